@@ -1,0 +1,103 @@
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_timezone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as America/Denver.")
+
+
+class Agency(models.Model):
+    """An organisation that runs crisis teams. Every client record belongs to one."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="America/Los_Angeles", validators=[validate_timezone]
+    )
+
+    class Meta:
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Team(models.Model):
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="teams")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["agency__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="team_name_unique_in_agency")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.agency})"
+
+
+class Role(models.TextChoices):
+    SOCIAL_WORKER = "social_worker", "Social worker"
+    SUPERVISOR = "supervisor", "Supervisor"
+    AGENCY_ADMIN = "agency_admin", "Agency admin"
+    SYSTEM_ADMIN = "system_admin", "System admin"
+
+
+class User(AbstractUser):
+    """A person who signs in. Everyone but a system admin belongs to one agency.
+
+    A social worker works in one team; a supervisor supervises one or more teams (and may
+    also carry cases of their own); an agency admin runs reports, exports, reference data
+    and the users of their agency; a system admin runs the installation and sees no
+    client data.
+    """
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SOCIAL_WORKER)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+    )
+    supervised_teams = models.ManyToManyField(Team, blank=True, related_name="supervisors")
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    def clean(self):
+        super().clean()
+        if self.role != Role.SYSTEM_ADMIN and self.agency_id is None:
+            raise ValidationError({"agency": "Everyone but a system admin belongs to an agency."})
+        if self.team_id and self.agency_id and self.team.agency_id != self.agency_id:
+            raise ValidationError({"team": "The team must belong to the user's agency."})
+
+    @property
+    def is_social_worker(self):
+        return self.role == Role.SOCIAL_WORKER
+
+    @property
+    def is_supervisor(self):
+        return self.role == Role.SUPERVISOR
+
+    @property
+    def is_agency_admin(self):
+        return self.role == Role.AGENCY_ADMIN
+
+    @property
+    def is_system_admin(self):
+        return self.role == Role.SYSTEM_ADMIN
+
+    @property
+    def works_cases(self):
+        """Whether this user records contacts and carries a caseload."""
+        return self.role in (Role.SOCIAL_WORKER, Role.SUPERVISOR)

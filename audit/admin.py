@@ -1,0 +1,30 @@
+from django.contrib import admin
+
+from audit.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail can be examined, never changed."""
+
+    list_display = [
+        "at",
+        "actor_username",
+        "action",
+        "object_type",
+        "object_id",
+        "agency",
+        "ip_address",
+    ]
+    list_filter = ["action", "agency"]
+    search_fields = ["actor_username", "object_id", "path"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

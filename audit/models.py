@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.db import models
+
+
+class Action(models.TextChoices):
+    VIEW = "view", "Viewed"
+    LIST = "list", "Listed"
+    SEARCH = "search", "Searched"
+    EXPORT = "export", "Exported"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    AMEND = "amend", "Amended"
+    REASSIGN = "reassign", "Reassigned"
+    CLOSE = "close", "Closed"
+    DENIED = "denied", "Access denied"
+    EMERGENCY_ACCESS = "emergency_access", "Emergency access"
+    LOGIN = "login", "Signed in"
+    LOGOUT = "logout", "Signed out"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_agency(self, agency):
+        """The trail an agency admin may browse: their agency's events only."""
+        return self.filter(agency=agency)
+
+    def update(self, **kwargs):
+        raise TypeError("Audit events cannot be changed.")
+
+    def delete(self):
+        raise TypeError("Audit events cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One read or write of client data, or a security event. Append-only.
+
+    The application never changes or deletes a row: the model refuses it, and a database
+    trigger (migration 0002) refuses it for any other client of the same database user.
+    """
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Kept as text too, so the trail reads the same if a user is renamed.
+    actor_username = models.CharField(max_length=150, blank=True)
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    # The client whose record this was, for "who looked at this person" questions.
+    client_id = models.BigIntegerField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    path = models.CharField(max_length=500, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # The agency admin's trail page: newest first within an agency.
+            models.Index(fields=["agency", "-at"], name="audit_agency_at_idx"),
+            # "Who looked at this client?"
+            models.Index(fields=["client_id", "-at"], name="audit_client_at_idx"),
+            # Filter by user on the trail page.
+            models.Index(fields=["actor", "-at"], name="audit_actor_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events cannot be deleted.")

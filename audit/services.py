@@ -1,0 +1,72 @@
+"""Writing the audit trail. Every read and write of client data goes through `record`."""
+
+from audit.models import Action, AuditEvent
+
+
+def client_ip(request):
+    """The caller's address. Behind a proxy, set the proxy to pass REMOTE_ADDR through
+    (gunicorn's --forwarded-allow-ips); we do not trust X-Forwarded-For blindly."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    *,
+    request=None,
+    actor=None,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id="",
+    client_id=None,
+    agency=None,
+    agency_id=None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one audit event.
+
+    `obj` may be any model instance; its type, id, agency and client are read from it
+    where it has them. Written outside any view transaction on purpose: a denied request
+    still leaves its trace.
+    """
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    if agency is not None:
+        agency_id = agency.pk
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_id = object_id or obj.pk
+        if client_id is None:
+            client_id = _client_id_of(obj)
+        if agency_id is None:
+            agency_id = getattr(obj, "agency_id", None)
+    if agency_id is None and actor is not None:
+        agency_id = actor.agency_id
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_username=getattr(actor, "username", "") or "",
+        agency_id=agency_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        client_id=client_id,
+        ip_address=client_ip(request),
+        path=(request.get_full_path()[:500] if request is not None else ""),
+        detail=detail or {},
+    )
+
+
+def record_list(*, request, object_type: str, objects, client_ids=None, detail=None):
+    """One event for a page or API list of client records, naming every id shown."""
+    ids = [o.pk for o in objects]
+    data = {"ids": ids, **(detail or {})}
+    if client_ids is not None:
+        data["client_ids"] = sorted(set(client_ids))
+    return record(request=request, action=Action.LIST, object_type=object_type, detail=data)
+
+
+def _client_id_of(obj):
+    if obj._meta.model_name == "client":
+        return obj.pk
+    return getattr(obj, "client_id", None)

@@ -1,0 +1,88 @@
+"""The one way views and API endpoints fetch a client record.
+
+Invisible records answer 404 exactly as if they did not exist (another agency's data
+must not even be confirmed to exist); a visible record the user may not change answers
+403. Every refusal and every read is written to the audit trail.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from audit.models import Action
+from audit.services import record as audit
+from cases.models import Case, Client, Contact
+
+
+def _denied(request, model, pk, reason):
+    target = model.objects.filter(pk=pk).values("agency_id").first() if _is_int(pk) else None
+    audit(
+        request=request,
+        action=Action.DENIED,
+        object_type=model._meta.model_name,
+        object_id=pk,
+        # The owning agency's trail shows the attempt; else the actor's own agency's.
+        agency_id=target["agency_id"] if target else None,
+        detail={"reason": reason},
+    )
+
+
+def _is_int(pk):
+    try:
+        int(pk)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _get(request, model, queryset, writable_queryset, pk, write, audit_read):
+    obj = queryset.filter(pk=pk).first() if _is_int(pk) else None
+    if obj is None:
+        _denied(request, model, pk, "not visible")
+        raise Http404(f"No {model._meta.verbose_name} found.")
+    if write and not writable_queryset.filter(pk=obj.pk).exists():
+        _denied(request, model, pk, "read only")
+        raise PermissionDenied(f"You may view this {model._meta.verbose_name} but not change it.")
+    if audit_read:
+        audit(request=request, action=Action.VIEW, obj=obj)
+    return obj
+
+
+def get_case_for_user(request, pk, *, write=False, audit_read=True) -> Case:
+    user = request.user
+    return _get(
+        request,
+        Case,
+        Case.objects.visible_to(user).select_related("client", "assigned_worker", "team"),
+        Case.objects.writable_by(user),
+        pk,
+        write,
+        audit_read,
+    )
+
+
+def get_client_for_user(request, pk, *, write=False, audit_read=True) -> Client:
+    user = request.user
+    return _get(
+        request,
+        Client,
+        Client.objects.visible_to(user),
+        Client.objects.filter(cases__in=Case.objects.writable_by(user)),
+        pk,
+        write,
+        audit_read,
+    )
+
+
+def get_contact_for_user(request, pk, *, write=False, audit_read=True) -> Contact:
+    user = request.user
+    return _get(
+        request,
+        Contact,
+        Contact.objects.visible_to(user).select_related(
+            "case", "client", "recorded_by", "call_nature"
+        ),
+        Contact.objects.filter(case__in=Case.objects.writable_by(user)),
+        pk,
+        write,
+        audit_read,
+    )

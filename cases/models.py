@@ -1,0 +1,603 @@
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import Role
+from cases.cssrs import RiskLevel
+
+# --- Reference data (edited in the Django admin) ------------------------------------------
+
+
+class ReferenceQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class ReferenceItem(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=100)
+    sort_order = models.PositiveSmallIntegerField(default=100)
+    is_active = models.BooleanField(default=True)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["sort_order", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class Concern(ReferenceItem):
+    """A presenting concern: mental health, substance use, housing, ..."""
+
+
+class CallNature(ReferenceItem):
+    """What the call was about, as crisis programmes report it (welfare check, ...)."""
+
+
+class OnSceneService(ReferenceItem):
+    """A service given on scene (counselling, first aid, transport, supplies, ...)."""
+
+
+# --- Clients -----------------------------------------------------------------------------
+
+
+def name_key(*names: str) -> str:
+    """Lower-case, accent-free, single-spaced: what client search and matching compare."""
+    text = " ".join(n for n in names if n)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.lower().split())
+
+
+def phone_digits(phone: str) -> str:
+    """Digits only, without a leading US country code, for matching phone numbers."""
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits
+
+
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Clients with at least one case the user may see."""
+        if not user.is_authenticated or not user.agency_id:
+            return self.none()
+        if user.role == Role.AGENCY_ADMIN:
+            return self.filter(agency_id=user.agency_id)
+        return self.filter(
+            agency_id=user.agency_id,
+            pk__in=Case.objects.visible_to(user).values("client_id"),
+        )
+
+    def search(self, text: str):
+        """Name (legal or preferred, accents ignored), phone or identifier contains text."""
+        key = name_key(text)
+        query = Q(name_key__contains=key) if key else Q(pk__in=[])
+        digits = phone_digits(text)
+        if len(digits) >= 4:
+            query |= Q(phone_normalized__contains=digits)
+        if text.strip():
+            query |= Q(identifiers__value__iexact=text.strip())
+        return self.filter(query).distinct()
+
+
+class Client(models.Model):
+    """A person the agency serves. Belongs to exactly one agency."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="clients")
+    legal_name = models.CharField(max_length=200)
+    preferred_name = models.CharField(max_length=200, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    estimated_age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="When the date of birth is not known."
+    )
+    estimated_age_on = models.DateField(null=True, blank=True)
+    pronouns = models.CharField(max_length=40, blank=True)
+    preferred_language = models.CharField(max_length=60, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    where_to_find = models.TextField(
+        max_length=1000, blank=True, help_text="Where the client can usually be found."
+    )
+    name_key = models.CharField(max_length=420, editable=False, db_index=False)
+    phone_normalized = models.CharField(max_length=40, editable=False, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["legal_name", "pk"]
+        indexes = [
+            # Duplicate suggestions: same date of birth within the agency.
+            models.Index(fields=["agency", "date_of_birth"], name="client_agency_dob_idx"),
+            # Duplicate suggestions and search: same phone within the agency.
+            models.Index(fields=["agency", "phone_normalized"], name="client_agency_phone_idx"),
+            # Client search by name.
+            models.Index(fields=["agency", "name_key"], name="client_agency_name_idx"),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        if self.preferred_name and self.preferred_name != self.legal_name:
+            return f"{self.preferred_name} ({self.legal_name})"
+        return self.legal_name
+
+    @property
+    def age(self):
+        today = timezone.localdate()
+        if self.date_of_birth:
+            dob = self.date_of_birth
+            return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+        if self.estimated_age is not None:
+            since = self.estimated_age_on or today
+            return self.estimated_age + (today - since).days // 365
+        return None
+
+    @property
+    def age_is_estimated(self):
+        return self.date_of_birth is None and self.estimated_age is not None
+
+    def refresh_search_keys(self):
+        """Recompute the derived matching keys. Call before saving changed names or phone."""
+        self.name_key = name_key(self.legal_name, self.preferred_name)
+        self.phone_normalized = phone_digits(self.phone)
+
+
+class IdentifierKind(models.TextChoices):
+    HMIS = "hmis", "HMIS id"
+    COUNTY = "county", "County id"
+    MEDICAID = "medicaid", "Medicaid id"
+    MRN = "mrn", "Hospital record number"
+    OTHER = "other", "Other"
+
+
+class ClientIdentifier(models.Model):
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(max_length=20, choices=IdentifierKind.choices)
+    value = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            # One county / HMIS / ... id names one client in an agency.
+            models.UniqueConstraint(
+                fields=["agency", "kind", "value"], name="client_identifier_unique_in_agency"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+# --- Cases -------------------------------------------------------------------------------
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class CloseReason(models.TextChoices):
+    STABILISED = "stabilised", "Crisis resolved, client stabilised"
+    CONNECTED = "connected", "Connected to ongoing care"
+    DECLINED = "declined", "Client declined further services"
+    UNABLE_TO_CONTACT = "unable_to_contact", "Unable to contact"
+    MOVED = "moved", "Moved out of the service area"
+    TRANSFERRED = "transferred", "Transferred to another provider"
+    DECEASED = "deceased", "Deceased"
+    OPENED_IN_ERROR = "opened_in_error", "Opened in error"
+    OTHER = "other", "Other"
+
+
+class CaseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Cases the user may see.
+
+        A social worker: cases assigned to them or to their team, cases they recorded a
+        contact on, and cases opened to them by emergency access. A supervisor: the same,
+        plus every case of the teams they supervise. An agency admin: every case of their
+        agency. A system admin and anyone without an agency: none. Never another agency's.
+        """
+        if not user.is_authenticated or not user.agency_id or user.role == Role.SYSTEM_ADMIN:
+            return self.none()
+        in_agency = self.filter(agency_id=user.agency_id)
+        if user.role == Role.AGENCY_ADMIN:
+            return in_agency
+        return in_agency.filter(self._scope_q(user))
+
+    def writable_by(self, user):
+        """Cases the user may change: their visible cases, unless they only oversee
+        (agency admins read everything and change nothing clinical)."""
+        if not user.is_authenticated or not user.works_cases:
+            return self.none()
+        return self.visible_to(user)
+
+    @staticmethod
+    def _scope_q(user):
+        scope = Q(assigned_worker_id=user.pk)
+        if user.team_id:
+            scope |= Q(team_id=user.team_id)
+        if user.role == Role.SUPERVISOR:
+            scope |= Q(team__in=user.supervised_teams.all())
+        scope |= Exists(Contact.objects.filter(case_id=OuterRef("pk"), recorded_by_id=user.pk))
+        scope |= Exists(
+            EmergencyAccess.objects.filter(
+                case_id=OuterRef("pk"), user_id=user.pk, expires_at__gt=timezone.now()
+            )
+        )
+        return scope
+
+    def open(self):
+        return self.filter(status=CaseStatus.OPEN)
+
+    def for_caseload(self):
+        """The caseload page's rows, with everything it shows joined in."""
+        return self.select_related("client", "assigned_worker", "team").prefetch_related(
+            "presenting_concerns"
+        )
+
+
+class Case(models.Model):
+    """One episode of care for a client, opened from a crisis contact."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="cases")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases")
+    status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    assigned_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_cases"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    risk_level = models.CharField(
+        max_length=20, choices=RiskLevel.choices, default=RiskLevel.NOT_SCREENED
+    )
+    risk_assessed_at = models.DateTimeField(null=True, blank=True)
+    presenting_concerns = models.ManyToManyField(Concern, blank=True, related_name="cases")
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    close_reason = models.CharField(max_length=30, choices=CloseReason.choices, blank=True)
+    close_note = models.TextField(max_length=2000, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            # A contact adds to the client's open case; there is never more than one.
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status="open"),
+                name="case_one_open_per_client",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True)
+                | Q(status="closed", closed_at__isnull=False),
+                name="case_closed_at_matches_status",
+            ),
+        ]
+        indexes = [
+            # My caseload: open cases of a worker.
+            models.Index(
+                fields=["assigned_worker", "-last_contact_at"],
+                condition=Q(status="open"),
+                name="case_open_worker_idx",
+            ),
+            # Team caseload and supervisor views: open cases of a team.
+            models.Index(
+                fields=["team", "-last_contact_at"],
+                condition=Q(status="open"),
+                name="case_open_team_idx",
+            ),
+            # Agency-wide lists and API filters.
+            models.Index(fields=["agency", "status", "-opened_at"], name="case_agency_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"Case {self.pk} — {self.client}"
+
+    @property
+    def is_open(self):
+        return self.status == CaseStatus.OPEN
+
+
+class CaseEventKind(models.TextChoices):
+    OPENED = "opened", "Case opened"
+    CONTACT = "contact", "Crisis contact"
+    AMENDED = "amended", "Contact amended"
+    RISK_CHANGED = "risk_changed", "Risk level changed"
+    CLIENT_UPDATED = "client_updated", "Client details changed"
+    CONCERNS_CHANGED = "concerns_changed", "Presenting concerns changed"
+    REASSIGNED = "reassigned", "Reassigned"
+    CLOSED = "closed", "Case closed"
+    EMERGENCY_ACCESS = "emergency_access", "Emergency access"
+
+
+class CaseEvent(models.Model):
+    """One entry on a case's timeline, written in the same transaction as the change."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=CaseEventKind.choices)
+    summary = models.CharField(max_length=300)
+    contact = models.ForeignKey(
+        "Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # The case timeline.
+            models.Index(fields=["case", "-at"], name="caseevent_case_at_idx"),
+        ]
+
+    def __str__(self):
+        return self.summary
+
+
+# --- Contacts ----------------------------------------------------------------------------
+
+
+class ContactSource(models.TextChoices):
+    DIVERSION_911 = "911", "911 diversion"
+    LIFELINE_988 = "988", "988 Lifeline"
+    POLICE_REQUEST = "police", "Police request"
+    MOBILE_CRISIS = "mobile_crisis", "Mobile crisis dispatch"
+    WALK_IN = "walk_in", "Walk-in"
+    OUTREACH = "outreach", "Outreach or welfare check"
+    PHONE = "phone", "Phone"
+    HOSPITAL = "hospital", "Hospital or ER"
+
+
+class Disposition(models.TextChoices):
+    RESOLVED_ON_SCENE = "resolved", "Resolved on scene"
+    REFERRED = "referred", "Referred to services"
+    CRISIS_CENTRE = "crisis_centre", "Transported to crisis centre"
+    EMERGENCY_ROOM = "er", "Transported to ER"
+    HOSPITALISED = "hospitalised", "Hospitalised"
+    POLICE_CUSTODY = "police_custody", "Police custody"
+    DECLINED = "declined", "Declined services"
+    UNABLE_TO_LOCATE = "unable_to_locate", "Unable to locate"
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Contacts on cases the user may see."""
+        return self.filter(case__in=Case.objects.visible_to(user))
+
+    def for_list(self):
+        return self.select_related("case", "client", "recorded_by", "call_nature")
+
+
+# The fields an amendment may correct. Who recorded it and when it was saved never change.
+AMENDABLE_FIELDS = (
+    "source",
+    "received_at",
+    "dispatched_at",
+    "on_scene_at",
+    "cleared_at",
+    "call_nature",
+    "location",
+    "others_present",
+    "police_backup_requested",
+    "arrest",
+    "injury",
+    "disposition",
+    "narrative",
+)
+
+
+class Contact(models.Model):
+    """A crisis contact (encounter), recorded as CAHOOTS, STAR and 988 teams report them.
+
+    Once saved it is never edited in place: a correction is a ContactAmendment that keeps
+    the values it replaced, with who changed them and when.
+    """
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="contacts")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="contacts")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recorded_contacts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    source = models.CharField(max_length=20, choices=ContactSource.choices)
+    received_at = models.DateTimeField(help_text="When the call was received.")
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    on_scene_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    call_nature = models.ForeignKey(CallNature, on_delete=models.PROTECT, related_name="+")
+    location = models.CharField(max_length=300, blank=True)
+    attended_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="attended_contacts"
+    )
+    others_present = models.CharField(
+        max_length=300, blank=True, help_text="Others on scene: police, EMS, family, ..."
+    )
+    presenting_concerns = models.ManyToManyField(Concern, blank=True, related_name="contacts")
+
+    # C-SSRS screener: None means not asked (skipped or not screened).
+    cssrs_performed = models.BooleanField(default=False)
+    cssrs_wish_dead = models.BooleanField(null=True, blank=True)
+    cssrs_suicidal_thoughts = models.BooleanField(null=True, blank=True)
+    cssrs_method = models.BooleanField(null=True, blank=True)
+    cssrs_intent = models.BooleanField(null=True, blank=True)
+    cssrs_plan = models.BooleanField(null=True, blank=True)
+    cssrs_behavior = models.BooleanField(null=True, blank=True)
+    cssrs_behavior_recent = models.BooleanField(null=True, blank=True)
+    risk_level = models.CharField(
+        max_length=20, choices=RiskLevel.choices, default=RiskLevel.NOT_SCREENED
+    )
+
+    services_on_scene = models.ManyToManyField(OnSceneService, blank=True, related_name="+")
+    police_backup_requested = models.BooleanField(default=False)
+    arrest = models.BooleanField(default=False)
+    injury = models.BooleanField(default=False)
+    disposition = models.CharField(max_length=20, choices=Disposition.choices)
+    narrative = models.TextField(max_length=20000, blank=True)
+
+    amendment_count = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["case", "-received_at"], name="contact_case_received_idx"),
+            models.Index(fields=["client", "-received_at"], name="contact_client_received_idx"),
+            # API list filters and programme reports by period.
+            models.Index(fields=["agency", "-received_at"], name="contact_agency_received_idx"),
+            # Visibility: cases a worker recorded a contact on.
+            models.Index(fields=["recorded_by", "case"], name="contact_recorder_case_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dispatched_at__isnull=True)
+                | Q(dispatched_at__gte=models.F("received_at")),
+                name="contact_dispatched_after_received",
+            ),
+            models.CheckConstraint(
+                condition=Q(on_scene_at__isnull=True) | Q(on_scene_at__gte=models.F("received_at")),
+                name="contact_on_scene_after_received",
+            ),
+            models.CheckConstraint(
+                condition=Q(cleared_at__isnull=True) | Q(cleared_at__gte=models.F("received_at")),
+                name="contact_cleared_after_received",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} contact, {self.received_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def response_time(self):
+        """Arrived on scene minus call received, as crisis programmes report it."""
+        if self.on_scene_at and self.received_at:
+            return self.on_scene_at - self.received_at
+        return None
+
+    @property
+    def response_minutes(self):
+        delta = self.response_time
+        return None if delta is None else round(delta.total_seconds() / 60)
+
+    def cssrs_answers(self) -> dict:
+        from cases.cssrs import QUESTIONS
+
+        return {key: getattr(self, key) for key in QUESTIONS}
+
+
+class ContactAmendment(models.Model):
+    """A correction to a saved contact. `changes` keeps every replaced value:
+    {field: {"from": old, "to": new}}, so the original is always recoverable."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="amendments")
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    amended_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=500)
+    changes = models.JSONField()
+
+    class Meta:
+        ordering = ["amended_at", "pk"]
+
+    def __str__(self):
+        return f"Amendment to {self.contact} by {self.amended_by} at {self.amended_at}"
+
+
+class ContactDraft(models.Model):
+    """The new-contact form as last typed, so a long note survives the idle logoff."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_draft"
+    )
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Draft of {self.user}"
+
+
+# --- Emergency access ("break the glass", HIPAA 164.312(a)(2)(ii)) -----------------------
+
+
+class EmergencyAccessQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(expires_at__gt=timezone.now())
+
+    def for_supervisor(self, user):
+        """Grants a supervisor reviews: by members of, or on cases of, their teams."""
+        teams = user.supervised_teams.all()
+        return self.filter(Q(user__team__in=teams) | Q(case__team__in=teams)).filter(
+            case__agency_id=user.agency_id
+        )
+
+
+class EmergencyAccess(models.Model):
+    """Time-boxed access to a case outside the user's scope, given with a reason."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.CharField(max_length=500)
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=500, blank=True)
+
+    objects = EmergencyAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        verbose_name_plural = "emergency accesses"
+        indexes = [
+            # Visibility check: this user's live grant on this case.
+            models.Index(fields=["case", "user", "expires_at"], name="emergency_case_user_idx"),
+            # The supervisor's review list: unreviewed grants first.
+            models.Index(
+                fields=["-granted_at"],
+                condition=Q(reviewed_at__isnull=True),
+                name="emergency_unreviewed_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.case} until {self.expires_at}"
+
+    @property
+    def is_active(self):
+        return self.expires_at > timezone.now()

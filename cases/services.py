@@ -1,0 +1,450 @@
+"""Workflows on clients, cases and contacts. Each writes its timeline event and audit
+row in the same transaction as the change."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from audit.models import Action
+from audit.services import record as audit
+from cases import events
+from cases.cssrs import RiskLevel, risk_level, skip_logic_errors
+from cases.exceptions import (
+    CaseClosed,
+    EmergencyAccessRefused,
+    InvalidAmendment,
+    InvalidReassignment,
+    NotPermitted,
+)
+from cases.models import (
+    AMENDABLE_FIELDS,
+    Case,
+    CaseStatus,
+    Client,
+    ClientIdentifier,
+    Contact,
+    ContactAmendment,
+    ContactDraft,
+    EmergencyAccess,
+)
+
+CLIENT_FIELDS = (
+    "legal_name",
+    "preferred_name",
+    "date_of_birth",
+    "estimated_age",
+    "pronouns",
+    "preferred_language",
+    "phone",
+    "where_to_find",
+)
+
+
+@transaction.atomic
+def create_client(*, actor: User, data: dict, identifiers=(), request=None) -> Client:
+    """A new client of the actor's agency. `identifiers`: (kind, value) pairs."""
+    client = Client(agency_id=actor.agency_id, created_by=actor)
+    for name in CLIENT_FIELDS:
+        if name in data:
+            setattr(client, name, data[name] if data[name] is not None else _blank(name))
+    if client.estimated_age is not None and client.date_of_birth is None:
+        client.estimated_age_on = timezone.localdate()
+    client.refresh_search_keys()
+    client.full_clean(exclude=["created_by", "agency"])
+    client.save()
+    for kind, value in identifiers:
+        if value:
+            ClientIdentifier.objects.create(
+                agency_id=client.agency_id, client=client, kind=kind, value=value.strip()
+            )
+    audit(request=request, actor=actor, action=Action.CREATE, obj=client)
+    return client
+
+
+def _blank(name):
+    return None if name in ("date_of_birth", "estimated_age") else ""
+
+
+@transaction.atomic
+def update_client(*, actor: User, client: Client, data: dict, request=None) -> Client:
+    """Change a client's details; the open case's timeline names the changed fields."""
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    changed = []
+    for name in CLIENT_FIELDS:
+        if name in data:
+            value = data[name] if data[name] is not None else _blank(name)
+            if getattr(client, name) != value:
+                setattr(client, name, value)
+                changed.append(name)
+    if not changed:
+        return client
+    if "estimated_age" in changed and client.estimated_age is not None:
+        client.estimated_age_on = timezone.localdate()
+    client.refresh_search_keys()
+    client.full_clean(exclude=["created_by", "agency"])
+    client.save()
+    open_case = client.cases.filter(status=CaseStatus.OPEN).first()
+    if open_case:
+        events.client_updated(case=open_case, actor=actor, fields=changed)
+    audit(
+        request=request, actor=actor, action=Action.UPDATE, obj=client, detail={"fields": changed}
+    )
+    return client
+
+
+def compute_screen(data: dict) -> tuple[bool, RiskLevel]:
+    """(performed, risk level) for a contact's C-SSRS answers; raises ValidationError on
+    answers that break the screener's skip logic."""
+    from django.core.exceptions import ValidationError
+
+    from cases.cssrs import QUESTIONS
+
+    answers = {key: data.get(key) for key in QUESTIONS}
+    if not data.get("cssrs_performed"):
+        if any(v is not None for v in answers.values()):
+            raise ValidationError({"cssrs_performed": "Tick 'screen done' to record answers."})
+        return False, RiskLevel.NOT_SCREENED
+    errors = skip_logic_errors(answers)
+    if errors:
+        raise ValidationError(errors)
+    return True, risk_level(answers)
+
+
+@transaction.atomic
+def record_contact(
+    *,
+    actor: User,
+    contact_data: dict,
+    client: Client | None = None,
+    new_client_data: dict | None = None,
+    new_client_identifiers=(),
+    request=None,
+) -> Contact:
+    """Record a crisis contact for an existing client or a new one.
+
+    Adds to the client's open case, or opens one assigned to the actor and their team.
+    A C-SSRS screen sets the case's current risk level. The actor's saved draft is
+    discarded. `contact_data` holds Contact fields plus the many-to-many lists
+    `presenting_concerns`, `services_on_scene` and `attended_by`.
+    """
+    if not actor.works_cases:
+        raise NotPermitted("Only social workers and supervisors record contacts.")
+    if client is None:
+        client = create_client(
+            actor=actor,
+            data=new_client_data or {},
+            identifiers=new_client_identifiers,
+            request=request,
+        )
+    client = Client.objects.select_for_update().get(pk=client.pk)
+
+    data = dict(contact_data)
+    concerns = list(data.pop("presenting_concerns", []) or [])
+    services = list(data.pop("services_on_scene", []) or [])
+    attended = list(data.pop("attended_by", []) or [])
+    performed, level = compute_screen(data)
+
+    case = client.cases.filter(status=CaseStatus.OPEN).first()
+    opened = case is None
+    if opened:
+        case = Case.objects.create(
+            agency_id=client.agency_id,
+            client=client,
+            assigned_worker=actor,
+            team_id=actor.team_id,
+            opened_by=actor,
+            opened_at=data.get("received_at") or timezone.now(),
+        )
+
+    contact = Contact(
+        agency_id=client.agency_id,
+        case=case,
+        client=client,
+        recorded_by=actor,
+        cssrs_performed=performed,
+        risk_level=level,
+    )
+    for name, value in data.items():
+        if name == "call_nature" and isinstance(value, int):
+            name = "call_nature_id"
+        setattr(contact, name, value)
+    contact.full_clean(exclude=["case", "client", "agency", "recorded_by"])
+    contact.save()
+    contact.presenting_concerns.set(concerns)
+    contact.services_on_scene.set(services)
+    contact.attended_by.set(attended or [actor])
+
+    if opened:
+        events.case_opened(case=case, actor=actor, contact=contact)
+    events.contact_recorded(contact=contact, actor=actor)
+    case.presenting_concerns.add(*concerns)
+    update_fields = []
+    if case.last_contact_at is None or contact.received_at >= case.last_contact_at:
+        case.last_contact_at = contact.received_at
+        update_fields.append("last_contact_at")
+    if performed and _is_latest_screen(contact):
+        if case.risk_level != level:
+            events.risk_changed(
+                case=case, actor=actor, old=case.risk_level, new=level, contact=contact
+            )
+        case.risk_level = level
+        case.risk_assessed_at = contact.received_at
+        update_fields += ["risk_level", "risk_assessed_at"]
+    if update_fields:
+        case.save(update_fields=update_fields)
+
+    ContactDraft.objects.filter(user=actor).delete()
+    audit(request=request, actor=actor, action=Action.CREATE, obj=contact)
+    return contact
+
+
+def _is_latest_screen(contact: Contact) -> bool:
+    """A back-dated screen does not override a newer one on the case."""
+    return not (
+        Contact.objects.filter(
+            case=contact.case, cssrs_performed=True, received_at__gt=contact.received_at
+        )
+        .exclude(pk=contact.pk)
+        .exists()
+    )
+
+
+def _jsonable(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+@transaction.atomic
+def amend_contact(
+    *, actor: User, contact: Contact, changes: dict, reason: str, request=None
+) -> ContactAmendment:
+    """Correct a saved contact. The replaced values are kept in the amendment row.
+
+    `changes` maps fields of AMENDABLE_FIELDS to new values; unchanged values are ignored.
+    Raises InvalidAmendment when nothing changes, a field may not be amended, or no
+    reason is given.
+    """
+    if not reason or not reason.strip():
+        raise InvalidAmendment("Say why the contact is being corrected.")
+    unknown = set(changes) - set(AMENDABLE_FIELDS)
+    if unknown:
+        raise InvalidAmendment(f"These fields cannot be amended: {', '.join(sorted(unknown))}.")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    diff = {}
+    for name, new in changes.items():
+        attname = "call_nature_id" if name == "call_nature" else name
+        old = getattr(contact, attname)
+        new_value = new.pk if name == "call_nature" and hasattr(new, "pk") else new
+        if old != new_value:
+            diff[name] = {"from": _jsonable(old), "to": _jsonable(new_value)}
+            setattr(contact, attname, new_value)
+    if not diff:
+        raise InvalidAmendment("Nothing was changed.")
+    contact.full_clean(exclude=["case", "client", "agency", "recorded_by"])
+    contact.amendment_count += 1
+    contact.save()
+    amendment = ContactAmendment.objects.create(
+        contact=contact, amended_by=actor, reason=reason.strip(), changes=diff
+    )
+    events.contact_amended(amendment=amendment)
+    case = contact.case
+    if "received_at" in diff:
+        latest = (
+            case.contacts.order_by("-received_at").values_list("received_at", flat=True).first()
+        )
+        Case.objects.filter(pk=case.pk).update(last_contact_at=latest)
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.AMEND,
+        obj=contact,
+        detail={"amendment_id": amendment.pk, "fields": sorted(diff)},
+    )
+    return amendment
+
+
+@transaction.atomic
+def set_case_concerns(*, actor: User, case: Case, concerns, request=None) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not case.is_open:
+        raise CaseClosed("This case is closed.")
+    old = {c.pk: c for c in case.presenting_concerns.all()}
+    new = {c.pk: c for c in concerns}
+    added = [new[pk].label for pk in new.keys() - old.keys()]
+    removed = [old[pk].label for pk in old.keys() - new.keys()]
+    if added or removed:
+        case.presenting_concerns.set(new.values())
+        events.concerns_changed(case=case, actor=actor, added=added, removed=removed)
+        audit(
+            request=request,
+            actor=actor,
+            action=Action.UPDATE,
+            obj=case,
+            detail={"concerns": sorted(new)},
+        )
+    return case
+
+
+@transaction.atomic
+def close_case(*, actor: User, case: Case, reason: str, note: str = "", request=None) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not case.is_open:
+        raise CaseClosed("This case is already closed.")
+    case.status = CaseStatus.CLOSED
+    case.closed_at = timezone.now()
+    case.closed_by = actor
+    case.close_reason = reason
+    case.close_note = note
+    case.full_clean(exclude=["client", "agency", "assigned_worker", "opened_by", "team"])
+    case.save()
+    events.case_closed(case=case, actor=actor)
+    audit(request=request, actor=actor, action=Action.CLOSE, obj=case, detail={"reason": reason})
+    return case
+
+
+def can_reassign(user: User, case: Case) -> bool:
+    """Supervisors reassign cases of the teams they supervise."""
+    if user.role != Role.SUPERVISOR or case.agency_id != user.agency_id:
+        return False
+    return case.team_id is not None and user.supervised_teams.filter(pk=case.team_id).exists()
+
+
+def _check_assignee(actor: User, worker: User):
+    if worker.agency_id != actor.agency_id or not worker.works_cases or not worker.is_active:
+        raise InvalidReassignment("Cases can only go to an active worker of the same agency.")
+    if worker.team_id and not actor.supervised_teams.filter(pk=worker.team_id).exists():
+        raise InvalidReassignment("You can only assign cases to members of teams you supervise.")
+
+
+def _reassign(*, actor, case, to_worker, request):
+    old_worker, old_team = case.assigned_worker, case.team
+    case.assigned_worker = to_worker
+    case.team = to_worker.team or case.team
+    case.save(update_fields=["assigned_worker", "team"])
+    events.reassigned(
+        case=case,
+        actor=actor,
+        old_worker=old_worker,
+        new_worker=to_worker,
+        old_team=old_team,
+        new_team=case.team,
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.REASSIGN,
+        obj=case,
+        detail={"from_worker": old_worker.pk, "to_worker": to_worker.pk},
+    )
+
+
+@transaction.atomic
+def reassign_case(*, actor: User, case: Case, to_worker: User, request=None) -> Case:
+    """Give one open case to another worker (and their team)."""
+    case = (
+        Case.objects.select_for_update().select_related("assigned_worker", "team").get(pk=case.pk)
+    )
+    if not can_reassign(actor, case):
+        raise InvalidReassignment("Only a supervisor of this case's team can reassign it.")
+    if not case.is_open:
+        raise CaseClosed("A closed case cannot be reassigned.")
+    _check_assignee(actor, to_worker)
+    if case.assigned_worker_id == to_worker.pk:
+        raise InvalidReassignment(f"The case is already assigned to {to_worker}.")
+    _reassign(actor=actor, case=case, to_worker=to_worker, request=request)
+    return case
+
+
+@transaction.atomic
+def reassign_caseload(*, actor: User, from_worker: User, to_worker: User, request=None) -> int:
+    """Move every open case of `from_worker` in the actor's teams to `to_worker`, in one
+    step (for a departing worker). Returns how many cases moved."""
+    if actor.role != Role.SUPERVISOR:
+        raise InvalidReassignment("Only supervisors reassign caseloads.")
+    if from_worker.pk == to_worker.pk:
+        raise InvalidReassignment("Choose a different worker to take the caseload.")
+    if from_worker.agency_id != actor.agency_id:
+        raise InvalidReassignment("That worker is not in your agency.")
+    _check_assignee(actor, to_worker)
+    cases = list(
+        Case.objects.select_for_update()
+        .select_related("assigned_worker", "team")
+        .filter(
+            agency_id=actor.agency_id,
+            assigned_worker=from_worker,
+            status=CaseStatus.OPEN,
+            team__in=actor.supervised_teams.all(),
+        )
+    )
+    for case in cases:
+        _reassign(actor=actor, case=case, to_worker=to_worker, request=request)
+    return len(cases)
+
+
+@transaction.atomic
+def grant_emergency_access(
+    *, actor: User, case: Case, reason: str, request=None
+) -> EmergencyAccess:
+    """Break the glass: open a case of the actor's agency outside their scope for
+    EMERGENCY_ACCESS_HOURS. Audited, on the case timeline, and listed for supervisors."""
+    if not actor.works_cases:
+        raise EmergencyAccessRefused(
+            "Only social workers and supervisors can use emergency access."
+        )
+    if case.agency_id != actor.agency_id:
+        raise EmergencyAccessRefused("No such case.")
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise EmergencyAccessRefused(
+            "Give the reason for emergency access (at least 10 characters)."
+        )
+    now = timezone.now()
+    grant = EmergencyAccess.objects.create(
+        user=actor,
+        case=case,
+        reason=reason,
+        granted_at=now,
+        expires_at=now + timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
+    )
+    events.emergency_access_granted(grant=grant)
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.EMERGENCY_ACCESS,
+        obj=case,
+        detail={"grant_id": grant.pk, "reason": reason, "expires_at": grant.expires_at.isoformat()},
+    )
+    return grant
+
+
+@transaction.atomic
+def review_emergency_access(*, actor: User, grant: EmergencyAccess, note: str = "", request=None):
+    """A supervisor marks an emergency access as reviewed."""
+    if not EmergencyAccess.objects.for_supervisor(actor).filter(pk=grant.pk).exists():
+        raise EmergencyAccessRefused("You do not supervise this access.")
+    updated = EmergencyAccess.objects.filter(pk=grant.pk, reviewed_at__isnull=True).update(
+        reviewed_by=actor, reviewed_at=timezone.now(), review_note=note[:500]
+    )
+    if not updated:
+        raise EmergencyAccessRefused("This access was already reviewed.")
+    grant.refresh_from_db()
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        obj=grant,
+        agency=actor.agency,
+        detail={"reviewed": True},
+    )
+    return grant
+
+
+def save_draft(*, actor: User, data: dict) -> ContactDraft:
+    draft, _ = ContactDraft.objects.update_or_create(user=actor, defaults={"data": data})
+    return draft

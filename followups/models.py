@@ -1,0 +1,1 @@
+# Follow-up protocols and their schedule arrive with the follow-ups issue.

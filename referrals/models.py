@@ -1,0 +1,1 @@
+# Referrals to community resources arrive with the referrals issue.

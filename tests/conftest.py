@@ -1,0 +1,156 @@
+"""Personas shared by every test: alice the worker, bob her teammate, sam their
+supervisor, dana the agency admin, erin a worker on another team of the same agency,
+carol a worker in another agency, root the system admin."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from cases import services
+from cases.models import CallNature, Disposition
+from tests.accounts.factories import AgencyFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture
+def agency_a(db):
+    return AgencyFactory(name="Agency A", slug="agency-a", timezone="America/Los_Angeles")
+
+
+@pytest.fixture
+def agency_b(db):
+    return AgencyFactory(name="Agency B", slug="agency-b", timezone="America/Denver")
+
+
+@pytest.fixture
+def team_a(agency_a):
+    return TeamFactory(agency=agency_a, name="Mobile crisis 1")
+
+
+@pytest.fixture
+def team_a2(agency_a):
+    return TeamFactory(agency=agency_a, name="Mobile crisis 2")
+
+
+@pytest.fixture
+def team_b(agency_b):
+    return TeamFactory(agency=agency_b, name="STAR van")
+
+
+@pytest.fixture
+def alice(team_a):
+    return UserFactory(username="alice", team=team_a, agency=team_a.agency, role=Role.SOCIAL_WORKER)
+
+
+@pytest.fixture
+def bob(team_a):
+    return UserFactory(username="bob", team=team_a, agency=team_a.agency, role=Role.SOCIAL_WORKER)
+
+
+@pytest.fixture
+def erin(team_a2):
+    return UserFactory(
+        username="erin", team=team_a2, agency=team_a2.agency, role=Role.SOCIAL_WORKER
+    )
+
+
+@pytest.fixture
+def sam(team_a):
+    return UserFactory(
+        username="sam", team=None, agency=team_a.agency, role=Role.SUPERVISOR, supervises=[team_a]
+    )
+
+
+@pytest.fixture
+def dana(agency_a):
+    return UserFactory(username="dana", agency=agency_a, role=Role.AGENCY_ADMIN)
+
+
+@pytest.fixture
+def carol(team_b):
+    return UserFactory(username="carol", team=team_b, agency=team_b.agency, role=Role.SOCIAL_WORKER)
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory(
+        username="root", agency=None, role=Role.SYSTEM_ADMIN, is_staff=True, is_superuser=True
+    )
+
+
+def contact_data(**overrides):
+    """A valid crisis contact, as the form or API hands it to record_contact."""
+    received = overrides.pop("received_at", timezone.now() - datetime.timedelta(hours=2))
+    data = {
+        "source": "911",
+        "received_at": received,
+        "dispatched_at": received + datetime.timedelta(minutes=2),
+        "on_scene_at": received + datetime.timedelta(minutes=15),
+        "cleared_at": received + datetime.timedelta(minutes=75),
+        "call_nature": CallNature.objects.get(code="welfare-check"),
+        "location": "5th and Main",
+        "disposition": Disposition.RESOLVED_ON_SCENE,
+        "narrative": "Client calm after de-escalation.",
+    }
+    data.update(overrides)
+    return data
+
+
+def new_client(**overrides):
+    data = {
+        "legal_name": "Jordan Rivers",
+        "preferred_name": "",
+        "date_of_birth": datetime.date(1990, 4, 12),
+        "phone": "541-555-0100",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def record_contact_for():
+    """record_contact_for(worker, client=None, **contact fields) -> Contact, through the
+    real service (a new client named by `new_client=` when no client is given)."""
+
+    def make(worker, client=None, new_client_data=None, **fields):
+        return services.record_contact(
+            actor=worker,
+            client=client,
+            new_client_data=None if client else (new_client_data or new_client()),
+            contact_data=contact_data(**fields),
+        )
+
+    return make
+
+
+@pytest.fixture
+def alice_case(alice, record_contact_for):
+    return record_contact_for(alice, new_client_data=new_client(legal_name="Alice Client")).case
+
+
+@pytest.fixture
+def bob_case(bob, record_contact_for):
+    return record_contact_for(
+        bob, new_client_data=new_client(legal_name="Bob Client", phone="541-555-0200")
+    ).case
+
+
+@pytest.fixture
+def erin_case(erin, record_contact_for):
+    return record_contact_for(
+        erin, new_client_data=new_client(legal_name="Erin Client", phone="541-555-0300")
+    ).case
+
+
+@pytest.fixture
+def carol_case(carol, record_contact_for):
+    return record_contact_for(
+        carol, new_client_data=new_client(legal_name="Carol Client", phone="303-555-0400")
+    ).case
+
+
+@pytest.fixture
+def api():
+    return APIClient()
