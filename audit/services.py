@@ -30,8 +30,9 @@ def record(
     where it has them. Written outside any view transaction on purpose: a denied request
     still leaves its trace.
     """
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+    user = getattr(request, "user", None)
+    if actor is None and user is not None and user.is_authenticated:
+        actor = user
     if agency is not None:
         agency_id = agency.pk
     if obj is not None:

@@ -1,7 +1,7 @@
 """Likely existing clients, offered before a new one is created.
 
 Candidates come from indexed lookups within the agency (same date of birth, same phone,
-same identifier, same name with no date of birth); names are then compared in Python,
+same identifier, or exactly the same name when no date of birth is given); names are then compared in Python,
 so the rule is the same on SQLite and PostgreSQL.
 """
 
@@ -58,6 +58,10 @@ def find_likely_clients(
         query |= Q(date_of_birth=date_of_birth)
     if len(digits) >= 7:
         query |= Q(phone_normalized=digits)
+    if not date_of_birth:
+        # Unknown birth date (often the case in the field): offer the same name exactly.
+        for key in names:
+            query |= Q(name_key=key)
     for kind, value in identifiers or []:
         if value:
             query |= Q(identifiers__kind=kind, identifiers__value__iexact=value.strip())
@@ -88,6 +92,9 @@ def find_likely_clients(
         if len(digits) >= 7 and client.phone_normalized == digits:
             reasons.append("same phone number")
             score += 1.5 + similarity
+        if not date_of_birth and client.name_key in names:
+            reasons.append("same name (no date of birth given)")
+            score += 1 + similarity
         wanted = {(k, v.strip().lower()) for k, v in identifiers or [] if v}
         have = {(i.kind, i.value.lower()) for i in client.identifiers.all()}
         if wanted & have:

@@ -271,7 +271,7 @@ def amend_contact(
 
 @transaction.atomic
 def set_case_concerns(*, actor: User, case: Case, concerns, request=None) -> Case:
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
         raise CaseClosed("This case is closed.")
     old = {c.pk: c for c in case.presenting_concerns.all()}
@@ -293,7 +293,7 @@ def set_case_concerns(*, actor: User, case: Case, concerns, request=None) -> Cas
 
 @transaction.atomic
 def close_case(*, actor: User, case: Case, reason: str, note: str = "", request=None) -> Case:
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
         raise CaseClosed("This case is already closed.")
     case.status = CaseStatus.CLOSED
@@ -348,7 +348,9 @@ def _reassign(*, actor, case, to_worker, request):
 def reassign_case(*, actor: User, case: Case, to_worker: User, request=None) -> Case:
     """Give one open case to another worker (and their team)."""
     case = (
-        Case.objects.select_for_update().select_related("assigned_worker", "team").get(pk=case.pk)
+        Case.objects.select_for_update(of=("self",))
+        .select_related("assigned_worker", "team")
+        .get(pk=case.pk)
     )
     if not can_reassign(actor, case):
         raise InvalidReassignment("Only a supervisor of this case's team can reassign it.")
@@ -373,7 +375,7 @@ def reassign_caseload(*, actor: User, from_worker: User, to_worker: User, reques
         raise InvalidReassignment("That worker is not in your agency.")
     _check_assignee(actor, to_worker)
     cases = list(
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("assigned_worker", "team")
         .filter(
             agency_id=actor.agency_id,

@@ -1,0 +1,281 @@
+import datetime
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from audit.models import Action, AuditEvent
+from cases import services
+from cases.cssrs import RiskLevel
+from cases.exceptions import (
+    CaseClosed,
+    EmergencyAccessRefused,
+    InvalidAmendment,
+    InvalidReassignment,
+    NotPermitted,
+)
+from cases.models import Case, CaseEventKind, CaseStatus, Client, Concern, Contact, ContactDraft
+from tests.conftest import contact_data, new_client
+
+HIGH_RISK = {
+    "cssrs_performed": True,
+    "cssrs_wish_dead": True,
+    "cssrs_suicidal_thoughts": True,
+    "cssrs_method": True,
+    "cssrs_intent": True,
+    "cssrs_plan": False,
+    "cssrs_behavior": False,
+}
+LOW_RISK = {
+    "cssrs_performed": True,
+    "cssrs_wish_dead": True,
+    "cssrs_suicidal_thoughts": False,
+    "cssrs_behavior": False,
+}
+
+
+class TestRecordContact:
+    def test_a_new_client_gets_a_case_assigned_to_the_worker_and_team(self, alice):
+        contact = services.record_contact(
+            actor=alice, new_client_data=new_client(), contact_data=contact_data()
+        )
+        case = contact.case
+        assert case.status == CaseStatus.OPEN
+        assert case.assigned_worker == alice
+        assert case.team == alice.team
+        assert case.agency == alice.agency
+        assert contact.client.agency == alice.agency
+        assert list(contact.attended_by.all()) == [alice]
+        kinds = list(case.events.order_by("pk").values_list("kind", flat=True))
+        assert kinds == [CaseEventKind.OPENED, CaseEventKind.CONTACT]
+
+    def test_a_second_contact_adds_to_the_open_case(self, alice, bob, record_contact_for):
+        first = record_contact_for(alice)
+        second = record_contact_for(bob, client=first.client)
+        assert second.case == first.case
+        assert Case.objects.filter(client=first.client).count() == 1
+        assert second.case.assigned_worker == alice
+
+    def test_after_closing_a_new_contact_opens_a_new_case(self, alice, record_contact_for):
+        first = record_contact_for(alice)
+        services.close_case(actor=alice, case=first.case, reason="stabilised")
+        second = record_contact_for(alice, client=first.client)
+        assert second.case != first.case
+        assert Case.objects.filter(client=first.client).count() == 2
+
+    def test_a_screen_sets_the_case_risk_and_writes_a_timeline_event(
+        self, alice, record_contact_for
+    ):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        case = Case.objects.get(pk=contact.case_id)
+        assert contact.risk_level == RiskLevel.HIGH
+        assert case.risk_level == RiskLevel.HIGH
+        assert case.events.filter(kind=CaseEventKind.RISK_CHANGED).count() == 1
+
+    def test_the_latest_screen_wins_and_a_backdated_one_does_not(self, alice, record_contact_for):
+        now = timezone.now()
+        first = record_contact_for(
+            alice, received_at=now - datetime.timedelta(hours=3), **HIGH_RISK
+        )
+        record_contact_for(
+            alice, client=first.client, received_at=now - datetime.timedelta(hours=1), **LOW_RISK
+        )
+        assert Case.objects.get(pk=first.case_id).risk_level == RiskLevel.LOW
+        record_contact_for(
+            alice, client=first.client, received_at=now - datetime.timedelta(days=2), **HIGH_RISK
+        )
+        assert Case.objects.get(pk=first.case_id).risk_level == RiskLevel.LOW
+
+    def test_a_contact_without_screen_keeps_the_case_risk(self, alice, record_contact_for):
+        first = record_contact_for(alice, **HIGH_RISK)
+        record_contact_for(alice, client=first.client)
+        assert Case.objects.get(pk=first.case_id).risk_level == RiskLevel.HIGH
+
+    def test_skip_logic_violations_save_nothing(self, alice):
+        bad = dict(HIGH_RISK, cssrs_suicidal_thoughts=False)
+        with pytest.raises(ValidationError) as excinfo:
+            services.record_contact(
+                actor=alice, new_client_data=new_client(), contact_data=contact_data(**bad)
+            )
+        assert "cssrs_method" in excinfo.value.message_dict
+        assert not Client.objects.exists()
+        assert not Contact.objects.exists()
+
+    def test_times_out_of_order_are_refused(self, alice):
+        received = timezone.now() - datetime.timedelta(hours=1)
+        with pytest.raises(ValidationError):
+            services.record_contact(
+                actor=alice,
+                new_client_data=new_client(),
+                contact_data=contact_data(
+                    received_at=received, on_scene_at=received - datetime.timedelta(minutes=5)
+                ),
+            )
+        assert not Case.objects.exists()
+
+    def test_presenting_concerns_are_added_to_the_case(self, alice, record_contact_for):
+        housing = Concern.objects.get(code="housing")
+        contact = record_contact_for(alice, presenting_concerns=[housing])
+        assert list(contact.case.presenting_concerns.all()) == [housing]
+
+    def test_it_discards_the_workers_draft(self, alice, record_contact_for):
+        services.save_draft(actor=alice, data={"narrative": "half written"})
+        record_contact_for(alice)
+        assert not ContactDraft.objects.filter(user=alice).exists()
+
+    def test_it_audits_the_new_client_and_contact(self, alice, record_contact_for):
+        contact = record_contact_for(alice)
+        created = AuditEvent.objects.filter(action=Action.CREATE, actor=alice)
+        assert set(created.values_list("object_type", flat=True)) == {"client", "contact"}
+        assert set(created.values_list("client_id", flat=True)) == {contact.client_id}
+
+    def test_agency_admins_do_not_record_contacts(self, dana):
+        with pytest.raises(NotPermitted):
+            services.record_contact(
+                actor=dana, new_client_data=new_client(), contact_data=contact_data()
+            )
+
+
+class TestAmendContact:
+    def test_it_keeps_the_original_and_who_changed_it(self, alice, bob, record_contact_for):
+        contact = record_contact_for(alice, narrative="Original words.")
+        amendment = services.amend_contact(
+            actor=bob,
+            contact=contact,
+            changes={"narrative": "Corrected words."},
+            reason="Typo in the address",
+        )
+        contact.refresh_from_db()
+        assert contact.narrative == "Corrected words."
+        assert contact.amendment_count == 1
+        assert amendment.changes == {
+            "narrative": {"from": "Original words.", "to": "Corrected words."}
+        }
+        assert amendment.amended_by == bob
+        assert contact.case.events.filter(kind=CaseEventKind.AMENDED).exists()
+        assert AuditEvent.objects.filter(action=Action.AMEND, object_id=str(contact.pk)).exists()
+
+    def test_a_reason_is_required(self, alice, record_contact_for):
+        contact = record_contact_for(alice)
+        with pytest.raises(InvalidAmendment):
+            services.amend_contact(
+                actor=alice, contact=contact, changes={"narrative": "x"}, reason=" "
+            )
+
+    def test_nothing_changed_is_refused(self, alice, record_contact_for):
+        contact = record_contact_for(alice, narrative="Same")
+        with pytest.raises(InvalidAmendment):
+            services.amend_contact(
+                actor=alice, contact=contact, changes={"narrative": "Same"}, reason="why"
+            )
+
+    def test_who_recorded_it_cannot_be_amended(self, alice, bob, record_contact_for):
+        contact = record_contact_for(alice)
+        with pytest.raises(InvalidAmendment):
+            services.amend_contact(
+                actor=alice, contact=contact, changes={"recorded_by": bob}, reason="why"
+            )
+
+
+class TestCloseCase:
+    def test_it_closes_with_a_reason_once(self, alice, alice_case):
+        services.close_case(
+            actor=alice, case=alice_case, reason="connected", note="Attending clinic"
+        )
+        alice_case.refresh_from_db()
+        assert alice_case.status == CaseStatus.CLOSED
+        assert alice_case.closed_by == alice
+        assert alice_case.events.filter(kind=CaseEventKind.CLOSED).exists()
+        with pytest.raises(CaseClosed):
+            services.close_case(actor=alice, case=alice_case, reason="connected")
+
+
+class TestReassign:
+    def test_supervisor_reassigns_one_case(self, sam, alice_case, bob):
+        services.reassign_case(actor=sam, case=alice_case, to_worker=bob)
+        alice_case.refresh_from_db()
+        assert alice_case.assigned_worker == bob
+        assert alice_case.events.filter(kind=CaseEventKind.REASSIGNED).exists()
+        assert AuditEvent.objects.filter(
+            action=Action.REASSIGN, object_id=str(alice_case.pk)
+        ).exists()
+
+    def test_a_worker_cannot_reassign(self, bob, alice_case):
+        with pytest.raises(InvalidReassignment):
+            services.reassign_case(actor=bob, case=alice_case, to_worker=bob)
+
+    def test_not_to_another_agency(self, sam, alice_case, carol):
+        with pytest.raises(InvalidReassignment):
+            services.reassign_case(actor=sam, case=alice_case, to_worker=carol)
+
+    def test_not_to_a_team_the_supervisor_does_not_supervise(self, sam, alice_case, erin):
+        with pytest.raises(InvalidReassignment):
+            services.reassign_case(actor=sam, case=alice_case, to_worker=erin)
+
+    def test_a_departing_workers_open_caseload_moves_in_one_step(
+        self, sam, alice, bob, record_contact_for
+    ):
+        open_cases = [
+            record_contact_for(
+                alice, new_client_data=new_client(legal_name=f"C {i}", phone=f"541-555-01{i}0")
+            ).case
+            for i in range(3)
+        ]
+        closed = record_contact_for(
+            alice, new_client_data=new_client(legal_name="Closed One", phone="541-555-0999")
+        ).case
+        services.close_case(actor=alice, case=closed, reason="stabilised")
+        moved = services.reassign_caseload(actor=sam, from_worker=alice, to_worker=bob)
+        assert moved == 3
+        assert set(Case.objects.filter(assigned_worker=bob).values_list("pk", flat=True)) == {
+            c.pk for c in open_cases
+        }
+        assert Case.objects.get(pk=closed.pk).assigned_worker == alice
+
+
+class TestEmergencyAccess:
+    def test_it_opens_an_out_of_scope_case_for_a_few_hours(self, erin, alice_case):
+        assert not Case.objects.visible_to(erin).filter(pk=alice_case.pk).exists()
+        grant = services.grant_emergency_access(
+            actor=erin, case=alice_case, reason="Client in crisis at ER, need history"
+        )
+        assert Case.objects.visible_to(erin).filter(pk=alice_case.pk).exists()
+        assert alice_case.events.filter(kind=CaseEventKind.EMERGENCY_ACCESS).exists()
+        assert AuditEvent.objects.filter(action=Action.EMERGENCY_ACCESS, actor=erin).exists()
+        with time_machine.travel(grant.expires_at + datetime.timedelta(minutes=1)):
+            assert not Case.objects.visible_to(erin).filter(pk=alice_case.pk).exists()
+
+    def test_a_reason_is_required(self, erin, alice_case):
+        with pytest.raises(EmergencyAccessRefused):
+            services.grant_emergency_access(actor=erin, case=alice_case, reason="because")
+
+    def test_never_across_agencies(self, carol, alice_case):
+        with pytest.raises(EmergencyAccessRefused):
+            services.grant_emergency_access(
+                actor=carol, case=alice_case, reason="Client in crisis, need history"
+            )
+
+    def test_the_supervisor_of_the_case_reviews_it(self, sam, erin, alice_case):
+        grant = services.grant_emergency_access(
+            actor=erin, case=alice_case, reason="Client in crisis at ER, need history"
+        )
+        services.review_emergency_access(actor=sam, grant=grant, note="Appropriate")
+        grant.refresh_from_db()
+        assert grant.reviewed_by == sam
+        with pytest.raises(EmergencyAccessRefused):
+            services.review_emergency_access(actor=sam, grant=grant)
+
+
+class TestUpdateClient:
+    def test_changed_fields_are_on_the_timeline_and_audited(self, alice, alice_case):
+        services.update_client(
+            actor=alice,
+            client=alice_case.client,
+            data={"pronouns": "they/them", "phone": "(541) 555-7777"},
+        )
+        client = Client.objects.get(pk=alice_case.client_id)
+        assert client.phone_normalized == "5415557777"
+        event = alice_case.events.get(kind=CaseEventKind.CLIENT_UPDATED)
+        assert event.detail == {"fields": ["phone", "pronouns"]}
+        assert AuditEvent.objects.filter(action=Action.UPDATE, object_type="client").exists()
