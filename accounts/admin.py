@@ -1,7 +1,43 @@
+"""Agencies, teams and users in the admin.
+
+A system admin (superuser) manages everything. An agency admin (staff, with the model
+permissions given by `accounts.services.grant_agency_admin_permissions`) manages only the
+teams and users of their own agency and can never create a system admin or grant
+permissions.
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import Agency, Team, User
+from accounts.models import Agency, Role, Team, User
+
+
+class AgencyScopedAdmin(admin.ModelAdmin):
+    """Non-superusers see and edit only rows of their own agency."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(agency_id=request.user.agency_id)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            if db_field.name == "agency":
+                kwargs["queryset"] = Agency.objects.filter(pk=request.user.agency_id)
+            elif db_field.name == "team":
+                kwargs["queryset"] = Team.objects.filter(agency_id=request.user.agency_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and db_field.name == "supervised_teams":
+            kwargs["queryset"] = Team.objects.filter(agency_id=request.user.agency_id)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.agency_id = request.user.agency_id
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Agency)
@@ -12,21 +48,48 @@ class AgencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AgencyScopedAdmin):
     list_display = ["name", "agency"]
     list_filter = ["agency"]
     search_fields = ["name"]
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AgencyScopedAdmin, BaseUserAdmin):
     list_display = ["username", "get_full_name", "role", "agency", "team", "is_active"]
     list_filter = ["role", "agency", "is_active"]
     list_select_related = ["agency", "team"]
-    fieldsets = BaseUserAdmin.fieldsets + (
-        ("Casebook", {"fields": ("role", "agency", "team", "supervised_teams")}),
-    )
+    filter_horizontal = ["supervised_teams", "groups", "user_permissions"]
+    casebook_fields = ("Casebook", {"fields": ("role", "agency", "team", "supervised_teams")})
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         ("Casebook", {"fields": ("role", "agency", "team")}),
     )
-    filter_horizontal = ["supervised_teams", "groups", "user_permissions"]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        if request.user.is_superuser:
+            return BaseUserAdmin.fieldsets + (self.casebook_fields,)
+        return (
+            (None, {"fields": ("username", "password")}),
+            ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+            ("Access", {"fields": ("is_active",)}),
+            self.casebook_fields,
+            ("Important dates", {"fields": ("last_login", "date_joined")}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return ()
+        return ("last_login", "date_joined")
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not request.user.is_superuser:
+            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.SYSTEM_ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(is_superuser=False)

@@ -1,0 +1,33 @@
+from django.contrib.auth.models import Permission
+from django.db import transaction
+
+from accounts.models import Role, User
+
+AGENCY_ADMIN_PERMISSIONS = [
+    ("accounts", "view_user"),
+    ("accounts", "add_user"),
+    ("accounts", "change_user"),
+    ("accounts", "view_team"),
+    ("accounts", "add_team"),
+    ("accounts", "change_team"),
+    ("cases", "view_concern"),
+    ("cases", "view_callnature"),
+    ("cases", "view_onsceneservice"),
+]
+
+
+@transaction.atomic
+def grant_agency_admin_permissions(*, user: User) -> User:
+    """Let an agency admin manage their agency's users and teams in the admin (the admin
+    scopes every row to their agency). Reference lists are shared by every agency, so
+    agency admins read them and system admins change them."""
+    if user.role != Role.AGENCY_ADMIN or not user.agency_id:
+        raise ValueError("Only an agency admin of an agency gets these permissions.")
+    perms = Permission.objects.none()
+    for app_label, codename in AGENCY_ADMIN_PERMISSIONS:
+        perms |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    user.user_permissions.add(*perms)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return user

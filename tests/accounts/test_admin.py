@@ -1,0 +1,52 @@
+import pytest
+
+from accounts.models import Role, User
+from accounts.services import grant_agency_admin_permissions
+from tests.accounts.factories import UserFactory
+
+
+@pytest.fixture
+def dana_admin(client, dana):
+    grant_agency_admin_permissions(user=dana)
+    client.force_login(dana)
+    return client
+
+
+class TestAgencyAdminManagesOwnAgencyUsers:
+    def test_the_user_list_shows_only_their_agency(self, dana_admin, alice, carol, root):
+        response = dana_admin.get("/admin/accounts/user/")
+        assert response.status_code == 200
+        names = {u.username for u in response.context["cl"].queryset}
+        assert "alice" in names
+        assert "carol" not in names
+        assert "root" not in names
+
+    def test_another_agencys_user_is_not_found(self, dana_admin, carol):
+        response = dana_admin.get(f"/admin/accounts/user/{carol.pk}/change/")
+        assert response.status_code == 302  # the admin redirects "does not exist" to the index
+        assert User.objects.get(pk=carol.pk).username == "carol"
+
+    def test_cannot_make_a_system_admin(self, dana_admin, alice):
+        form = dana_admin.get(f"/admin/accounts/user/{alice.pk}/change/").context["adminform"].form
+        assert Role.SYSTEM_ADMIN not in dict(form.fields["role"].choices)
+        assert "is_superuser" not in form.fields
+        assert "user_permissions" not in form.fields
+
+    def test_a_worker_has_no_admin(self, client, alice):
+        client.force_login(alice)
+        response = client.get("/admin/accounts/user/")
+        assert response.status_code == 302
+
+
+class TestSystemAdmin:
+    def test_sees_every_agency(self, client, root, alice, carol):
+        client.force_login(root)
+        response = client.get("/admin/accounts/user/")
+        names = {u.username for u in response.context["cl"].queryset}
+        assert {"alice", "carol", "root"} <= names
+
+
+def test_only_agency_admins_get_agency_admin_permissions(db):
+    worker = UserFactory(role=Role.SOCIAL_WORKER)
+    with pytest.raises(ValueError):
+        grant_agency_admin_permissions(user=worker)
