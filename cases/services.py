@@ -318,7 +318,9 @@ def can_reassign(user: User, case: Case) -> bool:
 def _check_assignee(actor: User, worker: User):
     if worker.agency_id != actor.agency_id or not worker.works_cases or not worker.is_active:
         raise InvalidReassignment("Cases can only go to an active worker of the same agency.")
-    if worker.team_id and not actor.supervised_teams.filter(pk=worker.team_id).exists():
+    if worker.pk == actor.pk:
+        return
+    if not (worker.team_id and actor.supervised_teams.filter(pk=worker.team_id).exists()):
         raise InvalidReassignment("You can only assign cases to members of teams you supervise.")
 
 

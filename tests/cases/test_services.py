@@ -279,3 +279,17 @@ class TestUpdateClient:
         event = alice_case.events.get(kind=CaseEventKind.CLIENT_UPDATED)
         assert event.detail == {"fields": ["phone", "pronouns"]}
         assert AuditEvent.objects.filter(action=Action.UPDATE, object_type="client").exists()
+
+
+class TestReassignToWorkerWithoutTeam:
+    def test_a_worker_outside_the_supervisors_teams_is_refused(self, sam, alice_case):
+        from tests.accounts.factories import UserFactory
+
+        loose = UserFactory(username="loose", agency=alice_case.agency, team=None)
+        with pytest.raises(InvalidReassignment):
+            services.reassign_case(actor=sam, case=alice_case, to_worker=loose)
+
+    def test_the_supervisor_may_take_the_case_themself(self, sam, alice_case):
+        services.reassign_case(actor=sam, case=alice_case, to_worker=sam)
+        alice_case.refresh_from_db()
+        assert alice_case.assigned_worker == sam

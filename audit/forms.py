@@ -1,0 +1,43 @@
+from django import forms
+
+from audit.models import Action
+
+
+class TrailFilterForm(forms.Form):
+    """Filters of the audit trail page. Every field is optional."""
+
+    user = forms.CharField(max_length=150, required=False, label="User (username)")
+    action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
+    object_type = forms.CharField(max_length=40, required=False, label="Object type")
+    client_id = forms.IntegerField(required=False, min_value=1, label="Client id")
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From"
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To"
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def filter(self, queryset):
+        """Apply the valid filters to an AuditEvent queryset. Call after is_valid()."""
+        data = self.cleaned_data
+        if data.get("user"):
+            queryset = queryset.filter(actor_username__iexact=data["user"].strip())
+        if data.get("action"):
+            queryset = queryset.filter(action=data["action"])
+        if data.get("object_type"):
+            queryset = queryset.filter(object_type__iexact=data["object_type"].strip())
+        if data.get("client_id") is not None:
+            queryset = queryset.filter(client_id=data["client_id"])
+        # `__date` compares in the active time zone: the agency's.
+        if data.get("date_from"):
+            queryset = queryset.filter(at__date__gte=data["date_from"])
+        if data.get("date_to"):
+            queryset = queryset.filter(at__date__lte=data["date_to"])
+        return queryset

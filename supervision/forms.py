@@ -1,0 +1,176 @@
+from django import forms
+from django.db.models import Count, Q
+
+from accounts.models import Role, Team, User
+from cases.cssrs import RiskLevel
+from cases.models import Case, CaseStatus
+
+OPEN_CASES = Q(assigned_cases__status=CaseStatus.OPEN)
+
+
+def team_members(supervisor):
+    """Users who are members of the teams `supervisor` supervises, in their agency."""
+    return User.objects.filter(
+        agency_id=supervisor.agency_id, team__in=supervisor.supervised_teams.all()
+    ).select_related("team")
+
+
+def assignable_workers(supervisor):
+    """Who a supervisor may hand cases to: active workers of the teams they supervise."""
+    return (
+        team_members(supervisor)
+        .filter(is_active=True, role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR])
+        .annotate(open_case_count=Count("assigned_cases", filter=OPEN_CASES))
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def movable_cases(supervisor, worker):
+    """The open cases of `worker` that a caseload reassignment by `supervisor` moves.
+
+    The same selection as `cases.services.reassign_caseload`."""
+    return Case.objects.open().filter(
+        agency_id=supervisor.agency_id,
+        assigned_worker=worker,
+        team__in=supervisor.supervised_teams.all(),
+    )
+
+
+class WorkerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        team = f", {obj.team.name}" if obj.team_id else ""
+        count = getattr(obj, "open_case_count", None)
+        cases = "" if count is None else f" — {count} open"
+        return f"{obj}{team}{cases}"
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        # Every choice is of the user's agency: the name alone, without a query for it.
+        return obj.name
+
+
+class TeamFilterForm(forms.Form):
+    """The team page's filter: one worker's cases."""
+
+    worker = WorkerChoiceField(queryset=User.objects.none(), required=False, empty_label="Everyone")
+
+    def __init__(self, *args, supervisor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["worker"].queryset = team_members(supervisor).order_by(
+            "first_name", "last_name", "username"
+        )
+
+
+class ReassignCaseForm(forms.Form):
+    to_worker = WorkerChoiceField(
+        queryset=User.objects.none(), label="New worker", empty_label="Choose a worker"
+    )
+
+    def __init__(self, *args, supervisor, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_worker"].queryset = assignable_workers(supervisor).exclude(
+            pk=case.assigned_worker_id
+        )
+
+
+class ReassignCaseloadForm(forms.Form):
+    from_worker = WorkerChoiceField(
+        queryset=User.objects.none(),
+        label="Move the open cases of",
+        empty_label="Choose the departing worker",
+    )
+    to_worker = WorkerChoiceField(
+        queryset=User.objects.none(), label="To", empty_label="Choose who takes them"
+    )
+
+    def __init__(self, *args, supervisor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.supervisor = supervisor
+        # A departing worker may already be deactivated; their cases still need a home.
+        self.fields["from_worker"].queryset = (
+            team_members(supervisor)
+            .annotate(
+                open_case_count=Count(
+                    "assigned_cases",
+                    filter=OPEN_CASES
+                    & Q(assigned_cases__team__in=supervisor.supervised_teams.all()),
+                )
+            )
+            .order_by("first_name", "last_name", "username")
+        )
+        self.fields["to_worker"].queryset = assignable_workers(supervisor)
+
+    def clean(self):
+        data = super().clean()
+        from_worker, to_worker = data.get("from_worker"), data.get("to_worker")
+        if from_worker and to_worker:
+            if from_worker.pk == to_worker.pk:
+                self.add_error("to_worker", "Choose a different worker to take the caseload.")
+            elif not movable_cases(self.supervisor, from_worker).exists():
+                self.add_error(
+                    "from_worker", f"{from_worker} has no open cases in the teams you supervise."
+                )
+        return data
+
+
+class EmergencyAccessReviewForm(forms.Form):
+    note = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Review note",
+        widget=forms.TextInput(attrs={"placeholder": "Optional note"}),
+    )
+
+
+class CaseListFilterForm(forms.Form):
+    """Filters of the "All cases" list. Every field is optional."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *CaseStatus.choices], required=False)
+    team = TeamChoiceField(queryset=Team.objects.none(), required=False, empty_label="Any team")
+    worker = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Any worker"
+    )
+    risk = forms.ChoiceField(
+        choices=[("", "Any risk level"), *RiskLevel.choices], required=False, label="Risk level"
+    )
+    opened_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Opened from"
+    )
+    opened_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Opened to"
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.filter(agency_id=user.agency_id).order_by(
+            "name"
+        )
+        self.fields["worker"].queryset = User.objects.filter(
+            agency_id=user.agency_id, role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR]
+        ).order_by("first_name", "last_name", "username")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("opened_from"), data.get("opened_to")
+        if start and end and start > end:
+            self.add_error("opened_to", "The end date is before the start date.")
+        return data
+
+    def filter(self, queryset):
+        """Apply the valid filters to a case queryset. Call after is_valid()."""
+        data = self.cleaned_data
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("team"):
+            queryset = queryset.filter(team=data["team"])
+        if data.get("worker"):
+            queryset = queryset.filter(assigned_worker=data["worker"])
+        if data.get("risk"):
+            queryset = queryset.filter(risk_level=data["risk"])
+        # `__date` compares in the active time zone: the agency's.
+        if data.get("opened_from"):
+            queryset = queryset.filter(opened_at__date__gte=data["opened_from"])
+        if data.get("opened_to"):
+            queryset = queryset.filter(opened_at__date__lte=data["opened_to"])
+        return queryset

@@ -1,0 +1,174 @@
+"""Every role against every page and endpoint that shows or changes a client record,
+for an own, a same-team, an other-team and an other-agency record.
+
+The expected visibility is written out by hand from the access rules (not computed from
+`visible_to`), so a change to the rules shows up here as a failure.
+"""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import Action, AuditEvent
+from cases.models import Case
+
+PERSONAS = ["alice", "bob", "erin", "sam", "dana", "carol", "root"]
+TARGETS = ["alice", "bob", "erin", "carol"]  # whose case: own / same team / other team / other agency
+
+# Whose cases each persona may see. alice and bob share a team; sam supervises it; erin is
+# on another team of Agency A; dana is Agency A's admin; carol is in Agency B; root is the
+# system admin, who sees no client data.
+VISIBLE = {
+    "alice": {"alice", "bob"},
+    "bob": {"alice", "bob"},
+    "erin": {"erin"},
+    "sam": {"alice", "bob"},
+    "dana": {"alice", "bob", "erin"},
+    "carol": {"carol"},
+    "root": set(),
+}
+# Agency admins and system admins change no clinical record.
+WRITABLE = {name: (set() if name in ("dana", "root") else seen) for name, seen in VISIBLE.items()}
+
+
+@pytest.fixture
+def world(alice, bob, erin, sam, dana, carol, root, alice_case, bob_case, erin_case, carol_case):
+    users = {u.username: u for u in (alice, bob, erin, sam, dana, carol, root)}
+    cases = {"alice": alice_case, "bob": bob_case, "erin": erin_case, "carol": carol_case}
+    return users, cases
+
+
+def _ids(case):
+    contact = case.contacts.first()
+    return {"case": case.pk, "client": case.client_id, "contact": contact.pk}
+
+
+# (name, method, url builder, body)
+READ_PAGES = [
+    ("case page", lambda i: reverse("cases:case_detail", args=[i["case"]])),
+    ("contact page", lambda i: reverse("cases:contact_detail", args=[i["contact"]])),
+    ("client page", lambda i: reverse("cases:client_detail", args=[i["client"]])),
+]
+READ_API = [
+    ("api client", lambda i: f"/api/v1/clients/{i['client']}/"),
+    ("api case", lambda i: f"/api/v1/cases/{i['case']}/"),
+    ("api case timeline", lambda i: f"/api/v1/cases/{i['case']}/timeline/"),
+    ("api contact", lambda i: f"/api/v1/contacts/{i['contact']}/"),
+    ("api contact amendments", lambda i: f"/api/v1/contacts/{i['contact']}/amendments/"),
+]
+WRITE_PAGES = [
+    ("close case", lambda i: reverse("cases:case_close", args=[i["case"]]), {}),
+    ("case concerns", lambda i: reverse("cases:case_concerns", args=[i["case"]]), {}),
+    ("amend contact", lambda i: reverse("cases:contact_amend", args=[i["contact"]]), {}),
+    ("edit client", lambda i: reverse("cases:client_edit", args=[i["client"]]), {}),
+]
+WRITE_API = [
+    ("api edit client", "patch", lambda i: f"/api/v1/clients/{i['client']}/", {"pronouns": "she/her"}),
+    ("api case concerns", "patch", lambda i: f"/api/v1/cases/{i['case']}/", {"presenting_concerns": ["housing"]}),
+    ("api close case", "post", lambda i: f"/api/v1/cases/{i['case']}/close/", {}),
+    ("api amend contact", "post", lambda i: f"/api/v1/contacts/{i['contact']}/amend/", {}),
+]
+
+
+def _denied_logged(user, before):
+    return AuditEvent.objects.filter(pk__gt=before, actor=user, action=Action.DENIED).exists()
+
+
+def _last_audit_id():
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return last or 0
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+class TestReadMatrix:
+    def test_pages(self, client, world, persona):
+        users, cases = world
+        client.force_login(users[persona])
+        for target in TARGETS:
+            ids = _ids(cases[target])
+            for name, url in READ_PAGES:
+                before = _last_audit_id()
+                response = client.get(url(ids))
+                if target in VISIBLE[persona]:
+                    assert response.status_code == 200, (persona, target, name)
+                    assert AuditEvent.objects.filter(
+                        pk__gt=before, actor=users[persona], action=Action.VIEW
+                    ).exists(), (persona, target, name)
+                else:
+                    assert response.status_code == 404, (persona, target, name, response.status_code)
+                    assert _denied_logged(users[persona], before), (persona, target, name)
+
+    def test_api(self, api, world, persona):
+        users, cases = world
+        api.force_authenticate(users[persona])
+        for target in TARGETS:
+            ids = _ids(cases[target])
+            for name, url in READ_API:
+                before = _last_audit_id()
+                response = api.get(url(ids))
+                expected = 200 if target in VISIBLE[persona] else 404
+                assert response.status_code == expected, (persona, target, name, response.status_code)
+                if expected == 404:
+                    assert _denied_logged(users[persona], before), (persona, target, name)
+
+    def test_lists_and_searches_show_only_visible_clients(self, api, client, world, persona):
+        users, cases = world
+        user = users[persona]
+        api.force_authenticate(user)
+        client.force_login(user)
+        hidden = [cases[t] for t in TARGETS if t not in VISIBLE[persona]]
+        shown = [cases[t] for t in TARGETS if t in VISIBLE[persona]]
+
+        listed = {row["id"] for row in api.get("/api/v1/cases/?page_size=100").json()["results"]}
+        assert listed == {c.pk for c in shown}
+        listed = {row["id"] for row in api.get("/api/v1/clients/?page_size=100").json()["results"]}
+        assert listed == {c.client_id for c in shown}
+        listed = {row["case"] for row in api.get("/api/v1/contacts/?page_size=100").json()["results"]}
+        assert listed == {c.pk for c in shown}
+
+        for case in hidden:
+            name = case.client.legal_name
+            found = api.get("/api/v1/clients/", {"q": name}).json()["results"]
+            assert found == [], (persona, name)
+            if user.agency_id:
+                page = client.get(reverse("cases:client_search"), {"q": name})
+                # Same-agency clients outside one's scope may be named in the emergency
+                # access section; another agency's never are.
+                # (The search box repeats the query, so look for the record's links.)
+                body = page.content.decode()
+                if case.agency_id != user.agency_id:
+                    assert reverse("cases:client_detail", args=[case.client_id]) not in body
+                    assert reverse("cases:case_detail", args=[case.pk]) not in body
+                    assert reverse("cases:emergency_access", args=[case.pk]) not in body
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+class TestWriteMatrix:
+    def test_pages(self, client, world, persona):
+        users, cases = world
+        client.force_login(users[persona])
+        for target in TARGETS:
+            ids = _ids(cases[target])
+            for name, url, body in WRITE_PAGES:
+                response = client.post(url(ids), body)
+                if target in WRITABLE[persona]:
+                    assert response.status_code in (200, 302), (persona, target, name, response.status_code)
+                elif target in VISIBLE[persona]:
+                    assert response.status_code == 403, (persona, target, name, response.status_code)
+                else:
+                    assert response.status_code == 404, (persona, target, name, response.status_code)
+        # Nothing was closed: the bodies above are empty, so valid writers get form errors.
+        assert Case.objects.filter(status="closed").count() == 0
+
+    def test_api(self, api, world, persona):
+        users, cases = world
+        api.force_authenticate(users[persona])
+        for target in TARGETS:
+            ids = _ids(cases[target])
+            for name, method, url, body in WRITE_API:
+                response = getattr(api, method)(url(ids), body, format="json")
+                if target in WRITABLE[persona]:
+                    assert response.status_code in (200, 201, 400), (persona, target, name, response.status_code)
+                elif target in VISIBLE[persona]:
+                    assert response.status_code == 403, (persona, target, name, response.status_code)
+                else:
+                    assert response.status_code == 404, (persona, target, name, response.status_code)
