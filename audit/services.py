@@ -50,7 +50,9 @@ def record(
         agency_id=agency_id,
         action=action,
         object_type=object_type,
-        object_id=str(object_id or ""),
+        # An id taken from a URL may be anything: keep what fits, and no NUL (PostgreSQL
+        # text cannot hold it), so that recording a refusal never fails.
+        object_id=str(object_id or "").replace("\x00", "")[:40],
         client_id=client_id,
         ip_address=client_ip(request),
         path=(request.get_full_path()[:500] if request is not None else ""),

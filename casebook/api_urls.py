@@ -1,6 +1,15 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import SimpleRouter
+
+from casebook.api_views import ObtainTokenView
+from cases.api.views import CaseViewSet, ClientViewSet, ContactViewSet
+
+router = SimpleRouter()
+router.register("clients", ClientViewSet, basename="api-client")
+router.register("cases", CaseViewSet, basename="api-case")
+router.register("contacts", ContactViewSet, basename="api-contact")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    *router.urls,
 ]

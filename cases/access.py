@@ -66,7 +66,7 @@ def get_client_for_user(request, pk, *, write=False, audit_read=True) -> Client:
         request,
         Client,
         Client.objects.visible_to(user),
-        Client.objects.filter(cases__in=Case.objects.writable_by(user)),
+        Client.objects.writable_by(user),
         pk,
         write,
         audit_read,

@@ -65,14 +65,25 @@ def phone_digits(phone: str) -> str:
 
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Clients with at least one case the user may see."""
-        if not user.is_authenticated or not user.agency_id:
+        """Clients with at least one case the user may see, and clients the user
+        registered that have no case yet."""
+        if not user.is_authenticated or not user.agency_id or user.role == Role.SYSTEM_ADMIN:
             return self.none()
         if user.role == Role.AGENCY_ADMIN:
             return self.filter(agency_id=user.agency_id)
-        return self.filter(
-            agency_id=user.agency_id,
-            pk__in=Case.objects.visible_to(user).values("client_id"),
+        return self.filter(agency_id=user.agency_id).filter(
+            Q(pk__in=Case.objects.visible_to(user).values("client_id"))
+            | Q(Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk"))))
+        )
+
+    def writable_by(self, user):
+        """Clients whose details the user may change: those of cases they may change,
+        and the caseless clients they registered."""
+        if not user.is_authenticated or not user.works_cases:
+            return self.none()
+        return self.filter(agency_id=user.agency_id).filter(
+            Q(pk__in=Case.objects.writable_by(user).values("client_id"))
+            | Q(Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk"))))
         )
 
     def search(self, text: str):

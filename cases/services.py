@@ -29,6 +29,7 @@ from cases.models import (
     ContactAmendment,
     ContactDraft,
     EmergencyAccess,
+    IdentifierKind,
 )
 
 CLIENT_FIELDS = (
@@ -54,14 +55,31 @@ def create_client(*, actor: User, data: dict, identifiers=(), request=None) -> C
         client.estimated_age_on = timezone.localdate()
     client.refresh_search_keys()
     client.full_clean(exclude=["created_by", "agency"])
+    identifiers = [(kind, value.strip()) for kind, value in identifiers if value and value.strip()]
+    _check_identifiers_free(agency_id=client.agency_id, identifiers=identifiers)
     client.save()
     for kind, value in identifiers:
-        if value:
-            ClientIdentifier.objects.create(
-                agency_id=client.agency_id, client=client, kind=kind, value=value.strip()
-            )
+        ClientIdentifier.objects.create(
+            agency_id=client.agency_id, client=client, kind=kind, value=value
+        )
     audit(request=request, actor=actor, action=Action.CREATE, obj=client)
     return client
+
+
+def _check_identifiers_free(*, agency_id, identifiers):
+    """An identifier names one client in an agency: refuse one already in use."""
+    from django.core.exceptions import ValidationError
+
+    for kind, value in identifiers:
+        if ClientIdentifier.objects.filter(
+            agency_id=agency_id, kind=kind, value__iexact=value
+        ).exists():
+            label = dict(IdentifierKind.choices).get(kind, kind)
+            raise ValidationError(
+                {
+                    "identifiers": f"{label} {value} already belongs to another client of this agency."
+                }
+            )
 
 
 def _blank(name):

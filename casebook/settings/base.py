@@ -101,6 +101,8 @@ try:
     }
 except Exception as exc:  # django-environ raises several types on a malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if not DATABASES["default"].get("ENGINE"):
+    raise ImproperlyConfigured("DATABASE_URL is not a valid database URL (scheme://...)")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for the lock, not fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -167,8 +169,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an unauthenticated request answers 401 with WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "casebook.api.Pagination",
@@ -190,6 +193,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set used by more than one field.
+    "ENUM_NAME_OVERRIDES": {
+        "IdentifierKindEnum": "cases.models.IdentifierKind",
+        "CaseEventKindEnum": "cases.models.CaseEventKind",
+        "CloseReasonEnum": "cases.models.CloseReason",
+    },
 }
 
 # Celery. Embedded default: the filesystem transport in var/celery (no server).
@@ -202,6 +211,8 @@ if not CELERY_BROKER_URL:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        # Exchange bindings; kombu's default is a folder relative to the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 # Cache: Redis when REDIS_URL is set (shared by every process), else files in var/cache.

@@ -293,3 +293,24 @@ class TestReassignToWorkerWithoutTeam:
         services.reassign_case(actor=sam, case=alice_case, to_worker=sam)
         alice_case.refresh_from_db()
         assert alice_case.assigned_worker == sam
+
+
+class TestCreateClient:
+    def test_an_identifier_in_use_is_refused_and_nothing_is_saved(self, alice):
+        services.create_client(actor=alice, data=new_client(), identifiers=[("hmis", "H-1")])
+        with pytest.raises(ValidationError) as excinfo:
+            services.create_client(
+                actor=alice,
+                data=new_client(legal_name="Other Person"),
+                identifiers=[("hmis", "h-1 ")],
+            )
+        assert "identifiers" in excinfo.value.message_dict
+        assert Client.objects.count() == 1
+
+    def test_the_creator_sees_a_client_with_no_case_yet(self, alice, bob, dana):
+        client = services.create_client(actor=alice, data=new_client())
+        assert Client.objects.visible_to(alice).filter(pk=client.pk).exists()
+        assert Client.objects.writable_by(alice).filter(pk=client.pk).exists()
+        assert not Client.objects.visible_to(bob).filter(pk=client.pk).exists()
+        assert Client.objects.visible_to(dana).filter(pk=client.pk).exists()
+        assert not Client.objects.writable_by(dana).filter(pk=client.pk).exists()
