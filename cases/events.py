@@ -1,6 +1,8 @@
 """Named constructors for case timeline events. Call inside the transaction that made
 the change, so the timeline and the change commit together."""
 
+from django.utils import timezone
+
 from cases.cssrs import RiskLevel
 from cases.models import CaseEvent, CaseEventKind
 
@@ -9,6 +11,8 @@ def case_opened(*, case, actor, contact=None):
     return CaseEvent.objects.create(
         case=case,
         actor=actor,
+        # The case opened when the call that opened it came in, not when it was typed up.
+        at=case.opened_at,
         kind=CaseEventKind.OPENED,
         contact=contact,
         summary=f"Case opened for {case.client.legal_name}, assigned to {case.assigned_worker}",
@@ -47,6 +51,8 @@ def risk_changed(*, case, actor, old, new, contact=None):
     return CaseEvent.objects.create(
         case=case,
         actor=actor,
+        # A screen's risk is as of the contact it was taken on (as risk_assessed_at is).
+        at=contact.received_at if contact is not None else timezone.now(),
         kind=CaseEventKind.RISK_CHANGED,
         contact=contact,
         summary=f"Risk level {RiskLevel(old).label} → {RiskLevel(new).label} (C-SSRS screen)",

@@ -1,0 +1,28 @@
+"""Forms for the worker's pages. They validate and hand `cleaned_data` to a service;
+none of them saves anything."""
+
+from cases.forms.case_pages import CloseCaseForm, ConcernsForm, EmergencyAccessForm
+from cases.forms.clients import (
+    DUPLICATE_MESSAGE,
+    ClientDetailsForm,
+    ClientEditForm,
+    ClientSearchForm,
+    ClientSectionForm,
+    SuggestQueryForm,
+)
+from cases.forms.contacts import ContactAmendForm, ContactFieldsForm, ContactForm
+
+__all__ = [
+    "DUPLICATE_MESSAGE",
+    "ClientDetailsForm",
+    "ClientEditForm",
+    "ClientSearchForm",
+    "ClientSectionForm",
+    "CloseCaseForm",
+    "ConcernsForm",
+    "ContactAmendForm",
+    "ContactFieldsForm",
+    "ContactForm",
+    "EmergencyAccessForm",
+    "SuggestQueryForm",
+]

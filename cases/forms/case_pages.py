@@ -1,0 +1,41 @@
+"""The case page's changes and emergency access."""
+
+from django import forms
+from django.db.models import Q
+
+from cases.models import CloseReason, Concern
+
+
+class CloseCaseForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Reason for closing", choices=[("", "—")] + list(CloseReason.choices)
+    )
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ConcernsForm(forms.Form):
+    concerns = forms.ModelMultipleChoiceField(
+        label="Presenting concerns",
+        queryset=Concern.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Retired concerns stay selectable while the case still carries them.
+        self.fields["concerns"].queryset = Concern.objects.filter(
+            Q(is_active=True) | Q(cases=case)
+        ).distinct()
+
+
+class EmergencyAccessForm(forms.Form):
+    reason = forms.CharField(
+        label="Why do you need this case now?",
+        min_length=10,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your supervisor reviews every emergency access.",
+    )

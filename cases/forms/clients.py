@@ -1,0 +1,182 @@
+"""The client's details: new, chosen from the suggestions, edited, searched for."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cases.matching import find_likely_clients
+from cases.models import Client, ClientIdentifier, IdentifierKind
+from cases.services import CLIENT_FIELDS
+
+DUPLICATE_MESSAGE = (
+    "This may be an existing client: choose one of the suggestions or tick 'This is a new person'."
+)
+
+
+class ClientDetailsForm(forms.Form):
+    """A client's own details, as `services.create_client` and `update_client` take them."""
+
+    legal_name = forms.CharField(label="Legal name", max_length=200, required=False)
+    preferred_name = forms.CharField(label="Preferred name", max_length=200, required=False)
+    date_of_birth = forms.DateField(
+        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    estimated_age = forms.IntegerField(
+        label="Estimated age",
+        required=False,
+        min_value=0,
+        max_value=120,
+        help_text="Only when the date of birth is not known.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    pronouns = forms.CharField(max_length=40, required=False)
+    preferred_language = forms.CharField(label="Preferred language", max_length=60, required=False)
+    phone = forms.CharField(
+        max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    where_to_find = forms.CharField(
+        label="Where to find them",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data.get("date_of_birth")
+        if value and value > timezone.localdate():
+            raise ValidationError("The date of birth is in the future.")
+        return value
+
+    def check_details(self, cleaned):
+        """The rules a client's details follow, wherever they are entered."""
+        if not (cleaned.get("legal_name") or "").strip() and "legal_name" not in self.errors:
+            self.add_error("legal_name", "Give the client's legal name (or the name they give).")
+        if cleaned.get("date_of_birth"):
+            # A known date of birth supersedes an estimate.
+            cleaned["estimated_age"] = None
+        elif cleaned.get("estimated_age") is None and not self.has_error("estimated_age"):
+            self.add_error("estimated_age", "Give a date of birth or an estimated age.")
+
+    def client_data(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in CLIENT_FIELDS}
+
+
+class ClientEditForm(ClientDetailsForm):
+    def clean(self):
+        cleaned = super().clean()
+        self.check_details(cleaned)
+        return cleaned
+
+
+class ClientSectionForm(ClientDetailsForm):
+    """The new-contact page's client section: an existing client chosen from the
+    suggestions (the hidden `client` id), or a new client's details.
+
+    Suggestions span the whole agency, so `client` may be any client of the user's
+    agency; record_contact adds the contact to that client's open case.
+    """
+
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That client was not found: search again."},
+    )
+    identifier_kind = forms.ChoiceField(
+        label="Identifier",
+        choices=[("", "—")] + list(IdentifierKind.choices),
+        required=False,
+    )
+    identifier_value = forms.CharField(label="Identifier value", max_length=100, required=False)
+    confirm_new = forms.BooleanField(
+        label="This is a new person (none of the suggestions)", required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.suggestions = []
+        self.fields["client"].queryset = Client.objects.filter(agency_id=user.agency_id)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("client") or self.has_error("client"):
+            # The new-client fields are hidden and ignored once a client is chosen.
+            return cleaned
+        self.check_details(cleaned)
+        kind = cleaned.get("identifier_kind") or ""
+        value = (cleaned.get("identifier_value") or "").strip()
+        cleaned["identifier_value"] = value
+        if value and not kind:
+            self.add_error("identifier_kind", "Say what kind of identifier this is.")
+        elif kind and not value:
+            self.add_error("identifier_value", "Give the identifier, or leave its kind blank.")
+        elif value and self._identifier_taken(kind, value):
+            self.add_error(
+                "identifier_value",
+                "This identifier already belongs to a client of your agency: "
+                "choose them from the suggestions.",
+            )
+        if self.errors:
+            return cleaned
+        self.suggestions = self.find_suggestions()
+        if self.suggestions and not cleaned.get("confirm_new"):
+            self.add_error("confirm_new", DUPLICATE_MESSAGE)
+        return cleaned
+
+    def _identifier_taken(self, kind, value):
+        return ClientIdentifier.objects.filter(
+            agency_id=self.user.agency_id, kind=kind, value__iexact=value
+        ).exists()
+
+    def find_suggestions(self):
+        cleaned = self.cleaned_data
+        return find_likely_clients(
+            agency=self.user.agency,
+            legal_name=cleaned.get("legal_name") or "",
+            preferred_name=cleaned.get("preferred_name") or "",
+            date_of_birth=cleaned.get("date_of_birth"),
+            phone=cleaned.get("phone") or "",
+            identifiers=self.identifiers(),
+        )
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        """(kind, value) pairs, as create_client and find_likely_clients take them."""
+        kind = self.cleaned_data.get("identifier_kind")
+        value = self.cleaned_data.get("identifier_value")
+        return [(kind, value)] if kind and value else []
+
+
+class SuggestQueryForm(forms.Form):
+    """What the duplicate suggestions are looked up by, as typed so far. Lenient: a
+    half-typed date is ignored rather than reported."""
+
+    legal_name = forms.CharField(max_length=200, required=False)
+    preferred_name = forms.CharField(max_length=200, required=False)
+    date_of_birth = forms.DateField(required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    identifier_kind = forms.ChoiceField(
+        choices=[("", "")] + list(IdentifierKind.choices), required=False
+    )
+    identifier_value = forms.CharField(max_length=100, required=False)
+
+    def criteria(self) -> dict:
+        """find_likely_clients' keyword arguments for what has been typed (none: nothing)."""
+        data = {}
+        for name in self.fields:
+            try:
+                data[name] = self.fields[name].clean(self.data.get(name, ""))
+            except ValidationError:
+                data[name] = None
+        kind, value = data.pop("identifier_kind"), (data.pop("identifier_value") or "").strip()
+        data["identifiers"] = [(kind, value)] if kind and value else []
+        return {name: value for name, value in data.items() if value}
+
+
+class ClientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name, phone or identifier",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )

@@ -1,0 +1,210 @@
+"""A crisis contact: recorded on the new-contact page, corrected by an amendment."""
+
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.models import Role, User
+from cases import services
+from cases.cssrs import QUESTIONS
+from cases.models import (
+    AMENDABLE_FIELDS,
+    CallNature,
+    Concern,
+    ContactSource,
+    Disposition,
+    OnSceneService,
+)
+
+# A phone's clock and the server's may disagree a little; a call is not received later.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """A phone's native date-and-time picker. Values are wall-clock times in the agency's
+    time zone (the middleware activates it; the field makes them aware)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def _time_field(label, *, required=False):
+    return forms.DateTimeField(label=label, required=required, widget=DateTimeLocalInput())
+
+
+def _yes_no_field(label):
+    """True, False, or None when the question was not asked."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
+def now_to_the_minute():
+    return timezone.now().replace(second=0, microsecond=0)
+
+
+class ContactFieldsForm(forms.Form):
+    """The fields of a contact an amendment may correct (AMENDABLE_FIELDS)."""
+
+    source = forms.ChoiceField(choices=[("", "—")] + list(ContactSource.choices))
+    received_at = _time_field("Call received", required=True)
+    dispatched_at = _time_field("Dispatched")
+    on_scene_at = _time_field("On scene")
+    cleared_at = _time_field("Cleared")
+    call_nature = forms.ModelChoiceField(
+        label="Call nature", queryset=CallNature.objects.none(), empty_label="—"
+    )
+    location = forms.CharField(max_length=300, required=False)
+    others_present = forms.CharField(
+        label="Others present",
+        max_length=300,
+        required=False,
+        help_text="Police, EMS, family, ...",
+    )
+    police_backup_requested = forms.BooleanField(label="Police backup requested", required=False)
+    arrest = forms.BooleanField(required=False)
+    injury = forms.BooleanField(required=False)
+    disposition = forms.ChoiceField(choices=[("", "—")] + list(Disposition.choices))
+    narrative = forms.CharField(
+        max_length=20000, required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["call_nature"].queryset = CallNature.objects.active()
+
+    def clean(self):
+        cleaned = super().clean()
+        received = cleaned.get("received_at")
+        if received and received > timezone.now() + FUTURE_TOLERANCE:
+            self.add_error("received_at", "The call cannot be received in the future.")
+            received = None
+        previous, previous_label = received, "the call was received"
+        for name, label in (
+            ("dispatched_at", "the team was dispatched"),
+            ("on_scene_at", "the team was on scene"),
+            ("cleared_at", "the team cleared"),
+        ):
+            value = cleaned.get(name)
+            if value is None:
+                continue
+            if received and value < received:
+                self.add_error(name, "This is before the call was received.")
+            elif previous and value < previous:
+                self.add_error(name, f"This is before {previous_label}.")
+            else:
+                previous, previous_label = value, label
+        return cleaned
+
+
+class ContactForm(ContactFieldsForm):
+    """The contact part of the new-contact page."""
+
+    attended_by = forms.ModelMultipleChoiceField(
+        label="Who attended",
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    presenting_concerns = forms.ModelMultipleChoiceField(
+        label="Presenting concerns",
+        queryset=Concern.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    cssrs_performed = forms.BooleanField(label="C-SSRS screen done", required=False)
+    services_on_scene = forms.ModelMultipleChoiceField(
+        label="Services on scene",
+        queryset=OnSceneService.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        for key, text in QUESTIONS.items():
+            self.fields[key] = _yes_no_field(text)
+        self.fields["received_at"].initial = now_to_the_minute
+        self.fields["attended_by"].queryset = User.objects.filter(
+            agency_id=user.agency_id,
+            is_active=True,
+            role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR],
+        ).order_by("first_name", "last_name", "username")
+        self.fields["attended_by"].initial = [user.pk]
+        self.fields["presenting_concerns"].queryset = Concern.objects.active()
+        self.fields["services_on_scene"].queryset = OnSceneService.objects.active()
+
+    def cssrs_questions(self):
+        """The screener's questions in order, for the page's Yes/No buttons."""
+        return [{"key": key, "field": self[key]} for key in QUESTIONS]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(self.has_error(key) for key in ("cssrs_performed", *QUESTIONS)):
+            try:
+                services.compute_screen(cleaned)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+    def contact_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["attended_by"] = list(data.get("attended_by") or [])
+        data["presenting_concerns"] = list(data.get("presenting_concerns") or [])
+        data["services_on_scene"] = list(data.get("services_on_scene") or [])
+        return data
+
+
+class ContactAmendForm(ContactFieldsForm):
+    """Corrections to a saved contact, with the reason. Prefilled with its current values."""
+
+    reason = forms.CharField(
+        label="Reason for the correction",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the contact is being corrected."},
+    )
+
+    def __init__(self, *args, contact, **kwargs):
+        self.contact = contact
+        kwargs.setdefault("initial", self.current_values(contact))
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def current_values(contact) -> dict:
+        values = {
+            name: getattr(contact, name) for name in AMENDABLE_FIELDS if name != "call_nature"
+        }
+        values["call_nature"] = contact.call_nature_id
+        return values
+
+    def changes(self) -> dict:
+        """The fields whose value differs from the contact's, as amend_contact takes them.
+        Times are compared to the minute, as the time inputs show them."""
+        changed = {}
+        for name in AMENDABLE_FIELDS:
+            new = self.cleaned_data.get(name)
+            old = getattr(self.contact, name)
+            if name in ("received_at", "dispatched_at", "on_scene_at", "cleared_at"):
+                same = (old and old.replace(second=0, microsecond=0)) == new
+            elif isinstance(old, str):
+                same = _normalise_text(old) == _normalise_text(new)
+            else:
+                same = old == new
+            if not same:
+                changed[name] = new
+        return changed
+
+
+def _normalise_text(value):
+    return (value or "").replace("\r\n", "\n").strip()

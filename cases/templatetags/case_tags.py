@@ -1,0 +1,39 @@
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+from cases.cssrs import RiskLevel
+
+register = template.Library()
+
+
+@register.simple_tag
+def risk_badge(level):
+    """The risk level as a coloured badge (risk-high etc. in casebook.css)."""
+    try:
+        label = RiskLevel(level).label
+    except ValueError:
+        label = level
+    return format_html('<span class="badge risk-badge risk-{}">{}</span>', level, label)
+
+
+@register.filter
+def days_since(moment):
+    """Whole days from `moment` to today, in the agency's time zone."""
+    if not moment:
+        return ""
+    return (timezone.localdate() - timezone.localtime(moment).date()).days
+
+
+@register.filter
+def last4(phone_digits):
+    """The last four digits of a phone number: enough to recognise it, no more."""
+    return phone_digits[-4:] if phone_digits and len(phone_digits) >= 4 else ""
+
+
+@register.filter
+def yes_no(value):
+    """True/False/None (not asked) as a page shows it."""
+    if value is None:
+        return "Not asked"
+    return "Yes" if value else "No"

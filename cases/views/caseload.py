@@ -1,0 +1,80 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.shortcuts import redirect, render
+
+from audit.services import record_list
+from cases.cssrs import RISK_ORDER
+from cases.models import Case
+
+FILTERS = {"all": "All", "mine": "Mine", "team": "Team"}
+
+
+def next_due_for(cases) -> dict:
+    """Case id -> when its next follow-up is due, for the caseload's "Next due" column.
+
+    Follow-up work arrives with the follow-ups app; until then nothing is due and the
+    column shows a dash. Must stay one query for the whole page, whatever its length.
+    """
+    return {}
+
+
+@login_required
+def caseload(request):
+    """My caseload: the open cases I can see, mine first, then my team's; within each,
+    highest risk first, then the longest since the last contact."""
+    user = request.user
+    if user.is_system_admin:
+        return redirect("admin:index")
+    if user.is_agency_admin:
+        return redirect("supervision:case_list")
+    if not user.works_cases:
+        raise PermissionDenied("You have no caseload.")
+
+    show = request.GET.get("show", "all")
+    if show not in FILTERS:
+        show = "all"
+    cases = Case.objects.visible_to(user).open().for_caseload()
+    if show == "mine":
+        cases = cases.filter(assigned_worker=user)
+    elif show == "team":
+        cases = cases.exclude(assigned_worker=user)
+    cases = list(
+        cases.annotate(
+            is_mine=models.Case(
+                models.When(assigned_worker_id=user.pk, then=0),
+                default=1,
+                output_field=models.IntegerField(),
+            ),
+            risk_rank=models.Case(
+                *[models.When(risk_level=level, then=rank) for level, rank in RISK_ORDER.items()],
+                default=0,
+                output_field=models.IntegerField(),
+            ),
+        ).order_by(
+            "is_mine",
+            "-risk_rank",
+            models.F("last_contact_at").asc(nulls_first=True),
+            "opened_at",
+        )
+    )
+    due = next_due_for(cases)
+    for case in cases:
+        case.next_due = due.get(case.pk)
+    record_list(
+        request=request,
+        object_type="case",
+        objects=cases,
+        client_ids=[case.client_id for case in cases],
+        detail={"page": "caseload", "show": show},
+    )
+    return render(
+        request,
+        "cases/caseload.html",
+        {
+            "mine": [case for case in cases if case.is_mine == 0],
+            "others": [case for case in cases if case.is_mine == 1],
+            "show": show,
+            "filters": FILTERS,
+        },
+    )

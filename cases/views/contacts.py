@@ -1,0 +1,262 @@
+"""Recording a crisis contact, and reading or correcting one."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.forms.utils import pretty_name
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.models import Action
+from audit.services import record as audit
+from cases import services
+from cases.access import get_client_for_user, get_contact_for_user
+from cases.cssrs import QUESTIONS
+from cases.exceptions import InvalidAmendment, NotPermitted
+from cases.forms import (
+    ClientSectionForm,
+    ContactAmendForm,
+    ContactFieldsForm,
+    ContactForm,
+    SuggestQueryForm,
+)
+from cases.matching import find_likely_clients
+from cases.models import CallNature, Case, Client, ContactDraft, ContactSource, Disposition
+from cases.views.common import add_service_errors, require_worker
+
+# A draft is what one person types into one form; anything larger is not a draft.
+MAX_DRAFT_CHARS = 100_000
+TIME_FIELDS = ("received_at", "dispatched_at", "on_scene_at", "cleared_at")
+CHOICE_LABELS = {"source": dict(ContactSource.choices), "disposition": dict(Disposition.choices)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_new(request):
+    """New crisis contact: find or create the client, then the contact, on one page.
+    Adds to the client's open case or opens one (services.record_contact)."""
+    user = request.user
+    require_worker(user)
+    draft = None
+    if request.method == "POST":
+        client_form = ClientSectionForm(request.POST, user=user)
+        contact_form = ContactForm(request.POST, user=user)
+        # Validate both, so every error shows at once.
+        valid = client_form.is_valid()
+        valid = contact_form.is_valid() and valid
+        if valid:
+            chosen = client_form.cleaned_data["client"]
+            try:
+                contact = services.record_contact(
+                    actor=user,
+                    client=chosen,
+                    new_client_data=None if chosen else client_form.client_data(),
+                    new_client_identifiers=() if chosen else client_form.identifiers(),
+                    contact_data=contact_form.contact_data(),
+                    request=request,
+                )
+            except ValidationError as exc:
+                add_service_errors(exc, client_form, contact_form)
+            except NotPermitted as exc:
+                contact_form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Contact saved")
+                return redirect("cases:case_detail", contact.case_id)
+    else:
+        draft = ContactDraft.objects.filter(user=user).first()
+        initial = {}
+        if draft and draft.data:
+            initial = _draft_initial(draft.data, user)
+        else:
+            draft = None
+            if request.GET.get("client"):
+                client = get_client_for_user(request, request.GET["client"])
+                initial = {"client": client.pk}
+        client_form = ClientSectionForm(initial=initial, user=user)
+        contact_form = ContactForm(initial=initial, user=user)
+    return render(
+        request,
+        "cases/contact_form.html",
+        {
+            "client_form": client_form,
+            "form": contact_form,
+            "chosen_client": _chosen_client(user, client_form["client"].value()),
+            "suggestions": client_form.suggestions,
+            "draft": draft,
+            "time_fields": TIME_FIELDS,
+        },
+    )
+
+
+def _chosen_client(user, value):
+    if not value or not str(value).isdigit():
+        return None
+    return Client.objects.filter(agency_id=user.agency_id, pk=value).first()
+
+
+def _draft_forms(user):
+    return ClientSectionForm(user=user), ContactForm(user=user)
+
+
+def _draft_initial(data: dict, user) -> dict:
+    """A saved draft ({field: [values]}) as the forms' initial values."""
+    initial = {}
+    for form in _draft_forms(user):
+        for name, field in form.fields.items():
+            values = data.get(name)
+            if not values:
+                continue
+            multiple = getattr(field.widget, "allow_multiple_selected", False)
+            initial[name] = values if multiple else values[-1]
+    return initial
+
+
+@login_required
+@require_GET
+def client_suggest(request):
+    """htmx partial: likely existing clients of the agency for what has been typed.
+
+    Spans the whole agency, so that nobody is entered twice, and so shows only what it
+    takes to recognise a person."""
+    require_worker(request.user)
+    criteria = SuggestQueryForm(request.GET).criteria()
+    suggestions = []
+    if criteria:
+        suggestions = find_likely_clients(agency=request.user.agency, **criteria)
+        audit(
+            request=request,
+            action=Action.SEARCH,
+            object_type="client",
+            detail={"purpose": "duplicate suggestions", "ids": [s.client.pk for s in suggestions]},
+        )
+    return render(request, "cases/_client_suggestions.html", {"suggestions": suggestions})
+
+
+@login_required
+@require_POST
+def contact_draft(request):
+    """htmx autosave of the new-contact form, so a long note outlives the idle logoff.
+    With `discard`, deletes the draft and goes back to an empty form."""
+    user = request.user
+    require_worker(user)
+    if request.POST.get("discard"):
+        ContactDraft.objects.filter(user=user).delete()
+        messages.info(request, "Draft discarded.")
+        url = reverse("cases:contact_new")
+        client = request.POST.get("client_param", "")
+        return redirect(f"{url}?client={client}" if client.isdigit() else url)
+    names = {name for form in _draft_forms(user) for name in form.fields}
+    data = {name: request.POST.getlist(name) for name in request.POST if name in names}
+    if len(json.dumps(data)) > MAX_DRAFT_CHARS:
+        return HttpResponseBadRequest("The draft is too large to keep.")
+    draft = services.save_draft(actor=user, data=data)
+    saved = formats.time_format(timezone.localtime(draft.updated_at), "H:i")
+    return HttpResponse(f"Draft saved {saved}")
+
+
+@login_required
+@require_GET
+def contact_detail(request, pk):
+    contact = get_contact_for_user(request, pk)
+    can_amend = Case.objects.writable_by(request.user).filter(pk=contact.case_id).exists()
+    amendments = contact.amendments.select_related("amended_by")
+    return render(
+        request,
+        "cases/contact_detail.html",
+        {
+            "contact": contact,
+            "case": contact.case,
+            "client": contact.client,
+            "attended_by": contact.attended_by.all(),
+            "concerns": contact.presenting_concerns.all(),
+            "services_on_scene": contact.services_on_scene.all(),
+            "cssrs": [(text, getattr(contact, key)) for key, text in QUESTIONS.items()],
+            "amendments": _amendment_rows(amendments),
+            "can_amend": can_amend,
+        },
+    )
+
+
+FIELD_LABELS = {
+    name: field.label or pretty_name(name) for name, field in ContactFieldsForm.base_fields.items()
+}
+
+
+def _amendment_rows(amendments):
+    amendments = list(amendments)
+    nature_ids = {
+        change[side]
+        for amendment in amendments
+        for name, change in amendment.changes.items()
+        if name == "call_nature"
+        for side in ("from", "to")
+    }
+    natures = dict(CallNature.objects.filter(pk__in=nature_ids).values_list("pk", "label"))
+    return [
+        {
+            "amendment": amendment,
+            "changes": [
+                {
+                    "label": FIELD_LABELS.get(name, pretty_name(name)),
+                    "from": _shown(name, change.get("from"), natures),
+                    "to": _shown(name, change.get("to"), natures),
+                }
+                for name, change in sorted(amendment.changes.items())
+            ],
+        }
+        for amendment in amendments
+    ]
+
+
+def _shown(name, value, natures):
+    """An amended value as the page shows it (times in the agency's time zone)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if name in TIME_FIELDS:
+        moment = parse_datetime(value)
+        if moment is None:
+            return value
+        return formats.date_format(timezone.localtime(moment), "j M Y H:i")
+    if name == "call_nature":
+        return natures.get(value, value)
+    return CHOICE_LABELS.get(name, {}).get(value, str(value))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_amend(request, pk):
+    """Correct a saved contact; the original values stay on record in the amendment."""
+    contact = get_contact_for_user(request, pk, write=True)
+    if request.method == "POST":
+        form = ContactAmendForm(request.POST, contact=contact)
+        if form.is_valid():
+            try:
+                services.amend_contact(
+                    actor=request.user,
+                    contact=contact,
+                    changes=form.changes(),
+                    reason=form.cleaned_data["reason"],
+                    request=request,
+                )
+            except InvalidAmendment as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                add_service_errors(exc, form)
+            else:
+                messages.success(request, "Contact amended. The original values are kept.")
+                return redirect("cases:contact_detail", contact.pk)
+    else:
+        form = ContactAmendForm(contact=contact)
+    return render(
+        request,
+        "cases/contact_amend.html",
+        {"form": form, "contact": contact, "case": contact.case},
+    )

@@ -1,0 +1,528 @@
+"""The worker's pages other than the new-contact form: caseload, case, contact and its
+amendments, client search and details, emergency access."""
+
+import datetime
+import re
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+from django.utils import dateformat, timezone
+
+from audit.models import Action, AuditEvent
+from cases import services
+from cases.cssrs import RiskLevel
+from cases.models import Case, CaseStatus, Concern, EmergencyAccess
+from tests.cases.factories import CaseFactory, ClientFactory
+from tests.conftest import new_client
+
+CASELOAD_URL = reverse("cases:caseload")
+SEARCH_URL = reverse("cases:client_search")
+LOS_ANGELES = zoneinfo.ZoneInfo("America/Los_Angeles")
+HIGH_RISK = {
+    "cssrs_performed": True,
+    "cssrs_wish_dead": True,
+    "cssrs_suicidal_thoughts": True,
+    "cssrs_method": True,
+    "cssrs_intent": True,
+    "cssrs_plan": False,
+    "cssrs_behavior": False,
+}
+MODERATE_RISK = {
+    "cssrs_performed": True,
+    "cssrs_wish_dead": True,
+    "cssrs_suicidal_thoughts": True,
+    "cssrs_method": True,
+    "cssrs_intent": False,
+    "cssrs_plan": False,
+    "cssrs_behavior": False,
+}
+
+
+@pytest.fixture
+def login(client):
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+def case_url(name, case, *args):
+    return reverse(f"cases:{name}", args=[case.pk, *args])
+
+
+def caseload_names(response):
+    return re.findall(r'class="fw-semibold client-name">([^<]+)<', response.content.decode())
+
+
+def make_cases(worker, count):
+    concern = Concern.objects.get(code="housing")
+    for _ in range(count):
+        case = CaseFactory(
+            client=ClientFactory(agency=worker.agency),
+            assigned_worker=worker,
+            risk_level=RiskLevel.LOW,
+        )
+        case.presenting_concerns.add(concern)
+
+
+class TestCaseload:
+    def test_it_lists_my_open_cases_then_my_teams(
+        self, login, alice, alice_case, bob_case, erin_case, carol_case
+    ):
+        response = login(alice).get(CASELOAD_URL)
+
+        assert response.status_code == 200
+        assert caseload_names(response) == ["Alice Client", "Bob Client"]
+        page = response.content.decode()
+        assert "Assigned to me" in page and "My team" in page
+        assert "Erin Client" not in page and "Carol Client" not in page
+
+    def test_rows_show_risk_concerns_last_contact_days_open_and_next_due(
+        self, login, alice, record_contact_for
+    ):
+        case = record_contact_for(
+            alice,
+            received_at=timezone.now() - datetime.timedelta(days=3),
+            presenting_concerns=[Concern.objects.get(code="substance-use")],
+            **HIGH_RISK,
+        ).case
+
+        page = login(alice).get(CASELOAD_URL).content.decode()
+
+        row = page[page.index(f'data-case="{case.pk}"') :]
+        row = row[: row.index("</a>")]
+        assert '<span class="badge risk-badge risk-high">High</span>' in row
+        assert "Substance use" in row
+        assert "3\xa0days ago" in row
+        assert re.search(r"</span>3<span[^>]*> days</span>", row)
+        assert "Next due </span>—" in row
+
+    def test_highest_risk_first_then_longest_since_contact(self, login, alice, record_contact_for):
+        now = timezone.now()
+
+        def contact(name, hours_ago, **screen):
+            record_contact_for(
+                alice,
+                new_client_data=new_client(legal_name=name, phone="", date_of_birth=None),
+                received_at=now - datetime.timedelta(hours=hours_ago),
+                **screen,
+            )
+
+        contact("Recent high", 1, **HIGH_RISK)
+        contact("Old high", 30, **HIGH_RISK)
+        contact("Moderate", 50, **MODERATE_RISK)
+        contact("Unscreened", 90)
+
+        names = caseload_names(login(alice).get(CASELOAD_URL))
+
+        assert names == ["Old high", "Recent high", "Moderate", "Unscreened"]
+
+    def test_mine_and_team_filters(self, login, alice, alice_case, bob_case):
+        client = login(alice)
+        assert caseload_names(client.get(CASELOAD_URL, {"show": "mine"})) == ["Alice Client"]
+        assert caseload_names(client.get(CASELOAD_URL, {"show": "team"})) == ["Bob Client"]
+        assert len(caseload_names(client.get(CASELOAD_URL, {"show": "nonsense"}))) == 2
+
+    def test_closed_cases_are_not_on_it(self, login, alice, alice_case):
+        services.close_case(actor=alice, case=alice_case, reason="stabilised")
+        assert caseload_names(login(alice).get(CASELOAD_URL)) == []
+
+    def test_a_supervisor_sees_their_teams_cases(self, login, sam, alice_case, erin_case):
+        assert caseload_names(login(sam).get(CASELOAD_URL)) == ["Alice Client"]
+
+    def test_it_is_audited_with_the_ids_shown(self, login, alice, alice_case, bob_case):
+        login(alice).get(CASELOAD_URL)
+        event = AuditEvent.objects.get(actor=alice, action=Action.LIST)
+        assert event.object_type == "case"
+        assert sorted(event.detail["ids"]) == sorted([alice_case.pk, bob_case.pk])
+        assert sorted(event.detail["client_ids"]) == sorted(
+            [alice_case.client_id, bob_case.client_id]
+        )
+
+    def test_queries_do_not_grow_with_the_number_of_cases(
+        self, login, alice, bob, django_assert_max_num_queries
+    ):
+        client = login(alice)
+        make_cases(alice, 2)
+        make_cases(bob, 1)
+        with django_assert_max_num_queries(9):
+            assert len(caseload_names(client.get(CASELOAD_URL))) == 3
+        make_cases(alice, 8)
+        make_cases(bob, 4)
+        with django_assert_max_num_queries(9):
+            assert len(caseload_names(client.get(CASELOAD_URL))) == 15
+
+    def test_agency_admins_go_to_the_agency_case_list(self, login, dana):
+        response = login(dana).get(CASELOAD_URL)
+        assert response.status_code == 302
+        assert response.url == reverse("supervision:case_list")
+
+    def test_system_admins_go_to_the_admin(self, login, root):
+        response = login(root).get(CASELOAD_URL)
+        assert response.status_code == 302
+        assert response.url == reverse("admin:index")
+
+
+class TestCasePage:
+    def test_it_shows_the_client_the_case_and_the_timeline(
+        self, login, alice, bob, alice_case, record_contact_for
+    ):
+        second = record_contact_for(bob, client=alice_case.client, **HIGH_RISK)
+        services.update_client(actor=alice, client=alice_case.client, data={"pronouns": "she/her"})
+
+        response = login(alice).get(case_url("case_detail", alice_case))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        for text in ("Alice Client", "she/her", "541-555-0100", "Open", "High", "Mobile crisis 1"):
+            assert text in page
+        summaries = [event.summary for event in response.context["events"]]
+        assert summaries[0] == "Client details changed: pronouns"
+        assert summaries[-1].startswith("Case opened for Alice Client")
+        assert reverse("cases:contact_detail", args=[second.pk]) in page
+        assert f'href="{reverse("cases:contact_new")}?client={alice_case.client_id}"' in page
+        assert "Close case" in page
+        assert "Reassign" not in page
+
+    def test_it_marks_an_estimated_age(self, login, alice, record_contact_for):
+        case = record_contact_for(
+            alice, new_client_data=new_client(date_of_birth=None, estimated_age=35)
+        ).case
+        page = login(alice).get(case_url("case_detail", case)).content.decode()
+        assert "About 35" in page
+        assert "estimated" in page
+
+    def test_a_supervisor_of_the_team_gets_the_reassign_link(self, login, sam, alice_case):
+        page = login(sam).get(case_url("case_detail", alice_case)).content.decode()
+        assert reverse("supervision:reassign_case", args=[alice_case.pk]) in page
+
+    def test_an_agency_admin_reads_but_cannot_change(self, login, dana, alice_case):
+        client = login(dana)
+        page = client.get(case_url("case_detail", alice_case)).content.decode()
+        assert "Close case" not in page
+        assert "Change concerns" not in page
+        response = client.post(case_url("case_close", alice_case), {"reason": "stabilised"})
+        assert response.status_code == 403
+        alice_case.refresh_from_db()
+        assert alice_case.is_open
+
+    def test_reading_it_is_audited_with_the_contacts_shown(self, login, alice, alice_case):
+        login(alice).get(case_url("case_detail", alice_case))
+        event = AuditEvent.objects.get(actor=alice, action=Action.VIEW, object_type="case")
+        assert event.object_id == str(alice_case.pk)
+        assert event.client_id == alice_case.client_id
+        assert event.detail["contact_ids"] == [alice_case.contacts.get().pk]
+
+    def test_queries_do_not_grow_with_the_history(
+        self, login, alice, alice_case, record_contact_for, django_assert_max_num_queries
+    ):
+        client = login(alice)
+        for _ in range(2):
+            record_contact_for(alice, client=alice_case.client)
+        with django_assert_max_num_queries(14):
+            assert client.get(case_url("case_detail", alice_case)).status_code == 200
+        for _ in range(10):
+            record_contact_for(alice, client=alice_case.client, **HIGH_RISK)
+        with django_assert_max_num_queries(14):
+            assert client.get(case_url("case_detail", alice_case)).status_code == 200
+
+    def test_a_writer_closes_the_case(self, login, bob, alice_case):
+        response = login(bob).post(
+            case_url("case_close", alice_case), {"reason": "connected", "note": "Has a therapist"}
+        )
+        assert response.status_code == 302
+        alice_case.refresh_from_db()
+        assert (alice_case.status, alice_case.close_reason, alice_case.closed_by) == (
+            CaseStatus.CLOSED,
+            "connected",
+            bob,
+        )
+
+    def test_closing_without_a_reason_shows_the_error(self, login, alice, alice_case):
+        response = login(alice).post(case_url("case_close", alice_case), {"note": "typed note"})
+        assert response.status_code == 200
+        assert "reason" in response.context["close_form"].errors
+        assert "typed note" in response.content.decode()
+        alice_case.refresh_from_db()
+        assert alice_case.is_open
+
+    def test_closing_a_closed_case_says_so(self, login, alice, alice_case):
+        services.close_case(actor=alice, case=alice_case, reason="stabilised")
+        response = login(alice).post(
+            case_url("case_close", alice_case), {"reason": "other"}, follow=True
+        )
+        assert "This case is already closed." in response.content.decode()
+
+    def test_concerns_are_edited_by_writers(self, login, alice, alice_case):
+        housing, medical = (Concern.objects.get(code=c) for c in ("housing", "medical"))
+        response = login(alice).post(
+            case_url("case_concerns", alice_case), {"concerns": [housing.pk, medical.pk]}
+        )
+        assert response.status_code == 302
+        assert set(alice_case.presenting_concerns.all()) == {housing, medical}
+        assert alice_case.events.filter(kind="concerns_changed").exists()
+
+
+class TestContactPageAndAmendments:
+    @pytest.fixture
+    def contact(self, alice_case):
+        return alice_case.contacts.get()
+
+    def test_it_shows_the_contact_as_recorded(self, login, alice, record_contact_for):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        response = login(alice).get(reverse("cases:contact_detail", args=[contact.pk]))
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert '<dd class="col-7" id="response-time">15 min</dd>' in page
+        assert "Have you been thinking about how you might do this?" in page
+        assert "Not asked" in page  # 6b was skipped
+        assert "Client calm after de-escalation." in page
+        assert "Never amended" in page
+
+    def current_values(self, client, contact):
+        """The amend form as a browser would post it back untouched."""
+        form = client.get(reverse("cases:contact_amend", args=[contact.pk])).context["form"]
+        data = {}
+        for name in form.fields:
+            value = form[name].value()
+            if hasattr(value, "strftime"):
+                value = value.strftime("%Y-%m-%dT%H:%M")
+            if value is True:
+                value = "on"
+            if value not in (None, False):
+                data[name] = value
+        return data
+
+    def test_amending_keeps_the_original(self, login, alice, contact):
+        client = login(alice)
+        data = self.current_values(client, contact)
+        data.update({"location": "6th and Main", "reason": "Wrong corner in the original note"})
+
+        response = client.post(reverse("cases:contact_amend", args=[contact.pk]), data)
+
+        assert response.status_code == 302
+        contact.refresh_from_db()
+        assert contact.location == "6th and Main"
+        amendment = contact.amendments.get()
+        # Times shown to the minute were not counted as changed.
+        assert amendment.changes == {"location": {"from": "5th and Main", "to": "6th and Main"}}
+        page = client.get(reverse("cases:contact_detail", args=[contact.pk])).content.decode()
+        assert "Wrong corner in the original note" in page
+        assert "<del>5th and Main</del> → 6th and Main" in page
+        assert "Amended 1×" in page
+
+    def test_amended_times_are_shown_in_the_agency_time_zone(self, login, alice, contact):
+        client = login(alice)
+        data = self.current_values(client, contact)
+        cleared = timezone.localtime(contact.cleared_at, LOS_ANGELES).replace(second=0)
+        later = cleared + datetime.timedelta(minutes=30)
+        data.update({"cleared_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": "Left later"})
+
+        assert (
+            client.post(reverse("cases:contact_amend", args=[contact.pk]), data).status_code == 302
+        )
+
+        page = client.get(reverse("cases:contact_detail", args=[contact.pk])).content.decode()
+        shown = f"<del>{dateformat.format(cleared, 'j M Y H:i')}</del> → "
+        shown += dateformat.format(later, "j M Y H:i")
+        assert shown in page
+
+    def test_amendment_errors_are_form_errors(self, login, alice, contact):
+        url = reverse("cases:contact_amend", args=[contact.pk])
+        client = login(alice)
+        base = self.current_values(client, contact)
+        base.pop("reason", None)
+
+        missing_reason = client.post(url, base).context["form"]
+        assert missing_reason.errors["reason"] == ["Say why the contact is being corrected."]
+
+        nothing = client.post(url, {**base, "reason": "checking"}).context["form"]
+        assert nothing.non_field_errors() == ["Nothing was changed."]
+
+        bad_time = client.post(
+            url, {**base, "reason": "fix", "cleared_at": "2000-01-01T00:00"}
+        ).context["form"]
+        assert bad_time.errors["cleared_at"] == ["This is before the call was received."]
+        assert not contact.amendments.exists()
+
+    def test_an_agency_admin_cannot_amend(self, login, dana, contact):
+        response = login(dana).get(reverse("cases:contact_amend", args=[contact.pk]))
+        assert response.status_code == 403
+
+
+class TestClientSearch:
+    def test_it_finds_my_clients_and_offers_others_for_emergency_access_only(
+        self, login, alice, alice_case, erin_case, carol_case
+    ):
+        response = login(alice).get(SEARCH_URL, {"q": "client"})
+
+        assert [c.legal_name for c in response.context["page"]] == ["Alice Client"]
+        outside = response.context["outside"]
+        assert [c.legal_name for c in outside] == ["Erin Client"]
+        page = response.content.decode()
+        assert reverse("cases:emergency_access", args=[erin_case.pk]) in page
+        assert "Born 1990" in page
+        assert "Carol Client" not in page
+        # Minimal identity only for clients outside one's scope.
+        assert "541-555-0300" not in page and "…0300" not in page
+        event = AuditEvent.objects.get(actor=alice, action=Action.SEARCH)
+        assert event.detail["ids"] == [alice_case.client_id]
+        assert event.detail["outside_scope_ids"] == [erin_case.client_id]
+
+    def test_search_by_phone(self, login, alice, alice_case):
+        response = login(alice).get(SEARCH_URL, {"q": "555-0100"})
+        assert [c.pk for c in response.context["page"]] == [alice_case.client_id]
+
+    def test_an_agency_admin_sees_the_whole_agency_and_no_emergency_section(
+        self, login, dana, alice_case, erin_case, carol_case
+    ):
+        response = login(dana).get(SEARCH_URL, {"q": "client"})
+        names = [c.legal_name for c in response.context["page"]]
+        assert names == ["Alice Client", "Erin Client"]
+        assert "Outside your caseload" not in response.content.decode()
+
+    def test_an_empty_search_lists_nothing(self, login, alice, alice_case):
+        response = login(alice).get(SEARCH_URL)
+        assert response.context["page"] is None
+        assert not AuditEvent.objects.filter(action=Action.SEARCH).exists()
+
+    def test_results_are_paginated(self, login, dana):
+        for n in range(25):
+            CaseFactory(client=ClientFactory(agency=dana.agency, legal_name=f"Pat Page {n:02}"))
+        client = login(dana)
+        first = client.get(SEARCH_URL, {"q": "pat page"})
+        second = client.get(SEARCH_URL, {"q": "pat page", "page": 2})
+        assert len(first.context["page"]) == 20
+        assert len(second.context["page"]) == 5
+
+
+class TestClientPages:
+    def test_client_page_lists_their_visible_cases(self, login, alice, alice_case):
+        services.close_case(actor=alice, case=alice_case, reason="stabilised")
+        response = login(alice).get(reverse("cases:client_detail", args=[alice_case.client_id]))
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "Closed" in page
+        assert "Edit details" in page
+        assert case_url("case_detail", alice_case) in page
+
+    def test_editing_updates_the_client(self, login, bob, alice_case):
+        url = reverse("cases:client_edit", args=[alice_case.client_id])
+        client = login(bob)
+        assert client.get(url).status_code == 200
+        response = client.post(
+            url,
+            {
+                "legal_name": "Alice Client",
+                "preferred_name": "Ali",
+                "date_of_birth": "1990-04-12",
+                "phone": "541-555-0100",
+                "where_to_find": "Library mornings",
+            },
+        )
+        assert response.status_code == 302
+        alice_case.client.refresh_from_db()
+        assert alice_case.client.preferred_name == "Ali"
+        assert alice_case.client.where_to_find == "Library mornings"
+
+    def test_edit_errors_keep_the_values(self, login, alice, alice_case):
+        url = reverse("cases:client_edit", args=[alice_case.client_id])
+        response = login(alice).post(url, {"legal_name": "", "preferred_name": "Kept"})
+        assert response.status_code == 200
+        assert "legal_name" in response.context["form"].errors
+        assert 'value="Kept"' in response.content.decode()
+
+    def test_an_agency_admin_cannot_edit(self, login, dana, alice_case):
+        client = login(dana)
+        url = reverse("cases:client_edit", args=[alice_case.client_id])
+        assert (
+            client.get(reverse("cases:client_detail", args=[alice_case.client_id])).status_code
+            == 200
+        )
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"legal_name": "X", "estimated_age": 3}).status_code == 403
+
+
+class TestEmergencyAccess:
+    def test_a_worker_breaks_the_glass_with_a_reason(self, login, alice, erin_case):
+        client = login(alice)
+        url = case_url("emergency_access", erin_case)
+        assert client.get(case_url("case_detail", erin_case)).status_code == 404
+
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Erin Client" in page.content.decode()
+
+        short = client.post(url, {"reason": "urgent"})
+        assert "reason" in short.context["form"].errors
+        assert not EmergencyAccess.objects.exists()
+
+        response = client.post(url, {"reason": "Client on scene, in crisis, needs history"})
+        assert response.status_code == 302
+        assert response.url == case_url("case_detail", erin_case)
+        grant = EmergencyAccess.objects.get(user=alice, case=erin_case)
+        assert grant.is_active
+        assert client.get(case_url("case_detail", erin_case)).status_code == 200
+        assert AuditEvent.objects.filter(
+            actor=alice, action=Action.EMERGENCY_ACCESS, object_id=str(erin_case.pk)
+        ).exists()
+
+    def test_a_visible_case_just_opens(self, login, alice, bob_case):
+        response = login(alice).get(case_url("emergency_access", bob_case))
+        assert response.status_code == 302
+        assert response.url == case_url("case_detail", bob_case)
+
+    def test_another_agencys_case_does_not_exist(self, login, alice, carol_case):
+        client = login(alice)
+        url = case_url("emergency_access", carol_case)
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"reason": "Client on scene, in crisis"}).status_code == 404
+        assert not EmergencyAccess.objects.exists()
+        denied = AuditEvent.objects.filter(actor=alice, action=Action.DENIED)
+        assert denied.count() == 2
+        assert denied.first().agency_id == carol_case.agency_id
+
+    def test_only_workers_break_the_glass(self, login, root, erin_case):
+        assert login(root).get(case_url("emergency_access", erin_case)).status_code == 404
+
+
+class TestAnotherAgencysRecords:
+    def test_carol_gets_404_on_every_agency_a_page_and_each_is_audited(
+        self, login, carol, alice_case
+    ):
+        contact = alice_case.contacts.get()
+        client = login(carol)
+        gets = [
+            case_url("case_detail", alice_case),
+            reverse("cases:contact_detail", args=[contact.pk]),
+            reverse("cases:contact_amend", args=[contact.pk]),
+            reverse("cases:client_detail", args=[alice_case.client_id]),
+            reverse("cases:client_edit", args=[alice_case.client_id]),
+            case_url("emergency_access", alice_case),
+            f"{reverse('cases:contact_new')}?client={alice_case.client_id}",
+        ]
+        posts = [
+            case_url("case_close", alice_case),
+            case_url("case_concerns", alice_case),
+            reverse("cases:contact_amend", args=[contact.pk]),
+            reverse("cases:client_edit", args=[alice_case.client_id]),
+        ]
+        for url in gets:
+            assert client.get(url).status_code == 404, url
+        for url in posts:
+            assert client.post(url, {"reason": "stabilised"}).status_code == 404, url
+
+        denied = AuditEvent.objects.filter(actor=carol, action=Action.DENIED)
+        assert denied.count() == len(gets) + len(posts)
+        # Agency A's trail shows the attempts.
+        assert set(denied.values_list("agency_id", flat=True)) == {alice_case.agency_id}
+        alice_case.refresh_from_db()
+        assert alice_case.is_open
+
+    def test_carols_searches_never_show_agency_a(self, login, carol, alice_case, carol_case):
+        page = login(carol).get(SEARCH_URL, {"q": "client"}).content.decode()
+        assert "Carol Client" in page
+        assert "Alice Client" not in page
+        assert Case.objects.filter(agency=alice_case.agency).count() == 1
