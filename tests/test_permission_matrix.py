@@ -12,7 +12,8 @@ from audit.models import Action, AuditEvent
 from cases.models import Case
 
 PERSONAS = ["alice", "bob", "erin", "sam", "dana", "carol", "root"]
-TARGETS = ["alice", "bob", "erin", "carol"]  # whose case: own / same team / other team / other agency
+# Whose case is the target: own / same team / other team / other agency.
+TARGETS = ["alice", "bob", "erin", "carol"]
 
 # Whose cases each persona may see. alice and bob share a team; sam supervises it; erin is
 # on another team of Agency A; dana is Agency A's admin; carol is in Agency B; root is the
@@ -62,11 +63,25 @@ WRITE_PAGES = [
     ("edit client", lambda i: reverse("cases:client_edit", args=[i["client"]]), {}),
 ]
 WRITE_API = [
-    ("api edit client", "patch", lambda i: f"/api/v1/clients/{i['client']}/", {"pronouns": "she/her"}),
-    ("api case concerns", "patch", lambda i: f"/api/v1/cases/{i['case']}/", {"presenting_concerns": ["housing"]}),
+    (
+        "api edit client",
+        "patch",
+        lambda i: f"/api/v1/clients/{i['client']}/",
+        {"pronouns": "she/her"},
+    ),
+    (
+        "api case concerns",
+        "patch",
+        lambda i: f"/api/v1/cases/{i['case']}/",
+        {"presenting_concerns": ["housing"]},
+    ),
     ("api close case", "post", lambda i: f"/api/v1/cases/{i['case']}/close/", {}),
     ("api amend contact", "post", lambda i: f"/api/v1/contacts/{i['contact']}/amend/", {}),
 ]
+
+
+def where(persona, target, name, response):
+    return f"{persona} on {target}'s record, {name}: answered {response.status_code}"
 
 
 def _denied_logged(user, before):
@@ -94,7 +109,7 @@ class TestReadMatrix:
                         pk__gt=before, actor=users[persona], action=Action.VIEW
                     ).exists(), (persona, target, name)
                 else:
-                    assert response.status_code == 404, (persona, target, name, response.status_code)
+                    assert response.status_code == 404, where(persona, target, name, response)
                     assert _denied_logged(users[persona], before), (persona, target, name)
 
     def test_api(self, api, world, persona):
@@ -106,7 +121,7 @@ class TestReadMatrix:
                 before = _last_audit_id()
                 response = api.get(url(ids))
                 expected = 200 if target in VISIBLE[persona] else 404
-                assert response.status_code == expected, (persona, target, name, response.status_code)
+                assert response.status_code == expected, where(persona, target, name, response)
                 if expected == 404:
                     assert _denied_logged(users[persona], before), (persona, target, name)
 
@@ -122,7 +137,9 @@ class TestReadMatrix:
         assert listed == {c.pk for c in shown}
         listed = {row["id"] for row in api.get("/api/v1/clients/?page_size=100").json()["results"]}
         assert listed == {c.client_id for c in shown}
-        listed = {row["case"] for row in api.get("/api/v1/contacts/?page_size=100").json()["results"]}
+        listed = {
+            row["case"] for row in api.get("/api/v1/contacts/?page_size=100").json()["results"]
+        }
         assert listed == {c.pk for c in shown}
 
         for case in hidden:
@@ -151,11 +168,16 @@ class TestWriteMatrix:
             for name, url, body in WRITE_PAGES:
                 response = client.post(url(ids), body)
                 if target in WRITABLE[persona]:
-                    assert response.status_code in (200, 302), (persona, target, name, response.status_code)
+                    assert response.status_code in (200, 302), (
+                        persona,
+                        target,
+                        name,
+                        response.status_code,
+                    )
                 elif target in VISIBLE[persona]:
-                    assert response.status_code == 403, (persona, target, name, response.status_code)
+                    assert response.status_code == 403, where(persona, target, name, response)
                 else:
-                    assert response.status_code == 404, (persona, target, name, response.status_code)
+                    assert response.status_code == 404, where(persona, target, name, response)
         # Nothing was closed: the bodies above are empty, so valid writers get form errors.
         assert Case.objects.filter(status="closed").count() == 0
 
@@ -167,8 +189,13 @@ class TestWriteMatrix:
             for name, method, url, body in WRITE_API:
                 response = getattr(api, method)(url(ids), body, format="json")
                 if target in WRITABLE[persona]:
-                    assert response.status_code in (200, 201, 400), (persona, target, name, response.status_code)
+                    assert response.status_code in (200, 201, 400), (
+                        persona,
+                        target,
+                        name,
+                        response.status_code,
+                    )
                 elif target in VISIBLE[persona]:
-                    assert response.status_code == 403, (persona, target, name, response.status_code)
+                    assert response.status_code == 403, where(persona, target, name, response)
                 else:
-                    assert response.status_code == 404, (persona, target, name, response.status_code)
+                    assert response.status_code == 404, where(persona, target, name, response)
