@@ -243,11 +243,12 @@ class CaseQuerySet(models.QuerySet):
             scope |= Q(team_id=user.team_id)
         if user.role == Role.SUPERVISOR:
             scope |= Q(team__in=user.supervised_teams.all())
-        scope |= Exists(Contact.objects.filter(case_id=OuterRef("pk"), recorded_by_id=user.pk))
-        scope |= Exists(
-            EmergencyAccess.objects.filter(
-                case_id=OuterRef("pk"), user_id=user.pk, expires_at__gt=timezone.now()
-            )
+        # Uncorrelated subqueries: PostgreSQL hashes each once instead of probing per row.
+        scope |= Q(pk__in=Contact.objects.filter(recorded_by_id=user.pk).values("case_id"))
+        scope |= Q(
+            pk__in=EmergencyAccess.objects.filter(
+                user_id=user.pk, expires_at__gt=timezone.now()
+            ).values("case_id")
         )
         return scope
 

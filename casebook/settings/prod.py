@@ -3,20 +3,32 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, SECRET_KEY, _bool, _int, env
+from .base import CELERY_BROKER_URL, DATABASES, SECRET_KEY, _bool, _int, env
 
 if not SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be set to at least 50 random characters")
 if not env.list("ALLOWED_HOSTS", default=[]):
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site answers on")
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not _bool(
-    "ALLOW_SQLITE", False
-):
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production")
+_engine = DATABASES["default"]["ENGINE"]
+if _engine == "django.db.backends.sqlite3":
+    if not _bool("ALLOW_SQLITE", False):
+        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production")
+elif _engine != "django.db.backends.postgresql" or not DATABASES["default"].get("NAME"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be postgres://user:password@host:port/name in production"
+    )
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The filesystem broker and file cache are per machine: production shares Redis.
+    raise ImproperlyConfigured("REDIS_URL (or CELERY_BROKER_URL) must be set in production")
+
+# seed_demo refuses to create its published logins here.
+DEMO_DATA_ALLOWED = False
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
+# Load balancers probe over plain HTTP inside the network; a redirect would read as down.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -31,3 +43,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = _int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10)

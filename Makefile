@@ -1,0 +1,97 @@
+# The developer interface. `make run` and `make test` set everything up on a bare machine
+# with Python 3.11 and Node.js/npm; re-runs skip the installs unless requirements changed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+# Installs are stamped with a hash of what they installed: changed requirements reinstall.
+hash = $(shell cat $(1) | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-16)
+RUNTIME_STAMP := $(VENV)/.runtime-$(call hash,requirements.txt)
+DEV_STAMP := $(VENV)/.dev-$(call hash,requirements.txt requirements-dev.txt)
+ASSETS_STAMP := node_modules/.installed-$(call hash,package.json package-lock.json)
+
+.PHONY: run test lint format migrate seed bench check-deploy clean venv venv-dev assets chromium
+
+run: venv assets migrate seed
+	bin/run
+
+test: venv-dev assets chromium
+	@status=0; \
+	echo "== ruff check"; $(VENV)/bin/ruff check . || status=1; \
+	echo "== ruff format --check"; $(VENV)/bin/ruff format --check . || status=1; \
+	echo "== makemigrations --check"; \
+	DJANGO_SETTINGS_MODULE=casebook.settings.test $(PY) manage.py makemigrations --check --dry-run || status=1; \
+	echo "== pytest"; $(VENV)/bin/pytest || status=1; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
+	exit $$status
+
+lint: venv-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Speed against a raw-SQL baseline on PostgreSQL (BENCH_DATABASE_URL); run on demand.
+bench: venv-dev
+	$(PY) bench/caseload.py
+
+migrate: venv
+	$(PY) manage.py migrate --no-input
+
+seed: venv
+	$(PY) manage.py seed_demo
+
+# Production settings with throwaway values: what `check --deploy` says about the code.
+check-deploy: venv
+	DJANGO_SETTINGS_MODULE=casebook.settings.prod \
+	SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))') \
+	ALLOWED_HOSTS=casebook.example.org \
+	DATABASE_URL=postgres://casebook@127.0.0.1:5432/casebook \
+	REDIS_URL=redis://127.0.0.1:6379/0 \
+	$(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) node_modules var staticfiles .pytest_cache .ruff_cache test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- set-up steps (stamp files: redone only when their inputs change) --------------------
+
+venv: $(RUNTIME_STAMP)
+venv-dev: $(DEV_STAMP)
+assets: $(ASSETS_STAMP)
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed; $(PYTHON) is older"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	rm -f $(VENV)/.runtime-*
+	touch $@
+
+$(DEV_STAMP): | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	rm -f $(VENV)/.runtime-* $(VENV)/.dev-*
+	touch $@ $(RUNTIME_STAMP)
+
+$(ASSETS_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed for the front-end packages (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The browser test drives Debian's Chromium.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the browser test"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; \
+	else \
+		echo "The browser test needs /usr/bin/chromium: run 'sudo apt-get install chromium'"; exit 1; \
+	fi
