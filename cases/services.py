@@ -4,7 +4,8 @@ row in the same transaction as the change."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -55,31 +56,52 @@ def create_client(*, actor: User, data: dict, identifiers=(), request=None) -> C
         client.estimated_age_on = timezone.localdate()
     client.refresh_search_keys()
     client.full_clean(exclude=["created_by", "agency"])
-    identifiers = [(kind, value.strip()) for kind, value in identifiers if value and value.strip()]
+    identifiers = _clean_identifiers(identifiers)
     _check_identifiers_free(agency_id=client.agency_id, identifiers=identifiers)
     client.save()
-    for kind, value in identifiers:
-        ClientIdentifier.objects.create(
-            agency_id=client.agency_id, client=client, kind=kind, value=value
-        )
+    _add_identifiers(client, identifiers)
     audit(request=request, actor=actor, action=Action.CREATE, obj=client)
     return client
 
 
-def _check_identifiers_free(*, agency_id, identifiers):
-    """An identifier names one client in an agency: refuse one already in use."""
-    from django.core.exceptions import ValidationError
-
+def _clean_identifiers(identifiers) -> list[tuple[str, str]]:
+    """(kind, value) pairs, stripped, blanks and repeats left out, in the given order."""
+    cleaned = []
     for kind, value in identifiers:
-        if ClientIdentifier.objects.filter(
-            agency_id=agency_id, kind=kind, value__iexact=value
-        ).exists():
-            label = dict(IdentifierKind.choices).get(kind, kind)
-            raise ValidationError(
-                {
-                    "identifiers": f"{label} {value} already belongs to another client of this agency."
-                }
-            )
+        value = (value or "").strip()
+        if value and (kind, value) not in cleaned:
+            cleaned.append((kind, value))
+    return cleaned
+
+
+def _identifier_taken(kind, value):
+    label = IdentifierKind(kind).label if kind in IdentifierKind.values else kind
+    return ValidationError(
+        {"identifiers": f"{label} {value} already belongs to another client of this agency."}
+    )
+
+
+def _check_identifiers_free(*, agency_id, identifiers, client_id=None):
+    """An identifier names one client in an agency: refuse one already in use."""
+    for kind, value in identifiers:
+        taken = ClientIdentifier.objects.filter(agency_id=agency_id, kind=kind, value__iexact=value)
+        if client_id is not None:
+            taken = taken.exclude(client_id=client_id)
+        if taken.exists():
+            raise _identifier_taken(kind, value)
+
+
+def _add_identifiers(client, identifiers):
+    """Create the identifier rows. One that a concurrent request took first is reported
+    like any identifier already in use, not as a database error."""
+    for kind, value in identifiers:
+        try:
+            with transaction.atomic():
+                ClientIdentifier.objects.create(
+                    agency_id=client.agency_id, client=client, kind=kind, value=value
+                )
+        except IntegrityError as exc:
+            raise _identifier_taken(kind, value) from exc
 
 
 def _blank(name):
@@ -87,8 +109,14 @@ def _blank(name):
 
 
 @transaction.atomic
-def update_client(*, actor: User, client: Client, data: dict, request=None) -> Client:
-    """Change a client's details; the open case's timeline names the changed fields."""
+def update_client(
+    *, actor: User, client: Client, data: dict, identifiers=None, request=None
+) -> Client:
+    """Change a client's details; the open case's timeline names the changed fields.
+
+    `identifiers`, when given, is the client's whole new set of (kind, value) pairs:
+    those left out are removed.
+    """
     client = Client.objects.select_for_update().get(pk=client.pk)
     changed = []
     for name in CLIENT_FIELDS:
@@ -97,6 +125,13 @@ def update_client(*, actor: User, client: Client, data: dict, request=None) -> C
             if getattr(client, name) != value:
                 setattr(client, name, value)
                 changed.append(name)
+    if identifiers is not None:
+        identifiers = _clean_identifiers(identifiers)
+        if set(identifiers) != set(client.identifiers.values_list("kind", "value")):
+            _check_identifiers_free(
+                agency_id=client.agency_id, identifiers=identifiers, client_id=client.pk
+            )
+            changed.append("identifiers")
     if not changed:
         return client
     if "estimated_age" in changed and client.estimated_age is not None:
@@ -104,6 +139,9 @@ def update_client(*, actor: User, client: Client, data: dict, request=None) -> C
     client.refresh_search_keys()
     client.full_clean(exclude=["created_by", "agency"])
     client.save()
+    if "identifiers" in changed:
+        client.identifiers.all().delete()
+        _add_identifiers(client, identifiers)
     open_case = client.cases.filter(status=CaseStatus.OPEN).first()
     if open_case:
         events.client_updated(case=open_case, actor=actor, fields=changed)
@@ -116,8 +154,6 @@ def update_client(*, actor: User, client: Client, data: dict, request=None) -> C
 def compute_screen(data: dict) -> tuple[bool, RiskLevel]:
     """(performed, risk level) for a contact's C-SSRS answers; raises ValidationError on
     answers that break the screener's skip logic."""
-    from django.core.exceptions import ValidationError
-
     from cases.cssrs import QUESTIONS
 
     answers = {key: data.get(key) for key in QUESTIONS}

@@ -271,6 +271,20 @@ class ClientCreateSerializer(ClientInputSerializer):
         return value
 
 
+class ClientUpdateSerializer(ClientInputSerializer):
+    identifiers = IdentifierInputSerializer(
+        many=True,
+        required=False,
+        help_text="When given, the client's whole set of identifiers: any left out are removed.",
+    )
+
+    def validate_identifiers(self, value):
+        pairs = [(item["kind"], item["value"].strip()) for item in value]
+        if len(set(pairs)) != len(pairs):
+            raise serializers.ValidationError("The same identifier is given twice.")
+        return value
+
+
 # --- Cases -------------------------------------------------------------------------------
 
 

@@ -24,8 +24,8 @@ from cases.api.serializers import (
     CaseEventSerializer,
     CaseSerializer,
     ClientCreateSerializer,
-    ClientInputSerializer,
     ClientSerializer,
+    ClientUpdateSerializer,
     CloseCaseSerializer,
     ContactAmendmentSerializer,
     ContactInputSerializer,
@@ -138,23 +138,27 @@ class ClientViewSet(
 
     @extend_schema(
         summary="Change a client's details",
-        request=ClientInputSerializer,
+        request=ClientUpdateSerializer,
         responses={200: ClientSerializer},
     )
     def update(self, request, pk=None, partial=False):
         client = self.get_object()
-        serializer = ClientInputSerializer(
+        serializer = ClientUpdateSerializer(
             client, data=request.data, partial=partial, context={"request": request}
         )
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        identifiers = None
+        if "identifiers" in data:
+            identifiers = [(i["kind"], i["value"]) for i in data.pop("identifiers")]
         client = services.update_client(
-            actor=request.user, client=client, data=serializer.validated_data, request=request
+            actor=request.user, client=client, data=data, identifiers=identifiers, request=request
         )
         return Response(ClientSerializer(client, context=self.get_serializer_context()).data)
 
     @extend_schema(
         summary="Change some of a client's details",
-        request=ClientInputSerializer,
+        request=ClientUpdateSerializer,
         responses={200: ClientSerializer},
     )
     def partial_update(self, request, pk=None):

@@ -62,10 +62,27 @@ class ClientDetailsForm(forms.Form):
 
 
 class ClientEditForm(ClientDetailsForm):
+    """A client's details and identifiers (one per kind; a blank one is removed)."""
+
+    def __init__(self, *args, client=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = dict(client.identifiers.values_list("kind", "value")) if client else {}
+        for kind, label in IdentifierKind.choices:
+            self.fields[f"identifier_{kind}"] = forms.CharField(
+                label=label, max_length=100, required=False, initial=current.get(kind, "")
+            )
+
     def clean(self):
         cleaned = super().clean()
         self.check_details(cleaned)
         return cleaned
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        return [
+            (kind, self.cleaned_data[f"identifier_{kind}"])
+            for kind in IdentifierKind.values
+            if self.cleaned_data.get(f"identifier_{kind}")
+        ]
 
 
 class ClientSectionForm(ClientDetailsForm):

@@ -110,11 +110,15 @@ def client_detail(request, pk):
 def client_edit(request, pk):
     client = get_client_for_user(request, pk, write=True)
     if request.method == "POST":
-        form = ClientEditForm(request.POST)
+        form = ClientEditForm(request.POST, client=client)
         if form.is_valid():
             try:
                 services.update_client(
-                    actor=request.user, client=client, data=form.client_data(), request=request
+                    actor=request.user,
+                    client=client,
+                    data=form.client_data(),
+                    identifiers=form.identifiers(),
+                    request=request,
                 )
             except ValidationError as exc:
                 add_service_errors(exc, form)
@@ -123,6 +127,7 @@ def client_edit(request, pk):
                 return redirect("cases:client_detail", client.pk)
     else:
         form = ClientEditForm(
-            initial={name: getattr(client, name) for name in services.CLIENT_FIELDS}
+            initial={name: getattr(client, name) for name in services.CLIENT_FIELDS},
+            client=client,
         )
     return render(request, "cases/client_form.html", {"form": form, "client": client})

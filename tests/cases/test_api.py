@@ -273,6 +273,37 @@ class TestClientUpdate:
             action=Action.UPDATE, object_type="client", actor=alice
         ).exists()
 
+    def test_identifiers_given_replace_the_set(self, as_user, alice, alice_case):
+        url = f"/api/v1/clients/{alice_case.client_id}/"
+        api = as_user(alice)
+
+        api.patch(url, {"identifiers": [{"kind": "hmis", "value": "H-1"}]}, format="json")
+        response = api.patch(
+            url, {"identifiers": [{"kind": "county", "value": "C-2"}]}, format="json"
+        )
+
+        assert response.status_code == 200, response.json()
+        assert response.json()["identifiers"] == [{"kind": "county", "value": "C-2"}]
+        response = api.patch(url, {"pronouns": "she/her"}, format="json")
+        assert response.json()["identifiers"] == [{"kind": "county", "value": "C-2"}]
+
+    def test_an_identifier_in_use_answers_400(self, as_user, alice, alice_case, bob_case):
+        api = as_user(alice)
+        api.patch(
+            f"/api/v1/clients/{bob_case.client_id}/",
+            {"identifiers": [{"kind": "hmis", "value": "H-1"}]},
+            format="json",
+        )
+
+        response = api.patch(
+            f"/api/v1/clients/{alice_case.client_id}/",
+            {"identifiers": [{"kind": "hmis", "value": "H-1"}]},
+            format="json",
+        )
+
+        assert response.status_code == 400
+        assert "identifiers" in response.json()
+
     def test_a_full_update_needs_the_legal_name(self, as_user, alice, alice_case):
         url = f"/api/v1/clients/{alice_case.client_id}/"
 

@@ -314,3 +314,35 @@ class TestCreateClient:
         assert not Client.objects.visible_to(bob).filter(pk=client.pk).exists()
         assert Client.objects.visible_to(dana).filter(pk=client.pk).exists()
         assert not Client.objects.writable_by(dana).filter(pk=client.pk).exists()
+
+
+class TestUpdateClientIdentifiers:
+    def test_the_given_set_replaces_the_old_one(self, alice, alice_case):
+        client = alice_case.client
+        services.update_client(
+            actor=alice, client=client, data={}, identifiers=[("hmis", "H-9"), ("county", "C-1")]
+        )
+        services.update_client(actor=alice, client=client, data={}, identifiers=[("hmis", "H-10")])
+        assert set(client.identifiers.values_list("kind", "value")) == {("hmis", "H-10")}
+        assert alice_case.events.filter(kind=CaseEventKind.CLIENT_UPDATED).count() == 2
+
+    def test_another_clients_identifier_is_refused_and_nothing_changes(
+        self, alice, alice_case, bob_case
+    ):
+        services.update_client(
+            actor=alice, client=bob_case.client, data={}, identifiers=[("hmis", "H-1")]
+        )
+        with pytest.raises(ValidationError):
+            services.update_client(
+                actor=alice,
+                client=alice_case.client,
+                data={"pronouns": "he/him"},
+                identifiers=[("hmis", "h-1")],
+            )
+        assert Client.objects.get(pk=alice_case.client_id).pronouns == ""
+
+    def test_the_same_set_changes_nothing(self, alice, alice_case):
+        client = alice_case.client
+        services.update_client(actor=alice, client=client, data={}, identifiers=[("hmis", "H-9")])
+        services.update_client(actor=alice, client=client, data={}, identifiers=[("hmis", " H-9 ")])
+        assert alice_case.events.filter(kind=CaseEventKind.CLIENT_UPDATED).count() == 1

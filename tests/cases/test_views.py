@@ -427,6 +427,36 @@ class TestClientPages:
         assert alice_case.client.preferred_name == "Ali"
         assert alice_case.client.where_to_find == "Library mornings"
 
+    def test_identifiers_are_set_changed_and_cleared(self, login, alice, alice_case):
+        url = reverse("cases:client_edit", args=[alice_case.client_id])
+        details = {"legal_name": "Alice Client", "date_of_birth": "1990-04-12"}
+        client = login(alice)
+        client.post(url, {**details, "identifier_hmis": "HMIS-7", "identifier_county": "C-3"})
+        identifiers = alice_case.client.identifiers
+        assert set(identifiers.values_list("kind", "value")) == {
+            ("hmis", "HMIS-7"),
+            ("county", "C-3"),
+        }
+        page = client.get(url).content.decode()
+        assert 'value="HMIS-7"' in page
+        client.post(url, {**details, "identifier_hmis": "HMIS-8"})
+        assert set(identifiers.values_list("kind", "value")) == {("hmis", "HMIS-8")}
+
+    def test_an_identifier_of_another_client_is_a_form_error(
+        self, login, alice, alice_case, bob_case
+    ):
+        services.update_client(
+            actor=alice, client=bob_case.client, data={}, identifiers=[("hmis", "H-1")]
+        )
+        url = reverse("cases:client_edit", args=[alice_case.client_id])
+        response = login(alice).post(
+            url,
+            {"legal_name": "Alice Client", "date_of_birth": "1990-04-12", "identifier_hmis": "H-1"},
+        )
+        assert response.status_code == 200
+        assert "already belongs to another client" in response.content.decode()
+        assert not alice_case.client.identifiers.exists()
+
     def test_edit_errors_keep_the_values(self, login, alice, alice_case):
         url = reverse("cases:client_edit", args=[alice_case.client_id])
         response = login(alice).post(url, {"legal_name": "", "preferred_name": "Kept"})
