@@ -55,3 +55,10 @@ class TestBruteForceProtection:
         assert response.status_code == 429
         assert b"Too many failed log-in attempts" in response.content
         assert "_auth_user_id" not in client.session
+
+
+class TestDetailIsAlwaysStorable:
+    def test_nul_characters_are_dropped_from_the_detail(self, alice):
+        event = record(actor=alice, action=Action.SEARCH, detail={"q": "a\x00b", "list": ["\x00"]})
+        event.refresh_from_db()
+        assert event.detail == {"q": "ab", "list": [""]}
