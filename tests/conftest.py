@@ -80,6 +80,25 @@ def root(db):
     )
 
 
+# C-SSRS screens giving each risk level (cases/cssrs.py), as contact fields.
+HIGH_RISK = {
+    "cssrs_performed": True,
+    "cssrs_wish_dead": True,
+    "cssrs_suicidal_thoughts": True,
+    "cssrs_method": True,
+    "cssrs_intent": True,
+    "cssrs_plan": False,
+    "cssrs_behavior": False,
+}
+MODERATE_RISK = {**HIGH_RISK, "cssrs_intent": False}
+LOW_RISK = {
+    "cssrs_performed": True,
+    "cssrs_wish_dead": True,
+    "cssrs_suicidal_thoughts": False,
+    "cssrs_behavior": False,
+}
+
+
 def contact_data(**overrides):
     """A valid crisis contact, as the form or API hands it to record_contact."""
     received = overrides.pop("received_at", timezone.now() - datetime.timedelta(hours=2))
@@ -154,3 +173,14 @@ def carol_case(carol, record_contact_for):
 @pytest.fixture
 def api():
     return APIClient()
+
+
+@pytest.fixture
+def login(client):
+    """login(user) -> the test client, signed in as that user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -16,15 +16,6 @@ def shown(response):
     return [e.pk for e in response.context["events"]]
 
 
-@pytest.fixture
-def login(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
 @pytest.mark.django_db
 class TestTrailAccess:
     def test_agency_admin_sees_their_agencys_events_and_never_another_agencys(

@@ -69,7 +69,8 @@ def form_data(**overrides):
     return {key: value for key, value in data.items() if value is not None}
 
 
-HIGH_RISK = {
+# The high-risk screen as the form posts it.
+HIGH_RISK_FORM = {
     "cssrs_performed": "on",
     "cssrs_wish_dead": "yes",
     "cssrs_suicidal_thoughts": "yes",
@@ -127,7 +128,7 @@ class TestNewContactPage:
 
 class TestRecordingForANewClient:
     def test_it_creates_the_client_case_and_contact(self, as_alice, alice):
-        response = as_alice.post(NEW_URL, form_data(**HIGH_RISK), follow=True)
+        response = as_alice.post(NEW_URL, form_data(**HIGH_RISK_FORM), follow=True)
 
         contact = Contact.objects.get()
         client = contact.client

@@ -16,23 +16,7 @@ from cases.exceptions import (
     NotPermitted,
 )
 from cases.models import Case, CaseEventKind, CaseStatus, Client, Concern, Contact, ContactDraft
-from tests.conftest import contact_data, new_client
-
-HIGH_RISK = {
-    "cssrs_performed": True,
-    "cssrs_wish_dead": True,
-    "cssrs_suicidal_thoughts": True,
-    "cssrs_method": True,
-    "cssrs_intent": True,
-    "cssrs_plan": False,
-    "cssrs_behavior": False,
-}
-LOW_RISK = {
-    "cssrs_performed": True,
-    "cssrs_wish_dead": True,
-    "cssrs_suicidal_thoughts": False,
-    "cssrs_behavior": False,
-}
+from tests.conftest import HIGH_RISK, LOW_RISK, contact_data, new_client
 
 
 class TestRecordContact:

@@ -14,38 +14,11 @@ from cases import services
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Concern, EmergencyAccess
 from tests.cases.factories import CaseFactory, ClientFactory
-from tests.conftest import new_client
+from tests.conftest import HIGH_RISK, MODERATE_RISK, new_client
 
 CASELOAD_URL = reverse("cases:caseload")
 SEARCH_URL = reverse("cases:client_search")
 LOS_ANGELES = zoneinfo.ZoneInfo("America/Los_Angeles")
-HIGH_RISK = {
-    "cssrs_performed": True,
-    "cssrs_wish_dead": True,
-    "cssrs_suicidal_thoughts": True,
-    "cssrs_method": True,
-    "cssrs_intent": True,
-    "cssrs_plan": False,
-    "cssrs_behavior": False,
-}
-MODERATE_RISK = {
-    "cssrs_performed": True,
-    "cssrs_wish_dead": True,
-    "cssrs_suicidal_thoughts": True,
-    "cssrs_method": True,
-    "cssrs_intent": False,
-    "cssrs_plan": False,
-    "cssrs_behavior": False,
-}
-
-
-@pytest.fixture
-def login(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 def case_url(name, case, *args):

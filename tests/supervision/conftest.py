@@ -2,28 +2,7 @@ import pytest
 
 from accounts.models import Role
 from tests.accounts.factories import UserFactory
-from tests.conftest import new_client
-
-HIGH_RISK = {
-    "cssrs_performed": True,
-    "cssrs_wish_dead": True,
-    "cssrs_suicidal_thoughts": True,
-    "cssrs_method": True,
-    "cssrs_intent": True,
-    "cssrs_plan": False,
-    "cssrs_behavior": False,
-}
-
-
-@pytest.fixture
-def login(client):
-    """login(user) -> the test client, signed in as that user."""
-
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
+from tests.conftest import HIGH_RISK, new_client
 
 
 @pytest.fixture
