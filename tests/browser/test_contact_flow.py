@@ -1,85 +1,22 @@
 """A social worker records a crisis contact on a phone, in a real headless Chromium
 (Debian's `chromium`, driven by Playwright), and finds the new case on their caseload."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.db import connections
-from django.urls import reverse
 
 from cases.cssrs import RiskLevel
 from cases.models import Case
+from tests.browser.support import ARTIFACTS, LIVE_SERVER_DB, answer, log_in, open_menu_item
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-pytestmark = [
-    pytest.mark.browser,
-    # The live server commits for real; serialized rollback restores the reference data
-    # (concerns, call natures) that the flush after the test removes.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def phone(transactional_db, monkeypatch, live_server):
-    """A page in a phone-sized headless Chromium.
-
-    Asks for the database before the live server, so that the server (and its database
-    connection) stops before the test database is dropped."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own database
-    # work (fixtures, teardown) is still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(**PHONE, device_scale_factor=2)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
-        # Queries run while Playwright's event loop was active hold a connection of their
-        # own; close it, or the test database cannot be dropped at the end of the session.
-        connections.close_all()
-
-
-def open_menu_item(page, name):
-    """On a phone the navigation sits behind the toggler."""
-    page.get_by_role("button", name="Menu").click()
-    link = page.locator("#nav").get_by_role("link", name=name)
-    link.wait_for(state="visible")
-    link.click()
-
-
-def answer(page, question_key, value):
-    page.click(f"label[for=id_{question_key}_{value}]")
+pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
 
 
 def test_a_worker_records_a_contact_for_a_new_client_and_finds_the_case(phone, live_server, alice):
     page = phone
     ARTIFACTS.mkdir(exist_ok=True)
 
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-for-tests")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/cases/$"))
+    log_in(page, live_server, "alice")
 
     # Static files are served: Bootstrap collapses the navigation on a phone.
     assert not page.locator("#nav").get_by_role("link", name="New crisis contact").is_visible()

@@ -1,0 +1,58 @@
+"""What every browser test shares: where Chromium is, the phone it pretends to be, the
+marks a live-server test needs, and the steps a worker takes on every page."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+PASSWORD = "pw-for-tests"
+
+LIVE_SERVER_DB = [
+    # The live server commits for real; serialized rollback restores the reference data
+    # (concerns, call natures) that the flush after the test removes.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+
+
+def log_in(page, live_server, username, *, next_url=None):
+    """Log in on the login page the browser is on, or opens; waits to land on `next_url`
+    (the caseload by default)."""
+    if "/accounts/login/" not in page.url:
+        page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(re.escape(next_url or reverse("cases:caseload")) + "$"))
+
+
+def open_menu_item(page, name):
+    """On a phone the navigation sits behind the toggler."""
+    page.get_by_role("button", name="Menu").click()
+    link = page.locator("#nav").get_by_role("link", name=name)
+    link.wait_for(state="visible")
+    link.click()
+
+
+def answer(page, question_key, value):
+    """Tap Yes or No on a C-SSRS question (the radio itself is visually hidden)."""
+    page.click(f"label[for=id_{question_key}_{value}]")
