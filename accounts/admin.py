@@ -10,9 +10,37 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import Agency, Role, Team, User
+from audit.models import Action
+from audit.services import record
 
 
-class AgencyScopedAdmin(admin.ModelAdmin):
+class AuditedAdmin(admin.ModelAdmin):
+    """Every change made in the admin also goes to the audit trail."""
+
+    def _audit(self, request, obj, action, message):
+        record(
+            request=request,
+            action=action,
+            obj=obj,
+            agency_id=getattr(obj, "agency_id", None) or request.user.agency_id,
+            detail={"admin": str(message)[:1000]},
+        )
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, obj, Action.CREATE, message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, obj, Action.UPDATE, message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, obj, Action.UPDATE, "deleted")
+        return super().log_deletions(request, queryset)
+
+
+class AgencyScopedAdmin(AuditedAdmin):
     """Non-superusers see and edit only rows of their own agency."""
 
     def get_queryset(self, request):
@@ -41,7 +69,7 @@ class AgencyScopedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(AuditedAdmin):
     list_display = ["name", "slug", "timezone"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
@@ -81,6 +109,9 @@ class UserAdmin(AgencyScopedAdmin, BaseUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return ()
+        if obj is not None and obj.pk == request.user.pk:
+            # Nobody widens their own access: another admin changes an admin's role.
+            return ("last_login", "date_joined", "role", "team", "supervised_teams", "is_active")
         return ("last_login", "date_joined")
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):

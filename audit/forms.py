@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 from django import forms
 
+from accounts.models import User
 from audit.models import Action
+from casebook.dates import start_of_day
 
 
 class TrailFilterForm(forms.Form):
@@ -28,16 +32,19 @@ class TrailFilterForm(forms.Form):
         """Apply the valid filters to an AuditEvent queryset. Call after is_valid()."""
         data = self.cleaned_data
         if data.get("user"):
-            queryset = queryset.filter(actor_username__iexact=data["user"].strip())
+            # Through the user's id, so the trail's (actor, at) index serves it.
+            users = User.objects.filter(username__iexact=data["user"].strip())
+            queryset = queryset.filter(actor_id__in=users.values("pk"))
         if data.get("action"):
             queryset = queryset.filter(action=data["action"])
         if data.get("object_type"):
             queryset = queryset.filter(object_type__iexact=data["object_type"].strip())
         if data.get("client_id") is not None:
             queryset = queryset.filter(client_id=data["client_id"])
-        # `__date` compares in the active time zone: the agency's.
+        # Days in the active time zone (the agency's), as bounds the (agency, at) index
+        # serves: from the start of the first day to the start of the day after the last.
         if data.get("date_from"):
-            queryset = queryset.filter(at__date__gte=data["date_from"])
+            queryset = queryset.filter(at__gte=start_of_day(data["date_from"]))
         if data.get("date_to"):
-            queryset = queryset.filter(at__date__lte=data["date_to"])
+            queryset = queryset.filter(at__lt=start_of_day(data["date_to"] + timedelta(days=1)))
         return queryset

@@ -1,6 +1,7 @@
 """Writing the audit trail. Every read and write of client data goes through `record`."""
 
 from audit.models import Action, AuditEvent
+from casebook.text import without_nul
 
 
 def client_ip(request):
@@ -56,7 +57,7 @@ def record(
         client_id=client_id,
         ip_address=client_ip(request),
         path=(request.get_full_path()[:500] if request is not None else ""),
-        detail=_without_nul(detail or {}),
+        detail=without_nul(detail or {}),
     )
 
 
@@ -67,18 +68,6 @@ def record_list(*, request, object_type: str, objects, client_ids=None, detail=N
     if client_ids is not None:
         data["client_ids"] = sorted(set(client_ids))
     return record(request=request, action=Action.LIST, object_type=object_type, detail=data)
-
-
-def _without_nul(value):
-    """The detail as JSON PostgreSQL accepts: text there cannot hold NUL, and filters
-    typed by a user may carry one."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    return value
 
 
 def _client_id_of(obj):

@@ -3,10 +3,11 @@ through the application, where every read is authorised and audited."""
 
 from django.contrib import admin
 
+from accounts.admin import AuditedAdmin
 from cases.models import CallNature, Concern, OnSceneService
 
 
-class ReferenceAdmin(admin.ModelAdmin):
+class ReferenceAdmin(AuditedAdmin):
     list_display = ["label", "code", "sort_order", "is_active"]
     list_editable = ["sort_order", "is_active"]
     search_fields = ["label", "code"]

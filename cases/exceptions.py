@@ -19,3 +19,13 @@ class EmergencyAccessRefused(DomainError):
 
 class NotPermitted(DomainError):
     code = "not_permitted"
+
+
+class OutsideScope(DomainError):
+    """The client's open case is outside the user's caseload: emergency access first."""
+
+    code = "outside_scope"
+
+    def __init__(self, message, *, case_id):
+        super().__init__(message)
+        self.case_id = case_id

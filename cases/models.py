@@ -1,6 +1,7 @@
 import unicodedata
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -217,24 +218,34 @@ class CaseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Cases the user may see.
 
-        A social worker: cases assigned to them or to their team, cases they recorded a
-        contact on, and cases opened to them by emergency access. A supervisor: the same,
-        plus every case of the teams they supervise. An agency admin: every case of their
-        agency. A system admin and anyone without an agency: none. Never another agency's.
+        A social worker: cases assigned to them or to their team, and cases opened to
+        them by a live emergency access. A supervisor: the same, plus every case of the
+        teams they supervise. An agency admin: every case of their agency. A system admin
+        and anyone without an agency: none. Never another agency's.
         """
         if not user.is_authenticated or not user.agency_id or user.role == Role.SYSTEM_ADMIN:
             return self.none()
         in_agency = self.filter(agency_id=user.agency_id)
         if user.role == Role.AGENCY_ADMIN:
             return in_agency
-        return in_agency.filter(self._scope_q(user))
+        return in_agency.filter(self._scope_q(user) | self._emergency_q(user))
 
     def writable_by(self, user):
-        """Cases the user may change: their visible cases, unless they only oversee
-        (agency admins read everything and change nothing clinical)."""
-        if not user.is_authenticated or not user.works_cases:
+        """Cases the user may change: those in their own scope (assigned, team,
+        supervised). Agency admins change nothing clinical; emergency access reads and
+        adds contacts (contactable_by) but does not change what others recorded."""
+        if not user.is_authenticated or not user.works_cases or not user.agency_id:
             return self.none()
-        return self.visible_to(user)
+        return self.filter(agency_id=user.agency_id).filter(self._scope_q(user))
+
+    def contactable_by(self, user):
+        """Cases the user may record a contact on: their writable cases and those opened
+        to them by a live emergency access."""
+        if not user.is_authenticated or not user.works_cases or not user.agency_id:
+            return self.none()
+        return self.filter(agency_id=user.agency_id).filter(
+            self._scope_q(user) | self._emergency_q(user)
+        )
 
     @staticmethod
     def _scope_q(user):
@@ -243,14 +254,16 @@ class CaseQuerySet(models.QuerySet):
             scope |= Q(team_id=user.team_id)
         if user.role == Role.SUPERVISOR:
             scope |= Q(team__in=user.supervised_teams.all())
-        # Uncorrelated subqueries: PostgreSQL hashes each once instead of probing per row.
-        scope |= Q(pk__in=Contact.objects.filter(recorded_by_id=user.pk).values("case_id"))
-        scope |= Q(
+        return scope
+
+    @staticmethod
+    def _emergency_q(user):
+        # Uncorrelated subquery: PostgreSQL hashes it once instead of probing per row.
+        return Q(
             pk__in=EmergencyAccess.objects.filter(
                 user_id=user.pk, expires_at__gt=timezone.now()
             ).values("case_id")
         )
-        return scope
 
     def open(self):
         return self.filter(status=CaseStatus.OPEN)
@@ -405,6 +418,31 @@ class ContactQuerySet(models.QuerySet):
         return self.select_related("case", "client", "recorded_by", "call_nature")
 
 
+TIME_ORDER = ("received_at", "dispatched_at", "on_scene_at", "cleared_at")
+TIME_LABELS = {
+    "received_at": "received",
+    "dispatched_at": "dispatched",
+    "on_scene_at": "on scene",
+    "cleared_at": "cleared",
+}
+
+
+def contact_time_errors(times: dict) -> dict:
+    """Field -> message for call times out of order. A call is received, then
+    dispatched, then the team is on scene, then clears; each later time given must not
+    be before any earlier one given. The one rule for forms, the API and amendments."""
+    errors = {}
+    given = [(name, times.get(name)) for name in TIME_ORDER if times.get(name) is not None]
+    for i, (name, value) in enumerate(given):
+        for earlier, earlier_value in given[:i]:
+            if value < earlier_value:
+                errors[name] = (
+                    f"The {TIME_LABELS[name]} time is before the {TIME_LABELS[earlier]} time."
+                )
+                break
+    return errors
+
+
 # The fields an amendment may correct. Who recorded it and when it was saved never change.
 AMENDABLE_FIELDS = (
     "source",
@@ -420,6 +458,15 @@ AMENDABLE_FIELDS = (
     "injury",
     "disposition",
     "narrative",
+    # A mis-keyed screen is corrected too; the risk level is worked out again.
+    "cssrs_performed",
+    "cssrs_wish_dead",
+    "cssrs_suicidal_thoughts",
+    "cssrs_method",
+    "cssrs_intent",
+    "cssrs_plan",
+    "cssrs_behavior",
+    "cssrs_behavior_recent",
 )
 
 
@@ -474,6 +521,8 @@ class Contact(models.Model):
     narrative = models.TextField(max_length=20000, blank=True)
 
     amendment_count = models.PositiveIntegerField(default=0, editable=False)
+    # The form's one-time id: a double submit records the contact once.
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = ContactQuerySet.as_manager()
 
@@ -501,10 +550,40 @@ class Contact(models.Model):
                 condition=Q(cleared_at__isnull=True) | Q(cleared_at__gte=models.F("received_at")),
                 name="contact_cleared_after_received",
             ),
+            models.CheckConstraint(
+                condition=Q(on_scene_at__isnull=True)
+                | Q(dispatched_at__isnull=True)
+                | Q(on_scene_at__gte=models.F("dispatched_at")),
+                name="contact_on_scene_after_dispatched",
+            ),
+            models.CheckConstraint(
+                condition=Q(cleared_at__isnull=True)
+                | Q(on_scene_at__isnull=True)
+                | Q(cleared_at__gte=models.F("on_scene_at")),
+                name="contact_cleared_after_on_scene",
+            ),
+            models.CheckConstraint(
+                condition=Q(cleared_at__isnull=True)
+                | Q(dispatched_at__isnull=True)
+                | Q(cleared_at__gte=models.F("dispatched_at")),
+                name="contact_cleared_after_dispatched",
+            ),
+            # A double submit of the same form records one contact.
+            models.UniqueConstraint(
+                fields=["recorded_by", "submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="contact_submission_once",
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_source_display()} contact, {self.received_at:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        super().clean()
+        errors = contact_time_errors({name: getattr(self, name) for name in TIME_ORDER})
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def response_time(self):
@@ -566,8 +645,10 @@ class EmergencyAccessQuerySet(models.QuerySet):
     def for_supervisor(self, user):
         """Grants a supervisor reviews: by members of, or on cases of, their teams."""
         teams = user.supervised_teams.all()
-        return self.filter(Q(user__team__in=teams) | Q(case__team__in=teams)).filter(
-            case__agency_id=user.agency_id
+        return (
+            self.filter(Q(user__team__in=teams) | Q(case__team__in=teams))
+            .filter(case__agency_id=user.agency_id)
+            .exclude(user_id=user.pk)  # nobody reviews their own emergency access
         )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import record as audit
+from casebook.text import without_nul
 from cases import events
 from cases.cssrs import RiskLevel, risk_level, skip_logic_errors
 from cases.exceptions import (
@@ -19,6 +20,7 @@ from cases.exceptions import (
     InvalidAmendment,
     InvalidReassignment,
     NotPermitted,
+    OutsideScope,
 )
 from cases.models import (
     AMENDABLE_FIELDS,
@@ -167,7 +169,6 @@ def compute_screen(data: dict) -> tuple[bool, RiskLevel]:
     return True, risk_level(answers)
 
 
-@transaction.atomic
 def record_contact(
     *,
     actor: User,
@@ -175,15 +176,55 @@ def record_contact(
     client: Client | None = None,
     new_client_data: dict | None = None,
     new_client_identifiers=(),
+    submission_id=None,
     request=None,
 ) -> Contact:
     """Record a crisis contact for an existing client or a new one.
 
     Adds to the client's open case, or opens one assigned to the actor and their team.
-    A C-SSRS screen sets the case's current risk level. The actor's saved draft is
-    discarded. `contact_data` holds Contact fields plus the many-to-many lists
-    `presenting_concerns`, `services_on_scene` and `attended_by`.
+    The open case must be one the actor may record on (Case.objects.contactable_by);
+    otherwise OutsideScope names it, for emergency access. A C-SSRS screen sets the
+    case's current risk level. The actor's saved draft is discarded. `contact_data`
+    holds Contact fields plus the many-to-many lists `presenting_concerns`,
+    `services_on_scene` and `attended_by`.
+
+    With a `submission_id` (the form's one-time id), a repeated call returns the contact
+    the first one recorded, even when both arrive at once.
     """
+    if submission_id is not None:
+        done = Contact.objects.filter(recorded_by=actor, submission_id=submission_id).first()
+        if done:
+            return done
+    try:
+        return _record_contact(
+            actor=actor,
+            contact_data=contact_data,
+            client=client,
+            new_client_data=new_client_data,
+            new_client_identifiers=new_client_identifiers,
+            submission_id=submission_id,
+            request=request,
+        )
+    except IntegrityError:
+        done = submission_id and (
+            Contact.objects.filter(recorded_by=actor, submission_id=submission_id).first()
+        )
+        if done:
+            return done
+        raise
+
+
+@transaction.atomic
+def _record_contact(
+    *,
+    actor,
+    contact_data,
+    client,
+    new_client_data,
+    new_client_identifiers,
+    submission_id,
+    request,
+):
     if not actor.works_cases:
         raise NotPermitted("Only social workers and supervisors record contacts.")
     if client is None:
@@ -202,6 +243,12 @@ def record_contact(
     performed, level = compute_screen(data)
 
     case = client.cases.filter(status=CaseStatus.OPEN).first()
+    if case is not None and not Case.objects.contactable_by(actor).filter(pk=case.pk).exists():
+        raise OutsideScope(
+            "This client's open case is outside your caseload: use emergency access to "
+            "open it, then record the contact.",
+            case_id=case.pk,
+        )
     opened = case is None
     if opened:
         case = Case.objects.create(
@@ -220,6 +267,7 @@ def record_contact(
         recorded_by=actor,
         cssrs_performed=performed,
         risk_level=level,
+        submission_id=submission_id,
     )
     for name, value in data.items():
         if name == "call_nature" and isinstance(value, int):
@@ -266,6 +314,19 @@ def _is_latest_screen(contact: Contact) -> bool:
     )
 
 
+def _refresh_case_risk(*, case, actor, contact):
+    """Set the case's risk from its latest screen, after a screen was corrected."""
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    latest = case.contacts.filter(cssrs_performed=True).order_by("-received_at", "-pk").first()
+    level = latest.risk_level if latest else RiskLevel.NOT_SCREENED
+    assessed = latest.received_at if latest else None
+    if case.risk_level != level:
+        events.risk_changed(case=case, actor=actor, old=case.risk_level, new=level, contact=contact)
+    if (case.risk_level, case.risk_assessed_at) != (level, assessed):
+        case.risk_level, case.risk_assessed_at = level, assessed
+        case.save(update_fields=["risk_level", "risk_assessed_at"])
+
+
 def _jsonable(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -300,6 +361,15 @@ def amend_contact(
             setattr(contact, attname, new_value)
     if not diff:
         raise InvalidAmendment("Nothing was changed.")
+    screen_changed = any(name.startswith("cssrs_") for name in diff)
+    if screen_changed:
+        answers = {
+            name: getattr(contact, name) for name in AMENDABLE_FIELDS if name.startswith("cssrs_")
+        }
+        performed, level = compute_screen(answers)
+        if level != contact.risk_level:
+            diff["risk_level"] = {"from": contact.risk_level, "to": level}
+        contact.cssrs_performed, contact.risk_level = performed, level
     contact.full_clean(exclude=["case", "client", "agency", "recorded_by"])
     contact.amendment_count += 1
     contact.save()
@@ -308,6 +378,8 @@ def amend_contact(
     )
     events.contact_amended(amendment=amendment)
     case = contact.case
+    if screen_changed or "received_at" in diff:
+        _refresh_case_risk(case=case, actor=actor, contact=contact)
     if "received_at" in diff:
         latest = (
             case.contacts.order_by("-received_at").values_list("received_at", flat=True).first()
@@ -504,5 +576,7 @@ def review_emergency_access(*, actor: User, grant: EmergencyAccess, note: str = 
 
 
 def save_draft(*, actor: User, data: dict) -> ContactDraft:
-    draft, _ = ContactDraft.objects.update_or_create(user=actor, defaults={"data": data})
+    draft, _ = ContactDraft.objects.update_or_create(
+        user=actor, defaults={"data": without_nul(data)}
+    )
     return draft

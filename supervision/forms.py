@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 from django import forms
 from django.db.models import Count, Q
 
 from accounts.models import Role, Team, User
+from casebook.dates import start_of_day
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus
 
@@ -170,7 +173,9 @@ class CaseListFilterForm(forms.Form):
             queryset = queryset.filter(risk_level=data["risk"])
         # `__date` compares in the active time zone: the agency's.
         if data.get("opened_from"):
-            queryset = queryset.filter(opened_at__date__gte=data["opened_from"])
+            queryset = queryset.filter(opened_at__gte=start_of_day(data["opened_from"]))
         if data.get("opened_to"):
-            queryset = queryset.filter(opened_at__date__lte=data["opened_to"])
+            queryset = queryset.filter(
+                opened_at__lt=start_of_day(data["opened_to"] + timedelta(days=1))
+            )
         return queryset

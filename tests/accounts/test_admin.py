@@ -50,3 +50,32 @@ def test_only_agency_admins_get_agency_admin_permissions(db):
     worker = UserFactory(role=Role.SOCIAL_WORKER)
     with pytest.raises(ValueError):
         grant_agency_admin_permissions(user=worker)
+
+
+class TestAdminChangesAreAudited:
+    def test_an_agency_admin_cannot_change_her_own_role(self, dana_admin, dana):
+        form = dana_admin.get(f"/admin/accounts/user/{dana.pk}/change/").context["adminform"].form
+        assert "role" not in form.fields
+        assert "supervised_teams" not in form.fields
+
+    def test_a_role_change_writes_an_audit_row(self, dana_admin, dana, alice):
+        from audit.models import Action, AuditEvent
+
+        page = dana_admin.get(f"/admin/accounts/user/{alice.pk}/change/")
+        data = {
+            name: value
+            for name, value in page.context["adminform"].form.initial.items()
+            if value is not None and name not in ("password", "last_login", "date_joined")
+        }
+        data.update(
+            {"role": "supervisor", "team": alice.team_id, "supervised_teams": [alice.team_id]}
+        )
+        response = dana_admin.post(f"/admin/accounts/user/{alice.pk}/change/", data)
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        alice.refresh_from_db()
+        assert alice.role == "supervisor"
+        row = AuditEvent.objects.get(
+            action=Action.UPDATE, object_type="user", object_id=str(alice.pk)
+        )
+        assert row.actor == dana
+        assert "Role" in row.detail["admin"]

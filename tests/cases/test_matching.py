@@ -91,3 +91,39 @@ class TestFindLikelyClients:
     def test_nothing_to_match_on_returns_nothing(self, agency_a):
         ClientFactory(agency=agency_a, legal_name="Maria Lopez")
         assert find_likely_clients(agency=agency_a, legal_name="Ana Ruiz") == []
+
+
+class TestFieldCases:
+    def test_a_preferred_name_matches_without_birth_date(self, agency_a):
+        client = ClientFactory(
+            agency=agency_a, legal_name="Robert Jones", preferred_name="Bobby", date_of_birth=None
+        )
+        assert [s.client for s in find_likely_clients(agency=agency_a, legal_name="Bobby")] == [
+            client
+        ]
+        assert [
+            s.client for s in find_likely_clients(agency=agency_a, legal_name="robert jones")
+        ] == [client]
+
+    def test_an_estimated_age_client_is_offered_for_a_close_birth_date(self, agency_a):
+        import datetime
+
+        client = ClientFactory(
+            agency=agency_a,
+            legal_name="Maria Lopez",
+            date_of_birth=None,
+            estimated_age=40,
+            estimated_age_on=datetime.date(2026, 1, 1),
+        )
+        ClientFactory(
+            agency=agency_a,
+            legal_name="Maria Lopez",
+            date_of_birth=None,
+            estimated_age=70,
+            estimated_age_on=datetime.date(2026, 1, 1),
+        )
+        found = find_likely_clients(
+            agency=agency_a, legal_name="Maria Lopes", date_of_birth=datetime.date(1987, 6, 2)
+        )
+        assert [s.client for s in found] == [client]
+        assert found[0].reasons == ["similar name, age estimated close to this date of birth"]

@@ -330,3 +330,161 @@ class TestUpdateClientIdentifiers:
         services.update_client(actor=alice, client=client, data={}, identifiers=[("hmis", "H-9")])
         services.update_client(actor=alice, client=client, data={}, identifiers=[("hmis", " H-9 ")])
         assert alice_case.events.filter(kind=CaseEventKind.CLIENT_UPDATED).count() == 1
+
+
+class TestRecordContactScope:
+    def test_an_open_case_outside_the_workers_scope_is_refused(
+        self, erin, alice_case, record_contact_for
+    ):
+        from cases.exceptions import OutsideScope
+
+        with pytest.raises(OutsideScope) as excinfo:
+            record_contact_for(erin, client=alice_case.client)
+        assert excinfo.value.case_id == alice_case.pk
+        assert alice_case.contacts.count() == 1
+
+    def test_emergency_access_lets_the_worker_record_on_it(
+        self, erin, alice_case, record_contact_for
+    ):
+        services.grant_emergency_access(
+            actor=erin, case=alice_case, reason="On scene, client in crisis"
+        )
+        contact = record_contact_for(erin, client=alice_case.client)
+        assert contact.case == alice_case
+
+    def test_emergency_access_does_not_let_the_worker_amend_or_close(self, erin, alice_case):
+        services.grant_emergency_access(
+            actor=erin, case=alice_case, reason="On scene, client in crisis"
+        )
+        assert not Case.objects.writable_by(erin).filter(pk=alice_case.pk).exists()
+
+
+class TestDoubleSubmit:
+    def test_the_same_submission_records_one_contact(self, alice):
+        import uuid
+
+        submission = uuid.uuid4()
+        first = services.record_contact(
+            actor=alice,
+            new_client_data=new_client(),
+            contact_data=contact_data(),
+            submission_id=submission,
+        )
+        again = services.record_contact(
+            actor=alice,
+            new_client_data=new_client(),
+            contact_data=contact_data(),
+            submission_id=submission,
+        )
+        assert again == first
+        assert (Client.objects.count(), Case.objects.count(), Contact.objects.count()) == (1, 1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestDoubleSubmitAtOnce:
+    def test_two_identical_submissions_at_the_same_moment_record_one_contact(self, alice):
+        import threading
+        import uuid
+
+        from django.db import connection
+
+        submission = uuid.uuid4()
+        barrier = threading.Barrier(2)
+        results, errors = [], []
+
+        def submit():
+            try:
+                barrier.wait()
+                results.append(
+                    services.record_contact(
+                        actor=alice,
+                        new_client_data=new_client(),
+                        contact_data=contact_data(),
+                        submission_id=submission,
+                    ).pk
+                )
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=submit) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(set(results)) == 1
+        assert (Client.objects.count(), Case.objects.count(), Contact.objects.count()) == (1, 1, 1)
+
+
+class TestCallTimeOrder:
+    @pytest.mark.parametrize(
+        ("offsets", "field"),
+        [
+            ({"dispatched_at": 10, "on_scene_at": 5}, "on_scene_at"),
+            ({"on_scene_at": 30, "cleared_at": 10}, "cleared_at"),
+            ({"dispatched_at": 40, "cleared_at": 20}, "cleared_at"),
+            ({"dispatched_at": -5}, "dispatched_at"),
+        ],
+    )
+    def test_times_out_of_order_are_refused_by_field(self, alice, offsets, field):
+        received = timezone.now() - datetime.timedelta(hours=2)
+        times = {"dispatched_at": None, "on_scene_at": None, "cleared_at": None}
+        times.update(
+            {name: received + datetime.timedelta(minutes=m) for name, m in offsets.items()}
+        )
+        with pytest.raises(ValidationError) as excinfo:
+            services.record_contact(
+                actor=alice,
+                new_client_data=new_client(),
+                contact_data=contact_data(received_at=received, **times),
+            )
+        assert field in excinfo.value.message_dict
+        assert not Contact.objects.exists()
+
+    def test_an_amendment_cannot_put_them_out_of_order(self, alice, record_contact_for):
+        contact = record_contact_for(alice)
+        with pytest.raises(ValidationError):
+            services.amend_contact(
+                actor=alice,
+                contact=contact,
+                changes={"cleared_at": contact.on_scene_at - datetime.timedelta(minutes=1)},
+                reason="Wrong clear time",
+            )
+
+
+class TestAmendScreen:
+    def test_correcting_a_screen_recomputes_the_contact_and_case_risk(
+        self, alice, record_contact_for
+    ):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        amendment = services.amend_contact(
+            actor=alice,
+            contact=contact,
+            changes={
+                "cssrs_suicidal_thoughts": False,
+                "cssrs_method": None,
+                "cssrs_intent": None,
+                "cssrs_plan": None,
+            },
+            reason="Question 2 was keyed wrongly",
+        )
+        contact.refresh_from_db()
+        assert contact.risk_level == RiskLevel.LOW
+        assert amendment.changes["risk_level"] == {"from": "high", "to": "low"}
+        case = Case.objects.get(pk=contact.case_id)
+        assert case.risk_level == RiskLevel.LOW
+        assert case.events.filter(kind=CaseEventKind.RISK_CHANGED).count() == 2
+
+    def test_a_correction_that_breaks_the_skip_logic_is_refused(self, alice, record_contact_for):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        with pytest.raises(ValidationError):
+            services.amend_contact(
+                actor=alice,
+                contact=contact,
+                changes={"cssrs_suicidal_thoughts": False},
+                reason="Q2",
+            )
+        contact.refresh_from_db()
+        assert contact.risk_level == RiskLevel.HIGH

@@ -32,11 +32,13 @@ class TestCaseVisibility:
         assert visible(root) == set()
         assert not Client.objects.visible_to(root).exists()
 
-    def test_a_worker_who_recorded_a_contact_keeps_seeing_that_case(
-        self, erin, alice_case, record_contact_for
-    ):
-        record_contact_for(erin, client=alice_case.client)
+    def test_access_follows_assignment_not_authorship(self, sam, alice, erin, alice_case):
+        # alice recorded the case's contacts; once it moves to another team she no
+        # longer sees it, and erin, its new worker, does.
+        sam.supervised_teams.add(erin.team)
+        services.reassign_case(actor=sam, case=alice_case, to_worker=erin)
         assert alice_case.pk in visible(erin)
+        assert alice_case.pk not in visible(alice)
 
     def test_agency_admins_read_but_do_not_write(self, dana, all_cases):
         assert not Case.objects.writable_by(dana).exists()
@@ -47,11 +49,27 @@ class TestCaseVisibility:
         contacts = set(Contact.objects.visible_to(alice).values_list("case_id", flat=True))
         assert contacts == {all_cases["alice"].pk, all_cases["bob"].pk}
 
-    def test_reassignment_moves_visibility(self, sam, alice, bob, erin, alice_case):
-        # sam supervises only alice's team; supervise erin's too to move the case there.
-        sam.supervised_teams.add(erin.team)
-        services.reassign_case(actor=sam, case=alice_case, to_worker=erin)
+
+class TestEmergencyAccessScope:
+    def test_it_reads_and_records_but_does_not_change_others_work(self, erin, alice_case):
+        services.grant_emergency_access(
+            actor=erin, case=alice_case, reason="On scene, client in crisis"
+        )
         assert alice_case.pk in visible(erin)
-        # alice recorded the first contact, so she still sees the case she worked on.
-        assert alice_case.pk in visible(alice)
-        assert alice_case.pk not in visible(bob)
+        assert Case.objects.contactable_by(erin).filter(pk=alice_case.pk).exists()
+        assert not Case.objects.writable_by(erin).filter(pk=alice_case.pk).exists()
+
+    def test_a_contact_recorded_under_it_does_not_outlive_it(
+        self, erin, alice_case, record_contact_for
+    ):
+        import datetime
+
+        import time_machine
+
+        grant = services.grant_emergency_access(
+            actor=erin, case=alice_case, reason="On scene, client in crisis"
+        )
+        record_contact_for(erin, client=alice_case.client)
+        with time_machine.travel(grant.expires_at + datetime.timedelta(minutes=1)):
+            assert alice_case.pk not in visible(erin)
+            assert not Case.objects.contactable_by(erin).filter(pk=alice_case.pk).exists()

@@ -1,0 +1,9 @@
+from datetime import datetime, time
+
+from django.utils import timezone
+
+
+def start_of_day(day):
+    """Midnight at the start of `day` in the active time zone (the agency's), as an
+    aware datetime: a day filter that an index on the datetime column can serve."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())

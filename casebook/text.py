@@ -1,0 +1,10 @@
+def without_nul(value):
+    """`value` with NUL characters dropped from every string in it (dicts and lists
+    walked): PostgreSQL text and jsonb cannot hold NUL, and typed input may carry one."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
