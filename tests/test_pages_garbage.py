@@ -36,7 +36,7 @@ CONTACT_FIELDS = [
     "cssrs_performed", "cssrs_wish_dead", "cssrs_suicidal_thoughts", "cssrs_method",
     "cssrs_intent", "cssrs_plan", "cssrs_behavior", "cssrs_behavior_recent",
     "services_on_scene", "police_backup_requested", "arrest", "injury", "disposition",
-    "narrative",
+    "narrative", "submission_id",
 ]  # fmt: skip
 
 
@@ -74,7 +74,9 @@ class TestWorkerPages:
             ["legal_name", "date_of_birth", "phone", "identifier_kind", "identifier_value"]
         ):
             assert client.get(reverse("cases:client_suggest"), body).status_code in (200, 400)
-        for body in garbage_bodies(["narrative", "received_at", "client", "discard"]):
+        for body in garbage_bodies(
+            ["narrative", "received_at", "client", "discard", "submission_id"]
+        ):
             assert client.post(reverse("cases:contact_draft"), body).status_code in (200, 302, 400)
         for body in garbage_bodies(["q", "page"]):
             assert client.get(reverse("cases:client_search"), body).status_code in (200, 400)

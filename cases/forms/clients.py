@@ -89,8 +89,9 @@ class ClientSectionForm(ClientDetailsForm):
     """The new-contact page's client section: an existing client chosen from the
     suggestions (the hidden `client` id), or a new client's details.
 
-    Suggestions span the whole agency, so `client` may be any client of the user's
-    agency; record_contact adds the contact to that client's open case.
+    Suggestions span the whole agency, so that nobody is entered twice, but `client` may
+    only be a client the user can see: a client outside their caseload is reached through
+    emergency access first. record_contact adds the contact to the client's open case.
     """
 
     client = forms.ModelChoiceField(
@@ -113,7 +114,7 @@ class ClientSectionForm(ClientDetailsForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.suggestions = []
-        self.fields["client"].queryset = Client.objects.filter(agency_id=user.agency_id)
+        self.fields["client"].queryset = Client.objects.visible_to(user)
 
     def clean(self):
         cleaned = super().clean()

@@ -11,11 +11,13 @@ from cases import services
 from cases.cssrs import QUESTIONS
 from cases.models import (
     AMENDABLE_FIELDS,
+    TIME_ORDER,
     CallNature,
     Concern,
     ContactSource,
     Disposition,
     OnSceneService,
+    contact_time_errors,
 )
 
 # A phone's clock and the server's may disagree a little; a call is not received later.
@@ -36,6 +38,9 @@ def _time_field(label, *, required=False):
     return forms.DateTimeField(label=label, required=required, widget=DateTimeLocalInput())
 
 
+_YES_NO = {True: "yes", False: "no"}
+
+
 def _yes_no_field(label):
     """True, False, or None when the question was not asked."""
     return forms.TypedChoiceField(
@@ -53,7 +58,9 @@ def now_to_the_minute():
 
 
 class ContactFieldsForm(forms.Form):
-    """The fields of a contact an amendment may correct (AMENDABLE_FIELDS)."""
+    """The fields of a contact an amendment may correct (AMENDABLE_FIELDS), with the
+    rules they follow wherever they are entered: call times in order, and the C-SSRS
+    screener's skip logic."""
 
     source = forms.ChoiceField(choices=[("", "—")] + list(ContactSource.choices))
     received_at = _time_field("Call received", required=True)
@@ -77,32 +84,36 @@ class ContactFieldsForm(forms.Form):
     narrative = forms.CharField(
         max_length=20000, required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
+    cssrs_performed = forms.BooleanField(label="C-SSRS screen done", required=False)
+    cssrs_wish_dead = _yes_no_field(QUESTIONS["cssrs_wish_dead"])
+    cssrs_suicidal_thoughts = _yes_no_field(QUESTIONS["cssrs_suicidal_thoughts"])
+    cssrs_method = _yes_no_field(QUESTIONS["cssrs_method"])
+    cssrs_intent = _yes_no_field(QUESTIONS["cssrs_intent"])
+    cssrs_plan = _yes_no_field(QUESTIONS["cssrs_plan"])
+    cssrs_behavior = _yes_no_field(QUESTIONS["cssrs_behavior"])
+    cssrs_behavior_recent = _yes_no_field(QUESTIONS["cssrs_behavior_recent"])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["call_nature"].queryset = CallNature.objects.active()
+
+    def cssrs_questions(self):
+        """The screener's questions in order, for the page's Yes/No buttons."""
+        return [{"key": key, "field": self[key]} for key in QUESTIONS]
 
     def clean(self):
         cleaned = super().clean()
         received = cleaned.get("received_at")
         if received and received > timezone.now() + FUTURE_TOLERANCE:
             self.add_error("received_at", "The call cannot be received in the future.")
-            received = None
-        previous, previous_label = received, "the call was received"
-        for name, label in (
-            ("dispatched_at", "the team was dispatched"),
-            ("on_scene_at", "the team was on scene"),
-            ("cleared_at", "the team cleared"),
-        ):
-            value = cleaned.get(name)
-            if value is None:
-                continue
-            if received and value < received:
-                self.add_error(name, "This is before the call was received.")
-            elif previous and value < previous:
-                self.add_error(name, f"This is before {previous_label}.")
-            else:
-                previous, previous_label = value, label
+        times = {name: cleaned.get(name) for name in TIME_ORDER if not self.has_error(name)}
+        for name, message in contact_time_errors(times).items():
+            self.add_error(name, message)
+        if not any(self.has_error(key) for key in ("cssrs_performed", *QUESTIONS)):
+            try:
+                services.compute_screen(cleaned)
+            except ValidationError as exc:
+                self.add_error(None, exc)
         return cleaned
 
 
@@ -121,19 +132,23 @@ class ContactForm(ContactFieldsForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    cssrs_performed = forms.BooleanField(label="C-SSRS screen done", required=False)
     services_on_scene = forms.ModelMultipleChoiceField(
         label="Services on scene",
         queryset=OnSceneService.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    # The page's one-time id (made when the page is served, kept in re-renders and
+    # drafts): a second submit of the same page records nothing new.
+    submission_id = forms.UUIDField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "This form is damaged: open a new contact form."},
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        for key, text in QUESTIONS.items():
-            self.fields[key] = _yes_no_field(text)
         self.fields["received_at"].initial = now_to_the_minute
         self.fields["attended_by"].queryset = User.objects.filter(
             agency_id=user.agency_id,
@@ -144,21 +159,10 @@ class ContactForm(ContactFieldsForm):
         self.fields["presenting_concerns"].queryset = Concern.objects.active()
         self.fields["services_on_scene"].queryset = OnSceneService.objects.active()
 
-    def cssrs_questions(self):
-        """The screener's questions in order, for the page's Yes/No buttons."""
-        return [{"key": key, "field": self[key]} for key in QUESTIONS]
-
-    def clean(self):
-        cleaned = super().clean()
-        if not any(self.has_error(key) for key in ("cssrs_performed", *QUESTIONS)):
-            try:
-                services.compute_screen(cleaned)
-            except ValidationError as exc:
-                self.add_error(None, exc)
-        return cleaned
-
     def contact_data(self) -> dict:
+        """The contact's fields, as record_contact takes them."""
         data = dict(self.cleaned_data)
+        data.pop("submission_id", None)
         data["attended_by"] = list(data.get("attended_by") or [])
         data["presenting_concerns"] = list(data.get("presenting_concerns") or [])
         data["services_on_scene"] = list(data.get("services_on_scene") or [])
@@ -186,6 +190,8 @@ class ContactAmendForm(ContactFieldsForm):
             name: getattr(contact, name) for name in AMENDABLE_FIELDS if name != "call_nature"
         }
         values["call_nature"] = contact.call_nature_id
+        for key in QUESTIONS:
+            values[key] = _YES_NO.get(values[key])
         return values
 
     def changes(self) -> dict:
@@ -195,7 +201,7 @@ class ContactAmendForm(ContactFieldsForm):
         for name in AMENDABLE_FIELDS:
             new = self.cleaned_data.get(name)
             old = getattr(self.contact, name)
-            if name in ("received_at", "dispatched_at", "on_scene_at", "cleared_at"):
+            if name in TIME_ORDER:
                 same = (old and old.replace(second=0, microsecond=0)) == new
             elif isinstance(old, str):
                 same = _normalise_text(old) == _normalise_text(new)

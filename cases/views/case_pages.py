@@ -120,7 +120,7 @@ def emergency_access(request, pk):
         raise Http404("No case found.")
     if Case.objects.visible_to(user).filter(pk=case.pk).exists():
         return redirect("cases:case_detail", case.pk)
-    require_worker(user)
+    require_worker(request, "emergency_access")
 
     form = EmergencyAccessForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -1,11 +1,11 @@
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import redirect, render
 
 from audit.services import record_list
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
+from cases.views.common import refuse
 
 FILTERS = {"all": "All", "mine": "Mine", "team": "Team"}
 
@@ -29,7 +29,7 @@ def caseload(request):
     if user.is_agency_admin:
         return redirect("supervision:case_list")
     if not user.works_cases:
-        raise PermissionDenied("You have no caseload.")
+        refuse(request, "caseload", "You have no caseload.")
 
     show = request.GET.get("show", "all")
     if show not in FILTERS:

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect, render
@@ -14,7 +14,7 @@ from cases import services
 from cases.access import get_client_for_user
 from cases.forms import ClientEditForm, ClientSearchForm
 from cases.models import Case, Client
-from cases.views.common import add_service_errors
+from cases.views.common import add_service_errors, refuse
 
 PAGE_SIZE = 20
 # Outside one's scope only a few exact-enough matches are offered, for emergency access.
@@ -27,7 +27,7 @@ OUTSIDE_LIMIT = 10
 def client_search(request):
     user = request.user
     if not user.agency_id:
-        raise PermissionDenied("Client records belong to agencies.")
+        refuse(request, "client_search", "Client records belong to agencies.")
     form = ClientSearchForm(request.GET)
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
     page = None

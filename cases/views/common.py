@@ -2,11 +2,20 @@
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 
+from audit.models import Action
+from audit.services import record as audit
 
-def require_worker(user):
+
+def refuse(request, page: str, message: str):
+    """403 for a role that has no business on this page, with its trace in the trail."""
+    audit(request=request, action=Action.DENIED, object_type=page, detail={"reason": "role"})
+    raise PermissionDenied(message)
+
+
+def require_worker(request, page: str):
     """Recording contacts and breaking the glass are for people who carry a caseload."""
-    if not user.works_cases:
-        raise PermissionDenied("Only social workers and supervisors can do this.")
+    if not request.user.works_cases:
+        refuse(request, page, "Only social workers and supervisors can do this.")
 
 
 def add_service_errors(exc: ValidationError, *forms):

@@ -1,6 +1,7 @@
 """Recording a crisis contact, and reading or correcting one."""
 
 import json
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,14 +12,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action
 from audit.services import record as audit
 from cases import services
 from cases.access import get_client_for_user, get_contact_for_user
-from cases.cssrs import QUESTIONS
-from cases.exceptions import InvalidAmendment, NotPermitted
+from cases.cssrs import QUESTIONS, RiskLevel
+from cases.exceptions import InvalidAmendment, NotPermitted, OutsideScope
 from cases.forms import (
     ClientSectionForm,
     ContactAmendForm,
@@ -27,13 +29,27 @@ from cases.forms import (
     SuggestQueryForm,
 )
 from cases.matching import find_likely_clients
-from cases.models import CallNature, Case, Client, ContactDraft, ContactSource, Disposition
+from cases.models import (
+    AMENDABLE_FIELDS,
+    CallNature,
+    Case,
+    CaseStatus,
+    Client,
+    Contact,
+    ContactDraft,
+    ContactSource,
+    Disposition,
+)
 from cases.views.common import add_service_errors, require_worker
 
 # A draft is what one person types into one form; anything larger is not a draft.
 MAX_DRAFT_CHARS = 100_000
 TIME_FIELDS = ("received_at", "dispatched_at", "on_scene_at", "cleared_at")
-CHOICE_LABELS = {"source": dict(ContactSource.choices), "disposition": dict(Disposition.choices)}
+CHOICE_LABELS = {
+    "source": dict(ContactSource.choices),
+    "disposition": dict(Disposition.choices),
+    "risk_level": dict(RiskLevel.choices),
+}
 
 
 @login_required
@@ -42,14 +58,21 @@ def contact_new(request):
     """New crisis contact: find or create the client, then the contact, on one page.
     Adds to the client's open case or opens one (services.record_contact)."""
     user = request.user
-    require_worker(user)
+    require_worker(request, "contact_new")
     draft = None
     if request.method == "POST":
+        done = _already_recorded(user, request.POST.get("submission_id"))
+        if done is not None:
+            # The same page sent twice (a double tap, a retry on a slow connection).
+            messages.success(request, "Contact saved")
+            return redirect("cases:case_detail", done.case_id)
         client_form = ClientSectionForm(request.POST, user=user)
         contact_form = ContactForm(request.POST, user=user)
         # Validate both, so every error shows at once.
         valid = client_form.is_valid()
         valid = contact_form.is_valid() and valid
+        if client_form.has_error("client", "invalid_choice"):
+            _refuse_client(request, client_form)
         if valid:
             chosen = client_form.cleaned_data["client"]
             try:
@@ -59,10 +82,13 @@ def contact_new(request):
                     new_client_data=None if chosen else client_form.client_data(),
                     new_client_identifiers=() if chosen else client_form.identifiers(),
                     contact_data=contact_form.contact_data(),
+                    submission_id=contact_form.cleaned_data["submission_id"],
                     request=request,
                 )
             except ValidationError as exc:
                 add_service_errors(exc, client_form, contact_form)
+            except OutsideScope as exc:
+                client_form.add_error("client", _emergency_access_message(str(exc), exc.case_id))
             except NotPermitted as exc:
                 contact_form.add_error(None, str(exc))
             else:
@@ -78,6 +104,8 @@ def contact_new(request):
             if request.GET.get("client"):
                 client = get_client_for_user(request, request.GET["client"])
                 initial = {"client": client.pk}
+        if not _fresh_submission_id(user, initial.get("submission_id")):
+            initial["submission_id"] = uuid.uuid4()
         client_form = ClientSectionForm(initial=initial, user=user)
         contact_form = ContactForm(initial=initial, user=user)
     return render(
@@ -87,17 +115,107 @@ def contact_new(request):
             "client_form": client_form,
             "form": contact_form,
             "chosen_client": _chosen_client(user, client_form["client"].value()),
-            "suggestions": client_form.suggestions,
+            "suggestions": _mark_scope(user, client_form.suggestions),
             "draft": draft,
             "time_fields": TIME_FIELDS,
         },
     )
 
 
-def _chosen_client(user, value):
-    if not value or not str(value).isdigit():
+def _as_uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
         return None
-    return Client.objects.filter(agency_id=user.agency_id, pk=value).first()
+
+
+def _already_recorded(user, submission_id):
+    """The contact this user already recorded from the page with this one-time id."""
+    submission_id = _as_uuid(submission_id)
+    if submission_id is None:
+        return None
+    return Contact.objects.filter(recorded_by=user, submission_id=submission_id).first()
+
+
+def _fresh_submission_id(user, value) -> bool:
+    """A draft's one-time id may be reused only while nothing was recorded with it."""
+    return _as_uuid(value) is not None and _already_recorded(user, value) is None
+
+
+def _as_id(value):
+    """A record id typed or posted by anyone, or None."""
+    value = str(value or "")
+    return int(value) if value.isdecimal() and len(value) <= 18 else None
+
+
+def _chosen_client(user, value):
+    pk = _as_id(value)
+    if pk is None:
+        return None
+    return Client.objects.visible_to(user).filter(pk=pk).first()
+
+
+def _emergency_cases(client_ids) -> dict:
+    """Client id -> the case emergency access would open for them: their open case, else
+    their most recent one."""
+    chosen = {}
+    rows = (
+        Case.objects.filter(client_id__in=client_ids)
+        .order_by("client_id", "-opened_at", "-pk")
+        .values_list("client_id", "pk", "status")
+    )
+    for client_id, case_id, status in rows:
+        best = chosen.get(client_id)
+        if best is None or (status == CaseStatus.OPEN and best[1] != CaseStatus.OPEN):
+            chosen[client_id] = (case_id, status)
+    return {client_id: case_id for client_id, (case_id, _) in chosen.items()}
+
+
+def _emergency_access_message(message, case_id):
+    return format_html(
+        '{} <a href="{}" class="alert-link">Emergency access</a>',
+        message,
+        reverse("cases:emergency_access", args=[case_id]),
+    )
+
+
+def _refuse_client(request, client_form):
+    """A posted client the user cannot see: audited as a refusal, and, for a client of
+    their own agency, the way in by emergency access."""
+    pk = _as_id(client_form["client"].value())
+    if pk is None:
+        return
+    owner = Client.objects.filter(pk=pk).values_list("agency_id", flat=True).first()
+    audit(
+        request=request,
+        action=Action.DENIED,
+        object_type="client",
+        object_id=pk,
+        # The owning agency's trail shows the attempt.
+        agency_id=owner,
+        detail={"reason": "not visible", "page": "new contact"},
+    )
+    if owner is None or owner != request.user.agency_id:
+        return
+    case_id = _emergency_cases([pk]).get(pk)
+    if case_id is not None:
+        client_form.errors["client"] = client_form.error_class(
+            [_emergency_access_message("This client is outside your caseload.", case_id)]
+        )
+
+
+def _mark_scope(user, suggestions):
+    """Mark each suggestion as in the user's scope (`in_scope`) or not; one outside it
+    gets the case emergency access would open (`emergency_case_id`)."""
+    if not suggestions:
+        return suggestions
+    ids = [suggestion.client.pk for suggestion in suggestions]
+    visible = set(Client.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    outside = _emergency_cases([pk for pk in ids if pk not in visible])
+    for suggestion in suggestions:
+        suggestion.in_scope = suggestion.client.pk in visible
+        suggestion.emergency_case_id = outside.get(suggestion.client.pk)
+    return suggestions
 
 
 def _draft_forms(user):
@@ -105,7 +223,8 @@ def _draft_forms(user):
 
 
 def _draft_initial(data: dict, user) -> dict:
-    """A saved draft ({field: [values]}) as the forms' initial values."""
+    """A saved draft ({field: [values]}) as the forms' initial values. A client the user
+    can no longer see is left out."""
     initial = {}
     for form in _draft_forms(user):
         for name, field in form.fields.items():
@@ -114,6 +233,8 @@ def _draft_initial(data: dict, user) -> dict:
                 continue
             multiple = getattr(field.widget, "allow_multiple_selected", False)
             initial[name] = values if multiple else values[-1]
+    if "client" in initial and _chosen_client(user, initial["client"]) is None:
+        del initial["client"]
     return initial
 
 
@@ -124,16 +245,22 @@ def client_suggest(request):
 
     Spans the whole agency, so that nobody is entered twice, and so shows only what it
     takes to recognise a person."""
-    require_worker(request.user)
+    require_worker(request, "client_suggest")
     criteria = SuggestQueryForm(request.GET).criteria()
     suggestions = []
     if criteria:
-        suggestions = find_likely_clients(agency=request.user.agency, **criteria)
+        suggestions = _mark_scope(
+            request.user, find_likely_clients(agency=request.user.agency, **criteria)
+        )
         audit(
             request=request,
             action=Action.SEARCH,
             object_type="client",
-            detail={"purpose": "duplicate suggestions", "ids": [s.client.pk for s in suggestions]},
+            detail={
+                "purpose": "duplicate suggestions",
+                "ids": [s.client.pk for s in suggestions],
+                "outside_scope_ids": [s.client.pk for s in suggestions if not s.in_scope],
+            },
         )
     return render(request, "cases/_client_suggestions.html", {"suggestions": suggestions})
 
@@ -144,13 +271,13 @@ def contact_draft(request):
     """htmx autosave of the new-contact form, so a long note outlives the idle logoff.
     With `discard`, deletes the draft and goes back to an empty form."""
     user = request.user
-    require_worker(user)
+    require_worker(request, "contact_draft")
     if request.POST.get("discard"):
         ContactDraft.objects.filter(user=user).delete()
         messages.info(request, "Draft discarded.")
         url = reverse("cases:contact_new")
         client = request.POST.get("client_param", "")
-        return redirect(f"{url}?client={client}" if client.isdigit() else url)
+        return redirect(f"{url}?client={client}" if _as_id(client) is not None else url)
     names = {name for form in _draft_forms(user) for name in form.fields}
     data = {name: request.POST.getlist(name) for name in request.POST if name in names}
     if len(json.dumps(data)) > MAX_DRAFT_CHARS:
@@ -184,8 +311,16 @@ def contact_detail(request, pk):
 
 
 FIELD_LABELS = {
-    name: field.label or pretty_name(name) for name, field in ContactFieldsForm.base_fields.items()
+    **{
+        name: field.label or pretty_name(name)
+        for name, field in ContactFieldsForm.base_fields.items()
+    },
+    **{key: f"C-SSRS {text}" for key, text in QUESTIONS.items()},
+    # Worked out again by amend_contact when a screen is corrected.
+    "risk_level": "Risk level",
 }
+# Amended fields in the order the contact page lists them.
+FIELD_ORDER = {name: index for index, name in enumerate((*AMENDABLE_FIELDS, "risk_level"))}
 
 
 def _amendment_rows(amendments):
@@ -207,7 +342,9 @@ def _amendment_rows(amendments):
                     "from": _shown(name, change.get("from"), natures),
                     "to": _shown(name, change.get("to"), natures),
                 }
-                for name, change in sorted(amendment.changes.items())
+                for name, change in sorted(
+                    amendment.changes.items(), key=lambda item: FIELD_ORDER.get(item[0], 99)
+                )
             ],
         }
         for amendment in amendments
@@ -216,6 +353,8 @@ def _amendment_rows(amendments):
 
 def _shown(name, value, natures):
     """An amended value as the page shows it (times in the agency's time zone)."""
+    if value is None and name in QUESTIONS:
+        return "Not asked"
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -258,5 +397,10 @@ def contact_amend(request, pk):
     return render(
         request,
         "cases/contact_amend.html",
-        {"form": form, "contact": contact, "case": contact.case},
+        {
+            "form": form,
+            "contact": contact,
+            "case": contact.case,
+            "screen_fields": ("cssrs_performed", *QUESTIONS),
+        },
     )

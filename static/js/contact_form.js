@@ -1,5 +1,6 @@
-// New crisis contact: choosing a suggested client, and the C-SSRS screener's skip logic.
-// The server enforces both; this only keeps the form short on a phone.
+// New crisis contact: choosing a suggested client, drafts, and the C-SSRS screener's skip
+// logic (also on the page correcting a contact). The server enforces the rules; this only
+// keeps the form short on a phone.
 (function () {
   const form = document.getElementById("contact-form");
   if (!form) return;
@@ -32,7 +33,38 @@
     }
   });
 
-  // --- C-SSRS skip logic ------------------------------------------------------------------
+  // If the session has ended, a suggestion or autosave request is redirected to the login
+  // page: say so instead of showing that page inside the form.
+  form.addEventListener("htmx:beforeSwap", (event) => {
+    const { xhr, requestConfig, target } = event.detail;
+    const asked = new URL(requestConfig.path, window.location.href).pathname;
+    if (xhr.responseURL && new URL(xhr.responseURL).pathname !== asked) {
+      event.detail.shouldSwap = false;
+      target.textContent = "Signed out: log in again; your last saved draft is kept.";
+    }
+  });
+  // On a phone the connection comes and goes: never leave "Draft saved" showing when the
+  // latest save failed.
+  const draftFailed = (message) => (event) => {
+    if (event.detail.elt.id === "contact-fields") {
+      document.getElementById("draft-status").textContent = message;
+    }
+  };
+  form.addEventListener("htmx:responseError", draftFailed("Draft not saved"));
+  form.addEventListener("htmx:sendError", draftFailed("Draft not saved: no connection"));
+
+  // A draft saved after the contact was stored would come back next time: stop autosave
+  // once the form is submitted.
+  form.addEventListener("submit", () => { form.dataset.submitting = "1"; });
+  form.addEventListener("htmx:confirm", (event) => {
+    if (form.dataset.submitting && event.target.id === "contact-fields") event.preventDefault();
+  });
+})();
+
+// --- C-SSRS skip logic ------------------------------------------------------------------
+(function () {
+  const form = document.querySelector("form[data-cssrs-form]");
+  if (!form) return;
   // Question 2 gates 3-5; question 6 gates 6b. Skipped questions are disabled, so they are
   // not sent, but keep their answers if the gate is opened again.
   const performed = form.querySelector("input[name=cssrs_performed]");
@@ -63,33 +95,6 @@
     if (event.target === performed || event.target.name?.startsWith("cssrs_")) applySkipLogic();
   });
   applySkipLogic();
-
-  // If the session has ended, a suggestion or autosave request is redirected to the login
-  // page: say so instead of showing that page inside the form.
-  form.addEventListener("htmx:beforeSwap", (event) => {
-    const { xhr, requestConfig, target } = event.detail;
-    const asked = new URL(requestConfig.path, window.location.href).pathname;
-    if (xhr.responseURL && new URL(xhr.responseURL).pathname !== asked) {
-      event.detail.shouldSwap = false;
-      target.textContent = "Signed out: log in again; your last saved draft is kept.";
-    }
-  });
-  // On a phone the connection comes and goes: never leave "Draft saved" showing when the
-  // latest save failed.
-  const draftFailed = (message) => (event) => {
-    if (event.detail.elt.id === "contact-fields") {
-      document.getElementById("draft-status").textContent = message;
-    }
-  };
-  form.addEventListener("htmx:responseError", draftFailed("Draft not saved"));
-  form.addEventListener("htmx:sendError", draftFailed("Draft not saved: no connection"));
-
-  // A draft saved after the contact was stored would come back next time: stop autosave
-  // once the form is submitted.
-  form.addEventListener("submit", () => { form.dataset.submitting = "1"; });
-  form.addEventListener("htmx:confirm", (event) => {
-    if (form.dataset.submitting && event.target.id === "contact-fields") event.preventDefault();
-  });
 })();
 
 // "Now" beside each time: the current time in the agency's time zone, to the minute.

@@ -9,10 +9,10 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from cases.cssrs import GATED
+from cases.cssrs import GATED, RiskLevel
 from cases.models import Case, Client, Contact, ContactDraft
 from tests.browser.support import ARTIFACTS, LIVE_SERVER_DB, answer, log_in, open_menu_item
-from tests.conftest import new_client
+from tests.conftest import HIGH_RISK, new_client
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
 
@@ -28,6 +28,19 @@ def maria_case(bob, record_contact_for):
             legal_name="Maria Lopez",
             date_of_birth=datetime.date(1987, 6, 2),
             phone="541-555-0142",
+        ),
+    ).case
+
+
+@pytest.fixture
+def outside_case(erin, record_contact_for):
+    """Mara Lopez, a client on erin's case: another team's, outside alice's caseload."""
+    return record_contact_for(
+        erin,
+        new_client_data=new_client(
+            legal_name="Mara Lopez",
+            date_of_birth=datetime.date(1987, 6, 2),
+            phone="541-555-0143",
         ),
     ).case
 
@@ -88,6 +101,28 @@ class TestDuplicateSuggestions:
         assert Client.objects.count() == 1
         assert Case.objects.count() == 1
         assert not ContactDraft.objects.filter(user=alice).exists()
+
+    def test_a_client_outside_my_caseload_is_offered_emergency_access_instead(
+        self, phone, live_server, alice, maria_case, outside_case
+    ):
+        page = phone
+        open_new_contact(page, live_server)
+        type_maria_again(page)
+
+        mine = suggestion_for(page, "Maria Lopez")
+        outside = suggestion_for(page, "Mara Lopez")
+        expect(mine).to_be_visible()
+        expect(outside).to_be_visible()
+        expect(mine.get_by_role("button", name="Use this client")).to_be_visible()
+        expect(outside.get_by_role("button", name="Use this client")).to_have_count(0)
+        expect(outside).to_contain_text("Outside your caseload")
+
+        outside.get_by_role("link", name="Emergency access").click()
+
+        page.wait_for_url(
+            re.compile(re.escape(reverse("cases:emergency_access", args=[outside_case.pk])) + "$")
+        )
+        expect(page.get_by_text("Mara Lopez").first).to_be_visible()
 
     def test_saving_past_the_suggestion_is_stopped_and_keeps_everything_typed(
         self, phone, live_server, alice, maria_case
@@ -166,3 +201,31 @@ class TestCssrsSkipLogic:
         expect(recent).to_be_hidden()
         answer(page, "cssrs_behavior", "yes")
         expect(recent).to_be_visible()
+
+    def test_correcting_a_screen_follows_the_same_skip_logic(
+        self, phone, live_server, alice, record_contact_for
+    ):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        page = phone
+        log_in(page, live_server, "alice")
+        page.goto(live_server.url + reverse("cases:contact_amend", args=[contact.pk]))
+
+        # Prefilled with the answers on record; 6b is not asked since 6 was no.
+        expect(page.get_by_label("Screen done")).to_be_checked()
+        expect(page.locator("#id_cssrs_intent_yes")).to_be_checked()
+        expect(page.locator("#q-cssrs_behavior_recent")).to_be_hidden()
+
+        answer(page, "cssrs_suicidal_thoughts", "no")
+        for key in GATED:
+            expect(page.locator(f"#q-{key}")).to_be_hidden()
+        page.get_by_label("Reason for the correction").fill("Question 2 was mis-keyed")
+        page.get_by_role("button", name="Save correction").click()
+
+        page.wait_for_url(
+            re.compile(re.escape(reverse("cases:contact_detail", args=[contact.pk])) + "$")
+        )
+        expect(page.get_by_text("Contact amended")).to_be_visible()
+        contact.refresh_from_db()
+        contact.case.refresh_from_db()
+        assert contact.risk_level == contact.case.risk_level == RiskLevel.LOW
+        assert contact.cssrs_method is None

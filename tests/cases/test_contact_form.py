@@ -3,6 +3,7 @@ suggestions, the C-SSRS screen, drafts."""
 
 import datetime
 import re
+import uuid
 import zoneinfo
 
 import pytest
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent
+from cases import services
 from cases.cssrs import RiskLevel
 from cases.forms import ClientSectionForm
 from cases.models import (
@@ -24,6 +26,7 @@ from cases.models import (
     OnSceneService,
 )
 from cases.services import CLIENT_FIELDS
+from tests.cases.factories import CaseFactory
 
 NEW_URL = reverse("cases:contact_new")
 SUGGEST_URL = reverse("cases:client_suggest")
@@ -120,6 +123,23 @@ class TestNewContactPage:
         assert client.post(NEW_URL, form_data()).status_code == 403
         assert not Contact.objects.exists()
 
+    def test_a_refusal_by_role_is_audited(self, client, dana):
+        client.force_login(dana)
+
+        assert client.post(NEW_URL, form_data()).status_code == 403
+
+        denied = AuditEvent.objects.get(actor=dana, action=Action.DENIED)
+        assert (denied.object_type, denied.detail) == ("contact_new", {"reason": "role"})
+        assert denied.agency_id == dana.agency_id
+
+    def test_each_page_gets_its_own_one_time_id(self, as_alice):
+        first = as_alice.get(NEW_URL).context["form"]["submission_id"].value()
+        second = as_alice.get(NEW_URL).context["form"]["submission_id"].value()
+        assert uuid.UUID(str(first)) != uuid.UUID(str(second))
+        page = as_alice.get(NEW_URL)
+        shown = page.context["form"]["submission_id"].value()
+        assert f'name="submission_id" value="{shown}"' in page.content.decode()
+
     def test_login_is_required(self, client, db):
         response = client.get(NEW_URL)
         assert response.status_code == 302
@@ -194,15 +214,71 @@ class TestRecordingForAnExistingClient:
         assert as_alice.post(NEW_URL, data).status_code == 302
         assert Client.objects.count() == 1
 
-    def test_a_client_outside_my_scope_gets_the_contact_on_their_open_case(
-        self, as_alice, erin_case
+    def test_a_client_outside_my_scope_is_refused_with_the_way_to_emergency_access(
+        self, as_alice, alice, erin_case
     ):
-        response = as_alice.post(NEW_URL, form_data(client=erin_case.client_id))
+        response = as_alice.post(
+            NEW_URL, form_data(client=erin_case.client_id, **EXISTING_CLIENT_ONLY)
+        )
 
+        assert response.status_code == 200
+        emergency = reverse("cases:emergency_access", args=[erin_case.pk])
+        link = f'<a href="{emergency}" class="alert-link">Emergency access</a>'
+        assert response.context["client_form"].errors["client"] == [
+            f"This client is outside your caseload. {link}"
+        ]
+        page = response.content.decode()
+        assert link in page
+        # Not even the client's name is shown, and the choice is not kept.
+        assert response.context["chosen_client"] is None
+        assert "Erin Client" not in page
+        assert 'name="client" value=""' in page
+        assert erin_case.contacts.count() == 1
+        assert not Contact.objects.filter(recorded_by=alice).exists()
+        assert Client.objects.count() == 1
+        denied = AuditEvent.objects.get(actor=alice, action=Action.DENIED)
+        assert (denied.object_type, denied.object_id) == ("client", str(erin_case.client_id))
+
+    def test_after_emergency_access_the_same_post_lands_on_their_open_case(
+        self, as_alice, alice, erin, erin_case
+    ):
+        data = form_data(client=erin_case.client_id, **EXISTING_CLIENT_ONLY)
+        assert as_alice.post(NEW_URL, data).status_code == 200
+        services.grant_emergency_access(
+            actor=alice, case=erin_case, reason="Client on scene, in crisis, needs history"
+        )
+
+        response = as_alice.post(NEW_URL, data)
+
+        assert response.status_code == 302
         assert response.url == reverse("cases:case_detail", args=[erin_case.pk])
-        assert erin_case.contacts.count() == 2
-        # Having recorded a contact on it, alice now sees the case.
-        assert as_alice.get(response.url).status_code == 200
+        assert erin_case.contacts.filter(recorded_by=alice).count() == 1
+        erin_case.refresh_from_db()
+        assert erin_case.assigned_worker == erin
+        assert Case.objects.count() == 1
+
+    def test_a_visible_client_whose_open_case_is_outside_my_scope_needs_emergency_access(
+        self, as_alice, alice, erin, alice_case
+    ):
+        # Alice knows the client from her closed case; their new case is on erin's team.
+        services.close_case(actor=alice, case=alice_case, reason="stabilised")
+        open_case = CaseFactory(client=alice_case.client, assigned_worker=erin)
+
+        response = as_alice.post(
+            NEW_URL, form_data(client=alice_case.client_id, **EXISTING_CLIENT_ONLY)
+        )
+
+        assert response.status_code == 200
+        errors = response.context["client_form"].errors["client"]
+        emergency = reverse("cases:emergency_access", args=[open_case.pk])
+        # The service's message, escaped; the link, not.
+        message = "This client&#x27;s open case is outside your caseload"
+        link = f'<a href="{emergency}" class="alert-link">Emergency access</a>'
+        assert errors[0].startswith(message)
+        assert errors[0].endswith(link)
+        assert link in response.content.decode()
+        assert not open_case.contacts.exists()
+        assert alice_case.contacts.count() == 1
 
     def test_another_agencys_client_cannot_be_chosen(self, as_alice, carol_case):
         response = as_alice.post(NEW_URL, form_data(client=carol_case.client_id))
@@ -290,7 +366,7 @@ class TestValidationKeepsWhatWasTyped:
         assert not Client.objects.exists()
         form = response.context["form"]
         assert "disposition" in form.errors
-        assert form.errors["cleared_at"] == ["This is before the call was received."]
+        assert form.errors["cleared_at"] == ["The cleared time is before the received time."]
         page = response.content.decode()
         assert "Nothing was saved yet" in page
         assert narrative.strip() in page
@@ -315,6 +391,21 @@ class TestValidationKeepsWhatWasTyped:
         errors = response.context["client_form"].errors
         assert "legal_name" in errors
         assert errors["estimated_age"] == ["Give a date of birth or an estimated age."]
+
+    def test_every_later_call_time_given_must_not_be_earlier(self, as_alice):
+        received = timezone.now() - datetime.timedelta(hours=1)
+        response = as_alice.post(
+            NEW_URL,
+            form_data(
+                dispatched_at=local(received + datetime.timedelta(minutes=20)),
+                on_scene_at=local(received + datetime.timedelta(minutes=10)),
+                cleared_at=None,
+            ),
+        )
+        errors = response.context["form"].errors
+        assert errors["on_scene_at"] == ["The on scene time is before the dispatched time."]
+        assert "dispatched_at" not in errors
+        assert not Contact.objects.exists()
 
     def test_a_future_call_time_is_refused(self, as_alice):
         future = local(timezone.now() + datetime.timedelta(hours=3))
@@ -345,6 +436,53 @@ class TestValidationKeepsWhatWasTyped:
             form.errors
         )
         assert {"date_of_birth", "client"} <= set(client_form.errors)
+
+
+class TestDoubleSubmit:
+    def test_the_same_page_sent_twice_records_one_contact(self, as_alice):
+        submission_id = as_alice.get(NEW_URL).context["form"]["submission_id"].value()
+        data = form_data(submission_id=str(submission_id))
+
+        first = as_alice.post(NEW_URL, data)
+        second = as_alice.post(NEW_URL, data)
+
+        case = Case.objects.get()
+        assert first.status_code == second.status_code == 302
+        assert first.url == second.url == reverse("cases:case_detail", args=[case.pk])
+        assert (Client.objects.count(), Case.objects.count(), Contact.objects.count()) == (1, 1, 1)
+        assert Contact.objects.get().submission_id == uuid.UUID(str(submission_id))
+
+    def test_the_one_time_id_is_kept_when_the_form_comes_back_with_errors(self, as_alice):
+        submission_id = str(uuid.uuid4())
+        response = as_alice.post(NEW_URL, form_data(disposition="", submission_id=submission_id))
+
+        assert response.status_code == 200
+        assert f'name="submission_id" value="{submission_id}"' in response.content.decode()
+        response = as_alice.post(NEW_URL, form_data(submission_id=submission_id))
+        assert response.status_code == 302
+        assert Contact.objects.get().submission_id == uuid.UUID(submission_id)
+
+    def test_another_workers_page_with_the_same_id_is_not_mine(self, client, as_alice, bob):
+        submission_id = str(uuid.uuid4())
+        as_alice.post(NEW_URL, form_data(submission_id=submission_id))
+        client.force_login(bob)
+        data = form_data(
+            submission_id=submission_id,
+            legal_name="Robin Vale",
+            preferred_name="",
+            date_of_birth="1970-01-01",
+            phone="",
+            identifier_kind="",
+            identifier_value="",
+        )
+        assert client.post(NEW_URL, data).status_code == 302
+        assert Contact.objects.count() == 2
+
+    def test_a_damaged_id_is_a_form_error(self, as_alice):
+        response = as_alice.post(NEW_URL, form_data(submission_id="not-a-uuid"))
+        assert response.status_code == 200
+        assert "This form is damaged" in response.content.decode()
+        assert not Contact.objects.exists()
 
 
 class TestSuicideRiskScreen:
@@ -413,9 +551,43 @@ class TestDuplicateSuggestions:
         assert "Same date of birth and a similar name" in page
         assert "…0300" in page
         assert "541-555-0300" not in page
-        assert f'data-use-client="{erin_case.client_id}"' in page
         event = AuditEvent.objects.get(actor=alice, action=Action.SEARCH)
         assert event.detail["ids"] == [erin_case.client_id]
+        assert event.detail["outside_scope_ids"] == [erin_case.client_id]
+
+    def test_a_client_outside_my_caseload_is_offered_emergency_access_not_use(
+        self, as_alice, alice_case, erin_case
+    ):
+        page = as_alice.get(
+            SUGGEST_URL, {"legal_name": "Elin Client", "date_of_birth": "1990-04-12"}
+        ).content.decode()
+
+        assert f'data-use-client="{alice_case.client_id}"' in page
+        assert f'data-use-client="{erin_case.client_id}"' not in page
+        erin_row = page[page.index("Erin Client") :]
+        assert "Outside your caseload" in erin_row
+        emergency = reverse("cases:emergency_access", args=[erin_case.pk])
+        assert f'href="{emergency}">Emergency access</a>' in erin_row
+        alice_row = page[page.index("Alice Client") : page.index("Erin Client")]
+        assert "Outside your caseload" not in alice_row
+
+    def test_the_link_opens_the_open_case_else_the_latest(self, as_alice, erin, erin_case):
+        services.close_case(actor=erin, case=erin_case, reason="stabilised")
+        later = CaseFactory(client=erin_case.client, assigned_worker=erin)
+        services.close_case(actor=erin, case=later, reason="stabilised")
+        query = {"legal_name": "Erin Client", "date_of_birth": "1990-04-12"}
+
+        page = as_alice.get(SUGGEST_URL, query).content.decode()
+        assert reverse("cases:emergency_access", args=[later.pk]) in page
+
+        # An open case wins over a more recently opened closed one.
+        open_case = CaseFactory(client=erin_case.client, assigned_worker=erin)
+        Case.objects.filter(pk=open_case.pk).update(
+            opened_at=later.opened_at - datetime.timedelta(days=9)
+        )
+        page = as_alice.get(SUGGEST_URL, query).content.decode()
+        assert reverse("cases:emergency_access", args=[open_case.pk]) in page
+        assert reverse("cases:emergency_access", args=[later.pk]) not in page
 
     def test_by_identifier(self, as_alice, alice_case):
         ClientIdentifier.objects.create(
@@ -499,6 +671,42 @@ class TestDrafts:
         as_alice.post(DRAFT_URL, {"narrative": "alice's note"})
         client.force_login(bob)
         assert "alice&#x27;s note" not in client.get(NEW_URL).content.decode()
+
+    def test_a_draft_client_i_can_no_longer_see_is_left_out(self, as_alice, erin_case):
+        as_alice.post(DRAFT_URL, {"client": erin_case.client_id, "narrative": "Kept note"})
+
+        response = as_alice.get(NEW_URL)
+
+        assert response.status_code == 200
+        assert response.context["chosen_client"] is None
+        page = response.content.decode()
+        assert "Kept note" in page
+        assert 'name="client" value=""' in page
+        assert "Erin Client" not in page
+
+    def test_a_nul_in_a_value_is_dropped_not_a_crash(self, as_alice, alice):
+        response = as_alice.post(DRAFT_URL, {"narrative": "before\x00after", "legal_name": "\x00"})
+
+        assert response.status_code == 200
+        assert ContactDraft.objects.get(user=alice).data["narrative"] == ["beforeafter"]
+        assert "beforeafter" in as_alice.get(NEW_URL).content.decode()
+
+    def test_the_draft_keeps_the_pages_one_time_id(self, as_alice):
+        submission_id = str(uuid.uuid4())
+        as_alice.post(DRAFT_URL, {"narrative": "draft", "submission_id": submission_id})
+        form = as_alice.get(NEW_URL).context["form"]
+        assert str(form["submission_id"].value()) == submission_id
+
+    def test_a_draft_with_a_used_one_time_id_gets_a_new_one(self, as_alice, alice):
+        data = form_data(submission_id=str(uuid.uuid4()))
+        as_alice.post(NEW_URL, data)
+        # A late autosave of the page just saved.
+        as_alice.post(DRAFT_URL, {"narrative": "next call", "submission_id": data["submission_id"]})
+
+        form = as_alice.get(NEW_URL).context["form"]
+
+        assert str(form["submission_id"].value()) != data["submission_id"]
+        assert uuid.UUID(str(form["submission_id"].value()))
 
     def test_the_draft_endpoint_takes_only_post(self, as_alice):
         assert as_alice.get(DRAFT_URL).status_code == 405

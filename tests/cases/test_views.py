@@ -317,8 +317,95 @@ class TestContactPageAndAmendments:
         bad_time = client.post(
             url, {**base, "reason": "fix", "cleared_at": "2000-01-01T00:00"}
         ).context["form"]
-        assert bad_time.errors["cleared_at"] == ["This is before the call was received."]
+        assert bad_time.errors["cleared_at"] == ["The cleared time is before the received time."]
         assert not contact.amendments.exists()
+
+    def test_the_screen_is_offered_with_the_current_answers(self, login, alice, record_contact_for):
+        contact = record_contact_for(alice, **HIGH_RISK)
+
+        response = login(alice).get(reverse("cases:contact_amend", args=[contact.pk]))
+
+        form = response.context["form"]
+        assert form["cssrs_performed"].value() is True
+        assert form["cssrs_intent"].value() == "yes"
+        assert form["cssrs_plan"].value() == "no"
+        assert form["cssrs_behavior_recent"].value() is None
+        page = response.content.decode()
+        assert "Have you been thinking about how you might do this?" in page
+        assert 'id="id_cssrs_intent_yes" value="yes" autocomplete="off" checked' in page
+        assert 'id="id_cssrs_plan_no" value="no" autocomplete="off" checked' in page
+        assert 'name="cssrs_performed" id="id_cssrs_performed" checked' in page
+        assert "js/contact_form.js" in page
+
+    def test_correcting_a_high_risk_screen_to_low_lowers_the_case_risk(
+        self, login, alice, record_contact_for
+    ):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        case = contact.case
+        assert case.risk_level == RiskLevel.HIGH
+        client = login(alice)
+        data = self.current_values(client, contact)
+        for key in ("cssrs_method", "cssrs_intent", "cssrs_plan"):
+            del data[key]
+        data.update({"cssrs_suicidal_thoughts": "no", "reason": "Question 2 was mis-keyed"})
+
+        response = client.post(reverse("cases:contact_amend", args=[contact.pk]), data)
+
+        assert response.status_code == 302
+        contact.refresh_from_db()
+        case.refresh_from_db()
+        assert contact.risk_level == case.risk_level == RiskLevel.LOW
+        assert contact.cssrs_method is None
+        changes = contact.amendments.get().changes
+        assert changes["risk_level"] == {"from": "high", "to": "low"}
+        page = client.get(reverse("cases:contact_detail", args=[contact.pk])).content.decode()
+        assert "Question 2 was mis-keyed" in page
+        assert re.search(r"<strong>C-SSRS 2\. [^<]+</strong>: <del>Yes</del> → No", page)
+        assert re.search(r"<strong>C-SSRS 3\. [^<]+</strong>: <del>Yes</del> → Not asked", page)
+        assert "<strong>Risk level</strong>: <del>High</del> → Low" in page
+        # The risk level comes last, after the answers it was worked out from.
+        assert page.index("C-SSRS 2.") < page.index("<strong>Risk level</strong>")
+        timeline = client.get(case_url("case_detail", case))
+        summaries = [event.summary for event in timeline.context["events"]]
+        assert "Risk level High → Low (C-SSRS screen)" in summaries
+        assert "Risk level High → Low (C-SSRS screen)" in timeline.content.decode()
+
+    def test_a_screen_breaking_the_skip_logic_shows_on_the_question(
+        self, login, alice, record_contact_for
+    ):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        client = login(alice)
+        data = self.current_values(client, contact)
+        data.update({"cssrs_suicidal_thoughts": "no", "reason": "Question 2 was mis-keyed"})
+
+        response = client.post(reverse("cases:contact_amend", args=[contact.pk]), data)
+
+        assert response.status_code == 200
+        errors = response.context["form"].errors
+        assert errors["cssrs_method"] == ["Skipped when question 2 is no: leave it blank."]
+        assert 'id="error_cssrs_method"' in response.content.decode()
+        assert not contact.amendments.exists()
+        contact.refresh_from_db()
+        assert contact.risk_level == RiskLevel.HIGH
+
+    def test_turning_the_screen_off_leaves_the_contact_not_screened(
+        self, login, alice, record_contact_for
+    ):
+        contact = record_contact_for(alice, **HIGH_RISK)
+        client = login(alice)
+        data = self.current_values(client, contact)
+        for key in ("cssrs_performed", *(k for k in data if k.startswith("cssrs_"))):
+            data.pop(key, None)
+        data["reason"] = "No screen was done on this call"
+
+        assert (
+            client.post(reverse("cases:contact_amend", args=[contact.pk]), data).status_code == 302
+        )
+
+        contact.refresh_from_db()
+        contact.case.refresh_from_db()
+        assert (contact.cssrs_performed, contact.risk_level) == (False, RiskLevel.NOT_SCREENED)
+        assert contact.case.risk_level == RiskLevel.NOT_SCREENED
 
     def test_an_agency_admin_cannot_amend(self, login, dana, contact):
         response = login(dana).get(reverse("cases:contact_amend", args=[contact.pk]))
@@ -355,6 +442,11 @@ class TestClientSearch:
         names = [c.legal_name for c in response.context["page"]]
         assert names == ["Alice Client", "Erin Client"]
         assert "Outside your caseload" not in response.content.decode()
+
+    def test_someone_without_an_agency_is_refused_and_it_is_audited(self, login, root):
+        assert login(root).get(SEARCH_URL, {"q": "client"}).status_code == 403
+        denied = AuditEvent.objects.get(actor=root, action=Action.DENIED)
+        assert (denied.object_type, denied.detail) == ("client_search", {"reason": "role"})
 
     def test_an_empty_search_lists_nothing(self, login, alice, alice_case):
         response = login(alice).get(SEARCH_URL)
