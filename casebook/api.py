@@ -26,9 +26,34 @@ MAX_ID = 2**63 - 1
 
 
 class Pagination(PageNumberPagination):
+    """Pages of 25. `page_size` asks for more or fewer (more than 100 gives 100); one that
+    is not a whole number from 1 is a 400 rather than quietly the default."""
+
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        value = request.query_params.get(self.page_size_query_param, "")
+        if value == "":
+            return self.page_size
+        digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
+        if not digits:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["Give a whole number from 1."]}
+            )
+        return min(int(digits) if len(digits) < 10 else self.max_page_size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page, {self.page_size} unless given; "
+                    f"more than {self.max_page_size} gives {self.max_page_size}."
+                )
+        return parameters
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -56,9 +81,46 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = _read_limited(stream)
         try:
-            return super().parse(io.BytesIO(body), media_type, parser_context)
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError as exc:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
+        field = _lone_surrogate_field(data)
+        if field is not None:
+            # JSON can escape half of a UTF-16 pair ("\ud800"): not text, and nothing that
+            # stores, logs or answers it in UTF-8 can encode it.
+            message = "Text cannot hold a lone surrogate (half of a UTF-16 pair)."
+            raise exceptions.ParseError({field: [message]} if field else message)
+        return data
+
+
+def _lone_surrogate_field(data):
+    """The top-level field whose value holds a lone surrogate; "" when the body itself or
+    a top-level name does; None when there is none."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if _has_lone_surrogate(key):
+                return ""
+            if _has_lone_surrogate(value):
+                return key
+        return None
+    return "" if _has_lone_surrogate(data) else None
+
+
+def _has_lone_surrogate(data):
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 class FormParser(parsers.FormParser):

@@ -44,6 +44,7 @@ class ObtainTokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = PARSER_CLASSES
+    document_form_bodies = True
     throttle_classes = [TokenRateThrottle]
     throttle_scope = "token"
 

@@ -3,7 +3,8 @@ is wrong (naming the field where there is one), never a 500.
 
 Each endpoint is listed with a valid body and the kind of each field; every field is then
 sent values of the wrong type, out of range, too long, with NUL characters (PostgreSQL
-text cannot hold them) and ids past the bigint range.
+text cannot hold them), lone surrogates (no UTF-8 encoder can write them) and ids past the
+bigint range.
 """
 
 import datetime
@@ -16,19 +17,44 @@ from rest_framework.test import APIClient
 
 HUGE = "x" * 100_001
 NUL = "a\x00b"
+SURROGATE = "a\ud800b"
 BIG = 2**64
 
-STRING = [{"a": 1}, ["a"], HUGE, NUL]
+STRING = [{"a": 1}, ["a"], HUGE, NUL, SURROGATE]
 BOOL = ["maybe", {"a": 1}, [True], 2, "\x00"]
-DATETIME = ["yesterday", "2024-13-45T25:00:00Z", {"a": 1}, [1], True, 12345, "\x00", HUGE]
+DATETIME = [
+    "yesterday",
+    "2024-13-45T25:00:00Z",
+    {"a": 1},
+    [1],
+    True,
+    12345,
+    "\x00",
+    HUGE,
+    SURROGATE,
+    # Pages show times in the agency's zone, which these cannot be moved into.
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00+05:00",
+]
 DATE = ["12/31/1990", "1990-02-30", {"a": 1}, 19900101, "\x00", True, "0000-01-01"]
 INT = ["old", -1, 1000, BIG, 1.5, {"a": 1}, "\x00"]
 ID = ["abc", -1, 0, BIG, 2**63, 1.5, True, {"a": 1}, [1], "\x00", "9" * 40]
-CHOICE = ["nope", {"a": 1}, ["911"], "\x00", None, 12345, HUGE]
-CODE = ["no-such-code", {"a": 1}, ["welfare-check"], "\x00", HUGE, 5, None]
-CODES = ["housing", {"a": 1}, [{"a": 1}], ["\x00"], [None], 5, ["no-such-code"], [HUGE]]
-USER = [{"a": 1}, BIG, -1, 0, "\x00", True, 1.5, "nobody", None, [1], HUGE]
-USERS = ["alice", [{"a": 1}], [BIG], ["\x00"], [True], [-1], 5, [HUGE]]
+CHOICE = ["nope", {"a": 1}, ["911"], "\x00", None, 12345, HUGE, SURROGATE]
+CODE = ["no-such-code", {"a": 1}, ["welfare-check"], "\x00", HUGE, 5, None, SURROGATE]
+CODES = [
+    "housing",
+    {"a": 1},
+    [{"a": 1}],
+    ["\x00"],
+    [None],
+    5,
+    ["no-such-code"],
+    [HUGE],
+    [SURROGATE],
+]
+USER = [{"a": 1}, BIG, -1, 0, "\x00", True, 1.5, "nobody", None, [1], HUGE, SURROGATE]
+USERS = ["alice", [{"a": 1}], [BIG], ["\x00"], [True], [-1], 5, [HUGE], [SURROGATE]]
 IDENTIFIERS = [
     "hmis",
     {"kind": "hmis", "value": "x"},
@@ -36,6 +62,9 @@ IDENTIFIERS = [
     [{"kind": "hmis", "value": "\x00"}],
     [{"kind": "hmis"}],
     [{"kind": "hmis", "value": "x" * 101}],
+    [{"value": "x"}],
+    [{}],
+    [{"kind": "hmis", "value": SURROGATE}],
     [5],
 ]
 NEW_CLIENT = [
@@ -61,6 +90,10 @@ CHANGES = [
     {"disposition": []},
     {"x" * 1000: 1},
     {"recorded_by": 1},
+    {SURROGATE: 1},
+    {"narrative": SURROGATE},
+    {"received_at": "0001-01-01T00:00:00Z"},
+    {"cssrs_plan": "maybe"},
 ]
 
 CLIENT_FIELDS = {
@@ -104,12 +137,13 @@ ENDPOINTS = {
         lambda w: {"legal_name": "Jordan Rivers", "identifiers": []},
         {**CLIENT_FIELDS, "identifiers": IDENTIFIERS},
     ),
+    # A partial change: nested identifiers must still be whole.
     "client update": (
         "alice",
         "patch",
         lambda w: f"/api/v1/clients/{w['client']}/",
         lambda w: {"phone": "541-555-0101"},
-        CLIENT_FIELDS,
+        {**CLIENT_FIELDS, "identifiers": IDENTIFIERS},
     ),
     "contact create": (
         "alice",
@@ -263,8 +297,18 @@ class TestMalformedBodies:
             b"\xff\xfe\x00{",
             '{"a": NaN}',
             "[" * 100_000 + "]" * 100_000,
+            '{"\\ud800": 1}',
+            '"\\udfff"',
         ],
-        ids=["truncated", "not-json", "not-utf8", "nan", "deeply-nested"],
+        ids=[
+            "truncated",
+            "not-json",
+            "not-utf8",
+            "nan",
+            "deeply-nested",
+            "lone-surrogate-name",
+            "lone-surrogate-body",
+        ],
     )
     def test_malformed_json_is_a_400(self, world, name, raw):
         response = send(world, name, raw=raw)
@@ -321,7 +365,21 @@ DETAIL_ROUTES = [
     ("alice", "post", "/api/v1/contacts/{}/amend/"),
     ("alice", "get", "/api/v1/contacts/{}/amendments/"),
 ]
-BAD_IDS = ["abc", "-1", "0", "99999999999999999999", "9" * 50, "%00", "%E2%82%AC", "1e3", " 1"]
+BAD_IDS = [
+    "abc",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "9" * 50,
+    "%00",
+    "%E2%82%AC",
+    "1e3",
+    " 1",
+    "0.5",
+    "1.0",
+    "1.json",
+    "9" * 5000,
+]
 
 
 class TestInvalidIdsInUrls:
@@ -332,6 +390,7 @@ class TestInvalidIdsInUrls:
         for bad in BAD_IDS:
             response = getattr(api, method)(url.format(bad), {}, format="json")
             assert response.status_code == 404, (bad, response.content[:200])
+            assert response["Content-Type"].startswith("application/json"), bad
 
 
 LIST_URLS = ["/api/v1/clients/", "/api/v1/cases/", "/api/v1/contacts/"]
@@ -353,6 +412,16 @@ BAD_QUERIES = [
     {"received_before": "2024-13-45"},
     {"received_after": "\x00"},
     {"has_open_case": "maybe"},
+    {"has_open_case": "2"},
+    # PostgreSQL refuses offsets past 15:59; Python reads them, and years that overflow UTC.
+    {"received_after": "0360-03-17T18:23:26-19:50"},
+    {"opened_after": "2024-01-01T00:00:00+23:59"},
+    {"received_before": "0001-01-01T00:00:00+05:00"},
+    {"opened_before": "9999-12-31T23:59:59-05:00"},
+    {"page_size": "null"},
+    {"page_size": "0"},
+    {"page_size": "9" * 5000},
+    {"page": "9" * 5000},
 ]
 
 

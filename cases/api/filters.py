@@ -6,12 +6,14 @@ import datetime
 import django_filters
 from django import forms
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 
 from casebook.api import MAX_ID
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Client, Contact, ContactSource, Disposition
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """An exact id; out-of-range numbers are a 400, never a database error."""
 
@@ -36,19 +38,41 @@ class UTCIsoDateTimeField(forms.DateTimeField):
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=datetime.UTC)
-        return parsed
+            return parsed.replace(tzinfo=datetime.UTC)
+        # In UTC: PostgreSQL refuses offsets past 15:59, which Python reads.
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class UTCIsoDateTimeFilter(django_filters.DateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false (1 or 0); anything else is an error rather than no filter at all."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        answer = {"true": True, "1": True, "false": False, "0": False}.get(str(value).lower())
+        if answer is None:
+            raise forms.ValidationError("Give true or false.", code="invalid")
+        return answer
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class ClientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search", max_length=200, label="Name, phone or identifier"
     )
-    has_open_case = django_filters.BooleanFilter(
+    has_open_case = StrictBooleanFilter(
         method="filter_has_open_case", label="Has an open case you can see"
     )
 

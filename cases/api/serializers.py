@@ -18,6 +18,7 @@ from accounts.models import Team, User
 from casebook.api import MAX_ID, IdField, ModelSerializer, UTCDateTimeField
 from cases.models import (
     AMENDABLE_FIELDS,
+    TIME_ORDER,
     CallNature,
     Case,
     CaseEvent,
@@ -31,19 +32,16 @@ from cases.models import (
     Disposition,
     IdentifierKind,
     OnSceneService,
+    contact_time_errors,
 )
 from cases.services import compute_screen
 
 # A call logged a little ahead of the server's clock is a clock difference, not an error.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 OLDEST_BIRTH_DATE = datetime.date(1900, 1, 1)
-TIME_FIELDS = ("dispatched_at", "on_scene_at", "cleared_at")
-TIME_ORDER = ("received_at", *TIME_FIELDS)
-TIME_FIELD_LABELS = {
-    "dispatched_at": "dispatched",
-    "on_scene_at": "on scene",
-    "cleared_at": "cleared",
-}
+# An earlier call time is a typing error. Pages show times in the agency's time zone, which
+# a time at the very start of the calendar cannot be moved into.
+OLDEST_CALL_TIME = datetime.datetime(1990, 1, 1, tzinfo=datetime.UTC)
 
 
 def _request_user(serializer):
@@ -126,6 +124,24 @@ class VisibleClientField(serializers.PrimaryKeyRelatedField):
         return Client.objects.visible_to(_request_user(self))
 
 
+class CallTimeField(UTCDateTimeField):
+    """A time of a call: ISO 8601 (without an offset, UTC), since 1990 and not in the
+    future."""
+
+    default_error_messages = {
+        "too_old": "Check the year of this time.",
+        "future": "This time is in the future.",
+    }
+
+    def to_internal_value(self, value):
+        value = super().to_internal_value(value)
+        if value < OLDEST_CALL_TIME:
+            self.fail("too_old")
+        if value > timezone.now() + CLOCK_SKEW:
+            self.fail("future")
+        return value
+
+
 # --- Small nested shapes -----------------------------------------------------------------
 
 
@@ -206,6 +222,18 @@ class ClientSerializer(ClientSummarySerializer):
 class IdentifierInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=IdentifierKind.choices)
     value = serializers.CharField(max_length=100)
+
+    def validate(self, attrs):
+        # DRF skips missing fields of nested input in a partial change (PATCH), but each
+        # identifier given is always given whole.
+        missing = {
+            name: [field.error_messages["required"]]
+            for name, field in self.fields.items()
+            if name not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
 
 
 class ClientInputSerializer(serializers.Serializer):
@@ -301,6 +329,9 @@ class CaseSerializer(ModelSerializer):
     assigned_worker = UserSummarySerializer(read_only=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
     presenting_concerns = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    close_reason = serializers.ChoiceField(
+        choices=CloseReason.choices, allow_blank=True, read_only=True, help_text="Blank while open."
+    )
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -364,31 +395,23 @@ class ReassignCaseSerializer(serializers.Serializer):
 # --- Contacts ----------------------------------------------------------------------------
 
 
-def time_order_errors(values: dict) -> dict:
-    """Field -> message for call times that are in the future or before the call."""
-    errors = {}
-    received = values.get("received_at")
-    if received is None:
-        return errors
-    if received > timezone.now() + CLOCK_SKEW:
-        errors["received_at"] = "The call cannot have been received in the future."
-    for name in TIME_FIELDS:
-        value = values.get(name)
-        if value is not None and value < received:
-            errors[name] = (
-                f"The {TIME_FIELD_LABELS[name]} time cannot be before the call was received."
-            )
-    return errors
+def _answer_field(help_text):
+    return serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text=help_text
+    )
 
 
 class ContactFieldsSerializer(serializers.Serializer):
     """The contact fields that can be recorded and later amended (AMENDABLE_FIELDS)."""
 
     source = serializers.ChoiceField(choices=ContactSource.choices)
-    received_at = UTCDateTimeField(help_text="ISO 8601; without an offset, UTC.")
-    dispatched_at = UTCDateTimeField(required=False, allow_null=True, default=None)
-    on_scene_at = UTCDateTimeField(required=False, allow_null=True, default=None)
-    cleared_at = UTCDateTimeField(required=False, allow_null=True, default=None)
+    received_at = CallTimeField(
+        help_text="ISO 8601; without an offset, UTC. Since 1990 and not in the future, as "
+        "are the other times; each is not before the ones it follows."
+    )
+    dispatched_at = CallTimeField(required=False, allow_null=True, default=None)
+    on_scene_at = CallTimeField(required=False, allow_null=True, default=None)
+    cleared_at = CallTimeField(required=False, allow_null=True, default=None)
     call_nature = _code_field(CallNature)
     location = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     others_present = serializers.CharField(
@@ -401,12 +424,14 @@ class ContactFieldsSerializer(serializers.Serializer):
     narrative = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False
     )
-
-
-def _answer_field(help_text):
-    return serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text=help_text
-    )
+    cssrs_performed = serializers.BooleanField(required=False, default=False)
+    cssrs_wish_dead = _answer_field("C-SSRS 1: wished to be dead (null: not asked).")
+    cssrs_suicidal_thoughts = _answer_field("C-SSRS 2: thoughts of killing yourself.")
+    cssrs_method = _answer_field("C-SSRS 3: thought about how; asked only when 2 is yes.")
+    cssrs_intent = _answer_field("C-SSRS 4: some intention of acting; only when 2 is yes.")
+    cssrs_plan = _answer_field("C-SSRS 5: details of a plan, intends to carry it out.")
+    cssrs_behavior = _answer_field("C-SSRS 6: ever done anything to end your life.")
+    cssrs_behavior_recent = _answer_field("C-SSRS 6b: within the past 3 months; if 6 is yes.")
 
 
 class ContactInputSerializer(ContactFieldsSerializer):
@@ -417,14 +442,6 @@ class ContactInputSerializer(ContactFieldsSerializer):
     attended_by = AgencyUserField(many=True, required=False, default=list)
     presenting_concerns = _codes_field(Concern, required=False, default=list)
     services_on_scene = _codes_field(OnSceneService, required=False, default=list)
-    cssrs_performed = serializers.BooleanField(required=False, default=False)
-    cssrs_wish_dead = _answer_field("C-SSRS 1: wished to be dead (null: not asked).")
-    cssrs_suicidal_thoughts = _answer_field("C-SSRS 2: thoughts of killing yourself.")
-    cssrs_method = _answer_field("C-SSRS 3: thought about how; asked only when 2 is yes.")
-    cssrs_intent = _answer_field("C-SSRS 4: some intention of acting; only when 2 is yes.")
-    cssrs_plan = _answer_field("C-SSRS 5: details of a plan, intends to carry it out.")
-    cssrs_behavior = _answer_field("C-SSRS 6: ever done anything to end your life.")
-    cssrs_behavior_recent = _answer_field("C-SSRS 6b: within the past 3 months; if 6 is yes.")
 
     def validate(self, attrs):
         if attrs.get("client") is None and attrs.get("new_client") is None:
@@ -435,7 +452,7 @@ class ContactInputSerializer(ContactFieldsSerializer):
             raise serializers.ValidationError(
                 {"new_client": "Give either an existing client or a new_client, not both."}
             )
-        errors = time_order_errors(attrs)
+        errors = contact_time_errors(attrs)
         try:
             compute_screen(attrs)
         except DjangoValidationError as exc:
@@ -445,11 +462,16 @@ class ContactInputSerializer(ContactFieldsSerializer):
         return attrs
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}, "minProperties": 1})
+class ChangesField(serializers.DictField):
+    """Field name -> new value, for one field at least."""
+
+
 class AmendContactSerializer(serializers.Serializer):
     """A correction. The contact being amended is passed in the context as `contact`."""
 
     reason = serializers.CharField(max_length=500)
-    changes = serializers.DictField(
+    changes = ChangesField(
         help_text=f"Field -> new value. Amendable: {', '.join(AMENDABLE_FIELDS)}."
     )
 
@@ -466,12 +488,13 @@ class AmendContactSerializer(serializers.Serializer):
         contact = self.context["contact"]
         times = {name: changes.get(name, getattr(contact, name)) for name in TIME_ORDER}
         errors = {}
-        for name, message in time_order_errors(times).items():
+        for name, message in contact_time_errors(times).items():
             if name in changes:
                 errors[name] = message
-            else:
-                # Only the new received time can have put an unchanged time before it.
-                errors["received_at"] = f"{message} Correct that time as well."
+                continue
+            # An unchanged time is out of order because an earlier time was moved past it.
+            moved = [m for m in TIME_ORDER[: TIME_ORDER.index(name)] if m in changes]
+            errors[moved[0] if moved else name] = f"{message} Correct that time as well."
         if errors:
             raise serializers.ValidationError(errors)
         return changes

@@ -45,6 +45,17 @@ class AccessHelperMixin:
     access_helper = None
     audit_object_type = ""
     parser_classes = PARSER_CLASSES
+    # Any id segment reaches the access helper, which answers a JSON 404 for one that
+    # cannot be an id; the router's default leaves "1.5" to Django's HTML page.
+    lookup_value_regex = "[^/]+"
+    # Actions that only answer 405 with a pointer to the right route: Allow leaves them out.
+    refused_actions = ()
+
+    @property
+    def allowed_methods(self):
+        action_map = getattr(self, "action_map", {})
+        refused = {m.upper() for m, name in action_map.items() if name in self.refused_actions}
+        return [method for method in super().allowed_methods if method not in refused]
 
     def get_object(self):
         write = self.request.method not in permissions.SAFE_METHODS
@@ -184,6 +195,7 @@ class CaseViewSet(
     filterset_class = filters.CaseFilter
     access_helper = staticmethod(get_case_for_user)
     audit_object_type = "case"
+    refused_actions = ("create",)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -275,6 +287,7 @@ class ContactViewSet(
     filterset_class = filters.ContactFilter
     access_helper = staticmethod(get_contact_for_user)
     audit_object_type = "contact"
+    refused_actions = ("update", "partial_update")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -133,6 +133,15 @@ class TestClientList:
         assert rows[alice_case.client_id]["open_case"] == alice_case.pk
         assert rows[bob_case.client_id]["open_case"] is None
 
+    def test_has_open_case_other_than_true_or_false_is_a_400(self, as_user, alice, alice_case):
+        # Once "2" and "yes" meant no filter at all: every client came back.
+        api = as_user(alice)
+
+        for value in ("2", "yes", "null"):
+            response = api.get("/api/v1/clients/", {"has_open_case": value})
+            assert response.status_code == 400, value
+            assert list(response.json()) == ["has_open_case"]
+
     def test_the_list_is_audited_with_the_ids_shown(self, as_user, alice, alice_case, bob_case):
         as_user(alice).get("/api/v1/clients/", {"q": "Alice"})
 
@@ -273,6 +282,20 @@ class TestClientUpdate:
             action=Action.UPDATE, object_type="client", actor=alice
         ).exists()
 
+    def test_a_partial_change_still_needs_each_identifier_whole(self, as_user, alice, alice_case):
+        # DRF skips missing nested fields in a PATCH: this was a 500 (KeyError).
+        url = f"/api/v1/clients/{alice_case.client_id}/"
+
+        response = as_user(alice).patch(url, {"identifiers": [{"value": "H-1"}, {}]}, format="json")
+
+        assert response.status_code == 400
+        # In a partial change DRF keys a list's errors by the index of each wrong item.
+        assert response.json()["identifiers"] == {
+            "0": {"kind": ["This field is required."]},
+            "1": {"kind": ["This field is required."], "value": ["This field is required."]},
+        }
+        assert not ClientIdentifier.objects.filter(client_id=alice_case.client_id).exists()
+
     def test_identifiers_given_replace_the_set(self, as_user, alice, alice_case):
         url = f"/api/v1/clients/{alice_case.client_id}/"
         api = as_user(alice)
@@ -390,7 +413,16 @@ class TestCaseList:
 
         assert (page["count"], len(page["results"])) == (2, 1)
         assert page["next"] is not None
+        assert len(api.get("/api/v1/cases/", {"page_size": 500}).json()["results"]) == 2
         assert api.get("/api/v1/cases/", {"page": 99}).status_code == 404
+
+    def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(self, as_user, alice):
+        api = as_user(alice)
+
+        for value in ("0", "-5", "null", "1.5", "1e3"):
+            response = api.get("/api/v1/cases/", {"page_size": value})
+            assert response.status_code == 400, value
+            assert list(response.json()) == ["page_size"]
 
     def test_the_list_is_audited_with_case_and_client_ids(
         self, as_user, alice, alice_case, bob_case
@@ -482,6 +514,7 @@ class TestCaseRetrieve:
 
         assert response.status_code == 405
         assert "contact" in response.json()["detail"]
+        assert response["Allow"] == "GET, HEAD, OPTIONS"
 
     def test_cases_cannot_be_deleted_or_replaced(self, as_user, alice, alice_case):
         api = as_user(alice)
@@ -701,6 +734,29 @@ class TestContactList:
         assert results_ids(api.get("/api/v1/contacts/", {"received_after": since})) == [later.pk]
         assert later.pk not in results_ids(api.get("/api/v1/contacts/", {"received_before": since}))
 
+    def test_a_time_filter_with_an_offset_past_15_hours_is_read_in_utc(
+        self, as_user, alice, alice_case
+    ):
+        # PostgreSQL refuses offsets past 15:59 (a 500 once); Python reads them.
+        received = alice_case.contacts.get().received_at
+        just_before = (received - datetime.timedelta(minutes=1)).astimezone(
+            datetime.timezone(-datetime.timedelta(hours=19, minutes=50))
+        )
+        api = as_user(alice)
+
+        response = api.get("/api/v1/contacts/", {"received_after": just_before.isoformat()})
+
+        assert response.status_code == 200
+        assert results_ids(response) == [alice_case.contacts.get().pk]
+
+    def test_a_time_filter_past_the_calendar_in_utc_is_a_400(self, as_user, alice):
+        response = as_user(alice).get(
+            "/api/v1/contacts/", {"received_after": "0001-01-01T00:00:00+05:00"}
+        )
+
+        assert response.status_code == 400
+        assert list(response.json()) == ["received_after"]
+
     def test_a_filter_on_another_agencys_case_matches_nothing(
         self, as_user, carol, alice_case, carol_case
     ):
@@ -886,6 +942,40 @@ class TestRecordContact:
         assert response.status_code == 400
         assert list(response.json()) == ["received_at"]
 
+    def test_times_out_of_order_after_the_call_are_refused(self, as_user, alice):
+        received = timezone.now() - datetime.timedelta(hours=1)
+        body = contact_body(
+            new_client=NEW_CLIENT,
+            received_at=received.isoformat(),
+            dispatched_at=(received + datetime.timedelta(minutes=20)).isoformat(),
+            on_scene_at=(received + datetime.timedelta(minutes=10)).isoformat(),
+        )
+
+        response = as_user(alice).post("/api/v1/contacts/", body, format="json")
+
+        assert response.status_code == 400
+        assert list(response.json()) == ["on_scene_at"]
+        assert not Contact.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("received_at", "1989-12-31T23:59:59Z"),
+            ("received_at", "0001-01-01T00:00:00Z"),
+            ("cleared_at", "9999-12-31T23:59:59Z"),
+            ("dispatched_at", "0001-01-01T00:00:00+05:00"),
+        ],
+    )
+    def test_a_time_before_1990_or_in_the_future_is_refused(self, as_user, alice, field, value):
+        # Pages show call times in the agency's zone: year 1 would break the caseload page.
+        body = contact_body(new_client=NEW_CLIENT, **{field: value})
+
+        response = as_user(alice).post("/api/v1/contacts/", body, format="json")
+
+        assert response.status_code == 400
+        assert field in response.json()
+        assert not Contact.objects.exists()
+
     def test_a_client_is_needed(self, as_user, alice):
         response = as_user(alice).post("/api/v1/contacts/", contact_body(), format="json")
 
@@ -916,6 +1006,8 @@ class TestRecordContact:
             response = method(f"/api/v1/contacts/{contact.pk}/", {"narrative": "x"}, format="json")
             assert response.status_code == 405
             assert "amendment" in response.json()["detail"]
+            assert response["Allow"] == "GET, HEAD, OPTIONS"
+        assert api.options(f"/api/v1/contacts/{contact.pk}/")["Allow"] == "GET, HEAD, OPTIONS"
         assert api.delete(f"/api/v1/contacts/{contact.pk}/").status_code == 405
         contact.refresh_from_db()
         assert contact.narrative == "Client calm after de-escalation."
@@ -957,18 +1049,56 @@ class TestAmendContact:
         assert listed[0]["changes"]["narrative"]["from"] == "Client calm after de-escalation."
         assert api.get(f"/api/v1/contacts/{contact.pk}/").json()["amendment_count"] == 1
 
+    def test_a_mis_keyed_screen_is_corrected_and_the_risk_worked_out_again(
+        self, as_user, alice, alice_case
+    ):
+        contact = alice_case.contacts.get()
+
+        response = as_user(alice).post(
+            f"/api/v1/contacts/{contact.pk}/amend/",
+            {
+                "reason": "Screen done on scene, not keyed",
+                "changes": {
+                    "cssrs_performed": True,
+                    "cssrs_wish_dead": True,
+                    "cssrs_suicidal_thoughts": False,
+                    "cssrs_behavior": False,
+                },
+            },
+            format="json",
+        )
+
+        assert response.status_code == 201, response.json()
+        contact.refresh_from_db()
+        assert (contact.cssrs_performed, contact.risk_level) == (True, RiskLevel.LOW)
+        alice_case.refresh_from_db()
+        assert alice_case.risk_level == RiskLevel.LOW
+
+    def test_screen_answers_breaking_the_skip_logic_are_refused(self, as_user, alice, alice_case):
+        contact = alice_case.contacts.get()
+
+        response = as_user(alice).post(
+            f"/api/v1/contacts/{contact.pk}/amend/",
+            {"reason": "x", "changes": {"cssrs_plan": True}},
+            format="json",
+        )
+
+        assert response.status_code == 400
+        contact.refresh_from_db()
+        assert contact.amendment_count == 0
+
     def test_a_field_that_cannot_be_amended_is_named(self, as_user, alice, alice_case):
         contact = alice_case.contacts.get()
 
         response = as_user(alice).post(
             f"/api/v1/contacts/{contact.pk}/amend/",
-            {"reason": "x", "changes": {"recorded_by": 1, "cssrs_plan": True}},
+            {"reason": "x", "changes": {"recorded_by": 1, "risk_level": "low"}},
             format="json",
         )
 
         assert response.status_code == 400
         assert response.json()["changes"] == [
-            "These fields cannot be amended: cssrs_plan, recorded_by."
+            "These fields cannot be amended: recorded_by, risk_level."
         ]
 
     def test_a_bad_value_is_named_inside_changes(self, as_user, alice, alice_case):
@@ -1048,6 +1178,44 @@ class TestSchema:
         )
 
         assert "/api/v1/contacts/{id}/amend/" in (tmp_path / "s.yaml").read_text()
+
+    @pytest.fixture
+    def schema(self, as_user, alice):
+        return as_user(alice).get("/api/schema/", {"format": "json"}).json()
+
+    def test_every_operation_documents_the_refusals_it_answers(self, schema):
+        operations = {
+            (method.upper(), path): operation
+            for path, item in schema["paths"].items()
+            for method, operation in item.items()
+        }
+        assert len(operations) == 17
+        for (method, path), operation in operations.items():
+            codes = set(operation["responses"])
+            token = path == "/api/v1/auth/token/"
+            assert ("401" in codes) is not token, (method, path)
+            if "{id}" in path:
+                assert "404" in codes, (method, path)
+            if method in ("POST", "PUT", "PATCH"):
+                assert {"400", "413", "415"} <= codes, (method, path)
+                assert ("403" in codes) is not token, (method, path)
+        assert "429" in operations["POST", "/api/v1/auth/token/"]["responses"]
+        assert "400" in operations["GET", "/api/v1/cases/"]["responses"]
+
+    def test_bodies_are_documented_as_json_and_the_token_request_as_a_form_too(self, schema):
+        for path, item in schema["paths"].items():
+            for method, operation in item.items():
+                media_types = set(operation.get("requestBody", {"content": {}})["content"])
+                if path == "/api/v1/auth/token/":
+                    assert "application/x-www-form-urlencoded" in media_types
+                else:
+                    assert media_types <= {"application/json"}, (method, path)
+
+    def test_an_open_cases_blank_close_reason_is_in_the_schema(self, schema, as_user, alice):
+        close_reason = schema["components"]["schemas"]["Case"]["properties"]["close_reason"]
+
+        assert {"$ref": "#/components/schemas/BlankEnum"} in close_reason["oneOf"]
+        assert schema["components"]["schemas"]["BlankEnum"]["enum"] == [""]
 
     def test_the_docs_load_swagger_ui_from_our_own_static_files(self, as_user, alice):
         response = as_user(alice).get("/api/docs/")
