@@ -8,6 +8,7 @@ permissions.
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from accounts.models import Agency, Role, Team, User
 from audit.models import Action
@@ -66,6 +67,10 @@ class AgencyScopedAdmin(AuditedAdmin):
         if not request.user.is_superuser:
             obj.agency_id = request.user.agency_id
         super().save_model(request, obj, form, change)
+
+
+# API tokens are credentials: nobody reads them in the admin.
+admin.site.unregister(TokenProxy)
 
 
 @admin.register(Agency)

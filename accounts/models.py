@@ -81,6 +81,16 @@ class User(AbstractUser):
         if self.team_id and self.agency_id and self.team.agency_id != self.agency_id:
             raise ValidationError({"team": "The team must belong to the user's agency."})
 
+    def save(self, *args, **kwargs):
+        # A new password ends every API token issued under the old one, however it was
+        # changed (admin, password form, changepassword command).
+        password_changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
+
     @property
     def is_social_worker(self):
         return self.role == Role.SOCIAL_WORKER

@@ -12,6 +12,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from casebook.api import PARSER_CLASSES
+from casebook.authentication import token_expired, touch
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -38,7 +39,8 @@ class LockedOut(exceptions.APIException):
 
 class ObtainTokenView(APIView):
     """Exchange a username and password for an API token, then send it on every request
-    as `Authorization: Token <token>`. Five failed attempts for a username from one
+    as `Authorization: Token <token>`. A token ends after 30 minutes without use, 12
+    hours after it was issued, or when the password changes; ask for a new one then. Five failed attempts for a username from one
     address lock it for a while (429); so do more than 20 attempts a minute."""
 
     authentication_classes = []
@@ -73,7 +75,11 @@ class ObtainTokenView(APIView):
                 {"non_field_errors": ["The username or password is not correct."]},
                 code="authorization",
             )
-        token, _ = Token.objects.get_or_create(user=user)
+        token, created = Token.objects.get_or_create(user=user)
+        if not created and token_expired(token):
+            token.delete()
+            token = Token.objects.create(user=user)
+        touch(token)
         # A sign-in like the login page's: audited, last_login set, axes' count reset.
         user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response({"token": token.key})

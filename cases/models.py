@@ -1,3 +1,4 @@
+import datetime
 import unicodedata
 
 from django.conf import settings
@@ -427,12 +428,28 @@ TIME_LABELS = {
 }
 
 
+# Call times are real times of this service: none before it could exist, and none more
+# than a day ahead (a worker on scene may fill in the expected clear time; anything
+# further is a typing error, and an absurd year would break every page showing it).
+OLDEST_CALL_TIME = datetime.datetime(1990, 1, 1, tzinfo=datetime.UTC)
+FUTURE_TOLERANCE = datetime.timedelta(days=1)
+
+
 def contact_time_errors(times: dict) -> dict:
-    """Field -> message for call times out of order. A call is received, then
-    dispatched, then the team is on scene, then clears; each later time given must not
-    be before any earlier one given. The one rule for forms, the API and amendments."""
+    """Field -> message for call times that are implausible or out of order. A call is
+    received, then dispatched, then the team is on scene, then clears; each later time
+    given must not be before any earlier one given. The one rule for forms, the API and
+    amendments."""
     errors = {}
     given = [(name, times.get(name)) for name in TIME_ORDER if times.get(name) is not None]
+    latest_allowed = timezone.now() + FUTURE_TOLERANCE
+    for name, value in given:
+        if value < OLDEST_CALL_TIME:
+            errors[name] = "Check the year of this time."
+        elif value > latest_allowed:
+            errors[name] = "This time is more than a day in the future."
+    if errors:
+        return errors
     for i, (name, value) in enumerate(given):
         for earlier, earlier_value in given[:i]:
             if value < earlier_value:

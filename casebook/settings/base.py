@@ -170,7 +170,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request answers 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "casebook.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -248,6 +248,11 @@ CELERY_BEAT_SCHEDULE = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="casebook@localhost")
+
+# API tokens end like sessions: idle for as long as a page session may be, and at most
+# this many hours after they were issued (casebook/authentication.py).
+API_TOKEN_IDLE_SECONDS = SESSION_COOKIE_AGE
+API_TOKEN_MAX_HOURS = _int("API_TOKEN_MAX_HOURS", 12)
 
 # Break the glass: how long an emergency access grant lasts.
 EMERGENCY_ACCESS_HOURS = _int("EMERGENCY_ACCESS_HOURS", 4)

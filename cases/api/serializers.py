@@ -18,6 +18,8 @@ from accounts.models import Team, User
 from casebook.api import MAX_ID, IdField, ModelSerializer, UTCDateTimeField
 from cases.models import (
     AMENDABLE_FIELDS,
+    FUTURE_TOLERANCE,
+    OLDEST_CALL_TIME,
     TIME_ORDER,
     CallNature,
     Case,
@@ -37,11 +39,9 @@ from cases.models import (
 from cases.services import compute_screen
 
 # A call logged a little ahead of the server's clock is a clock difference, not an error.
-CLOCK_SKEW = datetime.timedelta(minutes=5)
 OLDEST_BIRTH_DATE = datetime.date(1900, 1, 1)
 # An earlier call time is a typing error. Pages show times in the agency's time zone, which
 # a time at the very start of the calendar cannot be moved into.
-OLDEST_CALL_TIME = datetime.datetime(1990, 1, 1, tzinfo=datetime.UTC)
 
 
 def _request_user(serializer):
@@ -125,19 +125,19 @@ class VisibleClientField(serializers.PrimaryKeyRelatedField):
 
 
 class CallTimeField(UTCDateTimeField):
-    """A time of a call: ISO 8601 (without an offset, UTC), since 1990 and not in the
-    future."""
+    """A time of a call: ISO 8601 (without an offset, UTC), since 1990 and at most a day
+    ahead (the rule of cases.models.contact_time_errors)."""
 
     default_error_messages = {
         "too_old": "Check the year of this time.",
-        "future": "This time is in the future.",
+        "future": "This time is more than a day in the future.",
     }
 
     def to_internal_value(self, value):
         value = super().to_internal_value(value)
         if value < OLDEST_CALL_TIME:
             self.fail("too_old")
-        if value > timezone.now() + CLOCK_SKEW:
+        if value > timezone.now() + FUTURE_TOLERANCE:
             self.fail("future")
         return value
 
@@ -406,7 +406,7 @@ class ContactFieldsSerializer(serializers.Serializer):
 
     source = serializers.ChoiceField(choices=ContactSource.choices)
     received_at = CallTimeField(
-        help_text="ISO 8601; without an offset, UTC. Since 1990 and not in the future, as "
+        help_text="ISO 8601; without an offset, UTC. Since 1990 and at most a day ahead, as "
         "are the other times; each is not before the ones it follows."
     )
     dispatched_at = CallTimeField(required=False, allow_null=True, default=None)

@@ -13,6 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 from rest_framework.response import Response
 
+from audit.models import Action
+from audit.services import record as audit
 from audit.services import record_list
 from casebook.api import PARSER_CLASSES
 from cases import services
@@ -88,6 +90,12 @@ class AccessHelperMixin:
     @staticmethod
     def require_case_worker(request):
         if not request.user.works_cases:
+            audit(
+                request=request,
+                action=Action.DENIED,
+                object_type="api:" + request.path.strip("/").split("/")[2],
+                detail={"reason": "role"},
+            )
             raise PermissionDenied(WORKERS_ONLY)
 
 

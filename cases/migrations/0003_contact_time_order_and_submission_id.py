@@ -5,33 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('cases', '0002_reference_data'),
+        ("accounts", "0001_initial"),
+        ("cases", "0002_reference_data"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='submission_id',
+            model_name="contact",
+            name="submission_id",
             field=models.UUIDField(blank=True, editable=False, null=True),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('on_scene_at__isnull', True), ('dispatched_at__isnull', True), ('on_scene_at__gte', models.F('dispatched_at')), _connector='OR'), name='contact_on_scene_after_dispatched'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("on_scene_at__isnull", True),
+                    ("dispatched_at__isnull", True),
+                    ("on_scene_at__gte", models.F("dispatched_at")),
+                    _connector="OR",
+                ),
+                name="contact_on_scene_after_dispatched",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('cleared_at__isnull', True), ('on_scene_at__isnull', True), ('cleared_at__gte', models.F('on_scene_at')), _connector='OR'), name='contact_cleared_after_on_scene'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("cleared_at__isnull", True),
+                    ("on_scene_at__isnull", True),
+                    ("cleared_at__gte", models.F("on_scene_at")),
+                    _connector="OR",
+                ),
+                name="contact_cleared_after_on_scene",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('cleared_at__isnull', True), ('dispatched_at__isnull', True), ('cleared_at__gte', models.F('dispatched_at')), _connector='OR'), name='contact_cleared_after_dispatched'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("cleared_at__isnull", True),
+                    ("dispatched_at__isnull", True),
+                    ("cleared_at__gte", models.F("dispatched_at")),
+                    _connector="OR",
+                ),
+                name="contact_cleared_after_dispatched",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('submission_id__isnull', False)), fields=('recorded_by', 'submission_id'), name='contact_submission_once'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("submission_id__isnull", False)),
+                fields=("recorded_by", "submission_id"),
+                name="contact_submission_once",
+            ),
         ),
     ]

@@ -931,7 +931,7 @@ class TestRecordContact:
     def test_a_call_received_in_the_future_is_refused(self, as_user, alice):
         body = contact_body(
             new_client=NEW_CLIENT,
-            received_at=(timezone.now() + datetime.timedelta(hours=1)).isoformat(),
+            received_at=(timezone.now() + datetime.timedelta(days=2)).isoformat(),
             dispatched_at=None,
             on_scene_at=None,
             cleared_at=None,
@@ -1225,3 +1225,13 @@ class TestSchema:
         assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
         assert "cdn" not in html.lower()
         assert "https://" not in html
+
+
+class TestRoleRefusalsAreAudited:
+    def test_an_agency_admin_creating_a_contact_is_refused_and_audited(self, as_user, dana):
+        response = as_user(dana).post("/api/v1/contacts/", {}, format="json")
+
+        assert response.status_code == 403
+        row = AuditEvent.objects.get(actor=dana, action=Action.DENIED)
+        assert row.detail == {"reason": "role"}
+        assert row.object_type == "api:contacts"

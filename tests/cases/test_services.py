@@ -488,3 +488,23 @@ class TestAmendScreen:
             )
         contact.refresh_from_db()
         assert contact.risk_level == RiskLevel.HIGH
+
+
+class TestImplausibleCallTimes:
+    @pytest.mark.parametrize(
+        "when",
+        [
+            datetime.datetime(1, 1, 1, tzinfo=datetime.UTC),
+            datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC),
+        ],
+    )
+    def test_an_absurd_year_is_refused(self, alice, when):
+        with pytest.raises(ValidationError) as excinfo:
+            services.record_contact(
+                actor=alice,
+                new_client_data=new_client(),
+                contact_data=contact_data(
+                    received_at=when, dispatched_at=None, on_scene_at=None, cleared_at=None
+                ),
+            )
+        assert "received_at" in excinfo.value.message_dict
