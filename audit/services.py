@@ -1,5 +1,7 @@
 """Writing the audit trail. Every read and write of client data goes through `record`."""
 
+from django.core.exceptions import PermissionDenied
+
 from audit.models import Action, AuditEvent
 from casebook.text import without_nul
 
@@ -59,6 +61,12 @@ def record(
         path=(request.get_full_path()[:500] if request is not None else ""),
         detail=without_nul(detail or {}),
     )
+
+
+def refuse(request, page: str, message: str):
+    """403 for a role that has no business on `page`, with its trace in the trail."""
+    record(request=request, action=Action.DENIED, object_type=page, detail={"reason": "role"})
+    raise PermissionDenied(message)
 
 
 def record_list(*, request, object_type: str, objects, client_ids=None, detail=None):

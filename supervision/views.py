@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from audit.models import Action
 from audit.services import record as audit
-from audit.services import record_list
+from audit.services import record_list, refuse
 from casebook.exceptions import DomainError
 from cases import services
 from cases.access import get_case_for_user
@@ -41,15 +41,9 @@ RISK_RANK = models.Case(
 )
 
 
-def _refuse(request, page, message):
-    """403 for a role that has no business on this page, with its trace in the trail."""
-    audit(request=request, action=Action.DENIED, object_type=page, detail={"reason": "role"})
-    raise PermissionDenied(message)
-
-
 def _require_supervisor(request, page):
     if request.user.role != Role.SUPERVISOR or not request.user.agency_id:
-        _refuse(request, page, "This page is for supervisors.")
+        refuse(request, page, "This page is for supervisors.")
 
 
 def _filters_of(request):
@@ -265,7 +259,7 @@ def emergency_access_review(request, pk):
 def case_list(request):
     user = request.user
     if user.role not in (Role.SUPERVISOR, Role.AGENCY_ADMIN) or not user.agency_id:
-        _refuse(request, "case_list", "This page is for supervisors and agency admins.")
+        refuse(request, "case_list", "This page is for supervisors and agency admins.")
     form = CaseListFilterForm(request.GET or None, user=user)
     cases = Case.objects.visible_to(user).select_related("client", "assigned_worker", "team")
     if form.is_bound:

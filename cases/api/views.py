@@ -13,9 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 from rest_framework.response import Response
 
-from audit.models import Action
-from audit.services import record as audit
-from audit.services import record_list
+from audit.services import record_list, refuse
 from casebook.api import PARSER_CLASSES
 from cases import services
 from cases.access import get_case_for_user, get_client_for_user, get_contact_for_user
@@ -90,13 +88,8 @@ class AccessHelperMixin:
     @staticmethod
     def require_case_worker(request):
         if not request.user.works_cases:
-            audit(
-                request=request,
-                action=Action.DENIED,
-                object_type="api:" + request.path.strip("/").split("/")[2],
-                detail={"reason": "role"},
-            )
-            raise PermissionDenied(WORKERS_ONLY)
+            page = "api:" + request.path.strip("/").split("/")[2]
+            refuse(request, page, WORKERS_ONLY)
 
 
 @extend_schema(tags=["clients"])

@@ -2,10 +2,9 @@ from django.contrib.auth.decorators import login_required
 from django.db import models
 from django.shortcuts import redirect, render
 
-from audit.services import record_list
+from audit.services import record_list, refuse
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
-from cases.views.common import refuse
 
 FILTERS = {"all": "All", "mine": "Mine", "team": "Team"}
 

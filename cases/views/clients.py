@@ -10,11 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import Action
 from audit.services import record as audit
+from audit.services import refuse
 from cases import services
 from cases.access import get_client_for_user
 from cases.forms import ClientEditForm, ClientSearchForm
 from cases.models import Case, Client
-from cases.views.common import add_service_errors, refuse
+from cases.views.common import add_service_errors
 
 PAGE_SIZE = 20
 # Outside one's scope only a few exact-enough matches are offered, for emergency access.

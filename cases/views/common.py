@@ -1,15 +1,8 @@
 """What the worker's pages share."""
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from audit.models import Action
-from audit.services import record as audit
-
-
-def refuse(request, page: str, message: str):
-    """403 for a role that has no business on this page, with its trace in the trail."""
-    audit(request=request, action=Action.DENIED, object_type=page, detail={"reason": "role"})
-    raise PermissionDenied(message)
+from audit.services import refuse
 
 
 def require_worker(request, page: str):
