@@ -283,48 +283,34 @@ def _record_contact(
         events.case_opened(case=case, actor=actor, contact=contact)
     events.contact_recorded(contact=contact, actor=actor)
     case.presenting_concerns.add(*concerns)
-    update_fields = []
     if case.last_contact_at is None or contact.received_at >= case.last_contact_at:
         case.last_contact_at = contact.received_at
-        update_fields.append("last_contact_at")
-    if performed and _is_latest_screen(contact):
-        if case.risk_level != level:
-            events.risk_changed(
-                case=case, actor=actor, old=case.risk_level, new=level, contact=contact
-            )
-        case.risk_level = level
-        case.risk_assessed_at = contact.received_at
-        update_fields += ["risk_level", "risk_assessed_at"]
-    if update_fields:
-        case.save(update_fields=update_fields)
+        case.save(update_fields=["last_contact_at"])
+    if performed:
+        _refresh_case_risk(case=case, actor=actor, contact=contact)
 
     ContactDraft.objects.filter(user=actor).delete()
     audit(request=request, actor=actor, action=Action.CREATE, obj=contact)
     return contact
 
 
-def _is_latest_screen(contact: Contact) -> bool:
-    """A back-dated screen does not override a newer one on the case."""
-    return not (
-        Contact.objects.filter(
-            case=contact.case, cssrs_performed=True, received_at__gt=contact.received_at
-        )
-        .exclude(pk=contact.pk)
-        .exists()
-    )
-
-
 def _refresh_case_risk(*, case, actor, contact):
-    """Set the case's risk from its latest screen, after a screen was corrected."""
-    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    """Set the case's risk from its latest screen by time received: a back-dated or
+    corrected screen changes it only if it is the latest. Updates `case` in place."""
+    current = (
+        Case.objects.select_for_update(of=("self",))
+        .filter(pk=case.pk)
+        .values_list("risk_level", "risk_assessed_at")
+        .get()
+    )
     latest = case.contacts.filter(cssrs_performed=True).order_by("-received_at", "-pk").first()
     level = latest.risk_level if latest else RiskLevel.NOT_SCREENED
     assessed = latest.received_at if latest else None
-    if case.risk_level != level:
-        events.risk_changed(case=case, actor=actor, old=case.risk_level, new=level, contact=contact)
-    if (case.risk_level, case.risk_assessed_at) != (level, assessed):
-        case.risk_level, case.risk_assessed_at = level, assessed
-        case.save(update_fields=["risk_level", "risk_assessed_at"])
+    if current[0] != level:
+        events.risk_changed(case=case, actor=actor, old=current[0], new=level, contact=contact)
+    if current != (level, assessed):
+        Case.objects.filter(pk=case.pk).update(risk_level=level, risk_assessed_at=assessed)
+    case.risk_level, case.risk_assessed_at = level, assessed
 
 
 def _jsonable(value):
