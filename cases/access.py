@@ -13,16 +13,17 @@ from audit.services import record as audit
 from cases.models import Case, Client, Contact
 
 
-def _denied(request, model, pk, reason):
+def record_denied(request, model, pk, reason, **detail):
+    """Audit a refused request for a record (404 or 403), in the trail of the agency
+    that owns the record, else the actor's own."""
     target = model.objects.filter(pk=pk).values("agency_id").first() if _is_int(pk) else None
     audit(
         request=request,
         action=Action.DENIED,
         object_type=model._meta.model_name,
         object_id=pk,
-        # The owning agency's trail shows the attempt; else the actor's own agency's.
         agency_id=target["agency_id"] if target else None,
-        detail={"reason": reason},
+        detail={"reason": reason, **detail},
     )
 
 
@@ -37,10 +38,10 @@ def _is_int(pk):
 def _get(request, model, queryset, writable_queryset, pk, write, audit_read):
     obj = queryset.filter(pk=pk).first() if _is_int(pk) else None
     if obj is None:
-        _denied(request, model, pk, "not visible")
+        record_denied(request, model, pk, "not visible")
         raise Http404(f"No {model._meta.verbose_name} found.")
     if write and not writable_queryset.filter(pk=obj.pk).exists():
-        _denied(request, model, pk, "read only")
+        record_denied(request, model, pk, "read only")
         raise PermissionDenied(f"You may view this {model._meta.verbose_name} but not change it.")
     if audit_read:
         audit(request=request, action=Action.VIEW, obj=obj)

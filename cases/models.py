@@ -75,7 +75,7 @@ class ClientQuerySet(models.QuerySet):
             return self.filter(agency_id=user.agency_id)
         return self.filter(agency_id=user.agency_id).filter(
             Q(pk__in=Case.objects.visible_to(user).values("client_id"))
-            | Q(Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk"))))
+            | self._registered_without_case_q(user)
         )
 
     def writable_by(self, user):
@@ -85,8 +85,12 @@ class ClientQuerySet(models.QuerySet):
             return self.none()
         return self.filter(agency_id=user.agency_id).filter(
             Q(pk__in=Case.objects.writable_by(user).values("client_id"))
-            | Q(Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk"))))
+            | self._registered_without_case_q(user)
         )
+
+    @staticmethod
+    def _registered_without_case_q(user):
+        return Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk")))
 
     def search(self, text: str):
         """Name (legal or preferred, accents ignored), phone or identifier contains text."""

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.models import Action
 from audit.services import record as audit
 from cases import services
-from cases.access import get_case_for_user
+from cases.access import get_case_for_user, record_denied
 from cases.exceptions import CaseClosed, EmergencyAccessRefused
 from cases.forms import CloseCaseForm, ConcernsForm, EmergencyAccessForm
 from cases.models import Case
@@ -108,15 +108,7 @@ def emergency_access(request, pk):
         else None
     )
     if case is None:
-        owner = Case.objects.filter(pk=pk).values_list("agency_id", flat=True).first()
-        audit(
-            request=request,
-            action=Action.DENIED,
-            object_type="case",
-            object_id=pk,
-            agency_id=owner,
-            detail={"reason": "not visible", "page": "emergency access"},
-        )
+        record_denied(request, Case, pk, "not visible", page="emergency access")
         raise Http404("No case found.")
     if Case.objects.visible_to(user).filter(pk=case.pk).exists():
         return redirect("cases:case_detail", case.pk)
