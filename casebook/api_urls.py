@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from casebook.api_views import ObtainTokenView
@@ -11,5 +11,8 @@ router.register("contacts", ContactViewSet, basename="api-contact")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("directory/", include("directory.api.urls")),
+    path("", include("referrals.api.urls")),
+    path("", include("reports.api.urls")),
     *router.urls,
 ]

@@ -14,6 +14,11 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("supervision/", include("supervision.urls")),
     path("audit/", include("audit.urls")),
+    path("directory/", include("directory.urls")),
+    path("referrals/", include("referrals.urls")),
+    # The receiving provider's link: no account, a token in the path.
+    path("p/", include("referrals.provider_urls")),
+    path("reports/", include("reports.urls")),
     path("api/v1/", include("casebook.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -361,6 +361,9 @@ class CaseEventKind(models.TextChoices):
     REASSIGNED = "reassigned", "Reassigned"
     CLOSED = "closed", "Case closed"
     EMERGENCY_ACCESS = "emergency_access", "Emergency access"
+    REFERRAL = "referral", "Referral"
+    CONSENT = "consent", "Consent"
+    DISCLOSURE = "disclosure", "Disclosure"
 
 
 class CaseEvent(models.Model):

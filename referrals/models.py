@@ -1,1 +1,547 @@
-# Referrals to community resources arrive with the referrals issue.
+"""Referrals that close the loop, the consent they travel under, and every disclosure.
+
+The referral's status follows the HL7 FHIR SDOH Clinical Care implementation guide's
+referral Task (Gravity Project): the requester (the agency's worker) drafts, sends,
+cancels or marks entered-in-error; the performer (the receiving provider, through its
+link, or a worker recording what the provider reported) accepts, rejects, starts, holds,
+completes or fails it. ALLOWED_TRANSITIONS is the one table of who may move what where.
+
+Consent follows 42 CFR Part 2 (§2.31) when substance-use-disorder information is shared
+or the referral is to substance use treatment; every disclosure made under a consent is
+kept in Disclosure, with the §2.32 notice when Part 2 applies.
+"""
+
+import datetime
+import hashlib
+import hmac
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from directory.models import NeedCategory
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    REQUESTED = "requested", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    IN_PROGRESS = "in-progress", "In progress"
+    ON_HOLD = "on-hold", "On hold"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+
+class Party(models.TextChoices):
+    """Which side of the referral sets a status (FHIR Task requester / owner)."""
+
+    REQUESTER = "requester", "Referring agency"
+    PERFORMER = "performer", "Receiving provider"
+
+
+R, P = Party.REQUESTER, Party.PERFORMER
+S = Status
+_LIVE = (S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD)
+
+# (from, to) -> the parties that may make the move. Everything absent is refused.
+ALLOWED_TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (S.DRAFT, S.REQUESTED): frozenset({R}),
+    (S.DRAFT, S.CANCELLED): frozenset({R}),
+    (S.REQUESTED, S.ACCEPTED): frozenset({P}),
+    (S.REQUESTED, S.REJECTED): frozenset({P}),
+    (S.ACCEPTED, S.IN_PROGRESS): frozenset({P}),
+    (S.ACCEPTED, S.ON_HOLD): frozenset({P}),
+    (S.ACCEPTED, S.COMPLETED): frozenset({P}),
+    (S.ACCEPTED, S.FAILED): frozenset({P}),
+    (S.IN_PROGRESS, S.ON_HOLD): frozenset({P}),
+    (S.IN_PROGRESS, S.COMPLETED): frozenset({P}),
+    (S.IN_PROGRESS, S.FAILED): frozenset({P}),
+    (S.ON_HOLD, S.IN_PROGRESS): frozenset({P}),
+    (S.ON_HOLD, S.COMPLETED): frozenset({P}),
+    (S.ON_HOLD, S.FAILED): frozenset({P}),
+    # Either side may call off a live referral.
+    **{(s, S.CANCELLED): frozenset({R, P}) for s in _LIVE},
+    # Only the requester withdraws its own record as a mistake, from any state but that.
+    **{(s, S.ENTERED_IN_ERROR): frozenset({R}) for s in S.values if s != S.ENTERED_IN_ERROR},
+}
+
+FINAL_STATUSES = frozenset({S.REJECTED, S.COMPLETED, S.CANCELLED, S.FAILED, S.ENTERED_IN_ERROR})
+LIVE_STATUSES = frozenset(_LIVE)
+
+
+class Outcome(models.TextChoices):
+    """Why a referral ended, as closed-loop referral platforms record it."""
+
+    GOT_HELP = "got_help", "Got help"
+    COULD_NOT_CONTACT = "could_not_contact", "Could not contact the client"
+    NOT_ELIGIBLE = "not_eligible", "Not eligible"
+    NO_CAPACITY = "no_capacity", "No capacity"
+    DECLINED = "declined", "Client declined or no longer interested"
+    REFERRED_ELSEWHERE = "referred_elsewhere", "Referred elsewhere"
+    DID_NOT_ATTEND = "did_not_attend", "Did not attend"
+
+
+# Which outcomes fit which ending; an ending with any other outcome is refused.
+OUTCOMES_FOR_STATUS = {
+    S.COMPLETED: (Outcome.GOT_HELP,),
+    S.REJECTED: (
+        Outcome.NOT_ELIGIBLE,
+        Outcome.NO_CAPACITY,
+        Outcome.COULD_NOT_CONTACT,
+        Outcome.DECLINED,
+        Outcome.REFERRED_ELSEWHERE,
+    ),
+    S.FAILED: (
+        Outcome.DID_NOT_ATTEND,
+        Outcome.COULD_NOT_CONTACT,
+        Outcome.DECLINED,
+        Outcome.NOT_ELIGIBLE,
+        Outcome.NO_CAPACITY,
+        Outcome.REFERRED_ELSEWHERE,
+    ),
+    S.CANCELLED: (
+        Outcome.DECLINED,
+        Outcome.REFERRED_ELSEWHERE,
+        Outcome.COULD_NOT_CONTACT,
+        Outcome.NOT_ELIGIBLE,
+        Outcome.NO_CAPACITY,
+    ),
+}
+
+
+class Urgency(models.TextChoices):
+    """FHIR request priority."""
+
+    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", "Urgent"
+    ASAP = "asap", "As soon as possible"
+    STAT = "stat", "Immediately"
+
+
+class ShareItem(models.TextChoices):
+    """What a consent lets the agency share and a referral shares."""
+
+    NAME = "name", "Name"
+    PHONE = "phone", "Phone number"
+    DATE_OF_BIRTH = "date_of_birth", "Date of birth"
+    REASON = "reason", "Reason for referral"
+    CONCERNS = "concerns", "Presenting concerns"
+    RISK = "risk", "Suicide risk level"
+    SUBSTANCE_USE = "substance_use", "Substance use information (42 CFR Part 2)"
+
+
+# How long a referral may sit before it is flagged on the worker's caseload, per need:
+# (business days unaccepted after sending, calendar days without the client being seen).
+# Substance use treatment moves fastest (a detox bed is gone in a day or two); housing
+# placements take longest.
+STALE_AFTER = {
+    NeedCategory.SUBSTANCE_USE: (2, 7),
+    NeedCategory.MEDICAL: (2, 14),
+    NeedCategory.HOUSING: (3, 30),
+    NeedCategory.DOMESTIC_VIOLENCE: (1, 7),
+}
+STALE_AFTER_DEFAULT = (3, 14)
+
+PART2_REDISCLOSURE_NOTICE = (
+    "This record which has been disclosed to you is protected by federal confidentiality "
+    "rules (42 CFR part 2). These rules prohibit you from using or disclosing this record, "
+    "or testimony that describes the information contained in this record, in any civil, "
+    "criminal, administrative, or legislative proceedings by any Federal, State, or local "
+    "authority, against the patient, unless authorized by the consent of the patient, "
+    "except as provided at 42 CFR 2.12(c)(5) or as authorized by a court in accordance "
+    "with 42 CFR 2.64 or 2.65. In addition, the Federal rules prohibit you from making any "
+    "other use or disclosure of this record unless at least one of the following applies: "
+    "further use or disclosure is expressly permitted by the written consent of the "
+    "individual whose information is being disclosed in this record or as otherwise "
+    "permitted by 42 CFR part 2; you are a covered entity or business associate and have "
+    "received the record for treatment, payment, or health care operations; or you have "
+    "received the record from a covered entity or business associate as permitted by "
+    "45 CFR part 164, subparts A and E. A general authorization for the release of medical "
+    "or other information is NOT sufficient to meet the required elements of written "
+    "consent to further use or redisclose the record (see 42 CFR 2.31)."
+)
+
+
+# --- Consent -----------------------------------------------------------------------------
+
+
+class ConsentMethod(models.TextChoices):
+    VERBAL = "verbal", "Verbal"
+    WRITTEN = "written", "Written (signed)"
+
+
+class ConsentQuerySet(models.QuerySet):
+    def active(self, at=None):
+        """Consents neither revoked nor expired at `at` (now by default)."""
+        at = at or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=timezone.localdate(at))
+        )
+
+
+class Consent(models.Model):
+    """A client's consent to share information with referral recipients.
+
+    Part 2 consents (is_part2) carry every §2.31 element and must be written and signed;
+    services.record_consent refuses one that lacks any.
+    """
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="consents")
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="consents"
+    )
+    method = models.CharField(max_length=10, choices=ConsentMethod.choices)
+    obtained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    obtained_at = models.DateTimeField(default=timezone.now)
+    scope = models.JSONField(default=list, help_text="ShareItem values the client agreed to.")
+    recipient_organization = models.ForeignKey(
+        "directory.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: any provider the client is referred to (not for Part 2).",
+    )
+    recipients = models.TextField(
+        max_length=1000, help_text="To whom, in the words the client agreed to."
+    )
+    purpose = models.TextField(max_length=1000)
+    expires_on = models.DateField(null=True, blank=True)
+    expiry_event = models.CharField(max_length=300, blank=True)
+    is_part2 = models.BooleanField(default=False)
+    # §2.31 elements beyond the above.
+    discloser = models.CharField(
+        max_length=300, blank=True, help_text="Who may disclose (the programme)."
+    )
+    information_description = models.TextField(max_length=2000, blank=True)
+    right_to_revoke_explained = models.BooleanField(default=False)
+    signed_by = models.CharField(max_length=200, blank=True)
+    signed_on = models.DateField(null=True, blank=True)
+    note = models.TextField(max_length=2000, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revocation_note = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-obtained_at", "-pk"]
+        indexes = [
+            # The consent gate: a client's consents, newest first.
+            models.Index(fields=["client", "-obtained_at"], name="consent_client_idx"),
+        ]
+
+    def __str__(self):
+        kind = "Part 2 consent" if self.is_part2 else "Consent"
+        return f"{kind} of {self.obtained_at:%Y-%m-%d} to share with {self.recipients}"
+
+    def is_active(self, at=None):
+        at = at or timezone.now()
+        if self.revoked_at is not None:
+            return False
+        return self.expires_on is None or self.expires_on >= timezone.localdate(at)
+
+    def part2_missing(self) -> list[str]:
+        """The §2.31 elements this consent lacks (empty when complete)."""
+        missing = []
+        if self.method != ConsentMethod.WRITTEN:
+            missing.append("written consent")
+        checks = [
+            (self.discloser, "who may disclose"),
+            (self.information_description, "a description of the information"),
+            (self.recipients, "the recipients"),
+            (self.purpose, "the purpose"),
+            (self.right_to_revoke_explained, "the right to revoke"),
+            (self.expires_on or self.expiry_event, "an expiry date or event"),
+            (self.signed_by, "the signature"),
+            (self.signed_on, "the date signed"),
+        ]
+        missing += [label for value, label in checks if not value]
+        return missing
+
+
+# --- Referrals -------------------------------------------------------------------------
+
+
+class ReferralQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Referrals of the cases the user may see."""
+        from cases.models import Case
+
+        return self.filter(case__in=Case.objects.visible_to(user))
+
+    def writable_by(self, user):
+        """Referrals the user may act on as the referring agency."""
+        from cases.models import Case
+
+        return self.filter(case__in=Case.objects.writable_by(user))
+
+    def stale(self, now=None):
+        """Live referrals with no movement for too long for their need (STALE_AFTER):
+        sent and not accepted for N business days, or the client not yet seen and
+        nothing recorded for M days."""
+        from referrals.staleness import stale_q
+
+        return self.filter(stale_q(now or timezone.now()))
+
+    def for_list(self):
+        return self.select_related(
+            "case", "client", "service", "service__organization", "created_by"
+        )
+
+
+class Referral(models.Model):
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="referrals")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="+")
+    # The service from the directory, or an outside provider typed in (provider_*).
+    service = models.ForeignKey(
+        "directory.Service",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    location = models.ForeignKey(
+        "directory.Location", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Who receives it, as it was when sent (the directory may change later).
+    provider_name = models.CharField(max_length=300)
+    provider_email = models.EmailField(blank=True)
+    provider_phone = models.CharField(max_length=60, blank=True)
+    need_category = models.CharField(max_length=20, choices=NeedCategory.choices)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    reason = models.TextField(max_length=2000)
+    shared_items = models.JSONField(default=list)
+    consent = models.ForeignKey(
+        Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
+    appointment_at = models.DateTimeField(null=True, blank=True)
+    service_date = models.DateField(
+        null=True, blank=True, help_text="The day the client was first seen."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the loop closed (seen, or a final outcome)."
+    )
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            (
+                "export_identified",
+                "Can export referral rows with names and contact details",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(service_date__isnull=False),
+                name="referral_completed_has_service_date",
+            ),
+        ]
+        indexes = [
+            # The case page's referrals.
+            models.Index(fields=["case", "-created_at"], name="referral_case_idx"),
+            # Reports: an agency's referrals by sending date.
+            models.Index(fields=["agency", "sent_at"], name="referral_agency_sent_idx"),
+            # Stale flags on the caseload: live referrals only.
+            models.Index(
+                fields=["case", "status", "last_activity_at"],
+                condition=Q(status__in=["requested", "accepted", "in-progress", "on-hold"]),
+                name="referral_live_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Referral {self.pk} to {self.provider_name}"
+
+    @property
+    def is_part2(self) -> bool:
+        """Part 2 applies to a referral to substance use treatment and to any referral
+        that shares substance use information."""
+        return self.need_category == NeedCategory.SUBSTANCE_USE or ShareItem.SUBSTANCE_USE in (
+            self.shared_items or []
+        )
+
+    @property
+    def loop_closed(self) -> bool:
+        return self.closed_at is not None
+
+    def can_transition_to(self, status: str, party: str) -> bool:
+        return party in ALLOWED_TRANSITIONS.get((self.status, status), ())
+
+    def allowed_next(self, party: str) -> list[str]:
+        return [
+            to
+            for (frm, to), who in ALLOWED_TRANSITIONS.items()
+            if frm == self.status and party in who
+        ]
+
+
+class EventVia(models.TextChoices):
+    STAFF = "staff", "Recorded by staff"
+    STAFF_FOR_PROVIDER = "staff_for_provider", "Recorded by staff as reported by the provider"
+    PROVIDER_LINK = "provider_link", "Recorded by the provider through its link"
+    SYSTEM = "system", "System"
+
+
+class ReferralEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS = "status", "Status changed"
+    APPOINTMENT = "appointment", "Appointment recorded"
+    LINK_SENT = "link_sent", "Provider link sent"
+    LINK_REVOKED = "link_revoked", "Provider link revoked"
+    NOTE = "note", "Note"
+
+
+class ReferralEvent(models.Model):
+    """Every transition and update of a referral: who, when, how, and a note."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=ReferralEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=20, choices=EventVia.choices, default=EventVia.STAFF)
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
+    note = models.TextField(max_length=2000, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["referral", "at"], name="referralevent_referral_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.from_status}→{self.to_status}"
+
+
+class DisclosureChannel(models.TextChoices):
+    PROVIDER_LINK = "provider_link", "Secure provider link"
+    PHONE = "phone", "Phone"
+    FAX = "fax", "Fax"
+    IN_PERSON = "in_person", "In person"
+
+
+class Disclosure(models.Model):
+    """One disclosure of client information: what went to whom, under which consent."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="disclosures")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="disclosures"
+    )
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="disclosures")
+    recipient = models.CharField(max_length=300)
+    items = models.JSONField(default=list)
+    channel = models.CharField(max_length=20, choices=DisclosureChannel.choices)
+    disclosed_at = models.DateTimeField(default=timezone.now)
+    disclosed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    part2_notice = models.BooleanField(
+        default=False, help_text="The 42 CFR §2.32 notice went with it."
+    )
+
+    class Meta:
+        ordering = ["-disclosed_at", "-pk"]
+        indexes = [models.Index(fields=["case", "-disclosed_at"], name="disclosure_case_idx")]
+
+    def __str__(self):
+        return f"Disclosure to {self.recipient} on {self.disclosed_at:%Y-%m-%d}"
+
+
+class ProviderLinkQuerySet(models.QuerySet):
+    def usable(self, at=None):
+        at = at or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=at)
+
+
+PROVIDER_LINK_DAYS = 30
+
+
+class ProviderLink(models.Model):
+    """A single-purpose link that lets the receiving provider see what the consent allows
+    of one referral and close its loop, without an account.
+
+    The token is `<public_id>.<HMAC of public_id>` (token()): nothing secret is stored,
+    the email task can rebuild it from the row, and it dies when revoked, expired, or
+    when the referral's consent is revoked or expires.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="links")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sent_to = models.EmailField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+
+    objects = ProviderLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Link for referral {self.referral_id} to {self.sent_to}"
+
+    @staticmethod
+    def signature(public_id) -> str:
+        key = f"casebook.provider-link:{settings.SECRET_KEY}".encode()
+        return hmac.new(key, str(public_id).encode(), hashlib.sha256).hexdigest()[:40]
+
+    def token(self) -> str:
+        return f"{self.public_id}.{self.signature(self.public_id)}"
+
+    @classmethod
+    def parse(cls, token: str):
+        """The public id a well-formed, correctly signed token names, else None."""
+        public_id, _, sig = (token or "").partition(".")
+        try:
+            public_id = uuid.UUID(public_id)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(sig, cls.signature(public_id)):
+            return None
+        return public_id
+
+    def is_usable(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and self.expires_at > at
+
+    @staticmethod
+    def default_expiry(at=None):
+        return (at or timezone.now()) + datetime.timedelta(days=PROVIDER_LINK_DAYS)

@@ -55,7 +55,9 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "cases",
+    "directory",
     "referrals",
+    "reports",
     "followups",
     "supervision",
 ]
@@ -244,10 +246,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.purge_stale_drafts",
         "schedule": 60.0 * 60,
     },
+    # An export whose worker died is marked failed, never left running silently.
+    "fail-stalled-exports": {"task": "reports.tasks.fail_stalled_exports", "schedule": 60.0},
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="casebook@localhost")
+# The address links in emails point to (the provider link), without a trailing slash.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Where finished exports wait for their requester (not served as static or media).
+EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(VAR_DIR / "exports")))
+# Address geocoding for "nearest first": "directory" matches the directory's own
+# addresses (no outside service); "nominatim" asks GEOCODER_URL.
+GEOCODER = env.str("GEOCODER", default="directory")
+GEOCODER_URL = env.str("GEOCODER_URL", default="")
 
 # API tokens end like sessions: idle for as long as a page session may be, and at most
 # this many hours after they were issued (casebook/authentication.py).

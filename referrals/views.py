@@ -1,0 +1,5 @@
+from django.http import HttpResponse
+
+
+def referral_list(request):
+    return HttpResponse("")
