@@ -1,3 +1,4 @@
+import secrets
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -10,6 +11,11 @@ def validate_timezone(value):
         raise ValidationError(f"{value!r} is not a time zone name such as America/Denver.")
 
 
+def new_client_key_secret():
+    """A fresh random key for an agency's pseudonymous client keys (reports.exports)."""
+    return secrets.token_hex(32)
+
+
 class Agency(models.Model):
     """An organisation that runs crisis teams. Every client record belongs to one."""
 
@@ -17,6 +23,11 @@ class Agency(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(
         max_length=64, default="America/Los_Angeles", validators=[validate_timezone]
+    )
+    # Keys the de-identified exports' client_key (HMAC of the client id): stable within
+    # the agency, meaningless outside it. Never shown, never exported.
+    client_key_secret = models.CharField(
+        max_length=64, default=new_client_key_secret, editable=False
     )
 
     class Meta:

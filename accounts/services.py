@@ -13,6 +13,28 @@ AGENCY_ADMIN_PERMISSIONS = [
     ("cases", "view_concern"),
     ("cases", "view_callnature"),
     ("cases", "view_onsceneservice"),
+    ("referrals", "export_identified"),
+    # The directory admin (directory/admin.py) limits changes to the agency's own rows.
+    *[
+        ("directory", f"{action}_{model}")
+        for model in [
+            "organization",
+            "service",
+            "location",
+            "serviceatlocation",
+            "address",
+            "contact",
+            "phone",
+            "schedule",
+            "taxonomy",
+            "taxonomyterm",
+            "attribute",
+            "language",
+            "servicearea",
+            "hsdsrecord",
+        ]
+        for action in ["view", "add", "change", "delete"]
+    ],
 ]
 
 
