@@ -1,0 +1,99 @@
+from django import forms
+
+from accounts.models import Role, Team, User
+from directory.models import NeedCategory, Organization, Service
+from referrals.models import Outcome, Referral
+from reports.models import ExportFormat
+from reports.report import FILTER_KEYS, REPORTED_STATUSES
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class NameChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+def referred_organizations(user):
+    """Directory organisations the user may see that the agency has referred to."""
+    referred = Referral.objects.filter(agency_id=user.agency_id, service__isnull=False)
+    return Organization.objects.visible_to(user).filter(
+        pk__in=referred.values("service__organization_id")
+    )
+
+
+def referred_services(user):
+    referred = Referral.objects.filter(agency_id=user.agency_id, service__isnull=False)
+    return Service.objects.visible_to(user).filter(pk__in=referred.values("service_id"))
+
+
+class ReferralFilterForm(forms.Form):
+    """The report's filters (GET). Every field is optional; filters() gives them in the
+    JSON shape that report.referral_rows and export jobs take."""
+
+    sent_from = forms.DateField(required=False, widget=DATE_INPUT, label="Sent from")
+    sent_to = forms.DateField(required=False, widget=DATE_INPUT, label="Sent to")
+    team = NameChoiceField(queryset=Team.objects.none(), required=False, empty_label="Any team")
+    worker = PersonChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Any worker"
+    )
+    need_category = forms.ChoiceField(
+        choices=[("", "Any need"), *NeedCategory.choices], required=False, label="Need"
+    )
+    organization = NameChoiceField(
+        queryset=Organization.objects.none(), required=False, empty_label="Any organization"
+    )
+    service = NameChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="Any service"
+    )
+    status = forms.ChoiceField(choices=[("", "Any status"), *REPORTED_STATUSES], required=False)
+    outcome = forms.ChoiceField(choices=[("", "Any outcome"), *Outcome.choices], required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.filter(agency_id=user.agency_id).order_by(
+            "name"
+        )
+        self.fields["worker"].queryset = User.objects.filter(
+            agency_id=user.agency_id, role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR]
+        ).order_by("first_name", "last_name", "username")
+        self.fields["organization"].queryset = referred_organizations(user).order_by("name")
+        self.fields["service"].queryset = referred_services(user).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("sent_from"), data.get("sent_to")
+        if start and end and start > end:
+            self.add_error("sent_to", "The end date is before the start date.")
+        return data
+
+    def filters(self) -> dict:
+        """The valid filters, JSON-shaped (ids and ISO dates), empty ones left out."""
+        return filters_from(self.cleaned_data)
+
+
+def filters_from(data: dict) -> dict:
+    out = {}
+    for key in FILTER_KEYS:
+        value = data.get(key)
+        if value in (None, ""):
+            continue
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif hasattr(value, "pk"):
+            value = str(value.pk) if key in ("organization", "service") else value.pk
+        out[key] = value
+    return out
+
+
+class ExportRequestForm(forms.Form):
+    format = forms.ChoiceField(choices=ExportFormat.choices)
+    deidentified = forms.TypedChoiceField(
+        choices=[("1", "De-identified"), ("0", "With names")],
+        coerce=lambda value: value == "1",
+    )

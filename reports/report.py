@@ -1,0 +1,259 @@
+"""The referral report: which referrals it counts, and what it says about them.
+
+`referral_rows(user, filters)` is the one selection behind the page, the API and every
+export, so an export's rows are exactly the referrals the report counts.
+`referral_summary(rows)` computes the numbers: counts and the category × outcome table
+in SQL; the three medians in Python from one pass over four columns of the same rows
+(one code path on PostgreSQL and SQLite). That pass keeps three lists of floats: about
+25 MB per million sent referrals, which bounds a single report at a few million rows.
+"""
+
+import datetime
+import statistics
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+
+from accounts.models import Role
+from directory.models import NeedCategory
+from referrals.models import Outcome, Referral, Status
+
+# The statuses a report counts and can be filtered by: drafts were never sent, and a
+# record entered in error never existed.
+REPORTED_STATUSES = [
+    (value, label)
+    for value, label in Status.choices
+    if value not in (Status.DRAFT, Status.ENTERED_IN_ERROR)
+]
+NO_OUTCOME = ""
+NO_OUTCOME_LABEL = "No outcome yet"
+
+# The JSON-shaped filters every entry point hands to referral_rows (ids and ISO dates).
+FILTER_KEYS = (
+    "sent_from",
+    "sent_to",
+    "team",
+    "worker",
+    "need_category",
+    "organization",
+    "service",
+    "status",
+    "outcome",
+)
+
+
+def can_run_report(user) -> bool:
+    """Agency admins and supervisors of an agency run the referral report."""
+    return (
+        user.is_authenticated
+        and bool(user.agency_id)
+        and user.role in (Role.AGENCY_ADMIN, Role.SUPERVISOR)
+    )
+
+
+def agency_zone(agency) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(agency.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def start_of(day: datetime.date, tz) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+
+
+def referral_rows(user, filters: dict):
+    """The sent referrals the user may see (agency admin: the agency's; supervisor: their
+    teams' and their own scope, as Case.visible_to), without drafts and records entered
+    in error, narrowed by `filters` (FILTER_KEYS, already validated: ids and ISO dates;
+    the period is the sending date in the agency's time zone)."""
+    rows = (
+        Referral.objects.visible_to(user)
+        .filter(sent_at__isnull=False)
+        .exclude(status__in=[Status.DRAFT, Status.ENTERED_IN_ERROR])
+    )
+    if not user.agency_id:
+        return rows.none()
+    tz = agency_zone(user.agency)
+    if filters.get("sent_from"):
+        rows = rows.filter(sent_at__gte=start_of(_date(filters["sent_from"]), tz))
+    if filters.get("sent_to"):
+        end = _date(filters["sent_to"]) + datetime.timedelta(days=1)
+        rows = rows.filter(sent_at__lt=start_of(end, tz))
+    simple = {
+        "team": "case__team_id",
+        "worker": "created_by_id",
+        "need_category": "need_category",
+        "organization": "service__organization_id",
+        "service": "service_id",
+        "status": "status",
+        "outcome": "outcome",
+    }
+    for key, lookup in simple.items():
+        if filters.get(key) not in (None, ""):
+            rows = rows.filter(**{lookup: filters[key]})
+    return rows
+
+
+def _date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+
+
+def durations(sent_at, accepted_at, service_date, closed_at, tz):
+    """(days to acceptance, days to first service, days to closure) of one referral, None
+    where the event has not happened. Acceptance and closure in fractional days; first
+    service in whole days from the sending date in the agency's time zone."""
+    if sent_at is None:
+        return None, None, None
+    to_accept = (accepted_at - sent_at).total_seconds() / 86400 if accepted_at else None
+    to_service = (service_date - sent_at.astimezone(tz).date()).days if service_date else None
+    to_close = (closed_at - sent_at).total_seconds() / 86400 if closed_at else None
+    return to_accept, to_service, to_close
+
+
+@dataclass
+class Rate:
+    count: int
+    of: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(self.count * 100 / self.of, 1) if self.of else None
+
+
+@dataclass
+class Median:
+    days: float | None
+    of: int  # how many referrals the median is over
+
+
+@dataclass
+class CategoryRow:
+    category: str
+    label: str
+    total: int
+    # (outcome value, label, count) in OUTCOME_COLUMNS order, zeros included.
+    cells: list = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    total_sent: int
+    by_status: list  # (value, label, Rate)
+    by_outcome: list  # (value, label, Rate), NO_OUTCOME last
+    connected: Rate
+    loops_closed: Rate
+    accepted: Rate
+    days_to_acceptance: Median
+    days_to_first_service: Median
+    days_to_closure: Median
+    by_category: list  # CategoryRow, largest first
+    max_category_total: int
+
+    def as_dict(self) -> dict:
+        def rate(r):
+            return {"count": r.count, "of": r.of, "percent": r.percent}
+
+        def median(m):
+            return {"days": m.days, "of": m.of}
+
+        return {
+            "total_sent": self.total_sent,
+            "by_status": [{"status": v, "label": lbl, **rate(r)} for v, lbl, r in self.by_status],
+            "by_outcome": [
+                {"outcome": v, "label": lbl, **rate(r)} for v, lbl, r in self.by_outcome
+            ],
+            "connected": rate(self.connected),
+            "connection_rate": self.connected.percent,
+            "loops_closed": rate(self.loops_closed),
+            "accepted": rate(self.accepted),
+            "median_days_to_acceptance": median(self.days_to_acceptance),
+            "median_days_to_first_service": median(self.days_to_first_service),
+            "median_days_to_closure": median(self.days_to_closure),
+            "by_category": [
+                {
+                    "need_category": row.category,
+                    "label": row.label,
+                    "total": row.total,
+                    "outcomes": {value: count for value, _, count in row.cells},
+                }
+                for row in self.by_category
+            ],
+        }
+
+
+OUTCOME_COLUMNS = [*Outcome.choices, (NO_OUTCOME, NO_OUTCOME_LABEL)]
+CONNECTED_Q = Q(status=Status.COMPLETED, service_date__isnull=False)
+
+
+def referral_summary(rows, tz=None) -> Summary:
+    """The report's numbers for `rows` (a referral_rows queryset): four queries, whatever
+    the number of rows. `tz` (the agency's zone) dates the sending day for days to first
+    service; UTC when not given."""
+    tz = tz or datetime.UTC
+    rows = rows.order_by()
+    totals = rows.aggregate(
+        total=Count("pk"),
+        connected=Count("pk", filter=CONNECTED_Q),
+        closed=Count("pk", filter=Q(closed_at__isnull=False)),
+        accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+    )
+    total = totals["total"]
+    status_counts = dict(rows.values_list("status").annotate(n=Count("pk")))
+    category_outcome = list(rows.values_list("need_category", "outcome").annotate(n=Count("pk")))
+
+    outcome_counts: dict[str, int] = {}
+    per_category: dict[str, dict[str, int]] = {}
+    for category, outcome, n in category_outcome:
+        outcome_counts[outcome] = outcome_counts.get(outcome, 0) + n
+        cells = per_category.setdefault(category, {})
+        cells[outcome] = cells.get(outcome, 0) + n
+
+    to_accept, to_service, to_close = [], [], []
+    columns = rows.values_list("sent_at", "accepted_at", "service_date", "closed_at")
+    for sent_at, accepted_at, service_date, closed_at in columns.iterator(chunk_size=5000):
+        a, s, c = durations(sent_at, accepted_at, service_date, closed_at, tz)
+        if a is not None:
+            to_accept.append(a)
+        if s is not None:
+            to_service.append(s)
+        if c is not None:
+            to_close.append(c)
+
+    labels = dict(NeedCategory.choices)
+    by_category = [
+        CategoryRow(
+            category=category,
+            label=labels.get(category, category),
+            total=sum(cells.values()),
+            cells=[(value, label, cells.get(value, 0)) for value, label in OUTCOME_COLUMNS],
+        )
+        for category, cells in per_category.items()
+    ]
+    by_category.sort(key=lambda row: (-row.total, row.label))
+    return Summary(
+        total_sent=total,
+        by_status=[
+            (value, label, Rate(status_counts.get(value, 0), total))
+            for value, label in REPORTED_STATUSES
+        ],
+        by_outcome=[
+            (value, label, Rate(outcome_counts.get(value, 0), total))
+            for value, label in OUTCOME_COLUMNS
+        ],
+        connected=Rate(totals["connected"], total),
+        loops_closed=Rate(totals["closed"], total),
+        accepted=Rate(totals["accepted"], total),
+        days_to_acceptance=_median(to_accept),
+        days_to_first_service=_median(to_service),
+        days_to_closure=_median(to_close),
+        by_category=by_category,
+        max_category_total=max((row.total for row in by_category), default=0),
+    )
+
+
+def _median(values: list) -> Median:
+    if not values:
+        return Median(None, 0)
+    return Median(round(statistics.median(values), 1), len(values))

@@ -1,0 +1,187 @@
+"""Export jobs: who may ask for which export, asking for one, building it, and sweeping
+up jobs whose worker died and files past their time."""
+
+import datetime
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.models import Action
+from audit.services import record as audit
+from reports import exports
+from reports.models import ExportFormat, ExportJob, ExportStatus
+from reports.report import can_run_report, referral_rows
+
+log = logging.getLogger(__name__)
+
+IDENTIFIED_PERMISSION = "referrals.export_identified"
+STALLED_AFTER = datetime.timedelta(minutes=10)
+STALLED_MESSAGE = "The export stopped; please try again."
+KEEP_FILES_FOR = datetime.timedelta(days=7)
+
+
+def can_export(user, *, deidentified: bool) -> bool:
+    """De-identified exports: agency admins and supervisors (those who run the report).
+    With names and contact details: only those also granted referrals.export_identified."""
+    if not can_run_report(user):
+        return False
+    return deidentified or user.has_perm(IDENTIFIED_PERMISSION)
+
+
+def require_export_permission(*, request=None, actor, deidentified: bool, page: str):
+    """PermissionDenied, with a DENIED audit row, unless `actor` may make this export.
+    Call outside any transaction that the refusal would roll back."""
+    if can_export(actor, deidentified=deidentified):
+        return
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.DENIED,
+        object_type=page,
+        detail={"reason": "role", "deidentified": deidentified},
+    )
+    if deidentified or not can_run_report(actor):
+        raise PermissionDenied("Referral exports are for agency admins and supervisors.")
+    raise PermissionDenied("You may export de-identified rows only (no names or contact details).")
+
+
+def request_export(
+    *, actor, format: str, deidentified: bool, filters: dict, request=None
+) -> ExportJob:
+    """Queue an export of referral_rows(actor, filters) (validated, JSON-shaped filters),
+    audited as an EXPORT; the file is built by tasks.build_export after commit."""
+    if format not in ExportFormat.values:
+        raise ValueError(f"Unknown export format {format!r}.")
+    require_export_permission(
+        request=request, actor=actor, deidentified=deidentified, page="referral_export"
+    )
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            agency_id=actor.agency_id,
+            requested_by=actor,
+            kind="referrals",
+            format=format,
+            deidentified=deidentified,
+            filters=filters,
+        )
+        audit(
+            request=request,
+            actor=actor,
+            action=Action.EXPORT,
+            obj=job,
+            detail={
+                "kind": "referrals",
+                "filters": filters,
+                "format": format,
+                "deidentified": deidentified,
+            },
+        )
+        from reports.tasks import build_export
+
+        job_id = job.pk
+        transaction.on_commit(lambda: build_export.delay(job_id))
+    return job
+
+
+def build_export(*, job_id: int) -> ExportJob | None:
+    """Build a queued job's file. Claims the job by a conditional update, so a second
+    delivery of the same task does nothing. Any error marks the job failed with a one-line
+    reason; nothing is raised (a re-raised error would only be retried into the same
+    failure)."""
+    now = timezone.now()
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return None
+    job = ExportJob.objects.select_related("requested_by__agency").get(pk=job_id)
+    folder = Path(settings.EXPORT_DIR) / str(job.pk)
+    try:
+        path = _write(job, folder)
+    except Exception as exc:
+        log.exception("Export %s failed", job_id)
+        shutil.rmtree(folder, ignore_errors=True)
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportStatus.FAILED,
+            error=f"{type(exc).__name__}: {reason}"[:500],
+            finished_at=timezone.now(),
+        )
+    else:
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportStatus.DONE,
+            file_path=str(path),
+            rows_done=job.rows_done,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _write(job: ExportJob, folder: Path) -> Path:
+    user = job.requested_by
+    # The requester's rights now, not when they asked: a revoked permission stops the job.
+    if not can_export(user, deidentified=job.deidentified):
+        raise PermissionDenied("The requester may no longer make this export.")
+    rows = referral_rows(user, job.filters)
+    total = rows.count()
+    ExportJob.objects.filter(pk=job.pk).update(rows_total=total)
+
+    def progress(done):
+        ExportJob.objects.filter(pk=job.pk).update(rows_done=done, heartbeat_at=timezone.now())
+
+    folder.mkdir(parents=True, exist_ok=True)
+    kind = "deidentified" if job.deidentified else "identified"
+    path = folder / f"referrals-{kind}-{job.created_at:%Y%m%d-%H%M}.{job.format}"
+    header = exports.columns(job.deidentified)
+    data = exports.export_rows(rows, agency=user.agency, deidentified=job.deidentified)
+    writer = exports.write_xlsx if job.format == ExportFormat.XLSX else exports.write_csv
+    job.rows_done = writer(path, header, data, progress)
+    return path
+
+
+def fail_stalled_exports(*, now=None) -> int:
+    """Mark failed the queued or running jobs with no sign of life for STALLED_AFTER
+    (their worker died or the queue lost them); returns how many."""
+    now = now or timezone.now()
+    cutoff = now - STALLED_AFTER
+    return ExportJob.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff),
+        status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING],
+    ).update(status=ExportStatus.FAILED, error=STALLED_MESSAGE, finished_at=now)
+
+
+def delete_old_export_files(*, now=None) -> int:
+    """Delete export folders last written more than KEEP_FILES_FOR ago (and any folder
+    left by a job that no longer has a row); returns how many folders went."""
+    now = now or timezone.now()
+    root = Path(settings.EXPORT_DIR)
+    if not root.is_dir():
+        return 0
+    cutoff = (now - KEEP_FILES_FOR).timestamp()
+    removed = []
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name.isdigit() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(int(folder.name))
+    if removed:
+        ExportJob.objects.filter(pk__in=removed).update(file_path="")
+    return len(removed)
+
+
+def export_file(job: ExportJob) -> Path | None:
+    """The finished job's file, if it is still there and inside EXPORT_DIR."""
+    if job.status != ExportStatus.DONE or not job.file_path:
+        return None
+    root = Path(settings.EXPORT_DIR).resolve()
+    path = Path(job.file_path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
