@@ -200,6 +200,10 @@ SPECTACULAR_SETTINGS = {
         "IdentifierKindEnum": "cases.models.IdentifierKind",
         "CaseEventKindEnum": "cases.models.CaseEventKind",
         "CloseReasonEnum": "cases.models.CloseReason",
+        "ReferralStatusEnum": "referrals.models.Status",
+        "ShareItemEnum": "referrals.models.ShareItem",
+        "NeedCategoryEnum": "directory.models.NeedCategory",
+        "PlaceTypeEnum": "directory.models.LocationType",
     },
 }
 

@@ -1,0 +1,49 @@
+"""The one way pages and API endpoints fetch a directory row.
+
+Another agency's own rows answer 404 exactly as rows that do not exist, with a DENIED
+audit row in the trail of the agency that owns them; a visible row the user may not edit
+answers 403 (also audited).
+"""
+
+import uuid
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from audit.models import Action
+from audit.services import record as audit
+
+
+def _uuid(pk):
+    try:
+        return uuid.UUID(str(pk))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def get_directory_row_for_user(request, model, pk, *, write=False, queryset=None):
+    """The `model` row `pk` as `request.user` may see it (`queryset` for joins)."""
+    user = request.user
+    key = _uuid(pk)
+    base = queryset if queryset is not None else model.objects.all()
+    obj = base.visible_to(user).filter(pk=key).first() if key else None
+    if obj is None:
+        owner = model.objects.filter(pk=key).values("agency_id").first() if key else None
+        audit(
+            request=request,
+            action=Action.DENIED,
+            object_type=model._meta.model_name,
+            object_id=str(pk),
+            agency_id=owner["agency_id"] if owner else None,
+            detail={"reason": "not visible"},
+        )
+        raise Http404(f"No {model._meta.verbose_name} found.")
+    if write and not model.objects.editable_by(user).filter(pk=obj.pk).exists():
+        audit(
+            request=request,
+            action=Action.DENIED,
+            obj=obj,
+            detail={"reason": "read only"},
+        )
+        raise PermissionDenied(f"You may view this {model._meta.verbose_name} but not change it.")
+    return obj

@@ -1,0 +1,191 @@
+"""Whether a service is open at a moment, from its HSDS schedules, and schedules in words.
+
+HSDS 3.0 schedules are iCalendar (RFC 5545) recurrence rules: `freq` (WEEKLY, DAILY,
+MONTHLY), `byday` ("MO,TU", or with an ordinal for MONTHLY: "1MO", "-1FR"), `bymonthday`,
+`interval` with `dtstart`, `valid_from`/`valid_to`, `until`, and one opening
+`opens_at`-`closes_at` per matching day. `timezone` is the UTC offset of those times in
+hours; when a schedule has none, the searching user's agency time zone is assumed.
+
+A service with no usable schedule is "hours unknown", never "open": a worker must not send
+someone to a door that may be shut.
+"""
+
+import datetime
+import zoneinfo
+
+from django.conf import settings
+
+OPEN = "open"
+CLOSED = "closed"
+UNKNOWN = "unknown"
+
+DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+DAY_NAMES = dict(zip(DAYS, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], strict=True))
+ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", -1: "last", -2: "2nd last"}
+
+
+def agency_zone(user) -> datetime.tzinfo:
+    """The time zone a schedule without an offset is read in: the user's agency's."""
+    name = getattr(getattr(user, "agency", None), "timezone", "") or settings.TIME_ZONE
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return datetime.UTC
+
+
+def schedule_zone(schedule, default_tz) -> datetime.tzinfo:
+    offset = schedule.timezone
+    if offset is None or not -14 <= offset <= 14:
+        return default_tz
+    return datetime.timezone(datetime.timedelta(minutes=round(offset * 60)))
+
+
+def _byday(schedule) -> list[tuple[int | None, str]]:
+    """[(ordinal or None, "MO"), ...] from byday; unknown parts are dropped."""
+    parts = []
+    for raw in (schedule.byday or "").upper().replace(" ", "").split(","):
+        day = raw[-2:]
+        if day not in DAYS:
+            continue
+        number = raw[:-2].lstrip("+")
+        try:
+            ordinal = int(number) if number else None
+        except ValueError:
+            continue
+        parts.append((ordinal, day))
+    return parts
+
+
+def _monthdays(schedule) -> list[int]:
+    days = []
+    for raw in (schedule.bymonthday or "").replace(" ", "").split(","):
+        try:
+            days.append(int(raw))
+        except ValueError:
+            continue
+    return days
+
+
+def _nth_weekday(date: datetime.date, ordinal: int) -> bool:
+    """Whether `date` is the ordinal-th (from the end when negative) such weekday of its
+    month."""
+    if ordinal > 0:
+        return (date.day - 1) // 7 + 1 == ordinal
+    next_month = (date.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    days_left = (next_month - date).days - 1
+    return days_left // 7 + 1 == -ordinal
+
+
+def runs_on(schedule, date: datetime.date) -> bool:
+    """Whether the schedule's recurrence has an opening on `date` (local to the schedule)."""
+    for start in (schedule.valid_from, schedule.dtstart):
+        if start and date < start:
+            return False
+    for end in (schedule.valid_to, schedule.until):
+        if end and date > end:
+            return False
+    freq = (schedule.freq or "").upper()
+    weekday = DAYS[date.weekday()]
+    byday = _byday(schedule)
+    interval = int(schedule.interval or 1)
+    if freq == "MONTHLY":
+        monthdays = _monthdays(schedule)
+        if monthdays:
+            last = (date.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+            length = (last - datetime.timedelta(days=1)).day
+            if not any(d == date.day or length + d + 1 == date.day for d in monthdays):
+                return False
+        if byday and not any(
+            day == weekday and (ordinal is None or _nth_weekday(date, ordinal))
+            for ordinal, day in byday
+        ):
+            return False
+        if not monthdays and not byday:
+            return bool(schedule.dtstart) and date.day == schedule.dtstart.day
+        if interval > 1 and schedule.dtstart:
+            months = (date.year - schedule.dtstart.year) * 12 + date.month - schedule.dtstart.month
+            return months % interval == 0
+        return True
+    if byday and weekday not in {day for _, day in byday}:
+        return False
+    no_day_given = freq == "WEEKLY" and not byday and schedule.dtstart
+    if no_day_given and date.weekday() != schedule.dtstart.weekday():
+        return False
+    if interval > 1 and schedule.dtstart:
+        if freq == "WEEKLY":
+            # Weeks are counted from the Monday of dtstart's week.
+            start = schedule.dtstart - datetime.timedelta(days=schedule.dtstart.weekday())
+            return ((date - start).days // 7) % interval == 0
+        return (date - schedule.dtstart).days % interval == 0
+    return freq in ("WEEKLY", "DAILY", "")
+
+
+def is_open_at(schedule, moment: datetime.datetime, default_tz) -> bool | None:
+    """True/False when the schedule says; None when it gives no opening hours."""
+    if schedule.opens_at is None or schedule.closes_at is None:
+        return None
+    local = moment.astimezone(schedule_zone(schedule, default_tz))
+    now = local.time().replace(tzinfo=None)
+    opens, closes = schedule.opens_at, schedule.closes_at
+    today = local.date()
+    if opens < closes:
+        return opens <= now < closes and runs_on(schedule, today)
+    # Open past midnight (22:00-06:00), or round the clock when opens == closes.
+    if now >= opens and runs_on(schedule, today):
+        return True
+    return now < closes and runs_on(schedule, today - datetime.timedelta(days=1))
+
+
+def open_status(schedules, moment: datetime.datetime, default_tz) -> str:
+    """OPEN, CLOSED or UNKNOWN (no schedule with opening hours) for a group of
+    schedules that together describe one service's hours."""
+    answers = [is_open_at(s, moment, default_tz) for s in schedules]
+    known = [a for a in answers if a is not None]
+    if not known:
+        return UNKNOWN
+    return OPEN if any(known) else CLOSED
+
+
+def applicable(*groups):
+    """The most specific non-empty group of schedules: service-at-location, then service,
+    then location (a building's hours when the service gives none)."""
+    for group in groups:
+        group = [s for s in group if s is not None]
+        if group:
+            return group
+    return []
+
+
+def _time(value: datetime.time) -> str:
+    return value.strftime("%H:%M")
+
+
+def describe(schedule) -> str:
+    """A schedule in words, e.g. "Mon, Tue, Wed 09:00-17:00 (UTC-7)"."""
+    if schedule.description and not (schedule.opens_at and schedule.closes_at):
+        return schedule.description
+    freq = (schedule.freq or "").upper()
+    byday = _byday(schedule)
+    if freq == "MONTHLY":
+        parts = [
+            f"{ORDINALS.get(o, f'{o}th') + ' ' if o else 'every '}{DAY_NAMES[d]}" for o, d in byday
+        ]
+        parts += [f"day {d}" if d > 0 else "last day" for d in _monthdays(schedule)]
+        days = ("Monthly: " + ", ".join(parts)) if parts else "Monthly"
+    elif byday:
+        days = ", ".join(DAY_NAMES[d] for _, d in byday)
+    else:
+        days = "Every day" if freq in ("DAILY", "") else "Weekly"
+    hours = ""
+    if schedule.opens_at and schedule.closes_at:
+        hours = f" {_time(schedule.opens_at)}–{_time(schedule.closes_at)}"
+    zone = ""
+    if schedule.timezone is not None:
+        offset = schedule.timezone
+        zone = f" (UTC{'+' if offset >= 0 else '−'}{abs(offset):g})"
+    text = f"{days}{hours}{zone}"
+    if schedule.valid_from or schedule.valid_to:
+        text += f", {schedule.valid_from or '…'} to {schedule.valid_to or '…'}"
+    if schedule.description:
+        text += f". {schedule.description}"
+    return text

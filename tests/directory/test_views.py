@@ -1,0 +1,365 @@
+"""Directory pages: search from a phone, a service's page, and editing by admins."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from audit.models import Action, AuditEvent
+from directory.models import (
+    Address,
+    Attribute,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+)
+from tests.accounts.factories import UserFactory
+from tests.directory.factories import (
+    AddressFactory,
+    ContactFactory,
+    LanguageFactory,
+    LocationFactory,
+    OrganizationFactory,
+    PhoneFactory,
+    ScheduleFactory,
+    ServiceAtLocationFactory,
+    ServiceFactory,
+    tag_service,
+)
+
+pytestmark = pytest.mark.django_db
+SEARCH = reverse("directory:search")
+
+
+def located_service(name, lat=44.1, lng=-123.0, agency=None, **fields):
+    service = ServiceFactory(name=name, agency=agency, **fields)
+    location = LocationFactory(latitude=lat, longitude=lng, agency=agency)
+    AddressFactory(location=location, postal_code="97401")
+    PhoneFactory(service=service, number="541 555 0199")
+    LanguageFactory(service=service)
+    ScheduleFactory(service=service)
+    tag_service(service, "housing")
+    ServiceAtLocationFactory(service=service, location=location)
+    return service
+
+
+class TestSearchPage:
+    def test_cards_with_distance_phone_and_languages(self, login, alice):
+        located_service("Night shelter", eligibility_description="Adults 18+")
+        response = login(alice).get(SEARCH, {"need": "housing", "near": "44.0,-123.0"})
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "Night shelter" in page
+        assert "11.1 km" in page
+        assert 'href="tel:5415550199"' in page
+        assert "Spanish" in page
+        assert "Adults 18+" in page
+
+    def test_htmx_gets_only_the_results(self, login, alice):
+        located_service("Night shelter")
+        response = login(alice).get(SEARCH, {"q": "night"}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert b"Night shelter" in response.content
+        assert b"<html" not in response.content
+
+    def test_one_search_audit_row_noting_the_case(self, login, alice, alice_case):
+        located_service("Night shelter")
+        login(alice).get(SEARCH, {"q": "night", "case": alice_case.pk})
+        event = AuditEvent.objects.get(action=Action.SEARCH, object_type="service")
+        assert event.actor == alice
+        assert event.detail["q"] == "night"
+        assert event.detail["case_id"] == alice_case.pk
+        assert len(event.detail["service_ids"]) == 1
+
+    def test_refer_button_only_for_a_visible_case(self, login, alice, alice_case, carol_case):
+        service = located_service("Night shelter")
+        location = service.at_locations.get().location
+        client = login(alice)
+        page = client.get(SEARCH, {"case": alice_case.pk}).content.decode()
+        assert f"case #{alice_case.pk}" in page
+        link = (
+            f"{reverse('referrals:new')}?case={alice_case.pk}"
+            f"&amp;service={service.pk}&amp;location={location.pk}"
+        )
+        assert f'href="{link}">Refer</a>' in page
+        detail = client.get(
+            reverse("directory:service_detail", args=[service.pk]), {"case": alice_case.pk}
+        ).content.decode()
+        assert f'href="{link}">Refer</a>' in detail
+        other = client.get(SEARCH, {"case": carol_case.pk}).content.decode()
+        assert f"case #{carol_case.pk}" not in other
+        assert "Refer</a>" not in other
+
+    def test_address_not_found_is_a_form_error(self, login, alice):
+        response = login(alice).get(SEARCH, {"near": "Atlantis"})
+        assert response.status_code == 200
+        assert "Could not find that address" in response.content.decode()
+
+    def test_other_agencys_services_never_listed(self, login, alice, carol):
+        located_service("Agency B secret", agency=carol.agency)
+        response = login(alice).get(SEARCH, {"q": "secret"})
+        assert b"Agency B secret" not in response.content
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"age": "abc"},
+            {"age": "-5"},
+            {"need": "xyz"},
+            {"lat": "999", "lng": "0"},
+            {"lat": "1"},
+            {"q": "a\x00b"},
+            {"q": "x" * 5000},
+            {"page": "abc"},
+            {"page": "99999"},
+            {"open_now": "maybe"},
+            {"near": "x" * 5000},
+            {"case": "abc"},
+            {"case": "99999999999999999999999"},
+            {"language": "'; drop table"},
+        ],
+    )
+    def test_garbage_never_500(self, login, alice, params):
+        located_service("Night shelter")
+        assert login(alice).get(SEARCH, params).status_code == 200
+
+    def test_query_count_does_not_grow_with_rows(self, login, alice, django_assert_max_num_queries):
+        for n in range(25):
+            located_service(f"Service {n}", lat=44 + n / 100)
+        for n in range(5):
+            ServiceFactory(name=f"Phone line {n}")
+        client = login(alice)
+        client.get(SEARCH)
+        with django_assert_max_num_queries(24):
+            response = client.get(SEARCH, {"near": "44,-123", "page": 2})
+        assert response.status_code == 200
+        with django_assert_max_num_queries(26):
+            client.get(SEARCH, {"open_now": "on", "language": "es", "need": "housing"})
+
+
+class TestServicePage:
+    def test_everything_a_worker_needs(self, login, alice):
+        service = located_service(
+            "Night shelter",
+            description="Beds for the night",
+            minimum_age=18,
+            fees_description="Free",
+            application_process="Walk in",
+        )
+        ContactFactory(service=service, name="Intake desk", email="intake@shelter.example")
+        response = login(alice).get(reverse("directory:service_detail", args=[service.pk]))
+        page = response.content.decode()
+        assert response.status_code == 200
+        for text in [
+            "Beds for the night",
+            "Free",
+            "Walk in",
+            "intake@shelter.example",
+            "Mon, Tue, Wed, Thu, Fri 09:00–17:00",
+            "https://www.openstreetmap.org/?mlat=44.1",
+            "Spanish",
+            "Housing and shelter",
+        ]:
+            assert text in page, text
+
+    def test_another_agencys_service_is_404_and_audited(self, login, alice, carol):
+        service = ServiceFactory(agency=carol.agency)
+        response = login(alice).get(reverse("directory:service_detail", args=[service.pk]))
+        assert response.status_code == 404
+        event = AuditEvent.objects.get(action=Action.DENIED)
+        assert event.object_id == str(service.pk)
+        assert event.agency_id == carol.agency_id
+
+
+# --- Editing ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bert(agency_b):
+    """Agency B's admin."""
+    return UserFactory(username="bert", agency=agency_b, role=Role.AGENCY_ADMIN)
+
+
+MANAGE = reverse("directory:manage")
+
+
+class TestEditingPermissions:
+    @pytest.mark.parametrize(
+        ("persona", "status"),
+        [("alice", 403), ("sam", 403), ("carol", 403), ("dana", 200), ("root", 200)],
+    )
+    def test_manage_page(self, request, login, persona, status):
+        user = request.getfixturevalue(persona)
+        response = login(user).get(MANAGE)
+        assert response.status_code == status
+        denied = AuditEvent.objects.filter(action=Action.DENIED, actor=user).exists()
+        assert denied == (status == 403)
+
+    @pytest.mark.parametrize(
+        ("persona", "owner", "status"),
+        [
+            ("dana", "agency_a", 200),
+            ("dana", "shared", 403),
+            ("dana", "agency_b", 404),
+            ("root", "shared", 200),
+            ("root", "agency_a", 404),
+            ("bert", "agency_a", 404),
+            ("alice", "agency_a", 403),
+            ("sam", "shared", 403),
+            ("carol", "agency_b", 403),
+        ],
+    )
+    def test_edit_pages(self, request, login, dana, agency_a, agency_b, persona, owner, status):
+        user = request.getfixturevalue(persona)
+        agency = {"agency_a": agency_a, "agency_b": agency_b, "shared": None}[owner]
+        service = ServiceFactory(agency=agency)
+        location = LocationFactory(agency=agency)
+        client = login(user)
+        for url in [
+            reverse("directory:service_edit", args=[service.pk]),
+            reverse("directory:organization_edit", args=[service.organization.pk]),
+            reverse("directory:location_edit", args=[location.pk]),
+        ]:
+            assert client.get(url).status_code == status, url
+            posted = client.post(url, {"name": "Changed"}).status_code
+            # Allowed: saved (302) or a form error (200).
+            assert posted in ((200, 302) if status == 200 else (status,)), url
+        if status != 200:
+            assert Service.objects.get(pk=service.pk).name == service.name
+            assert AuditEvent.objects.filter(action=Action.DENIED, actor=user).count() == 6
+
+
+class TestEditing:
+    def test_dana_creates_her_agencys_service(self, login, dana):
+        organization = OrganizationFactory(agency=dana.agency, name="Agency A programs")
+        client = login(dana)
+        response = client.post(
+            reverse("directory:service_new"),
+            {
+                "organization": organization.pk,
+                "name": "Peer support line",
+                "status": "active",
+                "minimum_age": "16",
+                "need_categories": ["mental_health", "substance_use"],
+                "languages": "en, Spanish, vi",
+                "phone": "541-555-0123",
+                "schedule_days": ["MO", "WE"],
+                "opens_at": "09:00",
+                "closes_at": "17:30",
+            },
+        )
+        assert response.status_code == 302
+        service = Service.objects.get(name="Peer support line")
+        assert service.agency == dana.agency
+        assert service.minimum_age == 16
+        needs = Attribute.objects.filter(link_entity="service", link_id=service.pk)
+        assert sorted(a.taxonomy_term.need_category for a in needs) == [
+            "mental_health",
+            "substance_use",
+        ]
+        assert sorted(Language.objects.filter(service=service).values_list("code", "name")) == [
+            ("en", "English"),
+            ("es", "Spanish"),
+            ("vi", "Vietnamese"),
+        ]
+        assert Phone.objects.get(service=service).number == "541-555-0123"
+        schedule = Schedule.objects.get(service=service)
+        assert (schedule.byday, schedule.closes_at) == ("MO,WE", datetime.time(17, 30))
+        assert AuditEvent.objects.filter(action=Action.CREATE, object_id=str(service.pk)).exists()
+
+        # It is found by need in a search by a worker of the agency.
+        response = client.get(reverse("directory:service_edit", args=[service.pk]))
+        assert response.status_code == 200
+        edit = {
+            "organization": organization.pk,
+            "name": "Peer support line",
+            "status": "temporarily closed",
+            "need_categories": ["mental_health"],
+            "languages": "es",
+            "phone": "",
+        }
+        assert (
+            client.post(reverse("directory:service_edit", args=[service.pk]), edit).status_code
+            == 302
+        )
+        service.refresh_from_db()
+        assert service.status == "temporarily closed"
+        assert Attribute.objects.filter(link_id=service.pk).count() == 1
+        assert not Phone.objects.filter(service=service).exists()
+        assert not Schedule.objects.filter(service=service).exists()
+        event = AuditEvent.objects.filter(action=Action.UPDATE, object_id=str(service.pk)).get()
+        assert "status" in event.detail["changed"]
+
+    def test_form_errors_re_render(self, login, dana):
+        organization = OrganizationFactory(agency=dana.agency)
+        shared = OrganizationFactory()
+        client = login(dana)
+        cases = [
+            {"organization": organization.pk, "name": "X", "status": "active",
+             "minimum_age": "30", "maximum_age": "20"},
+            {"organization": shared.pk, "name": "X", "status": "active"},
+            {"organization": organization.pk, "name": "", "status": "nope"},
+            {"organization": organization.pk, "name": "X", "status": "active",
+             "schedule_days": ["MO"]},
+            {"organization": "not-a-uuid", "name": "X\x00", "status": "active"},
+        ]  # fmt: skip
+        for body in cases:
+            response = client.post(reverse("directory:service_new"), body)
+            assert response.status_code == 200, body
+            assert b"invalid-feedback" in response.content or b"alert" in response.content
+        assert not Service.objects.exists()
+
+    def test_location_with_address_and_services(self, login, dana):
+        mine = ServiceFactory(agency=dana.agency, name="Mine")
+        shared = ServiceFactory(name="Shared")
+        client = login(dana)
+        body = {
+            "name": "Downtown office",
+            "address_1": "1 Main St",
+            "city": "Eugene",
+            "state_province": "OR",
+            "postal_code": "97401",
+            "country": "US",
+            "latitude": "44.05",
+            "longitude": "-123.09",
+            "services": [mine.pk],
+        }
+        assert client.post(reverse("directory:location_new"), body).status_code == 302
+        location = Location.objects.get(name="Downtown office")
+        assert location.agency == dana.agency
+        assert Address.objects.get(location=location).postal_code == "97401"
+        assert list(ServiceAtLocation.objects.values_list("service__name", flat=True)) == ["Mine"]
+        # A shared service cannot be linked by an agency admin.
+        response = client.post(
+            reverse("directory:location_edit", args=[location.pk]),
+            {**body, "services": [mine.pk, shared.pk]},
+        )
+        assert response.status_code == 200
+        assert ServiceAtLocation.objects.count() == 1
+        # Latitude without longitude is a form error.
+        response = client.post(
+            reverse("directory:location_new"), {**body, "name": "Y", "longitude": ""}
+        )
+        assert response.status_code == 200
+        assert not Location.objects.filter(name="Y").exists()
+
+    def test_root_edits_the_shared_organization(self, login, root):
+        organization = OrganizationFactory(name="Old name")
+        response = login(root).post(
+            reverse("directory:organization_edit", args=[organization.pk]),
+            {"name": "New name", "description": "Updated"},
+        )
+        assert response.status_code == 302
+        organization.refresh_from_db()
+        assert organization.name == "New name"
+        assert organization.agency is None
+        created = login(root).post(
+            reverse("directory:organization_new"), {"name": "Brand new", "description": "D"}
+        )
+        assert created.status_code == 302
+        assert Organization.objects.get(name="Brand new").agency is None
