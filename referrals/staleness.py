@@ -3,6 +3,7 @@
 import datetime
 
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 
 from referrals.models import STALE_AFTER, STALE_AFTER_DEFAULT, Status
 
@@ -46,9 +47,9 @@ def stale_reason(referral, now: datetime.datetime) -> str:
     accept_days, connect_days = STALE_AFTER.get(referral.need_category, STALE_AFTER_DEFAULT)
     if referral.status == Status.REQUESTED:
         if referral.last_activity_at < business_days_before(now, accept_days):
-            return f"Not accepted after {accept_days} business days"
+            return f"Not accepted after {accept_days} business day{pluralize(accept_days)}"
     elif referral.status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD):
         stale_since = now - datetime.timedelta(days=connect_days)
         if referral.service_date is None and referral.last_activity_at < stale_since:
-            return f"Client not seen and no update for {connect_days} days"
+            return f"Client not seen and no update for {connect_days} day{pluralize(connect_days)}"
     return ""

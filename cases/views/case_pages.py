@@ -15,6 +15,7 @@ from cases.exceptions import CaseClosed, EmergencyAccessRefused
 from cases.forms import CloseCaseForm, ConcernsForm, EmergencyAccessForm
 from cases.models import Case
 from cases.views.common import require_worker
+from referrals.views.case_sections import case_sections
 
 
 @login_required
@@ -30,11 +31,17 @@ def _case_page(request, case, *, close_form=None, concerns_form=None):
     can_write = Case.objects.writable_by(user).filter(pk=case.pk).exists()
     contacts = list(case.contacts.select_related("recorded_by", "call_nature"))
     concerns = list(case.presenting_concerns.all())
+    referral_sections = case_sections(case)
     audit(
         request=request,
         action=Action.VIEW,
         obj=case,
-        detail={"contact_ids": [contact.pk for contact in contacts]},
+        detail={
+            "contact_ids": [contact.pk for contact in contacts],
+            "referral_ids": [referral.pk for referral in referral_sections["referrals"]],
+            "consent_ids": [consent.pk for consent in referral_sections["consents"]],
+            "disclosure_ids": [d.pk for d in referral_sections["disclosures"]],
+        },
     )
     return render(
         request,
@@ -46,6 +53,7 @@ def _case_page(request, case, *, close_form=None, concerns_form=None):
             "concerns": concerns,
             "events": case.events.select_related("actor"),
             "contacts": contacts,
+            "referral_sections": referral_sections,
             "can_write": can_write and case.is_open,
             "can_record": user.works_cases,
             "can_reassign": case.is_open and services.can_reassign(user, case),

@@ -1,10 +1,15 @@
 from django.contrib.auth.decorators import login_required
 from django.db import models
+from django.db.models.functions import JSONObject
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from audit.services import record_list, refuse
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
+from referrals.models import Referral
+from referrals.staleness import stale_reason
 
 FILTERS = {"all": "All", "mine": "Mine", "team": "Team"}
 
@@ -16,6 +21,42 @@ def next_due_for(cases) -> dict:
     column shows a dash. Must stay one query for the whole page, whatever its length.
     """
     return {}
+
+
+def with_stale_referral(cases, now):
+    """Each case annotated with its longest-stale live referral (Referral.objects.stale),
+    as a small dict or None: a correlated subquery in the caseload's own query."""
+    stale = (
+        Referral.objects.stale(now)
+        .filter(case=models.OuterRef("pk"))
+        .order_by("last_activity_at", "pk")
+        .values(
+            data=JSONObject(
+                status="status",
+                need_category="need_category",
+                last_activity_at="last_activity_at",
+            )
+        )[:1]
+    )
+    return cases.annotate(stale_referral=models.Subquery(stale))
+
+
+def stale_referral_flag(data, now) -> str:
+    """The caseload's flag for an annotated stale referral, e.g. "Referral not accepted
+    after 3 business days"; empty when there is none."""
+    if not data:
+        return ""
+    referral = Referral(
+        status=data["status"],
+        need_category=data["need_category"],
+        last_activity_at=parse_datetime(data["last_activity_at"]),
+    )
+    reason = stale_reason(referral, now)
+    if not reason:
+        return ""
+    # "Not accepted after ..." reads on from "Referral"; the others need a colon.
+    joiner = " " if reason.startswith("Not ") else ": "
+    return f"Referral{joiner}{reason[0].lower()}{reason[1:]}"
 
 
 @login_required
@@ -33,7 +74,8 @@ def caseload(request):
     show = request.GET.get("show", "all")
     if show not in FILTERS:
         show = "all"
-    cases = Case.objects.visible_to(user).open().for_caseload()
+    now = timezone.now()
+    cases = with_stale_referral(Case.objects.visible_to(user).open().for_caseload(), now)
     if show == "mine":
         cases = cases.filter(assigned_worker=user)
     elif show == "team":
@@ -60,6 +102,7 @@ def caseload(request):
     due = next_due_for(cases)
     for case in cases:
         case.next_due = due.get(case.pk)
+        case.referral_flag = stale_referral_flag(case.stale_referral, now)
     record_list(
         request=request,
         object_type="case",

@@ -194,11 +194,11 @@ class TestCasePage:
         client = login(alice)
         for _ in range(2):
             record_contact_for(alice, client=alice_case.client)
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(17):
             assert client.get(case_url("case_detail", alice_case)).status_code == 200
         for _ in range(10):
             record_contact_for(alice, client=alice_case.client, **HIGH_RISK)
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(17):
             assert client.get(case_url("case_detail", alice_case)).status_code == 200
 
     def test_a_writer_closes_the_case(self, login, bob, alice_case):

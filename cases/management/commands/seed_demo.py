@@ -13,6 +13,7 @@ import os
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -787,6 +788,7 @@ class Command(BaseCommand):
             f"{Client.objects.filter(agency__in=agencies.values()).count()} clients "
             f"({made} added now)."
         )
+        call_command("seed_demo_referrals", stdout=self.stdout)
 
     def _agency(self, spec):
         agency, _ = Agency.objects.get_or_create(

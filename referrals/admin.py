@@ -1,0 +1,131 @@
+"""Referrals, consents and disclosures in the admin: read-only, for agency admins, and
+only their own agency's rows.
+
+Client records are otherwise reached through the application; these pages are the agency
+admin's window on what was shared with whom, so they follow the same rules: nothing can
+be added, changed or deleted here (every change goes through referrals/services.py), a
+system admin sees no rows, and every list and record shown is audited.
+"""
+
+from django.contrib import admin
+
+from audit.models import Action
+from audit.services import record, record_list
+from referrals.models import Consent, Disclosure, Referral, ReferralEvent
+
+
+def _is_agency_admin(user) -> bool:
+    return bool(user.is_active and user.is_staff and user.is_agency_admin and user.agency_id)
+
+
+class AgencyReadOnlyAdmin(admin.ModelAdmin):
+    """View-only rows of the admin's own agency, each read audited."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not _is_agency_admin(request.user):
+            return queryset.none()
+        return queryset.filter(agency_id=request.user.agency_id)
+
+    def has_module_permission(self, request):
+        return _is_agency_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_agency_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            rows = list(changelist.result_list)
+            record_list(
+                request=request,
+                object_type=self.model._meta.model_name,
+                objects=rows,
+                client_ids=[row.client_id for row in rows],
+                detail={"admin": True},
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None:
+            record(request=request, action=Action.VIEW, obj=original, detail={"admin": True})
+        return response
+
+
+class ReferralEventInline(admin.TabularInline):
+    model = ReferralEvent
+    fields = ["at", "kind", "via", "actor", "from_status", "to_status", "outcome", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return _is_agency_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Referral)
+class ReferralAdmin(AgencyReadOnlyAdmin):
+    list_display = [
+        "id",
+        "provider_name",
+        "need_category",
+        "status",
+        "outcome",
+        "created_by",
+        "sent_at",
+        "closed_at",
+    ]
+    list_filter = ["status", "need_category", "outcome", "urgency"]
+    list_select_related = ["created_by"]
+    date_hierarchy = "created_at"
+    exclude = ["service", "location"]
+    readonly_fields = ["service_name", "location_name"]
+    inlines = [ReferralEventInline]
+
+    @admin.display(description="Service")
+    def service_name(self, obj):
+        return obj.service.name if obj.service_id else "—"
+
+    @admin.display(description="Location")
+    def location_name(self, obj):
+        return str(obj.location) if obj.location_id else "—"
+
+
+@admin.register(Consent)
+class ConsentAdmin(AgencyReadOnlyAdmin):
+    list_display = ["id", "client", "method", "is_part2", "recipients", "obtained_at", "revoked_at"]
+    list_filter = ["method", "is_part2"]
+    list_select_related = ["client"]
+    date_hierarchy = "obtained_at"
+    exclude = ["recipient_organization"]
+    readonly_fields = ["recipient_organization_name"]
+
+    @admin.display(description="Recipient organization")
+    def recipient_organization_name(self, obj):
+        return obj.recipient_organization.name if obj.recipient_organization_id else "Any"
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(AgencyReadOnlyAdmin):
+    list_display = ["id", "recipient", "channel", "part2_notice", "disclosed_at", "disclosed_by"]
+    list_filter = ["channel", "part2_notice"]
+    list_select_related = ["disclosed_by"]
+    date_hierarchy = "disclosed_at"

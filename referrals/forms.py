@@ -1,0 +1,391 @@
+"""Forms for the referral, consent and provider-link pages. They validate and hand
+`cleaned_data` to a service in referrals.services; none of them saves anything."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cases.forms.contacts import DateTimeLocalInput
+from directory.models import Location, NeedCategory, Organization, Service
+from referrals.models import (
+    OUTCOMES_FOR_STATUS,
+    Consent,
+    ConsentMethod,
+    Outcome,
+    ShareItem,
+    Status,
+    Urgency,
+)
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+PART2_SHARE_NOTE = (
+    "Substance use information is protected by 42 CFR Part 2: it needs a written, signed "
+    "Part 2 consent, and the redisclosure notice travels with it."
+)
+
+
+def part2_applies(need_category, shared_items) -> bool:
+    """The same rule as Referral.is_part2, for a form not yet saved."""
+    return need_category == NeedCategory.SUBSTANCE_USE or ShareItem.SUBSTANCE_USE in (
+        shared_items or []
+    )
+
+
+class ReferralForm(forms.Form):
+    """The referral itself. The consent is chosen here (`consent`) or recorded with the
+    inline ConsentForm when `consent_choice` is "new"."""
+
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    provider_name = forms.CharField(label="Provider name", max_length=300, required=False)
+    provider_email = forms.EmailField(
+        label="Provider email",
+        required=False,
+        help_text="The provider gets a secure link to accept and update the referral.",
+    )
+    provider_phone = forms.CharField(
+        label="Provider phone",
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
+    need_category = forms.ChoiceField(
+        label="Need", choices=[("", "—")] + list(NeedCategory.choices)
+    )
+    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
+    reason = forms.CharField(
+        label="Reason for referral", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    shared_items = forms.MultipleChoiceField(
+        label="What to share",
+        choices=ShareItem.choices,
+        required=False,
+        # Rendered one by one in the template, to put the Part 2 note beside its item.
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text=PART2_SHARE_NOTE,
+    )
+    consent_choice = forms.ChoiceField(
+        label="Consent",
+        choices=[("existing", "Use a consent on file"), ("new", "Record a new consent now")],
+        initial="existing",
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    consent = forms.ModelChoiceField(
+        label="Consent on file",
+        queryset=Consent.objects.none(),
+        required=False,
+        empty_label="—",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, user, client, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.visible_to(user).select_related(
+            "organization"
+        )
+        self.fields["location"].queryset = Location.objects.visible_to(user)
+        self.fields["consent"].queryset = (
+            Consent.objects.filter(client=client).active().select_related("recipient_organization")
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        service = cleaned.get("service")
+        named = cleaned.get("provider_name", "").strip()
+        untouched = "service" not in self.errors and "provider_name" not in self.errors
+        if service is None and not named and untouched:
+            self.add_error(
+                "provider_name", "Choose a service from the directory or name the provider."
+            )
+        if service is not None:
+            # The directory's provider is the recipient; typed-in details are for others.
+            cleaned["provider_name"] = ""
+        location = cleaned.get("location")
+        if location is not None and (service is None or not _offered_at(service, location)):
+            cleaned["location"] = None
+        return cleaned
+
+    @property
+    def is_part2(self) -> bool:
+        data = getattr(self, "cleaned_data", None) or {}
+        if not data and self.is_bound:
+            return part2_applies(self.data.get("need_category"), self.data.getlist("shared_items"))
+        return part2_applies(data.get("need_category"), data.get("shared_items"))
+
+    def referral_data(self) -> dict:
+        """Keyword arguments for services.create_referral (without actor, case, consent)."""
+        data = self.cleaned_data
+        return {
+            "service": data["service"],
+            "location": data["location"],
+            "provider_name": data["provider_name"].strip(),
+            "provider_email": data["provider_email"],
+            "provider_phone": data["provider_phone"].strip(),
+            "need_category": data["need_category"],
+            "urgency": data["urgency"],
+            "reason": data["reason"].strip(),
+            "shared_items": list(data["shared_items"]),
+        }
+
+
+def _offered_at(service, location) -> bool:
+    return service.at_locations.filter(location=location).exists()
+
+
+class ConsentForm(forms.Form):
+    """A consent as the client gives it. The §2.31 (Part 2) elements are asked for when
+    `part2` is true; services.record_consent refuses a Part 2 consent lacking any."""
+
+    method = forms.ChoiceField(
+        choices=ConsentMethod.choices, initial=ConsentMethod.VERBAL, widget=forms.RadioSelect
+    )
+    scope = forms.MultipleChoiceField(
+        label="The client agrees to share",
+        choices=ShareItem.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=PART2_SHARE_NOTE,
+    )
+    recipients = forms.CharField(
+        label="With whom",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="In the words the client agreed to.",
+    )
+    recipient_organization = forms.ModelChoiceField(
+        label="Only this organization",
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label="Any provider the client is referred to",
+    )
+    purpose = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    expires_on = forms.DateField(label="Expires on", required=False, widget=DATE_INPUT)
+    expiry_event = forms.CharField(
+        label="Or expires when",
+        max_length=300,
+        required=False,
+        help_text="An event, e.g. 'when treatment ends'.",
+    )
+    is_part2 = forms.BooleanField(
+        label="42 CFR Part 2 consent (substance use disorder information)", required=False
+    )
+    discloser = forms.CharField(
+        label="Who may disclose", max_length=300, required=False, help_text="The programme."
+    )
+    information_description = forms.CharField(
+        label="Description of the information",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    right_to_revoke_explained = forms.BooleanField(
+        label="The right to revoke, and how, was explained", required=False
+    )
+    signed_by = forms.CharField(label="Signed by", max_length=200, required=False)
+    signed_on = forms.DateField(label="Signed on", required=False, widget=DATE_INPUT)
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    PART2_FIELDS = (
+        "discloser",
+        "information_description",
+        "right_to_revoke_explained",
+        "signed_by",
+        "signed_on",
+    )
+
+    def __init__(self, *args, user, part2=None, organization=None, inline=False, **kwargs):
+        """`part2`: the caller knows whether Part 2 applies (the referral form); None lets
+        the user say so (the consent page). `inline`: recorded with a referral, whose
+        directory service's `organization` (if any) is the one recipient it may be
+        limited to."""
+        super().__init__(*args, **kwargs)
+        self.part2 = part2
+        if part2 is not None:
+            del self.fields["is_part2"]
+        if inline:
+            # Hidden while a consent on file is chosen: the browser must not insist.
+            self.use_required_attribute = False
+        if inline and organization is None:
+            # An outside provider is named in `recipients`.
+            del self.fields["recipient_organization"]
+        elif organization is not None:
+            self.fields["recipient_organization"].queryset = Organization.objects.filter(
+                pk=organization.pk
+            )
+            self.fields["recipient_organization"].initial = organization.pk
+        else:
+            self.fields["recipient_organization"].queryset = Organization.objects.visible_to(user)
+
+    def clean_expires_on(self):
+        value = self.cleaned_data.get("expires_on")
+        if value and value < timezone.localdate():
+            raise ValidationError("The expiry date has passed.")
+        return value
+
+    def clean_signed_on(self):
+        value = self.cleaned_data.get("signed_on")
+        if value and value > timezone.localdate():
+            raise ValidationError("The date signed is in the future.")
+        return value
+
+    @property
+    def wants_part2(self) -> bool:
+        if self.part2 is not None:
+            return self.part2
+        if hasattr(self, "cleaned_data"):
+            return bool(self.cleaned_data.get("is_part2"))
+        return bool(self["is_part2"].value())
+
+    def consent_data(self) -> dict:
+        """Keyword arguments for services.record_consent (without actor, client, case)."""
+        data = self.cleaned_data
+        part2 = self.wants_part2
+        return {
+            "method": data["method"],
+            "scope": list(data["scope"]),
+            "recipients": data["recipients"].strip(),
+            "recipient_organization": data.get("recipient_organization"),
+            "purpose": data["purpose"].strip(),
+            "expires_on": data["expires_on"],
+            "expiry_event": data["expiry_event"].strip(),
+            "is_part2": part2,
+            "discloser": data["discloser"].strip() if part2 else "",
+            "information_description": data["information_description"].strip() if part2 else "",
+            "right_to_revoke_explained": data["right_to_revoke_explained"] if part2 else False,
+            "signed_by": data["signed_by"].strip() if part2 else "",
+            "signed_on": data["signed_on"] if part2 else None,
+            "note": data["note"].strip(),
+        }
+
+
+class RevokeConsentForm(forms.Form):
+    note = forms.CharField(
+        label="Note", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+# --- Status changes --------------------------------------------------------------------
+
+# What each status change is called on a button, for the side that makes it.
+ACTION_LABELS = {
+    Status.ACCEPTED: "Accept",
+    Status.REJECTED: "Decline",
+    Status.IN_PROGRESS: "Started",
+    Status.ON_HOLD: "On hold",
+    Status.COMPLETED: "Client seen",
+    Status.FAILED: "Client not seen",
+    Status.CANCELLED: "Cancel referral",
+    Status.ENTERED_IN_ERROR: "Entered in error",
+}
+
+
+class StatusForm(forms.Form):
+    """One status change: an outcome when the ending calls for one, a service date when
+    the client was seen, and a note."""
+
+    to_status = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(choices=(), required=False)
+    service_date = forms.DateField(label="Date seen", required=False, widget=DATE_INPUT)
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, to_status, reported=False, **kwargs):
+        """`reported`: a worker records what the provider reported, and says how."""
+        super().__init__(*args, initial={"to_status": to_status}, **kwargs)
+        self.to_status = to_status
+        self.label = ACTION_LABELS.get(to_status, Status(to_status).label)
+        # For templates, where `form.to_status` is the hidden field.
+        self.target = to_status
+        self.ends_badly = to_status in (
+            Status.REJECTED,
+            Status.FAILED,
+            Status.CANCELLED,
+            Status.ENTERED_IN_ERROR,
+        )
+        outcomes = OUTCOMES_FOR_STATUS.get(to_status, ())
+        if to_status == Status.COMPLETED or not outcomes:
+            # Completed means the client got help; nothing to choose.
+            del self.fields["outcome"]
+        else:
+            field = self.fields["outcome"]
+            field.choices = [("", "—")] + [(o.value, o.label) for o in outcomes]
+            field.required = to_status in (Status.REJECTED, Status.FAILED)
+            field.label = "Reason" if to_status == Status.REJECTED else "Outcome"
+        if to_status == Status.COMPLETED:
+            self.fields["service_date"].required = True
+            self.fields["service_date"].initial = timezone.localdate()
+        else:
+            del self.fields["service_date"]
+        if to_status == Status.ENTERED_IN_ERROR:
+            self.fields["note"].required = True
+            self.fields["note"].label = "What was wrong"
+        elif reported:
+            self.fields["note"].required = True
+            self.fields["note"].label = "How the provider reported it"
+            self.fields["note"].widget.attrs["placeholder"] = "Phone call with intake, email, ..."
+
+    def clean_to_status(self):
+        value = self.cleaned_data["to_status"]
+        if value != self.to_status:
+            raise ValidationError("The form does not match the action.")
+        return value
+
+    def clean_service_date(self):
+        value = self.cleaned_data.get("service_date")
+        if value and value > timezone.localdate():
+            raise ValidationError("The date seen is in the future.")
+        return value
+
+    def transition_data(self) -> dict:
+        data = self.cleaned_data
+        outcome = data.get("outcome", "")
+        if self.to_status == Status.COMPLETED:
+            outcome = Outcome.GOT_HELP
+        return {
+            "to_status": self.to_status,
+            "outcome": outcome,
+            "note": data["note"].strip(),
+            "service_date": data.get("service_date"),
+        }
+
+
+class AppointmentForm(forms.Form):
+    appointment_at = forms.DateTimeField(label="Appointment", widget=DateTimeLocalInput())
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ProviderLinkForm(forms.Form):
+    email = forms.EmailField(label="Send a new link to", required=False)
+
+
+def status_auto_id(party, to_status) -> str:
+    """Several status forms share a page: keep their element ids apart."""
+    return f"id_{party}_{to_status}_%s".replace("-", "_")
+
+
+def status_forms(referral, party, failed=None, reported=False) -> list[StatusForm]:
+    """A form per status the party may move the referral to; `failed` is the one just
+    posted, shown again with its errors."""
+    result = []
+    for to_status in referral.allowed_next(party):
+        if to_status == Status.REQUESTED:
+            continue  # Sending is its own action (services.send_referral).
+        if failed is not None and failed.to_status == to_status:
+            result.append(failed)
+        else:
+            result.append(
+                StatusForm(
+                    to_status=to_status,
+                    reported=reported,
+                    auto_id=status_auto_id(party, to_status),
+                )
+            )
+    return result

@@ -1,5 +1,0 @@
-from django.http import HttpResponse
-
-
-def referral_list(request):
-    return HttpResponse("")

@@ -1,0 +1,444 @@
+"""The worker's referrals: the list, a new referral with its consent, and one referral
+with its history, disclosures, provider links and the actions allowed on it."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import models, transaction
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.models import Action
+from audit.services import record as audit
+from audit.services import record_list, refuse
+from casebook.exceptions import DomainError
+from cases.access import get_case_for_user
+from directory.access import get_directory_row_for_user
+from directory.models import Location, NeedCategory, Service
+from referrals import services
+from referrals.access import get_referral_for_user
+from referrals.forms import (
+    PART2_SHARE_NOTE,
+    AppointmentForm,
+    ConsentForm,
+    ProviderLinkForm,
+    ReferralForm,
+    StatusForm,
+    status_auto_id,
+    status_forms,
+)
+from referrals.models import (
+    FINAL_STATUSES,
+    LIVE_STATUSES,
+    PART2_REDISCLOSURE_NOTICE,
+    EventVia,
+    Party,
+    Referral,
+    Status,
+)
+from referrals.staleness import stale_q, stale_reason
+from referrals.views.common import add_referral_error, loop_times
+
+PAGE_SIZE = 25
+# The list's filters: a few groups, then any single status.
+GROUPS = {
+    "": ("All", None),
+    "open": ("Open", models.Q(status__in=LIVE_STATUSES)),
+    "stale": ("Needs attention", None),
+    "draft": ("Drafts", models.Q(status=Status.DRAFT)),
+    "closed": ("Closed", models.Q(status__in=FINAL_STATUSES)),
+}
+# Which side of the referral a status form on the worker's page speaks for.
+SIDES = {"requester": Party.REQUESTER, "provider": Party.PERFORMER}
+
+
+@login_required
+@require_GET
+def referral_list(request):
+    """The referrals of the cases the user may see, stale ones first with the reason."""
+    user = request.user
+    if not user.agency_id:
+        refuse(request, "referral_list", "Referrals belong to agencies.")
+    show = request.GET.get("status", "")
+    if show not in GROUPS and show not in Status.values:
+        show = ""
+    now = timezone.now()
+    referrals = (
+        Referral.objects.visible_to(user)
+        .for_list()
+        .annotate(
+            is_stale=models.Case(
+                models.When(stale_q(now), then=True),
+                default=False,
+                output_field=models.BooleanField(),
+            )
+        )
+    )
+    if show == "stale":
+        referrals = referrals.filter(is_stale=True)
+    elif show in GROUPS:
+        condition = GROUPS[show][1]
+        if condition is not None:
+            referrals = referrals.filter(condition)
+    else:
+        referrals = referrals.filter(status=show)
+    referrals = referrals.order_by("-is_stale", "-created_at", "-pk")
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    for referral in page:
+        referral.stale_reason = stale_reason(referral, now) if referral.is_stale else ""
+    record_list(
+        request=request,
+        object_type="referral",
+        objects=page.object_list,
+        client_ids=[referral.client_id for referral in page],
+        detail={"page": "referrals", "status": show},
+    )
+    return render(
+        request,
+        "referrals/referral_list.html",
+        {
+            "page": page,
+            "show": show,
+            "groups": {key: label for key, (label, _) in GROUPS.items()},
+            "statuses": Status.choices,
+        },
+    )
+
+
+# --- New referral ---------------------------------------------------------------------
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _chosen_service(user, value):
+    """The service a posted form names, for showing it again (None when it is not one the
+    user may choose; the form then says so)."""
+    pk = _uuid(value) if value else None
+    if pk is None:
+        return None
+    return (
+        Service.objects.visible_to(user)
+        .select_related("organization")
+        .prefetch_related("phones")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_new(request):
+    """A referral on a case: to a service of the directory or a provider typed in, with
+    the client's consent chosen from those on file or recorded here. "Save draft" keeps
+    it; "Send" sends it at once, or shows why it cannot go."""
+    user = request.user
+    case = get_case_for_user(request, request.GET.get("case"), write=True)
+    client = case.client
+    if request.method == "POST":
+        chosen = _chosen_service(user, request.POST.get("service"))
+        form = ReferralForm(request.POST, user=user, client=client)
+        consent_form = ConsentForm(
+            request.POST,
+            prefix="consent",
+            user=user,
+            part2=form.is_part2,
+            organization=chosen.organization if chosen else None,
+            inline=True,
+        )
+        new_consent = request.POST.get("consent_choice") == "new"
+        send = request.POST.get("action") == "send"
+        valid = form.is_valid()
+        if new_consent:
+            valid = consent_form.is_valid() and valid
+        if valid:
+            try:
+                referral = _create(request, case, form, consent_form if new_consent else None, send)
+            except DomainError as exc:
+                add_referral_error(exc, form, consent_form if new_consent else None)
+            else:
+                if send:
+                    messages.success(request, _sent_message(referral))
+                else:
+                    messages.success(request, "Referral saved as a draft.")
+                return redirect("referrals:detail", referral.pk)
+    else:
+        initial = {}
+        chosen = None
+        if request.GET.get("service"):
+            chosen = get_directory_row_for_user(
+                request,
+                Service,
+                request.GET["service"],
+                queryset=Service.objects.select_related("organization").prefetch_related("phones"),
+            )
+            initial["service"] = chosen.pk
+            if request.GET.get("location"):
+                location = get_directory_row_for_user(
+                    request,
+                    Location,
+                    request.GET["location"],
+                    queryset=Location.objects.filter(services_at__service=chosen),
+                )
+                initial["location"] = location.pk
+        if request.GET.get("need") in NeedCategory.values:
+            initial["need_category"] = request.GET["need"]
+        active = list(case.client.consents.active())
+        initial["consent_choice"] = "existing" if active else "new"
+        if len(active) == 1:
+            initial["consent"] = active[0].pk
+        form = ReferralForm(initial=initial, user=user, client=client)
+        consent_form = ConsentForm(
+            prefix="consent",
+            user=user,
+            part2=form.is_part2,
+            organization=chosen.organization if chosen else None,
+            inline=True,
+            initial={"recipients": chosen.organization.name if chosen else ""},
+        )
+    location_pk = form["location"].value()
+    location = (
+        Location.objects.visible_to(user).filter(pk=_uuid(location_pk)).first()
+        if location_pk and _uuid(location_pk)
+        else None
+    )
+    return render(
+        request,
+        "referrals/referral_form.html",
+        {
+            "case": case,
+            "client": client,
+            "form": form,
+            "consent_form": consent_form,
+            "service": chosen,
+            "location": location,
+            "consents": list(form.fields["consent"].queryset),
+            "part2": form.is_part2,
+            "part2_note": PART2_SHARE_NOTE,
+        },
+    )
+
+
+def _create(request, case, form, consent_form, send):
+    """Record the inline consent (when one was filled in) and the referral together: a
+    refused send leaves nothing half-made, and the form shows again as typed."""
+    with transaction.atomic():
+        consent = form.cleaned_data["consent"]
+        if consent_form is not None:
+            consent = services.record_consent(
+                actor=request.user,
+                client=case.client,
+                case=case,
+                request=request,
+                **consent_form.consent_data(),
+            )
+        return services.create_referral(
+            actor=request.user,
+            case=case,
+            consent=consent,
+            send=send,
+            request=request,
+            **form.referral_data(),
+        )
+
+
+def _sent_message(referral):
+    if referral.provider_email:
+        return f"Referral sent. {referral.provider_name} was emailed a secure link."
+    return f"Referral sent. Tell {referral.provider_name} yourself: they have no email on file."
+
+
+# --- One referral ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def referral_detail(request, pk):
+    referral = get_referral_for_user(request, pk, audit_read=False)
+    return _detail_page(request, referral)
+
+
+def _detail_page(
+    request, referral, *, failed=None, send_error="", appointment_form=None, link_form=None
+):
+    """The referral page; a form that was posted with errors is shown as it was typed
+    (`failed`: (side, StatusForm))."""
+    user = request.user
+    now = timezone.now()
+    can_write = Referral.objects.writable_by(user).filter(pk=referral.pk).exists()
+    events = list(referral.events.select_related("actor"))
+    disclosures = list(referral.disclosures.select_related("consent", "disclosed_by"))
+    links = list(referral.links.select_related("created_by"))
+    audit(
+        request=request,
+        action=Action.VIEW,
+        obj=referral,
+        detail={
+            "event_ids": [event.pk for event in events],
+            "disclosure_ids": [disclosure.pk for disclosure in disclosures],
+        },
+    )
+    failed_side, failed_form = failed or (None, None)
+    forms_by_side = {}
+    if can_write:
+        for side, party in SIDES.items():
+            found = status_forms(
+                referral,
+                party,
+                failed=failed_form if failed_side == side else None,
+                reported=side == "provider",
+            )
+            if side == "provider":
+                # The requester's own cancel covers a provider calling it off.
+                found = [f for f in found if f.to_status != Status.CANCELLED]
+            forms_by_side[side] = found
+        if failed_form is not None and failed_form not in forms_by_side.get(failed_side, []):
+            for error in failed_form.non_field_errors():
+                messages.error(request, error)
+    live = referral.status in LIVE_STATUSES
+    return render(
+        request,
+        "referrals/referral_detail.html",
+        {
+            "referral": referral,
+            "case": referral.case,
+            "client": referral.client,
+            "events": events,
+            "disclosures": disclosures,
+            "links": links,
+            "now": now,
+            "can_write": can_write,
+            "can_send": can_write and referral.status == Status.DRAFT,
+            "send_error": send_error,
+            "requester_forms": forms_by_side.get("requester", []),
+            "provider_forms": forms_by_side.get("provider", []),
+            "appointment_form": (appointment_form or AppointmentForm(auto_id="id_appt_%s"))
+            if can_write and live
+            else None,
+            "link_form": (link_form or ProviderLinkForm(initial={"email": referral.provider_email}))
+            if can_write and live
+            else None,
+            "stale_reason": stale_reason(referral, now),
+            "times": loop_times(referral),
+            "part2_notice": PART2_REDISCLOSURE_NOTICE if referral.is_part2 else "",
+        },
+    )
+
+
+@login_required
+@require_POST
+def referral_send(request, pk):
+    referral = get_referral_for_user(request, pk, write=True, audit_read=False)
+    try:
+        referral = services.send_referral(actor=request.user, referral=referral, request=request)
+    except DomainError as exc:
+        # The draft stays as it was; the page says why it did not go.
+        referral.refresh_from_db()
+        return _detail_page(request, referral, send_error=str(exc))
+    messages.success(request, _sent_message(referral))
+    return redirect("referrals:detail", referral.pk)
+
+
+@login_required
+@require_POST
+def referral_status(request, pk):
+    """A status change: the worker's own (side "requester"), or what the provider
+    reported by phone or mail (side "provider")."""
+    referral = get_referral_for_user(request, pk, write=True, audit_read=False)
+    side = request.POST.get("side")
+    to_status = request.POST.get("to_status")
+    if side not in SIDES or to_status not in Status.values:
+        return HttpResponseBadRequest("Unknown action.")
+    form = StatusForm(
+        request.POST,
+        to_status=to_status,
+        reported=side == "provider",
+        auto_id=status_auto_id(SIDES[side], to_status),
+    )
+    if form.is_valid():
+        via = EventVia.STAFF_FOR_PROVIDER if side == "provider" else EventVia.STAFF
+        try:
+            services.transition_referral(
+                actor=request.user,
+                referral=referral,
+                via=via,
+                request=request,
+                **form.transition_data(),
+            )
+        except DomainError as exc:
+            add_referral_error(exc, form)
+        else:
+            messages.success(request, f"Referral: {Status(to_status).label.lower()}.")
+            return redirect("referrals:detail", referral.pk)
+    referral.refresh_from_db()
+    return _detail_page(request, referral, failed=(side, form))
+
+
+@login_required
+@require_POST
+def referral_appointment(request, pk):
+    referral = get_referral_for_user(request, pk, write=True, audit_read=False)
+    form = AppointmentForm(request.POST, auto_id="id_appt_%s")
+    if form.is_valid():
+        try:
+            services.record_appointment(
+                actor=request.user,
+                referral=referral,
+                via=EventVia.STAFF_FOR_PROVIDER,
+                appointment_at=form.cleaned_data["appointment_at"],
+                note=form.cleaned_data["note"].strip(),
+                request=request,
+            )
+        except DomainError as exc:
+            add_referral_error(exc, form)
+        else:
+            messages.success(request, "Appointment recorded.")
+            return redirect("referrals:detail", referral.pk)
+    referral.refresh_from_db()
+    return _detail_page(request, referral, appointment_form=form)
+
+
+@login_required
+@require_POST
+def link_new(request, pk):
+    """A new link for the provider (the old one lost, or a different contact)."""
+    referral = get_referral_for_user(request, pk, write=True, audit_read=False)
+    form = ProviderLinkForm(request.POST)
+    if form.is_valid():
+        try:
+            link = services.issue_provider_link(
+                actor=request.user,
+                referral=referral,
+                email=form.cleaned_data["email"] or None,
+                request=request,
+            )
+        except DomainError as exc:
+            add_referral_error(exc, form)
+        else:
+            messages.success(request, f"A new link was sent to {link.sent_to}.")
+            return redirect("referrals:detail", referral.pk)
+    return _detail_page(request, referral, link_form=form)
+
+
+@login_required
+@require_POST
+def link_revoke(request, pk, link_pk):
+    referral = get_referral_for_user(request, pk, write=True, audit_read=False)
+    link = referral.links.filter(pk=link_pk).first()
+    if link is None:
+        raise Http404("No link found.")
+    try:
+        services.revoke_provider_link(actor=request.user, link=link, request=request)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The link sent to {link.sent_to} no longer works.")
+    return redirect("referrals:detail", referral.pk)
