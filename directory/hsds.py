@@ -349,6 +349,19 @@ def _open_source(path: Path):
     return read_zip
 
 
+def _inside_package(name: str) -> bool:
+    """A resource path names a file of the package: relative, no "..", no drive or
+    backslash (a zip member or a file outside the package is never read)."""
+    path = PurePosixPath(name)
+    return (
+        bool(name)
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and "\\" not in name
+        and ":" not in name
+    )
+
+
 def read_descriptor(read) -> dict:
     raw = read(DATAPACKAGE)
     if raw is None:
@@ -395,6 +408,9 @@ def read_rows(path) -> tuple[list[Row], list[Problem]]:
             continue
         seen.add(table.name)
         file = resource.get("path")
+        if isinstance(file, str) and not _inside_package(file):
+            problems.append(Problem(file, None, "", "", "the path leads outside the package"))
+            continue
         raw = read(file) if isinstance(file, str) else None
         if raw is None:
             problems.append(Problem(str(file), None, "", "", "the file is missing"))

@@ -175,9 +175,17 @@ def need_terms(categories) -> dict:
     return terms
 
 
+# The rows the _set_* helpers read and replace are those of the edited row's own
+# directory: an agency's own rows hung on a shared row are that agency's, never changed
+# (nor shown) by an edit of the shared row.
+
+
 def _set_needs(service: Service, categories) -> bool:
     current = Attribute.objects.filter(
-        link_entity="service", link_id=service.pk, taxonomy_term__taxonomy=NEEDS_TAXONOMY
+        agency_id=service.agency_id,
+        link_entity="service",
+        link_id=service.pk,
+        taxonomy_term__taxonomy=NEEDS_TAXONOMY,
     ).select_related("taxonomy_term")
     have = {a.taxonomy_term.need_category: a for a in current}
     wanted = set(categories)
@@ -195,7 +203,9 @@ def _set_needs(service: Service, categories) -> bool:
 
 
 def _set_languages(service: Service, languages) -> bool:
-    mine = Language.objects.filter(service=service, location__isnull=True, phone__isnull=True)
+    mine = Language.objects.filter(
+        agency_id=service.agency_id, service=service, location__isnull=True, phone__isnull=True
+    )
     current = sorted(mine.values_list("code", "name"))
     if current == sorted(languages):
         return False
@@ -208,7 +218,9 @@ def _set_languages(service: Service, languages) -> bool:
 
 
 def _set_phone(service: Service, number: str) -> bool:
-    phone = Phone.objects.filter(service=service).order_by("pk").first()
+    phone = (
+        Phone.objects.filter(agency_id=service.agency_id, service=service).order_by("pk").first()
+    )
     number = (number or "").strip()
     if phone is None and not number:
         return False
@@ -230,7 +242,11 @@ def _set_weekly_schedule(service: Service, days, opens_at, closes_at) -> bool:
     are). No days removes it."""
     schedule = (
         Schedule.objects.filter(
-            service=service, freq="WEEKLY", location__isnull=True, service_at_location__isnull=True
+            agency_id=service.agency_id,
+            service=service,
+            freq="WEEKLY",
+            location__isnull=True,
+            service_at_location__isnull=True,
         )
         .order_by("pk")
         .first()
@@ -347,7 +363,11 @@ def save_location(
 
 def _set_address(location: Location, values: dict) -> bool:
     values = {name: (values.get(name) or "").strip() for name in ADDRESS_FIELDS}
-    current = Address.objects.filter(location=location).order_by("address_type", "pk").first()
+    current = (
+        Address.objects.filter(agency_id=location.agency_id, location=location)
+        .order_by("address_type", "pk")
+        .first()
+    )
     if not any(values.values()):
         return False
     if current is None:
@@ -365,7 +385,9 @@ def _set_services(location: Location, services, actor) -> bool:
     wanted = {s.pk for s in services}
     if wanted - set(editable.filter(pk__in=wanted).values_list("pk", flat=True)):
         raise ValidationError({"services": "Choose services you may edit."})
-    links = ServiceAtLocation.objects.filter(location=location, service__in=editable)
+    links = ServiceAtLocation.objects.filter(
+        agency_id=location.agency_id, location=location, service__in=editable
+    )
     have = set(links.values_list("service_id", flat=True))
     removed = links.exclude(service_id__in=wanted).delete()[0]
     ServiceAtLocation.objects.bulk_create(

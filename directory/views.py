@@ -1,6 +1,6 @@
 """Directory pages: search from a phone, a service's page, and agency-admin editing."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -50,6 +50,16 @@ def referral_case_id(request) -> int | None:
     if not Case.objects.visible_to(request.user).filter(pk=case_id).exists():
         return None
     return case_id
+
+
+def web_link(url: str) -> str:
+    """`url` when it is an http(s) address, else "": an imported or admin-typed
+    "javascript:" URL must not become a link that runs in the worker's session."""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return url.strip() if scheme in ("http", "https") else ""
 
 
 def referral_base_url(case_id) -> str | None:
@@ -125,6 +135,7 @@ def service_detail(request, pk):
     needs = finder.need_categories_for(user, [service.pk]).get(service.pk, [])
     context = {
         "service": service,
+        "web_link": web_link(service.url),
         "at_locations": [
             {
                 "row": row,
@@ -174,7 +185,7 @@ def manage(request):
             ),
             "locations": list(
                 Location.objects.editable_by(user)
-                .prefetch_related("addresses")
+                .prefetch_related(Prefetch("addresses", queryset=Address.objects.visible_to(user)))
                 .order_by("name", "pk")
             ),
             "shared": user.is_system_admin,
@@ -225,6 +236,9 @@ def organization_edit(request, pk=None):
 
 
 def _service_initial(service):
+    """The form's values from the service and its own directory's rows (not another
+    directory's rows hung on it: see directory/services.py)."""
+    own = {"agency_id": service.agency_id}
     initial = {name: getattr(service, name) for name in services.SERVICE_FIELDS}
     for name in ("minimum_age", "maximum_age"):
         if initial[name] is not None:
@@ -232,6 +246,7 @@ def _service_initial(service):
     initial["need_categories"] = sorted(
         set(
             Attribute.objects.filter(
+                **own,
                 link_entity="service",
                 link_id=service.pk,
                 taxonomy_term__taxonomy=services.NEEDS_TAXONOMY,
@@ -240,13 +255,13 @@ def _service_initial(service):
     )
     initial["languages"] = ", ".join(
         language.code or language.name
-        for language in service.languages.filter(location__isnull=True, phone__isnull=True)
+        for language in service.languages.filter(**own, location__isnull=True, phone__isnull=True)
     )
-    phone = service.phones.order_by("pk").first()
+    phone = service.phones.filter(**own).order_by("pk").first()
     initial["phone"] = phone.number if phone else ""
     schedule = (
         service.schedules.filter(
-            freq="WEEKLY", location__isnull=True, service_at_location__isnull=True
+            **own, freq="WEEKLY", location__isnull=True, service_at_location__isnull=True
         )
         .order_by("pk")
         .first()
@@ -279,15 +294,16 @@ def service_edit(request, pk=None):
 
 
 def _location_initial(location):
+    own = {"agency_id": location.agency_id}
     initial = {
         "name": location.name,
         "organization": location.organization_id,
         "description": location.description,
         "latitude": location.latitude,
         "longitude": location.longitude,
-        "services": list(location.services_at.values_list("service_id", flat=True)),
+        "services": list(location.services_at.filter(**own).values_list("service_id", flat=True)),
     }
-    address = location.addresses.order_by("address_type", "pk").first()
+    address = location.addresses.filter(**own).order_by("address_type", "pk").first()
     if address:
         initial.update({name: getattr(address, name) for name in services.ADDRESS_FIELDS})
     return initial

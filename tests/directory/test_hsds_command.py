@@ -1,4 +1,5 @@
 import io
+import json
 import shutil
 import zipfile
 
@@ -152,6 +153,28 @@ class TestImportCommand:
         error, _, _ = run_failing("import_hsds", str(archive))
 
         assert "\n" not in str(error)
+        assert not Organization.objects.exists()
+
+    @pytest.mark.parametrize("member", ["../organizations.csv", "/abs/organizations.csv"])
+    def test_a_path_leading_out_of_the_package_is_refused(self, tmp_path, member):
+        # Zip-slip: a resource path with ".." or an absolute one names no file of the
+        # package, even when the zip holds a member of that name.
+        write_package(tmp_path / "pkg", {"organization": [organization()]})
+        descriptor = json.loads((tmp_path / "pkg" / "datapackage.json").read_text())
+        descriptor["resources"][0]["path"] = member
+        archive = tmp_path / "evil.zip"
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("datapackage.json", json.dumps(descriptor))
+            z.writestr(member, (tmp_path / "pkg" / "organizations.csv").read_text())
+
+        error, _, err = run_failing("import_hsds", str(archive))
+
+        assert f"{member}: the path leads outside the package" in err
+        assert not Organization.objects.exists()
+        # A folder package the same.
+        (tmp_path / "pkg" / "datapackage.json").write_text(json.dumps(descriptor))
+        _, _, err = run_failing("import_hsds", str(tmp_path / "pkg"))
+        assert "leads outside the package" in err
         assert not Organization.objects.exists()
 
 

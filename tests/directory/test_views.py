@@ -21,6 +21,7 @@ from directory.models import (
 from tests.accounts.factories import UserFactory
 from tests.directory.factories import (
     AddressFactory,
+    AttributeFactory,
     ContactFactory,
     LanguageFactory,
     LocationFactory,
@@ -29,6 +30,7 @@ from tests.directory.factories import (
     ScheduleFactory,
     ServiceAtLocationFactory,
     ServiceFactory,
+    need_term,
     tag_service,
 )
 
@@ -174,6 +176,24 @@ class TestServicePage:
         event = AuditEvent.objects.get(action=Action.DENIED)
         assert event.object_id == str(service.pk)
         assert event.agency_id == carol.agency_id
+
+    @pytest.mark.parametrize(
+        "url", ["javascript:alert(1)", " JavaScript:alert(1)", "java\tscript:alert(1)", "data:x"]
+    )
+    def test_a_web_address_that_is_not_http_is_not_a_link(self, login, alice, url):
+        # HSDS import accepts any URI, and the admin any text: neither may become a link
+        # that runs script in the worker's session.
+        service = ServiceFactory(url=url)
+        response = login(alice).get(reverse("directory:service_detail", args=[service.pk]))
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert 'rel="noopener noreferrer" target="_blank">' not in page.split("Web</dt>")[1]
+        assert 'href="javascript' not in page.lower()
+
+    def test_an_http_web_address_is_a_link(self, login, alice):
+        service = ServiceFactory(url="https://shelter.example/beds")
+        response = login(alice).get(reverse("directory:service_detail", args=[service.pk]))
+        assert 'href="https://shelter.example/beds"' in response.content.decode()
 
 
 # --- Editing ----------------------------------------------------------------------------
@@ -363,3 +383,66 @@ class TestEditing:
         )
         assert created.status_code == 302
         assert Organization.objects.get(name="Brand new").agency is None
+
+    def test_root_editing_a_shared_row_leaves_an_agencys_own_rows_on_it_alone(
+        self, login, root, agency_a
+    ):
+        # An agency may hang its own phone, language, hours and need tag on a shared
+        # service (admin or import --agency), and link it at a shared location: those rows
+        # are the agency's, so the system admin's form neither shows nor replaces them.
+        organization = OrganizationFactory(name="Shared org")
+        service = ServiceFactory(organization=organization, name="Shared shelter")
+        location = LocationFactory(name="Shared place")
+        PhoneFactory(service=service, agency=agency_a, number="541-555-0777")
+        LanguageFactory(service=service, agency=agency_a, name="Somali", code="so")
+        ScheduleFactory(service=service, agency=agency_a, byday="SA", opens_at=datetime.time(7))
+        tag_service(ServiceFactory(agency=agency_a), "food")  # another row of agency A
+        AttributeFactory(agency=agency_a, link_id=service.pk, taxonomy_term=need_term("food"))
+        AddressFactory(location=location, agency=agency_a, address_1="9 Private Rd")
+        ServiceAtLocationFactory(service=service, location=location, agency=agency_a)
+        agency_rows = {
+            model: set(model.objects.filter(agency=agency_a).values_list("pk", flat=True))
+            for model in (Phone, Language, Schedule, Attribute, Address, ServiceAtLocation)
+        }
+        client = login(root)
+
+        page = client.get(reverse("directory:service_edit", args=[service.pk])).content.decode()
+        for private in ("541-555-0777", "Somali", 'value="food" checked', 'value="SA" checked'):
+            assert private not in page, private
+        page = client.get(reverse("directory:location_edit", args=[location.pk])).content
+        assert b"9 Private Rd" not in page
+        assert b"9 Private Rd" not in client.get(MANAGE).content
+
+        edit = {"organization": organization.pk, "name": "Shared shelter", "status": "active"}
+        response = client.post(reverse("directory:service_edit", args=[service.pk]), edit)
+        assert response.status_code == 302
+        body = {"name": "Shared place", "address_1": "1 Main St", "city": "Eugene", "services": []}
+        response = client.post(reverse("directory:location_edit", args=[location.pk]), body)
+        assert response.status_code == 302
+
+        for model, pks in agency_rows.items():
+            assert set(model.objects.filter(agency=agency_a).values_list("pk", flat=True)) == pks
+        assert Address.objects.get(location=location, agency=None).address_1 == "1 Main St"
+        assert Address.objects.get(location=location, agency=agency_a).address_1 == "9 Private Rd"
+
+    @pytest.mark.parametrize("persona", ["dana", "root"])
+    def test_manage_page_query_count_does_not_grow(
+        self, request, login, persona, django_assert_max_num_queries
+    ):
+        user = request.getfixturevalue(persona)
+        agency = user.agency
+
+        def add_rows(n):
+            for _ in range(n):
+                service = ServiceFactory(agency=agency)
+                location = LocationFactory(agency=agency, organization=service.organization)
+                AddressFactory(location=location, agency=agency)
+
+        add_rows(2)
+        client = login(user)
+        with django_assert_max_num_queries(12):
+            assert client.get(MANAGE).status_code == 200
+        add_rows(20)
+        with django_assert_max_num_queries(12):
+            response = client.get(MANAGE)
+        assert len(response.context["locations"]) == 22

@@ -51,7 +51,7 @@ class TestStaleReferralFlag:
         # Domestic violence: 1 business day (STALE_AFTER).
         idle(sent_referral(alice, alice_case, need_category=NeedCategory.DOMESTIC_VIOLENCE), 4)
         shown = flags(login(alice).get(CASELOAD_URL))
-        assert shown[alice_case.pk] == "Referral not accepted after 1 business days"
+        assert shown[alice_case.pk] == "Referral not accepted after 1 business day"
 
     def test_an_accepted_referral_with_no_news_is_flagged(self, login, alice, alice_case):
         idle(move_to(sent_referral(alice, alice_case), Status.ACCEPTED), days=40)
