@@ -56,3 +56,16 @@ def open_menu_item(page, name):
 def answer(page, question_key, value):
     """Tap Yes or No on a C-SSRS question (the radio itself is visually hidden)."""
     page.click(f"label[for=id_{question_key}_{value}]")
+
+
+# The narrowest phone the pages are made for.
+SMALL_PHONE = {"width": 375, "height": 812}
+
+
+def fits_the_screen(page):
+    """Nothing on the page sticks out sideways: no horizontal scrolling on the phone. (A
+    mobile browser widens `window.innerWidth` to fit a page that is too wide, so the page
+    is measured against the screen itself.)"""
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    screen = page.viewport_size["width"]
+    assert width <= screen, f"{page.url} is {width}px wide on a {screen}px screen"
