@@ -41,6 +41,7 @@ from directory.models import (
     Attribute,
     Language,
     Location,
+    NeedCategory,
     Phone,
     Schedule,
     Service,
@@ -384,6 +385,7 @@ class SearchResults:
         needs = need_categories_for(self.user, [row.service.pk for row in rows])
         for row in rows:
             row.need_categories = needs.get(row.service.pk, [])
+            row.need_labels = [NeedCategory(c).label for c in row.need_categories]
 
 
 def need_categories_for(user, service_ids) -> dict:

@@ -62,6 +62,11 @@ class TestSearchPage:
         assert "Spanish" in page
         assert "Adults 18+" in page
 
+    def test_cards_name_the_need_in_words(self, login, alice):
+        located_service("Night shelter")
+        response = login(alice).get(SEARCH, {"need": "housing"}, HTTP_HX_REQUEST="true")
+        assert b"Housing and shelter</span>" in response.content
+
     def test_htmx_gets_only_the_results(self, login, alice):
         located_service("Night shelter")
         response = login(alice).get(SEARCH, {"q": "night"}, HTTP_HX_REQUEST="true")
