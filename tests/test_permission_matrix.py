@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from cases.models import Case
+from tests.referrals.factories import sent_referral
 
 PERSONAS = ["alice", "bob", "erin", "sam", "dana", "carol", "root"]
 # Whose case is the target: own / same team / other team / other agency.
@@ -35,12 +36,22 @@ WRITABLE = {name: (set() if name in ("dana", "root") else seen) for name, seen i
 def world(alice, bob, erin, sam, dana, carol, root, alice_case, bob_case, erin_case, carol_case):
     users = {u.username: u for u in (alice, bob, erin, sam, dana, carol, root)}
     cases = {"alice": alice_case, "bob": bob_case, "erin": erin_case, "carol": carol_case}
+    for case in cases.values():
+        # Each case's own worker has sent a referral under the client's consent.
+        sent_referral(case.assigned_worker, case)
     return users, cases
 
 
 def _ids(case):
     contact = case.contacts.first()
-    return {"case": case.pk, "client": case.client_id, "contact": contact.pk}
+    referral = case.referrals.first()
+    return {
+        "case": case.pk,
+        "client": case.client_id,
+        "contact": contact.pk,
+        "referral": referral.pk,
+        "consent": referral.consent_id,
+    }
 
 
 # (name, method, url builder, body)
@@ -48,6 +59,8 @@ READ_PAGES = [
     ("case page", lambda i: reverse("cases:case_detail", args=[i["case"]])),
     ("contact page", lambda i: reverse("cases:contact_detail", args=[i["contact"]])),
     ("client page", lambda i: reverse("cases:client_detail", args=[i["client"]])),
+    ("referral page", lambda i: reverse("referrals:detail", args=[i["referral"]])),
+    ("consent page", lambda i: reverse("referrals:consent_detail", args=[i["consent"]])),
 ]
 READ_API = [
     ("api client", lambda i: f"/api/v1/clients/{i['client']}/"),
@@ -55,12 +68,28 @@ READ_API = [
     ("api case timeline", lambda i: f"/api/v1/cases/{i['case']}/timeline/"),
     ("api contact", lambda i: f"/api/v1/contacts/{i['contact']}/"),
     ("api contact amendments", lambda i: f"/api/v1/contacts/{i['contact']}/amendments/"),
+    ("api referral", lambda i: f"/api/v1/referrals/{i['referral']}/"),
+    ("api referral events", lambda i: f"/api/v1/referrals/{i['referral']}/events/"),
+    ("api referral links", lambda i: f"/api/v1/referrals/{i['referral']}/provider-links/"),
+    ("api consent", lambda i: f"/api/v1/consents/{i['consent']}/"),
 ]
 WRITE_PAGES = [
     ("close case", lambda i: reverse("cases:case_close", args=[i["case"]]), {}),
     ("case concerns", lambda i: reverse("cases:case_concerns", args=[i["case"]]), {}),
     ("amend contact", lambda i: reverse("cases:contact_amend", args=[i["contact"]]), {}),
     ("edit client", lambda i: reverse("cases:client_edit", args=[i["client"]]), {}),
+    ("referral status", lambda i: reverse("referrals:status", args=[i["referral"]]), {}),
+    (
+        "referral appointment",
+        lambda i: reverse("referrals:appointment", args=[i["referral"]]),
+        {},
+    ),
+    ("new provider link", lambda i: reverse("referrals:link_new", args=[i["referral"]]), {}),
+    (
+        "revoke consent",
+        lambda i: reverse("referrals:consent_revoke", args=[i["consent"]]),
+        {"note": "x" * 5000},
+    ),
 ]
 WRITE_API = [
     (
@@ -77,6 +106,25 @@ WRITE_API = [
     ),
     ("api close case", "post", lambda i: f"/api/v1/cases/{i['case']}/close/", {}),
     ("api amend contact", "post", lambda i: f"/api/v1/contacts/{i['contact']}/amend/", {}),
+    (
+        "api referral transition",
+        "post",
+        lambda i: f"/api/v1/referrals/{i['referral']}/transition/",
+        {},
+    ),
+    (
+        "api referral appointment",
+        "post",
+        lambda i: f"/api/v1/referrals/{i['referral']}/appointment/",
+        {},
+    ),
+    ("api send referral", "post", lambda i: f"/api/v1/referrals/{i['referral']}/send/", {}),
+    (
+        "api revoke consent",
+        "post",
+        lambda i: f"/api/v1/consents/{i['consent']}/revoke/",
+        {"note": "x" * 5000},
+    ),
 ]
 
 
@@ -141,6 +189,20 @@ class TestReadMatrix:
             row["case"] for row in api.get("/api/v1/contacts/?page_size=100").json()["results"]
         }
         assert listed == {c.pk for c in shown}
+        if not user.is_system_admin:
+            listed = {
+                row["case"] for row in api.get("/api/v1/referrals/?page_size=100").json()["results"]
+            }
+            assert listed == {c.pk for c in shown}
+            listed = {
+                row["client"]["id"]
+                for row in api.get("/api/v1/consents/?page_size=100").json()["results"]
+            }
+            assert listed == {c.client_id for c in shown}
+            page = client.get(reverse("referrals:list")).content.decode()
+            for case in hidden:
+                referral = case.referrals.first()
+                assert reverse("referrals:detail", args=[referral.pk]) not in page
 
         for case in hidden:
             name = case.client.legal_name
@@ -168,7 +230,9 @@ class TestWriteMatrix:
             for name, url, body in WRITE_PAGES:
                 response = client.post(url(ids), body)
                 if target in WRITABLE[persona]:
-                    ok = (200, 302)
+                    # A form with errors re-renders (200) or says so on the record's page
+                    # (302); a post naming no action at all is malformed (400).
+                    ok = (200, 302, 400)
                     assert response.status_code in ok, where(persona, target, name, response)
                 elif target in VISIBLE[persona]:
                     assert response.status_code == 403, where(persona, target, name, response)
