@@ -534,7 +534,8 @@ class ProviderLink(models.Model):
             public_id = uuid.UUID(public_id)
         except ValueError:
             return None
-        if not hmac.compare_digest(sig, cls.signature(public_id)):
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError).
+        if not hmac.compare_digest(sig.encode(), cls.signature(public_id).encode()):
             return None
         return public_id
 

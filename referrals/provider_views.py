@@ -26,10 +26,12 @@ APPOINTMENT = "appointment"
 
 
 def _private(response):
-    """No search engine, cache or Referer header keeps the page or its address."""
+    """No search engine, cache or other site's Referer header keeps the page or its
+    address. "same-origin", not "no-referrer": under no-referrer browsers send
+    `Origin: null` with the page's own forms, and the CSRF check refuses them."""
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -19,6 +19,7 @@ out by their status.
 """
 
 import datetime
+import re
 import zoneinfo
 
 from django.core.exceptions import ValidationError
@@ -73,6 +74,10 @@ GENERAL_DESIGNATION = "my treating providers"
 # Presenting concerns that identify substance use: shown to a provider only with
 # ShareItem.SUBSTANCE_USE (42 CFR Part 2), never among the other concerns.
 SUBSTANCE_USE_CONCERNS = ("substance-use",)
+
+# Sanity bounds on times typed by workers and providers: beyond them a date is a typo.
+APPOINTMENT_HORIZON = datetime.timedelta(days=5 * 365)
+OLDEST_CONSENT = datetime.timedelta(days=5 * 365)
 
 
 def _text(value) -> str:
@@ -180,6 +185,11 @@ def record_consent(
     obtained_at = obtained_at or timezone.now()
     if obtained_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ConsentInvalid("Consent cannot be obtained in the future.", field="obtained_at")
+    if obtained_at < timezone.now() - OLDEST_CONSENT:
+        # Also keeps out year-1 times, which overflow when shown in a local time zone.
+        raise ConsentInvalid(
+            "Check the date: that is more than five years ago.", field="obtained_at"
+        )
 
     consent = Consent(
         agency_id=client.agency_id,
@@ -269,7 +279,22 @@ def _recipient_covered(consent: Consent, referral: Referral) -> bool:
     names = [referral.provider_name]
     if referral.service_id is not None:
         names.append(referral.service.organization.name)
-    return any(name.strip() and name.strip().casefold() in text for name in names)
+    return any(_named_in(name, text) for name in names)
+
+
+# What separates the recipients a consent names ("A, B and C; D").
+_RECIPIENT_EDGE = r"(?:^|$|[,;:()/.]|\band\b|\bor\b)"
+
+
+def _named_in(name: str, recipients: str) -> bool:
+    """Whether the consent's `recipients` (casefolded) name `name` in full: a part of a
+    name ("Riverside" of "Riverside Recovery Center") names another provider."""
+    name = " ".join(name.split()).casefold()
+    if not name:
+        return False
+    text = " ".join(recipients.replace("\n", ";").split())
+    pattern = rf"{_RECIPIENT_EDGE}\s*{re.escape(name)}\s*{_RECIPIENT_EDGE}"
+    return re.search(pattern, text) is not None
 
 
 def consent_problems(consent: Consent, referral: Referral, at=None) -> list[str]:
@@ -780,6 +805,16 @@ def record_appointment(
     if not isinstance(appointment_at, datetime.datetime) or timezone.is_naive(appointment_at):
         raise ReferralInvalid("Give the appointment's date and time.", field="appointment_at")
     now = timezone.now()
+    if appointment_at > now + APPOINTMENT_HORIZON:
+        # Also keeps out a time that overflows the year 9999 in UTC or in a local time
+        # zone, which no page could show again.
+        raise ReferralInvalid(
+            "Check the date: that is more than five years ahead.", field="appointment_at"
+        )
+    if appointment_at < referral.created_at - datetime.timedelta(days=1):
+        raise ReferralInvalid(
+            "The appointment cannot be before the referral was made.", field="appointment_at"
+        )
     referral.appointment_at = appointment_at
     referral.last_activity_at = now
     referral.save(update_fields=["appointment_at", "last_activity_at"])
@@ -918,6 +953,7 @@ def resolve_provider_link(token: str) -> ProviderLink | None:
     link = (
         ProviderLink.objects.select_related(
             "referral",
+            "referral__agency",
             "referral__case",
             "referral__client",
             "referral__consent",
@@ -933,8 +969,13 @@ def resolve_provider_link(token: str) -> ProviderLink | None:
     referral = link.referral
     if referral.status in (Status.DRAFT, Status.ENTERED_IN_ERROR):
         return None
-    if referral.consent is None or not referral.consent.is_active():
+    if referral.consent is None:
         return None
+    # The consent expires at the end of its day where the agency works, not in UTC: the
+    # provider has no account, so no time zone of its own is active here.
+    with timezone.override(zoneinfo.ZoneInfo(referral.agency.timezone)):
+        if not referral.consent.is_active():
+            return None
     return link
 
 

@@ -65,7 +65,10 @@ def _consent_page(request, consent, *, revoke_form=None):
     can_write = Consent.objects.filter(
         pk=consent.pk, client__in=Client.objects.writable_by(user)
     ).exists()
-    referrals = list(consent.referrals.only("pk", "provider_name", "status", "created_at"))
+    # "consent" too: the related manager sets it on each row, a query per row if deferred.
+    referrals = list(
+        consent.referrals.only("pk", "consent", "provider_name", "status", "created_at")
+    )
     disclosures = list(consent.disclosures.all())
     audit(
         request=request,

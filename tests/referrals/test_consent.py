@@ -62,6 +62,9 @@ class TestRecordConsent:
             ("purpose", ""),
             ("method", "telepathy"),
             ("expires_on", datetime.date(2020, 1, 1)),
+            # Year 1 would be stored and then break every page showing the consent.
+            ("obtained_at", datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)),
+            ("obtained_at", timezone.now() - datetime.timedelta(days=6 * 365)),
         ],
     )
     def test_it_refuses_bad_input(self, field, value, alice, alice_case):
@@ -244,6 +247,63 @@ class TestConsentGate:
         referral = make_referral(alice, alice_case, consent=consent, provider_name="Eugene Mission")
         with pytest.raises(ConsentInvalid, match="Eugene Mission"):
             services.send_referral(actor=alice, referral=referral)
+
+    @pytest.mark.parametrize(
+        "provider_name", ["Riverside", "Recovery Center", "Center", "R", "Riverside Recovery"]
+    )
+    def test_part_of_the_recipients_name_is_another_provider(
+        self, provider_name, alice, alice_case
+    ):
+        consent = give_consent(
+            alice, alice_case, **part2_fields(recipients="Riverside Recovery Center")
+        )
+        referral = make_referral(
+            alice,
+            alice_case,
+            consent=consent,
+            need_category=NeedCategory.SUBSTANCE_USE,
+            provider_name=provider_name,
+        )
+        with pytest.raises(ConsentInvalid, match="does not cover sending to"):
+            services.send_referral(actor=alice, referral=referral)
+
+    def test_a_directory_organization_whose_name_is_part_of_the_recipient_refuses(
+        self, alice, alice_case
+    ):
+        service = ServiceFactory(
+            organization=OrganizationFactory(name="Riverside"), email="intake@riverside.example"
+        )
+        consent = give_consent(
+            alice, alice_case, **part2_fields(recipients="Riverside Recovery Center")
+        )
+        referral = make_referral(
+            alice,
+            alice_case,
+            service=service,
+            consent=consent,
+            need_category=NeedCategory.SUBSTANCE_USE,
+        )
+        with pytest.raises(ConsentInvalid, match="does not cover sending to"):
+            services.send_referral(actor=alice, referral=referral)
+
+    @pytest.mark.parametrize(
+        "recipients",
+        [
+            "Riverside Recovery Center",
+            "Hilltop Detox, Riverside Recovery Center and Eugene Mission",
+            "Hilltop Detox\nriverside recovery center (intake)",
+        ],
+    )
+    def test_a_recipient_named_in_full_among_others_allows(self, recipients, alice, alice_case):
+        consent = give_consent(alice, alice_case, **part2_fields(recipients=recipients))
+        referral = make_referral(
+            alice,
+            alice_case,
+            consent=consent,
+            need_category=NeedCategory.SUBSTANCE_USE,
+            provider_name="Riverside  Recovery Center",
+        )
+        assert services.send_referral(actor=alice, referral=referral).status == Status.REQUESTED
 
     def test_a_part2_referral_needs_a_part2_consent(self, alice, alice_case):
         consent = give_consent(alice, alice_case)

@@ -82,7 +82,7 @@ class TestAUsableLink:
         response = client.get(link_url(link))
         assert response["Cache-Control"] == "no-store"
         assert "noindex" in response["X-Robots-Tag"]
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
 
     def test_each_view_is_audited_without_the_token(self, client, link):
         client.get(link_url(link))
@@ -186,6 +186,24 @@ class TestClosingTheLoop:
         referral.refresh_from_db()
         assert referral.status == Status.REQUESTED
 
+    @pytest.mark.parametrize("when", ["9999-12-31T23:59", "0001-01-01T00:00", "2099-01-01T09:00"])
+    def test_an_appointment_far_off_is_a_form_error(self, client, login, alice, link, when):
+        # Stored, year 9999 in Los Angeles overflowed in UTC: every page showing the
+        # referral (the provider's, the worker's, the case's, the list) answered 500.
+        url = link_url(link)
+        response = client.post(url, {"action": "appointment", "appointment_at": when})
+        assert response.status_code == 200
+        assert "Check the date" in response.content.decode() or "before the referral" in (
+            response.content.decode()
+        )
+        referral = link.referral
+        referral.refresh_from_db()
+        assert referral.appointment_at is None
+        assert client.get(url).status_code == 200
+        worker = login(alice)
+        for page in [f"/referrals/{referral.pk}/", f"/cases/{referral.case_id}/", "/referrals/"]:
+            assert worker.get(page).status_code == 200
+
     def test_garbage_forms_never_break_it(self, client, link, referral):
         url = link_url(link)
         for value in ["\x00", "x" * 100_000, "-1", "2026-13-45T99:99", "<script>", ""]:
@@ -255,6 +273,22 @@ class TestAnUnusableLink:
         )
         self.assert_reveals_nothing(client.get(link_url(link)))
 
+    def test_consent_expiry_is_the_end_of_the_day_where_the_agency_works(
+        self, client, link, referral, time_machine
+    ):
+        # Agency A works in Los Angeles: 02:00 UTC on 28 November is still the 27th there,
+        # the last day of a consent expiring on the 27th; 09:00 UTC (01:00 there) is not.
+        type(referral.consent).objects.filter(pk=referral.consent_id).update(
+            expires_on=datetime.date(2026, 11, 27)
+        )
+        ProviderLink.objects.filter(pk=link.pk).update(
+            expires_at=datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC)
+        )
+        time_machine.move_to(datetime.datetime(2026, 11, 28, 2, 0, tzinfo=datetime.UTC))
+        assert client.get(link_url(link)).status_code == 200
+        time_machine.move_to(datetime.datetime(2026, 11, 28, 9, 0, tzinfo=datetime.UTC))
+        self.assert_reveals_nothing(client.get(link_url(link)))
+
     def test_entered_in_error(self, client, alice, link, referral):
         move_to(referral, Status.ENTERED_IN_ERROR, actor=alice)
         self.assert_reveals_nothing(client.get(link_url(link)))
@@ -268,6 +302,7 @@ class TestAnUnusableLink:
             "%00",
             "x" * 3000,
             "a/b/c",
+            "00000000-0000-0000-0000-000000000000.é",
         ],
     )
     def test_garbage_tokens(self, client, link, token):
@@ -275,6 +310,13 @@ class TestAnUnusableLink:
         self.assert_reveals_nothing(client.get(url))
         self.assert_reveals_nothing(client.post(url, {"action": "accepted"}))
         row = refused_rows().first()
+        assert row.object_id == "" and row.agency_id is None
+
+    @pytest.mark.parametrize("signature", ["é", "é" * 40, "ü" + "0" * 39])
+    def test_a_non_ascii_signature_on_a_real_id(self, client, link, signature):
+        # hmac.compare_digest raises on a non-ASCII str: it used to answer 500.
+        self.assert_reveals_nothing(client.get(link_url(f"{link.public_id}.{signature}")))
+        row = refused_rows().get()
         assert row.object_id == "" and row.agency_id is None
 
     def test_a_forged_signature_on_a_real_id(self, client, link):

@@ -207,6 +207,24 @@ class TestRecordAppointment:
             )
         assert exc.value.field == "appointment_at"
 
+    @pytest.mark.parametrize(
+        "when",
+        [
+            datetime.datetime(9999, 12, 31, 23, 59, tzinfo=datetime.UTC),
+            datetime.datetime(1, 1, 1, tzinfo=datetime.UTC),
+            timezone.now() + datetime.timedelta(days=6 * 365),
+            timezone.now() - datetime.timedelta(days=30),
+        ],
+    )
+    def test_a_time_far_off_or_before_the_referral_is_refused(self, when, alice, alice_case):
+        # Year 9999 or 1 would be stored and then break every page showing the referral.
+        referral = sent_referral(alice, alice_case)
+        with pytest.raises(ReferralInvalid) as exc:
+            services.record_appointment(
+                actor=None, referral=referral, via=EventVia.PROVIDER_LINK, appointment_at=when
+            )
+        assert exc.value.field == "appointment_at"
+
     @pytest.mark.parametrize("status", [Status.DRAFT, Status.COMPLETED, Status.REJECTED])
     def test_only_a_live_referral(self, status, alice, alice_case):
         referral = make_referral(alice, alice_case)

@@ -467,6 +467,25 @@ class TestReferralPage:
         assert response.status_code == 302
         assert referral.links.usable().get().sent_to == "beds@mission.example"
 
+    def test_the_consent_page_queries_do_not_grow_with_its_referrals(
+        self, login, alice, alice_case, django_assert_max_num_queries
+    ):
+        consent = give_consent(alice, alice_case)
+        url = reverse("referrals:consent_detail", args=[consent.pk])
+        client = login(alice)
+        sent_referral(alice, alice_case, consent=consent)
+        with django_assert_max_num_queries(11):
+            assert client.get(url).status_code == 200
+        for _ in range(5):
+            sent_referral(alice, alice_case, consent=consent)
+        with django_assert_max_num_queries(11):
+            assert (
+                client.get(url)
+                .content.decode()
+                .count('class="list-group-item list-group-item-action')
+                == 6
+            )
+
     @pytest.mark.parametrize(
         ("persona", "read", "write"),
         [
