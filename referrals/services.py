@@ -772,6 +772,11 @@ def transition_referral(
     events.referral_status_changed(
         referral=referral, actor=actor, from_status=from_status, via=via, at=now
     )
+    if party == Party.REQUESTER and to_status in (Status.CANCELLED, Status.ENTERED_IN_ERROR):
+        # Called off or withdrawn by us: the provider has nothing left to do, and must
+        # see nothing more of the client.
+        for link in referral.links.usable(now):
+            _revoke_link(actor=actor, link=link, referral=referral, request=request, now=now)
     audit(
         request=request,
         actor=actor,

@@ -301,6 +301,29 @@ class TestResolveProviderLink:
     def test_malformed_tokens_resolve_to_nothing(self, token, link):
         assert services.resolve_provider_link(token) is None
 
+    @pytest.mark.parametrize(
+        ("status", "outcome"),
+        [(Status.CANCELLED, "declined"), (Status.ENTERED_IN_ERROR, "")],
+    )
+    def test_calling_the_referral_off_revokes_its_link(self, link, alice, status, outcome):
+        services.transition_referral(
+            actor=alice,
+            referral=link.referral,
+            to_status=status,
+            via=EventVia.STAFF,
+            outcome=outcome,
+            note="Client changed their mind.",
+        )
+        link.refresh_from_db()
+        assert link.revoked_at is not None
+        assert services.resolve_provider_link(link.token()) is None
+        assert link.referral.events.filter(kind=ReferralEventKind.LINK_REVOKED).exists()
+
+    def test_the_provider_still_sees_a_referral_it_completed(self, link):
+        referral = move_to(link.referral, Status.COMPLETED)
+        assert referral.status == Status.COMPLETED
+        assert services.resolve_provider_link(link.token()) is not None
+
     def test_a_forged_signature_resolves_to_nothing(self, link):
         assert services.resolve_provider_link(f"{link.public_id}.{'0' * 40}") is None
 
