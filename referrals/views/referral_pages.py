@@ -317,6 +317,10 @@ def _detail_page(
             "now": now,
             "can_write": can_write,
             "can_send": can_write and referral.status == Status.DRAFT,
+            # Closing the loop: a referral that did not connect is followed by another.
+            "can_refer_elsewhere": can_write
+            and referral.case.is_open
+            and referral.status in (Status.REJECTED, Status.FAILED, Status.CANCELLED),
             "send_error": send_error,
             "requester_forms": forms_by_side.get("requester", []),
             "provider_forms": forms_by_side.get("provider", []),

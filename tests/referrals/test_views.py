@@ -390,6 +390,17 @@ class TestReferralPage:
         event = AuditEvent.objects.get(actor=alice, action=Action.VIEW, object_type="referral")
         assert event.object_id == str(referral.pk)
 
+    def test_a_rejected_referral_offers_another_service_for_the_same_need(
+        self, login, alice, dana, referral
+    ):
+        assert b"refer-elsewhere" not in login(alice).get(detail_url(referral)).content
+        move_to(referral, Status.REJECTED)
+        page = login(alice).get(detail_url(referral)).content.decode()
+        search = f"{reverse('directory:search')}?case={referral.case_id}&amp;need=housing"
+        assert search in page
+        # Read-only readers refer nobody.
+        assert "refer-elsewhere" not in login(dana).get(detail_url(referral)).content.decode()
+
     def test_recording_what_the_provider_reported(self, login, bob, referral):
         client = login(bob)
         url = reverse("referrals:status", args=[referral.pk])
