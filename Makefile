@@ -24,6 +24,9 @@ test: venv-dev assets chromium
 	echo "== makemigrations --check"; \
 	DJANGO_SETTINGS_MODULE=casebook.settings.test $(PY) manage.py makemigrations --check --dry-run || status=1; \
 	echo "== pytest"; $(VENV)/bin/pytest || status=1; \
+	echo "== the demo walkthrough again on SQLite, the embedded default"; \
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 $(VENV)/bin/pytest -q \
+		-p no:cacheprovider tests/test_demo_walkthrough.py || status=1; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
 	exit $$status
 

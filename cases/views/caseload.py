@@ -1,3 +1,5 @@
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.db import models
 from django.db.models.functions import JSONObject
@@ -46,10 +48,14 @@ def stale_referral_flag(data, now) -> str:
     after 3 business days"; empty when there is none."""
     if not data:
         return ""
+    last_activity_at = parse_datetime(data["last_activity_at"])
+    if timezone.is_naive(last_activity_at):
+        # SQLite's JSON holds the stored UTC time without its offset.
+        last_activity_at = timezone.make_aware(last_activity_at, datetime.UTC)
     referral = Referral(
         status=data["status"],
         need_category=data["need_category"],
-        last_activity_at=parse_datetime(data["last_activity_at"]),
+        last_activity_at=last_activity_at,
     )
     reason = stale_reason(referral, now)
     if not reason:
