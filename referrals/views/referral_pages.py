@@ -159,6 +159,17 @@ def referral_new(request):
         valid = form.is_valid()
         if new_consent:
             valid = consent_form.is_valid() and valid
+        else:
+            # A consent on file was chosen: the new-consent fields were not filled in and
+            # must not come back marked as errors.
+            consent_form = ConsentForm(
+                prefix="consent",
+                user=user,
+                part2=form.is_part2,
+                organization=chosen.organization if chosen else None,
+                inline=True,
+                initial={"recipients": chosen.organization.name if chosen else ""},
+            )
         if valid:
             try:
                 referral = _create(request, case, form, consent_form if new_consent else None, send)

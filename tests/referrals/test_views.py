@@ -304,6 +304,9 @@ class TestNewReferralPage:
         errors = response.context["form"].errors["consent"]
         assert "does not cover: phone number" in " ".join(errors)
         assert not Referral.objects.exists()
+        # The new-consent fields, not used, are not marked as errors.
+        assert not response.context["consent_form"].is_bound
+        assert "This field is required" not in response.content.decode()
 
     def test_sending_without_any_consent_is_a_form_error(self, login, alice, alice_case):
         body = referral_body(consent_choice="existing")
