@@ -193,7 +193,7 @@ def manage(request):
     )
 
 
-def _edit(request, form, save, *, success, template, context):
+def _edit(request, form, save, *, success, kind, row):
     """POST: validate, call `save` (a service), back to the manage page; errors and GET
     re-render the form."""
     if request.method == "POST" and form.is_valid():
@@ -204,7 +204,9 @@ def _edit(request, form, save, *, success, template, context):
         else:
             messages.success(request, success)
             return redirect("directory:manage")
-    return render(request, template, {"form": form, **context})
+    return render(
+        request, "directory/row_form.html", {"form": form, "kind": kind, "row": row, kind: row}
+    )
 
 
 def _bound(request):
@@ -230,8 +232,8 @@ def organization_edit(request, pk=None):
             request=request,
         ),
         success="Organization saved.",
-        template="directory/organization_form.html",
-        context={"organization": organization},
+        kind="organization",
+        row=organization,
     )
 
 
@@ -288,8 +290,8 @@ def service_edit(request, pk=None):
             actor=request.user, service=service or None, request=request, **form.service_kwargs()
         ),
         success="Service saved.",
-        template="directory/service_form.html",
-        context={"service": service},
+        kind="service",
+        row=service,
     )
 
 
@@ -329,6 +331,6 @@ def location_edit(request, pk=None):
             **form.location_kwargs(),
         ),
         success="Location saved.",
-        template="directory/location_form.html",
-        context={"location": location},
+        kind="location",
+        row=location,
     )
