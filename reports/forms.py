@@ -4,7 +4,7 @@ from accounts.models import Role, Team, User
 from directory.models import NeedCategory, Organization, Service
 from referrals.models import Outcome, Referral
 from reports.models import ExportFormat
-from reports.report import FILTER_KEYS, REPORTED_STATUSES
+from reports.report import FILTER_KEYS, REPORTED_STATUSES, validate_period_day
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
@@ -36,8 +36,12 @@ class ReferralFilterForm(forms.Form):
     """The report's filters (GET). Every field is optional; filters() gives them in the
     JSON shape that report.referral_rows and export jobs take."""
 
-    sent_from = forms.DateField(required=False, widget=DATE_INPUT, label="Sent from")
-    sent_to = forms.DateField(required=False, widget=DATE_INPUT, label="Sent to")
+    sent_from = forms.DateField(
+        required=False, widget=DATE_INPUT, label="Sent from", validators=[validate_period_day]
+    )
+    sent_to = forms.DateField(
+        required=False, widget=DATE_INPUT, label="Sent to", validators=[validate_period_day]
+    )
     team = NameChoiceField(queryset=Team.objects.none(), required=False, empty_label="Any team")
     worker = PersonChoiceField(
         queryset=User.objects.none(), required=False, empty_label="Any worker"

@@ -13,6 +13,7 @@ import statistics
 import zoneinfo
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
 from accounts.models import Role
@@ -41,6 +42,19 @@ FILTER_KEYS = (
     "status",
     "outcome",
 )
+
+# The days a period can start or end on. No referral was sent outside them, and a day near
+# the ends of the calendar cannot be moved into UTC (9999-12-31 ends in the year 10000).
+FIRST_DAY = datetime.date(1900, 1, 1)
+LAST_DAY = datetime.date(2999, 12, 31)
+
+
+def validate_period_day(day: datetime.date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            f"Give a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}.",
+            code="out_of_range",
+        )
 
 
 def can_run_report(user) -> bool:

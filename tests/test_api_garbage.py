@@ -241,7 +241,7 @@ def _address():
 def send(world, name, body=None, *, raw=None, content_type="application/json"):
     """One request to the endpoint `name`, as its user, from an address of its own (the
     token endpoint is rate-limited per address)."""
-    username, method, url, _, _ = ENDPOINTS[name]
+    username, method, url, _, _ = endpoint(name)
     api = APIClient(REMOTE_ADDR=_address())
     if username:
         api.force_authenticate(world["users"][username])
@@ -258,8 +258,13 @@ def assert_refused(response, field=None):
         assert field in body, body
 
 
+def endpoint(name):
+    """(user, method, url, valid body, fields) of an endpoint of either table."""
+    return ENDPOINTS[name] if name in ENDPOINTS else REFERRAL_ENDPOINTS[name]
+
+
 def valid_body(world, name):
-    return ENDPOINTS[name][3](world)
+    return endpoint(name)[3](world)
 
 
 class TestFieldValues:
@@ -287,40 +292,38 @@ class TestMissingFields:
         assert_refused(response, field)
 
 
+MALFORMED_JSON = [
+    '{"legal_name": ',
+    "{bad json}",
+    b"\xff\xfe\x00{",
+    '{"a": NaN}',
+    "[" * 100_000 + "]" * 100_000,
+    '{"\\ud800": 1}',
+    '"\\udfff"',
+]
+MALFORMED_JSON_IDS = [
+    "truncated",
+    "not-json",
+    "not-utf8",
+    "nan",
+    "deeply-nested",
+    "lone-surrogate-name",
+    "lone-surrogate-body",
+]
+NOT_OBJECTS = [[], [{"legal_name": "x"}], "a string", 42, None, True]
+NOT_OBJECT_IDS = ["empty-array", "array", "string", "number", "null", "true"]
+
+
 @pytest.mark.parametrize("name", list(ENDPOINTS))
 class TestMalformedBodies:
-    @pytest.mark.parametrize(
-        "raw",
-        [
-            '{"legal_name": ',
-            "{bad json}",
-            b"\xff\xfe\x00{",
-            '{"a": NaN}',
-            "[" * 100_000 + "]" * 100_000,
-            '{"\\ud800": 1}',
-            '"\\udfff"',
-        ],
-        ids=[
-            "truncated",
-            "not-json",
-            "not-utf8",
-            "nan",
-            "deeply-nested",
-            "lone-surrogate-name",
-            "lone-surrogate-body",
-        ],
-    )
+    @pytest.mark.parametrize("raw", MALFORMED_JSON, ids=MALFORMED_JSON_IDS)
     def test_malformed_json_is_a_400(self, world, name, raw):
         response = send(world, name, raw=raw)
 
         assert response.status_code == 400
         assert_refused(response, "detail")
 
-    @pytest.mark.parametrize(
-        "payload",
-        [[], [{"legal_name": "x"}], "a string", 42, None, True],
-        ids=["empty-array", "array", "string", "number", "null", "true"],
-    )
+    @pytest.mark.parametrize("payload", NOT_OBJECTS, ids=NOT_OBJECT_IDS)
     def test_json_that_is_not_an_object_is_a_400(self, world, name, payload):
         response = send(world, name, payload)
 
@@ -434,3 +437,403 @@ class TestListQueryGarbage:
             response = api.get(url, params)
             assert response.status_code in (200, 400, 404), (params, response.content[:200])
             assert response["Content-Type"].startswith("application/json")
+
+
+# --- Directory, referrals and reports ----------------------------------------------------
+
+UUID = [
+    "not-a-uuid",
+    5,
+    {"a": 1},
+    ["00000000-0000-0000-0000-000000000000"],
+    "\x00",
+    True,
+    "00000000-0000-0000-0000-000000000000",
+    HUGE,
+    SURROGATE,
+]
+EMAIL = ["not-an-email", {"a": 1}, ["a@b.example"], "\x00", "a\x00@b.example", 5, None, HUGE]
+SHARE_ITEMS = CODES + [[], "name", ["name", "no-such-item"]]
+FILTERS = [
+    "sent_to=2026-01-01",
+    [1],
+    5,
+    None,
+    {"sent_from": "2026-02-30"},
+    # The period is moved into UTC: the last day of the calendar cannot be.
+    {"sent_to": "9999-12-31"},
+    {"sent_from": "0001-01-01"},
+    {"sent_from": "2026-02-01", "sent_to": "2026-01-01"},
+    {"team": BIG},
+    {"team": "\x00"},
+    {"worker": [1]},
+    {"organization": "not-a-uuid"},
+    {"service": {"a": 1}},
+    {"status": "draft"},
+    {"outcome": "\x00"},
+    {"need_category": SURROGATE},
+]
+
+
+def _referral_body(world):
+    return {
+        "case": world["case"],
+        "provider_name": "Eugene Mission",
+        "provider_email": "intake@mission.example",
+        "need_category": "housing",
+        "reason": "Needs a bed tonight.",
+        "shared_items": ["name", "phone"],
+    }
+
+
+def _consent_body(world):
+    return {
+        "client": world["client"],
+        "case": world["case"],
+        "method": "verbal",
+        "scope": ["name", "phone"],
+        "recipients": "Any provider I am referred to",
+        "purpose": "Referral for services",
+    }
+
+
+# name -> (user, method, url, valid body, {field: bad values}), as ENDPOINTS.
+REFERRAL_ENDPOINTS = {
+    "referral create": (
+        "alice",
+        "post",
+        lambda w: "/api/v1/referrals/",
+        _referral_body,
+        {
+            "case": ID,
+            "service": [v for v in UUID if v is not None],
+            "location": UUID,
+            "provider_name": STRING,
+            "provider_email": EMAIL,
+            "provider_phone": STRING,
+            "need_category": CHOICE,
+            "urgency": CHOICE,
+            "reason": STRING,
+            "shared_items": SHARE_ITEMS,
+            "consent": ID,
+            "send": BOOL,
+        },
+    ),
+    "referral transition": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/referrals/{w['sent']}/transition/",
+        lambda w: {"status": "accepted", "via": "staff_for_provider", "note": "Phoned."},
+        {
+            "status": CHOICE,
+            "via": CHOICE,
+            "outcome": CHOICE,
+            "note": STRING,
+            "service_date": DATE,
+        },
+    ),
+    "referral appointment": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/referrals/{w['sent']}/appointment/",
+        lambda w: {
+            "appointment_at": (timezone.now() + datetime.timedelta(days=2)).isoformat(),
+            "via": "staff",
+        },
+        {"appointment_at": DATETIME, "via": CHOICE, "note": STRING},
+    ),
+    "provider link": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/referrals/{w['sent']}/provider-links/",
+        lambda w: {"email": "intake@mission.example"},
+        {"email": EMAIL},
+    ),
+    "provider link revoke": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/referrals/{w['sent']}/revoke-link/",
+        lambda w: {"link": w["link"]},
+        {"link": ID},
+    ),
+    "consent create": (
+        "alice",
+        "post",
+        lambda w: "/api/v1/consents/",
+        _consent_body,
+        {
+            "client": ID,
+            "case": ID,
+            "method": CHOICE,
+            "scope": SHARE_ITEMS,
+            "recipients": STRING,
+            "purpose": STRING,
+            "recipient_organization": UUID,
+            "expires_on": DATE,
+            "expiry_event": STRING,
+            "is_part2": BOOL,
+            "discloser": STRING,
+            "information_description": STRING,
+            "right_to_revoke_explained": BOOL,
+            "signed_by": STRING,
+            "signed_on": DATE,
+            "note": STRING,
+            "obtained_at": DATETIME,
+        },
+    ),
+    "consent revoke": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/consents/{w['consent']}/revoke/",
+        lambda w: {"note": "Asked us to stop sharing."},
+        {"note": STRING},
+    ),
+    "export request": (
+        "dana",
+        "post",
+        lambda w: "/api/v1/reports/exports/",
+        lambda w: {"format": "csv", "deidentified": True, "filters": {"status": "requested"}},
+        {"format": CHOICE, "deidentified": BOOL, "filters": FILTERS},
+    ),
+}
+REFERRAL_REQUIRED = {
+    "referral create": ["case", "need_category", "reason", "shared_items"],
+    "referral transition": ["status", "via"],
+    "referral appointment": ["appointment_at"],
+    "provider link revoke": ["link"],
+    "consent create": ["client", "method", "scope", "recipients", "purpose"],
+    "export request": ["format"],
+}
+
+
+@pytest.fixture
+def referral_world(world, alice, dana, alice_case, settings, tmp_path):
+    from tests.referrals.factories import give_consent, sent_referral
+
+    settings.EXPORT_DIR = tmp_path / "exports"
+    consent = give_consent(alice, alice_case)
+    sent = sent_referral(alice, alice_case, consent=consent)
+    return {
+        **world,
+        "users": {**world["users"], "dana": dana},
+        "consent": consent.pk,
+        "sent": sent.pk,
+        "link": sent.links.get().pk,
+    }
+
+
+class TestReferralFieldValues:
+    @pytest.mark.parametrize(
+        ("name", "field"),
+        [
+            pytest.param(name, field, id=f"{name}-{field}")
+            for name, (_, _, _, _, fields) in REFERRAL_ENDPOINTS.items()
+            for field in fields
+        ],
+    )
+    def test_wrong_values_are_400s_naming_the_field(self, referral_world, name, field):
+        for value in REFERRAL_ENDPOINTS[name][4][field]:
+            body = {**valid_body(referral_world, name), field: value}
+            response = send(referral_world, name, body)
+            assert response.status_code == 400, (field, repr(value)[:80], response.content[:300])
+            assert_refused(response, field)
+
+    @pytest.mark.parametrize("name", list(REFERRAL_ENDPOINTS))
+    def test_the_valid_body_is_accepted(self, referral_world, name):
+        response = send(referral_world, name, valid_body(referral_world, name))
+
+        assert response.status_code in (200, 201), response.content[:300]
+
+
+class TestReferralMissingFields:
+    @pytest.mark.parametrize(
+        ("name", "field"),
+        [
+            pytest.param(n, f, id=f"{n}-{f}")
+            for n, fields in REFERRAL_REQUIRED.items()
+            for f in fields
+        ],
+    )
+    def test_a_missing_required_field_is_named(self, referral_world, name, field):
+        body = valid_body(referral_world, name)
+        body.pop(field, None)
+
+        response = send(referral_world, name, body)
+
+        assert response.status_code == 400
+        assert_refused(response, field)
+
+
+@pytest.mark.parametrize("name", list(REFERRAL_ENDPOINTS))
+class TestReferralMalformedBodies:
+    @pytest.mark.parametrize("raw", MALFORMED_JSON, ids=MALFORMED_JSON_IDS)
+    def test_malformed_json_is_a_400(self, referral_world, name, raw):
+        response = send(referral_world, name, raw=raw)
+
+        assert response.status_code == 400
+        assert_refused(response, "detail")
+
+    @pytest.mark.parametrize("payload", NOT_OBJECTS, ids=NOT_OBJECT_IDS)
+    def test_json_that_is_not_an_object_is_a_400(self, referral_world, name, payload):
+        response = send(referral_world, name, payload)
+
+        assert response.status_code == 400
+        assert_refused(response)
+
+    def test_a_body_of_three_megabytes_is_refused_as_too_large(self, referral_world, name):
+        body = {**valid_body(referral_world, name), "reason": "x" * 3_000_000}
+
+        response = send(referral_world, name, body)
+
+        assert response.status_code == 413
+        assert_refused(response, "detail")
+
+    def test_an_unsupported_content_type_is_a_415(self, referral_world, name):
+        response = send(referral_world, name, raw="<xml/>", content_type="application/xml")
+
+        assert response.status_code == 415
+        assert_refused(response, "detail")
+
+
+REFERRAL_DETAIL_ROUTES = [
+    ("alice", "get", "/api/v1/referrals/{}/"),
+    ("alice", "get", "/api/v1/referrals/{}/events/"),
+    ("alice", "post", "/api/v1/referrals/{}/send/"),
+    ("alice", "post", "/api/v1/referrals/{}/transition/"),
+    ("alice", "post", "/api/v1/referrals/{}/appointment/"),
+    ("alice", "get", "/api/v1/referrals/{}/provider-links/"),
+    ("alice", "post", "/api/v1/referrals/{}/revoke-link/"),
+    ("alice", "get", "/api/v1/consents/{}/"),
+    ("alice", "post", "/api/v1/consents/{}/revoke/"),
+    ("alice", "get", "/api/v1/directory/organizations/{}/"),
+    ("alice", "get", "/api/v1/directory/services/{}/"),
+    ("alice", "get", "/api/v1/directory/locations/{}/"),
+    ("dana", "get", "/api/v1/reports/exports/{}/"),
+    ("dana", "get", "/api/v1/reports/exports/{}/download/"),
+]
+
+
+class TestReferralInvalidIdsInUrls:
+    @pytest.mark.parametrize(("username", "method", "url"), REFERRAL_DETAIL_ROUTES)
+    def test_invalid_ids_answer_404(self, referral_world, username, method, url):
+        api = APIClient()
+        api.force_authenticate(referral_world["users"][username])
+        for bad in [*BAD_IDS, "00000000-0000-0000-0000-000000000000", "%ED%A0%80"]:
+            response = getattr(api, method)(url.format(bad), {}, format="json")
+            assert response.status_code == 404, (bad, response.content[:200])
+            assert response["Content-Type"].startswith("application/json"), bad
+
+
+SEARCH_QUERIES = [
+    {"lat": "abc", "lng": "1"},
+    {"lat": "nan", "lng": "nan"},
+    {"lat": "inf", "lng": "-inf"},
+    {"lat": "1e400", "lng": "0"},
+    {"lat": "91", "lng": "0"},
+    {"lat": "45"},
+    {"age": "-1"},
+    {"age": "1e3"},
+    {"age": str(BIG)},
+    {"need": "\x00"},
+    {"need": "nope"},
+    {"q": "\x00"},
+    {"q": HUGE},
+    "q=%ED%A0%80",
+    {"language": "\x00"},
+    {"address": "\x00"},
+    {"address": HUGE},
+    {"address": "91,181"},
+    {"case": str(BIG)},
+    {"case": "\x00"},
+    {"open_now": "maybe"},
+    {"page": "9" * 5000},
+    {"page_size": "0"},
+]
+REPORT_QUERIES = [
+    {"sent_from": "2024-02-30"},
+    {"sent_to": "9999-12-31"},
+    {"sent_from": "9999-12-31"},
+    {"sent_from": "0001-01-01"},
+    {"sent_from": "\x00"},
+    {"sent_from": "2026-02-01", "sent_to": "2026-01-01"},
+    {"team": str(BIG)},
+    {"team": "-1"},
+    {"worker": "\x00"},
+    {"organization": "not-a-uuid"},
+    {"service": "\x00"},
+    {"status": "draft"},
+    "outcome=%ED%A0%80",
+    "status=%FF",
+    {"need_category": "nope"},
+    {"format": "pdf"},
+    {"format": "\x00"},
+    {"deidentified": "maybe"},
+]
+REFERRAL_LIST_QUERIES = [
+    {"page": "abc"},
+    {"page": str(BIG)},
+    {"page_size": "-5"},
+    {"page_size": "9" * 5000},
+    {"case": str(BIG)},
+    {"case": "abc"},
+    {"client": "-1"},
+    {"client": "\x00"},
+    {"status": "\x00"},
+    {"need_category": "nope"},
+]
+REFERRAL_LISTS = [
+    ("alice", "/api/v1/directory/search/", SEARCH_QUERIES),
+    ("alice", "/api/v1/directory/organizations/", REFERRAL_LIST_QUERIES),
+    ("alice", "/api/v1/directory/services/", REFERRAL_LIST_QUERIES),
+    ("alice", "/api/v1/directory/locations/", REFERRAL_LIST_QUERIES),
+    ("alice", "/api/v1/referrals/", REFERRAL_LIST_QUERIES),
+    ("alice", "/api/v1/consents/", REFERRAL_LIST_QUERIES),
+    ("dana", "/api/v1/reports/referrals/", REPORT_QUERIES),
+    ("dana", "/api/v1/reports/exports/", REFERRAL_LIST_QUERIES),
+]
+
+
+class TestReferralListQueryGarbage:
+    @pytest.mark.parametrize(
+        ("username", "url", "queries"), REFERRAL_LISTS, ids=[url for _, url, _ in REFERRAL_LISTS]
+    )
+    def test_garbage_query_parameters_never_500(self, referral_world, username, url, queries):
+        api = APIClient()
+        api.force_authenticate(referral_world["users"][username])
+        for params in queries:
+            # A string is sent as the query string itself (bytes that are not UTF-8).
+            response = (
+                api.get(url, params) if isinstance(params, dict) else api.get(f"{url}?{params}")
+            )
+            assert response.status_code in (200, 400, 404), (params, response.content[:200])
+            assert response["Content-Type"].startswith("application/json"), params
+
+
+class TestReportPeriodBounds:
+    """Regression: a period ending on the calendar's last day could not be moved into UTC
+    (the report answered 500)."""
+
+    def test_the_report_names_a_day_it_cannot_use(self, referral_world):
+        api = APIClient()
+        api.force_authenticate(referral_world["users"]["dana"])
+
+        response = api.get("/api/v1/reports/referrals/", {"sent_to": "9999-12-31"})
+
+        assert response.status_code == 400
+        assert_refused(response, "sent_to")
+
+    def test_an_export_names_the_filter_it_cannot_use(self, referral_world):
+        body = {"format": "csv", "filters": {"sent_to": "9999-12-31"}}
+
+        response = send(referral_world, "export request", body)
+
+        assert response.status_code == 400
+        assert "sent_to" in response.json()["filters"]
+
+    def test_the_report_page_shows_the_error_on_the_field(self, referral_world, client):
+        client.force_login(referral_world["users"]["dana"])
+
+        response = client.get("/reports/referrals/", {"sent_to": "9999-12-31"})
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["sent_to"]

@@ -48,8 +48,23 @@ class AddressSerializer(ModelSerializer):
         ]
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+        "example": "09:00:00",
+        "description": "A time of day in the schedule's time zone, without an offset.",
+    }
+)
+class TimeOfDayField(serializers.TimeField):
+    """HSDS opening hours are local times of day ("09:00:00"); OpenAPI's `time` format is
+    RFC 3339's, which needs an offset, so the schema says what the value really is."""
+
+
 class ScheduleSerializer(ModelSerializer):
     in_words = serializers.SerializerMethodField(help_text="The schedule in words.")
+    opens_at = TimeOfDayField(allow_null=True, read_only=True)
+    closes_at = TimeOfDayField(allow_null=True, read_only=True)
 
     class Meta:
         model = Schedule

@@ -7,7 +7,7 @@ from directory.models import NeedCategory, Organization, Service
 from referrals.models import Outcome
 from reports.forms import filters_from
 from reports.models import ExportFormat, ExportJob, ExportStatus
-from reports.report import REPORTED_STATUSES
+from reports.report import REPORTED_STATUSES, validate_period_day
 
 
 class ReferralFiltersSerializer(serializers.Serializer):
@@ -15,8 +15,16 @@ class ReferralFiltersSerializer(serializers.Serializer):
     workers of another agency, and directory rows the user cannot see, are refused as
     unknown ids."""
 
-    sent_from = serializers.DateField(required=False, help_text="Sent on or after (agency time)")
-    sent_to = serializers.DateField(required=False, help_text="Sent on or before (agency time)")
+    sent_from = serializers.DateField(
+        required=False,
+        validators=[validate_period_day],
+        help_text="Sent on or after (agency time)",
+    )
+    sent_to = serializers.DateField(
+        required=False,
+        validators=[validate_period_day],
+        help_text="Sent on or before (agency time)",
+    )
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.none(), required=False, help_text="The case's team"
     )

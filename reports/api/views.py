@@ -18,6 +18,7 @@ from audit.models import Action
 from audit.services import record as audit
 from audit.services import refuse
 from casebook.api import PARSER_CLASSES
+from casebook.api_schema import ERROR_SCHEMA, AutoSchema
 from reports import exports, services
 from reports.access import get_export_for_user
 from reports.api.serializers import (
@@ -40,6 +41,15 @@ class JSONOnlyNegotiation:
     def perform_content_negotiation(self, request, force=False):
         renderer = JSONRenderer()
         return renderer, renderer.media_type
+
+
+class ReportRoleSchema(AutoSchema):
+    """Documents the 403 every operation answers to a user who may not run the report."""
+
+    def refusals(self):
+        refusals = super().refusals()
+        refusals.setdefault("403", (self._component("Error", ERROR_SCHEMA), REPORT_ONLY))
+        return refusals
 
 
 def _require_report_role(request, page):
@@ -135,6 +145,7 @@ class ExportJobViewSet(
     serializer_class = ExportJobSerializer
     parser_classes = PARSER_CLASSES
     lookup_value_regex = "[^/]+"
+    schema = ReportRoleSchema()
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
