@@ -19,6 +19,7 @@ from casebook.exceptions import DomainError
 from cases.access import get_case_for_user
 from directory.access import get_directory_row_for_user
 from directory.models import Location, NeedCategory, Service
+from directory.search import need_categories_for
 from referrals import services
 from referrals.access import get_referral_for_user
 from referrals.forms import (
@@ -202,6 +203,11 @@ def referral_new(request):
                 initial["location"] = location.pk
         if request.GET.get("need") in NeedCategory.values:
             initial["need_category"] = request.GET["need"]
+        elif chosen is not None:
+            # A service listed under one need only: that is what the referral is for.
+            needs = need_categories_for(user, [chosen.pk]).get(chosen.pk, [])
+            if len(needs) == 1:
+                initial["need_category"] = needs[0]
         active = list(case.client.consents.active())
         initial["consent_choice"] = "existing" if active else "new"
         if len(active) == 1:

@@ -98,6 +98,9 @@ class TestSearchPage:
             reverse("directory:service_detail", args=[service.pk]), {"case": alice_case.pk}
         ).content.decode()
         assert f'href="{link}">Refer</a>' in detail
+        # Searching by need passes the need on to the referral.
+        page = client.get(SEARCH, {"case": alice_case.pk, "need": "housing"}).content.decode()
+        assert f'href="{link}&amp;need=housing">Refer</a>' in page
         other = client.get(SEARCH, {"case": carol_case.pk}).content.decode()
         assert f"case #{carol_case.pk}" not in other
         assert "Refer</a>" not in other

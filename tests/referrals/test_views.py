@@ -29,6 +29,7 @@ from tests.directory.factories import (
     OrganizationFactory,
     ServiceAtLocationFactory,
     ServiceFactory,
+    tag_service,
 )
 from tests.referrals.factories import (
     ReferralFactory,
@@ -206,6 +207,19 @@ class TestNewReferralPage:
         assert "Detox beds" in page and "Harbor Health" in page and "Harbor clinic" in page
         assert f'name="service" value="{harbor.pk}"' in page
         assert f"{reverse('directory:search')}?case={alice_case.pk}" in page
+
+    def test_the_need_comes_from_the_search_or_the_services_only_need(
+        self, login, alice, alice_case, harbor
+    ):
+        client = login(alice)
+        url = {"case": alice_case.pk, "service": harbor.pk}
+        assert client.get(NEW_URL, url).context["form"]["need_category"].value() is None
+        tag_service(harbor, NeedCategory.SUBSTANCE_USE)
+        form = client.get(NEW_URL, url).context["form"]
+        assert form["need_category"].value() == NeedCategory.SUBSTANCE_USE
+        tag_service(harbor, NeedCategory.MEDICAL)
+        form = client.get(NEW_URL, {**url, "need": NeedCategory.MEDICAL}).context["form"]
+        assert form["need_category"].value() == NeedCategory.MEDICAL
 
     def test_without_a_service_it_offers_the_directory_and_an_outside_provider(
         self, login, alice, alice_case
