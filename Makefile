@@ -41,6 +41,7 @@ format: venv-dev
 # Speed against a raw-SQL baseline on PostgreSQL (BENCH_DATABASE_URL); run on demand.
 bench: venv-dev
 	$(PY) bench/caseload.py
+	$(PY) bench/referrals.py
 
 migrate: venv
 	$(PY) manage.py migrate --no-input

@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import xlsxwriter
 
@@ -177,7 +178,14 @@ def write_xlsx(path, header: list[str], rows: Iterable[list], progress: Progress
     """Write the XLSX to `path` in constant memory; returns the number of rows written."""
     workbook = xlsxwriter.Workbook(
         str(path),
-        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            # Its temporary sheet data (several times the final file) goes beside the
+            # file, on the disk meant for exports, not in the system's temp directory.
+            "tmpdir": str(Path(path).parent),
+        },
     )
     try:
         sheet = workbook.add_worksheet("Referrals")
