@@ -35,7 +35,9 @@ def _is_int(pk):
     return True
 
 
-def _get(request, model, queryset, writable_queryset, pk, write, audit_read):
+def get_for_user(request, model, queryset, writable_queryset, pk, write, audit_read):
+    """The `model` row `pk` from `queryset` (what the user may see), checked against
+    `writable_queryset` when `write`; the shared core of every client-record helper."""
     obj = queryset.filter(pk=pk).first() if _is_int(pk) else None
     if obj is None:
         record_denied(request, model, pk, "not visible")
@@ -50,7 +52,7 @@ def _get(request, model, queryset, writable_queryset, pk, write, audit_read):
 
 def get_case_for_user(request, pk, *, write=False, audit_read=True) -> Case:
     user = request.user
-    return _get(
+    return get_for_user(
         request,
         Case,
         Case.objects.visible_to(user).select_related("client", "assigned_worker", "team"),
@@ -63,7 +65,7 @@ def get_case_for_user(request, pk, *, write=False, audit_read=True) -> Case:
 
 def get_client_for_user(request, pk, *, write=False, audit_read=True) -> Client:
     user = request.user
-    return _get(
+    return get_for_user(
         request,
         Client,
         Client.objects.visible_to(user),
@@ -76,7 +78,7 @@ def get_client_for_user(request, pk, *, write=False, audit_read=True) -> Client:
 
 def get_contact_for_user(request, pk, *, write=False, audit_read=True) -> Contact:
     user = request.user
-    return _get(
+    return get_for_user(
         request,
         Contact,
         Contact.objects.visible_to(user).select_related(

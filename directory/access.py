@@ -14,7 +14,8 @@ from audit.models import Action
 from audit.services import record as audit
 
 
-def _uuid(pk):
+def parse_uuid(pk):
+    """`pk` as a UUID, or None when it cannot be one."""
     try:
         return uuid.UUID(str(pk))
     except (TypeError, ValueError, AttributeError):
@@ -24,7 +25,7 @@ def _uuid(pk):
 def get_directory_row_for_user(request, model, pk, *, write=False, queryset=None):
     """The `model` row `pk` as `request.user` may see it (`queryset` for joins)."""
     user = request.user
-    key = _uuid(pk)
+    key = parse_uuid(pk)
     base = queryset if queryset is not None else model.objects.all()
     obj = base.visible_to(user).filter(pk=key).first() if key else None
     if obj is None:

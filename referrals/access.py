@@ -1,7 +1,7 @@
 """The one way views and API endpoints fetch a referral or a consent (as cases.access:
 404 and a DENIED audit row when invisible, 403 when read-only, a VIEW row otherwise)."""
 
-from cases.access import _get
+from cases.access import get_for_user
 from cases.models import Client
 from referrals.models import Consent, Referral
 
@@ -10,7 +10,7 @@ def get_referral_for_user(request, pk, *, write=False, audit_read=True) -> Refer
     """A referral of a case the user may see; `write`: one the user may act on as the
     referring agency (Referral.objects.writable_by)."""
     user = request.user
-    return _get(
+    return get_for_user(
         request,
         Referral,
         Referral.objects.visible_to(user).select_related(
@@ -32,7 +32,7 @@ def get_referral_for_user(request, pk, *, write=False, audit_read=True) -> Refer
 def get_consent_for_user(request, pk, *, write=False, audit_read=True) -> Consent:
     """A consent of a client the user may see; `write`: of a client the user may change."""
     user = request.user
-    return _get(
+    return get_for_user(
         request,
         Consent,
         Consent.objects.filter(client__in=Client.objects.visible_to(user)).select_related(

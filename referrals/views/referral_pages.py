@@ -1,8 +1,6 @@
 """The worker's referrals: the list, a new referral with its consent, and one referral
 with its history, disclosures, provider links and the actions allowed on it."""
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,7 +15,7 @@ from audit.services import record as audit
 from audit.services import record_list, refuse
 from casebook.exceptions import DomainError
 from cases.access import get_case_for_user
-from directory.access import get_directory_row_for_user
+from directory.access import get_directory_row_for_user, parse_uuid
 from directory.models import Location, NeedCategory, Service
 from directory.search import need_categories_for
 from referrals import services
@@ -113,17 +111,10 @@ def referral_list(request):
 # --- New referral ---------------------------------------------------------------------
 
 
-def _uuid(value):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _chosen_service(user, value):
     """The service a posted form names, for showing it again (None when it is not one the
     user may choose; the form then says so)."""
-    pk = _uuid(value) if value else None
+    pk = parse_uuid(value) if value else None
     if pk is None:
         return None
     return (
@@ -223,8 +214,8 @@ def referral_new(request):
         )
     location_pk = form["location"].value()
     location = (
-        Location.objects.visible_to(user).filter(pk=_uuid(location_pk)).first()
-        if location_pk and _uuid(location_pk)
+        Location.objects.visible_to(user).filter(pk=parse_uuid(location_pk)).first()
+        if location_pk and parse_uuid(location_pk)
         else None
     )
     return render(
