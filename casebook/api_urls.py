@@ -14,5 +14,7 @@ urlpatterns = [
     path("directory/", include("directory.api.urls")),
     path("", include("referrals.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("followups.api.urls")),
+    path("metrics/", include("metrics.api.urls")),
     *router.urls,
 ]

@@ -19,6 +19,9 @@ urlpatterns = [
     # The receiving provider's link: no account, a token in the path.
     path("p/", include("referrals.provider_urls")),
     path("reports/", include("reports.urls")),
+    path("followups/", include("followups.urls")),
+    path("inbox/", include("notifications.urls")),
+    path("metrics/", include("metrics.urls")),
     path("api/v1/", include("casebook.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -65,6 +65,15 @@ def phone_digits(phone: str) -> str:
     return digits
 
 
+class ReminderChannel(models.TextChoices):
+    """How the client agreed to receive reminders. Reminders never name the programme,
+    a diagnosis or anything clinical (notifications/client_reminders.py)."""
+
+    NONE = "", "No reminders"
+    TEXT = "text", "Text message"
+    EMAIL = "email", "Email"
+
+
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Clients with at least one case the user may see, and clients the user
@@ -118,6 +127,14 @@ class Client(models.Model):
     pronouns = models.CharField(max_length=40, blank=True)
     preferred_language = models.CharField(max_length=60, blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    reminder_channel = models.CharField(
+        max_length=10,
+        choices=ReminderChannel.choices,
+        blank=True,
+        default=ReminderChannel.NONE,
+        help_text="Reminders go only this way, and only if the client agreed.",
+    )
     where_to_find = models.TextField(
         max_length=1000, blank=True, help_text="Where the client can usually be found."
     )
@@ -364,6 +381,8 @@ class CaseEventKind(models.TextChoices):
     REFERRAL = "referral", "Referral"
     CONSENT = "consent", "Consent"
     DISCLOSURE = "disclosure", "Disclosure"
+    FOLLOWUP = "followup", "Follow-up"
+    HOSPITAL_VISIT = "hospital_visit", "Hospital visit"
 
 
 class CaseEvent(models.Model):

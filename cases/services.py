@@ -34,6 +34,7 @@ from cases.models import (
     EmergencyAccess,
     IdentifierKind,
 )
+from followups import services as followup_services
 
 CLIENT_FIELDS = (
     "legal_name",
@@ -291,6 +292,7 @@ def _record_contact(
 
     ContactDraft.objects.filter(user=actor).delete()
     audit(request=request, actor=actor, action=Action.CREATE, obj=contact)
+    followup_services.enrol_from_contact(contact=contact, actor=actor)
     return contact
 
 
@@ -416,6 +418,7 @@ def close_case(*, actor: User, case: Case, reason: str, note: str = "", request=
     case.full_clean(exclude=["client", "agency", "assigned_worker", "opened_by", "team"])
     case.save()
     events.case_closed(case=case, actor=actor)
+    followup_services.cancel_for_closed_case(case=case, actor=actor)
     audit(request=request, actor=actor, action=Action.CLOSE, obj=case, detail={"reason": reason})
     return case
 
@@ -441,6 +444,9 @@ def _reassign(*, actor, case, to_worker, request):
     case.assigned_worker = to_worker
     case.team = to_worker.team or case.team
     case.save(update_fields=["assigned_worker", "team"])
+    followup_services.move_to_new_worker(
+        case=case, old_worker_id=old_worker.pk, new_worker=to_worker, actor=actor
+    )
     events.reassigned(
         case=case,
         actor=actor,

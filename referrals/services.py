@@ -36,6 +36,7 @@ from casebook.text import without_nul
 from cases.models import Case, CaseStatus, Client
 from directory.models import Contact as DirectoryContact
 from directory.models import NeedCategory, Organization, Phone, Service, ServiceStatus
+from followups import services as followup_services
 from referrals import events
 from referrals.exceptions import (
     ConsentInvalid,
@@ -578,6 +579,7 @@ def send_referral(*, actor: User, referral: Referral, request=None) -> Referral:
     )
     if referral.provider_email:
         issue_provider_link(actor=actor, referral=referral, request=request)
+    followup_services.enrol_from_referral(referral=referral, actor=actor)
     return referral
 
 
@@ -777,6 +779,13 @@ def transition_referral(
         # see nothing more of the client.
         for link in referral.links.usable(now):
             _revoke_link(actor=actor, link=link, referral=referral, request=request, now=now)
+    if to_status == Status.COMPLETED and referral.need_category == NeedCategory.MENTAL_HEALTH:
+        # The client was seen for mental health care: the calls that run until then stop.
+        followup_services.end_engaged_in_care(
+            case=referral.case,
+            actor=actor,
+            reason=f"The client attended mental health care ({referral.provider_name})"[:300],
+        )
     audit(
         request=request,
         actor=actor,

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "referrals",
     "reports",
     "followups",
+    "notifications",
+    "metrics",
     "supervision",
 ]
 
@@ -91,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "casebook.context_processors.session_timeout",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -252,7 +255,16 @@ CELERY_BEAT_SCHEDULE = {
     },
     # An export whose worker died is marked failed, never left running silently.
     "fail-stalled-exports": {"task": "reports.tasks.fail_stalled_exports", "schedule": 60.0},
+    # Follow-ups: the database holds every due time; this sweep claims what has come.
+    "sweep-followups": {"task": "followups.tasks.sweep", "schedule": 60.0},
+    # Notifications waiting for delivery (a lost message is found here again).
+    "sweep-notifications": {"task": "notifications.tasks.sweep", "schedule": 60.0},
+    # Each worker's digest goes once a day, after DIGEST_HOUR in the agency's time zone.
+    "daily-digests": {"task": "notifications.tasks.send_daily_digests", "schedule": 60.0 * 15},
 }
+# Client reminders by text: a dotted path to a backend class (notifications/backends.py).
+# The default prints to the console, like the console email backend.
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.ConsoleSMSBackend")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="casebook@localhost")

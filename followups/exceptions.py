@@ -1,0 +1,26 @@
+"""Refusals of the follow-up workflows: DomainErrors (400 in the API, a message on pages).
+`field`, when set, names the input the message is about."""
+
+from casebook.exceptions import DomainError
+
+
+class FollowUpError(DomainError):
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+class FollowUpClosed(FollowUpError):
+    """The follow-up is completed, missed or cancelled: it cannot change like that."""
+
+    code = "followup_closed"
+
+
+class FollowUpInvalid(FollowUpError):
+    """The input breaks a rule (a due date out of range, no reason given, ...)."""
+
+    code = "followup_invalid"
+
+
+class NotPermitted(FollowUpError):
+    code = "not_permitted"

@@ -1,0 +1,152 @@
+"""The protocols every agency starts with, each citing its evidence, and their install.
+
+Agency admins edit them afterwards (a new version each time); installing again never
+overwrites an agency's own versions. Offsets: see followups/schedule.py. Day 0 is the
+anchor's date (the discharge when known), so "days 1-3" are the three dates after it.
+"""
+
+from django.db import transaction
+
+from followups.models import (
+    EndRule,
+    Method,
+    Performer,
+    Protocol,
+    ProtocolStep,
+    ProtocolVersion,
+    Trigger,
+    Unit,
+)
+
+
+def _step(name, start, due, end, method=Method.PHONE, unit=Unit.DAYS, **repeat):
+    return {
+        "name": name,
+        "unit": unit,
+        "start": start,
+        "due": due,
+        "end": end,
+        "method": method,
+        "performer": Performer.ASSIGNED_WORKER,
+        **repeat,
+    }
+
+
+STANDARD_PROTOCOLS = [
+    {
+        "key": "post-ed-discharge",
+        "name": "Post-ER discharge contacts (Safe Care Transitions)",
+        "trigger": Trigger.ED_VISIT,
+        "intensive": False,
+        "end_rule": EndRule.STEPS_DONE,
+        "description": (
+            "Four phone contacts over the 90 days after an emergency department visit or "
+            "hospital discharge, in days 1-3, 7-10, 30-60 and 60-90, after the University "
+            "of Utah Huntsman Mental Health Institute's Safe Care Transitions programme. "
+            "The anchor is the discharge when it is known, otherwise the visit."
+        ),
+        "steps": [
+            _step("Contact 1 (days 1-3)", 1, 1, 3),
+            _step("Contact 2 (days 7-10)", 7, 8, 10),
+            _step("Contact 3 (days 30-60)", 30, 45, 60),
+            _step("Contact 4 (days 60-90)", 60, 75, 90),
+        ],
+    },
+    {
+        "key": "safety-planning-calls",
+        "name": "Safety Planning Intervention follow-up calls",
+        "trigger": Trigger.ED_VISIT,
+        "intensive": True,
+        "end_rule": EndRule.ENGAGED_IN_CARE,
+        "description": (
+            "Structured follow-up calls after the Safety Planning Intervention (Stanley, "
+            "Brown et al., JAMA Psychiatry 2018;75(9):894-900: suicidal behaviour over 6 "
+            "months 3.03% vs 5.29%, and twice the odds of attending mental health "
+            "treatment). The first call within 72 hours of discharge, then weekly until "
+            "the client has attended a mental health appointment or declines further "
+            "calls. Each call checks risk, reviews the safety plan, discusses lethal "
+            "means and helps with barriers to treatment. Used for a high C-SSRS risk."
+        ),
+        "steps": [
+            _step("First call (within 72 hours)", 0, 72, 72, unit=Unit.HOURS),
+            _step("Weekly call", 7, 8, 9, repeat_every=7, repeat_times=None),
+        ],
+    },
+    {
+        "key": "caring-contacts",
+        "name": "Caring Contacts",
+        "trigger": Trigger.PSYCHIATRIC_DISCHARGE,
+        "intensive": False,
+        "end_rule": EndRule.STEPS_DONE,
+        "description": (
+            "Brief, caring, non-demanding messages that ask nothing of the client, after "
+            "Motto and Bostrom (Psychiatric Services 2001): monthly for 4 months, every 2 "
+            "months for 8 months, then every 3 months up to 5 years (24 contacts). The "
+            "VA/DoD guideline suggests caring communications for 12-24 months after a "
+            "psychiatric hospitalisation."
+        ),
+        "steps": [
+            _step("Monthly message", 30, 33, 37, Method.LETTER, repeat_every=30, repeat_times=4),
+            _step(
+                "Two-monthly message", 180, 183, 187, Method.LETTER, repeat_every=60, repeat_times=4
+            ),
+            _step(
+                "Quarterly message", 450, 453, 457, Method.LETTER, repeat_every=90, repeat_times=16
+            ),
+        ],
+    },
+    {
+        "key": "post-crisis-check",
+        "name": "Post-crisis check",
+        "trigger": Trigger.RESOLVED_ON_SCENE,
+        "intensive": False,
+        "end_rule": EndRule.STEPS_DONE,
+        "description": (
+            "One check-in 48 hours after a crisis contact resolved on scene: is the client "
+            "safe, did the plan made on scene hold, is anything else needed."
+        ),
+        "steps": [_step("Check-in at 48 hours", 48, 48, 72, unit=Unit.HOURS)],
+    },
+    {
+        "key": "referral-check",
+        "name": "Referral check",
+        "trigger": Trigger.REFERRAL_SENT,
+        "intensive": False,
+        "end_rule": EndRule.STEPS_DONE,
+        "description": (
+            "One check 7 days after a referral is sent: did the client get connected? "
+            "Closing the loop on referrals (Gravity Project SDOH Clinical Care IG)."
+        ),
+        "steps": [_step("Referral check at 7 days", 7, 7, 9)],
+    },
+]
+
+
+@transaction.atomic
+def install_standard_protocols(agency_id: int) -> list[Protocol]:
+    """Give the agency each standard protocol it does not have yet (by key)."""
+    have = set(Protocol.objects.filter(agency_id=agency_id).values_list("key", flat=True))
+    made = []
+    for spec in STANDARD_PROTOCOLS:
+        if spec["key"] in have:
+            continue
+        protocol = Protocol.objects.create(
+            agency_id=agency_id,
+            key=spec["key"],
+            name=spec["name"],
+            trigger=spec["trigger"],
+            intensive=spec["intensive"],
+        )
+        version = ProtocolVersion.objects.create(
+            protocol=protocol,
+            number=1,
+            description=spec["description"],
+            end_rule=spec["end_rule"],
+            change_note="Standard protocol as shipped.",
+        )
+        ProtocolStep.objects.bulk_create(
+            ProtocolStep(version=version, position=i, **step)
+            for i, step in enumerate(spec["steps"], start=1)
+        )
+        made.append(protocol)
+    return made

@@ -1,0 +1,120 @@
+"""Notifications: the in-app inbox, staff email and client reminders, each a row whose
+delivery is recorded (queued, sending, sent, failed with the reason).
+
+`dedupe_key` is unique: whatever runs twice (a duplicate task delivery, two sweepers, a
+re-dispatch after a lost message) creates a notification once and so sends it once.
+External sends are at most once: a row left in SENDING by a killed worker is marked
+failed ("outcome unknown") for a person to check, never sent again blindly.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Kind(models.TextChoices):
+    FOLLOWUP_DUE = "followup_due", "Follow-up due"
+    FOLLOWUP_OVERDUE = "followup_overdue", "Follow-up overdue"
+    FOLLOWUP_MISSED = "followup_missed", "Follow-up missed (supervisor)"
+    DAILY_DIGEST = "daily_digest", "Daily digest"
+    CLIENT_REMINDER = "client_reminder", "Client reminder"
+    DELIVERY_FAILED = "delivery_failed", "Delivery failed (supervisor)"
+    PROCESSING_PARKED = "processing_parked", "Follow-up processing stopped (supervisor)"
+
+
+class Channel(models.TextChoices):
+    IN_APP = "in_app", "In-app inbox"
+    EMAIL = "email", "Email"
+    TEXT = "text", "Text message"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def inbox_of(self, user):
+        """A user's in-app notifications, newest first."""
+        return self.filter(recipient=user, channel=Channel.IN_APP).order_by("-created_at", "-pk")
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+    def needing_delivery(self, now):
+        """Queued rows whose next attempt has come and that no live lease holds."""
+        return self.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        )
+
+
+class Notification(models.Model):
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # A staff member (inbox, email) or, for a client reminder, the client.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    client = models.ForeignKey(
+        "cases.Client", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    followup = models.ForeignKey(
+        "followups.FollowUp",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    # Where it goes (email address or phone number), kept as it was when queued.
+    address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(max_length=10000)
+    url = models.CharField(max_length=300, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    tries = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The inbox and its unread badge.
+            models.Index(
+                fields=["recipient", "channel", "-created_at"], name="notification_inbox_idx"
+            ),
+            # The delivery sweep: queued rows by next attempt.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="queued"),
+                name="notification_queued_idx",
+            ),
+            # The supervisor's failed-delivery list.
+            models.Index(
+                fields=["agency", "-failed_at"],
+                condition=Q(status="failed"),
+                name="notification_failed_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.get_channel_display()}: {self.subject}"
