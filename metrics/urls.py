@@ -4,5 +4,6 @@ from metrics import views
 
 app_name = "metrics"
 urlpatterns = [
-    path("compliance/", views.compliance, name="compliance"),
+    path("compliance/", views.compliance_page, name="compliance"),
+    path("drilldown/<slug:what>/", views.drilldown, name="drilldown"),
 ]

@@ -1,0 +1,107 @@
+"""The weekly trend as inline SVG, drawn on the server: no JavaScript, nothing fetched.
+
+Bars per week: follow-ups due (light) and done within their window (dark); a line with
+dots: the 7-day FUM rate (0-100 %, right-hand scale). Each week is a link to the
+follow-ups due that week, with a tooltip giving the numbers.
+"""
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+WIDTH, HEIGHT = 720, 240
+LEFT, RIGHT, TOP, BOTTOM = 36, 40, 12, 28
+
+
+def _n(value) -> str:
+    return f"{value:.1f}"
+
+
+def trend_svg(weeks, *, link) -> str:
+    """SVG markup for `weeks` (metrics.programme.TrendWeek); `link(week)` is its URL."""
+    if not weeks:
+        return ""
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    top_count = max([w.due for w in weeks] + [1])
+    slot = plot_w / len(weeks)
+    bar = max(slot * 0.35, 1)
+
+    def y_count(n):
+        return TOP + plot_h - plot_h * n / top_count
+
+    def y_rate(rate):
+        return TOP + plot_h - plot_h * rate
+
+    groups, points = [], []
+    for i, week in enumerate(weeks):
+        x = LEFT + i * slot + slot * 0.15
+        rate = "no rate" if week.fum_rate is None else f"{week.fum_rate:.0%}"
+        tip = (
+            f"Week of {week.week_start:%b} {week.week_start.day}: {week.due} due, "
+            f"{week.done_within_window} done within window, 7-day FUM {rate} "
+            f"({week.fum_numerator} of {week.fum_denominator - week.fum_pending})"
+        )
+        groups.append(
+            format_html(
+                '<a href="{}"><title>{}</title>'
+                '<rect class="due" x="{}" y="{}" width="{}" height="{}"/>'
+                '<rect class="done" x="{}" y="{}" width="{}" height="{}"/>'
+                '<text x="{}" y="{}" text-anchor="middle">{}</text></a>',
+                link(week),
+                tip,
+                _n(x),
+                _n(y_count(week.due)),
+                _n(bar),
+                _n(TOP + plot_h - y_count(week.due)),
+                _n(x + bar),
+                _n(y_count(week.done_within_window)),
+                _n(bar),
+                _n(TOP + plot_h - y_count(week.done_within_window)),
+                _n(x + bar),
+                HEIGHT - 10,
+                f"{week.week_start.month}/{week.week_start.day}",
+            )
+        )
+        if week.fum_rate is not None:
+            points.append((_n(x + bar), _n(y_rate(week.fum_rate))))
+
+    line = ""
+    if points:
+        line = format_html(
+            '<polyline class="rate" points="{}"/>{}',
+            " ".join(f"{x},{y}" for x, y in points),
+            format_html_join("", '<circle class="rate" cx="{}" cy="{}" r="3"/>', points),
+        )
+    axes = format_html(
+        '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+        '<text x="{}" y="{}" text-anchor="end">{}</text>'
+        '<text x="{}" y="{}" text-anchor="end">0</text>'
+        '<text x="{}" y="{}">100%</text><text x="{}" y="{}">0%</text>',
+        LEFT,
+        TOP + plot_h,
+        WIDTH - RIGHT,
+        TOP + plot_h,
+        LEFT - 4,
+        TOP + 10,
+        top_count,
+        LEFT - 4,
+        TOP + plot_h,
+        WIDTH - RIGHT + 4,
+        TOP + 10,
+        WIDTH - RIGHT + 4,
+        TOP + plot_h,
+    )
+    return format_html(
+        '<svg class="trend-chart" viewBox="0 0 {} {}" role="img" '
+        'aria-labelledby="trend-title" preserveAspectRatio="xMidYMid meet">'
+        '<title id="trend-title">Weekly follow-ups due, done within window, and the 7-day '
+        "FUM rate</title>"
+        "<style>.due{{fill:#cfe2ff}}.done{{fill:#0d6efd}}.rate{{fill:none;stroke:#d63384;"
+        "stroke-width:2}}circle.rate{{fill:#d63384}}.axis{{stroke:#6c757d}}"
+        "text{{font-size:10px;fill:#495057}}</style>{}{}{}</svg>",
+        WIDTH,
+        HEIGHT,
+        axes,
+        mark_safe("".join(groups)),  # noqa: S308 - every part built by format_html
+        line,
+    )

@@ -1,0 +1,331 @@
+"""Follow-up after an ER visit, computed like HEDIS FUM (mental illness, intentional
+self-harm) and FUA (substance use, drug overdose); see the shared DOMAIN notes.
+
+    hedis_rates(*, agency_id, measure, start, end, teams=None, worker=None, today=None)
+        -> HedisRates
+
+`measure` is "fum" or "fua" (anything else: ValueError). `start`, `end`: the agency's
+dates, both included (metrics.compliance explains periods). `teams` (team ids) and
+`worker` (user id) filter on the ED visit's case (its team, its assigned worker).
+`today`: the agency's date the pending rule refers to (default: today in the agency's
+time zone).
+
+The rules, in order:
+
+1. Candidates: HospitalVisit rows of the agency with kind ED, reason in FUM_REASONS
+   (fum) or FUA_REASONS (fua), whose ED date (arrived_at as a date in the agency's time
+   zone) is in the period.
+2. Age: the client's age on the ED date is 6 or more (fum) or 13 or more (fua), from the
+   date of birth, else from the estimated age (estimated_age plus whole years since
+   estimated_age_on). A client with no recorded age is included: a crisis team often
+   does not know it, and leaving those visits out would hide the very clients at risk.
+3. Admissions: a visit is left out when admitted=True, or when the client has an
+   inpatient admission (a visit of kind INPATIENT, or any other visit marked admitted)
+   whose date is the ED date or within the 30 days after it. A visit stays in the
+   denominator until such an admission is recorded.
+4. The 31-day rule, over the visits left by 1-3 ("only the first eligible ED visit"):
+   per client in time order, a counted visit opens a 31-day period, its own date and
+   the 30 days after; a visit in that period is not counted; the next visit after it
+   is counted and opens a new period (HEDIS's example: a visit on 1 January counts,
+   visits from 2 to 31 January do not, a visit on 1 February counts). Visits of the 31
+   days before the period take part in the rule, so a visit early in the period
+   that follows one just before it is not counted. (The rule is applied from the first
+   eligible visit of those 31 days; a chain reaching further back is not followed.)
+5. Numerator: a qualifying follow-up with the client (any of the client's cases in the
+   agency) at or after the visit's arrival, dated (agency's date) no later than the ED
+   date + 7 (7-day rate: 8 days in all, the ED day counts, day 7 counts, day 8 does not)
+   or + 30 (30-day rate). What qualifies: a completed follow-up (its completed_at), a
+   reached attempt (its time), and a crisis contact (cases.Contact, its received_at),
+   except the contact that sent the client to the ER (HospitalVisit.source_contact).
+   Scope filters do not apply to the follow-up: the client reached by anyone counts.
+6. Pending: a visit with no qualifying follow-up yet whose window has not closed
+   (today <= ED date + 7, or + 30) is neither a hit nor a miss.
+   rate = numerator / (denominator - pending), None when nothing is eligible.
+
+HedisRates (frozen dataclass):
+    measure ("fum"|"fua"), start, end, today (dates)
+    denominator: int, denominator_visit_ids: sorted list
+    seven_day, thirty_day: HedisWindow
+    excluded_admitted_visit_ids, excluded_repeat_visit_ids, excluded_age_visit_ids:
+        sorted lists of the candidates left out by rules 3, 4 and 2
+HedisWindow: days (7|30), numerator, pending, missed (ints), rate (float|None),
+    numerator_visit_ids, pending_visit_ids, missed_visit_ids (sorted lists)
+
+Queries: four whatever the number of visits (the agency, the candidate visits of the
+period and the 31 days before, the admissions of those clients, and one UNION of their
+completed follow-ups, reached attempts and contacts).
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import F, IntegerField, Q, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from cases.models import Contact
+from followups.models import (
+    FUA_REASONS,
+    FUM_REASONS,
+    Attempt,
+    AttemptOutcome,
+    FollowUp,
+    HospitalVisit,
+    Status,
+    VisitKind,
+)
+from metrics.compliance import agency_zone, period_bounds, ratio, scope_q
+
+MEASURES = {
+    "fum": {"reasons": FUM_REASONS, "min_age": 6},
+    "fua": {"reasons": FUA_REASONS, "min_age": 13},
+}
+REPEAT_DAYS = 30  # a counted visit's date and the 30 days after: "any 31-day period"
+ADMISSION_DAYS = 30
+LOOKBACK = datetime.timedelta(days=31)
+WINDOWS = (7, 30)
+
+
+@dataclass(frozen=True)
+class HedisWindow:
+    days: int
+    numerator: int = 0
+    pending: int = 0
+    missed: int = 0
+    rate: float | None = None
+    numerator_visit_ids: list = field(default_factory=list)
+    pending_visit_ids: list = field(default_factory=list)
+    missed_visit_ids: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HedisRates:
+    measure: str
+    start: datetime.date
+    end: datetime.date
+    today: datetime.date
+    denominator: int
+    denominator_visit_ids: list
+    seven_day: HedisWindow
+    thirty_day: HedisWindow
+    excluded_admitted_visit_ids: list = field(default_factory=list)
+    excluded_repeat_visit_ids: list = field(default_factory=list)
+    excluded_age_visit_ids: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VisitOutcome:
+    """One denominator visit: its ED date and, per window, "hit", "pending" or "missed"."""
+
+    visit_id: int
+    case_id: int
+    client_id: int
+    ed_date: datetime.date
+    seven_day: str
+    thirty_day: str
+
+
+def age_on(day: datetime.date, row: dict) -> int | None:
+    dob = row["client__date_of_birth"]
+    if dob:
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+    if row["client__estimated_age"] is not None:
+        since = row["client__estimated_age_on"] or day
+        return row["client__estimated_age"] + (day - since).days // 365
+    return None
+
+
+def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=None):
+    """(outcomes, exclusions, today): the denominator visits of the period with their
+    outcome per window, and the ids left out per rule ("admitted", "repeat", "age")."""
+    if measure not in MEASURES:
+        raise ValueError(f"Unknown measure {measure!r}: use fum or fua.")
+    rules = MEASURES[measure]
+    tz = agency_zone(agency_id)
+    today = today or timezone.now().astimezone(tz).date()
+    since, until = period_bounds(start, end, tz)
+
+    candidates = list(
+        HospitalVisit.objects.filter(
+            agency_id=agency_id,
+            kind=VisitKind.ED,
+            reason__in=rules["reasons"],
+            arrived_at__gte=since - LOOKBACK,
+            arrived_at__lt=until,
+        )
+        .filter(scope_q(teams=teams, worker=worker, worker_field="case__assigned_worker"))
+        .order_by("client_id", "arrived_at", "pk")
+        .values(
+            "id",
+            "case_id",
+            "client_id",
+            "arrived_at",
+            "admitted",
+            "source_contact_id",
+            "client__date_of_birth",
+            "client__estimated_age",
+            "client__estimated_age_on",
+        )
+    )
+    client_ids = sorted({v["client_id"] for v in candidates})
+    admissions = defaultdict(list)
+    for client_id, arrived_at in (
+        HospitalVisit.objects.filter(agency_id=agency_id, client_id__in=client_ids)
+        .filter(Q(kind=VisitKind.INPATIENT) | Q(admitted=True))
+        .filter(arrived_at__gte=since - LOOKBACK - datetime.timedelta(days=1))
+        .filter(arrived_at__lt=until + datetime.timedelta(days=ADMISSION_DAYS + 1))
+        .order_by()
+        .values_list("client_id", "arrived_at")
+    ):
+        admissions[client_id].append(arrived_at.astimezone(tz).date())
+
+    exclusions = {"admitted": [], "repeat": [], "age": []}
+    eligible = []
+    last_counted = {}
+    for visit in candidates:
+        ed_date = visit["arrived_at"].astimezone(tz).date()
+        in_period = visit["arrived_at"] >= since
+        age = age_on(ed_date, visit)
+        if age is not None and age < rules["min_age"]:
+            if in_period:
+                exclusions["age"].append(visit["id"])
+            continue
+        admitted_after = any(
+            0 <= (day - ed_date).days <= ADMISSION_DAYS for day in admissions[visit["client_id"]]
+        )
+        if visit["admitted"] or admitted_after:
+            if in_period:
+                exclusions["admitted"].append(visit["id"])
+            continue
+        previous = last_counted.get(visit["client_id"])
+        if previous is not None and (ed_date - previous).days <= REPEAT_DAYS:
+            if in_period:
+                exclusions["repeat"].append(visit["id"])
+            continue
+        last_counted[visit["client_id"]] = ed_date
+        if in_period:
+            eligible.append((visit, ed_date))
+
+    followed = _followup_times(agency_id, {v["client_id"] for v, _ in eligible}, since, until)
+    outcomes = []
+    for visit, ed_date in eligible:
+        dates = [
+            at.astimezone(tz).date()
+            for at, contact_id in followed[visit["client_id"]]
+            if at >= visit["arrived_at"]
+            and (contact_id is None or contact_id != visit["source_contact_id"])
+        ]
+        results = {}
+        for days in WINDOWS:
+            last_day = ed_date + datetime.timedelta(days=days)
+            if any(day <= last_day for day in dates):
+                results[days] = "hit"
+            elif today <= last_day:
+                results[days] = "pending"
+            else:
+                results[days] = "missed"
+        outcomes.append(
+            VisitOutcome(
+                visit_id=visit["id"],
+                case_id=visit["case_id"],
+                client_id=visit["client_id"],
+                ed_date=ed_date,
+                seven_day=results[7],
+                thirty_day=results[30],
+            )
+        )
+    return outcomes, {k: sorted(v) for k, v in exclusions.items()}, today
+
+
+def _followup_times(agency_id, client_ids, since, until):
+    """client id -> [(time, contact id or None)] of qualifying follow-ups from the period's
+    start to 31 days after its end, in one query."""
+    followed = defaultdict(list)
+    if not client_ids:
+        return followed
+    client_ids = sorted(client_ids)
+    last = until + datetime.timedelta(days=32)
+    completed = (
+        FollowUp.objects.filter(
+            agency_id=agency_id,
+            case__client_id__in=client_ids,
+            status=Status.COMPLETED,
+            completed_at__gte=since,
+            completed_at__lt=last,
+        )
+        .order_by()
+        .values_list(F("case__client_id"), F("completed_at"), Cast(Value(None), IntegerField()))
+    )
+    reached = (
+        Attempt.objects.filter(
+            followup__agency_id=agency_id,
+            followup__case__client_id__in=client_ids,
+            outcome=AttemptOutcome.REACHED,
+            at__gte=since,
+            at__lt=last,
+        )
+        .order_by()
+        .values_list(F("followup__case__client_id"), F("at"), Cast(Value(None), IntegerField()))
+    )
+    contacts = (
+        Contact.objects.filter(
+            agency_id=agency_id,
+            client_id__in=client_ids,
+            received_at__gte=since,
+            received_at__lt=last,
+        )
+        .order_by()
+        .values_list(F("client_id"), F("received_at"), F("id"))
+    )
+    for client_id, at, contact_id in completed.union(reached, contacts, all=True):
+        followed[client_id].append((at, contact_id))
+    return followed
+
+
+def _window(days, outcomes, attr) -> HedisWindow:
+    ids = defaultdict(list)
+    for outcome in outcomes:
+        ids[getattr(outcome, attr)].append(outcome.visit_id)
+    eligible = len(outcomes) - len(ids["pending"])
+    return HedisWindow(
+        days=days,
+        numerator=len(ids["hit"]),
+        pending=len(ids["pending"]),
+        missed=len(ids["missed"]),
+        rate=ratio(len(ids["hit"]), eligible),
+        numerator_visit_ids=sorted(ids["hit"]),
+        pending_visit_ids=sorted(ids["pending"]),
+        missed_visit_ids=sorted(ids["missed"]),
+    )
+
+
+def summarise(measure, start, end, today, outcomes, exclusions) -> HedisRates:
+    return HedisRates(
+        measure=measure,
+        start=start,
+        end=end,
+        today=today,
+        denominator=len(outcomes),
+        denominator_visit_ids=sorted(o.visit_id for o in outcomes),
+        seven_day=_window(7, outcomes, "seven_day"),
+        thirty_day=_window(30, outcomes, "thirty_day"),
+        excluded_admitted_visit_ids=exclusions["admitted"],
+        excluded_repeat_visit_ids=exclusions["repeat"],
+        excluded_age_visit_ids=exclusions["age"],
+    )
+
+
+def hedis_rates(
+    *, agency_id, measure, start, end, teams=None, worker=None, today=None
+) -> HedisRates:
+    outcomes, exclusions, today = evaluate(
+        agency_id=agency_id,
+        measure=measure,
+        start=start,
+        end=end,
+        teams=teams,
+        worker=worker,
+        today=today,
+    )
+    return summarise(measure, start, end, today, outcomes, exclusions)

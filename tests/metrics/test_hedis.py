@@ -1,0 +1,220 @@
+"""HEDIS-style FUM and FUA rates on a hand-built dataset.
+
+Agency A is in America/Los_Angeles (the clocks change on 9 March 2025, inside the
+period). Period: 1 to 31 March 2025; "today" is 5 April 2025. One client per rule, so
+every expected number below can be checked by hand.
+
+FUM visits (reason mental health unless said), ED date -> outcome:
+
+  c1   3 Mar   contact 10 Mar 23:30 (day 7 counts)             7: hit     30: hit
+  c2   4 Mar   follow-up completed 12 Mar 00:30 (day 8: no)     7: missed  30: hit
+  c3   5 Mar   reached attempt the same evening (ED day counts) 7: hit     30: hit
+  c4   6 Mar   only the contact that sent them, received after
+               the arrival: not a follow-up                     7: missed  30: pending
+               (6 Mar + 30 = 5 Apr = today: day 30 not over)
+  c5  10 Feb   (before the period: opens a 31-day period to 12 Mar)
+       8 Mar   26 days after: repeat, left out
+      13 Mar   31 days after 10 Feb: counted, contact 15 Mar    7: hit     30: hit
+      25 Mar   12 days after 13 Mar: repeat, left out
+  c6   2 Mar   inpatient admission 1 Apr (day 30): left out
+  c6b  1 Mar   inpatient admission 1 Apr (day 31): counted      7: missed  30: missed
+  c7  10 Mar   admitted=True: left out
+      15 Mar   (the admitted visit opened no 31-day period)
+               follow-up completed 16 Mar                       7: hit     30: hit
+  c8a 11 Mar   aged 5: left out (FUM is 6+)
+  c8b 12 Mar   6th birthday that day: counted                   7: missed  30: pending
+  c9  14 Mar   age unknown: counted; only a no-answer attempt   7: missed  30: pending
+  c10 29 Mar   nothing yet                                      7: pending 30: pending
+  c13 28 Feb 23:30 local (1 Mar in UTC): not in the period
+  c14 31 Mar 23:30 local (1 Apr in UTC): in the period, erin's 7: pending 30: pending
+  c12  3 Mar   reason "other": in neither measure
+  carol (agency B) 5 Mar: never in agency A's numbers
+
+FUM denominator: c1 c2 c3 c4 c5(13 Mar) c6b c7(15 Mar) c8b c9 c10 c14 = 11
+  7-day:  hits c1 c3 c5 c7 = 4; pending c10 c14 = 2; missed c2 c4 c6b c8b c9 = 5;
+          rate 4 / (11 - 2) = 4/9
+  30-day: hits c1 c2 c3 c5 c7 = 5; pending c4 c8b c9 c10 c14 = 5; missed c6b = 1;
+          rate 5 / (11 - 5) = 5/6
+
+FUA visits:
+  c11a 3 Mar substance use, aged 12: left out (FUA is 13+)
+  c11b 4 Mar overdose, contact 5 Mar                             7: hit     30: hit
+FUA denominator 1, both rates 1/1.
+"""
+
+import datetime
+
+import pytest
+
+from followups.models import AttemptOutcome, Status, VisitKind, VisitReason
+from metrics.hedis import hedis_rates
+from tests.metrics.helpers import attempt, client_case, contact, followup, local, visit
+
+D = datetime.date
+START, END, TODAY = D(2025, 3, 1), D(2025, 3, 31), D(2025, 4, 5)
+
+
+@pytest.fixture
+def dataset(alice, erin, carol):
+    v = {}
+
+    c1 = client_case(alice)
+    v["c1"] = visit(c1, local(D(2025, 3, 3)))
+    contact(c1, local(D(2025, 3, 10), 23, 30))
+
+    c2 = client_case(alice)
+    v["c2"] = visit(c2, local(D(2025, 3, 4)))
+    followup(
+        c2,
+        local(D(2025, 3, 11)),
+        status=Status.COMPLETED,
+        completed_at=local(D(2025, 3, 12), 0, 30),
+    )
+
+    c3 = client_case(alice)
+    v["c3"] = visit(c3, local(D(2025, 3, 5)))
+    attempt(followup(c3, local(D(2025, 3, 7))), local(D(2025, 3, 5), 18))
+
+    c4 = client_case(alice)
+    arrived = local(D(2025, 3, 6), 9)
+    sent_by = contact(c4, arrived + datetime.timedelta(minutes=30), disposition="er")
+    v["c4"] = visit(c4, arrived, source_contact=sent_by)
+
+    c5 = client_case(alice)
+    v["c5_feb10"] = visit(c5, local(D(2025, 2, 10)))
+    v["c5_mar8"] = visit(c5, local(D(2025, 3, 8)))
+    v["c5_mar13"] = visit(c5, local(D(2025, 3, 13)))
+    v["c5_mar25"] = visit(c5, local(D(2025, 3, 25)))
+    contact(c5, local(D(2025, 3, 15)))
+
+    c6 = client_case(alice)
+    v["c6"] = visit(c6, local(D(2025, 3, 2)))
+    visit(c6, local(D(2025, 4, 1)), kind=VisitKind.INPATIENT)
+
+    c6b = client_case(alice)
+    v["c6b"] = visit(c6b, local(D(2025, 3, 1)))
+    visit(c6b, local(D(2025, 4, 1)), kind=VisitKind.INPATIENT)
+
+    c7 = client_case(alice)
+    v["c7_admitted"] = visit(c7, local(D(2025, 3, 10)), admitted=True)
+    v["c7"] = visit(c7, local(D(2025, 3, 15)))
+    followup(c7, local(D(2025, 3, 17)), status=Status.COMPLETED, completed_at=local(D(2025, 3, 16)))
+
+    v["c8a"] = visit(client_case(alice, dob=D(2019, 6, 1)), local(D(2025, 3, 11)))
+    v["c8b"] = visit(client_case(alice, dob=D(2019, 3, 12)), local(D(2025, 3, 12)))
+
+    c9 = client_case(alice, dob=None)
+    v["c9"] = visit(c9, local(D(2025, 3, 14)))
+    attempt(followup(c9, local(D(2025, 3, 16))), local(D(2025, 3, 15)), AttemptOutcome.NO_ANSWER)
+
+    v["c10"] = visit(client_case(alice), local(D(2025, 3, 29)))
+    v["c13"] = visit(client_case(alice), local(D(2025, 2, 28), 23, 30))
+    v["c14"] = visit(client_case(erin), local(D(2025, 3, 31), 23, 30))
+    v["c12"] = visit(client_case(alice), local(D(2025, 3, 3)), reason=VisitReason.OTHER)
+
+    v["c11a"] = visit(
+        client_case(alice, dob=D(2012, 6, 1)),
+        local(D(2025, 3, 3)),
+        reason=VisitReason.SUBSTANCE_USE,
+    )
+    c11b = client_case(alice)
+    v["c11b"] = visit(c11b, local(D(2025, 3, 4)), reason=VisitReason.OVERDOSE)
+    contact(c11b, local(D(2025, 3, 5)))
+
+    carol_case = client_case(carol)
+    v["carol"] = visit(carol_case, local(D(2025, 3, 5)))
+    contact(carol_case, local(D(2025, 3, 6)))
+    return {name: obj.pk for name, obj in v.items()}
+
+
+def ids(v, *names):
+    return sorted(v[n] for n in names)
+
+
+def fum(agency, **kw):
+    return hedis_rates(agency_id=agency.pk, measure="fum", start=START, end=END, today=TODAY, **kw)
+
+
+class TestFUM:
+    def test_denominator_and_exclusions(self, dataset, agency_a):
+        v = dataset
+        r = fum(agency_a)
+        assert r.denominator == 11
+        assert r.denominator_visit_ids == ids(
+            v, "c1", "c2", "c3", "c4", "c5_mar13", "c6b", "c7", "c8b", "c9", "c10", "c14"
+        )
+        assert r.excluded_admitted_visit_ids == ids(v, "c6", "c7_admitted")
+        assert r.excluded_repeat_visit_ids == ids(v, "c5_mar8", "c5_mar25")
+        assert r.excluded_age_visit_ids == ids(v, "c8a")
+
+    def test_seven_day_rate(self, dataset, agency_a):
+        v = dataset
+        week = fum(agency_a).seven_day
+        assert week.numerator_visit_ids == ids(v, "c1", "c3", "c5_mar13", "c7")
+        assert week.pending_visit_ids == ids(v, "c10", "c14")
+        assert week.missed_visit_ids == ids(v, "c2", "c4", "c6b", "c8b", "c9")
+        assert (week.numerator, week.pending, week.missed) == (4, 2, 5)
+        assert week.rate == pytest.approx(4 / 9)
+
+    def test_thirty_day_rate(self, dataset, agency_a):
+        v = dataset
+        month = fum(agency_a).thirty_day
+        assert month.numerator_visit_ids == ids(v, "c1", "c2", "c3", "c5_mar13", "c7")
+        assert month.pending_visit_ids == ids(v, "c4", "c8b", "c9", "c10", "c14")
+        assert month.missed_visit_ids == ids(v, "c6b")
+        assert month.rate == pytest.approx(5 / 6)
+
+    def test_pending_visits_resolve_when_the_window_closes(self, dataset, agency_a):
+        later = hedis_rates(
+            agency_id=agency_a.pk, measure="fum", start=START, end=END, today=D(2025, 5, 31)
+        )
+        assert later.seven_day.pending == 0
+        assert later.thirty_day.pending == 0
+        # c4 c8b c9 c10 c14 now count as misses of the 30-day rate: 5 / 11.
+        assert later.thirty_day.rate == pytest.approx(5 / 11)
+        assert later.seven_day.rate == pytest.approx(4 / 11)
+
+    def test_team_and_worker_filters(self, dataset, agency_a, team_a2, erin, alice):
+        v = dataset
+        erin_team = fum(agency_a, teams=[team_a2.pk])
+        assert erin_team.denominator_visit_ids == ids(v, "c14")
+        assert fum(agency_a, worker=erin.pk).denominator_visit_ids == ids(v, "c14")
+        assert fum(agency_a, worker=alice.pk).denominator == 10
+
+    def test_another_agency_never_counts(self, dataset, agency_a, agency_b):
+        v = dataset
+        mine = fum(agency_a)
+        every_id = (
+            mine.denominator_visit_ids
+            + mine.excluded_admitted_visit_ids
+            + mine.excluded_repeat_visit_ids
+            + mine.excluded_age_visit_ids
+        )
+        assert v["carol"] not in every_id
+        theirs = fum(agency_b)
+        assert theirs.denominator_visit_ids == [v["carol"]]
+        assert theirs.seven_day.numerator == 1
+
+    def test_runs_a_fixed_number_of_queries(self, dataset, agency_a, django_assert_num_queries):
+        with django_assert_num_queries(4):
+            fum(agency_a)
+
+    def test_no_visits_means_no_rate(self, agency_a):
+        r = fum(agency_a)
+        assert r.denominator == 0
+        assert r.seven_day.rate is None
+        assert r.thirty_day.rate is None
+
+    def test_unknown_measure_is_refused(self, agency_a):
+        with pytest.raises(ValueError):
+            hedis_rates(agency_id=agency_a.pk, measure="xyz", start=START, end=END)
+
+
+class TestFUA:
+    def test_rates(self, dataset, agency_a):
+        v = dataset
+        r = hedis_rates(agency_id=agency_a.pk, measure="fua", start=START, end=END, today=TODAY)
+        assert r.denominator_visit_ids == ids(v, "c11b")
+        assert r.excluded_age_visit_ids == ids(v, "c11a")
+        assert r.seven_day.rate == 1.0
+        assert r.thirty_day.rate == 1.0
