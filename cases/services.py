@@ -44,6 +44,8 @@ CLIENT_FIELDS = (
     "pronouns",
     "preferred_language",
     "phone",
+    "email",
+    "reminder_channel",
     "where_to_find",
 )
 

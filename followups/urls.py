@@ -5,5 +5,14 @@ from followups import views
 app_name = "followups"
 urlpatterns = [
     path("today/", views.today, name="today"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/attempt/", views.attempt, name="attempt"),
+    path("<int:pk>/done/", views.complete, name="complete"),
+    path("<int:pk>/move/", views.move, name="move"),
+    path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("cases/<int:case_pk>/add/", views.add, name="add"),
+    path("cases/<int:case_pk>/visits/new/", views.visit_add, name="visit_add"),
+    path("visits/<int:pk>/discharge/", views.visit_discharge, name="visit_discharge"),
+    path("enrolments/<int:pk>/end/", views.enrolment_end, name="enrolment_end"),
     path("protocols/", include("followups.protocol_urls")),
 ]

@@ -1,7 +1,445 @@
+"""The worker's follow-up pages: the Today list, one follow-up, and the follow-up and
+hospital-visit actions of the case page. Every action calls one followups.services
+function; a refusal of the service shows on the form, never as an error page."""
+
+import datetime
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.db import models
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.timesince import timesince, timeuntil
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import record_list, refuse
+from casebook.exceptions import DomainError
+from cases.access import get_case_for_user, get_for_user
+from cases.cssrs import RISK_ORDER
+from cases.models import Case
+from followups import services
+from followups.forms import (
+    AttemptForm,
+    CancelForm,
+    CompleteForm,
+    DischargeForm,
+    EndEnrolmentForm,
+    MoveForm,
+    OneOffForm,
+    VisitForm,
+    add_domain_error,
+)
+from followups.models import (
+    OPEN_STATUSES,
+    Attempt,
+    Enrolment,
+    FollowUp,
+    FollowUpEventKind,
+    HospitalVisit,
+    Status,
+)
+
+# "Coming up": follow-ups whose window opens within this long.
+COMING_UP = datetime.timedelta(hours=24)
+# "Missed recently": missed follow-ups whose window closed within this long.
+MISSED_RECENTLY = datetime.timedelta(days=7)
+
+
+def _workable(user):
+    """Follow-ups the user may change: those on cases they may record a contact on (the
+    rule followups.services applies)."""
+    return FollowUp.objects.filter(case__in=Case.objects.contactable_by(user))
+
+
+def with_row_details(followups, user=None):
+    """The Today list's rows (FollowUp.objects.for_today) with the case's risk rank, the
+    number of attempts, the last attempt's outcome and, given a user, whether they may
+    work it (`can_work`), all in the same query."""
+    last = Attempt.objects.filter(followup=models.OuterRef("pk")).order_by("-at", "-pk")
+    if user is not None:
+        followups = followups.annotate(
+            can_work=models.Exists(
+                Case.objects.contactable_by(user).filter(pk=models.OuterRef("case_id"))
+            )
+        )
+    return (
+        followups.for_today()
+        .select_related("case__assigned_worker")
+        .annotate(
+            case_risk_rank=models.Case(
+                *[
+                    models.When(case__risk_level=level, then=rank)
+                    for level, rank in RISK_ORDER.items()
+                ],
+                default=0,
+                output_field=models.IntegerField(),
+            ),
+            attempt_count=models.Count("attempts"),
+            last_outcome=models.Subquery(last.values("outcome")[:1]),
+        )
+    )
+
+
+def describe(fu, now):
+    """Set what a row shows that depends on the time: `shown_status` (the status its
+    times give now, so a row the sweeper has not reached yet is still shown right) and
+    `window_note` ("window closes in 2 days")."""
+    fu.shown_status = fu.status_at(now)
+    fu.shown_status_label = Status(fu.shown_status).label
+    if fu.status == Status.COMPLETED:
+        fu.window_note = "Done"
+    elif fu.status == Status.CANCELLED:
+        fu.window_note = f"Cancelled: {fu.cancel_reason}"
+    elif now < fu.window_start:
+        fu.window_note = f"window opens in {timeuntil(fu.window_start, now, depth=1)}"
+    elif now < fu.window_end:
+        fu.window_note = f"window closes in {timeuntil(fu.window_end, now, depth=1)}"
+    else:
+        fu.window_note = f"window closed {timesince(fu.window_end, now, depth=1)} ago"
+    fu.last_outcome_label = (
+        Attempt(outcome=fu.last_outcome).get_outcome_display()
+        if getattr(fu, "last_outcome", None)
+        else ""
+    )
+    return fu
 
 
 @login_required
+@require_GET
 def today(request):
-    return render(request, "followups/today.html", {"rows": []})
+    """My follow-ups to do now, highest case risk first, then the window that closes
+    soonest; what opens within a day; and what was missed in the last week."""
+    user = request.user
+    if not user.works_cases:
+        refuse(request, "followups_today", "Only social workers and supervisors have follow-ups.")
+    now = timezone.now()
+    rows = list(
+        with_row_details(FollowUp.objects.visible_to(user).filter(assigned_to=user), user)
+        .filter(
+            models.Q(status__in=OPEN_STATUSES, window_start__lte=now + COMING_UP)
+            | models.Q(status=Status.MISSED, window_end__gte=now - MISSED_RECENTLY)
+        )
+        .order_by("-case_risk_rank", "window_end", "pk")
+    )
+    due, coming, missed = [], [], []
+    for fu in rows:
+        describe(fu, now)
+        if fu.shown_status == Status.MISSED:
+            missed.append(fu)
+        elif fu.shown_status == Status.SCHEDULED:
+            coming.append(fu)
+        else:
+            due.append(fu)
+    coming.sort(key=lambda fu: (fu.window_start, fu.pk))
+    missed.sort(key=lambda fu: (fu.window_end, fu.pk), reverse=True)
+    record_list(
+        request=request,
+        object_type="followup",
+        objects=rows,
+        client_ids=[fu.case.client_id for fu in rows],
+        detail={"page": "today"},
+    )
+    return render(
+        request,
+        "followups/today.html",
+        {
+            "due": due,
+            "coming": coming,
+            "missed": missed,
+            "attempt_form": AttemptForm(),
+        },
+    )
+
+
+def _get_followup(request, pk, *, write=False, audit_read=False):
+    """The follow-up `pk`: 404 when its case is invisible, 403 when the user may see but
+    not work it; each refusal audited (cases.access.get_for_user)."""
+    user = request.user
+    return get_for_user(
+        request,
+        FollowUp,
+        with_row_details(FollowUp.objects.visible_to(user), user).select_related(
+            "assigned_to", "completed_by", "completed_contact", "created_by"
+        ),
+        _workable(user),
+        pk,
+        write,
+        audit_read,
+    )
+
+
+def _history(fu):
+    """The follow-up's events, a moved due date with its old and new times."""
+    rows = list(fu.events.select_related("actor"))
+    for event in rows:
+        event.moved_from = event.moved_to = None
+        if event.kind == FollowUpEventKind.RESCHEDULED:
+            detail = event.detail or {}
+            event.moved_from = _when(detail.get("from", {}).get("due_at"))
+            event.moved_to = _when(detail.get("to", {}).get("due_at") or detail.get("due_at"))
+    return rows
+
+
+def _when(value):
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
+def _detail_page(request, fu, *, forms=None, status=200):
+    now = timezone.now()
+    describe(fu, now)
+    forms = forms or {}
+    return render(
+        request,
+        "followups/followup_detail.html",
+        {
+            "fu": fu,
+            "case": fu.case,
+            "client": fu.case.client,
+            "enrolment": fu.enrolment,
+            "protocol_version": fu.enrolment.version if fu.enrolment_id else None,
+            "attempts": fu.attempts.select_related("by"),
+            "history": _history(fu),
+            "can_work": fu.can_work,
+            "is_open": fu.is_open,
+            "can_move": fu.is_open or fu.status == Status.MISSED,
+            "can_complete": fu.status not in (Status.COMPLETED, Status.CANCELLED),
+            "attempt_form": forms.get("attempt") or AttemptForm(initial={"method": fu.method}),
+            "complete_form": forms.get("complete") or CompleteForm(),
+            "move_form": forms.get("move")
+            or MoveForm(initial={"due_at": timezone.localtime(fu.due_at)}),
+            "cancel_form": forms.get("cancel") or CancelForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def detail(request, pk):
+    fu = _get_followup(request, pk, audit_read=True)
+    return _detail_page(request, fu)
+
+
+@login_required
+@require_POST
+def attempt(request, pk):
+    """Log one try. From the Today list (htmx) answers with the updated row."""
+    fu = _get_followup(request, pk, write=True)
+    form = AttemptForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.log_attempt(
+                actor=request.user,
+                followup=fu,
+                outcome=form.cleaned_data["outcome"],
+                method=form.cleaned_data["method"] or None,
+                note=form.cleaned_data["note"],
+                request=request,
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            error = str(exc)
+    else:
+        error = " ".join(message for errors in form.errors.values() for message in errors)
+    if request.htmx:
+        fu = with_row_details(FollowUp.objects.filter(pk=fu.pk), request.user).get()
+        describe(fu, timezone.now())
+        return render(
+            request,
+            "followups/_today_row.html",
+            {"fu": fu, "attempt_form": AttemptForm(), "error": error},
+        )
+    if form.errors:
+        return _detail_page(request, _get_followup(request, pk), forms={"attempt": form})
+    messages.success(request, "Attempt logged.")
+    return redirect("followups:detail", fu.pk)
+
+
+def _detail_action(request, pk, form_class, key, act, done_message):
+    """A follow-up page action: validate, call the service, or show the form's errors."""
+    fu = _get_followup(request, pk, write=True)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            act(fu, form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, done_message)
+            return redirect("followups:detail", fu.pk)
+    fu = _get_followup(request, pk)
+    return _detail_page(request, fu, forms={key: form})
+
+
+@login_required
+@require_POST
+def complete(request, pk):
+    def act(fu, data):
+        services.complete_followup(
+            actor=request.user, followup=fu, note=data["note"], request=request
+        )
+
+    return _detail_action(request, pk, CompleteForm, "complete", act, "Follow-up marked done.")
+
+
+@login_required
+@require_POST
+def move(request, pk):
+    def act(fu, data):
+        services.move_followup(
+            actor=request.user,
+            followup=fu,
+            due_at=data["due_at"],
+            reason=data["reason"],
+            request=request,
+        )
+
+    return _detail_action(request, pk, MoveForm, "move", act, "Due date moved.")
+
+
+@login_required
+@require_POST
+def cancel(request, pk):
+    def act(fu, data):
+        services.cancel_followup(
+            actor=request.user, followup=fu, reason=data["reason"], request=request
+        )
+
+    return _detail_action(request, pk, CancelForm, "cancel", act, "Follow-up cancelled.")
+
+
+# --- The case page's follow-up and hospital-visit actions -----------------------------------
+
+
+def _case_action(request, case, form, key, act, done_message, **page_kwargs):
+    """A case page action: validate, call the service, back to the case; or the case page
+    again with the form's errors."""
+    # The case page shows this module's rows, so it imports this module, not the reverse.
+    from cases.views.case_pages import case_page
+
+    if form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, done_message)
+            return redirect("cases:case_detail", case.pk)
+    return case_page(request, case, **{key: form}, **page_kwargs)
+
+
+@login_required
+@require_POST
+def add(request, case_pk):
+    """A one-off follow-up on the case."""
+    case = get_case_for_user(request, case_pk, write=True, audit_read=False)
+
+    def act(data):
+        services.create_followup(
+            actor=request.user,
+            case=case,
+            due_at=data["due_at"],
+            method=data["method"],
+            reason=data["reason"],
+            title=data["title"],
+            request=request,
+        )
+
+    return _case_action(
+        request, case, OneOffForm(request.POST), "followup_form", act, "Follow-up added."
+    )
+
+
+@login_required
+@require_POST
+def visit_add(request, case_pk):
+    """An ER visit or admission on the case: it enrols the client in the post-discharge
+    protocol (services.record_hospital_visit)."""
+    case = get_case_for_user(request, case_pk, write=True, audit_read=False)
+
+    def act(data):
+        services.record_hospital_visit(
+            actor=request.user,
+            case=case,
+            kind=data["kind"],
+            reason=data["reason"],
+            arrived_at=data["arrived_at"],
+            discharged_at=data["discharged_at"],
+            admitted=data["admitted"],
+            facility=data["facility"],
+            request=request,
+        )
+
+    return _case_action(
+        request,
+        case,
+        VisitForm(request.POST),
+        "visit_form",
+        act,
+        "Hospital visit recorded; its follow-ups are scheduled.",
+    )
+
+
+def _case_row(request, model, pk):
+    """A visit or enrolment through its case: 404 when invisible, 403 when read-only."""
+    user = request.user
+    return get_for_user(
+        request,
+        model,
+        model.objects.filter(case__in=Case.objects.visible_to(user)).select_related("case"),
+        model.objects.filter(case__in=Case.objects.writable_by(user)),
+        pk,
+        True,
+        False,
+    )
+
+
+@login_required
+@require_POST
+def visit_discharge(request, pk):
+    """The discharge of a visit: the follow-ups it started count from it."""
+    visit = _case_row(request, HospitalVisit, pk)
+    case = get_case_for_user(request, visit.case_id, write=True, audit_read=False)
+
+    def act(data):
+        services.record_discharge(
+            actor=request.user,
+            visit=visit,
+            discharged_at=data["discharged_at"],
+            request=request,
+        )
+
+    return _case_action(
+        request,
+        case,
+        DischargeForm(request.POST),
+        "discharge_form",
+        act,
+        "Discharge recorded; the follow-ups count from it.",
+        discharge_visit_id=visit.pk,
+    )
+
+
+@login_required
+@require_POST
+def enrolment_end(request, pk):
+    """End a protocol for the client (engaged in care, declined further calls, ...)."""
+    enrolment = _case_row(request, Enrolment, pk)
+    case = get_case_for_user(request, enrolment.case_id, write=True, audit_read=False)
+
+    def act(data):
+        services.end_enrolment(
+            actor=request.user, enrolment=enrolment, reason=data["reason"], request=request
+        )
+
+    return _case_action(
+        request,
+        case,
+        EndEnrolmentForm(request.POST),
+        "end_form",
+        act,
+        "Protocol ended; its pending follow-ups are cancelled.",
+        end_enrolment_id=enrolment.pk,
+    )

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cases.matching import find_likely_clients
-from cases.models import Client, ClientIdentifier, IdentifierKind
+from cases.models import Client, ClientIdentifier, IdentifierKind, ReminderChannel
 from cases.services import CLIENT_FIELDS
 
 DUPLICATE_MESSAGE = (
@@ -61,11 +61,29 @@ class ClientDetailsForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in CLIENT_FIELDS}
 
 
+REMINDER_FIELDS = ("email", "reminder_channel")
+
+
 class ClientEditForm(ClientDetailsForm):
-    """A client's details and identifiers (one per kind; a blank one is removed)."""
+    """A client's details, how they agreed to get reminders, and their identifiers (one
+    per kind; a blank one is removed)."""
+
+    email = forms.EmailField(label="Email", max_length=254, required=False)
+    reminder_channel = forms.ChoiceField(
+        label="Reminders",
+        choices=ReminderChannel.choices,
+        required=False,
+        help_text=(
+            "Only if the client agreed. Reminders give a time to expect a call, never the "
+            "programme's name or anything clinical."
+        ),
+    )
 
     def __init__(self, *args, client=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if client is not None:
+            for name in REMINDER_FIELDS:
+                self.fields[name].initial = getattr(client, name)
         current = dict(client.identifiers.values_list("kind", "value")) if client else {}
         for kind, label in IdentifierKind.choices:
             self.fields[f"identifier_{kind}"] = forms.CharField(
@@ -75,7 +93,25 @@ class ClientEditForm(ClientDetailsForm):
     def clean(self):
         cleaned = super().clean()
         self.check_details(cleaned)
+        channel = cleaned.get("reminder_channel") or ReminderChannel.NONE
+        needs = {
+            ReminderChannel.EMAIL: (
+                "email",
+                "Give the client's email address for email reminders.",
+            ),
+            ReminderChannel.TEXT: ("phone", "Give the client's phone number for text reminders."),
+        }.get(channel)
+        if needs:
+            name, message = needs
+            if not (cleaned.get(name) or "").strip() and not self.has_error(name):
+                self.add_error(name, message)
         return cleaned
+
+    def client_data(self) -> dict:
+        data = super().client_data()
+        for name in REMINDER_FIELDS:
+            data[name] = self.cleaned_data.get(name) or ""
+        return data
 
     def identifiers(self) -> list[tuple[str, str]]:
         return [

@@ -13,12 +13,14 @@ from cases.models import (
     AMENDABLE_FIELDS,
     TIME_ORDER,
     CallNature,
+    Case,
     Concern,
     ContactSource,
     Disposition,
     OnSceneService,
     contact_time_errors,
 )
+from followups.models import FollowUp, Status
 
 # A phone's clock and the server's may disagree a little; a call is not received later.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -145,6 +147,17 @@ class ContactForm(ContactFieldsForm):
         widget=forms.HiddenInput,
         error_messages={"invalid": "This form is damaged: open a new contact form."},
     )
+    # The follow-up this contact completes (the Today list's "Record contact"): one the
+    # user may work, on the chosen client's case (checked by the page against the client).
+    followup = forms.ModelChoiceField(
+        queryset=FollowUp.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid_choice": "That follow-up was not found among those you can work: "
+            "open it again from your Today list."
+        },
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -158,11 +171,30 @@ class ContactForm(ContactFieldsForm):
         self.fields["attended_by"].initial = [user.pk]
         self.fields["presenting_concerns"].queryset = Concern.objects.active()
         self.fields["services_on_scene"].queryset = OnSceneService.objects.active()
+        self.fields["followup"].queryset = FollowUp.objects.filter(
+            case__in=Case.objects.contactable_by(user)
+        ).select_related("case")
+
+    def check_followup(self, client):
+        """The chosen follow-up must still be open to completion and be on `client`'s
+        open case (the case record_contact adds the contact to)."""
+        followup = self.cleaned_data.get("followup")
+        if followup is None:
+            return
+        if followup.status in (Status.COMPLETED, Status.CANCELLED):
+            self.add_error(
+                "followup", f"That follow-up is already {followup.get_status_display().lower()}."
+            )
+        elif client is None or followup.case.client_id != client.pk:
+            self.add_error("followup", "That follow-up is for another client.")
+        elif not followup.case.is_open:
+            self.add_error("followup", "That follow-up's case is closed.")
 
     def contact_data(self) -> dict:
         """The contact's fields, as record_contact takes them."""
         data = dict(self.cleaned_data)
         data.pop("submission_id", None)
+        data.pop("followup", None)
         data["attended_by"] = list(data.get("attended_by") or [])
         data["presenting_concerns"] = list(data.get("presenting_concerns") or [])
         data["services_on_scene"] = list(data.get("services_on_scene") or [])

@@ -15,23 +15,73 @@ from cases.exceptions import CaseClosed, EmergencyAccessRefused
 from cases.forms import CloseCaseForm, ConcernsForm, EmergencyAccessForm
 from cases.models import Case
 from cases.views.common import require_worker
+from followups.forms import DischargeForm, EndEnrolmentForm, OneOffForm, VisitForm
+from followups.models import CLOSED_STATUSES, Enrolment, EnrolmentStatus, FollowUp, HospitalVisit
+from followups.views import describe, with_row_details
 from referrals.views.case_sections import case_sections
+
+# Closed follow-ups shown on the case page besides the open ones.
+RECENT_CLOSED = 10
 
 
 @login_required
 @require_GET
 def case_detail(request, pk):
     case = get_case_for_user(request, pk, audit_read=False)
-    return _case_page(request, case)
+    return case_page(request, case)
 
 
-def _case_page(request, case, *, close_form=None, concerns_form=None):
-    """The case page; forms with errors are shown as they were typed."""
+def followup_sections(case) -> dict:
+    """The case page's Follow-ups, Protocols and Hospital visits: three queries, whatever
+    the case's history. Open follow-ups first (soonest due first), then the most recently
+    closed ones."""
+    now = timezone.now()
+    followups = [
+        describe(fu, now)
+        for fu in with_row_details(FollowUp.objects.filter(case=case))
+        .select_related("assigned_to")
+        .order_by("due_at", "pk")
+    ]
+    closed = sorted(
+        (fu for fu in followups if fu.status in CLOSED_STATUSES),
+        key=lambda fu: (fu.status_changed_at, fu.pk),
+        reverse=True,
+    )
+    enrolments = list(
+        Enrolment.objects.filter(case=case).select_related("version__protocol", "source_visit")
+    )
+    return {
+        "open": [fu for fu in followups if fu.status not in CLOSED_STATUSES],
+        "closed": closed[:RECENT_CLOSED],
+        "closed_count": len(closed),
+        "enrolments": enrolments,
+        "active_enrolments": [e for e in enrolments if e.status == EnrolmentStatus.ACTIVE],
+        "visits": list(HospitalVisit.objects.filter(case=case).select_related("recorded_by")),
+    }
+
+
+def case_page(
+    request,
+    case,
+    *,
+    close_form=None,
+    concerns_form=None,
+    followup_form=None,
+    visit_form=None,
+    discharge_form=None,
+    discharge_visit_id=None,
+    end_form=None,
+    end_enrolment_id=None,
+):
+    """The case page; forms with errors are shown as they were typed (a discharge or an
+    end-of-protocol form under the visit or enrolment it was for)."""
     user = request.user
     can_write = Case.objects.writable_by(user).filter(pk=case.pk).exists()
     contacts = list(case.contacts.select_related("recorded_by", "call_nature"))
     concerns = list(case.presenting_concerns.all())
     referral_sections = case_sections(case)
+    followups = followup_sections(case)
+    shown_followups = followups["open"] + followups["closed"]
     audit(
         request=request,
         action=Action.VIEW,
@@ -41,6 +91,9 @@ def _case_page(request, case, *, close_form=None, concerns_form=None):
             "referral_ids": [referral.pk for referral in referral_sections["referrals"]],
             "consent_ids": [consent.pk for consent in referral_sections["consents"]],
             "disclosure_ids": [d.pk for d in referral_sections["disclosures"]],
+            "followup_ids": [fu.pk for fu in shown_followups],
+            "enrolment_ids": [e.pk for e in followups["enrolments"]],
+            "visit_ids": [visit.pk for visit in followups["visits"]],
         },
     )
     return render(
@@ -60,6 +113,15 @@ def _case_page(request, case, *, close_form=None, concerns_form=None):
             "close_form": close_form or CloseCaseForm(),
             "concerns_form": concerns_form
             or ConcernsForm(case=case, initial={"concerns": [c.pk for c in concerns]}),
+            "followups": followups,
+            "followup_form": followup_form or OneOffForm(),
+            "visit_form": visit_form or VisitForm(),
+            "discharge_form": discharge_form,
+            "discharge_visit_id": discharge_visit_id,
+            "blank_discharge_form": DischargeForm(),
+            "end_form": end_form,
+            "end_enrolment_id": end_enrolment_id,
+            "blank_end_form": EndEnrolmentForm(),
         },
     )
 
@@ -70,7 +132,7 @@ def case_close(request, pk):
     case = get_case_for_user(request, pk, write=True, audit_read=False)
     form = CloseCaseForm(request.POST)
     if not form.is_valid():
-        return _case_page(request, case, close_form=form)
+        return case_page(request, case, close_form=form)
     try:
         services.close_case(
             actor=request.user,
@@ -92,7 +154,7 @@ def case_concerns(request, pk):
     case = get_case_for_user(request, pk, write=True, audit_read=False)
     form = ConcernsForm(request.POST, case=case)
     if not form.is_valid():
-        return _case_page(request, case, concerns_form=form)
+        return case_page(request, case, concerns_form=form)
     try:
         services.set_case_concerns(
             actor=request.user, case=case, concerns=form.cleaned_data["concerns"], request=request

@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 from audit.services import record_list, refuse
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
+from followups.models import OPEN_STATUSES, FollowUp
 from referrals.models import Referral
 from referrals.staleness import stale_reason
 
@@ -17,12 +18,19 @@ FILTERS = {"all": "All", "mine": "Mine", "team": "Team"}
 
 
 def next_due_for(cases) -> dict:
-    """Case id -> when its next follow-up is due, for the caseload's "Next due" column.
-
-    Follow-up work arrives with the follow-ups app; until then nothing is due and the
-    column shows a dash. Must stay one query for the whole page, whatever its length.
-    """
-    return {}
+    """Case id -> when its earliest open follow-up is due, for the caseload's "Next due"
+    column (followup_case_due_idx). One query for the whole page, whatever its length;
+    none when there are no cases."""
+    ids = [case.pk for case in cases]
+    if not ids:
+        return {}
+    rows = (
+        FollowUp.objects.filter(case_id__in=ids, status__in=OPEN_STATUSES)
+        .values("case_id")
+        .annotate(next_due=models.Min("due_at"))
+        .order_by()
+    )
+    return {row["case_id"]: row["next_due"] for row in rows}
 
 
 def with_stale_referral(cases, now):
@@ -108,6 +116,7 @@ def caseload(request):
     due = next_due_for(cases)
     for case in cases:
         case.next_due = due.get(case.pk)
+        case.next_due_past = case.next_due is not None and case.next_due < now
         case.referral_flag = stale_referral_flag(case.stale_referral, now)
     record_list(
         request=request,

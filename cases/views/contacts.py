@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,8 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action
 from audit.services import record as audit
+from casebook.exceptions import DomainError
 from cases import services
-from cases.access import get_client_for_user, get_contact_for_user
+from cases.access import get_client_for_user, get_contact_for_user, get_for_user, record_denied
 from cases.cssrs import QUESTIONS, RiskLevel
 from cases.exceptions import InvalidAmendment, NotPermitted, OutsideScope
 from cases.forms import (
@@ -41,6 +43,8 @@ from cases.models import (
     Disposition,
 )
 from cases.views.common import add_service_errors, require_worker
+from followups import services as followup_services
+from followups.models import FollowUp
 
 # A draft is what one person types into one form; anything larger is not a draft.
 MAX_DRAFT_CHARS = 100_000
@@ -73,8 +77,14 @@ def contact_new(request):
         valid = contact_form.is_valid() and valid
         if client_form.has_error("client", "invalid_choice"):
             _refuse_client(request, client_form)
+        if contact_form.has_error("followup", "invalid_choice"):
+            _refuse_followup(request, contact_form)
+        if valid:
+            contact_form.check_followup(client_form.cleaned_data["client"])
+            valid = contact_form.is_valid()
         if valid:
             chosen = client_form.cleaned_data["client"]
+            followup = contact_form.cleaned_data["followup"]
             try:
                 contact = services.record_contact(
                     actor=user,
@@ -93,6 +103,8 @@ def contact_new(request):
                 contact_form.add_error(None, str(exc))
             else:
                 messages.success(request, "Contact saved")
+                if followup is not None:
+                    _complete_followup(request, followup, contact)
                 return redirect("cases:case_detail", contact.case_id)
     else:
         draft = ContactDraft.objects.filter(user=user).first()
@@ -104,6 +116,10 @@ def contact_new(request):
             if request.GET.get("client"):
                 client = get_client_for_user(request, request.GET["client"])
                 initial = {"client": client.pk}
+        if request.GET.get("followup"):
+            followup = _followup_for(request, request.GET["followup"])
+            initial["followup"] = followup.pk
+            initial.setdefault("client", followup.case.client_id)
         if not _fresh_submission_id(user, initial.get("submission_id")):
             initial["submission_id"] = uuid.uuid4()
         client_form = ClientSectionForm(initial=initial, user=user)
@@ -115,11 +131,58 @@ def contact_new(request):
             "client_form": client_form,
             "form": contact_form,
             "chosen_client": _chosen_client(user, client_form["client"].value()),
+            "chosen_followup": _chosen_followup(user, contact_form["followup"].value()),
             "suggestions": _mark_scope(user, client_form.suggestions),
             "draft": draft,
             "time_fields": TIME_FIELDS,
         },
     )
+
+
+def _followup_for(request, pk) -> FollowUp:
+    """The follow-up a new contact is to complete (?followup=): 404 when invisible, 403
+    when the user may see but not work it, each refusal audited."""
+    user = request.user
+    return get_for_user(
+        request,
+        FollowUp,
+        FollowUp.objects.visible_to(user).select_related("case"),
+        FollowUp.objects.filter(case__in=Case.objects.contactable_by(user)),
+        pk,
+        True,
+        False,
+    )
+
+
+def _chosen_followup(user, value):
+    pk = _as_id(value)
+    if pk is None:
+        return None
+    return (
+        FollowUp.objects.filter(case__in=Case.objects.contactable_by(user), pk=pk)
+        .select_related("enrolment__version__protocol")
+        .first()
+    )
+
+
+def _refuse_followup(request, contact_form):
+    """A posted follow-up the user may not work: audited as a refusal."""
+    pk = _as_id(contact_form["followup"].value())
+    if pk is not None:
+        record_denied(request, FollowUp, pk, "not workable", page="new contact")
+
+
+def _complete_followup(request, followup, contact):
+    """The saved contact completes the follow-up it was recorded for. The contact stays
+    saved even if the follow-up changed meanwhile; the page says so."""
+    try:
+        followup_services.complete_followup(
+            actor=request.user, followup=followup, contact=contact, request=request
+        )
+    except DomainError as exc:
+        messages.warning(request, f"The follow-up was not marked done: {exc}")
+    else:
+        messages.success(request, f"Follow-up done: {followup.title}")
 
 
 def _as_uuid(value):
@@ -276,8 +339,12 @@ def contact_draft(request):
         ContactDraft.objects.filter(user=user).delete()
         messages.info(request, "Draft discarded.")
         url = reverse("cases:contact_new")
-        client = request.POST.get("client_param", "")
-        return redirect(f"{url}?client={client}" if _as_id(client) is not None else url)
+        params = {
+            name: request.POST.get(f"{name}_param", "")
+            for name in ("client", "followup")
+            if _as_id(request.POST.get(f"{name}_param")) is not None
+        }
+        return redirect(f"{url}?{urlencode(params)}" if params else url)
     names = {name for form in _draft_forms(user) for name in form.fields}
     data = {name: request.POST.getlist(name) for name in request.POST if name in names}
     if len(json.dumps(data)) > MAX_DRAFT_CHARS:

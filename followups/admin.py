@@ -1,0 +1,231 @@
+"""Follow-ups in the admin: read-only.
+
+Protocols are agency settings, not client data: their pages in the application edit them
+(a change makes a new version); here they can be read, and switched off, by a system
+admin or by an agency admin for their own agency.
+
+Hospital visits, enrolments, follow-ups and attempts are client records, so they follow
+the rule of referrals/admin.py: only an agency admin sees them, only their own agency's,
+nothing can be added, changed or deleted here (every change goes through
+followups/services.py), a system admin sees no rows, and every list and record shown is
+audited.
+"""
+
+from django.contrib import admin
+
+from accounts.admin import AuditedAdmin
+from audit.models import Action
+from audit.services import record, record_list
+from followups.models import (
+    Attempt,
+    Enrolment,
+    FollowUp,
+    FollowUpEvent,
+    HospitalVisit,
+    Protocol,
+    ProtocolStep,
+    ProtocolVersion,
+)
+
+
+def _is_agency_admin(user) -> bool:
+    return bool(user.is_active and user.is_staff and user.is_agency_admin and user.agency_id)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Protocols (agency settings) ------------------------------------------------------------
+
+
+class ProtocolVersionInline(ReadOnlyInline):
+    model = ProtocolVersion
+    fields = ["number", "end_rule", "created_at", "created_by", "change_note", "description"]
+
+
+@admin.register(Protocol)
+class ProtocolAdmin(AuditedAdmin):
+    list_display = ["name", "key", "trigger", "intensive", "is_active"]
+    list_filter = ["trigger", "is_active"]
+    search_fields = ["name", "key"]
+    readonly_fields = ["agency", "key", "name", "trigger", "intensive", "created_at"]
+    inlines = [ProtocolVersionInline]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(agency_id=request.user.agency_id)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProtocolVersion)
+class ProtocolVersionAdmin(AuditedAdmin):
+    """A version and its steps, as they were: a version never changes once made."""
+
+    class StepInline(ReadOnlyInline):
+        model = ProtocolStep
+
+    list_display = ["protocol", "number", "end_rule", "created_at"]
+    list_select_related = ["protocol"]
+    inlines = [StepInline]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(protocol__agency_id=request.user.agency_id)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Client records: agency admins only, read-only, audited ---------------------------------
+
+
+class ClientRecordAdmin(admin.ModelAdmin):
+    """View-only rows of the agency admin's own agency, each read audited. `agency_field`
+    and `client_field` are the lookups that reach the row's agency and client."""
+
+    agency_field = "agency_id"
+    client_field = "case__client_id"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not _is_agency_admin(request.user):
+            return queryset.none()
+        return queryset.filter(**{self.agency_field: request.user.agency_id})
+
+    def has_module_permission(self, request):
+        return _is_agency_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_agency_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        left_out = set(self.exclude or ())
+        return [field.name for field in self.model._meta.fields if field.name not in left_out]
+
+    def _client_ids(self, rows):
+        pks = [row.pk for row in rows]
+        return list(self.model.objects.filter(pk__in=pks).values_list(self.client_field, flat=True))
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            rows = list(changelist.result_list)
+            record_list(
+                request=request,
+                object_type=self.model._meta.model_name,
+                objects=rows,
+                client_ids=self._client_ids(rows),
+                detail={"admin": True},
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None:
+            record(
+                request=request,
+                action=Action.VIEW,
+                obj=original,
+                client_id=self._client_ids([original])[0],
+                detail={"admin": True},
+            )
+        return response
+
+
+class ClientRecordInline(ReadOnlyInline):
+    def has_view_permission(self, request, obj=None):
+        return _is_agency_admin(request.user)
+
+
+@admin.register(HospitalVisit)
+class HospitalVisitAdmin(ClientRecordAdmin):
+    client_field = "client_id"
+    list_display = ["id", "kind", "reason", "arrived_at", "discharged_at", "admitted", "case"]
+    list_filter = ["kind", "reason", "admitted"]
+    list_select_related = ["case"]
+    date_hierarchy = "arrived_at"
+    exclude = ["source_contact"]
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ClientRecordAdmin):
+    list_display = ["id", "version", "trigger", "status", "anchor_at", "case"]
+    list_filter = ["status", "trigger"]
+    list_select_related = ["version__protocol", "case"]
+    date_hierarchy = "anchor_at"
+    exclude = ["source_contact", "source_referral", "source_visit"]
+
+
+class AttemptInline(ClientRecordInline):
+    model = Attempt
+    fields = ["at", "method", "outcome", "by", "note"]
+
+
+class FollowUpEventInline(ClientRecordInline):
+    model = FollowUpEvent
+    fields = ["at", "kind", "actor", "from_status", "to_status", "reason"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ClientRecordAdmin):
+    list_display = ["id", "title", "status", "due_at", "window_end", "assigned_to", "case"]
+    list_filter = ["status", "method"]
+    list_select_related = ["assigned_to", "case"]
+    date_hierarchy = "due_at"
+    exclude = ["completed_contact", "lease_token"]
+    inlines = [AttemptInline, FollowUpEventInline]
+
+
+@admin.register(Attempt)
+class AttemptAdmin(ClientRecordAdmin):
+    agency_field = "followup__agency_id"
+    client_field = "followup__case__client_id"
+    list_display = ["id", "followup", "at", "method", "outcome", "by"]
+    list_filter = ["outcome", "method"]
+    list_select_related = ["followup", "by"]
+    date_hierarchy = "at"
+    exclude = ["contact"]
