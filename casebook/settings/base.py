@@ -262,6 +262,9 @@ CELERY_BEAT_SCHEDULE = {
     # Each worker's digest goes once a day, after DIGEST_HOUR in the agency's time zone.
     "daily-digests": {"task": "notifications.tasks.send_daily_digests", "schedule": 60.0 * 15},
 }
+# How long a dispatched follow-up is held before the sweeper sends it again (a lost
+# message, a killed worker); followups/engine.py doubles it on each resend, up to an hour.
+FOLLOWUP_LEASE_SECONDS = _int("FOLLOWUP_LEASE_SECONDS", 300)
 # Client reminders by text: a dotted path to a backend class (notifications/backends.py).
 # The default prints to the console, like the console email backend.
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.ConsoleSMSBackend")

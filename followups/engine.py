@@ -1,0 +1,278 @@
+"""The follow-up engine: the database is the source of truth, Celery does the work.
+
+Every follow-up row carries `next_check_at`, the next time its status changes by itself.
+Beat runs `sweep()` every minute. It claims the rows whose time has come with
+SELECT ... FOR UPDATE SKIP LOCKED, gives each a lease (a fresh token valid until
+`lease_until`) and, once that transaction has committed, sends one short task per row:
+`followups.tasks.process_followup(id, token)`, which runs `process()`.
+
+Why nothing is lost or done twice:
+
+- A message that never arrives (Redis restarted, a worker killed before it acknowledged
+  it) leaves the row leased; when the lease runs out the row needs sweeping again and the
+  next sweep sends it again under a new token.
+- `process()` locks the row and does nothing unless the message's token is the row's
+  current one: a duplicate delivery, a redelivery after the row was processed and a stale
+  message from an expired lease all find another token (or none) and do nothing. A
+  processing that fails rolls back whole, so the next try starts from the same state.
+- Notifications are created through notifications.services, idempotent through their
+  dedupe key, and sent after commit.
+- A row sent MAX_DISPATCHES times without being processed is parked (never swept again
+  until someone releases it), with an event and an alert to supervisors and admins.
+  Leases grow with each send (LEASE, 2 x LEASE, 4 x LEASE, ... at most MAX_LEASE), so a
+  backlog while every worker is down is sent again a few times, not every few minutes.
+
+On SQLite (the embedded default, one worker) FOR UPDATE is a no-op; the database lock of
+the IMMEDIATE transaction serialises sweeps there.
+"""
+
+import datetime
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from followups import events
+from followups.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    FollowUp,
+    FollowUpEventKind,
+    Status,
+)
+from notifications import services as notices
+
+logger = logging.getLogger(__name__)
+
+# How many rows one sweep claims; beat sweeps every minute.
+SWEEP_LIMIT = 500
+# Sends of one row without a successful processing before it is parked.
+MAX_DISPATCHES = 5
+# The longest a lease grows to as a row is sent again and again.
+MAX_LEASE = datetime.timedelta(hours=1)
+ERROR_MAX = 500
+
+# The time-driven order of an open follow-up's statuses.
+TIMELINE = (Status.SCHEDULED, Status.DUE, Status.OVERDUE, Status.MISSED)
+
+REASONS = {
+    Status.SCHEDULED: "Its window was moved to later",
+    Status.DUE: "Its window opened",
+    Status.OVERDUE: "Its due time passed",
+    Status.MISSED: "Its window closed without a completed contact",
+}
+
+
+def lease_seconds() -> int:
+    return int(getattr(settings, "FOLLOWUP_LEASE_SECONDS", 300))
+
+
+def lease_for(dispatch_count: int) -> datetime.timedelta:
+    """The lease of a row's `dispatch_count`th send: doubling from the base lease."""
+    base = datetime.timedelta(seconds=lease_seconds())
+    return min(base * 2 ** max(dispatch_count - 1, 0), max(MAX_LEASE, base))
+
+
+# --- The sweep ------------------------------------------------------------------------------
+
+
+def sweep(now: datetime.datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
+    """Claim the follow-ups whose next check has come and send each a processing task
+    after commit. Returns how many were sent. Safe to run in several processes at once:
+    a row locked by another sweep is skipped, a row under a live lease is not claimed."""
+    now = now or timezone.now()
+    claims: list[tuple[int, uuid.UUID]] = []
+    with transaction.atomic():
+        rows = list(
+            FollowUp.objects.needing_sweep(now)
+            .order_by("next_check_at", "pk")
+            .select_for_update(skip_locked=True)[:limit]
+        )
+        for fu in rows:
+            if fu.dispatch_count >= MAX_DISPATCHES:
+                _park(fu, now=now)
+                continue
+            fu.dispatch_count += 1
+            fu.lease_token = uuid.uuid4()
+            fu.lease_until = now + lease_for(fu.dispatch_count)
+            fu.save(update_fields=["dispatch_count", "lease_token", "lease_until"])
+            claims.append((fu.pk, fu.lease_token))
+        if claims:
+            transaction.on_commit(lambda: _dispatch(claims))
+    return len(claims)
+
+
+def _dispatch(claims: list[tuple[int, uuid.UUID]]) -> None:
+    """Send the claimed rows' tasks. When the broker refuses one, the rest are not tried
+    and their claims are undone, so the next sweep (a minute later) sends them instead of
+    waiting out the lease, and the failed send does not count towards parking."""
+    from followups.tasks import process_followup
+
+    for i, (pk, token) in enumerate(claims):
+        try:
+            process_followup.delay(pk, str(token))
+        except Exception:
+            logger.exception(
+                "Could not send follow-up tasks; %d left for the next sweep", len(claims) - i
+            )
+            for left_pk, left_token in claims[i:]:
+                _unclaim(left_pk, left_token)
+            return
+
+
+def _unclaim(pk: int, token: uuid.UUID) -> None:
+    FollowUp.objects.filter(pk=pk, lease_token=token).update(
+        lease_until=None, lease_token=None, dispatch_count=F("dispatch_count") - 1
+    )
+
+
+def _park(fu: FollowUp, *, now) -> None:
+    """Park the row, with its event and alert, in a savepoint: should the alert fail, the
+    row stays as it was for the next sweep and the rest of this sweep goes on."""
+    try:
+        with transaction.atomic():
+            _park_row(fu, now=now)
+    except Exception:
+        logger.exception("Could not park follow-up %s", fu.pk)
+
+
+def _park_row(fu: FollowUp, *, now) -> None:
+    error = fu.last_error or f"Sent {fu.dispatch_count} times without being processed"
+    fu.parked_at = now
+    fu.lease_until = None
+    fu.lease_token = None
+    fu.save(update_fields=["parked_at", "lease_until", "lease_token"])
+    events.followup_event(
+        followup=fu,
+        kind=FollowUpEventKind.PARKED,
+        actor=None,
+        at=now,
+        reason=error,
+        detail={"dispatch_count": fu.dispatch_count},
+    )
+    logger.error("Follow-up %s parked after %s sends: %s", fu.pk, fu.dispatch_count, error)
+    notices.followup_parked(fu, error)
+
+
+# --- Processing one row ---------------------------------------------------------------------
+
+
+def _path(current: str, target: str) -> list[str]:
+    """The statuses a follow-up enters going from `current` to `target`: each one in
+    between when time moved forward, or straight back when its window was moved later."""
+    if current == target:
+        return []
+    i, j = TIMELINE.index(current), TIMELINE.index(target)
+    return list(TIMELINE[i + 1 : j + 1]) if j > i else [target]
+
+
+def _notices(entered: list[str], final: str) -> list:
+    """The notification services to call for the statuses entered. A worker's and a
+    client's prompts (fell due, overdue) only make sense while the window is open: once
+    it has closed, only the supervisor hears that it was missed."""
+    if final == Status.MISSED:
+        return [notices.followup_missed] if Status.MISSED in entered else []
+    by_status = {Status.DUE: notices.followup_fell_due, Status.OVERDUE: notices.followup_overdue}
+    return [by_status[s] for s in entered if s in by_status]
+
+
+def process(followup_id: int, token, now: datetime.datetime | None = None) -> bool:
+    """Apply a claimed follow-up's time-driven status changes at `now`, with their events
+    and notifications, and set its next check. Does nothing and returns False unless
+    `token` is the row's current lease token (a duplicate or stale message)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        fu = (
+            FollowUp.objects.select_for_update(of=("self",))
+            .select_related("case__client", "case__agency", "assigned_to")
+            .filter(pk=followup_id)
+            .first()
+        )
+        if fu is None or fu.lease_token is None or str(fu.lease_token) != str(token):
+            return False
+        current = fu.status
+        target = fu.status_at(now)
+        entered = _path(current, target) if current in OPEN_STATUSES else []
+        if not entered and current in (Status.DUE, Status.OVERDUE):
+            # Created (or moved) straight into an open, actionable status: its prompts
+            # have not gone out yet. Repeats are no-ops through the dedupe keys.
+            entered = list(TIMELINE[1 : TIMELINE.index(current) + 1])
+        else:
+            for status in entered:
+                before = fu.status
+                fu.status = status
+                events.status_changed(
+                    followup=fu, actor=None, from_status=before, at=now, reason=REASONS[status]
+                )
+            if entered:
+                fu.status_changed_at = now
+        fu.next_check_at = fu.next_boundary(now)
+        fu.lease_until = None
+        fu.lease_token = None
+        fu.dispatch_count = 0
+        fu.last_error = ""
+        fu.save(
+            update_fields=[
+                "status",
+                "status_changed_at",
+                "next_check_at",
+                "lease_until",
+                "lease_token",
+                "dispatch_count",
+                "last_error",
+            ]
+        )
+        if target == Status.MISSED and current != Status.MISSED:
+            events.on_timeline(
+                case_id=fu.case_id,
+                actor=None,
+                summary=f"Follow-up missed: {fu.title}",
+                detail={"followup_id": fu.pk},
+            )
+        for notice in _notices(entered, fu.status):
+            notice(fu)
+        if fu.status == Status.MISSED and current != Status.MISSED:
+            from followups.services import schedule_next_occurrence
+
+            schedule_next_occurrence(fu)
+    return True
+
+
+def record_error(followup_id: int, token, error: BaseException) -> None:
+    """Keep why a processing failed on the row, in a transaction of its own (the one that
+    failed rolled back). Only while the message still holds the row's lease."""
+    text = f"{type(error).__name__}: {error}"[:ERROR_MAX]
+    FollowUp.objects.filter(pk=followup_id, lease_token=token).update(last_error=text)
+
+
+# --- Parked rows ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def release(followup: FollowUp, actor, *, reason: str = "") -> FollowUp:
+    """Let a parked follow-up be processed again: it is swept at once, with a fresh count
+    of sends. Releasing one that is not parked does nothing."""
+    fu = FollowUp.objects.select_for_update().get(pk=followup.pk)
+    if fu.parked_at is None:
+        return fu
+    now = timezone.now()
+    fu.parked_at = None
+    fu.dispatch_count = 0
+    fu.lease_until = None
+    fu.lease_token = None
+    fu.next_check_at = None if fu.status in CLOSED_STATUSES else now
+    fu.save(
+        update_fields=["parked_at", "dispatch_count", "lease_until", "lease_token", "next_check_at"]
+    )
+    events.followup_event(
+        followup=fu,
+        kind=FollowUpEventKind.RELEASED,
+        actor=actor,
+        at=now,
+        reason=reason or "Released for processing",
+        detail={"last_error": fu.last_error},
+    )
+    return fu
