@@ -837,3 +837,282 @@ class TestReportPeriodBounds:
 
         assert response.status_code == 200
         assert response.context["form"].errors["sent_to"]
+
+
+# --- Follow-ups, hospital visits and metrics ---------------------------------------------
+
+
+def _later(**delta):
+    return (timezone.now() + datetime.timedelta(**delta)).isoformat()
+
+
+# name -> (user, method, url, valid body, {field: bad values}), as ENDPOINTS. A field that
+# may be null leaves None out of its bad values.
+NULLABLE_USER = [v for v in USER if v is not None]
+FOLLOWUP_ENDPOINTS = {
+    "followup create": (
+        "alice",
+        "post",
+        lambda w: "/api/v1/followups/",
+        lambda w: {"case": w["case"], "due_at": _later(days=1), "reason": "Check in"},
+        {
+            "case": ID,
+            "due_at": DATETIME,
+            "reason": STRING,
+            "method": CHOICE,
+            "title": STRING,
+            "window_end": DATETIME,
+            "assigned_to": NULLABLE_USER,
+        },
+    ),
+    "followup attempt": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/followups/{w['followup']}/attempts/",
+        lambda w: {"outcome": "no_answer", "note": "Voicemail"},
+        {
+            "outcome": CHOICE,
+            "method": [v for v in CHOICE if v is not None],
+            "note": STRING,
+            "at": DATETIME,
+            "contact": ID,
+        },
+    ),
+    "followup complete": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/followups/{w['followup']}/complete/",
+        lambda w: {"note": "Talked"},
+        {"note": STRING, "contact": ID, "at": DATETIME},
+    ),
+    "followup move": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/followups/{w['followup']}/move/",
+        lambda w: {"due_at": _later(days=2), "reason": "Client asked"},
+        {"due_at": DATETIME, "reason": STRING},
+    ),
+    "followup cancel": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/followups/{w['followup']}/cancel/",
+        lambda w: {"reason": "Duplicate"},
+        {"reason": STRING},
+    ),
+    "hospital visit create": (
+        "alice",
+        "post",
+        lambda w: "/api/v1/hospital-visits/",
+        lambda w: {"case": w["case"], "reason": "mental_health", "arrived_at": _later(hours=-3)},
+        {
+            "case": ID,
+            "kind": CHOICE,
+            "reason": CHOICE,
+            "arrived_at": DATETIME,
+            "discharged_at": DATETIME,
+            "admitted": BOOL,
+            "facility": STRING,
+        },
+    ),
+    "hospital visit discharge": (
+        "alice",
+        "post",
+        lambda w: f"/api/v1/hospital-visits/{w['visit']}/discharge/",
+        lambda w: {"discharged_at": _later(hours=-1)},
+        {"discharged_at": DATETIME, "admitted": BOOL},
+    ),
+}
+FOLLOWUP_REQUIRED = {
+    "followup create": ["case", "due_at", "reason"],
+    "followup attempt": ["outcome"],
+    "followup move": ["due_at", "reason"],
+    "followup cancel": ["reason"],
+    "hospital visit create": ["case", "reason", "arrived_at"],
+    "hospital visit discharge": ["discharged_at"],
+}
+
+
+@pytest.fixture
+def followup_world(world, alice, alice_case):
+    from tests.followups.factories import due_followup, ed_visit
+
+    visit = ed_visit(alice_case, arrived_at=timezone.now() - datetime.timedelta(hours=8))
+    return {**world, "followup": due_followup(alice_case).pk, "visit": visit.pk}
+
+
+def send_followup(world, name, body=None, *, raw=None, content_type="application/json"):
+    username, method, url, _, _ = FOLLOWUP_ENDPOINTS[name]
+    api = APIClient(REMOTE_ADDR=_address())
+    api.force_authenticate(world["users"][username])
+    data = raw if raw is not None else json.dumps(body)
+    return getattr(api, method)(url(world), data=data, content_type=content_type)
+
+
+def followup_body(world, name):
+    return FOLLOWUP_ENDPOINTS[name][3](world)
+
+
+class TestFollowUpFieldValues:
+    @pytest.mark.parametrize(
+        ("name", "field"),
+        [
+            pytest.param(name, field, id=f"{name}-{field}")
+            for name, (_, _, _, _, fields) in FOLLOWUP_ENDPOINTS.items()
+            for field in fields
+        ],
+    )
+    def test_wrong_values_are_400s_naming_the_field(self, followup_world, name, field):
+        for value in FOLLOWUP_ENDPOINTS[name][4][field]:
+            body = {**followup_body(followup_world, name), field: value}
+            response = send_followup(followup_world, name, body)
+            assert response.status_code == 400, (field, repr(value)[:80], response.content[:300])
+            assert_refused(response, field)
+
+    @pytest.mark.parametrize("name", list(FOLLOWUP_ENDPOINTS))
+    def test_the_valid_body_is_accepted(self, followup_world, name):
+        response = send_followup(followup_world, name, followup_body(followup_world, name))
+
+        assert response.status_code in (200, 201), response.content[:300]
+
+
+class TestFollowUpMissingFields:
+    @pytest.mark.parametrize(
+        ("name", "field"),
+        [
+            pytest.param(n, f, id=f"{n}-{f}")
+            for n, fields in FOLLOWUP_REQUIRED.items()
+            for f in fields
+        ],
+    )
+    def test_a_missing_required_field_is_named(self, followup_world, name, field):
+        body = followup_body(followup_world, name)
+        body.pop(field, None)
+
+        response = send_followup(followup_world, name, body)
+
+        assert response.status_code == 400
+        assert_refused(response, field)
+
+
+@pytest.mark.parametrize("name", list(FOLLOWUP_ENDPOINTS))
+class TestFollowUpMalformedBodies:
+    @pytest.mark.parametrize("raw", MALFORMED_JSON, ids=MALFORMED_JSON_IDS)
+    def test_malformed_json_is_a_400(self, followup_world, name, raw):
+        response = send_followup(followup_world, name, raw=raw)
+
+        assert response.status_code == 400
+        assert_refused(response, "detail")
+
+    @pytest.mark.parametrize("payload", NOT_OBJECTS, ids=NOT_OBJECT_IDS)
+    def test_json_that_is_not_an_object_is_a_400(self, followup_world, name, payload):
+        response = send_followup(followup_world, name, payload)
+
+        assert response.status_code == 400
+        assert_refused(response)
+
+    def test_a_body_of_three_megabytes_is_refused_as_too_large(self, followup_world, name):
+        body = {**followup_body(followup_world, name), "note": "x" * 3_000_000}
+
+        response = send_followup(followup_world, name, body)
+
+        assert response.status_code == 413
+        assert_refused(response, "detail")
+
+    def test_an_unsupported_content_type_is_a_415(self, followup_world, name):
+        response = send_followup(followup_world, name, raw="<xml/>", content_type="application/xml")
+
+        assert response.status_code == 415
+        assert_refused(response, "detail")
+
+
+FOLLOWUP_DETAIL_ROUTES = [
+    ("alice", "get", "/api/v1/followups/{}/"),
+    ("alice", "post", "/api/v1/followups/{}/attempts/"),
+    ("alice", "post", "/api/v1/followups/{}/complete/"),
+    ("alice", "post", "/api/v1/followups/{}/move/"),
+    ("alice", "post", "/api/v1/followups/{}/cancel/"),
+    ("alice", "get", "/api/v1/hospital-visits/{}/"),
+    ("alice", "post", "/api/v1/hospital-visits/{}/discharge/"),
+    ("alice", "get", "/api/v1/protocols/{}/"),
+]
+
+
+class TestFollowUpInvalidIdsInUrls:
+    @pytest.mark.parametrize(("username", "method", "url"), FOLLOWUP_DETAIL_ROUTES)
+    def test_invalid_ids_answer_404(self, followup_world, username, method, url):
+        api = APIClient()
+        api.force_authenticate(followup_world["users"][username])
+        for bad in [*BAD_IDS, "%ED%A0%80"]:
+            response = getattr(api, method)(url.format(bad), {}, format="json")
+            assert response.status_code == 404, (bad, response.content[:200])
+            assert response["Content-Type"].startswith("application/json"), bad
+
+
+FOLLOWUP_LIST_QUERIES = [
+    {"page": "abc"},
+    {"page": str(BIG)},
+    {"page_size": "-5"},
+    {"page_size": "9" * 5000},
+    {"status": "\x00"},
+    {"status": "lost"},
+    {"case": str(BIG)},
+    {"case": "abc"},
+    {"client": "-1"},
+    {"assigned_to": "you"},
+    {"assigned_to": str(BIG)},
+    {"assigned_to": "\x00"},
+    {"due_before": "yesterday"},
+    {"due_after": "0360-03-17T18:23:26-19:50"},
+    {"due_before": "0001-01-01T00:00:00+05:00"},
+    {"due_after": "9999-12-31T23:59:59-05:00"},
+    {"arrived_after": "\x00"},
+    {"kind": "spa"},
+    {"overdue": "maybe"},
+    {"overdue": "2"},
+    "status=%ED%A0%80",
+    "assigned_to=%FF",
+]
+METRICS_QUERIES = [
+    {"start": "yesterday"},
+    {"start": "2024-02-30"},
+    {"end": "9999-12-31"},
+    {"start": "0001-01-01"},
+    {"start": "\x00"},
+    {"start": "2026-02-01", "end": "2026-01-01"},
+    {"start": "2000-01-01", "end": "2026-01-01"},
+    {"team": str(BIG)},
+    {"team": "-1"},
+    {"team": "\x00"},
+    {"worker": "abc"},
+    {"worker": str(BIG)},
+    {"weeks": "0"},
+    {"weeks": "9" * 5000},
+    {"weeks": "\x00"},
+    "start=%ED%A0%80",
+    "team=%FF",
+]
+FOLLOWUP_LISTS = [
+    ("alice", "/api/v1/followups/", FOLLOWUP_LIST_QUERIES),
+    ("alice", "/api/v1/followups/today/", FOLLOWUP_LIST_QUERIES),
+    ("alice", "/api/v1/hospital-visits/", FOLLOWUP_LIST_QUERIES),
+    ("alice", "/api/v1/protocols/", FOLLOWUP_LIST_QUERIES),
+    *[
+        ("sam", f"/api/v1/metrics/{name}/", METRICS_QUERIES)
+        for name in ("compliance", "fum", "fua", "drop-off", "no-contact", "programme", "trend")
+    ],
+]
+
+
+class TestFollowUpListQueryGarbage:
+    @pytest.mark.parametrize(
+        ("username", "url", "queries"), FOLLOWUP_LISTS, ids=[url for _, url, _ in FOLLOWUP_LISTS]
+    )
+    def test_garbage_query_parameters_never_500(self, followup_world, username, url, queries):
+        api = APIClient()
+        api.force_authenticate(followup_world["users"][username])
+        for params in queries:
+            response = (
+                api.get(url, params) if isinstance(params, dict) else api.get(f"{url}?{params}")
+            )
+            assert response.status_code in (200, 400, 404), (params, response.content[:200])
+            assert response["Content-Type"].startswith("application/json"), params

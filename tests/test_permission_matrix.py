@@ -255,3 +255,120 @@ class TestWriteMatrix:
                     assert response.status_code == 403, where(persona, target, name, response)
                 else:
                     assert response.status_code == 404, where(persona, target, name, response)
+
+
+# --- Follow-ups, hospital visits and metrics ---------------------------------------------
+
+
+@pytest.fixture
+def followup_world(world):
+    """The world above, each case with an ER visit (which enrols it in the post-discharge
+    protocol) besides the follow-up its first contact scheduled."""
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.followups.factories import ed_visit
+
+    users, cases = world
+    for case in cases.values():
+        ed_visit(case, arrived_at=timezone.now() - datetime.timedelta(hours=6))
+    return users, cases
+
+
+def _followup_ids(case):
+    return {
+        "followup": case.followups.order_by("pk").first().pk,
+        "visit": case.hospital_visits.get().pk,
+    }
+
+
+FOLLOWUP_READ_API = [
+    ("api followup", lambda i: f"/api/v1/followups/{i['followup']}/"),
+    ("api hospital visit", lambda i: f"/api/v1/hospital-visits/{i['visit']}/"),
+]
+FOLLOWUP_WRITE_API = [
+    ("api followup attempt", lambda i: f"/api/v1/followups/{i['followup']}/attempts/", {}),
+    ("api followup move", lambda i: f"/api/v1/followups/{i['followup']}/move/", {}),
+    ("api followup cancel", lambda i: f"/api/v1/followups/{i['followup']}/cancel/", {}),
+    (
+        "api followup complete",
+        lambda i: f"/api/v1/followups/{i['followup']}/complete/",
+        {"contact": 0},
+    ),
+    (
+        "api hospital discharge",
+        lambda i: f"/api/v1/hospital-visits/{i['visit']}/discharge/",
+        {},
+    ),
+]
+METRICS_API = [
+    f"/api/v1/metrics/{name}/"
+    for name in ("compliance", "fum", "fua", "drop-off", "no-contact", "programme", "trend")
+]
+# Who sees the numbers: supervisors (their teams) and agency admins (their agency).
+SEES_METRICS = {"sam", "dana"}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+class TestFollowUpMatrix:
+    def test_reads(self, api, followup_world, persona):
+        users, cases = followup_world
+        api.force_authenticate(users[persona])
+        for target in TARGETS:
+            ids = _followup_ids(cases[target])
+            for name, url in FOLLOWUP_READ_API:
+                before = _last_audit_id()
+                response = api.get(url(ids))
+                expected = 200 if target in VISIBLE[persona] else 404
+                assert response.status_code == expected, where(persona, target, name, response)
+                if expected == 404:
+                    assert _denied_logged(users[persona], before), (persona, target, name)
+                else:
+                    assert AuditEvent.objects.filter(
+                        pk__gt=before, actor=users[persona], action=Action.VIEW
+                    ).exists(), (persona, target, name)
+
+    def test_writes(self, api, followup_world, persona):
+        users, cases = followup_world
+        api.force_authenticate(users[persona])
+        for target in TARGETS:
+            ids = _followup_ids(cases[target])
+            for name, url, body in FOLLOWUP_WRITE_API:
+                before = _last_audit_id()
+                response = api.post(url(ids), body, format="json")
+                if target in WRITABLE[persona]:
+                    # The bodies are incomplete: a writer gets the field errors.
+                    assert response.status_code == 400, where(persona, target, name, response)
+                elif target in VISIBLE[persona]:
+                    assert response.status_code == 403, where(persona, target, name, response)
+                    assert _denied_logged(users[persona], before), (persona, target, name)
+                else:
+                    assert response.status_code == 404, where(persona, target, name, response)
+                    assert _denied_logged(users[persona], before), (persona, target, name)
+
+    def test_lists_show_only_visible_cases(self, api, followup_world, persona):
+        users, cases = followup_world
+        user = users[persona]
+        api.force_authenticate(user)
+        shown = {cases[t].pk for t in TARGETS if t in VISIBLE[persona]}
+
+        rows = api.get("/api/v1/followups/?page_size=100").json()["results"]
+        assert {row["case"] for row in rows} == shown
+        rows = api.get("/api/v1/hospital-visits/?page_size=100").json()["results"]
+        assert {row["case"] for row in rows} == shown
+        rows = api.get("/api/v1/followups/today/?page_size=100").json()["results"]
+        assert {row["assigned_to"]["id"] for row in rows} <= {user.pk}
+        assert {row["case"] for row in rows} <= shown
+
+    def test_metrics(self, api, followup_world, persona):
+        users, _ = followup_world
+        api.force_authenticate(users[persona])
+        for url in METRICS_API:
+            before = _last_audit_id()
+            response = api.get(url)
+            if persona in SEES_METRICS:
+                assert response.status_code == 200, (persona, url, response.status_code)
+            else:
+                assert response.status_code == 403, (persona, url, response.status_code)
+                assert _denied_logged(users[persona], before), (persona, url)

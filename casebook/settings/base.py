@@ -207,6 +207,14 @@ SPECTACULAR_SETTINGS = {
         "ShareItemEnum": "referrals.models.ShareItem",
         "NeedCategoryEnum": "directory.models.NeedCategory",
         "PlaceTypeEnum": "directory.models.LocationType",
+        "FollowUpStatusEnum": "followups.models.Status",
+        "FollowUpMethodEnum": "followups.models.Method",
+        "AttemptOutcomeEnum": "followups.models.AttemptOutcome",
+        "FollowUpEventKindEnum": "followups.models.FollowUpEventKind",
+        "VisitKindEnum": "followups.models.VisitKind",
+        "VisitReasonEnum": "followups.models.VisitReason",
+        "ConsentMethodEnum": "referrals.models.ConsentMethod",
+        "ReferralOutcomeEnum": "referrals.models.Outcome",
     },
 }
 

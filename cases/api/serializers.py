@@ -34,6 +34,7 @@ from cases.models import (
     Disposition,
     IdentifierKind,
     OnSceneService,
+    ReminderChannel,
     contact_time_errors,
 )
 from cases.services import compute_screen
@@ -204,6 +205,8 @@ class ClientSerializer(ClientSummarySerializer):
             "pronouns",
             "preferred_language",
             "phone",
+            "email",
+            "reminder_channel",
             "where_to_find",
             "identifiers",
             "open_case",
@@ -256,6 +259,15 @@ class ClientInputSerializer(serializers.Serializer):
     pronouns = serializers.CharField(max_length=40, required=False, allow_blank=True)
     preferred_language = serializers.CharField(max_length=60, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    reminder_channel = serializers.ChoiceField(
+        choices=ReminderChannel.choices,
+        required=False,
+        allow_blank=True,
+        help_text="How the client agreed to get reminders (blank: none). `email` needs the "
+        "email address, `text` the phone number. Reminders never name the programme or "
+        "anything clinical.",
+    )
     where_to_find = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
     def validate_date_of_birth(self, value):
@@ -274,7 +286,28 @@ class ClientInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {field: "Give a date of birth or an estimated age, not both."}
             )
+        self.check_reminder_channel(attrs)
         return attrs
+
+    def check_reminder_channel(self, attrs):
+        """The page's rule: reminders by email need the email address, by text the phone
+        number (as they will be after this change)."""
+        instance = self.instance
+        channel = attrs.get(
+            "reminder_channel", instance.reminder_channel if instance else ReminderChannel.NONE
+        )
+        needs = {
+            ReminderChannel.EMAIL: (
+                "email",
+                "Give the client's email address for email reminders.",
+            ),
+            ReminderChannel.TEXT: ("phone", "Give the client's phone number for text reminders."),
+        }.get(channel)
+        if needs:
+            name, message = needs
+            value = attrs.get(name, getattr(instance, name) if instance else "")
+            if not (value or "").strip():
+                raise serializers.ValidationError({name: message})
 
 
 class ClientCreateSerializer(ClientInputSerializer):

@@ -1,0 +1,243 @@
+"""Query parameters and answers of the metrics API.
+
+The answers are the dataclasses of metrics/compliance.py, metrics/hedis.py and
+metrics/programme.py (their module docstrings define every number); the serializers
+here read their attributes and document them. Every number comes with the ids behind it,
+for the drill-down.
+"""
+
+import datetime
+
+from rest_framework import serializers
+
+from accounts.models import Role, Team, User
+from casebook.api import UTCDateTimeField
+from cases.cssrs import RiskLevel
+from metrics.forms import DEFAULT_DAYS, MAX_PERIOD_DAYS, scope_teams
+from metrics.programme import MAX_WEEKS
+
+
+def _ids(help_text=""):
+    return serializers.ListField(child=serializers.IntegerField(), help_text=help_text)
+
+
+class ScopeQuerySerializer(serializers.Serializer):
+    """The team or worker whose numbers to show, within what the user may see: a
+    supervisor, the teams they supervise; an agency admin, the whole agency. A team or
+    worker outside that answers as an unknown id. `today` in the context: the agency's
+    date."""
+
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.none(),
+        required=False,
+        help_text="A team you may see; by default all of them",
+    )
+    worker = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.none(),
+        required=False,
+        help_text="A worker of those teams; by default everyone",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.agency_id:
+            teams = scope_teams(user)
+            self.fields["team"].queryset = teams
+            self.fields["worker"].queryset = User.objects.filter(
+                agency_id=user.agency_id,
+                team__in=teams,
+                role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR],
+            )
+
+
+class PeriodQuerySerializer(ScopeQuerySerializer):
+    start = serializers.DateField(
+        required=False,
+        help_text=f"First day (agency's date); by default {DEFAULT_DAYS - 1} days before `end`",
+    )
+    end = serializers.DateField(
+        required=False, help_text="Last day, included (agency's date); by default today"
+    )
+
+    def validate(self, data):
+        today = self.context["today"]
+        end = data.get("end")
+        start = data.get("start")
+        if end is None:
+            end = today if start is None else start + datetime.timedelta(days=DEFAULT_DAYS - 1)
+        if start is None:
+            start = end - datetime.timedelta(days=DEFAULT_DAYS - 1)
+        errors = {}
+        if end < start:
+            errors["end"] = "The period ends before it starts."
+        elif (end - start).days + 1 > MAX_PERIOD_DAYS:
+            errors["start"] = f"Choose a period of at most {MAX_PERIOD_DAYS} days."
+        elif start.year < 1990:
+            errors["start"] = "Check the year of the period's first day."
+        elif end > today + datetime.timedelta(days=366):
+            errors["end"] = "Check the year of the period's last day."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {**data, "start": start, "end": end}
+
+
+class TrendQuerySerializer(ScopeQuerySerializer):
+    weeks = serializers.IntegerField(
+        min_value=1, max_value=MAX_WEEKS, required=False, default=12, help_text="How many weeks"
+    )
+
+
+# --- Compliance --------------------------------------------------------------------------
+
+
+class ComplianceCountsSerializer(serializers.Serializer):
+    due = serializers.IntegerField(help_text="Due in the period, not cancelled")
+    done_within_window = serializers.IntegerField()
+    completed_late = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    missed = serializers.IntegerField()
+    not_yet_due = serializers.IntegerField()
+    cancelled = serializers.IntegerField(help_text="Not part of `due`")
+    steps_due = serializers.IntegerField(help_text="Protocol steps completed or past window")
+    steps_done_within_window = serializers.IntegerField()
+    fidelity = serializers.FloatField(
+        allow_null=True, help_text="steps_done_within_window / steps_due"
+    )
+    within_window_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="done_within_window / (done_within_window + completed_late + missed)",
+    )
+    due_ids = _ids("Follow-up ids")
+    done_within_window_ids = _ids()
+    completed_late_ids = _ids()
+    overdue_ids = _ids()
+    missed_ids = _ids()
+    not_yet_due_ids = _ids()
+    cancelled_ids = _ids()
+    steps_due_ids = _ids()
+    steps_done_within_window_ids = _ids()
+    case_ids = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Count name -> the case ids behind it",
+    )
+
+
+class ComplianceRowSerializer(serializers.Serializer):
+    key = serializers.IntegerField(
+        allow_null=True, help_text="The team's or worker's id; null: cases without a team"
+    )
+    label = serializers.CharField()
+    counts = ComplianceCountsSerializer()
+
+
+class ComplianceReportSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    now = UTCDateTimeField(help_text="The instant overdue and missed refer to")
+    totals = ComplianceCountsSerializer()
+    teams = ComplianceRowSerializer(many=True)
+    workers = ComplianceRowSerializer(many=True)
+
+
+# --- HEDIS FUM and FUA -------------------------------------------------------------------
+
+
+class HedisWindowSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    numerator = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="Window still open, no follow-up yet")
+    missed = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="numerator / (denominator - pending)")
+    numerator_visit_ids = _ids()
+    pending_visit_ids = _ids()
+    missed_visit_ids = _ids()
+
+
+class HedisRatesSerializer(serializers.Serializer):
+    measure = serializers.ChoiceField(choices=["fum", "fua"])
+    start = serializers.DateField()
+    end = serializers.DateField()
+    today = serializers.DateField()
+    denominator = serializers.IntegerField(help_text="ER visits counted")
+    denominator_visit_ids = _ids()
+    seven_day = HedisWindowSerializer()
+    thirty_day = HedisWindowSerializer()
+    excluded_admitted_visit_ids = _ids("Left out: an inpatient stay on the day or within 30")
+    excluded_repeat_visit_ids = _ids("Left out: within 31 days of a counted visit")
+    excluded_age_visit_ids = _ids("Left out: under the measure's age")
+
+
+# --- Drop-off and no contact -------------------------------------------------------------
+
+
+class DropOffClientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+
+
+class DropOffRowSerializer(serializers.Serializer):
+    client = DropOffClientSerializer()
+    case_id = serializers.IntegerField()
+    assigned_worker_id = serializers.IntegerField()
+    team_id = serializers.IntegerField(allow_null=True)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    event_kind = serializers.ChoiceField(choices=["ed_visit", "contact"])
+    event_id = serializers.IntegerField(help_text="The ER visit's or the contact's id")
+    event_at = UTCDateTimeField()
+    event_date = serializers.DateField()
+    days_left = serializers.IntegerField(help_text="Days left in the 7-day window")
+
+
+class NoContactRowSerializer(serializers.Serializer):
+    worker_id = serializers.IntegerField()
+    label = serializers.CharField()
+    open_cases = serializers.IntegerField()
+    no_contact_14 = serializers.IntegerField()
+    no_contact_30 = serializers.IntegerField()
+    case_ids_14 = _ids()
+    case_ids_30 = _ids()
+
+
+# --- Programme figures and trend ---------------------------------------------------------
+
+
+class FigureSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    share = serializers.FloatField(allow_null=True, help_text="Of all contacts")
+    ids = _ids("Contact ids")
+
+
+class BucketSerializer(FigureSerializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ProgrammeFiguresSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    contacts = serializers.IntegerField()
+    contact_ids = _ids()
+    by_source = BucketSerializer(many=True)
+    dispositions = BucketSerializer(many=True)
+    median_response_minutes = serializers.FloatField(
+        allow_null=True, help_text="On scene minus received"
+    )
+    timed_responses = serializers.IntegerField(help_text="Contacts with both times")
+    police_backup = FigureSerializer()
+    arrests = FigureSerializer()
+    er_diversions = FigureSerializer(
+        help_text="Contacts not ending in an ER, a hospital or police custody"
+    )
+
+
+class TrendWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    week_end = serializers.DateField()
+    due = serializers.IntegerField()
+    done_within_window = serializers.IntegerField()
+    fum_denominator = serializers.IntegerField()
+    fum_numerator = serializers.IntegerField()
+    fum_pending = serializers.IntegerField()
+    fum_rate = serializers.FloatField(allow_null=True)
