@@ -161,7 +161,7 @@ class TestLogAttemptFromToday:
         html = response.content.decode()
         assert html.lstrip().startswith(f'<li class="list-group-item followup-row" id="fu-{fu.pk}"')
         assert "1 attempt, last: no answer" in html
-        assert "Log attempt" in html
+        assert "Log attempt: what happened" in html
         attempt = Attempt.objects.get(followup=fu)
         assert (attempt.outcome, attempt.note, attempt.by) == ("no_answer", "Rang twice", alice)
         fu.refresh_from_db()
@@ -173,7 +173,7 @@ class TestLogAttemptFromToday:
         fu.refresh_from_db()
         assert (fu.status, fu.completed_by) == (Status.COMPLETED, alice)
         assert "Completed" in html
-        assert "Log attempt" not in html
+        assert "Log attempt: what happened" not in html
 
     def test_a_bad_outcome_is_shown_on_the_row(self, login, alice):
         fu = due_followup(make_case(alice))
