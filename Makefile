@@ -42,6 +42,7 @@ format: venv-dev
 bench: venv-dev
 	$(PY) bench/caseload.py
 	$(PY) bench/referrals.py
+	$(PY) bench/followups.py
 
 migrate: venv
 	$(PY) manage.py migrate --no-input
