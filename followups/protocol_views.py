@@ -1,7 +1,136 @@
+"""The agency's follow-up protocols: supervisors and agency admins read them (with every
+version and its steps); agency admins save a new version, or switch one on or off. A
+protocol of another agency answers 404, as if it did not exist."""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from audit.services import refuse
+from casebook.exceptions import DomainError
+from cases.access import record_denied
+from followups import services
+from followups.models import Protocol, ProtocolStep, ProtocolVersion
+from followups.protocol_forms import ProtocolVersionForm, StepFormSet
+from followups.protocols import install_standard_protocols
+
+READERS = (Role.SUPERVISOR, Role.AGENCY_ADMIN)
+STEP_FIELDS = ("name", "unit", "start", "due", "end", "method", "performer")
+
+
+def _require_reader(request, page):
+    if request.user.role not in READERS or not request.user.agency_id:
+        refuse(request, page, "Protocols are for supervisors and agency admins.")
+
+
+def _protocol_for(request, pk, *, page, admin=False) -> Protocol:
+    """The user's agency's protocol `pk`: 404 for any other, 403 for a role that may not
+    read it (or, with `admin`, change it); refusals are audited."""
+    protocol = Protocol.objects.filter(agency_id=request.user.agency_id, pk=pk).first()
+    if protocol is None or not request.user.agency_id:
+        record_denied(request, Protocol, pk, "not visible", page=page)
+        raise Http404("No protocol found.")
+    _require_reader(request, page)
+    if admin and request.user.role != Role.AGENCY_ADMIN:
+        refuse(request, page, "Only agency admins change protocols.")
+    return protocol
 
 
 @login_required
 def protocol_list(request):
-    return render(request, "followups/protocol_list.html", {"protocols": []})
+    _require_reader(request, "protocol_list")
+    agency_id = request.user.agency_id
+    if not Protocol.objects.filter(agency_id=agency_id).exists():
+        install_standard_protocols(agency_id)
+    protocols = Protocol.objects.for_agency(agency_id).prefetch_related(
+        Prefetch("versions", queryset=ProtocolVersion.objects.order_by("-number"))
+    )
+    return render(request, "followups/protocol_list.html", {"protocols": protocols})
+
+
+@login_required
+def protocol_detail(request, pk):
+    protocol = _protocol_for(request, pk, page="protocol_detail")
+    versions = protocol.versions.select_related("created_by").prefetch_related(
+        Prefetch("steps", queryset=ProtocolStep.objects.order_by("position"))
+    )
+    return render(
+        request,
+        "followups/protocol_detail.html",
+        {
+            "protocol": protocol,
+            "versions": versions.order_by("-number"),
+            "can_edit": request.user.role == Role.AGENCY_ADMIN,
+        },
+    )
+
+
+@login_required
+def protocol_edit(request, pk):
+    protocol = _protocol_for(request, pk, page="protocol_edit", admin=True)
+    current = protocol.current_version()
+    if request.method == "POST":
+        form = ProtocolVersionForm(request.POST)
+        steps = StepFormSet(request.POST, prefix="steps")
+        if form.is_valid() and steps.is_valid():
+            try:
+                version = services.save_protocol_version(
+                    actor=request.user,
+                    protocol=protocol,
+                    description=form.cleaned_data["description"],
+                    end_rule=form.cleaned_data["end_rule"],
+                    steps=steps.steps(),
+                    change_note=form.cleaned_data["change_note"],
+                    request=request,
+                )
+            except DomainError as exc:
+                field = getattr(exc, "field", None)
+                if field in form.fields:
+                    form.add_error(field, str(exc))
+                else:
+                    form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, f"Version {version.number} saved: it applies to new enrolments."
+                )
+                return redirect("followups:protocol_detail", pk=protocol.pk)
+    else:
+        form = ProtocolVersionForm(
+            initial={"description": current.description, "end_rule": current.end_rule}
+            if current
+            else None
+        )
+        initial = [
+            {
+                **{name: getattr(step, name) for name in STEP_FIELDS},
+                "repeat_every": step.repeat_every,
+                "repeat_times": step.repeat_times,
+            }
+            for step in (current.steps.order_by("position") if current else [])
+        ]
+        steps = StepFormSet(prefix="steps", initial=initial)
+    return render(
+        request,
+        "followups/protocol_form.html",
+        {"protocol": protocol, "current": current, "form": form, "steps": steps},
+    )
+
+
+@login_required
+@require_POST
+def protocol_active(request, pk):
+    protocol = _protocol_for(request, pk, page="protocol_active", admin=True)
+    active = request.POST.get("active") == "1"
+    services.set_protocol_active(
+        actor=request.user, protocol=protocol, active=active, request=request
+    )
+    messages.success(
+        request,
+        f"{protocol.name} is {'on' if active else 'off'} for new enrolments; running ones "
+        "carry on.",
+    )
+    return redirect("followups:protocol_detail", pk=protocol.pk)

@@ -53,6 +53,8 @@ def step_window(
     """The window of a step counted from `anchor_at`; `shift` adds units to all three
     offsets (a repeating step's later occurrences)."""
     if unit == Unit.HOURS:
+        # In UTC: aware arithmetic in a local zone adds wall-clock time, not elapsed time.
+        anchor_at = anchor_at.astimezone(datetime.UTC)
         hours = datetime.timedelta(hours=1)
         return Window(
             start=anchor_at + (start + shift) * hours,

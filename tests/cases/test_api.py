@@ -683,7 +683,8 @@ class TestCaseTimeline:
         assert response.status_code == 200
         kinds = [e["kind"] for e in response.json()["results"]]
         assert kinds[0] == CaseEventKind.CLOSED
-        assert set(kinds) == {"opened", "contact", "closed"}
+        # The contact was resolved on scene: it enrolled the client in a post-crisis check.
+        assert set(kinds) == {"opened", "contact", "followup", "closed"}
         assert response.json()["results"][0]["actor"]["username"] == "alice"
         assert AuditEvent.objects.filter(
             action=Action.VIEW, object_type="case", object_id=str(alice_case.pk)

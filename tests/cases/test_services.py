@@ -32,7 +32,8 @@ class TestRecordContact:
         assert contact.client.agency == alice.agency
         assert list(contact.attended_by.all()) == [alice]
         kinds = list(case.events.order_by("pk").values_list("kind", flat=True))
-        assert kinds == [CaseEventKind.OPENED, CaseEventKind.CONTACT]
+        # Resolved on scene: the contact enrolled the client in a post-crisis check.
+        assert kinds == [CaseEventKind.OPENED, CaseEventKind.CONTACT, CaseEventKind.FOLLOWUP]
 
     def test_a_second_contact_adds_to_the_open_case(self, alice, bob, record_contact_for):
         first = record_contact_for(alice)
@@ -111,7 +112,12 @@ class TestRecordContact:
     def test_it_audits_the_new_client_and_contact(self, alice, record_contact_for):
         contact = record_contact_for(alice)
         created = AuditEvent.objects.filter(action=Action.CREATE, actor=alice)
-        assert set(created.values_list("object_type", flat=True)) == {"client", "contact"}
+        # Resolved on scene: the post-crisis check's enrolment is audited too.
+        assert set(created.values_list("object_type", flat=True)) == {
+            "client",
+            "contact",
+            "enrolment",
+        }
         assert set(created.values_list("client_id", flat=True)) == {contact.client_id}
 
     def test_agency_admins_do_not_record_contacts(self, dana):

@@ -13,6 +13,7 @@ from audit.models import Action, AuditEvent
 from cases import services
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Concern, EmergencyAccess
+from followups.models import OPEN_STATUSES
 from tests.cases.factories import CaseFactory, ClientFactory
 from tests.conftest import HIGH_RISK, MODERATE_RISK, new_client
 
@@ -70,7 +71,19 @@ class TestCaseload:
         assert "Substance use" in row
         assert "3\xa0days ago" in row
         assert re.search(r"</span>3<span[^>]*> days</span>", row)
-        assert "Next due </span>—" in row
+        # The high-risk screen enrolled the client in the Safety Planning calls: the row
+        # shows the earliest open follow-up's due time, in the agency's time zone.
+        nxt = case.followups.filter(status__in=OPEN_STATUSES).order_by("due_at").first()
+        shown = dateformat.format(nxt.due_at.astimezone(LOS_ANGELES), "j M H:i")
+        assert "Next due </span><span" in row
+        assert shown in row
+
+    def test_a_case_without_follow_ups_shows_no_next_due(self, login, alice):
+        make_cases(alice, 1)
+
+        page = login(alice).get(CASELOAD_URL).content.decode()
+
+        assert "Next due </span>—" in page
 
     def test_highest_risk_first_then_longest_since_contact(self, login, alice, record_contact_for):
         now = timezone.now()
@@ -120,11 +133,12 @@ class TestCaseload:
         client = login(alice)
         make_cases(alice, 2)
         make_cases(bob, 1)
-        with django_assert_max_num_queries(9):
+        # +1: the inbox count in the nav; +1: the next follow-up due of the rows.
+        with django_assert_max_num_queries(11):
             assert len(caseload_names(client.get(CASELOAD_URL))) == 3
         make_cases(alice, 8)
         make_cases(bob, 4)
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(11):
             assert len(caseload_names(client.get(CASELOAD_URL))) == 15
 
     def test_agency_admins_go_to_the_agency_case_list(self, login, dana):
@@ -194,11 +208,13 @@ class TestCasePage:
         client = login(alice)
         for _ in range(2):
             record_contact_for(alice, client=alice_case.client)
-        with django_assert_max_num_queries(17):
+        # +1: the inbox count in the nav; +3: the follow-up sections (follow-ups with
+        # their attempts, enrolments, hospital visits).
+        with django_assert_max_num_queries(21):
             assert client.get(case_url("case_detail", alice_case)).status_code == 200
         for _ in range(10):
             record_contact_for(alice, client=alice_case.client, **HIGH_RISK)
-        with django_assert_max_num_queries(17):
+        with django_assert_max_num_queries(21):
             assert client.get(case_url("case_detail", alice_case)).status_code == 200
 
     def test_a_writer_closes_the_case(self, login, bob, alice_case):

@@ -156,6 +156,6 @@ class TestCaseListFilters:
         for worker in (alice, bob):
             for _ in range(15):
                 CaseFactory(client=ClientFactory(agency=team_a.agency), assigned_worker=worker)
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(12):  # +1: the inbox count in the nav
             response = signed_in.get(URL, {"status": "open"})
         assert len(response.context["cases"]) == 25

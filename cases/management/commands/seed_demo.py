@@ -789,6 +789,7 @@ class Command(BaseCommand):
             f"({made} added now)."
         )
         call_command("seed_demo_referrals", stdout=self.stdout)
+        call_command("seed_demo_followups", stdout=self.stdout)
 
     def _agency(self, spec):
         agency, _ = Agency.objects.get_or_create(

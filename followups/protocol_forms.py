@@ -1,0 +1,91 @@
+"""Forms of the protocol pages: the protocol's description and end rule with a change
+note, and one form per step (a formset). They validate and hand their values to
+followups.services.save_protocol_version, which checks them again."""
+
+from django import forms
+
+from followups.models import EndRule, Method, Performer, Unit
+
+
+class ProtocolVersionForm(forms.Form):
+    description = forms.CharField(
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What the protocol is for and the evidence it follows.",
+        error_messages={"required": "Describe the protocol and its evidence."},
+    )
+    end_rule = forms.ChoiceField(label="Ends", choices=EndRule.choices)
+    change_note = forms.CharField(
+        label="What changed and why",
+        max_length=300,
+        help_text="Kept with the new version, with your name.",
+        error_messages={"required": "Say what changed and why."},
+    )
+
+    def clean_description(self):
+        return self.cleaned_data["description"].replace("\x00", "")
+
+    def clean_change_note(self):
+        return self.cleaned_data["change_note"].replace("\x00", "")
+
+
+class StepForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    unit = forms.ChoiceField(choices=Unit.choices, initial=Unit.DAYS)
+    start = forms.IntegerField(min_value=0, label="Opens at")
+    due = forms.IntegerField(min_value=0, label="Due by")
+    end = forms.IntegerField(min_value=0, label="Closes after")
+    method = forms.ChoiceField(choices=Method.choices, initial=Method.PHONE)
+    performer = forms.ChoiceField(
+        label="Who", choices=Performer.choices, initial=Performer.ASSIGNED_WORKER
+    )
+    repeat_every = forms.IntegerField(
+        min_value=1, required=False, help_text="Units between repeats (blank: no repeat)."
+    )
+    repeat_times = forms.IntegerField(
+        min_value=2,
+        max_value=100,
+        required=False,
+        help_text="Times in all (blank with a repeat: until the protocol ends).",
+    )
+
+    def clean_name(self):
+        return " ".join(self.cleaned_data["name"].replace("\x00", "").split())
+
+    def clean(self):
+        data = super().clean()
+        start, due, end = data.get("start"), data.get("due"), data.get("end")
+        if None not in (start, due, end) and not start <= due <= end:
+            raise forms.ValidationError(
+                "The window must open, fall due and close in that order (opens <= due <= closes)."
+            )
+        every, times = data.get("repeat_every"), data.get("repeat_times")
+        if times and not every:
+            self.add_error("repeat_every", "Say how often it repeats.")
+        if every and None not in (start, end) and every <= end - start:
+            self.add_error(
+                "repeat_every", "It would repeat before its window closes: repeat less often."
+            )
+        return data
+
+
+class BaseStepFormSet(forms.BaseFormSet):
+    def steps(self) -> list[dict]:
+        """The kept steps, in order, as save_protocol_version takes them."""
+        return [
+            {k: v for k, v in form.cleaned_data.items() if k != "DELETE"}
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+StepFormSet = forms.formset_factory(
+    StepForm,
+    formset=BaseStepFormSet,
+    extra=1,
+    can_delete=True,
+    min_num=1,
+    validate_min=True,
+    max_num=40,
+    validate_max=True,
+)
