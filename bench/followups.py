@@ -22,8 +22,8 @@ Then times:
   against SQL counting the same buckets per agency, team and worker (GROUPING SETS);
 - metrics.hedis.hedis_rates(measure="fum") over 12 months against SQL applying the same
   rules, the 31-day rule with a recursive CTE;
-- the Today list query for the busiest worker (the chain followups.views.today runs)
-  against raw SQL, and the whole Today page.
+- the Today list query for the busiest worker (followups.today.today_rows, which the page
+  runs) against raw SQL, and the whole Today page.
 Exits non-zero when a number (or claimed or listed id) differs from SQL's.
 """
 
@@ -62,7 +62,6 @@ import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Q  # noqa: E402
 from django.test import Client as HttpClient  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -567,7 +566,7 @@ def bench_fum(agency, today, repeat, failures):
 def bench_today(agency, now, repeat, failures):
     from accounts.models import User
     from followups.models import OPEN_STATUSES, FollowUp
-    from followups.views import COMING_UP, MISSED_RECENTLY, with_row_details
+    from followups.today import COMING_UP, MISSED_RECENTLY, today_rows
 
     worker = User.objects.get(
         pk=FollowUp.objects.filter(
@@ -579,15 +578,8 @@ def bench_today(agency, now, repeat, failures):
         .values("assigned_to")[:1]
     )
 
-    def orm():  # followups.views.today's chain
-        return list(
-            with_row_details(FollowUp.objects.visible_to(worker).filter(assigned_to=worker), worker)
-            .filter(
-                Q(status__in=OPEN_STATUSES, window_start__lte=now + COMING_UP)
-                | Q(status="missed", window_end__gte=now - MISSED_RECENTLY)
-            )
-            .order_by("-case_risk_rank", "window_end", "pk")
-        )
+    def orm():  # the query followups.views.today runs
+        return list(today_rows(worker, now))
 
     params = {"user": worker.pk, "team": worker.team_id, "agency": agency.pk,
               "soon": now + COMING_UP, "recent": now - MISSED_RECENTLY}  # fmt: skip
@@ -603,7 +595,7 @@ def bench_today(agency, now, repeat, failures):
         failures.append(f"Today page: status {response.status_code}")
     header(f"Today list of the busiest worker, {len(raw)} rows (median of {repeat})")
     line("raw SQL (baseline)", raw_s, raw_s)
-    line("Today query (views.today's chain)", orm_s, raw_s)
+    line("Today query (followups.today.today_rows)", orm_s, raw_s)
     line("Today page (full request)", page_s, raw_s)
 
 

@@ -420,7 +420,7 @@ def close_case(*, actor: User, case: Case, reason: str, note: str = "", request=
     case.full_clean(exclude=["client", "agency", "assigned_worker", "opened_by", "team"])
     case.save()
     events.case_closed(case=case, actor=actor)
-    followup_services.cancel_for_closed_case(case=case, actor=actor)
+    followup_services.cancel_for_closed_case(case=case, actor=actor, request=request)
     audit(request=request, actor=actor, action=Action.CLOSE, obj=case, detail={"reason": reason})
     return case
 
@@ -447,7 +447,11 @@ def _reassign(*, actor, case, to_worker, request):
     case.team = to_worker.team or case.team
     case.save(update_fields=["assigned_worker", "team"])
     followup_services.move_to_new_worker(
-        case=case, old_worker_id=old_worker.pk, new_worker=to_worker, actor=actor
+        case=case,
+        old_worker_id=old_worker.pk,
+        new_worker=to_worker,
+        actor=actor,
+        request=request,
     )
     events.reassigned(
         case=case,

@@ -2,11 +2,8 @@
 hospital-visit actions of the case page. Every action calls one followups.services
 function; a refusal of the service shows on the form, never as an error page."""
 
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import models
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -16,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.services import record_list, refuse
 from casebook.exceptions import DomainError
 from cases.access import get_case_for_user, get_for_user
-from cases.cssrs import RISK_ORDER
 from cases.models import Case
 from followups import services
 from followups.forms import (
@@ -31,7 +27,6 @@ from followups.forms import (
     add_domain_error,
 )
 from followups.models import (
-    OPEN_STATUSES,
     Attempt,
     Enrolment,
     FollowUp,
@@ -39,46 +34,13 @@ from followups.models import (
     HospitalVisit,
     Status,
 )
-
-# "Coming up": follow-ups whose window opens within this long.
-COMING_UP = datetime.timedelta(hours=24)
-# "Missed recently": missed follow-ups whose window closed within this long.
-MISSED_RECENTLY = datetime.timedelta(days=7)
+from followups.today import today_rows, with_row_details
 
 
 def _workable(user):
     """Follow-ups the user may change: those on cases they may record a contact on (the
     rule followups.services applies)."""
     return FollowUp.objects.filter(case__in=Case.objects.contactable_by(user))
-
-
-def with_row_details(followups, user=None):
-    """The Today list's rows (FollowUp.objects.for_today) with the case's risk rank, the
-    number of attempts, the last attempt's outcome and, given a user, whether they may
-    work it (`can_work`), all in the same query."""
-    last = Attempt.objects.filter(followup=models.OuterRef("pk")).order_by("-at", "-pk")
-    if user is not None:
-        followups = followups.annotate(
-            can_work=models.Exists(
-                Case.objects.contactable_by(user).filter(pk=models.OuterRef("case_id"))
-            )
-        )
-    return (
-        followups.for_today()
-        .select_related("case__assigned_worker")
-        .annotate(
-            case_risk_rank=models.Case(
-                *[
-                    models.When(case__risk_level=level, then=rank)
-                    for level, rank in RISK_ORDER.items()
-                ],
-                default=0,
-                output_field=models.IntegerField(),
-            ),
-            attempt_count=models.Count("attempts"),
-            last_outcome=models.Subquery(last.values("outcome")[:1]),
-        )
-    )
 
 
 def describe(fu, now):
@@ -114,14 +76,7 @@ def today(request):
     if not user.works_cases:
         refuse(request, "followups_today", "Only social workers and supervisors have follow-ups.")
     now = timezone.now()
-    rows = list(
-        with_row_details(FollowUp.objects.visible_to(user).filter(assigned_to=user), user)
-        .filter(
-            models.Q(status__in=OPEN_STATUSES, window_start__lte=now + COMING_UP)
-            | models.Q(status=Status.MISSED, window_end__gte=now - MISSED_RECENTLY)
-        )
-        .order_by("-case_risk_rank", "window_end", "pk")
-    )
+    rows = list(today_rows(user, now))
     due, coming, missed = [], [], []
     for fu in rows:
         describe(fu, now)

@@ -22,8 +22,7 @@ ComplianceReport (frozen dataclass):
 
 ComplianceRow: key (team id / user id / None), label (str), counts (ComplianceCounts).
 
-ComplianceCounts: for the follow-ups whose due_at is in the period, an int and the
-follow-up ids behind it (`<name>_ids`, sorted lists) for each of:
+ComplianceCounts: for the follow-ups whose due_at is in the period, an int for each of:
     due                 every follow-up not cancelled
     done_within_window  completed with completed_at <= window_end. Done early (before
                         window_start) counts as within window, as the follow-up model
@@ -42,10 +41,20 @@ follow-up ids behind it (`<name>_ids`, sorted lists) for each of:
     within_window_rate  done_within_window / (done_within_window + completed_late +
                         missed), None when that is 0: the same ratio for every follow-up,
                         one-offs included
-  and case_ids: dict name -> sorted case ids for the drill-down of each count.
+  The ids behind each count: `<name>_ids` (sorted follow-up ids), `ids(name)` and
+  `case_ids` (dict name -> sorted case ids). They are read lazily: the first read of any
+  of them, on any row of the report, loads them all in one more query.
 
-Queries: four (the agency, the follow-ups of the period as plain values, the names of
-the teams, the names of the workers) whatever the number of rows.
+The conditions are SQL (bucket_conditions(now)), counted in the database per case team
+and assigned worker; the totals and the per-team and per-worker rows are summed from that
+small grouped result. Queries: four (the agency, the grouped counts, the names of the
+teams, the names of the workers) whatever the number of rows, and one more for the ids.
+
+    compliance_ids(*, name, agency_id, start, end, teams=None, worker=None, now=None)
+        -> list[int]
+
+The sorted follow-up ids behind one count (`name`, one of COUNT_NAMES) of the same
+report, for the drill-down: two queries (the agency, the ids).
 
 Also here: drop_off() and no_contact_workers(), documented on each function.
 programme_figures() and weekly_trend() are in metrics/programme.py.
@@ -53,10 +62,18 @@ programme_figures() and weekly_trend() are in metrics/programme.py.
 
 import datetime
 import zoneinfo
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.utils import timezone
 
 from accounts.models import Agency, Team, User
@@ -117,6 +134,50 @@ def ratio(numerator: int, denominator: int) -> float | None:
 # --- Compliance -------------------------------------------------------------------------
 
 
+class ComplianceIds:
+    """The follow-up and case ids behind every count of one report, by group (("totals",
+    None), ("team", team id), ("worker", user id)). Loaded by one query the first time
+    any is read: the page shows counts only, the API and the tests list ids."""
+
+    def __init__(self, followups, now):
+        self._followups = followups
+        self._now = now
+        self._index = None
+
+    def of(self, group) -> tuple[dict, dict]:
+        """(name -> sorted follow-up ids, name -> sorted case ids) of `group`."""
+        if self._index is None:
+            self._index = self._load()
+        return self._index.get(group, ({}, {}))
+
+    def _load(self) -> dict:
+        flags = {
+            f"is_{name}": ExpressionWrapper(condition, output_field=BooleanField())
+            for name, condition in bucket_conditions(self._now).items()
+        }
+        rows = (
+            self._followups.annotate(**flags)
+            .order_by("pk")
+            .values_list("pk", "case_id", "case__team_id", "assigned_to_id", *flags)
+        )
+        ids = defaultdict(lambda: defaultdict(list))
+        cases = defaultdict(lambda: defaultdict(set))
+        for pk, case_id, team_id, worker_id, *hits in rows:
+            groups = (("totals", None), ("team", team_id), ("worker", worker_id))
+            for name, hit in zip(COUNT_NAMES, hits, strict=True):
+                if hit:
+                    for group in groups:
+                        ids[group][name].append(pk)
+                        cases[group][name].add(case_id)
+        return {
+            group: (
+                {name: ids[group][name] for name in COUNT_NAMES},
+                {name: sorted(cases[group][name]) for name in COUNT_NAMES},
+            )
+            for group in ids
+        }
+
+
 @dataclass(frozen=True)
 class ComplianceCounts:
     due: int = 0
@@ -130,22 +191,59 @@ class ComplianceCounts:
     steps_done_within_window: int = 0
     fidelity: float | None = None
     within_window_rate: float | None = None
-    due_ids: list = field(default_factory=list)
-    done_within_window_ids: list = field(default_factory=list)
-    completed_late_ids: list = field(default_factory=list)
-    overdue_ids: list = field(default_factory=list)
-    missed_ids: list = field(default_factory=list)
-    not_yet_due_ids: list = field(default_factory=list)
-    cancelled_ids: list = field(default_factory=list)
-    steps_due_ids: list = field(default_factory=list)
-    steps_done_within_window_ids: list = field(default_factory=list)
-    case_ids: dict = field(default_factory=dict)
+    source: ComplianceIds | None = field(default=None, repr=False, compare=False)
+    group: tuple = field(default=("totals", None), repr=False, compare=False)
 
     def ids(self, name: str) -> list:
         """The follow-up ids behind the count `name` (one of COUNT_NAMES)."""
         if name not in COUNT_NAMES:
             raise ValueError(f"Unknown count {name!r}.")
-        return getattr(self, f"{name}_ids")
+        if self.source is None:
+            return []
+        return self.source.of(self.group)[0].get(name, [])
+
+    @property
+    def case_ids(self) -> dict:
+        """Count name -> the sorted case ids behind it."""
+        if self.source is None:
+            return {name: [] for name in COUNT_NAMES}
+        return self.source.of(self.group)[1] or {name: [] for name in COUNT_NAMES}
+
+    @property
+    def due_ids(self) -> list:
+        return self.ids("due")
+
+    @property
+    def done_within_window_ids(self) -> list:
+        return self.ids("done_within_window")
+
+    @property
+    def completed_late_ids(self) -> list:
+        return self.ids("completed_late")
+
+    @property
+    def overdue_ids(self) -> list:
+        return self.ids("overdue")
+
+    @property
+    def missed_ids(self) -> list:
+        return self.ids("missed")
+
+    @property
+    def not_yet_due_ids(self) -> list:
+        return self.ids("not_yet_due")
+
+    @property
+    def cancelled_ids(self) -> list:
+        return self.ids("cancelled")
+
+    @property
+    def steps_due_ids(self) -> list:
+        return self.ids("steps_due")
+
+    @property
+    def steps_done_within_window_ids(self) -> list:
+        return self.ids("steps_done_within_window")
 
 
 @dataclass(frozen=True)
@@ -165,8 +263,30 @@ class ComplianceReport:
     workers: list
 
 
+def bucket_conditions(now) -> dict:
+    """Count name (COUNT_NAMES, in that order) -> the condition on a FollowUp row for
+    that count at `now`: the definitions of the module docstring, in SQL."""
+    completed = Q(status=Status.COMPLETED)
+    within = Q(completed_at__lte=F("window_end"))
+    missed = Q(status=Status.MISSED) | Q(status__in=OPEN_STATUSES, window_end__lte=now)
+    still_open = Q(status__in=OPEN_STATUSES, window_end__gt=now)
+    step = Q(enrolment__isnull=False)
+    return {
+        "due": ~Q(status=Status.CANCELLED),
+        "done_within_window": completed & within,
+        "completed_late": completed & ~within,
+        "overdue": still_open & Q(due_at__lte=now),
+        "missed": missed,
+        "not_yet_due": still_open & Q(due_at__gt=now),
+        "cancelled": Q(status=Status.CANCELLED),
+        "steps_due": step & (completed | missed),
+        "steps_done_within_window": step & completed & within,
+    }
+
+
 def buckets_of(row: dict, now) -> list:
-    """The counts one follow-up row (values of FollowUp) falls in at `now`."""
+    """The counts one follow-up row (values of FollowUp) falls in at `now`: the same
+    definitions as bucket_conditions(), for rows already in Python (metrics.programme)."""
     status = row["status"]
     if status == Status.CANCELLED:
         return ["cancelled"]
@@ -188,31 +308,21 @@ def buckets_of(row: dict, now) -> list:
     return names
 
 
-def _summarise(rows: list) -> ComplianceCounts:
-    ids = defaultdict(list)
-    cases = defaultdict(set)
-    for row, names in rows:
-        for name in names:
-            ids[name].append(row["id"])
-            cases[name].add(row["case_id"])
-    counts = {name: len(ids[name]) for name in COUNT_NAMES}
-    settled = counts["done_within_window"] + counts["completed_late"] + counts["missed"]
-    return ComplianceCounts(
-        **counts,
-        fidelity=ratio(counts["steps_done_within_window"], counts["steps_due"]),
-        within_window_rate=ratio(counts["done_within_window"], settled),
-        **{f"{name}_ids": sorted(ids[name]) for name in COUNT_NAMES},
-        case_ids={name: sorted(cases[name]) for name in COUNT_NAMES},
+def period_followups(*, agency_id, since, until, teams=None, worker=None):
+    """The agency's follow-ups with due_at in [since, until), in scope (a QuerySet)."""
+    return (
+        FollowUp.objects.filter(agency_id=agency_id, due_at__gte=since, due_at__lt=until)
+        .filter(scope_q(teams=teams, worker=worker, worker_field="assigned_to"))
+        .order_by()
     )
 
 
 def followup_rows(*, agency_id, since, until, teams=None, worker=None):
     """Plain values of the agency's follow-ups with due_at in [since, until)."""
     return list(
-        FollowUp.objects.filter(agency_id=agency_id, due_at__gte=since, due_at__lt=until)
-        .filter(scope_q(teams=teams, worker=worker, worker_field="assigned_to"))
-        .order_by()
-        .values(
+        period_followups(
+            agency_id=agency_id, since=since, until=until, teams=teams, worker=worker
+        ).values(
             "id",
             "case_id",
             "case__team_id",
@@ -226,20 +336,38 @@ def followup_rows(*, agency_id, since, until, teams=None, worker=None):
     )
 
 
+def _counts(counter: Counter, source: ComplianceIds, group: tuple) -> ComplianceCounts:
+    counts = {name: counter[name] for name in COUNT_NAMES}
+    settled = counts["done_within_window"] + counts["completed_late"] + counts["missed"]
+    return ComplianceCounts(
+        **counts,
+        fidelity=ratio(counts["steps_done_within_window"], counts["steps_due"]),
+        within_window_rate=ratio(counts["done_within_window"], settled),
+        source=source,
+        group=group,
+    )
+
+
 def compliance(*, agency_id, start, end, teams=None, worker=None, now=None) -> ComplianceReport:
     now = now or timezone.now()
     since, until = period_bounds(start, end, agency_zone(agency_id))
-    rows = [
-        (row, buckets_of(row, now))
-        for row in followup_rows(
-            agency_id=agency_id, since=since, until=until, teams=teams, worker=worker
-        )
-    ]
-    by_team = defaultdict(list)
-    by_worker = defaultdict(list)
-    for item in rows:
-        by_team[item[0]["case__team_id"]].append(item)
-        by_worker[item[0]["assigned_to_id"]].append(item)
+    followups = period_followups(
+        agency_id=agency_id, since=since, until=until, teams=teams, worker=worker
+    )
+    grouped = followups.values("case__team_id", "assigned_to_id").annotate(
+        **{
+            name: Count("pk", filter=condition)
+            for name, condition in bucket_conditions(now).items()
+        }
+    )
+    totals = Counter()
+    by_team = defaultdict(Counter)
+    by_worker = defaultdict(Counter)
+    for row in grouped:
+        counts = {name: row[name] for name in COUNT_NAMES}
+        totals.update(counts)
+        by_team[row["case__team_id"]].update(counts)
+        by_worker[row["assigned_to_id"]].update(counts)
     team_names = dict(
         Team.objects.filter(agency_id=agency_id, pk__in=[k for k in by_team if k]).values_list(
             "pk", "name"
@@ -251,21 +379,43 @@ def compliance(*, agency_id, start, end, teams=None, worker=None, now=None) -> C
             "pk", "username", "first_name", "last_name"
         )
     }
+    source = ComplianceIds(followups, now)
     team_rows = [
-        ComplianceRow(key=k, label=team_names.get(k, "No team"), counts=_summarise(v))
+        ComplianceRow(
+            key=k, label=team_names.get(k, "No team"), counts=_counts(v, source, ("team", k))
+        )
         for k, v in by_team.items()
     ]
     worker_rows = [
-        ComplianceRow(key=k, label=worker_names.get(k, f"User {k}"), counts=_summarise(v))
+        ComplianceRow(
+            key=k,
+            label=worker_names.get(k, f"User {k}"),
+            counts=_counts(v, source, ("worker", k)),
+        )
         for k, v in by_worker.items()
     ]
     return ComplianceReport(
         start=start,
         end=end,
         now=now,
-        totals=_summarise(rows),
+        totals=_counts(totals, source, ("totals", None)),
         teams=sorted(team_rows, key=lambda r: r.label.lower()),
         workers=sorted(worker_rows, key=lambda r: r.label.lower()),
+    )
+
+
+def compliance_ids(*, name, agency_id, start, end, teams=None, worker=None, now=None) -> list:
+    """The sorted follow-up ids behind the count `name` (one of COUNT_NAMES) of
+    compliance() with the same arguments: the drill-down's list. Two queries."""
+    if name not in COUNT_NAMES:
+        raise ValueError(f"Unknown count {name!r}.")
+    now = now or timezone.now()
+    since, until = period_bounds(start, end, agency_zone(agency_id))
+    followups = period_followups(
+        agency_id=agency_id, since=since, until=until, teams=teams, worker=worker
+    )
+    return list(
+        followups.filter(bucket_conditions(now)[name]).order_by("pk").values_list("pk", flat=True)
     )
 
 

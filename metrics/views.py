@@ -20,7 +20,13 @@ from audit.services import record_list, refuse
 from cases.models import Case, Contact
 from followups.models import FollowUp, HospitalVisit
 from metrics.charts import trend_svg
-from metrics.compliance import COUNT_NAMES, compliance, drop_off, no_contact_workers
+from metrics.compliance import (
+    COUNT_NAMES,
+    compliance,
+    compliance_ids,
+    drop_off,
+    no_contact_workers,
+)
 from metrics.forms import MetricsFilterForm, default_filters, scope_teams
 from metrics.hedis import MEASURES, hedis_rates
 from metrics.programme import programme_figures, weekly_trend
@@ -202,8 +208,8 @@ def _drilldown_ids(what, scope):
     period = {"start": scope.start, "end": scope.end}
     group, _, rest = what.partition("-")
     if group == "followups" and rest in COUNT_NAMES:
-        report = compliance(**kw, **period, worker=scope.worker_id)
-        return "followup", f"Follow-ups: {rest.replace('_', ' ')}", report.totals.ids(rest)
+        ids = compliance_ids(name=rest, **kw, **period, worker=scope.worker_id)
+        return "followup", f"Follow-ups: {rest.replace('_', ' ')}", ids
     if group in MEASURES and rest in HEDIS_BUCKETS:
         rates = hedis_rates(**kw, **period, measure=group, worker=scope.worker_id)
         return (

@@ -14,6 +14,7 @@ from audit.models import Action, AuditEvent
 from cases import services
 from cases.cssrs import RiskLevel
 from cases.forms import ClientSectionForm
+from cases.forms.clients import REMINDER_FIELDS
 from cases.models import (
     CallNature,
     Case,
@@ -714,4 +715,8 @@ class TestDrafts:
 
 class TestClientSectionForm:
     def test_it_hands_the_service_every_client_field(self):
-        assert set(CLIENT_FIELDS) <= set(ClientSectionForm.base_fields)
+        # How the client wants reminders is asked on the client's page, not in the
+        # middle of a crisis contact.
+        asked_later = set(REMINDER_FIELDS)
+        assert set(CLIENT_FIELDS) - asked_later <= set(ClientSectionForm.base_fields)
+        assert not asked_later & set(ClientSectionForm.base_fields)

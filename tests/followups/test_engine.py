@@ -145,6 +145,64 @@ class TestSweep:
 
         assert run_engine.sweep(timezone.now() + hours(2)) == []
 
+    def test_one_sweep_leases_its_whole_batch_in_a_fixed_number_of_queries(
+        self, quiet_case, enrol_hourly, run_engine, django_assert_num_queries
+    ):
+        # Claim (SELECT ... FOR UPDATE SKIP LOCKED), lease (one UPDATE), and the
+        # savepoint around them inside the test's transaction.
+        now = timezone.now() + hours(2)
+        enrol_hourly(quiet_case, steps=[(2, 4, 6)] * 2)
+        with django_assert_num_queries(4):
+            assert len(run_engine.sweep(now)) == 2
+        FollowUp.objects.update(lease_until=None, lease_token=None, dispatch_count=0)
+        enrol_hourly(quiet_case, steps=[(2, 4, 6)] * 2, key="more")
+        enrol_hourly(quiet_case, steps=[(2, 4, 6)] * 3, key="most")
+        with django_assert_num_queries(4):
+            assert len(run_engine.sweep(now)) == 7
+
+    def test_each_row_of_a_batch_gets_its_own_token_and_the_lease_of_its_send(
+        self, quiet_case, enrol_hourly, run_engine
+    ):
+        fresh, resent, third = enrol_hourly(quiet_case, steps=[(2, 4, 6)] * 3)
+        # `resent` was sent twice already, `third` once; both leases have run out.
+        FollowUp.objects.filter(pk=resent.pk).update(dispatch_count=2)
+        FollowUp.objects.filter(pk=third.pk).update(dispatch_count=1)
+        now = timezone.now() + hours(2)
+
+        sent = dict(run_engine.sweep(now))
+
+        assert set(sent) == {fresh.pk, resent.pk, third.pk}
+        assert len(set(sent.values())) == 3
+        rows = {fu.pk: fu for fu in FollowUp.objects.filter(pk__in=sent)}
+        for pk, token in sent.items():
+            assert str(rows[pk].lease_token) == token
+        assert (rows[fresh.pk].dispatch_count, rows[fresh.pk].lease_until) == (1, now + lease())
+        assert (rows[third.pk].dispatch_count, rows[third.pk].lease_until) == (
+            2,
+            now + 2 * lease(),
+        )
+        assert (rows[resent.pk].dispatch_count, rows[resent.pk].lease_until) == (
+            3,
+            now + 4 * lease(),
+        )
+
+    def test_a_row_at_its_limit_is_parked_and_the_rest_of_its_batch_is_leased(
+        self, quiet_case, sam, enrol_hourly, run_engine
+    ):
+        worn, fresh = enrol_hourly(quiet_case, steps=[(2, 4, 6)] * 2)
+        FollowUp.objects.filter(pk=worn.pk).update(dispatch_count=engine.MAX_DISPATCHES)
+        now = timezone.now() + hours(2)
+
+        assert [pk for pk, _ in run_engine.sweep(now)] == [fresh.pk]
+
+        worn.refresh_from_db()
+        fresh.refresh_from_db()
+        assert (worn.parked_at, worn.lease_token) == (now, None)
+        assert worn.dispatch_count == engine.MAX_DISPATCHES
+        assert FollowUpEvent.objects.filter(followup=worn, kind=FollowUpEventKind.PARKED).exists()
+        assert (fresh.parked_at, fresh.dispatch_count) == (None, 1)
+        assert fresh.lease_token is not None
+
 
 class TestProcess:
     def test_the_status_follows_the_window_with_an_event_and_a_notice_each_time(

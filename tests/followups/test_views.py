@@ -14,6 +14,7 @@ from audit.models import Action, AuditEvent
 from cases.models import CallNature, Client, Contact, ReminderChannel
 from followups import services
 from followups.models import Attempt, FollowUp, FollowUpEventKind, Status
+from followups.today import today_rows
 from tests.conftest import LOW_RISK, MODERATE_RISK
 from tests.followups.factories import due_followup, ed_visit, make_case
 
@@ -133,6 +134,27 @@ class TestToday:
                 services.log_attempt(actor=alice, followup=due_followup(other), outcome="no_answer")
         with django_assert_max_num_queries(9):
             assert len(row_ids(client.get(TODAY_URL))) == 11
+
+    def test_the_page_lists_what_today_rows_returns_in_one_query(
+        self, login, alice, bob, carol, django_assert_num_queries
+    ):
+        low = make_case(alice, **LOW_RISK)
+        moderate = make_case(alice, **MODERATE_RISK)
+        rows = [due_followup(low), due_followup(moderate), due_followup(moderate)]
+        services.log_attempt(actor=alice, followup=rows[1], outcome="no_answer")
+        later = due_followup(low, due_in=datetime.timedelta(days=5))
+        FollowUp.objects.filter(pk=later.pk).update(window_start=NOON + datetime.timedelta(days=4))
+        due_followup(make_case(bob))
+        due_followup(make_case(carol))
+        with django_assert_num_queries(1):
+            listed = [
+                (fu.pk, fu.case.client.legal_name, fu.attempt_count, fu.can_work)
+                for fu in today_rows(alice, timezone.now())
+            ]
+        assert [pk for pk, *_ in listed] == [rows[1].pk, rows[2].pk, rows[0].pk]
+        assert [count for _, _, count, _ in listed] == [1, 0, 0]
+        assert all(can_work for *_, can_work in listed)
+        assert section(login(alice).get(TODAY_URL), "due") == [pk for pk, *_ in listed]
 
     def test_supervisors_see_their_own_and_the_way_to_compliance(self, login, sam, alice):
         case = make_case(alice)

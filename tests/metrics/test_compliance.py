@@ -14,12 +14,44 @@ import time_machine
 
 from followups import services
 from followups.models import AttemptOutcome, FollowUp, Status
-from metrics.compliance import compliance
+from metrics.compliance import (
+    COUNT_NAMES,
+    agency_zone,
+    buckets_of,
+    compliance,
+    compliance_ids,
+    followup_rows,
+    period_bounds,
+)
 from tests.followups.factories import ed_visit, make_case
 from tests.metrics.helpers import attempt, client_case, followup, local
 
 D = datetime.date
 MARCH = {"start": D(2025, 3, 1), "end": D(2025, 3, 31)}
+
+
+def assert_counted_alike(agency_id, now, **scope):
+    """compliance()'s counts (grouped in the database), the ids behind them, the
+    drill-down's compliance_ids() and buckets_of() (the same rules in Python, which
+    metrics.programme counts with) agree, for the totals and every team and worker row."""
+    report = compliance(agency_id=agency_id, **MARCH, now=now, **scope)
+    groups = [(report.totals, scope)]
+    groups += [(r.counts, {**scope, "teams": [r.key]}) for r in report.teams if r.key]
+    groups += [(r.counts, {**scope, "worker": r.key}) for r in report.workers]
+    for counts, filters in groups:
+        for name in COUNT_NAMES:
+            ids = counts.ids(name)
+            assert getattr(counts, name) == len(ids), (name, filters)
+            assert ids == getattr(counts, f"{name}_ids")
+            drilled = compliance_ids(name=name, agency_id=agency_id, **MARCH, now=now, **filters)
+            assert drilled == ids, (name, filters)
+    since, until = period_bounds(MARCH["start"], MARCH["end"], agency_zone(agency_id))
+    rows = followup_rows(agency_id=agency_id, since=since, until=until, **scope)
+    assert rows, "a check over no rows proves nothing"
+    for row in rows:
+        counted = {name for name in COUNT_NAMES if row["id"] in report.totals.ids(name)}
+        assert counted == set(buckets_of(row, now)), row
+    return report
 
 
 def steps(case):
@@ -98,6 +130,21 @@ class TestComplianceWorkflow:
         t = compliance(agency_id=agency_a.pk, **MARCH, now=local(D(2025, 3, 20), 12)).totals
         assert t.completed_late_ids == [second.pk]
         assert (t.steps_due, t.steps_done_within_window) == (2, 1)
+
+    @pytest.mark.parametrize(
+        "day,hour",
+        [
+            (D(2025, 3, 4), 12),
+            (D(2025, 3, 9), 12),
+            (D(2025, 3, 12), 12),
+            (D(2025, 3, 14), 0),
+            (D(2025, 3, 20), 12),
+        ],
+    )
+    def test_the_database_counts_as_the_rules_say_at_every_stage(
+        self, protocol_case, agency_a, day, hour
+    ):
+        assert_counted_alike(agency_a.pk, local(day, hour))
 
 
 class TestComplianceCounts:
@@ -179,6 +226,66 @@ class TestComplianceCounts:
         now, fu = rows
         t = compliance(agency_id=agency_b.pk, **MARCH, now=now).totals
         assert t.due_ids == [fu["carol"]]
+
+    def test_counts_ids_and_drill_down_agree(self, rows, agency_a, agency_b, team_a2, bob):
+        now, _ = rows
+        assert_counted_alike(agency_a.pk, now)
+        assert_counted_alike(agency_a.pk, now, teams=[team_a2.pk])
+        assert_counted_alike(agency_a.pk, now, worker=bob.pk)
+        assert_counted_alike(agency_b.pk, now)
+
+    def test_the_edges_of_a_window(self, alice, agency_a):
+        now = local(D(2025, 3, 20), 12)
+        case = client_case(alice)
+        fu = {
+            # its window closes at `now`: missed
+            "closes_now": followup(case, now - datetime.timedelta(days=2), status=Status.DUE),
+            # due at `now`, window open: overdue
+            "due_now": followup(case, now, status=Status.DUE),
+            # a second before its due time: not yet due
+            "due_next": followup(case, now + datetime.timedelta(seconds=1)),
+            # done at the very end of its window: within; a second later: late
+            "done_at_close": followup(
+                case,
+                local(D(2025, 3, 10)),
+                status=Status.COMPLETED,
+                completed_at=local(D(2025, 3, 12)),
+            ),
+            "done_after": followup(
+                case,
+                local(D(2025, 3, 10)),
+                status=Status.COMPLETED,
+                completed_at=local(D(2025, 3, 12)) + datetime.timedelta(seconds=1),
+            ),
+        }
+        t = assert_counted_alike(agency_a.pk, now).totals
+        assert t.missed_ids == [fu["closes_now"].pk]
+        assert t.overdue_ids == [fu["due_now"].pk]
+        assert t.not_yet_due_ids == [fu["due_next"].pk]
+        assert t.done_within_window_ids == [fu["done_at_close"].pk]
+        assert t.completed_late_ids == [fu["done_after"].pk]
+
+    def test_the_ids_of_a_whole_report_are_read_in_one_query_when_asked_for(
+        self, rows, agency_a, alice, bob, django_assert_num_queries
+    ):
+        now, fu = rows
+        report = compliance(agency_id=agency_a.pk, **MARCH, now=now)
+        workers = {r.key: r.counts for r in report.workers}
+        with django_assert_num_queries(1):
+            assert report.totals.cancelled_ids == [fu["cancelled"]]
+            assert workers[bob.pk].overdue_ids == [fu["overdue"]]
+            assert len(workers[alice.pk].case_ids["due"]) == 1  # her one case
+            assert report.teams[0].counts.ids("due")
+        with django_assert_num_queries(0):
+            assert report.totals.due == len(report.totals.due_ids)
+
+    def test_the_drill_down_reads_one_count(self, rows, agency_a, django_assert_num_queries):
+        now, fu = rows
+        with django_assert_num_queries(2):
+            ids = compliance_ids(name="missed", agency_id=agency_a.pk, **MARCH, now=now)
+        assert ids == [fu["missed"]]
+        with pytest.raises(ValueError, match="Unknown count"):
+            compliance_ids(name="bogus", agency_id=agency_a.pk, **MARCH, now=now)
 
     def test_query_count_does_not_grow(self, rows, agency_a, alice, django_assert_num_queries):
         now, _ = rows

@@ -172,6 +172,19 @@ class TestDrilldown:
         assert event.detail["ids"] == [data["a_due"].pk]
         assert event.detail["metric"] == "followups-missed"
 
+    @pytest.mark.parametrize("name", ["due", "missed", "cancelled", "not_yet_due"])
+    def test_a_follow_up_count_lists_what_the_page_counted(self, login, dana, alice, data, name):
+        case = data["a_case"]
+        followup(case, local(D(2025, 3, 14)), status=Status.CANCELLED)
+        followup(case, local(D(2025, 3, 28)))
+        client = login(dana)
+        for filters in ({}, {"worker": alice.pk}, {"team": alice.team_id}):
+            params = {**PERIOD, **filters}
+            counted = client.get(PAGE, params).context["report"].totals
+            listed = client.get(drill(f"followups-{name}"), params).context
+            assert [f.pk for f in listed["items"]] == counted.ids(name)
+            assert listed["total"] == getattr(counted, name) > 0
+
     @pytest.mark.parametrize(
         "what",
         [
