@@ -105,7 +105,8 @@ STANDARD_PROTOCOLS = [
             "One check-in 48 hours after a crisis contact resolved on scene: is the client "
             "safe, did the plan made on scene hold, is anything else needed."
         ),
-        "steps": [_step("Check-in at 48 hours", 48, 48, 72, unit=Unit.HOURS)],
+        # Open from 40 hours, so the worker can call during the day before it is due.
+        "steps": [_step("Check-in at 48 hours", 40, 48, 72, unit=Unit.HOURS)],
     },
     {
         "key": "referral-check",

@@ -259,18 +259,19 @@ class TestPostCrisisCheck:
             contact = make_contact(alice, disposition=Disposition.RESOLVED_ON_SCENE)
             (check,) = followups_of(contact.case)
 
-            # 48 real hours across the spring-forward night of 9 March.
-            assert (
-                check.window_start
-                == check.due_at
-                == contact.cleared_at + datetime.timedelta(hours=48)
-            )
-            assert check.window_end == contact.cleared_at + datetime.timedelta(hours=72)
+            # 48 real hours across the spring-forward night of 9 March; open from 40.
+            hours = datetime.timedelta(hours=1)
+            assert check.window_start == contact.cleared_at + 40 * hours
+            assert check.due_at == contact.cleared_at + 48 * hours
+            assert check.window_end == contact.cleared_at + 72 * hours
             assert check.enrolment.trigger == Trigger.RESOLVED_ON_SCENE
 
-            clock.move_to(check.due_at - datetime.timedelta(minutes=1))
+            clock.move_to(check.window_start - datetime.timedelta(minutes=1))
             advance()
             assert refreshed(check).status == Status.SCHEDULED
+            clock.move_to(check.due_at - datetime.timedelta(minutes=1))
+            advance()
+            assert refreshed(check).status == Status.DUE
             clock.move_to(check.due_at + datetime.timedelta(minutes=1))
             advance()
             assert refreshed(check).status == Status.OVERDUE

@@ -1,0 +1,77 @@
+"""How a notification leaves the building: text messages through the backend named by
+settings.SMS_BACKEND (a dotted path), email through django.core.mail (EMAIL_BACKEND).
+
+A text backend is a class with `send(to: str, text: str) -> None` that raises
+DeliveryError when the message did not go (PermanentDeliveryError when trying again
+cannot help, such as a missing or malformed number). The embedded default,
+ConsoleSMSBackend, prints the message to stdout the way Django's console email backend
+prints emails.
+"""
+
+import sys
+import threading
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from cases.models import phone_digits
+
+
+class DeliveryError(Exception):
+    """The message did not go; a later try may succeed."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The message cannot go as it is (no address, a malformed one): do not try again."""
+
+
+class ConsoleSMSBackend:
+    """Writes each text to a stream (stdout by default) instead of sending it."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self._lock = threading.RLock()
+
+    def send(self, to: str, text: str) -> None:
+        if not phone_digits(to):
+            raise PermanentDeliveryError("no phone number to text")
+        rule = "-" * 79
+        with self._lock:
+            self.stream.write(
+                f"Text message\nTo: {to}\nDate: {timezone.now().isoformat()}\n\n{text}\n{rule}\n"
+            )
+            self.stream.flush()
+
+
+class LocmemSMSBackend:
+    """Keeps texts in `LocmemSMSBackend.outbox` (for tests), like the locmem email backend."""
+
+    outbox: list[tuple[str, str]] = []
+
+    def send(self, to: str, text: str) -> None:
+        if not phone_digits(to):
+            raise PermanentDeliveryError("no phone number to text")
+        self.outbox.append((to, text))
+
+
+def sms_backend():
+    """An instance of the configured text backend."""
+    return import_string(settings.SMS_BACKEND)()
+
+
+def send_text(to: str, text: str) -> None:
+    sms_backend().send(to, text)
+
+
+def send_email(to: str, subject: str, body: str) -> None:
+    if not to or "@" not in to:
+        raise PermanentDeliveryError("no email address to write to")
+    try:
+        sent = EmailMessage(subject=subject, body=body, to=[to]).send()
+    except (OSError, ValueError) as exc:
+        # smtplib's errors are OSErrors; a bad header is a ValueError.
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    if not sent:
+        raise DeliveryError("the email backend accepted nothing")

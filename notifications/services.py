@@ -1,0 +1,355 @@
+"""Creating notifications. Every function here may run inside the caller's transaction
+(the follow-up engine's, a delivery's) and may run twice: each row is found or created by
+its `dedupe_key`, so a second run creates nothing and sends nothing.
+
+In-app rows are delivered by being written (SENT at once). Email and text rows start
+QUEUED and are handed to `notifications.tasks.deliver` after the transaction commits; the
+notification sweep finds any whose hand-off was lost.
+
+Who hears what (the issue asks for no email per follow-up):
+- a follow-up falls due: the assigned worker in-app; the client by their reminder
+  channel, if they have one (notifications/client_reminders.py);
+- a follow-up becomes overdue: the assigned worker in-app;
+- a follow-up is missed (its window closed): the case team's supervisors, in-app and by
+  email (agency admins when the team has no supervisor);
+- a follow-up's processing is parked: supervisors and agency admins, in-app and email;
+- a delivery fails for good: the supervisors in-app (DELIVERY_FAILED);
+- once a day each worker with due or overdue work gets one digest email
+  (notifications.tasks.send_daily_digests).
+
+Staff emails carry a short sentence and a link, never a client's name or anything
+clinical: email is not a secure channel. In-app text may name the client; the inbox is
+behind the login and shows each person only their own rows.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, User
+from notifications import client_reminders
+from notifications.models import Channel, DeliveryStatus, Kind, Notification
+
+STAFF_ROLES = (Role.SOCIAL_WORKER, Role.SUPERVISOR)
+
+
+def notify(**fields) -> Notification:
+    """The notification with `dedupe_key`, created if it does not exist yet.
+
+    In-app: SENT on creation. Email and text: QUEUED, delivered after commit (not before
+    `not_before`, when given). Returns the existing row unchanged on a second call.
+    Fields: see get_or_create_notification.
+    """
+    return get_or_create_notification(**fields)[0]
+
+
+def get_or_create_notification(
+    *,
+    agency_id: int,
+    kind: str,
+    channel: str,
+    dedupe_key: str,
+    subject: str,
+    body: str = "",
+    url: str = "",
+    recipient: User | None = None,
+    client=None,
+    followup=None,
+    address: str = "",
+    not_before=None,
+) -> tuple[Notification, bool]:
+    """notify(), also saying whether the row was created by this call."""
+    now = timezone.now()
+    external = channel != Channel.IN_APP
+    if channel == Channel.EMAIL and not address and recipient is not None:
+        address = recipient.email
+    notification, created = Notification.objects.get_or_create(
+        dedupe_key=dedupe_key[:200],
+        defaults={
+            "agency_id": agency_id,
+            "kind": kind,
+            "channel": channel,
+            "recipient": recipient,
+            "client": client,
+            "followup": followup,
+            "address": address[:254],
+            "subject": subject[:200],
+            "body": body[:10000],
+            "url": url[:300],
+            "status": DeliveryStatus.QUEUED if external else DeliveryStatus.SENT,
+            "created_at": now,
+            "next_attempt_at": max(now, not_before) if not_before else now,
+            "sent_at": None if external else now,
+        },
+    )
+    if created and external:
+        _deliver_after_commit(notification.pk)
+    return notification, created
+
+
+def _deliver_after_commit(notification_id: int):
+    from notifications.tasks import deliver
+
+    # robust: a broker that is down must not fail the committed work; the sweep will
+    # find the queued row.
+    transaction.on_commit(lambda: deliver.delay(notification_id), robust=True)
+
+
+# --- Who -------------------------------------------------------------------------------------
+
+
+def supervisors_of(case) -> list[User]:
+    """The active supervisors of the case's team, else the agency's active admins."""
+    return supervisors_of_team(agency_id=case.agency_id, team_id=case.team_id)
+
+
+def supervisors_of_team(*, agency_id: int, team_id: int | None) -> list[User]:
+    """The active supervisors of a team, else the agency's active admins."""
+    people = []
+    if team_id:
+        people = list(
+            User.objects.filter(
+                role=Role.SUPERVISOR,
+                supervised_teams=team_id,
+                agency_id=agency_id,
+                is_active=True,
+            ).order_by("pk")
+        )
+    return people or agency_admins(agency_id)
+
+
+def agency_admins(agency_id: int) -> list[User]:
+    return list(
+        User.objects.filter(role=Role.AGENCY_ADMIN, agency_id=agency_id, is_active=True).order_by(
+            "pk"
+        )
+    )
+
+
+# --- Links and text --------------------------------------------------------------------------
+
+
+def followup_path(fu) -> str:
+    return reverse("followups:detail", args=[fu.pk])
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _staff_email(template: str, context: dict) -> str:
+    return render_to_string(f"notifications/email/{template}", context)
+
+
+def _client_label(fu) -> str:
+    return fu.case.client.display_name
+
+
+# --- Follow-up notices -----------------------------------------------------------------------
+
+
+def followup_fell_due(fu) -> list[Notification]:
+    """The assigned worker in-app; the client a reminder by their channel, if any."""
+    when = fu.due_at.isoformat()
+    worker = fu.assigned_to
+    rows = [
+        notify(
+            agency_id=fu.agency_id,
+            kind=Kind.FOLLOWUP_DUE,
+            channel=Channel.IN_APP,
+            dedupe_key=f"due:{fu.pk}:{when}:{Channel.IN_APP}:{worker.pk}",
+            recipient=worker,
+            client=fu.case.client,
+            followup=fu,
+            subject=f"Follow-up due: {fu.title}"[:200],
+            body=f"{_client_label(fu)}: {fu.title}. Due {_local(fu.due_at, fu)}.",
+            url=followup_path(fu),
+        )
+    ]
+    reminder = client_reminder(fu)
+    if reminder is not None:
+        rows.append(reminder)
+    return rows
+
+
+def client_reminder(fu) -> Notification | None:
+    """One neutral reminder to the client by the channel they chose; None without one."""
+    client = fu.case.client
+    chosen = client_reminders.reminder_address(client)
+    if chosen is None:
+        return None
+    channel, address = chosen
+    if channel == Channel.TEXT:
+        subject, body = client_reminders.REMINDER_SUBJECT, client_reminders.reminder_text()
+    else:
+        subject, body = client_reminders.reminder_email()
+    return notify(
+        agency_id=fu.agency_id,
+        kind=Kind.CLIENT_REMINDER,
+        channel=channel,
+        dedupe_key=f"reminder:{fu.pk}:{fu.due_at.isoformat()}:{channel}:client{client.pk}",
+        client=client,
+        followup=fu,
+        address=address,
+        subject=subject,
+        body=body,
+        not_before=client_reminders.reminder_send_time(timezone.now(), _tz(fu.case.agency)),
+    )
+
+
+def followup_overdue(fu) -> Notification:
+    """The assigned worker in-app: the due time has passed, the window is still open."""
+    worker = fu.assigned_to
+    return notify(
+        agency_id=fu.agency_id,
+        kind=Kind.FOLLOWUP_OVERDUE,
+        channel=Channel.IN_APP,
+        dedupe_key=f"overdue:{fu.pk}:{fu.due_at.isoformat()}:{Channel.IN_APP}:{worker.pk}",
+        recipient=worker,
+        client=fu.case.client,
+        followup=fu,
+        subject=f"Overdue: {fu.title}"[:200],
+        body=(
+            f"{_client_label(fu)}: {fu.title} was due {_local(fu.due_at, fu)}; "
+            f"its window closes {_local(fu.window_end, fu)}."
+        ),
+        url=followup_path(fu),
+    )
+
+
+def followup_missed(fu) -> list[Notification]:
+    """The case team's supervisors, in-app and by email: the window closed undone."""
+    path = followup_path(fu)
+    rows = []
+    for person in supervisors_of(fu.case):
+        stem = f"missed:{fu.pk}:{fu.window_end.isoformat()}"
+        rows.append(
+            notify(
+                agency_id=fu.agency_id,
+                kind=Kind.FOLLOWUP_MISSED,
+                channel=Channel.IN_APP,
+                dedupe_key=f"{stem}:{Channel.IN_APP}:{person.pk}",
+                recipient=person,
+                client=fu.case.client,
+                followup=fu,
+                subject=f"Missed: {fu.title}"[:200],
+                body=(
+                    f"{_client_label(fu)}: {fu.title}, assigned to {fu.assigned_to}, "
+                    f"was not done before its window closed {_local(fu.window_end, fu)}."
+                ),
+                url=path,
+            )
+        )
+        if person.email:
+            rows.append(
+                notify(
+                    agency_id=fu.agency_id,
+                    kind=Kind.FOLLOWUP_MISSED,
+                    channel=Channel.EMAIL,
+                    dedupe_key=f"{stem}:{Channel.EMAIL}:{person.pk}",
+                    recipient=person,
+                    followup=fu,
+                    subject="A follow-up passed its window",
+                    body=_staff_email("followup_missed.txt", {"url": absolute(path)}),
+                    url=path,
+                )
+            )
+    return rows
+
+
+def followup_parked(fu, error: str) -> list[Notification]:
+    """Supervisors and agency admins, in-app and by email: the engine stopped trying."""
+    path = followup_path(fu)
+    stamp = fu.parked_at.isoformat() if fu.parked_at else ""
+    people = {p.pk: p for p in supervisors_of(fu.case) + agency_admins(fu.agency_id)}
+    rows = []
+    for person in people.values():
+        stem = f"parked:{fu.pk}:{stamp}"
+        rows.append(
+            notify(
+                agency_id=fu.agency_id,
+                kind=Kind.PROCESSING_PARKED,
+                channel=Channel.IN_APP,
+                dedupe_key=f"{stem}:{Channel.IN_APP}:{person.pk}",
+                recipient=person,
+                client=fu.case.client,
+                followup=fu,
+                subject=f"Needs a person: {fu.title}"[:200],
+                body=(
+                    f"{_client_label(fu)}: {fu.title}. The system stopped processing this "
+                    f"follow-up after repeated errors ({error[:300]}). Check it by hand."
+                ),
+                url=path,
+            )
+        )
+        if person.email:
+            rows.append(
+                notify(
+                    agency_id=fu.agency_id,
+                    kind=Kind.PROCESSING_PARKED,
+                    channel=Channel.EMAIL,
+                    dedupe_key=f"{stem}:{Channel.EMAIL}:{person.pk}",
+                    recipient=person,
+                    followup=fu,
+                    subject="A follow-up needs checking by hand",
+                    body=_staff_email("followup_parked.txt", {"url": absolute(path)}),
+                    url=path,
+                )
+            )
+    return rows
+
+
+def delivery_failed(notification: Notification) -> list[Notification]:
+    """The supervisors in-app, when an email or text has failed for good (or its outcome
+    is unknown), so that nothing that did not go out goes unseen."""
+    fu = notification.followup
+    if fu is not None:
+        people = supervisors_of(fu.case)
+    elif notification.recipient is not None:
+        people = supervisors_of_team(
+            agency_id=notification.agency_id, team_id=notification.recipient.team_id
+        )
+    else:
+        people = agency_admins(notification.agency_id)
+    what = "A reminder to the client" if notification.recipient_id is None else "An email"
+    about = f" ({_client_label(fu)}: {fu.title})" if fu is not None else ""
+    path = reverse("notifications:deliveries") + "?status=failed"
+    return [
+        notify(
+            agency_id=notification.agency_id,
+            kind=Kind.DELIVERY_FAILED,
+            channel=Channel.IN_APP,
+            dedupe_key=f"delivery_failed:{notification.pk}:{Channel.IN_APP}:{person.pk}",
+            recipient=person,
+            client=notification.client or (fu.case.client if fu else None),
+            followup=fu,
+            subject=f"{what} was not sent"[:200],
+            body=(
+                f"{what}{about} was not sent: {notification.failure_reason}. "
+                "Reach the person another way."
+            ),
+            url=path,
+        )
+        for person in people
+    ]
+
+
+def _tz(agency):
+    return zoneinfo.ZoneInfo(agency.timezone)
+
+
+def _local(at, fu) -> str:
+    return f"{at.astimezone(_tz(fu.case.agency)):%a %d %b %H:%M}"
+
+
+def mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one of the user's in-app notifications read, or all of them (no id). Returns
+    how many changed."""
+    rows = Notification.objects.inbox_of(user).unread()
+    if notification_id is not None:
+        rows = rows.filter(pk=notification_id)
+    return rows.update(read_at=timezone.now())
