@@ -7,7 +7,7 @@ admin or by an agency admin for their own agency.
 Hospital visits, enrolments, follow-ups and attempts are client records, so they follow
 the rule of referrals/admin.py: only an agency admin sees them, only their own agency's,
 nothing can be added, changed or deleted here (every change goes through
-followups/services.py), a system admin sees no rows, and every list and record shown is
+followups/services/), a system admin sees no rows, and every list and record shown is
 audited.
 """
 

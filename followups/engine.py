@@ -262,8 +262,18 @@ def process(followup_id: int, token, now: datetime.datetime | None = None) -> bo
                 summary=f"Follow-up missed: {fu.title}",
                 detail={"followup_id": fu.pk},
             )
-        for notice in _notices(entered, fu.status):
+        sent = _notices(entered, fu.status)
+        for notice in sent:
             notice(fu)
+        if entered:
+            # Ids only: the log is not a place for client data.
+            logger.info(
+                "Follow-up %s is now %s (assigned to user %s); notices queued: %s",
+                fu.pk,
+                fu.status,
+                fu.assigned_to_id,
+                ", ".join(n.__name__ for n in sent) or "none",
+            )
         if fu.status == Status.MISSED and current != Status.MISSED:
             from followups.services import schedule_next_occurrence
 

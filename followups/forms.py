@@ -1,5 +1,5 @@
 """Forms of the follow-up pages. They validate and hand `cleaned_data` to a service in
-followups/services.py; none of them saves anything. Date-times are wall-clock times in
+followups/services/; none of them saves anything. Date-times are wall-clock times in
 the agency's time zone (AgencyTimezoneMiddleware activates it; the fields make them
 aware)."""
 

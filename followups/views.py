@@ -12,9 +12,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import record_list, refuse
 from casebook.exceptions import DomainError
-from cases.access import get_case_for_user, get_for_user
+from cases.access import get_case_for_user
 from cases.models import Case
 from followups import services
+from followups.access import (
+    get_enrolment_for_user,
+    get_followup_for_user,
+    get_hospital_visit_for_user,
+)
 from followups.forms import (
     AttemptForm,
     CancelForm,
@@ -28,19 +33,11 @@ from followups.forms import (
 )
 from followups.models import (
     Attempt,
-    Enrolment,
     FollowUp,
     FollowUpEventKind,
-    HospitalVisit,
     Status,
 )
 from followups.today import today_rows, with_row_details
-
-
-def _workable(user):
-    """Follow-ups the user may change: those on cases they may record a contact on (the
-    rule followups.services applies)."""
-    return FollowUp.objects.filter(case__in=Case.objects.contactable_by(user))
 
 
 def describe(fu, now):
@@ -108,19 +105,18 @@ def today(request):
 
 
 def _get_followup(request, pk, *, write=False, audit_read=False):
-    """The follow-up `pk`: 404 when its case is invisible, 403 when the user may see but
-    not work it; each refusal audited (cases.access.get_for_user)."""
+    """The follow-up `pk` with what its page and the Today row show: 404 when its case
+    is invisible, 403 when the user may see but not work it; each refusal audited
+    (followups.access)."""
     user = request.user
-    return get_for_user(
+    return get_followup_for_user(
         request,
-        FollowUp,
-        with_row_details(FollowUp.objects.visible_to(user), user).select_related(
+        pk,
+        write=write,
+        audit_read=audit_read,
+        refine=lambda visible: with_row_details(visible, user).select_related(
             "assigned_to", "completed_by", "completed_contact", "created_by"
         ),
-        _workable(user),
-        pk,
-        write,
-        audit_read,
     )
 
 
@@ -337,25 +333,18 @@ def visit_add(request, case_pk):
     )
 
 
-def _case_row(request, model, pk):
-    """A visit or enrolment through its case: 404 when invisible, 403 when read-only."""
-    user = request.user
-    return get_for_user(
-        request,
-        model,
-        model.objects.filter(case__in=Case.objects.visible_to(user)).select_related("case"),
-        model.objects.filter(case__in=Case.objects.writable_by(user)),
-        pk,
-        True,
-        False,
-    )
-
-
 @login_required
 @require_POST
 def visit_discharge(request, pk):
     """The discharge of a visit: the follow-ups it started count from it."""
-    visit = _case_row(request, HospitalVisit, pk)
+    # Changed only in the user's own scope, as the case it is checked against below.
+    visit = get_hospital_visit_for_user(
+        request,
+        pk,
+        write=True,
+        audit_read=False,
+        writable_cases=Case.objects.writable_by(request.user),
+    )
     case = get_case_for_user(request, visit.case_id, write=True, audit_read=False)
 
     def act(data):
@@ -381,7 +370,14 @@ def visit_discharge(request, pk):
 @require_POST
 def enrolment_end(request, pk):
     """End a protocol for the client (engaged in care, declined further calls, ...)."""
-    enrolment = _case_row(request, Enrolment, pk)
+    # Changed only in the user's own scope, as the case it is checked against below.
+    enrolment = get_enrolment_for_user(
+        request,
+        pk,
+        write=True,
+        audit_read=False,
+        writable_cases=Case.objects.writable_by(request.user),
+    )
     case = get_case_for_user(request, enrolment.case_id, write=True, audit_read=False)
 
     def act(data):

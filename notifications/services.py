@@ -22,6 +22,7 @@ clinical: email is not a secure channel. In-app text may name the client; the in
 behind the login and shows each person only their own rows.
 """
 
+import logging
 import zoneinfo
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from notifications import client_reminders
 from notifications.models import Channel, DeliveryStatus, Kind, Notification
+
+logger = logging.getLogger(__name__)
 
 STAFF_ROLES = (Role.SOCIAL_WORKER, Role.SUPERVISOR)
 
@@ -187,6 +190,13 @@ def client_reminder(fu) -> Notification | None:
         subject, body = client_reminders.REMINDER_SUBJECT, client_reminders.reminder_text()
     else:
         subject, body = client_reminders.reminder_email()
+    send_at = client_reminders.reminder_send_time(timezone.now(), _tz(fu.case.agency))
+    if send_at > timezone.now():
+        logger.info(
+            "Client reminder for follow-up %s held until %s UTC (no reminders at night)",
+            fu.pk,
+            f"{send_at:%Y-%m-%d %H:%M}",
+        )
     return notify(
         agency_id=fu.agency_id,
         kind=Kind.CLIENT_REMINDER,
@@ -197,7 +207,7 @@ def client_reminder(fu) -> Notification | None:
         address=address,
         subject=subject,
         body=body,
-        not_before=client_reminders.reminder_send_time(timezone.now(), _tz(fu.case.agency)),
+        not_before=send_at,
     )
 
 

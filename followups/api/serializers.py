@@ -1,7 +1,7 @@
 """Input and output shapes of the follow-ups, protocols and hospital visits API.
 
 Output serializers read; input serializers only validate and hand `validated_data` to a
-service in followups/services.py, which holds the rules (a due date in range, a reason
+service in followups/services/, which holds the rules (a due date in range, a reason
 given, the follow-up still open). References resolve only within what the requesting
 user may see, so another agency's ids answer "does not exist" like ids that do not exist.
 """

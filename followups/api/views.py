@@ -1,9 +1,10 @@
 """The follow-ups, protocols and hospital visits API.
 
 As the cases API: lists are scoped by visible_to(user) and audited with the ids shown;
-detail routes fetch through the access helpers below (another agency's id: 404 and a
-DENIED audit row; a record the user may only read, as an agency admin: 403 on a write).
-Every write validates an input serializer and calls one service in followups/services.py;
+detail routes fetch through the access helpers of followups/access.py (another agency's
+id: 404 and a DENIED audit row; a record the user may only read, as an agency admin: 403
+on a write).
+Every write validates an input serializer and calls one service in followups/services/;
 a refusal of the service is a 400 naming the field it is about where there is one.
 """
 
@@ -18,16 +19,14 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from audit.models import Action
-from audit.services import record as audit
 from audit.services import record_list, refuse
 from casebook.api import MAX_ID
-from cases.access import get_for_user, record_denied
 from cases.api.filters import IdFilter, StrictBooleanFilter, UTCIsoDateTimeFilter
 from cases.api.views import AccessHelperMixin
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
 from followups import services
+from followups.access import get_followup_for_user, get_hospital_visit_for_user
 from followups.api.serializers import (
     AttemptInputSerializer,
     CancelInputSerializer,
@@ -54,57 +53,6 @@ from followups.models import (
     Status,
     VisitKind,
 )
-
-# --- Access ------------------------------------------------------------------------------
-
-
-def _as_id(request, model, pk):
-    """`pk` when it is written as a database id (digits only); else 404, audited as
-    denied. Python's int() also reads " 1", "+1" and "1_0", which no URL should."""
-    digits = isinstance(pk, str) and pk.isascii() and pk.isdigit() and len(pk) < 20
-    if digits and 0 < int(pk) <= MAX_ID:
-        return pk
-    record_denied(request, model, pk, "not visible")
-    raise Http404(f"No {model._meta.verbose_name} found.")
-
-
-def get_followup_for_user(request, pk, *, write=False, audit_read=True) -> FollowUp:
-    """A follow-up on a case the user may see; `write`: one the user may work (the
-    workers of its case, and a live emergency access, as the services allow)."""
-    user = request.user
-    pk = _as_id(request, FollowUp, pk)
-    followup = get_for_user(
-        request,
-        FollowUp,
-        FollowUp.objects.visible_to(user).select_related(
-            "case__client",
-            "assigned_to",
-            "enrolment__version__protocol",
-            "step",
-        ),
-        FollowUp.objects.filter(case__in=Case.objects.contactable_by(user)),
-        pk,
-        write,
-        audit_read=False,
-    )
-    if audit_read:
-        # FollowUp has no client column of its own: name the client for the trail.
-        audit(request=request, action=Action.VIEW, obj=followup, client_id=followup.case.client_id)
-    return followup
-
-
-def get_hospital_visit_for_user(request, pk, *, write=False, audit_read=True) -> HospitalVisit:
-    user = request.user
-    pk = _as_id(request, HospitalVisit, pk)
-    return get_for_user(
-        request,
-        HospitalVisit,
-        HospitalVisit.objects.visible_to(user).select_related("case", "client", "recorded_by"),
-        HospitalVisit.objects.filter(case__in=Case.objects.contactable_by(user)),
-        pk,
-        write,
-        audit_read,
-    )
 
 
 class FollowUpErrorMixin:

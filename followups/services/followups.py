@@ -1,0 +1,388 @@
+"""One follow-up: adding a one-off, completing it, logging an attempt, moving its due
+date and cancelling it."""
+
+import datetime
+import zoneinfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.models import Action
+from audit.services import record as audit
+from cases.models import Case, CaseStatus, Contact
+from followups import events
+from followups.exceptions import FollowUpClosed, FollowUpInvalid
+from followups.models import (
+    Attempt,
+    AttemptOutcome,
+    EndRule,
+    EnrolmentStatus,
+    FollowUp,
+    FollowUpEventKind,
+    Method,
+    Status,
+)
+from followups.schedule import local_midnight
+from followups.services._common import (
+    _cancel_open,
+    _clean_reason,
+    _lock_case,
+    _require_worker,
+    _save_new,
+    _set_window,
+    _window_detail,
+    agency_tz,
+)
+from followups.services.enrolment import end_enrolment, schedule_next_occurrence
+
+# How far a due date may be moved or set, from now.
+MAX_DUE_AHEAD = datetime.timedelta(days=366 * 5)
+
+
+def _lock(followup: FollowUp) -> FollowUp:
+    return (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("case__agency", "case__client", "step", "enrolment__version")
+        .get(pk=followup.pk)
+    )
+
+
+def _is_time(value) -> bool:
+    return isinstance(value, datetime.datetime) and not timezone.is_naive(value)
+
+
+def _check_due(due_at, *, field="due_at"):
+    if not _is_time(due_at):
+        raise FollowUpInvalid("Give the date and time it is due.", field=field)
+    now = timezone.now()
+    if due_at > now + MAX_DUE_AHEAD:
+        raise FollowUpInvalid("Check the date: that is more than five years ahead.", field=field)
+    if due_at < now - datetime.timedelta(days=1):
+        raise FollowUpInvalid("A follow-up cannot be due in the past.", field=field)
+
+
+def _end_of_local_day(at: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """The midnight that ends `at`'s date in `tz` (the written DST rule, schedule.py)."""
+    return local_midnight(at.astimezone(tz).date() + datetime.timedelta(days=1), tz)
+
+
+def _start_of_local_day(at: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+    return local_midnight(at.astimezone(tz).date(), tz)
+
+
+@transaction.atomic
+def create_followup(
+    *,
+    actor: User,
+    case: Case,
+    due_at: datetime.datetime,
+    reason: str,
+    method: str = Method.PHONE,
+    title: str = "",
+    window_start: datetime.datetime | None = None,
+    window_end: datetime.datetime | None = None,
+    assigned_to: User | None = None,
+    request=None,
+) -> FollowUp:
+    """A one-off follow-up a worker adds by hand, due at `due_at`. By default its window
+    is the due date (agency time zone): it opens at the start of that day and is missed
+    at its end. Its window must not have closed already."""
+    case = _lock_case(case)
+    _require_worker(actor, case)
+    if case.status != CaseStatus.OPEN:
+        raise FollowUpInvalid("This case is closed.")
+    _check_due(due_at)
+    reason = _clean_reason(reason)
+    if method not in Method.values:
+        raise FollowUpInvalid("Choose how to follow up.", field="method")
+    tz = agency_tz(case.agency)
+    if window_start is None:
+        window_start = min(_start_of_local_day(due_at, tz), due_at)
+    elif not _is_time(window_start) or window_start > due_at:
+        raise FollowUpInvalid(
+            "The window must open at or before the due time.", field="window_start"
+        )
+    if window_end is None:
+        window_end = max(_end_of_local_day(due_at, tz), due_at)
+    elif not _is_time(window_end) or window_end < due_at:
+        raise FollowUpInvalid("The window cannot close before it is due.", field="window_end")
+    now = timezone.now()
+    if window_end <= now:
+        raise FollowUpInvalid(
+            "That day is already over: choose a due time from now on.", field="due_at"
+        )
+    assignee = assigned_to or case.assigned_worker
+    if assignee.agency_id != case.agency_id or not assignee.works_cases:
+        raise FollowUpInvalid("Assign it to a worker of this agency.", field="assigned_to")
+    fu = FollowUp(
+        agency_id=case.agency_id,
+        case=case,
+        title=" ".join((title or "").replace("\x00", "").split())[:200] or "One-off follow-up",
+        reason=reason,
+        method=method,
+        assigned_to=assignee,
+        window_start=window_start,
+        due_at=due_at,
+        window_end=window_end,
+        created_by=actor,
+    )
+    fu = _save_new([fu], actor=actor, now=now)[0]
+    events.on_timeline(
+        case_id=case.pk,
+        actor=actor,
+        summary=f"Follow-up added: {fu.title} ({reason})",
+        detail={"followup_id": fu.pk},
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.CREATE,
+        obj=fu,
+        client_id=case.client_id,
+        detail={"due_at": due_at.isoformat(), "assigned_to": assignee.pk},
+    )
+    return fu
+
+
+def _close(fu: FollowUp, *, to_status, actor, now, reason="", **fields):
+    old = fu.status
+    fu.status = to_status
+    fu.status_changed_at = now
+    fu.next_check_at = None
+    fu.lease_until = None
+    fu.lease_token = None
+    for name, value in fields.items():
+        setattr(fu, name, value)
+    fu.save()
+    events.status_changed(followup=fu, actor=actor, from_status=old, at=now, reason=reason)
+    schedule_next_occurrence(fu, actor=actor)
+    return fu
+
+
+def _earliest_work(fu: FollowUp) -> datetime.datetime:
+    """Work on a follow-up cannot predate its cause: the anchor of its protocol, or the
+    day it was added by hand."""
+    if fu.enrolment_id:
+        return fu.enrolment.anchor_at
+    return min(fu.created_at, fu.window_start) - datetime.timedelta(days=1)
+
+
+def _check_contact(fu: FollowUp, contact: Contact | None):
+    if contact is None:
+        return
+    if contact.case_id != fu.case_id:
+        raise FollowUpInvalid("That contact is on another case.", field="contact")
+    if fu.enrolment_id and fu.enrolment.source_contact_id == contact.pk:
+        raise FollowUpInvalid(
+            "That is the contact this follow-up comes from: record the follow-up contact.",
+            field="contact",
+        )
+
+
+@transaction.atomic
+def complete_followup(
+    *,
+    actor: User,
+    followup: FollowUp,
+    contact: Contact | None = None,
+    at: datetime.datetime | None = None,
+    note: str = "",
+    request=None,
+) -> FollowUp:
+    """Mark a follow-up done, by `contact` when a contact completed it (done at the
+    contact's time). A missed one can still be completed late: it then does not count as
+    done within its window. Completing it again by the same contact changes nothing."""
+    fu = _lock(followup)
+    _require_worker(actor, fu.case)
+    if fu.status in (Status.COMPLETED, Status.CANCELLED):
+        if contact is not None and fu.completed_contact_id == contact.pk:
+            return fu
+        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+    _check_contact(fu, contact)
+    if at is not None and not _is_time(at):
+        raise FollowUpInvalid("Give the date and time it was done.", field="at")
+    now = timezone.now()
+    done_at = at or (contact.received_at if contact else now)
+    field = "at" if at is not None or contact is None else "contact"
+    if done_at > now + datetime.timedelta(minutes=5):
+        raise FollowUpInvalid("It cannot be done in the future.", field=field)
+    if done_at < _earliest_work(fu):
+        raise FollowUpInvalid("That is before the reason for this follow-up.", field=field)
+    _close(
+        fu,
+        to_status=Status.COMPLETED,
+        actor=actor,
+        now=now,
+        reason=_clean_reason(note, field="note", required=False),
+        completed_at=done_at,
+        completed_by=actor,
+        completed_contact=contact,
+    )
+    events.on_timeline(
+        case_id=fu.case_id,
+        actor=actor,
+        summary=f"Follow-up done: {fu.title}",
+        detail={"followup_id": fu.pk, "contact_id": contact.pk if contact else None},
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        obj=fu,
+        client_id=fu.case.client_id,
+        detail={
+            "status": "completed",
+            "completed_at": done_at.isoformat(),
+            "contact_id": contact.pk if contact else None,
+        },
+    )
+    return fu
+
+
+@transaction.atomic
+def log_attempt(
+    *,
+    actor: User,
+    followup: FollowUp,
+    outcome: str,
+    method: str | None = None,
+    note: str = "",
+    at: datetime.datetime | None = None,
+    contact: Contact | None = None,
+    request=None,
+) -> Attempt:
+    """Log one try (on an open or missed follow-up). Reached completes the follow-up;
+    declined on a protocol that runs until the client is engaged in care ends that
+    protocol (the client declines further calls). Returns the attempt."""
+    fu = _lock(followup)
+    _require_worker(actor, fu.case)
+    if fu.status in (Status.COMPLETED, Status.CANCELLED):
+        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+    if outcome not in AttemptOutcome.values:
+        raise FollowUpInvalid("Choose what happened.", field="outcome")
+    method = method or fu.method
+    if method not in Method.values:
+        raise FollowUpInvalid("Choose how you tried.", field="method")
+    _check_contact(fu, contact)
+    now = timezone.now()
+    at = now if at is None else at
+    if not _is_time(at) or at > now + datetime.timedelta(minutes=5):
+        raise FollowUpInvalid("An attempt cannot be in the future.", field="at")
+    if at < _earliest_work(fu):
+        raise FollowUpInvalid("That is before the reason for this follow-up.", field="at")
+    note = (note or "").replace("\x00", "")[:2000]
+    attempt = Attempt.objects.create(
+        followup=fu, at=at, method=method, outcome=outcome, note=note, by=actor, contact=contact
+    )
+    events.followup_event(
+        followup=fu,
+        kind=FollowUpEventKind.ATTEMPT,
+        actor=actor,
+        at=now,
+        detail={"attempt_id": attempt.pk, "outcome": outcome, "method": method},
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.CREATE,
+        obj=attempt,
+        agency_id=fu.agency_id,
+        client_id=fu.case.client_id,
+        detail={"followup_id": fu.pk, "outcome": outcome},
+    )
+    if outcome == AttemptOutcome.REACHED:
+        complete_followup(actor=actor, followup=fu, contact=contact, at=at, request=request)
+    elif (
+        outcome == AttemptOutcome.DECLINED
+        and fu.enrolment_id
+        and fu.enrolment.version.end_rule == EndRule.ENGAGED_IN_CARE
+        and fu.enrolment.status == EnrolmentStatus.ACTIVE
+    ):
+        end_enrolment(
+            actor=actor,
+            enrolment=fu.enrolment,
+            reason="The client declined further calls",
+            request=request,
+        )
+    return attempt
+
+
+@transaction.atomic
+def move_followup(
+    *, actor: User, followup: FollowUp, due_at: datetime.datetime, reason: str, request=None
+) -> FollowUp:
+    """Move an open follow-up's due time, keeping its window's length around it; the old
+    and new window, the reason, who and when are kept in its history. A missed one
+    cannot be moved (its window closed: that stays on the record); it can still be
+    recorded as done late, or a one-off follow-up added."""
+    fu = _lock(followup)
+    _require_worker(actor, fu.case)
+    if not fu.is_open:
+        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+    reason = _clean_reason(reason)
+    _check_due(due_at)
+    now = timezone.now()
+    delta = due_at - fu.due_at
+    if fu.window_end + delta <= now:
+        raise FollowUpInvalid(
+            "Its window would already be closed: choose a later time.", field="due_at"
+        )
+    before = _window_detail(fu)
+    _set_window(fu, fu.window_start + delta, due_at, fu.window_end + delta, now=now)
+    fu.save()
+    events.followup_event(
+        followup=fu,
+        kind=FollowUpEventKind.RESCHEDULED,
+        actor=actor,
+        at=now,
+        reason=reason,
+        from_status=fu.status,
+        to_status=fu.status,
+        detail={"from": before, "to": _window_detail(fu)},
+    )
+    events.on_timeline(
+        case_id=fu.case_id,
+        actor=actor,
+        summary=f"Follow-up moved: {fu.title} ({reason})",
+        detail={"followup_id": fu.pk},
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        obj=fu,
+        client_id=fu.case.client_id,
+        detail={"due_at": due_at.isoformat(), "from": before["due_at"], "reason": reason},
+    )
+    return fu
+
+
+@transaction.atomic
+def cancel_followup(*, actor: User, followup: FollowUp, reason: str, request=None) -> FollowUp:
+    """Cancel one open follow-up with a reason. A cancelled weekly call does not stop the
+    calls: the next one is scheduled while the protocol runs."""
+    fu = _lock(followup)
+    _require_worker(actor, fu.case)
+    if not fu.is_open:
+        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+    reason = _clean_reason(reason)
+    now = timezone.now()
+    _cancel_open(FollowUp.objects.filter(pk=fu.pk), actor=actor, reason=reason, now=now)
+    fu.refresh_from_db()
+    schedule_next_occurrence(fu, actor=actor)
+    events.on_timeline(
+        case_id=fu.case_id,
+        actor=actor,
+        summary=f"Follow-up cancelled: {fu.title} ({reason})",
+        detail={"followup_id": fu.pk},
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        obj=fu,
+        client_id=fu.case.client_id,
+        detail={"status": "cancelled", "reason": reason},
+    )
+    return fu

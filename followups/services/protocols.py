@@ -1,0 +1,183 @@
+"""Protocols: which ones an event enrols in, and an agency admin's changes to them (a new
+version applies to new enrolments only)."""
+
+from django.db import transaction
+
+from accounts.models import Role, User
+from audit.models import Action
+from audit.services import record as audit
+from followups.exceptions import FollowUpInvalid, NotPermitted
+from followups.models import (
+    EndRule,
+    Method,
+    Performer,
+    Protocol,
+    ProtocolStep,
+    ProtocolVersion,
+    Trigger,
+    Unit,
+)
+from followups.protocols import install_standard_protocols
+from followups.services._common import _clean_reason
+
+
+def protocols_for(agency_id: int, trigger: str, *, intensive: bool = False) -> list[Protocol]:
+    """The agency's active protocols for a trigger, in one query once the agency has any
+    (the standard ones are installed the first time an agency has none at all). For an
+    ED visit at high risk the intensive one is chosen instead of the plain one (the plain
+    one when the agency has no active intensive one); a high risk alone enrols in the
+    intensive one only."""
+    wanted = Trigger.ED_VISIT if trigger == Trigger.HIGH_RISK else trigger
+    chosen = list(Protocol.objects.for_agency(agency_id).active().filter(trigger=wanted))
+    if not chosen and not Protocol.objects.filter(agency_id=agency_id).exists():
+        install_standard_protocols(agency_id)
+        chosen = list(Protocol.objects.for_agency(agency_id).active().filter(trigger=wanted))
+    if trigger == Trigger.HIGH_RISK:
+        return [p for p in chosen if p.intensive]
+    if trigger == Trigger.ED_VISIT:
+        intensive_ones = [p for p in chosen if p.intensive]
+        plain = [p for p in chosen if not p.intensive]
+        return intensive_ones if (intensive and intensive_ones) else plain
+    return chosen
+
+
+STEP_FIELDS = (
+    "name",
+    "unit",
+    "start",
+    "due",
+    "end",
+    "method",
+    "performer",
+    "repeat_every",
+    "repeat_times",
+)
+
+
+MAX_STEPS = 40
+
+
+MAX_OFFSET = {Unit.DAYS: 366 * 5, Unit.HOURS: 24 * 366}
+
+
+def _require_agency_admin(actor: User, protocol: Protocol):
+    if actor.role != Role.AGENCY_ADMIN or actor.agency_id != protocol.agency_id:
+        raise NotPermitted("Only the agency's administrators change its protocols.")
+
+
+def _clean_step(n: int, raw: dict) -> dict:
+    """One step's values, checked; `n` is its 1-based position for the messages."""
+    step = {name: raw.get(name) for name in STEP_FIELDS}
+    where = f"Step {n}"
+    step["name"] = " ".join(str(step["name"] or "").replace("\x00", "").split())[:120]
+    if not step["name"]:
+        raise FollowUpInvalid(f"{where}: give it a name.", field="steps")
+    if step["unit"] not in Unit.values:
+        raise FollowUpInvalid(f"{where}: choose days or hours.", field="steps")
+    if step["method"] not in Method.values:
+        raise FollowUpInvalid(f"{where}: choose how the contact is made.", field="steps")
+    if step["performer"] not in Performer.values:
+        raise FollowUpInvalid(f"{where}: choose who does it.", field="steps")
+    for name in ("start", "due", "end"):
+        value = step[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise FollowUpInvalid(f"{where}: {name} must be a whole number from 0.", field="steps")
+        if value > MAX_OFFSET[step["unit"]]:
+            raise FollowUpInvalid(f"{where}: {name} is too far from the anchor.", field="steps")
+    if not step["start"] <= step["due"] <= step["end"]:
+        raise FollowUpInvalid(
+            f"{where}: the window must open, fall due and close in that order "
+            "(start <= due <= end).",
+            field="steps",
+        )
+    every, times = step["repeat_every"], step["repeat_times"]
+    if every in (None, 0, ""):
+        if times not in (None, 0, ""):
+            raise FollowUpInvalid(f"{where}: say how often it repeats.", field="steps")
+        step["repeat_every"] = step["repeat_times"] = None
+        return step
+    if not isinstance(every, int) or every < 1:
+        raise FollowUpInvalid(f"{where}: it repeats every 1 or more units.", field="steps")
+    if every <= step["end"] - step["start"]:
+        raise FollowUpInvalid(
+            f"{where}: it repeats before its window closes; repeat less often or "
+            "narrow the window.",
+            field="steps",
+        )
+    if times in (None, ""):
+        step["repeat_times"] = None
+    elif not isinstance(times, int) or not 2 <= times <= 100:
+        raise FollowUpInvalid(
+            f"{where}: it repeats 2 to 100 times in all, or leave it blank.", field="steps"
+        )
+    return step
+
+
+@transaction.atomic
+def save_protocol_version(
+    *,
+    actor: User,
+    protocol: Protocol,
+    description: str,
+    end_rule: str,
+    steps: list[dict],
+    change_note: str,
+    request=None,
+) -> ProtocolVersion:
+    """Save a new version of an agency's protocol (number + 1). Enrolments already made
+    keep the version they follow; the new one applies to new enrolments only."""
+    _require_agency_admin(actor, protocol)
+    protocol = Protocol.objects.select_for_update().get(pk=protocol.pk)
+    description = (description or "").replace("\x00", "").strip()
+    if not description:
+        raise FollowUpInvalid("Describe the protocol and its evidence.", field="description")
+    if len(description) > 4000:
+        raise FollowUpInvalid("Keep the description under 4000 characters.", field="description")
+    if end_rule not in EndRule.values:
+        raise FollowUpInvalid("Choose when the protocol ends.", field="end_rule")
+    change_note = _clean_reason(change_note, field="change_note")
+    if not steps:
+        raise FollowUpInvalid("A protocol needs at least one step.", field="steps")
+    if len(steps) > MAX_STEPS:
+        raise FollowUpInvalid(f"Keep it to {MAX_STEPS} steps.", field="steps")
+    cleaned = [_clean_step(n, raw) for n, raw in enumerate(steps, start=1)]
+    last = protocol.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = ProtocolVersion.objects.create(
+        protocol=protocol,
+        number=last + 1,
+        description=description,
+        end_rule=end_rule,
+        created_by=actor,
+        change_note=change_note,
+    )
+    ProtocolStep.objects.bulk_create(
+        ProtocolStep(version=version, position=n, **step) for n, step in enumerate(cleaned, start=1)
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        obj=protocol,
+        agency_id=protocol.agency_id,
+        detail={"version": version.number, "change_note": change_note, "steps": len(cleaned)},
+    )
+    return version
+
+
+@transaction.atomic
+def set_protocol_active(*, actor: User, protocol: Protocol, active: bool, request=None) -> Protocol:
+    """Switch a protocol on or off for new enrolments; running enrolments carry on."""
+    _require_agency_admin(actor, protocol)
+    protocol = Protocol.objects.select_for_update().get(pk=protocol.pk)
+    if protocol.is_active != active:
+        protocol.is_active = active
+        protocol.save(update_fields=["is_active"])
+        audit(
+            request=request,
+            actor=actor,
+            action=Action.UPDATE,
+            obj=protocol,
+            agency_id=protocol.agency_id,
+            detail={"is_active": active},
+        )
+    return protocol

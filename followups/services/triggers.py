@@ -1,0 +1,125 @@
+"""Enrolment from what is recorded: a contact (a hospital visit, a high C-SSRS risk, a
+crisis resolved on scene), a sent referral, and the end of the protocols that run until
+the client is engaged in care."""
+
+from django.utils import timezone
+
+from accounts.models import User
+from cases.cssrs import RiskLevel
+from cases.models import CallNature, Case, Contact, Disposition
+from followups.models import (
+    OPEN_STATUSES,
+    EndRule,
+    Enrolment,
+    EnrolmentStatus,
+    FollowUp,
+    HospitalVisit,
+    Trigger,
+    VisitKind,
+)
+from followups.services._common import _clean_reason, agency_tz
+from followups.services.enrolment import _end, enrol
+from followups.services.protocols import protocols_for
+from followups.services.visits import reason_from_concerns, record_hospital_visit
+
+
+def enrol_from_contact(*, contact: Contact, actor: User) -> None:
+    """What a recorded contact starts: a hospital visit (and its protocol) when the
+    client was taken to the ER or hospitalised, the intensive protocol at a high C-SSRS
+    risk, a post-crisis check when it was resolved on scene. Idempotent for the same contact. Call inside the contact's transaction
+    (cases.services.record_contact does)."""
+    case = contact.case
+    at = contact.cleared_at or contact.on_scene_at or contact.received_at
+    if contact.disposition in (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED):
+        if HospitalVisit.objects.filter(source_contact=contact).exists():
+            return
+        kind = (
+            VisitKind.ED
+            if contact.disposition == Disposition.EMERGENCY_ROOM
+            else VisitKind.INPATIENT
+        )
+        concerns = contact.presenting_concerns.values_list("code", flat=True)
+        nature = CallNature.objects.filter(pk=contact.call_nature_id).values_list("code", flat=True)
+        record_hospital_visit(
+            actor=actor,
+            case=case,
+            kind=kind,
+            reason=reason_from_concerns(concerns, nature.first() or ""),
+            arrived_at=at,
+            admitted=kind == VisitKind.INPATIENT,
+            source_contact=contact,
+        )
+    elif contact.risk_level == RiskLevel.HIGH:
+        already = Enrolment.objects.filter(
+            case=case, status=EnrolmentStatus.ACTIVE, version__protocol__intensive=True
+        ).exists()
+        if not already:
+            day = at.astimezone(agency_tz(case.agency))
+            for protocol in protocols_for(contact.agency_id, Trigger.HIGH_RISK):
+                enrol(
+                    case=case,
+                    protocol=protocol,
+                    trigger=Trigger.HIGH_RISK,
+                    anchor_at=at,
+                    reason=f"High suicide risk on the C-SSRS screener, {day:%d %b %Y}",
+                    actor=actor,
+                    source_contact=contact,
+                )
+    if contact.disposition == Disposition.RESOLVED_ON_SCENE:
+        _enrol_post_crisis(contact=contact, case=case, at=at, actor=actor)
+
+
+def _enrol_post_crisis(*, contact, case, at, actor):
+    """A check 48 hours after a contact resolved on scene, unless one is still pending
+    for the case: the contact that does a pending check (recorded from the Today list,
+    often resolved on scene) must complete it, not cancel it or start another."""
+    day = at.astimezone(agency_tz(case.agency))
+    for protocol in protocols_for(contact.agency_id, Trigger.RESOLVED_ON_SCENE):
+        pending = FollowUp.objects.filter(
+            case=case,
+            status__in=OPEN_STATUSES,
+            enrolment__status=EnrolmentStatus.ACTIVE,
+            enrolment__version__protocol=protocol,
+        )
+        if pending.exists():
+            continue
+        enrol(
+            case=case,
+            protocol=protocol,
+            trigger=Trigger.RESOLVED_ON_SCENE,
+            anchor_at=at,
+            reason=f"Crisis contact resolved on scene, {day:%d %b %Y %H:%M}",
+            actor=actor,
+            source_contact=contact,
+        )
+
+
+def enrol_from_referral(*, referral, actor: User) -> None:
+    """A sent referral gets a referral check. Call inside send_referral's transaction."""
+    for protocol in protocols_for(referral.agency_id, Trigger.REFERRAL_SENT):
+        enrol(
+            case=referral.case,
+            protocol=protocol,
+            trigger=Trigger.REFERRAL_SENT,
+            anchor_at=referral.sent_at,
+            reason=f"Referral sent to {referral.provider_name}"[:300],
+            actor=actor,
+            source_referral=referral,
+        )
+
+
+def end_engaged_in_care(*, case: Case, actor: User | None, reason: str) -> int:
+    """End the case's protocols that run until the client is engaged in care (the weekly
+    Safety Planning calls). Returns how many ended. Call inside the transaction of what
+    showed it (a mental health referral completed)."""
+    reason = _clean_reason(reason)
+    running = (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("version__protocol", "case")
+        .filter(case=case, status=EnrolmentStatus.ACTIVE, version__end_rule=EndRule.ENGAGED_IN_CARE)
+    )
+    now = timezone.now()
+    ended = list(running)
+    for enrolment in ended:
+        _end(enrolment, actor=actor, reason=reason, now=now)
+    return len(ended)

@@ -1,0 +1,256 @@
+"""Hospital visits (ER visits and inpatient admissions), their discharge, and the
+protocols they start, counted from the discharge once it is known."""
+
+import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from audit.models import Action
+from audit.services import record as audit
+from cases.cssrs import RiskLevel
+from cases.models import Case, CaseStatus, Contact
+from followups import events
+from followups.exceptions import FollowUpInvalid
+from followups.models import (
+    OPEN_STATUSES,
+    EnrolmentStatus,
+    FollowUpEventKind,
+    HospitalVisit,
+    Trigger,
+    VisitKind,
+    VisitReason,
+)
+from followups.schedule import step_window
+from followups.services._common import (
+    _lock_case,
+    _require_worker,
+    _set_window,
+    _window_detail,
+    agency_tz,
+)
+from followups.services.enrolment import enrol
+from followups.services.protocols import protocols_for
+
+# Running enrolments a new fact of the same kind restarts.
+_POST_DISCHARGE = Q(version__protocol__trigger=Trigger.ED_VISIT)
+_CARING_CONTACTS = Q(version__protocol__trigger=Trigger.PSYCHIATRIC_DISCHARGE)
+
+
+def reason_from_concerns(concern_codes, nature_code: str = "") -> str:
+    """An ED visit's principal reason from the contact's presenting concerns (codes of
+    cases.Concern) and call nature: substance use (or an intoxication call) before
+    suicide risk, else a mental health crisis."""
+    codes = set(concern_codes)
+    if "overdose" in codes:
+        return VisitReason.OVERDOSE
+    if "substance-use" in codes or nature_code == "intoxication":
+        return VisitReason.SUBSTANCE_USE
+    if "suicide-risk" in codes:
+        return VisitReason.SELF_HARM
+    return VisitReason.MENTAL_HEALTH
+
+
+def _validate_visit_times(arrived_at, discharged_at):
+    now = timezone.now()
+    if arrived_at is None or timezone.is_naive(arrived_at):
+        raise FollowUpInvalid("Give when the client arrived.", field="arrived_at")
+    if arrived_at > now + datetime.timedelta(hours=1):
+        raise FollowUpInvalid("The arrival cannot be in the future.", field="arrived_at")
+    if arrived_at.year < 1990:
+        raise FollowUpInvalid("Check the year of the arrival.", field="arrived_at")
+    if discharged_at is not None:
+        if timezone.is_naive(discharged_at):
+            raise FollowUpInvalid("Give the discharge date and time.", field="discharged_at")
+        if discharged_at < arrived_at:
+            raise FollowUpInvalid(
+                "The discharge cannot be before the arrival.", field="discharged_at"
+            )
+        if discharged_at > now + datetime.timedelta(days=1):
+            raise FollowUpInvalid(
+                "The discharge is more than a day in the future.", field="discharged_at"
+            )
+
+
+@transaction.atomic
+def record_hospital_visit(
+    *,
+    actor: User,
+    case: Case,
+    kind: str,
+    reason: str,
+    arrived_at: datetime.datetime,
+    discharged_at: datetime.datetime | None = None,
+    admitted: bool = False,
+    facility: str = "",
+    source_contact: Contact | None = None,
+    request=None,
+) -> HospitalVisit:
+    """Record an ER visit or inpatient admission on the case and enrol the client in the
+    post-discharge protocol (the intensive one at high risk), anchored at the discharge
+    when known; an inpatient discharge also starts Caring Contacts. A new visit while a
+    post-discharge protocol runs restarts it."""
+    case = _lock_case(case)
+    if source_contact is None:
+        _require_worker(actor, case)
+    if case.status != CaseStatus.OPEN:
+        raise FollowUpInvalid("This case is closed: reopen it with a new contact first.")
+    _validate_visit_times(arrived_at, discharged_at)
+    if kind not in VisitKind.values:
+        raise FollowUpInvalid("Choose ER visit or inpatient admission.", field="kind")
+    if reason not in VisitReason.values:
+        raise FollowUpInvalid("Choose the reason for the visit.", field="reason")
+    visit = HospitalVisit.objects.create(
+        agency_id=case.agency_id,
+        case=case,
+        client_id=case.client_id,
+        kind=kind,
+        reason=reason,
+        arrived_at=arrived_at,
+        discharged_at=discharged_at,
+        admitted=admitted or kind == VisitKind.INPATIENT,
+        facility=(facility or "")[:200],
+        source_contact=source_contact,
+        recorded_by=actor,
+    )
+    events.hospital_visit_recorded(visit=visit, actor=actor)
+    audit(request=request, actor=actor, action=Action.CREATE, obj=visit, client_id=case.client_id)
+    _enrol_for_visit(visit=visit, case=case, actor=actor)
+    return visit
+
+
+def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor):
+    """The post-discharge protocol (the intensive one at high risk) from the visit's
+    anchor; a readmission restarts it. An inpatient discharge also starts Caring
+    Contacts."""
+    high = case.risk_level == RiskLevel.HIGH
+    where = "ER visit" if visit.kind == VisitKind.ED else "Hospital admission"
+    anchor_word = "discharge" if visit.discharged_at else "arrival"
+    reason = (
+        f"{where} on {visit.anchor_at.astimezone(agency_tz(case.agency)):%d %b %Y}"
+        f" ({visit.get_reason_display().lower()}; counted from the {anchor_word})"
+    )
+    if high:
+        reason += "; high C-SSRS risk"
+    for protocol in protocols_for(case.agency_id, Trigger.ED_VISIT, intensive=high):
+        enrol(
+            case=case,
+            protocol=protocol,
+            trigger=Trigger.ED_VISIT,
+            anchor_at=visit.anchor_at,
+            reason=reason,
+            actor=actor,
+            source_visit=visit,
+            restarts=_POST_DISCHARGE,
+        )
+    if visit.kind == VisitKind.INPATIENT and visit.discharged_at:
+        _enrol_caring_contacts(visit=visit, case=case, actor=actor)
+
+
+def _enrol_caring_contacts(*, visit, case, actor):
+    day = visit.discharged_at.astimezone(agency_tz(case.agency))
+    for protocol in protocols_for(case.agency_id, Trigger.PSYCHIATRIC_DISCHARGE):
+        enrol(
+            case=case,
+            protocol=protocol,
+            trigger=Trigger.PSYCHIATRIC_DISCHARGE,
+            anchor_at=visit.discharged_at,
+            reason=f"Discharged from hospital on {day:%d %b %Y}",
+            actor=actor,
+            source_visit=visit,
+            restarts=_CARING_CONTACTS,
+        )
+
+
+@transaction.atomic
+def record_discharge(
+    *,
+    actor: User,
+    visit: HospitalVisit,
+    discharged_at: datetime.datetime,
+    admitted: bool | None = None,
+    request=None,
+) -> HospitalVisit:
+    """Record the discharge of a visit: the follow-ups of the protocols it started that
+    nobody has worked on yet are counted again from the discharge (the anchor when it is
+    known); an inpatient discharge starts Caring Contacts."""
+    visit = HospitalVisit.objects.select_for_update().get(pk=visit.pk)
+    case = _lock_case(visit.case)
+    _require_worker(actor, case)
+    if discharged_at is None:
+        raise FollowUpInvalid("Give the discharge date and time.", field="discharged_at")
+    _validate_visit_times(visit.arrived_at, discharged_at)
+    visit.discharged_at = discharged_at
+    if admitted is not None:
+        visit.admitted = admitted or visit.kind == VisitKind.INPATIENT
+    visit.save(update_fields=["discharged_at", "admitted"])
+    events.discharge_recorded(visit=visit, actor=actor)
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        obj=visit,
+        client_id=case.client_id,
+        detail={"discharged_at": discharged_at.isoformat()},
+    )
+    _reanchor(visit=visit, case=case, actor=actor, request=request)
+    if visit.kind == VisitKind.INPATIENT and case.status == CaseStatus.OPEN:
+        _enrol_caring_contacts(visit=visit, case=case, actor=actor)
+    return visit
+
+
+def _reanchor(*, visit, case, actor, request=None):
+    """Count the visit's active enrolments from its discharge: their open follow-ups
+    that nobody has tried yet get the windows of the new anchor (each with a RESCHEDULED
+    event keeping the old and new window)."""
+    tz = agency_tz(case.agency)
+    now = timezone.now()
+    enrolments = visit.enrolments.filter(status=EnrolmentStatus.ACTIVE).select_for_update()
+    for enrolment in enrolments:
+        if enrolment.anchor_at == visit.discharged_at:
+            continue
+        enrolment.anchor_at = visit.discharged_at
+        enrolment.reason = enrolment.reason.replace(
+            "counted from the arrival", "counted from the discharge"
+        )
+        enrolment.save(update_fields=["anchor_at", "reason"])
+        untouched = enrolment.followups.filter(status__in=OPEN_STATUSES).exclude(
+            attempts__isnull=False
+        )
+        moved = []
+        for fu in untouched.select_for_update(of=("self",)).select_related("step"):
+            if fu.step is None:
+                continue
+            before = _window_detail(fu)
+            window = step_window(
+                anchor_at=visit.discharged_at,
+                unit=fu.step.unit,
+                start=fu.step.start,
+                due=fu.step.due,
+                end=fu.step.end,
+                tz=tz,
+                shift=(fu.occurrence - 1) * (fu.step.repeat_every or 0),
+            )
+            _set_window(fu, window.start, window.due, window.end, now=now)
+            fu.reason = enrolment.reason
+            fu.save()
+            events.followup_event(
+                followup=fu,
+                kind=FollowUpEventKind.RESCHEDULED,
+                actor=actor,
+                at=now,
+                reason="Counted from the discharge",
+                detail={"from": before, "to": _window_detail(fu)},
+            )
+            moved.append(fu.pk)
+        audit(
+            request=request,
+            actor=actor,
+            action=Action.UPDATE,
+            obj=enrolment,
+            agency_id=enrolment.agency_id,
+            client_id=case.client_id,
+            detail={"anchor_at": visit.discharged_at.isoformat(), "rescheduled": moved},
+        )
