@@ -272,7 +272,7 @@ def process(followup_id: int, token, now: datetime.datetime | None = None) -> bo
                 fu.pk,
                 fu.status,
                 fu.assigned_to_id,
-                ", ".join(n.__name__ for n in sent) or "none",
+                ", ".join(getattr(n, "__name__", repr(n)) for n in sent) or "none",
             )
         if fu.status == Status.MISSED and current != Status.MISSED:
             from followups.services import schedule_next_occurrence

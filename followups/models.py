@@ -10,8 +10,9 @@ Statuses over time, for a follow-up that is not done:
     scheduled --window_start--> due --due_at--> overdue --window_end--> missed
 
 A follow-up is completed by a successful attempt or by the contact that completes it,
-at any time until it is missed (done early, before its window, also counts as done);
-"done within window" is completed between window_start and window_end. A missed
+at any time until it is missed; "done within window" is completed by window_end (done
+early, before the window opens, counts too; protocol fidelity alone asks for
+window_start <= completed_at <= window_end, see metrics/compliance.py). A missed
 follow-up can still be recorded as done late: it then counts as completed, not within
 its window. Cancelled always carries a reason.
 """

@@ -83,7 +83,10 @@ STANDARD_PROTOCOLS = [
             "Motto and Bostrom (Psychiatric Services 2001): monthly for 4 months, every 2 "
             "months for 8 months, then every 3 months up to 5 years (24 contacts). The "
             "VA/DoD guideline suggests caring communications for 12-24 months after a "
-            "psychiatric hospitalisation."
+            "psychiatric hospitalisation. A month is counted as 30 days from the "
+            "discharge (days 30, 60, 90, 120; 180 to 360 every 60; 450 to 1800 every "
+            "90), so the last message comes about 26 days before the fifth anniversary. "
+            "Started by the discharge from a psychiatric (not medical) hospital stay."
         ),
         "steps": [
             _step("Monthly message", 30, 33, 37, Method.LETTER, repeat_every=30, repeat_times=4),
@@ -103,7 +106,10 @@ STANDARD_PROTOCOLS = [
         "end_rule": EndRule.STEPS_DONE,
         "description": (
             "One check-in 48 hours after a crisis contact resolved on scene: is the client "
-            "safe, did the plan made on scene hold, is anything else needed."
+            "safe, did the plan made on scene hold, is anything else needed. It follows "
+            "up the 'someone to respond' of SAMHSA's National Guidelines for Behavioral "
+            "Health Crisis Care (2020); the 48-hour interval is this programme's "
+            "standard, not a published trial schedule. Open from 40 hours, closed at 72."
         ),
         # Open from 40 hours, so the worker can call during the day before it is due.
         "steps": [_step("Check-in at 48 hours", 40, 48, 72, unit=Unit.HOURS)],
@@ -116,7 +122,8 @@ STANDARD_PROTOCOLS = [
         "end_rule": EndRule.STEPS_DONE,
         "description": (
             "One check 7 days after a referral is sent: did the client get connected? "
-            "Closing the loop on referrals (Gravity Project SDOH Clinical Care IG)."
+            "Closing the loop on referrals (HL7 FHIR SDOH Clinical Care IG, Gravity "
+            "Project). The 7 days are this programme's standard."
         ),
         "steps": [_step("Referral check at 7 days", 7, 7, 9)],
     },

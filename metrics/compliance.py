@@ -36,7 +36,12 @@ ComplianceCounts: for the follow-ups whose due_at is in the period, an int for e
   due == done_within_window + completed_late + overdue + missed + not_yet_due.
     steps_due           protocol steps (enrolment set, not cancelled) that are completed
                         or whose window has closed at `now`
-    steps_done_within_window  those of steps_due done within window
+    steps_done_within_window  those of steps_due completed inside their window,
+                        window_start <= completed_at <= window_end: protocol fidelity
+                        is about keeping the protocol's schedule, so a step done
+                        before its window opened (SCT contact 3, days 30-60, done on
+                        day 5) is done, and done within window above, but is not a
+                        step kept within its window
     fidelity            steps_done_within_window / steps_due, None when steps_due is 0
     within_window_rate  done_within_window / (done_within_window + completed_late +
                         missed), None when that is 0: the same ratio for every follow-up,
@@ -280,7 +285,10 @@ def bucket_conditions(now) -> dict:
         "not_yet_due": still_open & Q(due_at__gt=now),
         "cancelled": Q(status=Status.CANCELLED),
         "steps_due": step & (completed | missed),
-        "steps_done_within_window": step & completed & within,
+        "steps_done_within_window": step
+        & completed
+        & within
+        & Q(completed_at__gte=F("window_start")),
     }
 
 
@@ -303,7 +311,7 @@ def buckets_of(row: dict, now) -> list:
         names.append("not_yet_due")
     if row["enrolment_id"] is not None and (status == Status.COMPLETED or "missed" in names):
         names.append("steps_due")
-        if done_within:
+        if done_within and row["completed_at"] >= row["window_start"]:
             names.append("steps_done_within_window")
     return names
 
@@ -330,6 +338,7 @@ def followup_rows(*, agency_id, since, until, teams=None, worker=None):
             "enrolment_id",
             "status",
             "due_at",
+            "window_start",
             "window_end",
             "completed_at",
         )

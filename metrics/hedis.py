@@ -10,11 +10,14 @@ dates, both included (metrics.compliance explains periods). `teams` (team ids) a
 `today`: the agency's date the pending rule refers to (default: today in the agency's
 time zone).
 
-The rules, in order:
+The rules, in order (HEDIS applies the admission exclusion to the visits first, then
+keeps "only the first eligible ED visit" of any 31 days among those left):
 
 1. Candidates: HospitalVisit rows of the agency with kind ED, reason in FUM_REASONS
    (fum) or FUA_REASONS (fua), whose ED date (arrived_at as a date in the agency's time
-   zone) is in the period.
+   zone) is in the period. The reason is one value, the principal one: HEDIS FUA also
+   takes a visit with *any* diagnosis of drug overdose, so a self-harm visit by overdose
+   recorded as self-harm counts in FUM only. A known limitation of the one-value field.
 2. Age: the client's age on the ED date is 6 or more (fum) or 13 or more (fua), from the
    date of birth, else from the estimated age (estimated_age plus whole years since
    estimated_age_on). A client with no recorded age is included: a crisis team often
@@ -25,20 +28,28 @@ The rules, in order:
    denominator until such an admission is recorded.
 4. The 31-day rule, over the visits left by 1-3 ("only the first eligible ED visit"):
    per client in time order, a counted visit opens a 31-day period, its own date and
-   the 30 days after; a visit in that period is not counted; the next visit after it
-   is counted and opens a new period (HEDIS's example: a visit on 1 January counts,
-   visits from 2 to 31 January do not, a visit on 1 February counts). Visits of the 31
-   days before the period take part in the rule, so a visit early in the period
-   that follows one just before it is not counted. (The rule is applied from the first
-   eligible visit of those 31 days; a chain reaching further back is not followed.)
-5. Numerator: a qualifying follow-up with the client (any of the client's cases in the
+   the 30 days after; a visit in that period is not counted and opens no period; the
+   next visit after it is counted and opens a new period (HEDIS's example: a visit on 1
+   January counts, visits from 2 to 31 January do not, a visit on 1 February counts).
+   The chain is followed back through all the client's earlier visits in the agency, so
+   whether a visit counts never depends on the period asked for.
+5. Scope: the rules above run over all the client's visits in the agency; `teams` and
+   `worker` then choose which of the resulting visits are reported (a visit on a team's
+   case that repeats one on another team's case is a repeat in every view, so the teams'
+   denominators add up to the agency's).
+6. Numerator: a qualifying follow-up with the client (any of the client's cases in the
    agency) at or after the visit's arrival, dated (agency's date) no later than the ED
    date + 7 (7-day rate: 8 days in all, the ED day counts, day 7 counts, day 8 does not)
    or + 30 (30-day rate). What qualifies: a completed follow-up (its completed_at), a
    reached attempt (its time), and a crisis contact (cases.Contact, its received_at),
-   except the contact that sent the client to the ER (HospitalVisit.source_contact).
-   Scope filters do not apply to the follow-up: the client reached by anyone counts.
-6. Pending: a visit with no qualifying follow-up yet whose window has not closed
+   except the contact that sent the client to the ER (HospitalVisit.source_contact) and
+   any contact that ended in the ER or hospital (a new crisis, not follow-up care; HEDIS
+   does not count an ED visit as follow-up). HEDIS counts by date because claims carry
+   no time: here the times are known, so a contact earlier on the ED date than the
+   arrival (the crisis before the visit) is not a follow-up; after the arrival on the
+   ED date it is. Scope filters do not apply to the follow-up: the client reached by
+   anyone counts.
+7. Pending: a visit with no qualifying follow-up yet whose window has not closed
    (today <= ED date + 7, or + 30) is neither a hit nor a miss.
    rate = numerator / (denominator - pending), None when nothing is eligible.
 
@@ -47,13 +58,15 @@ HedisRates (frozen dataclass):
     denominator: int, denominator_visit_ids: sorted list
     seven_day, thirty_day: HedisWindow
     excluded_admitted_visit_ids, excluded_repeat_visit_ids, excluded_age_visit_ids:
-        sorted lists of the candidates left out by rules 3, 4 and 2
+        sorted lists of the candidates in the period and in scope left out by rules 3,
+        4 and 2
 HedisWindow: days (7|30), numerator, pending, missed (ints), rate (float|None),
     numerator_visit_ids, pending_visit_ids, missed_visit_ids (sorted lists)
 
 Queries: four whatever the number of visits (the agency, the candidate visits of the
-period and the 31 days before, the admissions of those clients, and one UNION of their
-completed follow-ups, reached attempts and contacts).
+clients with one in the period and in scope, up to the period's end, the admissions of
+those clients, and one UNION of their completed follow-ups, reached attempts and
+contacts).
 """
 
 import datetime
@@ -64,7 +77,7 @@ from django.db.models import F, IntegerField, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from cases.models import Contact
+from cases.models import Contact, Disposition
 from followups.models import (
     FUA_REASONS,
     FUM_REASONS,
@@ -83,7 +96,8 @@ MEASURES = {
 }
 REPEAT_DAYS = 30  # a counted visit's date and the 30 days after: "any 31-day period"
 ADMISSION_DAYS = 30
-LOOKBACK = datetime.timedelta(days=31)
+# A contact that took the client (back) to the ER or hospital is a new crisis.
+NOT_FOLLOW_UP = (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED)
 WINDOWS = (7, 30)
 
 
@@ -146,19 +160,22 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
     today = today or timezone.now().astimezone(tz).date()
     since, until = period_bounds(start, end, tz)
 
-    candidates = list(
-        HospitalVisit.objects.filter(
-            agency_id=agency_id,
-            kind=VisitKind.ED,
-            reason__in=rules["reasons"],
-            arrived_at__gte=since - LOOKBACK,
-            arrived_at__lt=until,
-        )
+    ed_visits = HospitalVisit.objects.filter(
+        agency_id=agency_id, kind=VisitKind.ED, reason__in=rules["reasons"]
+    )
+    clients = (
+        ed_visits.filter(arrived_at__gte=since, arrived_at__lt=until)
         .filter(scope_q(teams=teams, worker=worker, worker_field="case__assigned_worker"))
+        .values("client_id")
+    )
+    candidates = list(
+        ed_visits.filter(client_id__in=clients, arrived_at__lt=until)
         .order_by("client_id", "arrived_at", "pk")
         .values(
             "id",
             "case_id",
+            "case__team_id",
+            "case__assigned_worker_id",
             "client_id",
             "arrived_at",
             "admitted",
@@ -168,43 +185,55 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
             "client__estimated_age_on",
         )
     )
-    client_ids = sorted({v["client_id"] for v in candidates})
+    team_ids = None if teams is None else set(teams)
+
+    def reported(visit):
+        return (
+            visit["arrived_at"] >= since
+            and (team_ids is None or visit["case__team_id"] in team_ids)
+            and (worker is None or visit["case__assigned_worker_id"] == worker)
+        )
+
     admissions = defaultdict(list)
-    for client_id, arrived_at in (
-        HospitalVisit.objects.filter(agency_id=agency_id, client_id__in=client_ids)
-        .filter(Q(kind=VisitKind.INPATIENT) | Q(admitted=True))
-        .filter(arrived_at__gte=since - LOOKBACK - datetime.timedelta(days=1))
-        .filter(arrived_at__lt=until + datetime.timedelta(days=ADMISSION_DAYS + 1))
-        .order_by()
-        .values_list("client_id", "arrived_at")
-    ):
-        admissions[client_id].append(arrived_at.astimezone(tz).date())
+    if candidates:
+        first = min(v["arrived_at"] for v in candidates) - datetime.timedelta(days=1)
+        for client_id, arrived_at in (
+            HospitalVisit.objects.filter(
+                agency_id=agency_id, client_id__in=sorted({v["client_id"] for v in candidates})
+            )
+            .filter(Q(kind=VisitKind.INPATIENT) | Q(admitted=True))
+            .filter(arrived_at__gte=first)
+            .filter(arrived_at__lt=until + datetime.timedelta(days=ADMISSION_DAYS + 1))
+            .order_by()
+            .values_list("client_id", "arrived_at")
+        ):
+            admissions[client_id].append(arrived_at.astimezone(tz).date())
 
     exclusions = {"admitted": [], "repeat": [], "age": []}
     eligible = []
     last_counted = {}
     for visit in candidates:
         ed_date = visit["arrived_at"].astimezone(tz).date()
-        in_period = visit["arrived_at"] >= since
+        in_report = reported(visit)
         age = age_on(ed_date, visit)
         if age is not None and age < rules["min_age"]:
-            if in_period:
+            if in_report:
                 exclusions["age"].append(visit["id"])
             continue
         admitted_after = any(
             0 <= (day - ed_date).days <= ADMISSION_DAYS for day in admissions[visit["client_id"]]
         )
         if visit["admitted"] or admitted_after:
-            if in_period:
+            if in_report:
                 exclusions["admitted"].append(visit["id"])
             continue
         previous = last_counted.get(visit["client_id"])
         if previous is not None and (ed_date - previous).days <= REPEAT_DAYS:
-            if in_period:
+            if in_report:
                 exclusions["repeat"].append(visit["id"])
             continue
         last_counted[visit["client_id"]] = ed_date
-        if in_period:
+        if in_report:
             eligible.append((visit, ed_date))
 
     followed = _followup_times(agency_id, {v["client_id"] for v, _ in eligible}, since, until)
@@ -275,6 +304,7 @@ def _followup_times(agency_id, client_ids, since, until):
             received_at__gte=since,
             received_at__lt=last,
         )
+        .exclude(disposition__in=NOT_FOLLOW_UP)
         .order_by()
         .values_list(F("client_id"), F("received_at"), F("id"))
     )

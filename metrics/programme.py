@@ -12,9 +12,11 @@ ids; None: the whole agency). ProgrammeFigures (frozen dataclass):
     median_response_minutes: float | None: median of on_scene_at - received_at in
         minutes over the contacts with both times; timed_responses: how many had them
     police_backup, arrests, er_diversions: Figure
-    ER diversions are contacts whose disposition is not transported to ER, hospitalised
-    or police custody (DIVERTING_FROM excludes those), as the programmes count calls
-    that did not end in an ER, a hospital or a cell.
+    ER diversions (DIVERTED) are contacts the team resolved on scene, referred on, or
+    took to a crisis centre (SAMHSA 2020: "a safe place to be"): a crisis handled
+    without an ER, a hospital or a cell. A contact whose client declined services or
+    could not be found is not a diversion (nothing was diverted), nor is one that ended
+    in the ER, hospital or police custody. The share is of all the period's contacts.
 Bucket: key, label, count, share (of all contacts; None when there are none), ids.
 Figure: count, share, ids. Two queries (the agency, the contacts as plain values); the
 median is computed in Python, the same on PostgreSQL and SQLite.
@@ -48,7 +50,7 @@ from metrics.compliance import (
 )
 from metrics.hedis import evaluate
 
-NOT_DIVERTED = (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED, Disposition.POLICE_CUSTODY)
+DIVERTED = (Disposition.RESOLVED_ON_SCENE, Disposition.REFERRED, Disposition.CRISIS_CENTRE)
 MAX_WEEKS = 104
 
 
@@ -124,7 +126,7 @@ def programme_figures(*, agency_id, start, end, teams=None) -> ProgrammeFigures:
             backup.append(row["id"])
         if row["arrest"]:
             arrests.append(row["id"])
-        if row["disposition"] not in NOT_DIVERTED:
+        if row["disposition"] in DIVERTED:
             diverted.append(row["id"])
         if row["on_scene_at"] and row["received_at"]:
             minutes.append((row["on_scene_at"] - row["received_at"]).total_seconds() / 60)

@@ -12,6 +12,7 @@ from django.test import Client
 from accounts.models import User
 from cases.models import Case
 from directory.models import Service
+from followups.models import FollowUp, Protocol
 from referrals.models import Consent, ProviderLink, Referral
 
 EVERYONE = ["/", "/directory/", "/directory/?need=housing&near=97401"]
@@ -26,7 +27,31 @@ WORKER = [
     "/api/v1/consents/",
     "/api/v1/directory/search/?need=substance_use&lat=44.05&lng=-123.09",
 ]
-SUPERVISOR = [*WORKER, "/supervision/", "/supervision/cases/", "/reports/referrals/"]
+FOLLOWUP_WORKER = ["/followups/today/", "/inbox/"]
+WORKER = [*WORKER, *FOLLOWUP_WORKER]
+COMPLIANCE = [
+    "/metrics/compliance/",
+    "/metrics/compliance/?days=7",
+    "/metrics/compliance/?days=90",
+    "/metrics/compliance/?start=2020-01-01&end=1999-01-01",  # a form error, not a 500
+    "/metrics/drilldown/followups-due/",
+    "/metrics/drilldown/followups-missed/?days=90",
+    "/metrics/drilldown/fum-denominator/",
+    "/metrics/drilldown/fum-7-pending/",
+    "/metrics/drilldown/contacts-all/",
+    "/metrics/drilldown/drop-off/",
+    "/metrics/drilldown/no-contact-14/",
+    "/inbox/deliveries/",
+    "/inbox/deliveries/?status=failed",
+    "/followups/protocols/",
+]
+SUPERVISOR = [
+    *WORKER,
+    "/supervision/",
+    "/supervision/cases/",
+    "/reports/referrals/",
+    *COMPLIANCE,
+]
 READERS = [
     "/supervision/cases/",
     "/reports/referrals/",
@@ -34,7 +59,7 @@ READERS = [
     "/reports/exports/",
     "/api/v1/reports/referrals/",
 ]
-AGENCY_ADMIN = [*READERS, "/audit/", "/directory/manage/", "/admin/"]
+AGENCY_ADMIN = [*READERS, "/audit/", "/directory/manage/", "/admin/", "/inbox/", *COMPLIANCE]
 SYSTEM_ADMIN = ["/admin/", "/directory/manage/"]
 
 PAGES = {
@@ -47,6 +72,24 @@ PAGES = {
     "dave": SUPERVISOR,
     "dana": AGENCY_ADMIN,
     "admin": SYSTEM_ADMIN,
+}
+
+
+# The follow-up pages a login must be refused (403, audited), and the system admin sees no
+# client page at all.
+CLIENT_PAGES = [
+    "/followups/today/",
+    "/inbox/",
+    "/inbox/deliveries/",
+    "/metrics/compliance/",
+    "/metrics/drilldown/followups-due/",
+    "/followups/protocols/",
+]
+REFUSED = {
+    "alice": ["/metrics/compliance/", "/metrics/drilldown/followups-due/", "/inbox/deliveries/"],
+    "carol": ["/metrics/compliance/", "/inbox/deliveries/", "/followups/protocols/"],
+    "dana": ["/followups/today/"],
+    "admin": CLIENT_PAGES,
 }
 
 
@@ -71,6 +114,47 @@ class TestDemoWalkthrough:
             for url in [*EVERYONE, *pages]:
                 response = visit(client, url)
                 assert response.status_code in (200, 302), (username, url)
+
+    def test_every_login_is_refused_the_pages_of_other_roles(self):
+        for username, pages in REFUSED.items():
+            client = Client()
+            client.force_login(User.objects.get(username=username))
+            for url in pages:
+                assert visit(client, url).status_code == 403, (username, url)
+
+    def test_every_worker_has_a_today_list_of_their_own_follow_ups(self):
+        for username in ("alice", "bob", "erin", "carol"):
+            user = User.objects.get(username=username)
+            client = Client()
+            client.force_login(user)
+            page = visit(client, "/followups/today/")
+            assert page.status_code == 200
+            mine = FollowUp.objects.filter(assigned_to=user)
+            assert mine.exists(), username
+            for followup in mine[:6]:
+                assert visit(client, f"/followups/{followup.pk}/").status_code == 200
+            others = FollowUp.objects.exclude(case__agency=user.agency_id)
+            for followup in others[:3]:
+                assert visit(client, f"/followups/{followup.pk}/").status_code == 404
+
+    def test_the_supervisors_and_agency_admins_see_real_numbers(self):
+        for username in ("sam", "sofia", "dana"):
+            client = Client()
+            client.force_login(User.objects.get(username=username))
+            page = visit(client, "/metrics/compliance/")
+            assert page.status_code == 200
+            assert page.context["report"].totals.due > 0, username
+            assert page.context["trend_svg"]
+            for protocol in Protocol.objects.filter(agency__users__username=username)[:6]:
+                assert visit(client, f"/followups/protocols/{protocol.pk}/").status_code == 200
+        dana = Client()
+        dana.force_login(User.objects.get(username="dana"))
+        for protocol in Protocol.objects.filter(agency__users__username="dana")[:3]:
+            assert visit(dana, f"/followups/protocols/{protocol.pk}/edit/").status_code == 200
+        sam = Client()
+        sam.force_login(User.objects.get(username="sam"))
+        protocol = Protocol.objects.filter(agency__users__username="sam").first()
+        assert visit(sam, f"/followups/protocols/{protocol.pk}/edit/").status_code == 403
 
     def test_every_record_a_login_can_see_opens(self):
         for username in PAGES:

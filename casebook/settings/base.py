@@ -11,9 +11,12 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+
+# The embedded default's files (SQLite, the filesystem broker, the file cache, beat's
+# schedule, exports): var/ in the checkout unless VAR_DIR moves them.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def _bool(name, default):

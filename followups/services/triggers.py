@@ -26,8 +26,9 @@ from followups.services.visits import reason_from_concerns, record_hospital_visi
 def enrol_from_contact(*, contact: Contact, actor: User) -> None:
     """What a recorded contact starts: a hospital visit (and its protocol) when the
     client was taken to the ER or hospitalised, the intensive protocol at a high C-SSRS
-    risk, a post-crisis check when it was resolved on scene. Idempotent for the same contact. Call inside the contact's transaction
-    (cases.services.record_contact does)."""
+    risk (which takes over from a running plain post-discharge protocol), a post-crisis
+    check when it was resolved on scene. Idempotent for the same contact. Call inside
+    the contact's transaction (cases.services.record_contact does)."""
     case = contact.case
     at = contact.cleared_at or contact.on_scene_at or contact.received_at
     if contact.disposition in (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED):
@@ -56,7 +57,7 @@ def enrol_from_contact(*, contact: Contact, actor: User) -> None:
         if not already:
             day = at.astimezone(agency_tz(case.agency))
             for protocol in protocols_for(contact.agency_id, Trigger.HIGH_RISK):
-                enrol(
+                enrolment = enrol(
                     case=case,
                     protocol=protocol,
                     trigger=Trigger.HIGH_RISK,
@@ -65,8 +66,28 @@ def enrol_from_contact(*, contact: Contact, actor: User) -> None:
                     actor=actor,
                     source_contact=contact,
                 )
+                if enrolment is not None:
+                    _end_plain_post_discharge(case=case, by=protocol, actor=actor)
     if contact.disposition == Disposition.RESOLVED_ON_SCENE:
         _enrol_post_crisis(contact=contact, case=case, at=at, actor=actor)
+
+
+def _end_plain_post_discharge(*, case, by, actor):
+    """The more intensive protocol takes over: the case's running plain post-discharge
+    enrolments end, so the client follows one post-discharge protocol, never two."""
+    plain = (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("version__protocol", "case")
+        .filter(
+            case=case,
+            status=EnrolmentStatus.ACTIVE,
+            version__protocol__trigger=Trigger.ED_VISIT,
+            version__protocol__intensive=False,
+        )
+    )
+    now = timezone.now()
+    for enrolment in plain:
+        _end(enrolment, actor=actor, reason=f"High C-SSRS risk: replaced by {by.name}", now=now)
 
 
 def _enrol_post_crisis(*, contact, case, at, actor):

@@ -90,8 +90,9 @@ def record_hospital_visit(
 ) -> HospitalVisit:
     """Record an ER visit or inpatient admission on the case and enrol the client in the
     post-discharge protocol (the intensive one at high risk), anchored at the discharge
-    when known; an inpatient discharge also starts Caring Contacts. A new visit while a
-    post-discharge protocol runs restarts it."""
+    when known; the discharge from a psychiatric (not medical) inpatient stay also
+    starts Caring Contacts. A new visit while a post-discharge protocol runs restarts
+    it."""
     case = _lock_case(case)
     if source_contact is None:
         _require_worker(actor, case)
@@ -123,8 +124,8 @@ def record_hospital_visit(
 
 def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor):
     """The post-discharge protocol (the intensive one at high risk) from the visit's
-    anchor; a readmission restarts it. An inpatient discharge also starts Caring
-    Contacts."""
+    anchor; a readmission restarts it. A psychiatric inpatient discharge also starts
+    Caring Contacts."""
     high = case.risk_level == RiskLevel.HIGH
     where = "ER visit" if visit.kind == VisitKind.ED else "Hospital admission"
     anchor_word = "discharge" if visit.discharged_at else "arrival"
@@ -145,11 +146,15 @@ def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor):
             source_visit=visit,
             restarts=_POST_DISCHARGE,
         )
-    if visit.kind == VisitKind.INPATIENT and visit.discharged_at:
+    if visit.discharged_at:
         _enrol_caring_contacts(visit=visit, case=case, actor=actor)
 
 
 def _enrol_caring_contacts(*, visit, case, actor):
+    """Caring Contacts follow a psychiatric hospital stay (Motto and Bostrom; the VA/DoD
+    guideline): an inpatient discharge for any reason but a medical one."""
+    if visit.kind != VisitKind.INPATIENT or visit.reason == VisitReason.OTHER:
+        return
     day = visit.discharged_at.astimezone(agency_tz(case.agency))
     for protocol in protocols_for(case.agency_id, Trigger.PSYCHIATRIC_DISCHARGE):
         enrol(
@@ -175,7 +180,7 @@ def record_discharge(
 ) -> HospitalVisit:
     """Record the discharge of a visit: the follow-ups of the protocols it started that
     nobody has worked on yet are counted again from the discharge (the anchor when it is
-    known); an inpatient discharge starts Caring Contacts."""
+    known); a psychiatric inpatient discharge starts Caring Contacts."""
     visit = HospitalVisit.objects.select_for_update().get(pk=visit.pk)
     case = _lock_case(visit.case)
     _require_worker(actor, case)
@@ -196,7 +201,7 @@ def record_discharge(
         detail={"discharged_at": discharged_at.isoformat()},
     )
     _reanchor(visit=visit, case=case, actor=actor, request=request)
-    if visit.kind == VisitKind.INPATIENT and case.status == CaseStatus.OPEN:
+    if case.status == CaseStatus.OPEN:
         _enrol_caring_contacts(visit=visit, case=case, actor=actor)
     return visit
 

@@ -19,6 +19,7 @@ from followups.models import (
     Status,
     Trigger,
     VisitKind,
+    VisitReason,
 )
 from followups.protocols import STANDARD_PROTOCOLS
 from referrals.models import Status as ReferralStatus
@@ -67,6 +68,14 @@ class TestShippedProtocols:
         assert "Stanley" in sources["safety-planning-calls"]
         assert "JAMA Psychiatry 2018" in sources["safety-planning-calls"]
         assert "Motto and Bostrom" in sources["caring-contacts"]
+        assert "Gravity Project" in sources["referral-check"]
+        assert "SAMHSA" in sources["post-crisis-check"]
+
+    def test_caring_contacts_state_the_30_day_month(self):
+        # The offsets count a month as 30 days (day 1800 for "5 years"): said where an
+        # admin reads the protocol, so nobody takes day 1800 for a calendar date.
+        (spec,) = [p for p in STANDARD_PROTOCOLS if p["key"] == "caring-contacts"]
+        assert "30 days" in spec["description"]
 
 
 @pytest.mark.django_db
@@ -248,6 +257,32 @@ class TestCaringContacts:
     def test_an_er_visit_alone_does_not_start_them(self, alice):
         case = make_case(alice)
         ed_visit(case)
+
+        assert followups_of(case, key="caring-contacts") == []
+
+    def test_a_medical_hospital_stay_does_not_start_them(self, alice):
+        # Caring Contacts follow a psychiatric hospitalisation (Motto and Bostrom; the
+        # VA/DoD guideline): a stay recorded as "other (medical)" is not one.
+        case = make_case(alice)
+        ed_visit(
+            case,
+            kind=VisitKind.INPATIENT,
+            reason=VisitReason.OTHER,
+            arrived_at=la(2025, 5, 1, 20, 0),
+            discharged_at=la(2025, 5, 10, 9, 0),
+        )
+
+        assert followups_of(case, key="caring-contacts") == []
+
+    def test_a_medical_stay_discharged_later_does_not_start_them(self, alice):
+        case = make_case(alice)
+        visit = ed_visit(
+            case,
+            kind=VisitKind.INPATIENT,
+            reason=VisitReason.OTHER,
+            arrived_at=la(2025, 5, 1, 20, 0),
+        )
+        services.record_discharge(actor=alice, visit=visit, discharged_at=la(2025, 5, 10, 9, 0))
 
         assert followups_of(case, key="caring-contacts") == []
 

@@ -103,6 +103,28 @@ class TestEnrolmentFromContacts:
 
         assert keys(first.case) == ["safety-planning-calls"]
 
+    def test_a_high_risk_screen_replaces_the_plain_post_er_contacts(self, alice):
+        # One post-discharge protocol at a time: the weekly Safety Planning calls take
+        # over from the four Safe Care Transitions contacts, never both.
+        first = make_contact(alice, disposition=Disposition.EMERGENCY_ROOM)
+        plain = Enrolment.objects.get(case=first.case)
+        make_contact(alice, client=first.client, disposition=Disposition.REFERRED, **HIGH_RISK)
+
+        plain.refresh_from_db()
+        assert plain.status == EnrolmentStatus.ENDED
+        assert "Safety Planning" in plain.end_reason
+        assert not plain.followups.filter(status__in=OPEN_STATUSES).exists()
+        running = Enrolment.objects.filter(case=first.case, status=EnrolmentStatus.ACTIVE)
+        assert [e.version.protocol.key for e in running] == ["safety-planning-calls"]
+
+    def test_a_high_risk_screen_on_a_case_in_the_safety_planning_calls_changes_nothing(self, alice):
+        first = make_contact(alice, disposition=Disposition.EMERGENCY_ROOM, **HIGH_RISK)
+        before = set(FollowUp.objects.filter(case=first.case).values_list("pk", "status"))
+        make_contact(alice, client=first.client, disposition=Disposition.REFERRED, **HIGH_RISK)
+
+        assert keys(first.case) == ["safety-planning-calls"]
+        assert set(FollowUp.objects.filter(case=first.case).values_list("pk", "status")) == (before)
+
     def test_resolved_on_scene_gets_a_post_crisis_check(self, alice):
         contact = make_contact(alice, disposition=Disposition.RESOLVED_ON_SCENE)
 

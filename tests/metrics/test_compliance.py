@@ -131,6 +131,23 @@ class TestComplianceWorkflow:
         assert t.completed_late_ids == [second.pk]
         assert (t.steps_due, t.steps_done_within_window) == (2, 1)
 
+    def test_a_step_done_before_its_window_opened_is_not_protocol_fidelity(
+        self, protocol_case, agency_a, alice
+    ):
+        # Fidelity is "steps done within their window over steps due": contact 2 (days
+        # 7-10) done on day 5 reached the client (done within window for compliance,
+        # which counts early as done) but did not follow the protocol's schedule.
+        p = protocol_case
+        FollowUp.objects.filter(pk=p["second"].pk).update(
+            status=Status.COMPLETED, completed_at=local(D(2025, 3, 8), 9)
+        )
+        now = local(D(2025, 3, 20), 12)
+        t = compliance(agency_id=agency_a.pk, **MARCH, now=now).totals
+        assert p["second"].pk in t.done_within_window_ids
+        assert t.steps_done_within_window_ids == [p["first"].pk]
+        assert (t.steps_due, t.fidelity) == (2, 0.5)
+        assert_counted_alike(agency_a.pk, now)
+
     @pytest.mark.parametrize(
         "day,hour",
         [

@@ -46,8 +46,10 @@ import datetime
 
 import pytest
 
+from cases.models import CaseStatus
 from followups.models import AttemptOutcome, Status, VisitKind, VisitReason
 from metrics.hedis import hedis_rates
+from tests.cases.factories import CaseFactory, ClientFactory
 from tests.metrics.helpers import attempt, client_case, contact, followup, local, visit
 
 D = datetime.date
@@ -218,3 +220,94 @@ class TestFUA:
         assert r.excluded_age_visit_ids == ids(v, "c11a")
         assert r.seven_day.rate == 1.0
         assert r.thirty_day.rate == 1.0
+
+
+class TestThirtyOneDayRuleChain:
+    """HEDIS: "if a member has more than one ED visit in a 31-day period, include only the
+    first eligible ED visit". The periods chain from the last *counted* visit, however far
+    back that chain reaches, and whatever report (period, team, worker) asks."""
+
+    def test_the_chain_is_followed_back_before_the_period(self, alice, agency_a):
+        # 25 Nov counted (opens 25 Nov - 25 Dec); 10 Dec a repeat; 5 Jan is 41 days after
+        # the last counted visit: counted. 10 Dec opened no period of its own.
+        case = client_case(alice)
+        visit(case, local(D(2024, 11, 25)))
+        dec10 = visit(case, local(D(2024, 12, 10)))
+        jan5 = visit(case, local(D(2025, 1, 5)))
+        january = hedis_rates(
+            agency_id=agency_a.pk,
+            measure="fum",
+            start=D(2025, 1, 1),
+            end=D(2025, 1, 31),
+            today=TODAY,
+        )
+        assert january.denominator_visit_ids == [jan5.pk]
+        whole = hedis_rates(
+            agency_id=agency_a.pk,
+            measure="fum",
+            start=D(2024, 11, 1),
+            end=D(2025, 1, 31),
+            today=TODAY,
+        )
+        assert dec10.pk in whole.excluded_repeat_visit_ids
+        assert jan5.pk in whole.denominator_visit_ids
+
+    def test_a_team_filter_does_not_change_which_visit_is_first(
+        self, alice, erin, agency_a, team_a
+    ):
+        # One client, an earlier case of erin's team (closed), then a case of alice's.
+        client = ClientFactory(agency=agency_a, date_of_birth=D(1990, 1, 1))
+        old_case = CaseFactory(
+            client=client,
+            assigned_worker=erin,
+            status=CaseStatus.CLOSED,
+            closed_at=local(D(2025, 3, 5)),
+        )
+        new_case = CaseFactory(client=client, assigned_worker=alice)
+        first = visit(old_case, local(D(2025, 3, 1)))
+        repeat = visit(new_case, local(D(2025, 3, 10)))
+        agency_wide = fum(agency_a)
+        assert agency_wide.denominator_visit_ids == [first.pk]
+        assert agency_wide.excluded_repeat_visit_ids == [repeat.pk]
+        alices_team = fum(agency_a, teams=[team_a.pk])
+        assert alices_team.denominator == 0
+        assert alices_team.excluded_repeat_visit_ids == [repeat.pk]
+        assert fum(agency_a, worker=alice.pk).denominator == 0
+
+
+class TestWhatCountsAsAFollowUp:
+    def test_a_contact_earlier_on_the_ed_day_is_not_a_follow_up(self, alice, agency_a):
+        # Times are known here, unlike in claims: a contact before the arrival is the
+        # crisis before the visit, not a follow-up after it, even on the same date.
+        case = client_case(alice)
+        contact(case, local(D(2025, 3, 3), 8), disposition="resolved")
+        ed = visit(case, local(D(2025, 3, 3), 20))
+        r = fum(agency_a)
+        assert r.seven_day.missed_visit_ids == [ed.pk]
+
+    def test_a_new_crisis_that_sends_the_client_back_to_the_er_is_not_a_follow_up(
+        self, alice, agency_a
+    ):
+        case = client_case(alice)
+        ed = visit(case, local(D(2025, 3, 3)))
+        contact(case, local(D(2025, 3, 5)), disposition="er")
+        contact(case, local(D(2025, 3, 6)), disposition="hospitalised")
+        r = fum(agency_a)
+        assert r.denominator_visit_ids == [ed.pk]
+        assert r.seven_day.missed_visit_ids == [ed.pk]
+
+    def test_the_last_day_of_each_window_counts_and_the_next_does_not(self, alice, agency_a):
+        # ED 2 Mar: day 7 is 9 Mar (8 days in all), day 30 is 1 Apr (31 days in all).
+        on_day_7 = client_case(alice)
+        a = visit(on_day_7, local(D(2025, 3, 2), 3))
+        contact(on_day_7, local(D(2025, 3, 9), 23, 59))
+        on_day_30 = client_case(alice)
+        b = visit(on_day_30, local(D(2025, 3, 2), 3))
+        contact(on_day_30, local(D(2025, 4, 1), 23, 59))
+        on_day_31 = client_case(alice)
+        c = visit(on_day_31, local(D(2025, 3, 2), 3))
+        contact(on_day_31, local(D(2025, 4, 2), 0, 1))
+        r = fum(agency_a)
+        assert r.seven_day.numerator_visit_ids == [a.pk]
+        assert r.thirty_day.numerator_visit_ids == sorted([a.pk, b.pk])
+        assert r.thirty_day.missed_visit_ids == [c.pk]

@@ -119,6 +119,41 @@ class TestProgrammeFigures:
             programme_figures(agency_id=agency_a.pk, **MARCH)
 
 
+class TestProgrammeDefinitions:
+    def test_er_diversions_are_contacts_handled_without_er_hospital_or_police(
+        self, alice, agency_a
+    ):
+        # A diversion is a crisis the team resolved, referred on or took to a crisis
+        # centre (SAMHSA's "safe place to be"). A client who declined services or could
+        # not be found was not diverted from anything: neither counts.
+        case = client_case(alice)
+        diverted = {
+            contact(case, local(D(2025, 3, 2)), disposition=d).pk
+            for d in (
+                Disposition.RESOLVED_ON_SCENE,
+                Disposition.REFERRED,
+                Disposition.CRISIS_CENTRE,
+            )
+        }
+        for d in (Disposition.DECLINED, Disposition.UNABLE_TO_LOCATE, Disposition.EMERGENCY_ROOM):
+            contact(case, local(D(2025, 3, 3)), disposition=d)
+        f = programme_figures(agency_id=agency_a.pk, **MARCH)
+        assert f.er_diversions.ids == sorted(diverted)
+        assert f.er_diversions.share == pytest.approx(3 / 6)
+
+    def test_response_time_is_arrival_on_scene_minus_received(self, alice, agency_a):
+        received = local(D(2025, 3, 2), 10)
+        contact(
+            client_case(alice),
+            received,
+            on_scene_minutes=17,
+            dispatched_at=received + datetime.timedelta(minutes=5),
+            cleared_at=received + datetime.timedelta(minutes=90),
+        )
+        f = programme_figures(agency_id=agency_a.pk, **MARCH)
+        assert f.median_response_minutes == 17
+
+
 class TestWeeklyTrend:
     """Today Thursday 20 March 2025; three weeks: from 3, 10 and 17 March.
 
