@@ -13,9 +13,10 @@ from rest_framework.authtoken.models import TokenProxy
 from accounts.models import Agency, Role, Team, User
 from audit.models import Action
 from audit.services import record
+from casebook.admin_queries import RefusesUnusableQueries
 
 
-class AuditedAdmin(admin.ModelAdmin):
+class AuditedAdmin(RefusesUnusableQueries, admin.ModelAdmin):
     """Every change made in the admin also goes to the audit trail."""
 
     def _audit(self, request, obj, action, message):

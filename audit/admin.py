@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from audit.models import AuditEvent
+from casebook.admin_queries import RefusesUnusableQueries
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(RefusesUnusableQueries, admin.ModelAdmin):
     """Read-only: the trail can be examined, never changed."""
 
     list_display = [

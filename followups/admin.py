@@ -16,6 +16,7 @@ from django.contrib import admin
 from accounts.admin import AuditedAdmin
 from audit.models import Action
 from audit.services import record, record_list
+from casebook.admin_queries import RefusesUnusableQueries
 from followups.models import (
     Attempt,
     Enrolment,
@@ -112,7 +113,7 @@ class ProtocolVersionAdmin(AuditedAdmin):
 # --- Client records: agency admins only, read-only, audited ---------------------------------
 
 
-class ClientRecordAdmin(admin.ModelAdmin):
+class ClientRecordAdmin(RefusesUnusableQueries, admin.ModelAdmin):
     """View-only rows of the agency admin's own agency, each read audited. `agency_field`
     and `client_field` are the lookups that reach the row's agency and client."""
 

@@ -5,6 +5,10 @@ followups.services.save_protocol_version, which checks them again."""
 from django import forms
 
 from followups.models import EndRule, Method, Performer, Unit
+from followups.services import MAX_OFFSET
+
+# The largest offset of any unit: the per-unit bound is checked in StepForm.clean.
+LARGEST_OFFSET = max(MAX_OFFSET.values())
 
 
 class ProtocolVersionForm(forms.Form):
@@ -32,15 +36,18 @@ class ProtocolVersionForm(forms.Form):
 class StepForm(forms.Form):
     name = forms.CharField(max_length=120)
     unit = forms.ChoiceField(choices=Unit.choices, initial=Unit.DAYS)
-    start = forms.IntegerField(min_value=0, label="Opens at")
-    due = forms.IntegerField(min_value=0, label="Due by")
-    end = forms.IntegerField(min_value=0, label="Closes after")
+    start = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label="Opens at")
+    due = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label="Due by")
+    end = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label="Closes after")
     method = forms.ChoiceField(choices=Method.choices, initial=Method.PHONE)
     performer = forms.ChoiceField(
         label="Who", choices=Performer.choices, initial=Performer.ASSIGNED_WORKER
     )
     repeat_every = forms.IntegerField(
-        min_value=1, required=False, help_text="Units between repeats (blank: no repeat)."
+        min_value=1,
+        max_value=LARGEST_OFFSET,
+        required=False,
+        help_text="Units between repeats (blank: no repeat).",
     )
     repeat_times = forms.IntegerField(
         min_value=2,
@@ -59,6 +66,14 @@ class StepForm(forms.Form):
             raise forms.ValidationError(
                 "The window must open, fall due and close in that order (opens <= due <= closes)."
             )
+        most = MAX_OFFSET.get(data.get("unit"))
+        if most is not None:
+            # A repeat or an offset past this would overflow the dates of a schedule.
+            for name in ("start", "due", "end", "repeat_every"):
+                if (data.get(name) or 0) > most:
+                    self.add_error(name, f"Keep it to at most {most} {data['unit']}.")
+                    data.pop(name, None)
+            start, due, end = data.get("start"), data.get("due"), data.get("end")
         every, times = data.get("repeat_every"), data.get("repeat_times")
         if times and not every:
             self.add_error("repeat_every", "Say how often it repeats.")

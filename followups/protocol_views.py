@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
 from audit.services import refuse
@@ -41,6 +41,7 @@ def _protocol_for(request, pk, *, page, admin=False) -> Protocol:
 
 
 @login_required
+@require_GET
 def protocol_list(request):
     _require_reader(request, "protocol_list")
     agency_id = request.user.agency_id
@@ -53,6 +54,7 @@ def protocol_list(request):
 
 
 @login_required
+@require_GET
 def protocol_detail(request, pk):
     protocol = _protocol_for(request, pk, page="protocol_detail")
     versions = protocol.versions.select_related("created_by").prefetch_related(
@@ -70,6 +72,7 @@ def protocol_detail(request, pk):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def protocol_edit(request, pk):
     protocol = _protocol_for(request, pk, page="protocol_edit", admin=True)
     current = protocol.current_version()

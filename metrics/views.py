@@ -14,9 +14,11 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
-from accounts.models import Role
+from accounts.models import Role, Team, User
 from audit.services import record_list, refuse
+from cases.access import record_denied
 from cases.models import Case, Contact
 from followups.models import FollowUp, HospitalVisit
 from metrics.charts import trend_svg
@@ -69,6 +71,7 @@ class Scope:
             filters = self.form.filters()
         else:
             filters = default_filters(self.today)
+            self.audit_refused(request)
         self.start, self.end = filters["start"], filters["end"]
         self.team, self.worker = filters["team"], filters["worker"]
         if self.team is not None:
@@ -78,6 +81,14 @@ class Scope:
         else:
             self.teams = list(scope_teams(user).values_list("pk", flat=True))
         self.worker_id = self.worker.pk if self.worker else None
+
+    def audit_refused(self, request):
+        """A team or worker outside the user's scope (another supervisor's, another
+        agency's) shows as an unknown choice; its trace goes in the trail."""
+        for name, model in (("team", Team), ("worker", User)):
+            if self.form.is_bound and self.form.has_error(name, "invalid_choice"):
+                value = self.form[name].value()
+                record_denied(request, model, value, "outside metrics scope", page="metrics")
 
     def query(self, **overrides) -> str:
         params = {
@@ -99,6 +110,7 @@ class Scope:
 
 
 @login_required
+@require_GET
 def compliance_page(request):
     _require_access(request, "metrics_compliance")
     scope = Scope(request)
@@ -259,6 +271,7 @@ DRILLDOWN_MODELS = {
 
 
 @login_required
+@require_GET
 def drilldown(request, what):
     _require_access(request, "metrics_drilldown")
     scope = Scope(request)

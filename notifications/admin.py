@@ -9,6 +9,7 @@ from django.contrib import admin
 
 from audit.models import Action
 from audit.services import record, record_list
+from casebook.admin_queries import RefusesUnusableQueries
 from notifications.models import Notification
 
 
@@ -17,7 +18,7 @@ def _is_agency_admin(user) -> bool:
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RefusesUnusableQueries, admin.ModelAdmin):
     list_display = ["created_at", "kind", "channel", "recipient", "status", "tries", "sent_at"]
     list_filter = ["status", "channel", "kind"]
     list_select_related = ["recipient"]

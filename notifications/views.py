@@ -10,9 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
-from audit.models import Action
-from audit.services import record as audit
 from audit.services import record_list, refuse
+from cases.access import record_denied
 from notifications import services
 from notifications.client_reminders import mask_address
 from notifications.forms import DeliveryFilterForm
@@ -66,13 +65,8 @@ def mark_read(request, pk):
     _require_agency(request, "inbox")
     notification = Notification.objects.inbox_of(request.user).filter(pk=pk).first()
     if notification is None:
-        audit(
-            request=request,
-            action=Action.DENIED,
-            object_type="notification",
-            object_id=pk,
-            detail={"reason": "not visible"},
-        )
+        # In the trail of the agency whose notification it is, when it is one.
+        record_denied(request, Notification, pk, "not visible", page="inbox")
         raise Http404("No such notification.")
     services.mark_read(user=request.user, notification_id=notification.pk)
     if request.htmx:

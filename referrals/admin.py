@@ -11,6 +11,7 @@ from django.contrib import admin
 
 from audit.models import Action
 from audit.services import record, record_list
+from casebook.admin_queries import RefusesUnusableQueries
 from referrals.models import Consent, Disclosure, Referral, ReferralEvent
 
 
@@ -18,7 +19,7 @@ def _is_agency_admin(user) -> bool:
     return bool(user.is_active and user.is_staff and user.is_agency_admin and user.agency_id)
 
 
-class AgencyReadOnlyAdmin(admin.ModelAdmin):
+class AgencyReadOnlyAdmin(RefusesUnusableQueries, admin.ModelAdmin):
     """View-only rows of the admin's own agency, each read audited."""
 
     def get_queryset(self, request):

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from casebook.admin_queries import RefusesUnusableQueries
 from reports.models import ExportJob
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(RefusesUnusableQueries, admin.ModelAdmin):
     """Read-only: jobs are made by request_export and moved by the worker, never by hand.
     Shows what was asked and how it went, never the file."""
 

@@ -1,10 +1,15 @@
 """Garbage sent to the pages answers with a form error or a 4xx, never a 500, and
 changes nothing that was saved."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import Case, Client, Contact
+from followups.models import FollowUp, HospitalVisit
+from followups.services import MAX_DUE_AHEAD
 
 HUGE = "x" * 100_000
 NUL = "abc\x00def"
@@ -141,3 +146,112 @@ class TestSupervisionAndAuditPages:
         fields = ["user", "action", "object_type", "client_id", "date_from", "date_to", "page"]
         for body in garbage_bodies(fields):
             assert client.get(reverse("audit:trail"), body).status_code in (200, 400)
+
+
+# --- Follow-ups, notifications and metrics ----------------------------------------------
+
+FOLLOWUP_DATES = ["0001-01-01T00:00", "9999-12-31T23:59", "99999-01-01T00:00", "9999-12-31"]
+
+
+def followup_state():
+    from followups.models import Attempt, Enrolment, FollowUp, HospitalVisit
+
+    return (
+        list(FollowUp.objects.values_list("pk", "status", "due_at", "window_end")),
+        Attempt.objects.count(),
+        list(HospitalVisit.objects.values_list("pk", "discharged_at")),
+        list(Enrolment.objects.values_list("pk", "status")),
+    )
+
+
+class TestFollowUpPages:
+    def test_followup_forms(self, client, alice, alice_case, saved):
+        from tests.followups.factories import due_followup, ed_visit
+
+        fu = due_followup(alice_case)
+        visit = ed_visit(alice_case)
+        enrolment = alice_case.enrolments.order_by("pk").first()
+        before = followup_state()
+        client.force_login(alice)
+        forms = {
+            reverse("followups:attempt", args=[fu.pk]): ["outcome", "method", "note"],
+            reverse("followups:move", args=[fu.pk]): ["due_at", "reason"],
+            reverse("followups:cancel", args=[fu.pk]): ["reason"],
+            reverse("followups:add", args=[alice_case.pk]): ["due_at", "method", "reason"],
+            reverse("followups:visit_add", args=[alice_case.pk]): [
+                "kind", "reason", "arrived_at", "discharged_at", "admitted", "facility",
+            ],
+            reverse("followups:visit_discharge", args=[visit.pk]): ["discharged_at"],
+            reverse("followups:enrolment_end", args=[enrolment.pk]): [],
+        }  # fmt: skip
+        for url, fields in forms.items():
+            for body in garbage_bodies(fields):
+                for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+                    response = client.post(url, body, **headers)
+                    # Some garbage is a valid reason ("-1"): that one may be saved.
+                    assert response.status_code in (200, 302, 400), (url, response.status_code)
+            for when in FOLLOWUP_DATES:
+                body = {name: when for name in fields} | {"reason": "x", "outcome": "no_answer"}
+                assert client.post(url, body).status_code in (200, 302, 400), (url, when)
+        # No time at either end of the calendar was saved, and every window still holds.
+        now = timezone.now()
+        for row in FollowUp.objects.all():
+            assert row.window_start <= row.due_at <= row.window_end
+            assert now - datetime.timedelta(days=2) < row.due_at < now + MAX_DUE_AHEAD
+        assert not HospitalVisit.objects.filter(arrived_at__year__lt=1990).exists()
+        assert followup_state()[2] == before[2]  # no discharge was recorded from garbage
+        assert saved["contacts"] == list(
+            Contact.objects.values_list("pk", "narrative", "amendment_count")
+        )
+
+    def test_followup_reads_and_contact_link(self, client, alice, alice_case, saved):
+        client.force_login(alice)
+        for value in BAD_IDS + ["9223372036854775808"]:
+            response = client.get(reverse("cases:contact_new"), {"followup": value})
+            assert response.status_code in (200, 404), value
+        for params in garbage_bodies(["page", "status"]):
+            assert client.get(reverse("followups:today"), params).status_code == 200
+            assert client.get(reverse("notifications:inbox"), params).status_code == 200
+
+    def test_metrics_and_deliveries(self, client, sam, alice_case, saved):
+        client.force_login(sam)
+        fields = ["days", "start", "end", "team", "worker", "page", "status", "channel", "to"]
+        urls = [
+            reverse("metrics:compliance"),
+            reverse("metrics:drilldown", args=["followups-due"]),
+            reverse("metrics:drilldown", args=["fum-7-hit"]),
+            reverse("notifications:deliveries"),
+        ]
+        for url in urls:
+            for params in garbage_bodies(fields):
+                assert client.get(url, params).status_code == 200, url
+            for start, end in [
+                ("9999-12-31", "9999-12-31"),
+                ("0001-01-01", "0001-01-02"),
+                ("1926-01-01", "2026-01-01"),
+                ("2026-01-05", "2026-01-01"),
+            ]:
+                assert client.get(url, {"start": start, "end": end}).status_code == 200
+        assert unchanged(saved)
+
+    def test_protocol_pages(self, client, dana, saved):
+        from followups.models import Protocol, ProtocolVersion
+        from followups.protocols import install_standard_protocols
+
+        install_standard_protocols(dana.agency_id)
+        protocol = Protocol.objects.filter(agency_id=dana.agency_id).first()
+        versions = ProtocolVersion.objects.count()
+        client.force_login(dana)
+        url = reverse("followups:protocol_edit", args=[protocol.pk])
+        step = ["name", "unit", "start", "due", "end", "method", "performer", "repeat_every"]
+        fields = ["description", "end_rule", "change_note"] + [f"steps-0-{f}" for f in step]
+        for body in garbage_bodies(fields):
+            body.update({"steps-TOTAL_FORMS": "1", "steps-INITIAL_FORMS": "0"})
+            assert client.post(url, body).status_code == 200
+        for total in ("-1", "99999999999999999999999", "\x00", "1000"):
+            body = {"steps-TOTAL_FORMS": total, "steps-INITIAL_FORMS": "0"}
+            assert client.post(url, body).status_code in (200, 400), total
+        active = reverse("followups:protocol_active", args=[protocol.pk])
+        assert client.post(active, {"active": "\x00"}).status_code == 302
+        assert client.get(active).status_code == 405
+        assert ProtocolVersion.objects.count() == versions

@@ -372,3 +372,151 @@ class TestFollowUpMatrix:
             else:
                 assert response.status_code == 403, (persona, url, response.status_code)
                 assert _denied_logged(users[persona], before), (persona, url)
+
+
+# --- Follow-up pages (web) ---------------------------------------------------------------
+
+
+def _followup_page_ids(case):
+    return {
+        **_followup_ids(case),
+        "case": case.pk,
+        "enrolment": case.enrolments.order_by("pk").first().pk,
+    }
+
+
+FOLLOWUP_WEB_WRITES = [
+    ("attempt", lambda i: reverse("followups:attempt", args=[i["followup"]]), {}),
+    ("move", lambda i: reverse("followups:move", args=[i["followup"]]), {}),
+    ("cancel", lambda i: reverse("followups:cancel", args=[i["followup"]]), {}),
+    ("done", lambda i: reverse("followups:complete", args=[i["followup"]]), {"note": "x" * 301}),
+    ("add", lambda i: reverse("followups:add", args=[i["case"]]), {}),
+    ("visit add", lambda i: reverse("followups:visit_add", args=[i["case"]]), {}),
+    ("discharge", lambda i: reverse("followups:visit_discharge", args=[i["visit"]]), {}),
+    ("enrolment end", lambda i: reverse("followups:enrolment_end", args=[i["enrolment"]]), {}),
+]
+
+
+def _followup_state():
+    from followups.models import Attempt, Enrolment, FollowUp, HospitalVisit
+
+    return (
+        list(FollowUp.objects.values_list("pk", "status", "due_at", "cancel_reason")),
+        Attempt.objects.count(),
+        list(HospitalVisit.objects.values_list("pk", "discharged_at")),
+        list(Enrolment.objects.values_list("pk", "status")),
+    )
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+class TestFollowUpPagesMatrix:
+    def test_detail_page(self, client, followup_world, persona):
+        users, cases = followup_world
+        client.force_login(users[persona])
+        for target in TARGETS:
+            ids = _followup_page_ids(cases[target])
+            before = _last_audit_id()
+            response = client.get(reverse("followups:detail", args=[ids["followup"]]))
+            if target in VISIBLE[persona]:
+                assert response.status_code == 200, where(persona, target, "detail", response)
+                assert AuditEvent.objects.filter(
+                    pk__gt=before,
+                    actor=users[persona],
+                    action=Action.VIEW,
+                    client_id=cases[target].client_id,
+                ).exists(), (persona, target)
+            else:
+                assert response.status_code == 404, where(persona, target, "detail", response)
+                assert _denied_logged(users[persona], before), (persona, target)
+
+    def test_writes_are_refused_outside_scope(self, client, followup_world, persona):
+        """Invalid bodies: a writer gets the form back (200, nothing saved); a reader 403;
+        anyone else 404. Nothing changes for any of them."""
+        users, cases = followup_world
+        client.force_login(users[persona])
+        saved = _followup_state()
+        for target in TARGETS:
+            ids = _followup_page_ids(cases[target])
+            for name, url, body in FOLLOWUP_WEB_WRITES:
+                before = _last_audit_id()
+                response = client.post(url(ids), body)
+                if target in WRITABLE[persona]:
+                    assert response.status_code == 200, where(persona, target, name, response)
+                elif target in VISIBLE[persona]:
+                    assert response.status_code == 403, where(persona, target, name, response)
+                    assert _denied_logged(users[persona], before), (persona, target, name)
+                else:
+                    assert response.status_code == 404, where(persona, target, name, response)
+                    assert _denied_logged(users[persona], before), (persona, target, name)
+        assert _followup_state() == saved
+
+    def test_today_lists_only_own_visible_rows(self, client, followup_world, persona):
+        users, cases = followup_world
+        user = users[persona]
+        client.force_login(user)
+        response = client.get(reverse("followups:today"))
+        if not user.works_cases:
+            assert response.status_code == 403
+            return
+        assert response.status_code == 200
+        shown = {
+            fu.case_id for group in ("due", "coming", "missed") for fu in response.context[group]
+        }
+        assert shown <= {cases[t].pk for t in TARGETS if t in VISIBLE[persona]}
+        assert all(
+            fu.assigned_to_id == user.pk
+            for group in ("due", "coming", "missed")
+            for fu in response.context[group]
+        )
+        for target in TARGETS:
+            if target not in VISIBLE[persona]:
+                assert cases[target].client.legal_name not in response.content.decode()
+
+    def test_metrics_and_deliveries_pages(self, client, followup_world, persona):
+        users, _ = followup_world
+        client.force_login(users[persona])
+        for url in (
+            reverse("metrics:compliance"),
+            reverse("metrics:drilldown", args=["followups-due"]),
+            reverse("notifications:deliveries"),
+        ):
+            before = _last_audit_id()
+            response = client.get(url)
+            if persona in SEES_METRICS:
+                assert response.status_code == 200, (persona, url, response.status_code)
+            else:
+                assert response.status_code == 403, (persona, url, response.status_code)
+                assert _denied_logged(users[persona], before), (persona, url)
+
+
+@pytest.mark.parametrize(
+    "persona, team", [("sam", "team_a2"), ("sam", "team_b"), ("dana", "team_b")]
+)
+def test_metrics_of_a_team_outside_scope_are_refused(
+    api, client, followup_world, persona, team, request
+):
+    """A supervisor asks for another team's numbers, an admin for another agency's: the
+    API answers 400 as for an unknown id, the page shows its default scope, and both
+    leave a refusal in the trail."""
+    users, cases = followup_world
+    team = request.getfixturevalue(team)
+    api.force_authenticate(users[persona])
+    for url in METRICS_API:
+        before = _last_audit_id()
+        response = api.get(url, {"team": team.pk})
+        assert response.status_code == 400, (persona, url, response.status_code)
+        assert "team" in response.json()
+        assert _denied_logged(users[persona], before), (persona, url)
+    client.force_login(users[persona])
+    before = _last_audit_id()
+    response = client.get(reverse("metrics:compliance"), {"team": team.pk})
+    assert response.status_code == 200
+    assert response.context["scope"].team is None
+    assert response.context["form"].has_error("team")
+    assert _denied_logged(users[persona], before)
+    drilldown = client.get(reverse("metrics:drilldown", args=["drop-off"]), {"team": team.pk})
+    assert drilldown.status_code == 200
+    shown = {case.pk for case in drilldown.context["items"]}
+    assert cases["carol"].pk not in shown
+    if persona == "sam":
+        assert cases["erin"].pk not in shown

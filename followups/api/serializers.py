@@ -320,8 +320,23 @@ class FollowUpCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="By default the case's assigned worker.",
+        help_text="By default the case's assigned worker; else a worker who may work the "
+        "case (its worker, its team, its team's supervisor).",
     )
+
+    def validate(self, data):
+        # Someone outside the case's scope could neither see nor work the follow-up, yet
+        # would be notified of it (with the client's name): refused as an unknown user.
+        assignee, case = data.get("assigned_to"), data.get("case")
+        if (
+            assignee is not None
+            and case is not None
+            and not Case.objects.writable_by(assignee).filter(pk=case.pk).exists()
+        ):
+            raise serializers.ValidationError(
+                {"assigned_to": ["Assign it to a worker who may work this case."]}
+            )
+        return data
 
 
 class AttemptInputSerializer(serializers.Serializer):

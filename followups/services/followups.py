@@ -113,8 +113,8 @@ def create_followup(
             "That day is already over: choose a due time from now on.", field="due_at"
         )
     assignee = assigned_to or case.assigned_worker
-    if assignee.agency_id != case.agency_id or not assignee.works_cases:
-        raise FollowUpInvalid("Assign it to a worker of this agency.", field="assigned_to")
+    if not Case.objects.writable_by(assignee).filter(pk=case.pk).exists():
+        raise FollowUpInvalid("Assign it to a worker who may work this case.", field="assigned_to")
     fu = FollowUp(
         agency_id=case.agency_id,
         case=case,

@@ -98,6 +98,8 @@ def _clean_step(n: int, raw: dict) -> dict:
         return step
     if not isinstance(every, int) or every < 1:
         raise FollowUpInvalid(f"{where}: it repeats every 1 or more units.", field="steps")
+    if every > MAX_OFFSET[step["unit"]]:
+        raise FollowUpInvalid(f"{where}: it repeats too far apart.", field="steps")
     if every <= step["end"] - step["start"]:
         raise FollowUpInvalid(
             f"{where}: it repeats before its window closes; repeat less often or "

@@ -16,6 +16,9 @@ from cases.cssrs import RiskLevel
 from metrics.forms import DEFAULT_DAYS, MAX_PERIOD_DAYS, scope_teams
 from metrics.programme import MAX_WEEKS
 
+# The first day a period may start on: no records are older.
+OLDEST_DAY = datetime.date(1990, 1, 1)
+
 
 def _ids(help_text=""):
     return serializers.ListField(child=serializers.IntegerField(), help_text=help_text)
@@ -65,6 +68,15 @@ class PeriodQuerySerializer(ScopeQuerySerializer):
         today = self.context["today"]
         end = data.get("end")
         start = data.get("start")
+        # The years first: a date near either end of the calendar would overflow the
+        # arithmetic below (a default end 29 days after 9999-12-31).
+        latest = today + datetime.timedelta(days=366)
+        if start is not None and not OLDEST_DAY <= start <= latest:
+            raise serializers.ValidationError(
+                {"start": "Check the year of the period's first day."}
+            )
+        if end is not None and not OLDEST_DAY <= end <= latest:
+            raise serializers.ValidationError({"end": "Check the year of the period's last day."})
         if end is None:
             end = today if start is None else start + datetime.timedelta(days=DEFAULT_DAYS - 1)
         if start is None:

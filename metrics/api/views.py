@@ -15,11 +15,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
+from accounts.models import Role, Team, User
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import refuse
 from casebook.api_schema import ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA, AutoSchema
+from cases.access import record_denied
 from cases.models import Client
 from metrics.api.serializers import (
     ComplianceReportSerializer,
@@ -75,7 +76,9 @@ class MetricsView(APIView):
         query = self.query_serializer(
             data=request.query_params, context={"request": request, "today": today}
         )
-        query.is_valid(raise_exception=True)
+        if not query.is_valid():
+            self.audit_refused(request, query)
+            raise ValidationError(query.errors)
         data = dict(query.validated_data)
         team, worker = data.pop("team", None), data.pop("worker", None)
         if team is not None:
@@ -91,6 +94,15 @@ class MetricsView(APIView):
             "worker": worker.pk if worker else None,
             "today": today,
         }
+
+    def audit_refused(self, request, query):
+        """A team or worker outside the user's scope answers as an unknown id; its trace
+        goes in the trail (in the agency's that owns it)."""
+        for name, model in (("team", Team), ("worker", User)):
+            codes = query.errors.get(name)
+            if codes and any(getattr(e, "code", "") == "does_not_exist" for e in codes):
+                value = request.query_params.get(name)
+                record_denied(request, model, value, "outside metrics scope", page=self.metric)
 
     def audited(self, request, scope, data, **detail):
         filters = {
