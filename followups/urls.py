@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/done/", views.complete, name="complete"),
     path("<int:pk>/move/", views.move, name="move"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/release/", views.release, name="release"),
     path("cases/<int:case_pk>/add/", views.add, name="add"),
     path("cases/<int:case_pk>/visits/new/", views.visit_add, name="visit_add"),
     path("visits/<int:pk>/discharge/", views.visit_discharge, name="visit_discharge"),

@@ -4,17 +4,20 @@ function; a refusal of the service shows on the form, never as an error page."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import Action
+from audit.services import record as audit
 from audit.services import record_list, refuse
 from casebook.exceptions import DomainError
 from cases.access import get_case_for_user
 from cases.models import Case
-from followups import services
+from followups import engine, services
 from followups.access import (
     get_enrolment_for_user,
     get_followup_for_user,
@@ -160,8 +163,17 @@ def _detail_page(request, fu, *, forms=None, status=200):
             "move_form": forms.get("move")
             or MoveForm(initial={"due_at": timezone.localtime(fu.due_at)}),
             "cancel_form": forms.get("cancel") or CancelForm(),
+            "can_release": fu.parked_at is not None and _supervises(request.user, fu.case),
         },
         status=status,
+    )
+
+
+def _supervises(user, case) -> bool:
+    return (
+        user.is_supervisor
+        and case.team_id is not None
+        and user.supervised_teams.filter(pk=case.team_id).exists()
     )
 
 
@@ -170,6 +182,34 @@ def _detail_page(request, fu, *, forms=None, status=200):
 def detail(request, pk):
     fu = _get_followup(request, pk, audit_read=True)
     return _detail_page(request, fu)
+
+
+@login_required
+@require_POST
+def release(request, pk):
+    """A supervisor of the case's team resumes a follow-up the engine parked after
+    repeated failures (followups.engine.release)."""
+    fu = _get_followup(request, pk)
+    if not _supervises(request.user, fu.case):
+        audit(
+            request=request,
+            action=Action.DENIED,
+            obj=fu,
+            client_id=fu.case.client_id,
+            detail={"reason": "not a supervisor of this case's team"},
+        )
+        raise PermissionDenied("Only a supervisor of this case's team can resume it.")
+    if fu.parked_at is not None:
+        engine.release(fu, request.user, reason="Resumed by a supervisor")
+        audit(
+            request=request,
+            action=Action.UPDATE,
+            obj=fu,
+            client_id=fu.case.client_id,
+            detail={"released": True},
+        )
+        messages.success(request, "Processing resumed: the follow-up is checked again now.")
+    return redirect("followups:detail", pk=fu.pk)
 
 
 @login_required

@@ -531,3 +531,48 @@ class TestAdmin:
         assert client.get("/admin/followups/followup/").status_code == 403
         assert client.get(f"/admin/followups/followup/{fu.pk}/change/").status_code == 403
         assert client.get("/admin/followups/protocol/").status_code == 200
+
+
+class TestResumeParked:
+    """A follow-up the engine parked after repeated failures waits for a supervisor."""
+
+    def parked(self, worker):
+        fu = due_followup(make_case(worker))
+        FollowUp.objects.filter(pk=fu.pk).update(
+            parked_at=timezone.now(), next_check_at=timezone.now(), last_error="Broker refused"
+        )
+        return fu
+
+    def test_the_page_says_it_stopped_and_sam_resumes_it(self, login, alice, sam):
+        fu = self.parked(alice)
+        as_alice = login(alice)
+        html = as_alice.get(url("detail", fu)).content.decode()
+        assert "Automatic processing stopped" in html
+        assert "Broker refused" in html
+        assert "Resume processing" not in html
+
+        as_sam = login(sam)
+        assert "Resume processing" in as_sam.get(url("detail", fu)).content.decode()
+        response = as_sam.post(url("release", fu))
+        assert response.status_code == 302
+        fu.refresh_from_db()
+        assert fu.parked_at is None
+        assert fu.events.filter(kind=FollowUpEventKind.RELEASED, actor=sam).exists()
+        assert AuditEvent.objects.filter(
+            actor=sam, action=Action.UPDATE, object_type="followup", object_id=str(fu.pk)
+        ).exists()
+
+    def test_a_worker_cannot_resume_it(self, login, alice):
+        fu = self.parked(alice)
+        assert login(alice).post(url("release", fu)).status_code == 403
+        fu.refresh_from_db()
+        assert fu.parked_at is not None
+        assert AuditEvent.objects.filter(
+            actor=alice, action=Action.DENIED, object_type="followup", object_id=str(fu.pk)
+        ).exists()
+
+    def test_another_agency_gets_nothing(self, login, alice, carol):
+        fu = self.parked(alice)
+        assert login(carol).post(url("release", fu)).status_code == 404
+        fu.refresh_from_db()
+        assert fu.parked_at is not None
