@@ -163,9 +163,17 @@ class ModelSerializer(serializers.ModelSerializer):
 
 
 def exception_handler(exc, context):
-    """Turn domain and Django validation errors into 400s with per-field messages."""
-    if isinstance(exc, DomainError):
-        return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+    """Turn domain and Django validation errors into 400s with per-field messages (a
+    DomainError naming a `field` answers under it too); a refusal of the kind
+    "not permitted" answers 403."""
+    if isinstance(exc, DomainError) and exc.code == "not_permitted":
+        exc = PermissionDenied(str(exc))
+    elif isinstance(exc, DomainError):
+        data = {"detail": str(exc), "code": exc.code}
+        field = getattr(exc, "field", None)
+        if field:
+            data[field] = [str(exc)]
+        return Response(data, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ValidationError):
         if hasattr(exc, "error_dict"):
             data = {

@@ -9,7 +9,6 @@ a refusal of the service is a 400 naming the field it is about where there is on
 """
 
 import django_filters
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Prefetch, Q, Value, When
 from django.db.models.functions import Now
@@ -40,7 +39,6 @@ from followups.api.serializers import (
     MoveInputSerializer,
     ProtocolSerializer,
 )
-from followups.exceptions import FollowUpError, NotPermitted
 from followups.models import (
     ACTIONABLE_STATUSES,
     OPEN_STATUSES,
@@ -53,21 +51,6 @@ from followups.models import (
     Status,
     VisitKind,
 )
-
-
-class FollowUpErrorMixin:
-    """A service refusal naming a field answers 400 with the message under that field
-    (and as `detail`, with its `code`); NotPermitted answers 403."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, NotPermitted):
-            exc = PermissionDenied(str(exc))
-        elif isinstance(exc, FollowUpError) and exc.field:
-            return Response(
-                {exc.field: [str(exc)], "detail": str(exc), "code": exc.code},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return super().handle_exception(exc)
 
 
 def _require_contactable(request, case, page):
@@ -139,7 +122,6 @@ def risk_rank():
     ),
 )
 class FollowUpViewSet(
-    FollowUpErrorMixin,
     AccessHelperMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -364,7 +346,6 @@ class HospitalVisitFilter(django_filters.FilterSet):
     retrieve=extend_schema(summary="An ER visit or hospital admission"),
 )
 class HospitalVisitViewSet(
-    FollowUpErrorMixin,
     AccessHelperMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -8,7 +8,6 @@ field it is about where there is one.
 """
 
 import django_filters
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -34,7 +33,6 @@ from referrals.api.serializers import (
     RevokeConsentSerializer,
     TransitionSerializer,
 )
-from referrals.exceptions import NotPermitted, ReferralError
 from referrals.models import Consent, Referral, Status
 
 
@@ -58,28 +56,12 @@ class ConsentFilter(django_filters.FilterSet):
         fields = []
 
 
-class DomainErrorMixin:
-    """A service refusal naming a field answers 400 with the message under that field
-    (and as `detail`, with its `code`); NotPermitted answers 403."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, NotPermitted):
-            exc = PermissionDenied(str(exc))
-        elif isinstance(exc, ReferralError) and exc.field:
-            return Response(
-                {exc.field: [str(exc)], "detail": str(exc), "code": exc.code},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return super().handle_exception(exc)
-
-
 @extend_schema(tags=["referrals"])
 @extend_schema_view(
     list=extend_schema(summary="Referrals of the cases you can see"),
     retrieve=extend_schema(summary="A referral"),
 )
 class ReferralViewSet(
-    DomainErrorMixin,
     AccessHelperMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -232,7 +214,6 @@ class ReferralViewSet(
     retrieve=extend_schema(summary="A consent"),
 )
 class ConsentViewSet(
-    DomainErrorMixin,
     AccessHelperMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
