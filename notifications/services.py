@@ -231,26 +231,23 @@ def followup_overdue(fu) -> Notification:
     )
 
 
-def followup_missed(fu) -> list[Notification]:
-    """The case team's supervisors, in-app and by email: the window closed undone."""
+def _tell_staff(fu, people, *, kind, stem, subject, body, email_subject, email_template):
+    """Each of `people` in-app (naming the client) and, when they have an address, by an
+    email that names nobody and links to the follow-up."""
     path = followup_path(fu)
     rows = []
-    for person in supervisors_of(fu.case):
-        stem = f"missed:{fu.pk}:{fu.window_end.isoformat()}"
+    for person in people:
         rows.append(
             notify(
                 agency_id=fu.agency_id,
-                kind=Kind.FOLLOWUP_MISSED,
+                kind=kind,
                 channel=Channel.IN_APP,
                 dedupe_key=f"{stem}:{Channel.IN_APP}:{person.pk}",
                 recipient=person,
                 client=fu.case.client,
                 followup=fu,
-                subject=f"Missed: {fu.title}"[:200],
-                body=(
-                    f"{_client_label(fu)}: {fu.title}, assigned to {fu.assigned_to}, "
-                    f"was not done before its window closed {_local(fu.window_end, fu)}."
-                ),
+                subject=subject[:200],
+                body=body,
                 url=path,
             )
         )
@@ -258,59 +255,53 @@ def followup_missed(fu) -> list[Notification]:
             rows.append(
                 notify(
                     agency_id=fu.agency_id,
-                    kind=Kind.FOLLOWUP_MISSED,
+                    kind=kind,
                     channel=Channel.EMAIL,
                     dedupe_key=f"{stem}:{Channel.EMAIL}:{person.pk}",
                     recipient=person,
                     followup=fu,
-                    subject="A follow-up passed its window",
-                    body=_staff_email("followup_missed.txt", {"url": absolute(path)}),
+                    subject=email_subject,
+                    body=_staff_email(email_template, {"url": absolute(path)}),
                     url=path,
                 )
             )
     return rows
+
+
+def followup_missed(fu) -> list[Notification]:
+    """The case team's supervisors, in-app and by email: the window closed undone."""
+    return _tell_staff(
+        fu,
+        supervisors_of(fu.case),
+        kind=Kind.FOLLOWUP_MISSED,
+        stem=f"missed:{fu.pk}:{fu.window_end.isoformat()}",
+        subject=f"Missed: {fu.title}",
+        body=(
+            f"{_client_label(fu)}: {fu.title}, assigned to {fu.assigned_to}, "
+            f"was not done before its window closed {_local(fu.window_end, fu)}."
+        ),
+        email_subject="A follow-up passed its window",
+        email_template="followup_missed.txt",
+    )
 
 
 def followup_parked(fu, error: str) -> list[Notification]:
     """Supervisors and agency admins, in-app and by email: the engine stopped trying."""
-    path = followup_path(fu)
     stamp = fu.parked_at.isoformat() if fu.parked_at else ""
     people = {p.pk: p for p in supervisors_of(fu.case) + agency_admins(fu.agency_id)}
-    rows = []
-    for person in people.values():
-        stem = f"parked:{fu.pk}:{stamp}"
-        rows.append(
-            notify(
-                agency_id=fu.agency_id,
-                kind=Kind.PROCESSING_PARKED,
-                channel=Channel.IN_APP,
-                dedupe_key=f"{stem}:{Channel.IN_APP}:{person.pk}",
-                recipient=person,
-                client=fu.case.client,
-                followup=fu,
-                subject=f"Needs a person: {fu.title}"[:200],
-                body=(
-                    f"{_client_label(fu)}: {fu.title}. The system stopped processing this "
-                    f"follow-up after repeated errors ({error[:300]}). Check it by hand."
-                ),
-                url=path,
-            )
-        )
-        if person.email:
-            rows.append(
-                notify(
-                    agency_id=fu.agency_id,
-                    kind=Kind.PROCESSING_PARKED,
-                    channel=Channel.EMAIL,
-                    dedupe_key=f"{stem}:{Channel.EMAIL}:{person.pk}",
-                    recipient=person,
-                    followup=fu,
-                    subject="A follow-up needs checking by hand",
-                    body=_staff_email("followup_parked.txt", {"url": absolute(path)}),
-                    url=path,
-                )
-            )
-    return rows
+    return _tell_staff(
+        fu,
+        people.values(),
+        kind=Kind.PROCESSING_PARKED,
+        stem=f"parked:{fu.pk}:{stamp}",
+        subject=f"Needs a person: {fu.title}",
+        body=(
+            f"{_client_label(fu)}: {fu.title}. The system stopped processing this "
+            f"follow-up after repeated errors ({error[:300]}). Check it by hand."
+        ),
+        email_subject="A follow-up needs checking by hand",
+        email_template="followup_parked.txt",
+    )
 
 
 def delivery_failed(notification: Notification) -> list[Notification]:
