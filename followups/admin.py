@@ -14,9 +14,8 @@ audited.
 from django.contrib import admin
 
 from accounts.admin import AuditedAdmin
-from audit.models import Action
-from audit.services import record, record_list
-from casebook.admin_queries import RefusesUnusableQueries
+from casebook.admin_base import ClientRecordAdmin as BaseClientRecordAdmin
+from casebook.admin_base import is_agency_admin
 from followups.models import (
     Attempt,
     Enrolment,
@@ -27,10 +26,6 @@ from followups.models import (
     ProtocolStep,
     ProtocolVersion,
 )
-
-
-def _is_agency_admin(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.is_agency_admin and user.agency_id)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -113,73 +108,19 @@ class ProtocolVersionAdmin(AuditedAdmin):
 # --- Client records: agency admins only, read-only, audited ---------------------------------
 
 
-class ClientRecordAdmin(RefusesUnusableQueries, admin.ModelAdmin):
-    """View-only rows of the agency admin's own agency, each read audited. `agency_field`
-    and `client_field` are the lookups that reach the row's agency and client."""
+class ClientRecordAdmin(BaseClientRecordAdmin):
+    """Read-only follow-up records; their client is reached through the case."""
 
-    agency_field = "agency_id"
     client_field = "case__client_id"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if not _is_agency_admin(request.user):
-            return queryset.none()
-        return queryset.filter(**{self.agency_field: request.user.agency_id})
-
-    def has_module_permission(self, request):
-        return _is_agency_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return _is_agency_admin(request.user)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         left_out = set(self.exclude or ())
         return [field.name for field in self.model._meta.fields if field.name not in left_out]
 
-    def _client_ids(self, rows):
-        pks = [row.pk for row in rows]
-        return list(self.model.objects.filter(pk__in=pks).values_list(self.client_field, flat=True))
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            rows = list(changelist.result_list)
-            record_list(
-                request=request,
-                object_type=self.model._meta.model_name,
-                objects=rows,
-                client_ids=self._client_ids(rows),
-                detail={"admin": True},
-            )
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        original = getattr(response, "context_data", {}).get("original")
-        if original is not None:
-            record(
-                request=request,
-                action=Action.VIEW,
-                obj=original,
-                client_id=self._client_ids([original])[0],
-                detail={"admin": True},
-            )
-        return response
-
 
 class ClientRecordInline(ReadOnlyInline):
     def has_view_permission(self, request, obj=None):
-        return _is_agency_admin(request.user)
+        return is_agency_admin(request.user)
 
 
 @admin.register(HospitalVisit)

@@ -9,60 +9,8 @@ system admin sees no rows, and every list and record shown is audited.
 
 from django.contrib import admin
 
-from audit.models import Action
-from audit.services import record, record_list
-from casebook.admin_queries import RefusesUnusableQueries
+from casebook.admin_base import ClientRecordAdmin, is_agency_admin
 from referrals.models import Consent, Disclosure, Referral, ReferralEvent
-
-
-def _is_agency_admin(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.is_agency_admin and user.agency_id)
-
-
-class AgencyReadOnlyAdmin(RefusesUnusableQueries, admin.ModelAdmin):
-    """View-only rows of the admin's own agency, each read audited."""
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if not _is_agency_admin(request.user):
-            return queryset.none()
-        return queryset.filter(agency_id=request.user.agency_id)
-
-    def has_module_permission(self, request):
-        return _is_agency_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return _is_agency_admin(request.user)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            rows = list(changelist.result_list)
-            record_list(
-                request=request,
-                object_type=self.model._meta.model_name,
-                objects=rows,
-                client_ids=[row.client_id for row in rows],
-                detail={"admin": True},
-            )
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        original = getattr(response, "context_data", {}).get("original")
-        if original is not None:
-            record(request=request, action=Action.VIEW, obj=original, detail={"admin": True})
-        return response
 
 
 class ReferralEventInline(admin.TabularInline):
@@ -73,7 +21,7 @@ class ReferralEventInline(admin.TabularInline):
     can_delete = False
 
     def has_view_permission(self, request, obj=None):
-        return _is_agency_admin(request.user)
+        return is_agency_admin(request.user)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -83,7 +31,7 @@ class ReferralEventInline(admin.TabularInline):
 
 
 @admin.register(Referral)
-class ReferralAdmin(AgencyReadOnlyAdmin):
+class ReferralAdmin(ClientRecordAdmin):
     list_display = [
         "id",
         "provider_name",
@@ -111,7 +59,7 @@ class ReferralAdmin(AgencyReadOnlyAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(AgencyReadOnlyAdmin):
+class ConsentAdmin(ClientRecordAdmin):
     list_display = ["id", "client", "method", "is_part2", "recipients", "obtained_at", "revoked_at"]
     list_filter = ["method", "is_part2"]
     list_select_related = ["client"]
@@ -125,7 +73,7 @@ class ConsentAdmin(AgencyReadOnlyAdmin):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(AgencyReadOnlyAdmin):
+class DisclosureAdmin(ClientRecordAdmin):
     list_display = ["id", "recipient", "channel", "part2_notice", "disclosed_at", "disclosed_by"]
     list_filter = ["channel", "part2_notice"]
     list_select_related = ["disclosed_by"]
