@@ -26,7 +26,9 @@ class SlowSMSBackend:
             SlowSMSBackend.sent.append(to)
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback like every transactional test here: a flush without it recreates
+# the content types, which the next serialized test would then load twice.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sweeps_at_once_send_each_message_once(settings, alice):
     settings.SMS_BACKEND = "tests.notifications.test_concurrency.SlowSMSBackend"
     SlowSMSBackend.sent = []
