@@ -180,6 +180,7 @@ def record_contact(
     new_client_data: dict | None = None,
     new_client_identifiers=(),
     submission_id=None,
+    for_followup: bool = False,
     request=None,
 ) -> Contact:
     """Record a crisis contact for an existing client or a new one.
@@ -192,7 +193,9 @@ def record_contact(
     `services_on_scene` and `attended_by`.
 
     With a `submission_id` (the form's one-time id), a repeated call returns the contact
-    the first one recorded, even when both arrive at once.
+    the first one recorded, even when both arrive at once. `for_followup`: the contact is
+    a follow-up being done, so resolving it on scene schedules no post-crisis check
+    (followups.services.enrol_from_contact).
     """
     if submission_id is not None:
         done = Contact.objects.filter(recorded_by=actor, submission_id=submission_id).first()
@@ -206,6 +209,7 @@ def record_contact(
             new_client_data=new_client_data,
             new_client_identifiers=new_client_identifiers,
             submission_id=submission_id,
+            for_followup=for_followup,
             request=request,
         )
     except IntegrityError:
@@ -226,6 +230,7 @@ def _record_contact(
     new_client_data,
     new_client_identifiers,
     submission_id,
+    for_followup,
     request,
 ):
     if not actor.works_cases:
@@ -294,7 +299,7 @@ def _record_contact(
 
     ContactDraft.objects.filter(user=actor).delete()
     audit(request=request, actor=actor, action=Action.CREATE, obj=contact)
-    followup_services.enrol_from_contact(contact=contact, actor=actor)
+    followup_services.enrol_from_contact(contact=contact, actor=actor, for_followup=for_followup)
     return contact
 
 

@@ -93,6 +93,7 @@ def contact_new(request):
                     new_client_identifiers=() if chosen else client_form.identifiers(),
                     contact_data=contact_form.contact_data(),
                     submission_id=contact_form.cleaned_data["submission_id"],
+                    for_followup=followup is not None,
                     request=request,
                 )
             except ValidationError as exc:

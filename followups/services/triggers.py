@@ -23,12 +23,13 @@ from followups.services.protocols import protocols_for
 from followups.services.visits import reason_from_concerns, record_hospital_visit
 
 
-def enrol_from_contact(*, contact: Contact, actor: User) -> None:
+def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = False) -> None:
     """What a recorded contact starts: a hospital visit (and its protocol) when the
     client was taken to the ER or hospitalised, the intensive protocol at a high C-SSRS
     risk (which takes over from a running plain post-discharge protocol), a post-crisis
-    check when it was resolved on scene. Idempotent for the same contact. Call inside
-    the contact's transaction (cases.services.record_contact does)."""
+    check when it was resolved on scene, unless the contact was itself a follow-up being
+    done (`for_followup`): that is the check, not a new crisis. Idempotent for the same
+    contact. Call inside the contact's transaction (cases.services.record_contact does)."""
     case = contact.case
     at = contact.cleared_at or contact.on_scene_at or contact.received_at
     if contact.disposition in (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED):
@@ -68,7 +69,7 @@ def enrol_from_contact(*, contact: Contact, actor: User) -> None:
                 )
                 if enrolment is not None:
                     _end_plain_post_discharge(case=case, by=protocol, actor=actor)
-    if contact.disposition == Disposition.RESOLVED_ON_SCENE:
+    if contact.disposition == Disposition.RESOLVED_ON_SCENE and not for_followup:
         _enrol_post_crisis(contact=contact, case=case, at=at, actor=actor)
 
 

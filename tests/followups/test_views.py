@@ -256,6 +256,17 @@ class TestRecordContactCompletesIt:
         )
         assert fu.completed_at == contact.received_at
 
+    def test_a_followup_done_on_scene_schedules_no_new_post_crisis_check(self, login, alice):
+        fu = due_followup(make_case(alice))
+        data = self.form(fu, disposition="resolved")
+        assert login(alice).post(reverse("cases:contact_new"), data).status_code == 302
+        fu.refresh_from_db()
+        assert fu.status == Status.COMPLETED
+        # The follow-up was the check; a crisis contact resolved on scene would start one.
+        assert not FollowUp.objects.filter(
+            case=fu.case, enrolment__trigger="resolved_on_scene"
+        ).exists()
+
     def test_a_followup_of_another_client_is_a_form_error(self, login, alice):
         fu = due_followup(make_case(alice))
         other = make_case(alice)
