@@ -156,7 +156,7 @@ def _detail_page(request, fu, *, forms=None, status=200):
             "history": _history(fu),
             "can_work": fu.can_work,
             "is_open": fu.is_open,
-            "can_move": fu.is_open or fu.status == Status.MISSED,
+            "can_move": fu.is_open,
             "can_complete": fu.status not in (Status.COMPLETED, Status.CANCELLED),
             "attempt_form": forms.get("attempt") or AttemptForm(initial={"method": fu.method}),
             "complete_form": forms.get("complete") or CompleteForm(),
