@@ -10,13 +10,15 @@ from django.http import Http404
 
 from audit.models import Action
 from audit.services import record as audit
+from casebook.api import MAX_ID
 from cases.models import Case, Client, Contact
 
 
 def record_denied(request, model, pk, reason, **detail):
     """Audit a refused request for a record (404 or 403), in the trail of the agency
     that owns the record, else the actor's own."""
-    target = model.objects.filter(pk=pk).values("agency_id").first() if _is_int(pk) else None
+    pk_id = as_id(pk)
+    target = model.objects.filter(pk=pk_id).values("agency_id").first() if pk_id else None
     audit(
         request=request,
         action=Action.DENIED,
@@ -27,18 +29,23 @@ def record_denied(request, model, pk, reason, **detail):
     )
 
 
-def _is_int(pk):
-    try:
-        int(pk)
-    except (TypeError, ValueError):
-        return False
-    return True
+def as_id(value) -> int | None:
+    """`value` as a database id when it is written as one (ASCII digits, or an int from a
+    URL converter, within the id range), else None. Python's int() also reads " 1", "+1",
+    "1_0" and other scripts' digits, which no id typed, posted or in a URL should be."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value <= MAX_ID else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
+        number = int(value)
+        return number if 0 < number <= MAX_ID else None
+    return None
 
 
 def get_for_user(request, model, queryset, writable_queryset, pk, write, audit_read):
     """The `model` row `pk` from `queryset` (what the user may see), checked against
     `writable_queryset` when `write`; the shared core of every client-record helper."""
-    obj = queryset.filter(pk=pk).first() if _is_int(pk) else None
+    pk_id = as_id(pk)
+    obj = queryset.filter(pk=pk_id).first() if pk_id else None
     if obj is None:
         record_denied(request, model, pk, "not visible")
         raise Http404(f"No {model._meta.verbose_name} found.")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import refuse
+from cases.access import as_id
 from cases.models import Case
 from cases.views.common import add_service_errors
 from directory import schedules as hours
@@ -41,12 +42,9 @@ EDITORS_ONLY = "Only agency admins and the system admin edit the directory."
 
 def referral_case_id(request) -> int | None:
     """The case a worker is referring from (?case=<id>), when it is one they may see."""
-    value = request.GET.get("case", "")
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+    case_id = as_id(request.GET.get("case", ""))
+    if case_id is None or not request.user.works_cases:
         return None
-    if not request.user.works_cases:
-        return None
-    case_id = int(value)
     if not Case.objects.visible_to(request.user).filter(pk=case_id).exists():
         return None
     return case_id

@@ -11,29 +11,12 @@ unless the caller names stricter `writable_cases`.
 from collections.abc import Callable
 
 from django.db.models import QuerySet
-from django.http import Http404
 
 from audit.models import Action
 from audit.services import record as audit
-from casebook.api import MAX_ID
-from cases.access import get_for_user, record_denied
+from cases.access import get_for_user
 from cases.models import Case
 from followups.models import Enrolment, FollowUp, HospitalVisit
-
-
-def _as_id(request, model, pk):
-    """`pk` when it is written as a database id (digits only, or an int from a URL
-    converter); else 404, audited as denied. Python's int() also reads " 1", "+1" and
-    "1_0", which no URL should."""
-    if isinstance(pk, int) and not isinstance(pk, bool):
-        is_id = 0 < pk <= MAX_ID
-    else:
-        digits = isinstance(pk, str) and pk.isascii() and pk.isdigit() and len(pk) < 20
-        is_id = digits and 0 < int(pk) <= MAX_ID
-    if is_id:
-        return pk
-    record_denied(request, model, pk, "not visible")
-    raise Http404(f"No {model._meta.verbose_name} found.")
 
 
 def _writable(model, user, writable_cases):
@@ -54,7 +37,6 @@ def get_followup_for_user(
     adds what a page shows (joins, annotations) to the visible follow-ups; it must only
     narrow them."""
     user = request.user
-    pk = _as_id(request, FollowUp, pk)
     visible = FollowUp.objects.visible_to(user).select_related(
         "case__client", "assigned_to", "enrolment__version__protocol", "step"
     )
@@ -84,7 +66,6 @@ def get_hospital_visit_for_user(
     """An ER visit or admission on a case the user may see; `write`: on a case the user
     may record a contact on, or one of `writable_cases` when given."""
     user = request.user
-    pk = _as_id(request, HospitalVisit, pk)
     return get_for_user(
         request,
         HospitalVisit,
@@ -107,7 +88,6 @@ def get_enrolment_for_user(
     """An enrolment of a case the user may see; `write`: of a case the user may record a
     contact on, or one of `writable_cases` when given."""
     user = request.user
-    pk = _as_id(request, Enrolment, pk)
     enrolment = get_for_user(
         request,
         Enrolment,

@@ -20,7 +20,13 @@ from audit.models import Action
 from audit.services import record as audit
 from casebook.exceptions import DomainError
 from cases import services
-from cases.access import get_client_for_user, get_contact_for_user, get_for_user, record_denied
+from cases.access import (
+    as_id,
+    get_client_for_user,
+    get_contact_for_user,
+    get_for_user,
+    record_denied,
+)
 from cases.cssrs import QUESTIONS, RiskLevel
 from cases.exceptions import InvalidAmendment, NotPermitted, OutsideScope
 from cases.forms import (
@@ -156,7 +162,7 @@ def _followup_for(request, pk) -> FollowUp:
 
 
 def _chosen_followup(user, value):
-    pk = _as_id(value)
+    pk = as_id(value)
     if pk is None:
         return None
     return (
@@ -168,7 +174,7 @@ def _chosen_followup(user, value):
 
 def _refuse_followup(request, contact_form):
     """A posted follow-up the user may not work: audited as a refusal."""
-    pk = _as_id(contact_form["followup"].value())
+    pk = as_id(contact_form["followup"].value())
     if pk is not None:
         record_denied(request, FollowUp, pk, "not workable", page="new contact")
 
@@ -206,14 +212,8 @@ def _fresh_submission_id(user, value) -> bool:
     return _as_uuid(value) is not None and _already_recorded(user, value) is None
 
 
-def _as_id(value):
-    """A record id typed or posted by anyone, or None."""
-    value = str(value or "")
-    return int(value) if value.isdecimal() and len(value) <= 18 else None
-
-
 def _chosen_client(user, value):
-    pk = _as_id(value)
+    pk = as_id(value)
     if pk is None:
         return None
     return Client.objects.visible_to(user).filter(pk=pk).first()
@@ -246,7 +246,7 @@ def _emergency_access_message(message, case_id):
 def _refuse_client(request, client_form):
     """A posted client the user cannot see: audited as a refusal, and, for a client of
     their own agency, the way in by emergency access."""
-    pk = _as_id(client_form["client"].value())
+    pk = as_id(client_form["client"].value())
     if pk is None:
         return
     owner = Client.objects.filter(pk=pk).values_list("agency_id", flat=True).first()
@@ -343,7 +343,7 @@ def contact_draft(request):
         params = {
             name: request.POST.get(f"{name}_param", "")
             for name in ("client", "followup")
-            if _as_id(request.POST.get(f"{name}_param")) is not None
+            if as_id(request.POST.get(f"{name}_param")) is not None
         }
         return redirect(f"{url}?{urlencode(params)}" if params else url)
     names = {name for form in _draft_forms(user) for name in form.fields}

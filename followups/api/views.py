@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from audit.services import record_list, refuse
 from casebook.api import MAX_ID
+from cases.access import as_id
 from cases.api.filters import IdFilter, StrictBooleanFilter, UTCIsoDateTimeFilter
 from cases.api.views import AccessHelperMixin
 from cases.cssrs import RISK_ORDER
@@ -304,9 +305,8 @@ class ProtocolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_value_regex = "[^/]+"
 
     def get_object(self):
-        pk = self.kwargs[self.lookup_field]
-        is_id = pk.isascii() and pk.isdigit() and len(pk) < 20 and 0 < int(pk) <= MAX_ID
-        protocol = self.get_queryset().filter(pk=pk).first() if is_id else None
+        pk = as_id(self.kwargs[self.lookup_field])
+        protocol = self.get_queryset().filter(pk=pk).first() if pk else None
         if protocol is None:
             raise Http404("No protocol found.")
         return protocol
