@@ -1,9 +1,12 @@
+import datetime
 import secrets
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 
 def validate_timezone(value):
@@ -36,6 +39,62 @@ class Agency(models.Model):
 
     def __str__(self):
         return self.name
+
+    # The agency's day: every calendar date in casebook belongs to the agency's zone,
+    # never the machine's or UTC's. These are the one way to turn an instant into a date
+    # and a date into an instant.
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def zone_label(self) -> str:
+        """The zone as people say it: "Los Angeles time" for America/Los_Angeles."""
+        return zone_label(self.timezone)
+
+    def describe_day(self, day: datetime.date) -> str:
+        """A day as a message names it, with its zone: "Sat 5 Dec 2026, Los Angeles time"."""
+        return f"{day:%a} {day.day} {day:%b %Y}, {self.zone_label}"
+
+    def describe_moment(self, moment: datetime.datetime) -> str:
+        """An instant as the agency's clock shows it, zone named: "Sat 5 Dec 2026, 10:30
+        Los Angeles time"."""
+        local = self.local(moment)
+        return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {self.zone_label}"
+
+    def local(self, moment: datetime.datetime) -> datetime.datetime:
+        """The instant as the agency's wall clock shows it."""
+        return moment.astimezone(self.zone)
+
+    def today(self, at: datetime.datetime | None = None) -> datetime.date:
+        """The agency's calendar date now (or at the instant `at`)."""
+        return self.local(at or timezone.now()).date()
+
+    def day_of(self, moment: datetime.datetime) -> datetime.date:
+        """The agency's calendar date of an instant."""
+        return self.local(moment).date()
+
+    def midnight(self, day: datetime.date) -> datetime.datetime:
+        """The instant the agency's day `day` starts (an aware datetime)."""
+        return self.at(day, datetime.time())
+
+    def at(self, day: datetime.date, wall: datetime.time) -> datetime.datetime:
+        """The instant the agency's clock shows `wall` on `day`; a wall time that a clock
+        change skips or repeats is read as the clock showed it before the change."""
+        return datetime.datetime.combine(day, wall, tzinfo=self.zone)
+
+
+def zone_label(name: str) -> str:
+    """ "Los Angeles time" for America/Los_Angeles, "UTC" for UTC."""
+    if "/" not in name:
+        return name
+    return f"{name.rsplit('/', 1)[1].replace('_', ' ')} time"
+
+
+def zone_of(agency: Agency | None) -> zoneinfo.ZoneInfo:
+    """The agency's zone, or the installation's (settings.TIME_ZONE) for a user of none."""
+    return agency.zone if agency is not None else zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 class Team(models.Model):

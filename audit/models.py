@@ -12,6 +12,7 @@ class Action(models.TextChoices):
     AMEND = "amend", "Amended"
     REASSIGN = "reassign", "Reassigned"
     CLOSE = "close", "Closed"
+    MERGE = "merge", "Merged"
     DENIED = "denied", "Access denied"
     EMERGENCY_ACCESS = "emergency_access", "Emergency access"
     DISCLOSE = "disclose", "Disclosed"

@@ -26,12 +26,14 @@ def record(
     agency=None,
     agency_id=None,
     detail: dict | None = None,
+    path: str | None = None,
 ) -> AuditEvent:
     """Append one audit event.
 
     `obj` may be any model instance; its type, id, agency and client are read from it
-    where it has them. Written outside any view transaction on purpose: a denied request
-    still leaves its trace.
+    where it has them. `path`, when given, is kept instead of the request's own (a path
+    that holds a secret, such as a provider link's token, is kept without it). Written
+    outside any view transaction on purpose: a denied request still leaves its trace.
     """
     user = getattr(request, "user", None)
     if actor is None and user is not None and user.is_authenticated:
@@ -58,9 +60,13 @@ def record(
         object_id=str(object_id or "").replace("\x00", "")[:40],
         client_id=client_id,
         ip_address=client_ip(request),
-        path=(request.get_full_path()[:500] if request is not None else ""),
+        path=path[:500] if path is not None else _request_path(request),
         detail=without_nul(detail or {}),
     )
+
+
+def _request_path(request) -> str:
+    return request.get_full_path()[:500] if request is not None else ""
 
 
 def refuse(request, page: str, message: str):

@@ -506,7 +506,7 @@ def run_export(kind, deidentified, admin, agency):
     from reports import exports
     from reports.report import referral_rows
 
-    header = exports.columns(deidentified)
+    header = exports.columns(deidentified, agency=agency)
     if kind == "copy":
         return raw_copy(agency, deidentified)
     rows = exports.export_rows(referral_rows(admin, {}), agency=agency, deidentified=deidentified)

@@ -43,4 +43,8 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             token.delete()
             raise AuthenticationFailed("The token has expired: obtain a new one.")
         touch(token)
+        # The page middleware activated no zone (a token is read only now): dates in the
+        # answer and its checks are the user's agency's days, as on the pages.
+        if user.agency_id:
+            timezone.activate(user.agency.zone)
         return user, token

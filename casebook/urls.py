@@ -9,7 +9,12 @@ from casebook import views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="cases:caseload", permanent=False)),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("favicon.ico", views.favicon),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(extra_context={"error_summary_intro": "Not logged in."}),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("cases.urls")),
     path("supervision/", include("supervision.urls")),

@@ -1,5 +1,6 @@
 """GET /healthz: for load balancers and monitoring. No authentication, no client data,
-not audited. 200 when the database and the broker answer, 503 otherwise."""
+not audited. 200 when the database and the broker answer, 503 otherwise. And the icon at
+/favicon.ico."""
 
 import os
 from urllib.parse import urlsplit
@@ -8,6 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from kombu import Connection
@@ -80,3 +83,10 @@ def healthz(request):
         },
         status=200 if healthy else 503,
     )
+
+
+@require_safe
+def favicon(request):
+    """Pages name their icon (base.html); a browser asks /favicon.ico where none is named
+    (the admin)."""
+    return redirect(static("favicon.svg"), permanent=True)

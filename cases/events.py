@@ -15,7 +15,7 @@ def case_opened(*, case, actor, contact=None):
         at=case.opened_at,
         kind=CaseEventKind.OPENED,
         contact=contact,
-        summary=f"Case opened for {case.client.legal_name}, assigned to {case.assigned_worker}",
+        summary=f"Case opened for {case.client.display_name}, assigned to {case.assigned_worker}",
     )
 
 
@@ -118,7 +118,26 @@ def emergency_access_granted(*, grant):
         case=grant.case,
         actor=grant.user,
         kind=CaseEventKind.EMERGENCY_ACCESS,
-        summary=f"Emergency access by {grant.user} until {grant.expires_at:%Y-%m-%d %H:%M} UTC: "
-        f"{grant.reason}",
+        summary=f"Emergency access by {grant.user} until "
+        f"{grant.case.agency.describe_moment(grant.expires_at)}: {grant.reason}",
         detail={"grant_id": grant.pk},
+    )
+
+
+def clients_merged(*, cases, actor, survivor, duplicate):
+    """One entry on each of the person's cases (all now the survivor's)."""
+    summary = (
+        f"Client record {duplicate.pk} ({duplicate.display_name}) merged into record "
+        f"{survivor.pk} ({survivor.display_name})"
+    )
+    detail = {"survivor_id": survivor.pk, "merged_id": duplicate.pk}
+    return CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.CLIENTS_MERGED,
+            summary=summary[:300],
+            detail=detail,
+        )
+        for case in cases
     )

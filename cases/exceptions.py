@@ -29,3 +29,7 @@ class OutsideScope(DomainError):
     def __init__(self, message, *, case_id):
         super().__init__(message)
         self.case_id = case_id
+
+
+class MergeRefused(DomainError):
+    code = "merge_refused"

@@ -1,21 +1,36 @@
 """Likely existing clients, offered before a new one is created.
 
-Candidates come from indexed lookups within the agency (same date of birth, same phone,
-same identifier, or exactly the same name when no date of birth is given); names are then compared in Python,
-so the rule is the same on SQLite and PostgreSQL.
+Candidates come from a few indexed queries within the agency, each bounded: the same date
+of birth or phone (btree indexes), the same identifier (its upper-case index), and names.
+On PostgreSQL names are looked up by trigram similarity of the whole name (`%`), a name
+that is part of a stored one (word similarity, `%>`), and the sound of every word
+(`name_phonetic LIKE '% CODE %'`), all three served by the GIN trigram indexes of
+migration 0008 and ranked by similarity before the limit. On SQLite (the embedded
+default) the same candidates come from LIKE on each word and each word's sound.
+Candidates are then scored in Python (cases.names), so the answer is the same on both.
 """
 
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
-from django.db.models import ExpressionWrapper, F, IntegerField, Q
-from django.db.models.functions import Coalesce, ExtractYear
+from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.db import connection
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 
-from cases.models import Client, name_key, phone_digits
+from cases.models import Client, ClientIdentifier, name_key, phone_digits
+from cases.names import name_similarity, name_tokens, sound
 
-NAME_SIMILARITY = 0.72
+NAME_SIMILARITY = 0.8
+# With the same date of birth, one name word in common is enough (a first name misheard,
+# a surname taken or dropped): cases.names.name_similarity gives that about 0.44.
+SAME_BIRTH_DATE_NAME_SIMILARITY = 0.4
 AGE_TOLERANCE_YEARS = 5
 MAX_SUGGESTIONS = 5
+# Rows each candidate query may return: the best by name similarity on PostgreSQL.
+BRANCH_LIMIT = 100
+# SQLite reads every row of the agency anyway; its LIKE candidates are only capped.
+SQLITE_NAME_LIMIT = 500
 
 
 @dataclass
@@ -25,115 +40,180 @@ class Suggestion:
     score: float = 0.0
 
 
-def _similar(a: str, b: str) -> float:
-    """Best similarity of two names, also comparing tokens in any order
-    ("Maria Lopez" and "Lopez, Maria")."""
-    if not a or not b:
-        return 0.0
-    ratio = SequenceMatcher(None, a, b).ratio()
-    sorted_ratio = SequenceMatcher(
-        None,
-        " ".join(sorted(a.replace(",", " ").split())),
-        " ".join(sorted(b.replace(",", " ").split())),
-    ).ratio()
-    return max(ratio, sorted_ratio)
-
-
 def find_likely_clients(
     *,
     agency,
     legal_name: str = "",
     preferred_name: str = "",
     date_of_birth=None,
+    estimated_age=None,
     phone: str = "",
     identifiers: list[tuple[str, str]] | None = None,
+    exclude_pk=None,
 ) -> list[Suggestion]:
     """Clients of `agency` who may be the person described, best first.
 
-    Reasons: same date of birth with a similar name; same phone; same identifier; the
-    same legal or preferred name when no date of birth is given; a similar name of a
-    client whose age was estimated close to the date of birth given.
-    Returns at most MAX_SUGGESTIONS, whatever the agency's size (one indexed query).
+    Reasons: the same identifier; the same phone; the same date of birth with a name
+    word in common; a similar name (misspelt, a nickname, in another order, or part of the other)
+    whose age does not contradict the date of birth or estimated age given. Records merged
+    into another, and `exclude_pk` (the client being edited), are never offered.
+    Returns at most MAX_SUGGESTIONS, whatever the agency's size.
     """
-    names = [n for n in (name_key(legal_name), name_key(preferred_name)) if n]
+    names = [tokens for tokens in (name_tokens(legal_name), name_tokens(preferred_name)) if tokens]
     digits = phone_digits(phone)
-    query = Q()
-    if date_of_birth:
-        query |= Q(date_of_birth=date_of_birth)
-    if len(digits) >= 7:
-        query |= Q(phone_normalized=digits)
-    if not date_of_birth:
-        # Unknown birth date (often the case in the field): offer the same name exactly,
-        # legal or preferred (name_key holds "legal preferred").
-        for key in names:
-            query |= (
-                Q(name_key=key)
-                | Q(name_key__startswith=key + " ")
-                | Q(name_key__endswith=" " + key)
-            )
-    elif names:
-        # A client known only by an estimated age, born within a few years of the date
-        # given, may be the same person: their names are compared below.
-        year = date_of_birth.year
-        query |= Q(
-            date_of_birth__isnull=True,
-            estimated_age__isnull=False,
-            estimated_birth_year__range=(year - AGE_TOLERANCE_YEARS, year + AGE_TOLERANCE_YEARS),
-        )
-    for kind, value in identifiers or []:
-        if value:
-            query |= Q(identifiers__kind=kind, identifiers__value__iexact=value.strip())
-    if not query:
-        return []
-    candidates = (
-        Client.objects.filter(agency=agency)
-        .annotate(
-            estimated_birth_year=ExpressionWrapper(
-                ExtractYear(Coalesce("estimated_age_on", "created_at__date")) - F("estimated_age"),
-                output_field=IntegerField(),
-            )
-        )
-        .filter(query)
-        .distinct()
-        .prefetch_related("identifiers")[:200]
-    )
+    wanted = {(kind, value.strip().lower()) for kind, value in identifiers or [] if value.strip()}
+    base = Client.objects.filter(agency=agency, merged_into__isnull=True)
+    if exclude_pk is not None:
+        base = base.exclude(pk=exclude_pk)
 
+    ids = set()
+    exact = Q()
+    if date_of_birth:
+        exact |= Q(date_of_birth=date_of_birth)
+    if len(digits) >= 7:
+        exact |= Q(phone_normalized=digits)
+    if exact:
+        ids.update(base.filter(exact).values_list("pk", flat=True)[:BRANCH_LIMIT])
+    for kind, value in wanted:
+        ids.update(
+            ClientIdentifier.objects.filter(
+                agency=agency, kind=kind, value__iexact=value
+            ).values_list("client_id", flat=True)[:BRANCH_LIMIT]
+        )
+    if names:
+        ids.update(_name_candidates(base, names))
+    if not ids:
+        return []
+
+    today = agency.today()
+    candidates = base.filter(pk__in=ids).select_related("agency").prefetch_related("identifiers")
     suggestions = []
     for client in candidates:
-        reasons = []
-        score = 0.0
-        similarity = max((_similar(n, client.name_key) for n in names), default=0.0)
-        # Also compare against each stored name alone (legal or preferred).
-        for stored in (name_key(client.legal_name), name_key(client.preferred_name)):
-            similarity = max([similarity] + [_similar(n, stored) for n in names])
-        if (
-            date_of_birth
-            and client.date_of_birth == date_of_birth
-            and similarity >= NAME_SIMILARITY
-        ):
-            reasons.append("same date of birth and a similar name")
-            score += 2 + similarity
-        if len(digits) >= 7 and client.phone_normalized == digits:
-            reasons.append("same phone number")
-            score += 1.5 + similarity
-        stored_names = {name_key(client.legal_name), name_key(client.preferred_name)} - {""}
-        if not date_of_birth and stored_names & set(names):
-            reasons.append("same name (no date of birth given)")
-            score += 1 + similarity
-        if (
-            date_of_birth
-            and client.date_of_birth is None
-            and client.estimated_age is not None
-            and similarity >= NAME_SIMILARITY
-        ):
-            reasons.append("similar name, age estimated close to this date of birth")
-            score += 1 + similarity
-        wanted = {(k, v.strip().lower()) for k, v in identifiers or [] if v}
-        have = {(i.kind, i.value.lower()) for i in client.identifiers.all()}
-        if wanted & have:
-            reasons.append("same identifier")
-            score += 3
-        if reasons:
-            suggestions.append(Suggestion(client=client, reasons=reasons, score=score))
-    suggestions.sort(key=lambda s: -s.score)
+        suggestion = _score(
+            client,
+            names=names,
+            date_of_birth=date_of_birth,
+            estimated_age=estimated_age,
+            digits=digits,
+            wanted=wanted,
+            today=today,
+        )
+        if suggestion.reasons:
+            suggestions.append(suggestion)
+    suggestions.sort(key=lambda s: (-s.score, s.client.pk))
     return suggestions[:MAX_SUGGESTIONS]
+
+
+def _name_candidates(base, names: list[list[str]]) -> list[int]:
+    """Ids of clients whose name may be one of `names` (each a list of words)."""
+    keys = [" ".join(tokens) for tokens in names]
+    if connection.vendor == "postgresql":
+        match = Q()
+        ranks = []
+        for key, tokens in zip(keys, names, strict=True):
+            sounds = Q()
+            for code in {sound(token) for token in tokens}:
+                sounds &= Q(name_phonetic__contains=f" {code} ")
+            match |= Q(TrigramWordSimilar(F("name_key"), Value(key))) | sounds
+            if len(tokens) > 1:
+                # A whole name misspelt. For one word, word similarity is the test: the
+                # similarity of "bell" to every "... Bell" is low, and there are many.
+                match |= Q(TrigramSimilar(F("name_key"), Value(key)))
+            ranks += [TrigramSimilarity("name_key", key), TrigramWordSimilarity(key, "name_key")]
+        return list(
+            base.filter(match)
+            .annotate(rank=Greatest(*ranks))
+            .order_by("-rank", "pk")
+            .values_list("pk", flat=True)[:BRANCH_LIMIT]
+        )
+    match = Q()
+    for tokens in names:
+        for token in tokens:
+            if len(token) > 1:
+                match |= Q(name_key__contains=token)
+            match |= Q(name_phonetic__contains=f" {sound(token)} ")
+    return list(base.filter(match).values_list("pk", flat=True)[:SQLITE_NAME_LIMIT])
+
+
+def _birth_year(client, today) -> float | None:
+    """The client's year of birth, or its estimate (None: no age recorded)."""
+    if client.date_of_birth:
+        return client.date_of_birth.year
+    if client.estimated_age is not None:
+        on = client.estimated_age_on or today
+        return on.year - client.estimated_age
+    return None
+
+
+def _age_match(client, *, date_of_birth, estimated_age, today) -> str:
+    """ "same_dob", "close", "conflict" or "unknown": how the age given fits the client's."""
+    if date_of_birth and client.date_of_birth:
+        return "same_dob" if client.date_of_birth == date_of_birth else "conflict"
+    if date_of_birth:
+        given = date_of_birth.year
+    elif estimated_age is not None:
+        given = today.year - estimated_age
+    else:
+        return "unknown"
+    year = _birth_year(client, today)
+    if year is None:
+        return "unknown"
+    return "close" if abs(given - year) <= AGE_TOLERANCE_YEARS else "conflict"
+
+
+def _score(client, *, names, date_of_birth, estimated_age, digits, wanted, today) -> Suggestion:
+    stored = [
+        tokens
+        for tokens in (name_tokens(client.legal_name), name_tokens(client.preferred_name))
+        if tokens
+    ]
+    similarity = max(
+        (name_similarity(given, known) for given in names for known in stored), default=0.0
+    )
+    same_name = any(
+        name_key(" ".join(given)) == name_key(" ".join(known))
+        for given in names
+        for known in stored
+    )
+    age = _age_match(client, date_of_birth=date_of_birth, estimated_age=estimated_age, today=today)
+    suggestion = Suggestion(client=client)
+    reasons = suggestion.reasons
+
+    if age == "same_dob" and similarity >= SAME_BIRTH_DATE_NAME_SIMILARITY:
+        reasons.append("same date of birth and a similar name")
+        suggestion.score += 2 + similarity
+    if len(digits) >= 7 and client.phone_normalized == digits:
+        reasons.append("same phone number")
+        suggestion.score += 1.5 + similarity
+    if wanted & {(i.kind, i.value.lower()) for i in client.identifiers.all()}:
+        reasons.append("same identifier")
+        suggestion.score += 3
+    if age in ("close", "unknown") and similarity >= NAME_SIMILARITY:
+        if same_name and not date_of_birth:
+            reasons.append("same name (no date of birth given)")
+        elif age == "close" and date_of_birth and client.date_of_birth is None:
+            reasons.append("similar name, age estimated close to this date of birth")
+        elif age == "close":
+            reasons.append(f"{'same' if same_name else 'similar'} name, close in age")
+        else:
+            reasons.append(f"{'same' if same_name else 'similar'} name")
+        suggestion.score += (1 if age == "close" else 0.5) + similarity
+    return suggestion
+
+
+def likely_match_message(suggestions, *, how_to_confirm: str) -> str:
+    """The message refusing a new person while a likely match is unanswered, naming it."""
+    first = suggestions[0].client
+    if first.date_of_birth:
+        age = f", born {first.date_of_birth:%d %b %Y}"
+    elif first.estimated_age is not None:
+        age = f", about {first.age}"
+    else:
+        age = ""
+    others = len(suggestions) - 1
+    more = f" (and {others} other{'s' if others > 1 else ''})" if others else ""
+    return (
+        f"This may be an existing client: {first.display_name} (client {first.pk}{age}; "
+        f"{'; '.join(suggestions[0].reasons)}){more}. Choose the existing person, or "
+        f"{how_to_confirm} if this is a new person."
+    )

@@ -4,11 +4,13 @@ import unicodedata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.models import Role
 from cases.cssrs import RiskLevel
+from cases.names import phonetic_key
 
 # --- Reference data (edited in the Django admin) ------------------------------------------
 
@@ -101,8 +103,13 @@ class ClientQuerySet(models.QuerySet):
     def _registered_without_case_q(user):
         return Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk")))
 
+    def active(self):
+        """Clients not merged into another record."""
+        return self.filter(merged_into__isnull=True)
+
     def search(self, text: str):
-        """Name (legal or preferred, accents ignored), phone or identifier contains text."""
+        """Name (legal or preferred, accents ignored), phone or identifier contains text.
+        Records merged into another are left out: the survivor is found instead."""
         key = name_key(text)
         query = Q(name_key__contains=key) if key else Q(pk__in=[])
         digits = phone_digits(text)
@@ -110,14 +117,21 @@ class ClientQuerySet(models.QuerySet):
             query |= Q(phone_normalized__contains=digits)
         if text.strip():
             query |= Q(identifiers__value__iexact=text.strip())
-        return self.filter(query).distinct()
+        return self.active().filter(query).distinct()
 
 
 class Client(models.Model):
-    """A person the agency serves. Belongs to exactly one agency."""
+    """A person the agency serves. Belongs to exactly one agency.
+
+    An unidentified person (`is_unidentified`: someone not found, or who gave no name) is
+    known by a description until identified (edited to a real identity) or merged into a
+    known client. A merged record keeps its own details and points to the survivor
+    (`merged_into`); everything recorded about the person moved there
+    (services.merge_clients). Records are never deleted.
+    """
 
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="clients")
-    legal_name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=200, blank=True)
     preferred_name = models.CharField(max_length=200, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     estimated_age = models.PositiveSmallIntegerField(
@@ -138,8 +152,27 @@ class Client(models.Model):
     where_to_find = models.TextField(
         max_length=1000, blank=True, help_text="Where the client can usually be found."
     )
+    is_unidentified = models.BooleanField(
+        "unidentified person", default=False, help_text="No name given or known yet."
+    )
+    description = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="How to recognise an unidentified person, e.g. man, about 40, red jacket.",
+    )
     name_key = models.CharField(max_length=420, editable=False, db_index=False)
+    # The names' sounds (cases.names.phonetic_key), for duplicate suggestions.
+    name_phonetic = models.CharField(max_length=420, editable=False, blank=True, default="")
     phone_normalized = models.CharField(max_length=40, editable=False, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_records",
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
@@ -157,6 +190,17 @@ class Client(models.Model):
             models.Index(fields=["agency", "phone_normalized"], name="client_agency_phone_idx"),
             # Client search by name.
             models.Index(fields=["agency", "name_key"], name="client_agency_name_idx"),
+            # On PostgreSQL, GIN trigram indexes on name_key and name_phonetic serve the
+            # fuzzy duplicate suggestions (migration 0007, PostgreSQL only).
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_unidentified=True) | ~Q(legal_name=""),
+                name="client_named_or_unidentified",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("pk")), name="client_not_merged_into_itself"
+            ),
         ]
 
     def __str__(self):
@@ -164,12 +208,17 @@ class Client(models.Model):
 
     @property
     def display_name(self):
+        if not self.legal_name:
+            described = f": {self.description}" if self.description else ""
+            return f"Unidentified person{described}"
         if self.preferred_name and self.preferred_name != self.legal_name:
             return f"{self.preferred_name} ({self.legal_name})"
         return self.legal_name
 
     @property
     def age(self):
+        # The active zone's today: the agency's on every page and API answer (activated
+        # by accounts.middleware and casebook.authentication), without a query per row.
         today = timezone.localdate()
         if self.date_of_birth:
             dob = self.date_of_birth
@@ -186,7 +235,28 @@ class Client(models.Model):
     def refresh_search_keys(self):
         """Recompute the derived matching keys. Call before saving changed names or phone."""
         self.name_key = name_key(self.legal_name, self.preferred_name)
+        self.name_phonetic = phonetic_key(self.legal_name, self.preferred_name)
         self.phone_normalized = phone_digits(self.phone)
+
+    @property
+    def is_merged(self):
+        return self.merged_into_id is not None
+
+    def clean(self):
+        super().clean()
+        if not self.legal_name.strip() and not self.is_unidentified:
+            raise ValidationError(
+                {
+                    "legal_name": "Give the client's legal name (or the name they give), or "
+                    "record an unidentified person with a description."
+                }
+            )
+        if self.is_unidentified and not self.legal_name.strip() and not self.description.strip():
+            raise ValidationError(
+                {
+                    "description": "Describe the unidentified person (e.g. man, about 40, red jacket)."
+                }
+            )
 
 
 class IdentifierKind(models.TextChoices):
@@ -210,6 +280,10 @@ class ClientIdentifier(models.Model):
             models.UniqueConstraint(
                 fields=["agency", "kind", "value"], name="client_identifier_unique_in_agency"
             ),
+        ]
+        indexes = [
+            # Duplicate suggestions and search: an identifier typed in any letter case.
+            models.Index(F("agency"), F("kind"), Upper("value"), name="identifier_upper_value_idx"),
         ]
 
     def __str__(self):
@@ -374,6 +448,7 @@ class CaseEventKind(models.TextChoices):
     AMENDED = "amended", "Contact amended"
     RISK_CHANGED = "risk_changed", "Risk level changed"
     CLIENT_UPDATED = "client_updated", "Client details changed"
+    CLIENTS_MERGED = "clients_merged", "Client records merged"
     CONCERNS_CHANGED = "concerns_changed", "Presenting concerns changed"
     REASSIGNED = "reassigned", "Reassigned"
     CLOSED = "closed", "Case closed"
@@ -415,20 +490,35 @@ class CaseEvent(models.Model):
 
 
 class ContactSource(models.TextChoices):
+    """Where the call came from. CAHOOTS, STAR and 988 report 911, 988, police request,
+    self and other (shared DOMAIN notes, "Crisis contact record")."""
+
     DIVERSION_911 = "911", "911 diversion"
     LIFELINE_988 = "988", "988 Lifeline"
     POLICE_REQUEST = "police", "Police request"
+    SELF = "self", "Self (the person in crisis asked for help)"
     MOBILE_CRISIS = "mobile_crisis", "Mobile crisis dispatch"
     WALK_IN = "walk_in", "Walk-in"
     OUTREACH = "outreach", "Outreach or welfare check"
     PHONE = "phone", "Phone"
     HOSPITAL = "hospital", "Hospital or ER"
+    OTHER = "other", "Other"
 
 
 class Disposition(models.TextChoices):
+    """How the contact ended, as crisis programmes report it: resolved on scene;
+    transported to a crisis centre, the ED, a shelter or detox; referred; refused
+    (shared DOMAIN notes). Shelter and detox are not an ED transport or an admission:
+    they count as ER diversions (metrics.programme) and, like every contact with the
+    client, as follow-up (metrics.hedis). Follow-up enrolment: shelter starts the
+    post-crisis check as a crisis resolved on scene does; detox starts none, as a crisis
+    centre does (followups.services.triggers explains why)."""
+
     RESOLVED_ON_SCENE = "resolved", "Resolved on scene"
     REFERRED = "referred", "Referred to services"
     CRISIS_CENTRE = "crisis_centre", "Transported to crisis centre"
+    SHELTER = "shelter", "Transported to shelter"
+    DETOX = "detox", "Transported to detox"
     EMERGENCY_ROOM = "er", "Transported to ER"
     HOSPITALISED = "hospitalised", "Hospitalised"
     POLICE_CUSTODY = "police_custody", "Police custody"
@@ -484,6 +574,44 @@ def contact_time_errors(times: dict) -> dict:
                 )
                 break
     return errors
+
+
+# A contact is recorded on the day of the call, or soon after from notes. A call received
+# more than LATE_ENTRY_DAYS before the agency's today is recorded only when the worker
+# confirms it is a late entry; one more than OLDEST_ENTRY_YEARS back is refused: it is a
+# mistyped year (1999 for 2025), and would show as "last contact 27 years ago".
+LATE_ENTRY_DAYS = 30
+OLDEST_ENTRY_YEARS = 2
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def late_entry_error(received_at, agency, *, confirmed: bool, how_to_confirm: str) -> str | None:
+    """The message for a call received too long ago to record as it is, or None. The day
+    is named as the agency's calendar shows it. `how_to_confirm` ends the message that
+    asks for the late-entry confirmation (the form's checkbox, the API's flag)."""
+    if received_at is None or agency is None:
+        return None
+    today = agency.today()
+    day = agency.day_of(received_at)
+    named = agency.describe_day(day)
+    if day < _years_before(today, OLDEST_ENTRY_YEARS):
+        return (
+            f"The call would have been received on {named}, more than {OLDEST_ENTRY_YEARS} "
+            "years ago: check the year."
+        )
+    days_ago = (today - day).days
+    if days_ago > LATE_ENTRY_DAYS and not confirmed:
+        return (
+            f"The call was received on {named}, {days_ago} days before today. "
+            f"If that is right, {how_to_confirm}."
+        )
+    return None
 
 
 # The fields an amendment may correct. Who recorded it and when it was saved never change.

@@ -19,6 +19,7 @@ from cases.exceptions import (
     EmergencyAccessRefused,
     InvalidAmendment,
     InvalidReassignment,
+    MergeRefused,
     NotPermitted,
     OutsideScope,
 )
@@ -47,6 +48,8 @@ CLIENT_FIELDS = (
     "email",
     "reminder_channel",
     "where_to_find",
+    "is_unidentified",
+    "description",
 )
 
 
@@ -58,7 +61,7 @@ def create_client(*, actor: User, data: dict, identifiers=(), request=None) -> C
         if name in data:
             setattr(client, name, data[name] if data[name] is not None else _blank(name))
     if client.estimated_age is not None and client.date_of_birth is None:
-        client.estimated_age_on = timezone.localdate()
+        client.estimated_age_on = client.agency.today()
     client.refresh_search_keys()
     client.full_clean(exclude=["created_by", "agency"])
     identifiers = _clean_identifiers(identifiers)
@@ -110,6 +113,8 @@ def _add_identifiers(client, identifiers):
 
 
 def _blank(name):
+    if name == "is_unidentified":
+        return False
     return None if name in ("date_of_birth", "estimated_age") else ""
 
 
@@ -140,7 +145,7 @@ def update_client(
     if not changed:
         return client
     if "estimated_age" in changed and client.estimated_age is not None:
-        client.estimated_age_on = timezone.localdate()
+        client.estimated_age_on = client.agency.today()
     client.refresh_search_keys()
     client.full_clean(exclude=["created_by", "agency"])
     client.save()
@@ -243,6 +248,9 @@ def _record_contact(
             request=request,
         )
     client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.merged_into_id:
+        # Merged while the form was open: the contact belongs to the same person's record.
+        client = Client.objects.select_for_update().get(pk=client.merged_into_id)
 
     data = dict(contact_data)
     concerns = list(data.pop("presenting_concerns", []) or [])
@@ -583,3 +591,140 @@ def save_draft(*, actor: User, data: dict) -> ContactDraft:
         user=actor, defaults={"data": without_nul(data)}
     )
     return draft
+
+
+# Details a merge copies from the duplicate where the survivor has none.
+MERGE_FILLS = (
+    "legal_name",
+    "preferred_name",
+    "date_of_birth",
+    "pronouns",
+    "preferred_language",
+    "phone",
+    "email",
+    "where_to_find",
+)
+
+
+def can_merge_clients(user: User) -> bool:
+    """Agency admins merge records of one person entered twice."""
+    return user.is_authenticated and user.role == Role.AGENCY_ADMIN and bool(user.agency_id)
+
+
+@transaction.atomic
+def merge_clients(*, actor: User, survivor: Client, duplicate: Client, request=None) -> Client:
+    """Merge `duplicate` into `survivor`: every row that names the duplicate (cases,
+    contacts, referrals, consents, disclosures, hospital visits, follow-ups through their
+    cases, notifications, identifiers, records merged into it before) moves to the
+    survivor, which also takes the duplicate's details where it has none. The duplicate is
+    kept, inactive, pointing to the survivor; each of the person's cases gets a timeline
+    entry, and both records an audit row.
+
+    Refused (MergeRefused) for records of another agency, the same record twice, a record
+    already merged, or when both have an open case (a client has at most one: a worker
+    closes one first).
+    """
+    if not can_merge_clients(actor):
+        raise NotPermitted("Only an agency admin can merge client records.")
+    if survivor.pk == duplicate.pk:
+        raise MergeRefused("Choose two different records to merge.")
+    # Both rows locked, in id order so that two merges cannot deadlock; a contact being
+    # recorded for either waits (record_contact locks the client too).
+    locked = {
+        c.pk: c
+        for c in Client.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, duplicate.pk], agency_id=actor.agency_id)
+        .order_by("pk")
+    }
+    if len(locked) != 2:
+        raise MergeRefused("No such client in your agency.")
+    survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+    for client in (survivor, duplicate):
+        if client.is_merged:
+            raise MergeRefused(
+                f"Record {client.pk} was already merged into record {client.merged_into_id}."
+            )
+    open_cases = list(
+        Case.objects.select_for_update(of=("self",))
+        .filter(client__in=[survivor, duplicate], status=CaseStatus.OPEN)
+        .values_list("pk", flat=True)
+    )
+    if len(open_cases) > 1:
+        raise MergeRefused(
+            f"Both records have an open case (cases {open_cases[0]} and {open_cases[1]}): a "
+            "client has one open case at a time, so one must be closed before merging."
+        )
+
+    moved, kept_identifiers = _move_client_rows(duplicate=duplicate, survivor=survivor)
+    filled = _fill_from(survivor, duplicate)
+    Client.objects.filter(pk=duplicate.pk).update(merged_into=survivor, merged_at=timezone.now())
+    duplicate.merged_into = survivor
+    events.clients_merged(
+        cases=Case.objects.filter(client=survivor),
+        actor=actor,
+        survivor=survivor,
+        duplicate=duplicate,
+    )
+    detail = {
+        "survivor_id": survivor.pk,
+        "merged_id": duplicate.pk,
+        "moved": moved,
+        "filled": filled,
+        "identifiers_kept_on_merged_record": kept_identifiers,
+    }
+    for client in (survivor, duplicate):
+        audit(request=request, actor=actor, action=Action.MERGE, obj=client, detail=detail)
+    return survivor
+
+
+def _move_client_rows(*, duplicate: Client, survivor: Client):
+    """Point every foreign key to the duplicate at the survivor, whichever app holds it
+    (found from the model graph, so a new one cannot be forgotten). Returns the number
+    of rows moved per table and the identifiers left on the duplicate: a kind the
+    survivor already has (one per kind) stays where it is."""
+    moved = {}
+    kept = []
+    relations = [
+        f
+        for f in Client._meta.get_fields(include_hidden=True)
+        if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one)
+    ]
+    for relation in relations:
+        model, name = relation.related_model, relation.field.name
+        rows = model._base_manager.filter(**{name: duplicate})
+        if model is ClientIdentifier:
+            taken = set(survivor.identifiers.values_list("kind", flat=True))
+            kept = [
+                f"{kind}: {value}"
+                for kind, value in rows.filter(kind__in=taken).values_list("kind", "value")
+            ]
+            rows = rows.exclude(kind__in=taken)
+        count = rows.update(**{name: survivor})
+        if count:
+            moved[model._meta.label_lower] = moved.get(model._meta.label_lower, 0) + count
+    return moved, kept
+
+
+def _fill_from(survivor: Client, duplicate: Client) -> list[str]:
+    """Copy the duplicate's details the survivor lacks; returns the fields filled."""
+    filled = []
+    for name in MERGE_FILLS:
+        if not getattr(survivor, name) and getattr(duplicate, name):
+            setattr(survivor, name, getattr(duplicate, name))
+            filled.append(name)
+    if "date_of_birth" in filled:
+        survivor.estimated_age = survivor.estimated_age_on = None
+    elif (
+        survivor.date_of_birth is None
+        and survivor.estimated_age is None
+        and duplicate.estimated_age is not None
+    ):
+        survivor.estimated_age = duplicate.estimated_age
+        survivor.estimated_age_on = duplicate.estimated_age_on
+        filled.append("estimated_age")
+    if "legal_name" in filled:
+        survivor.is_unidentified = False
+    if filled:
+        survivor.refresh_search_keys()
+        survivor.save()
+    return filled

@@ -232,6 +232,7 @@ class Address(HsdsModel):
 
     class Meta:
         ordering = ["id"]
+        verbose_name_plural = "addresses"
         indexes = [
             # Geocoding an address typed by a worker against the directory's own addresses.
             models.Index(fields=["postal_code"], name="dir_address_postal_idx"),

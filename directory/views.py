@@ -40,14 +40,45 @@ from directory.models import (
 EDITORS_ONLY = "Only agency admins and the system admin edit the directory."
 
 
-def referral_case_id(request) -> int | None:
-    """The case a worker is referring from (?case=<id>), when it is one they may see."""
+def referral_case(request) -> Case | None:
+    """The case a worker is referring from (?case=<id>), with its client, when it is one
+    they may see."""
     case_id = as_id(request.GET.get("case", ""))
     if case_id is None or not request.user.works_cases:
         return None
-    if not Case.objects.visible_to(request.user).filter(pk=case_id).exists():
-        return None
-    return case_id
+    return Case.objects.visible_to(request.user).select_related("client").filter(pk=case_id).first()
+
+
+def referral_case_id(request) -> int | None:
+    """The id of referral_case(request), or None."""
+    case = referral_case(request)
+    return case.pk if case is not None else None
+
+
+def with_client_filters(query, case):
+    """The search's GET parameters, with the client's language and age filled in when the
+    directory is opened from their case: a filter the worker cleared (sent empty) stays
+    cleared."""
+    if case is None:
+        return query
+    client = case.client
+    given = {"language": client.preferred_language.strip(), "age": client.age}
+    missing = {key: value for key, value in given.items() if key not in query and value}
+    if not missing:
+        return query
+    query = query.copy()
+    for key, value in missing.items():
+        query[key] = str(value)
+    return query
+
+
+def referral_need(request, service_needs=()) -> str:
+    """The need a referral from a service's page is for: the one searched for (?need=),
+    else the service's only need, else "" (the worker chooses on the referral form)."""
+    need = request.GET.get("need", "")
+    if need in NeedCategory.values:
+        return need
+    return service_needs[0] if len(service_needs) == 1 else ""
 
 
 def web_link(url: str) -> str:
@@ -74,10 +105,11 @@ def referral_base_url(case_id) -> str | None:
 @login_required
 @require_GET
 def search(request):
-    form = SearchForm(request.GET)
+    case = referral_case(request)
+    case_id = case.pk if case is not None else None
+    form = SearchForm(with_client_filters(request.GET, case))
     page = None
     results = None
-    case_id = referral_case_id(request)
     if form.is_valid():
         params = form.params()
         near = (form.cleaned_data.get("near") or "").strip()
@@ -154,6 +186,8 @@ def service_detail(request, pk):
         "needs": [NeedCategory(c).label for c in needs],
         "case_id": case_id,
         "refer_url": referral_base_url(case_id),
+        # Carried into the referral, which cannot be sent without it.
+        "refer_need": referral_need(request, needs) if case_id else "",
         "can_edit": Service.objects.editable_by(user).filter(pk=service.pk).exists(),
     }
     return render(request, "directory/service_detail.html", context)

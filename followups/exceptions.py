@@ -24,3 +24,9 @@ class FollowUpInvalid(FollowUpError):
 
 class NotPermitted(FollowUpError):
     code = "not_permitted"
+
+
+class CannotUndo(FollowUpError):
+    """The attempt can no longer be undone (too late, not the last, not the author's)."""
+
+    code = "cannot_undo"

@@ -48,6 +48,17 @@ class CompleteForm(forms.Form):
         label="Note", max_length=REASON_MAX, required=False, help_text="What was done (optional)."
     )
 
+    def __init__(self, *args, note_required=False, **kwargs):
+        """`note_required`: the follow-up needs a note to be done (models.NOTE_REQUIRED;
+        the service refuses it without one)."""
+        super().__init__(*args, **kwargs)
+        if note_required:
+            self.fields["note"].required = True
+            self.fields["note"].help_text = (
+                "Required for this call (high risk or safety planning): how the client is, "
+                "the risk now, the safety plan."
+            )
+
 
 class MoveForm(forms.Form):
     due_at = _time_field("New due date and time")

@@ -22,7 +22,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.cssrs import RISK_ORDER
+from cases.cssrs import RISK_ORDER, RiskLevel
 
 # --- Protocols ------------------------------------------------------------------------------
 
@@ -335,6 +335,16 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.SCHEDULED, Status.DUE, Status.OVERDUE)
+
+# The shipped Safety Planning Intervention protocol (followups/protocols.py).
+SAFETY_PLANNING_KEY = "safety-planning-calls"
+# Follow-ups whose completion needs a written note: the Safety Planning calls, each of
+# which checks risk and reviews the safety plan (Stanley, Brown et al., JAMA Psychiatry
+# 2018), and any call to a client at high C-SSRS risk. A contact recorded for it is its
+# note.
+NOTE_REQUIRED = Q(case__risk_level=RiskLevel.HIGH) | Q(
+    enrolment__version__protocol__key=SAFETY_PLANNING_KEY
+)
 ACTIONABLE_STATUSES = (Status.DUE, Status.OVERDUE)
 CLOSED_STATUSES = (Status.COMPLETED, Status.MISSED, Status.CANCELLED)
 
@@ -358,6 +368,14 @@ class FollowUpQuerySet(models.QuerySet):
         a live lease (the sweeper's claim query; followup_sweep_idx)."""
         return self.filter(next_check_at__lte=now, parked_at__isnull=True).filter(
             Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        )
+
+    def with_note_required(self):
+        """Annotate `note_required`: whether completing it needs a note (NOTE_REQUIRED)."""
+        return self.annotate(
+            note_required=models.ExpressionWrapper(
+                NOTE_REQUIRED, output_field=models.BooleanField()
+            )
         )
 
     def for_today(self):
@@ -531,6 +549,7 @@ class FollowUpEventKind(models.TextChoices):
     CREATED = "created", "Scheduled"
     STATUS = "status", "Status changed"
     ATTEMPT = "attempt", "Attempt logged"
+    ATTEMPT_UNDONE = "attempt_undone", "Attempt undone"
     COMPLETED = "completed", "Completed"
     RESCHEDULED = "rescheduled", "Due date moved"
     REASSIGNED = "reassigned", "Reassigned"

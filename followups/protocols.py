@@ -8,6 +8,7 @@ anchor's date (the discharge when known), so "days 1-3" are the three dates afte
 from django.db import transaction
 
 from followups.models import (
+    SAFETY_PLANNING_KEY,
     EndRule,
     Method,
     Performer,
@@ -53,7 +54,7 @@ STANDARD_PROTOCOLS = [
         ],
     },
     {
-        "key": "safety-planning-calls",
+        "key": SAFETY_PLANNING_KEY,
         "name": "Safety Planning Intervention follow-up calls",
         "trigger": Trigger.ED_VISIT,
         "intensive": True,

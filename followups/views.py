@@ -15,7 +15,7 @@ from audit.models import Action
 from audit.services import record as audit
 from audit.services import record_list, refuse
 from casebook.exceptions import DomainError
-from cases.access import get_case_for_user
+from cases.access import as_id, get_case_for_user
 from cases.models import Case
 from followups import engine, services
 from followups.access import (
@@ -36,6 +36,7 @@ from followups.forms import (
 )
 from followups.models import (
     Attempt,
+    AttemptOutcome,
     FollowUp,
     FollowUpEventKind,
     Status,
@@ -67,15 +68,9 @@ def describe(fu, now):
     return fu
 
 
-@login_required
-@require_GET
-def today(request):
-    """My follow-ups to do now, highest case risk first, then the window that closes
-    soonest; what opens within a day; and what was missed in the last week."""
-    user = request.user
-    if not user.works_cases:
-        refuse(request, "followups_today", "Only social workers and supervisors have follow-ups.")
-    now = timezone.now()
+def _today_sections(user, now):
+    """The Today list's rows (one query) in its three sections: to do now, coming up,
+    missed recently; and the counts its headings show."""
     rows = list(today_rows(user, now))
     due, coming, missed = [], [], []
     for fu in rows:
@@ -88,6 +83,24 @@ def today(request):
             due.append(fu)
     coming.sort(key=lambda fu: (fu.window_start, fu.pk))
     missed.sort(key=lambda fu: (fu.window_end, fu.pk), reverse=True)
+    counts = {
+        "due": len(due),
+        "overdue": sum(fu.shown_status == Status.OVERDUE for fu in due),
+        "coming": len(coming),
+        "missed": len(missed),
+    }
+    return rows, {"due": due, "coming": coming, "missed": missed, "counts": counts}
+
+
+@login_required
+@require_GET
+def today(request):
+    """My follow-ups to do now, highest case risk first, then the window that closes
+    soonest; what opens within a day; and what was missed in the last week."""
+    user = request.user
+    if not user.works_cases:
+        refuse(request, "followups_today", "Only social workers and supervisors have follow-ups.")
+    rows, sections = _today_sections(user, timezone.now())
     record_list(
         request=request,
         object_type="followup",
@@ -95,14 +108,32 @@ def today(request):
         client_ids=[fu.case.client_id for fu in rows],
         detail={"page": "today"},
     )
+    return render(request, "followups/today.html", {**sections, "attempt_form": AttemptForm()})
+
+
+def _today_row(request, fu, *, error="", undo=None, reaching=False, note="", done=""):
+    """One Today row after an action on it (htmx), with the page's counts and the inbox
+    count in the menu swapped out of band, as they may have changed with it."""
+    now = timezone.now()
+    fu = with_row_details(FollowUp.objects.filter(pk=fu.pk), request.user).get()
+    describe(fu, now)
+    counts = None
+    if request.user.works_cases:
+        counts = _today_sections(request.user, now)[1]["counts"]
     return render(
         request,
-        "followups/today.html",
+        "followups/_today_row.html",
         {
-            "due": due,
-            "coming": coming,
-            "missed": missed,
+            "fu": fu,
             "attempt_form": AttemptForm(),
+            "error": error,
+            "reaching": reaching,
+            "note_value": note,
+            "undo": undo,
+            "undo_seconds": services.UNDO_SHOWN_SECONDS,
+            "done": done,
+            "counts": counts,
+            "oob": True,
         },
     )
 
@@ -159,7 +190,8 @@ def _detail_page(request, fu, *, forms=None, status=200):
             "can_move": fu.is_open,
             "can_complete": fu.status not in (Status.COMPLETED, Status.CANCELLED),
             "attempt_form": forms.get("attempt") or AttemptForm(initial={"method": fu.method}),
-            "complete_form": forms.get("complete") or CompleteForm(),
+            "complete_form": forms.get("complete")
+            or CompleteForm(note_required=bool(fu.note_required)),
             "move_form": forms.get("move")
             or MoveForm(initial={"due_at": timezone.localtime(fu.due_at)}),
             "cancel_form": forms.get("cancel") or CancelForm(),
@@ -218,10 +250,10 @@ def attempt(request, pk):
     """Log one try. From the Today list (htmx) answers with the updated row."""
     fu = _get_followup(request, pk, write=True)
     form = AttemptForm(request.POST)
-    error = ""
+    error, logged = "", None
     if form.is_valid():
         try:
-            services.log_attempt(
+            logged = services.log_attempt(
                 actor=request.user,
                 followup=fu,
                 outcome=form.cleaned_data["outcome"],
@@ -235,16 +267,37 @@ def attempt(request, pk):
     else:
         error = " ".join(message for errors in form.errors.values() for message in errors)
     if request.htmx:
-        fu = with_row_details(FollowUp.objects.filter(pk=fu.pk), request.user).get()
-        describe(fu, timezone.now())
-        return render(
-            request,
-            "followups/_today_row.html",
-            {"fu": fu, "attempt_form": AttemptForm(), "error": error},
-        )
+        # A refused "reached" keeps the card's note form open with what was typed.
+        reaching = logged is None and request.POST.get("outcome") == AttemptOutcome.REACHED
+        note = request.POST.get("note", "")[:2000] if reaching else ""
+        return _today_row(request, fu, error=error, undo=logged, reaching=reaching, note=note)
     if form.errors:
         return _detail_page(request, _get_followup(request, pk), forms={"attempt": form})
     messages.success(request, "Attempt logged.")
+    return redirect("followups:detail", fu.pk)
+
+
+@login_required
+@require_POST
+def undo_attempt(request, pk, attempt_pk):
+    """Take back an attempt just logged (services.undo_attempt: a few seconds, its author,
+    the follow-up's last). From the Today list (htmx) answers with the updated row."""
+    fu = _get_followup(request, pk, write=True)
+    attempt = fu.attempts.filter(pk=as_id(attempt_pk)).first() if as_id(attempt_pk) else None
+    error = ""
+    if attempt is None:
+        error = "Nothing to undo: that attempt is not there any more."
+    else:
+        try:
+            services.undo_attempt(actor=request.user, attempt=attempt, request=request)
+        except DomainError as exc:
+            error = str(exc)
+    if request.htmx:
+        return _today_row(request, fu, error=error, done="" if error else "Undone.")
+    if error:
+        messages.error(request, error)
+        return _detail_page(request, _get_followup(request, pk))
+    messages.success(request, "Attempt undone.")
     return redirect("followups:detail", fu.pk)
 
 

@@ -92,7 +92,9 @@ def trend_svg(weeks, *, link) -> str:
         TOP + plot_h,
     )
     return format_html(
-        '<svg class="trend-chart" viewBox="0 0 {} {}" role="img" '
+        # A group, not an image: an image's parts are hidden from assistive technology,
+        # and each week here is a link (axe's nested-interactive).
+        '<svg class="trend-chart" viewBox="0 0 {} {}" role="group" '
         'aria-labelledby="trend-title" preserveAspectRatio="xMidYMid meet">'
         '<title id="trend-title">Weekly follow-ups due, done within window, and the 7-day '
         "FUM rate</title>"

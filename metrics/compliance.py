@@ -73,6 +73,7 @@ from dataclasses import dataclass, field
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -90,6 +91,7 @@ from followups.models import (
     AttemptOutcome,
     FollowUp,
     HospitalVisit,
+    Method,
     Status,
     VisitKind,
 )
@@ -109,6 +111,12 @@ COUNT_NAMES = (
 
 
 # --- Shared by the metrics modules ------------------------------------------------------
+
+# The ways of following up that count as a visit or an interaction with the person, as
+# HEDIS FUM/FUA count them (in person, by telephone; Method has no video or e-visit yet:
+# add them here when it does). A letter or a text message sent is not a follow-up visit
+# (shared DOMAIN notes), so Caring Contacts messages do not count.
+QUALIFYING_METHODS = (Method.PHONE, Method.VISIT)
 
 
 def agency_zone(agency_id: int) -> zoneinfo.ZoneInfo:
@@ -449,16 +457,23 @@ class DropOffRow:
 
 
 def _completion_times(client_ids, since):
-    """client id -> times of completed follow-ups and reached attempts at or after `since`
-    (one query)."""
+    """client id -> times of the follow-ups that reached the client at or after `since`
+    (one query): reached attempts by a QUALIFYING_METHODS method, follow-ups done by a
+    contact, and follow-ups marked done by hand whose own method qualifies. A letter or
+    a text sent does not take a client off the list, as it does not count for HEDIS."""
     times = defaultdict(list)
     if not client_ids:
         return times
     client_ids = sorted(client_ids)
+    reached_attempts = Attempt.objects.filter(
+        followup=OuterRef("pk"), outcome=AttemptOutcome.REACHED
+    )
+    by_hand = Q(method__in=QUALIFYING_METHODS) & ~Exists(reached_attempts)
     completed = (
         FollowUp.objects.filter(
             case__client_id__in=client_ids, status=Status.COMPLETED, completed_at__gte=since
         )
+        .filter(Q(completed_contact__isnull=False) | by_hand)
         .order_by()
         .values_list("case__client_id", "completed_at")
     )
@@ -466,6 +481,7 @@ def _completion_times(client_ids, since):
         Attempt.objects.filter(
             followup__case__client_id__in=client_ids,
             outcome=AttemptOutcome.REACHED,
+            method__in=QUALIFYING_METHODS,
             at__gte=since,
         )
         .order_by()
@@ -483,7 +499,8 @@ def drop_off(*, agency_id, teams=None, now=None) -> list:
     follow-up, not a new crisis, and is not an event here. Ranked by the case's risk
     (highest first, cases.cssrs.RISK_ORDER), then days left in the 7-day window (the
     event's date + 7, the last day on which a follow-up still counts for HEDIS's 7-day
-    rate), then the event's time.
+    rate), then the event's time. A follow-up counts as metrics.hedis counts it: a letter
+    or a text message sent leaves the client on the list (_completion_times).
 
         drop_off(*, agency_id, teams=None, now=None) -> list[DropOffRow]
 

@@ -31,24 +31,35 @@ keeps "only the first eligible ED visit" of any 31 days among those left):
    the 30 days after; a visit in that period is not counted and opens no period; the
    next visit after it is counted and opens a new period (HEDIS's example: a visit on 1
    January counts, visits from 2 to 31 January do not, a visit on 1 February counts).
-   The chain is followed back through all the client's earlier visits in the agency, so
-   whether a visit counts never depends on the period asked for.
-5. Scope: the rules above run over all the client's visits in the agency; `teams` and
-   `worker` then choose which of the resulting visits are reported (a visit on a team's
-   case that repeats one on another team's case is a repeat in every view, so the teams'
-   denominators add up to the agency's).
+   Only the visits of the period take part, as HEDIS applies the rule to the ED visits
+   of the measurement year: a visit just before the period does not remove one inside
+   it (shared DOMAIN notes). So the same visit may count in March's report and be a
+   repeat in the report of February and March together.
+5. Scope: the rules above run over all the client's visits of the period in the agency;
+   `teams` and `worker` then choose which of the resulting visits are reported (a visit
+   on a team's case that repeats one on another team's case is a repeat in every view,
+   so the teams' denominators add up to the agency's).
 6. Numerator: a qualifying follow-up with the client (any of the client's cases in the
    agency) at or after the visit's arrival, dated (agency's date) no later than the ED
    date + 7 (7-day rate: 8 days in all, the ED day counts, day 7 counts, day 8 does not)
-   or + 30 (30-day rate). What qualifies: a completed follow-up (its completed_at), a
-   reached attempt (its time), and a crisis contact (cases.Contact, its received_at),
-   except the contact that sent the client to the ER (HospitalVisit.source_contact) and
-   any contact that ended in the ER or hospital (a new crisis, not follow-up care; HEDIS
-   does not count an ED visit as follow-up). HEDIS counts by date because claims carry
-   no time: here the times are known, so a contact earlier on the ED date than the
-   arrival (the crisis before the visit) is not a follow-up; after the arrival on the
-   ED date it is. Scope filters do not apply to the follow-up: the client reached by
-   anyone counts.
+   or + 30 (30-day rate). HEDIS counts a visit or an interaction with the person: in
+   person, by telephone or video, an e-visit or a virtual check-in; a letter or a text
+   message sent is not one, so Caring Contacts messages do not raise the rates (shared
+   DOMAIN notes). What qualifies here:
+   - a reached attempt made by a method of QUALIFYING_METHODS (a phone call, a visit);
+   - a completed follow-up with no reached attempt and no contact behind it (done by
+     hand), when its own method qualifies; one done by a reached attempt or a contact
+     counts through that attempt or contact, so a phone follow-up done by text does not
+     count;
+   - a crisis contact (cases.Contact, its received_at) that met the client: not the
+     contact that sent the client to the ER (HospitalVisit.source_contact), not one that
+     ended in the ER or hospital (a new crisis, not follow-up care; HEDIS does not count
+     an ED visit as follow-up), and not one where the client was not found or declined
+     (no service was given, as a declined attempt is no follow-up either).
+   HEDIS counts by date because claims carry no time: here the times are known, so a
+   contact earlier on the ED date than the arrival (the crisis before the visit) is not
+   a follow-up; after the arrival on the ED date it is. Scope filters do not apply to
+   the follow-up: the client reached by anyone counts.
 7. Pending: a visit with no qualifying follow-up yet whose window has not closed
    (today <= ED date + 7, or + 30) is neither a hit nor a miss.
    rate = numerator / (denominator - pending), None when nothing is eligible.
@@ -64,16 +75,15 @@ HedisWindow: days (7|30), numerator, pending, missed (ints), rate (float|None),
     numerator_visit_ids, pending_visit_ids, missed_visit_ids (sorted lists)
 
 Queries: four whatever the number of visits (the agency, the candidate visits of the
-clients with one in the period and in scope, up to the period's end, the admissions of
-those clients, and one UNION of their completed follow-ups, reached attempts and
-contacts).
+period of the clients with one in scope, the admissions of those clients, and one UNION
+of their qualifying completed follow-ups, reached attempts and contacts).
 """
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, IntegerField, Q, Value
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -88,7 +98,7 @@ from followups.models import (
     Status,
     VisitKind,
 )
-from metrics.compliance import agency_zone, period_bounds, ratio, scope_q
+from metrics.compliance import QUALIFYING_METHODS, agency_zone, period_bounds, ratio, scope_q
 
 MEASURES = {
     "fum": {"reasons": FUM_REASONS, "min_age": 6},
@@ -96,8 +106,14 @@ MEASURES = {
 }
 REPEAT_DAYS = 30  # a counted visit's date and the 30 days after: "any 31-day period"
 ADMISSION_DAYS = 30
-# A contact that took the client (back) to the ER or hospital is a new crisis.
-NOT_FOLLOW_UP = (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED)
+# A contact that took the client (back) to the ER or hospital is a new crisis; one that
+# did not meet the client, or that the client declined, gave no service.
+NOT_FOLLOW_UP = (
+    Disposition.EMERGENCY_ROOM,
+    Disposition.HOSPITALISED,
+    Disposition.UNABLE_TO_LOCATE,
+    Disposition.DECLINED,
+)
 WINDOWS = (7, 30)
 
 
@@ -169,7 +185,7 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
         .values("client_id")
     )
     candidates = list(
-        ed_visits.filter(client_id__in=clients, arrived_at__lt=until)
+        ed_visits.filter(client_id__in=clients, arrived_at__gte=since, arrived_at__lt=until)
         .order_by("client_id", "arrived_at", "pk")
         .values(
             "id",
@@ -188,10 +204,8 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
     team_ids = None if teams is None else set(teams)
 
     def reported(visit):
-        return (
-            visit["arrived_at"] >= since
-            and (team_ids is None or visit["case__team_id"] in team_ids)
-            and (worker is None or visit["case__assigned_worker_id"] == worker)
+        return (team_ids is None or visit["case__team_id"] in team_ids) and (
+            worker is None or visit["case__assigned_worker_id"] == worker
         )
 
     admissions = defaultdict(list)
@@ -268,13 +282,16 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
 
 
 def _followup_times(agency_id, client_ids, since, until):
-    """client id -> [(time, contact id or None)] of qualifying follow-ups from the period's
-    start to 31 days after its end, in one query."""
+    """client id -> [(time, contact id or None)] of qualifying follow-ups (rule 6 of the
+    module docstring) from the period's start to 31 days after its end, in one query."""
     followed = defaultdict(list)
     if not client_ids:
         return followed
     client_ids = sorted(client_ids)
     last = until + datetime.timedelta(days=32)
+    reached_attempts = Attempt.objects.filter(
+        followup=OuterRef("pk"), outcome=AttemptOutcome.REACHED
+    )
     completed = (
         FollowUp.objects.filter(
             agency_id=agency_id,
@@ -282,7 +299,10 @@ def _followup_times(agency_id, client_ids, since, until):
             status=Status.COMPLETED,
             completed_at__gte=since,
             completed_at__lt=last,
+            method__in=QUALIFYING_METHODS,
+            completed_contact__isnull=True,
         )
+        .filter(~Exists(reached_attempts))
         .order_by()
         .values_list(F("case__client_id"), F("completed_at"), Cast(Value(None), IntegerField()))
     )
@@ -291,6 +311,7 @@ def _followup_times(agency_id, client_ids, since, until):
             followup__agency_id=agency_id,
             followup__case__client_id__in=client_ids,
             outcome=AttemptOutcome.REACHED,
+            method__in=QUALIFYING_METHODS,
             at__gte=since,
             at__lt=last,
         )

@@ -11,12 +11,14 @@ ids; None: the whole agency). ProgrammeFigures (frozen dataclass):
         only those with contacts
     median_response_minutes: float | None: median of on_scene_at - received_at in
         minutes over the contacts with both times; timed_responses: how many had them
-    police_backup, arrests, er_diversions: Figure
-    ER diversions (DIVERTED) are contacts the team resolved on scene, referred on, or
-    took to a crisis centre (SAMHSA 2020: "a safe place to be"): a crisis handled
-    without an ER, a hospital or a cell. A contact whose client declined services or
-    could not be found is not a diversion (nothing was diverted), nor is one that ended
-    in the ER, hospital or police custody. The share is of all the period's contacts.
+    police_backup, arrests, er_diversions: Figure; er_diversion_definition: str
+    ER diversions, as crisis programmes publish them (shared DOMAIN notes): the contacts
+    not ending in an ED transport or admission (disposition not in NOT_DIVERTED), over
+    all the period's contacts (DIVERSION_DEFINITION, shown wherever the figure is).
+    Every contact is in the denominator, so every contact that did not end in the ER or
+    hospital is in the numerator: one the client declined, one where the client was not
+    found, one ending in police custody, at a shelter or in detox all count as diverted
+    (the dispositions table shows how many of each).
 Bucket: key, label, count, share (of all contacts; None when there are none), ids.
 Figure: count, share, ids. Two queries (the agency, the contacts as plain values); the
 median is computed in Python, the same on PostgreSQL and SQLite.
@@ -50,7 +52,8 @@ from metrics.compliance import (
 )
 from metrics.hedis import evaluate
 
-DIVERTED = (Disposition.RESOLVED_ON_SCENE, Disposition.REFERRED, Disposition.CRISIS_CENTRE)
+NOT_DIVERTED = (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED)
+DIVERSION_DEFINITION = "Contacts not ending in an ED transport or admission, over all contacts"
 MAX_WEEKS = 104
 
 
@@ -83,6 +86,7 @@ class ProgrammeFigures:
     police_backup: Figure
     arrests: Figure
     er_diversions: Figure
+    er_diversion_definition: str = DIVERSION_DEFINITION
 
 
 def _buckets(choices, ids_by_key, total) -> list:
@@ -126,7 +130,7 @@ def programme_figures(*, agency_id, start, end, teams=None) -> ProgrammeFigures:
             backup.append(row["id"])
         if row["arrest"]:
             arrests.append(row["id"])
-        if row["disposition"] in DIVERTED:
+        if row["disposition"] not in NOT_DIVERTED:
             diverted.append(row["id"])
         if row["on_scene_at"] and row["received_at"]:
             minutes.append((row["on_scene_at"] - row["received_at"]).total_seconds() / 60)

@@ -13,13 +13,12 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role, Team, User
 from audit.services import record_list, refuse
 from cases.access import record_denied
-from cases.models import Case, Contact
+from cases.models import Case, Contact, Disposition
 from followups.models import FollowUp, HospitalVisit
 from metrics.charts import trend_svg
 from metrics.compliance import (
@@ -65,7 +64,7 @@ class Scope:
     def __init__(self, request):
         user = request.user
         self.agency_id = user.agency_id
-        self.today = timezone.localdate()
+        self.today = user.agency.today()
         self.form = MetricsFilterForm(request.GET or None, user=user, today=self.today)
         if self.form.is_bound and self.form.is_valid():
             filters = self.form.filters()
@@ -185,6 +184,9 @@ def compliance_page(request):
             },
             "sources": [(b, pct(b.share)) for b in programme.by_source],
             "dispositions": [(b, pct(b.share)) for b in programme.dispositions],
+            "diversion_declined": sum(
+                b.count for b in programme.dispositions if b.key == Disposition.DECLINED
+            ),
             "trend": trend,
             "trend_svg": trend_svg(trend, link=lambda w: _week_link(scope, w)),
             "qs": scope.query(),

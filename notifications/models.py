@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     CLIENT_REMINDER = "client_reminder", "Client reminder"
     DELIVERY_FAILED = "delivery_failed", "Delivery failed (supervisor)"
     PROCESSING_PARKED = "processing_parked", "Follow-up processing stopped (supervisor)"
+    REFERRAL_UPDATE = "referral_update", "Referral update from the provider"
 
 
 class Channel(models.TextChoices):

@@ -339,12 +339,47 @@ def delivery_failed(notification: Notification) -> list[Notification]:
     ]
 
 
+# --- Referral notices ------------------------------------------------------------------------
+
+
+def referral_update(*, referral, event_id: int, recipient: User, what: str) -> Notification:
+    """The referring worker in-app, once per referral event (`event_id`): the receiving
+    provider moved the referral (`what`: "accepted", "recorded an appointment", ...).
+    In-app only: a provider's answer may itself say something clinical (a substance use
+    treatment programme accepted the client), and email is not a secure channel."""
+    client = referral.client
+    return notify(
+        agency_id=referral.agency_id,
+        kind=Kind.REFERRAL_UPDATE,
+        channel=Channel.IN_APP,
+        dedupe_key=f"referral:{referral.pk}:{event_id}:{Channel.IN_APP}:{recipient.pk}",
+        recipient=recipient,
+        client=client,
+        subject=f"Referral update from {referral.provider_name}"[:200],
+        body=f"{client.display_name}: {referral.provider_name} {what}.",
+        url=reverse("referrals:detail", args=[referral.pk]),
+    )
+
+
 def _tz(agency):
     return zoneinfo.ZoneInfo(agency.timezone)
 
 
 def _local(at, fu) -> str:
     return f"{at.astimezone(_tz(fu.case.agency)):%a %d %b %H:%M}"
+
+
+def resolve_followup_notices(*, followup_ids) -> int:
+    """Mark the unread in-app notices about these follow-ups read: once a follow-up is
+    done or cancelled, nothing about it waits in anyone's inbox (issue 9). One UPDATE,
+    however many rows; call inside the transaction that closed the follow-ups. Emails
+    and texts are left as they are (their delivery is recorded). Returns how many
+    changed."""
+    return (
+        Notification.objects.filter(followup_id__in=followup_ids, channel=Channel.IN_APP)
+        .unread()
+        .update(read_at=timezone.now())
+    )
 
 
 def mark_read(*, user: User, notification_id: int | None = None) -> int:

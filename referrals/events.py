@@ -69,7 +69,7 @@ def appointment_recorded(*, referral, actor, at) -> CaseEvent:
         kind=CaseEventKind.REFERRAL,
         summary=_summary(
             f"Appointment with {referral.provider_name} on "
-            f"{referral.appointment_at:%Y-%m-%d %H:%M} UTC"
+            f"{referral.agency.describe_moment(referral.appointment_at)}"
         ),
         detail={"referral_id": referral.pk, "appointment_at": referral.appointment_at.isoformat()},
     )
@@ -105,9 +105,13 @@ def consent_revoked(*, consent, case, actor) -> CaseEvent:
 
 
 def disclosure_made(*, disclosure, actor) -> CaseEvent:
-    summary = f"Disclosed to {disclosure.recipient}: {_items(disclosure.items)}"
+    by_phone = disclosure.channel == "phone"
+    how = " by phone" if by_phone else ""
+    summary = f"Disclosed{how} to {disclosure.recipient}: {_items(disclosure.items)}"
     if disclosure.part2_notice:
         summary += " (with the 42 CFR Part 2 notice)"
+    elif by_phone and disclosure.consent.is_part2:
+        summary += " (42 CFR Part 2: no written notice sent)"
     return CaseEvent.objects.create(
         case_id=disclosure.case_id,
         actor=actor,

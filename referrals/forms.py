@@ -89,7 +89,9 @@ class ReferralForm(forms.Form):
         )
         self.fields["location"].queryset = Location.objects.visible_to(user)
         self.fields["consent"].queryset = (
-            Consent.objects.filter(client=client).active().select_related("recipient_organization")
+            Consent.objects.filter(client=client)
+            .active(client.agency)
+            .select_related("recipient_organization")
         )
 
     def clean(self):
@@ -204,6 +206,7 @@ class ConsentForm(forms.Form):
         directory service's `organization` (if any) is the one recipient it may be
         limited to."""
         super().__init__(*args, **kwargs)
+        self.agency = user.agency
         self.part2 = part2
         if part2 is not None:
             del self.fields["is_part2"]
@@ -223,14 +226,20 @@ class ConsentForm(forms.Form):
 
     def clean_expires_on(self):
         value = self.cleaned_data.get("expires_on")
-        if value and value < timezone.localdate():
-            raise ValidationError("The expiry date has passed.")
+        today = self.agency.today()
+        if value and value < today:
+            raise ValidationError(
+                f"The expiry date has passed: today is {self.agency.describe_day(today)}."
+            )
         return value
 
     def clean_signed_on(self):
         value = self.cleaned_data.get("signed_on")
-        if value and value > timezone.localdate():
-            raise ValidationError("The date signed is in the future.")
+        today = self.agency.today()
+        if value and value > today:
+            raise ValidationError(
+                f"The date signed is after today, {self.agency.describe_day(today)}."
+            )
         return value
 
     @property
@@ -291,6 +300,11 @@ class StatusForm(forms.Form):
     to_status = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
     outcome = forms.ChoiceField(choices=(), required=False)
     service_date = forms.DateField(label="Date seen", required=False, widget=DATE_INPUT)
+    # Shown once the service refused a date seen before the booked appointment.
+    seen_early_confirmed = forms.BooleanField(
+        label="The date is right: the client was seen before the booked appointment",
+        required=False,
+    )
     note = forms.CharField(
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -322,6 +336,7 @@ class StatusForm(forms.Form):
             self.fields["service_date"].initial = timezone.localdate()
         else:
             del self.fields["service_date"]
+            del self.fields["seen_early_confirmed"]
         if to_status == Status.ENTERED_IN_ERROR:
             self.fields["note"].required = True
             self.fields["note"].label = "What was wrong"
@@ -336,11 +351,13 @@ class StatusForm(forms.Form):
             raise ValidationError("The form does not match the action.")
         return value
 
-    def clean_service_date(self):
-        value = self.cleaned_data.get("service_date")
-        if value and value > timezone.localdate():
-            raise ValidationError("The date seen is in the future.")
-        return value
+    @property
+    def asks_early_confirmation(self) -> bool:
+        """Whether to show `seen_early_confirmed`: the date seen was refused as before the
+        appointment, or the box was ticked."""
+        if "seen_early_confirmed" not in self.fields:
+            return False
+        return "seen_early_confirmed" in self.errors or bool(self["seen_early_confirmed"].value())
 
     def transition_data(self) -> dict:
         data = self.cleaned_data
@@ -352,6 +369,7 @@ class StatusForm(forms.Form):
             "outcome": outcome,
             "note": data["note"].strip(),
             "service_date": data.get("service_date"),
+            "seen_early_confirmed": bool(data.get("seen_early_confirmed")),
         }
 
 

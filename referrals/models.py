@@ -14,6 +14,7 @@ kept in Disclosure, with the §2.32 notice when Part 2 applies.
 import datetime
 import hashlib
 import hmac
+import re
 import uuid
 
 from django.conf import settings
@@ -147,27 +148,34 @@ STALE_AFTER = {
 }
 STALE_AFTER_DEFAULT = (3, 14)
 
+# The notice that goes with every disclosure made under a Part 2 consent, in the words of
+# 42 CFR 2.32(a)(1) as the 2024 rule (89 FR 12472) gives it: verbatim, never paraphrased.
 PART2_REDISCLOSURE_NOTICE = (
-    "This record which has been disclosed to you is protected by federal confidentiality "
+    "This record which has been disclosed to you is protected by Federal confidentiality "
     "rules (42 CFR part 2). These rules prohibit you from using or disclosing this record, "
     "or testimony that describes the information contained in this record, in any civil, "
     "criminal, administrative, or legislative proceedings by any Federal, State, or local "
     "authority, against the patient, unless authorized by the consent of the patient, "
     "except as provided at 42 CFR 2.12(c)(5) or as authorized by a court in accordance "
-    "with 42 CFR 2.64 or 2.65. In addition, the Federal rules prohibit you from making any "
-    "other use or disclosure of this record unless at least one of the following applies: "
-    "further use or disclosure is expressly permitted by the written consent of the "
-    "individual whose information is being disclosed in this record or as otherwise "
-    "permitted by 42 CFR part 2; you are a covered entity or business associate and have "
-    "received the record for treatment, payment, or health care operations; or you have "
-    "received the record from a covered entity or business associate as permitted by "
-    "45 CFR part 164, subparts A and E. A general authorization for the release of medical "
-    "or other information is NOT sufficient to meet the required elements of written "
-    "consent to further use or redisclose the record (see 42 CFR 2.31)."
+    "with 42 CFR 2.64 or 2.65. In addition, these rules prohibit you from making any other "
+    "disclosure of this record unless expressly authorized by the written consent of the "
+    "person to whom it pertains, or as otherwise permitted by 42 CFR part 2. A general "
+    "authorization for the release of medical or other information is NOT sufficient for "
+    "this purpose (see 42 CFR 2.31). The Federal rules restrict any use of the information "
+    "to investigate or prosecute with regard to a crime any patient with a substance use "
+    "disorder, except as provided at 42 CFR 2.12(e)(3) and (4)."
 )
 
 
 # --- Consent -----------------------------------------------------------------------------
+
+# Words that say a consent's description covers substance use information (see
+# Consent.describes_substance_use).
+SUBSTANCE_USE_WORDS = re.compile(
+    r"\b(?:substance|alcohol|drug|opioid|opiate|addiction|detox|methadone|buprenorphine|"
+    r"overdose|SUD\b|42 CFR part 2)",
+    re.IGNORECASE,
+)
 
 
 class ConsentMethod(models.TextChoices):
@@ -176,11 +184,12 @@ class ConsentMethod(models.TextChoices):
 
 
 class ConsentQuerySet(models.QuerySet):
-    def active(self, at=None):
-        """Consents neither revoked nor expired at `at` (now by default)."""
-        at = at or timezone.now()
+    def active(self, agency, at=None):
+        """Consents neither revoked nor expired at `at` (now by default). An expiry date is
+        a day of the agency's: the consent holds until that day ends there. For the
+        consents of one agency (a client's)."""
         return self.filter(revoked_at__isnull=True).filter(
-            Q(expires_on__isnull=True) | Q(expires_on__gte=timezone.localdate(at))
+            Q(expires_on__isnull=True) | Q(expires_on__gte=agency.today(at))
         )
 
 
@@ -250,7 +259,7 @@ class Consent(models.Model):
         at = at or timezone.now()
         if self.revoked_at is not None:
             return False
-        return self.expires_on is None or self.expires_on >= timezone.localdate(at)
+        return self.expires_on is None or self.expires_on >= self.agency.today(at)
 
     def part2_missing(self) -> list[str]:
         """The §2.31 elements this consent lacks (empty when complete)."""
@@ -269,6 +278,14 @@ class Consent(models.Model):
         ]
         missing += [label for value, label in checks if not value]
         return missing
+
+    @property
+    def describes_substance_use(self) -> bool:
+        """Whether the description of the information says that substance use information
+        is shared. 42 CFR 2.31(a) asks for a description "in a specific and meaningful
+        fashion": a Part 2 consent discloses substance use disorder records (if only that
+        the client was referred for treatment), and "name and phone number" hides it."""
+        return SUBSTANCE_USE_WORDS.search(self.information_description or "") is not None
 
 
 # --- Referrals -------------------------------------------------------------------------

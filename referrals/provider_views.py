@@ -3,8 +3,8 @@
 A usable link shows exactly what the client's consent allows (services.shared_view) and
 the actions valid for the referral's status; anything else (a malformed, unknown,
 expired or revoked link, or one whose consent was revoked or expired) gets the same
-neutral 404 that names nobody. Every view, action and refusal is audited; the token is
-never written to the trail (the audit rows leave the request path out).
+neutral 404 that names nobody. Every view, action and refusal is audited, with the caller's
+address and the path; the token is never written to the trail (services.link_audit_path).
 """
 
 import zoneinfo
@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from audit.models import Action
-from audit.services import client_ip
 from audit.services import record as audit
 from casebook.exceptions import DomainError
 from referrals import services
@@ -65,16 +64,13 @@ def _audit_refused(request, token):
         )
         agency_id = row["referral__agency_id"] if row else None
     audit(
-        request=None,
+        request=request,
         action=Action.DENIED,
         object_type="providerlink",
         object_id=str(public_id) if public_id else "",
         agency_id=agency_id,
-        detail={
-            "reason": "provider link unusable",
-            "method": request.method,
-            "ip": client_ip(request),
-        },
+        detail={"reason": "provider link unusable", "method": request.method},
+        path=services.link_audit_path(request, public_id),
     )
 
 

@@ -20,23 +20,24 @@ out by their status.
 
 import datetime
 import re
-import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Action
-from audit.services import client_ip
 from audit.services import record as audit
 from casebook.text import without_nul
 from cases.models import Case, CaseStatus, Client
 from directory.models import Contact as DirectoryContact
 from directory.models import NeedCategory, Organization, Phone, Service, ServiceStatus
 from followups import services as followup_services
+from followups.models import Enrolment, EnrolmentStatus
+from notifications import services as notices
 from referrals import events
 from referrals.exceptions import (
     ConsentInvalid,
@@ -76,6 +77,13 @@ GENERAL_DESIGNATION = "my treating providers"
 # ShareItem.SUBSTANCE_USE (42 CFR Part 2), never among the other concerns.
 SUBSTANCE_USE_CONCERNS = ("substance-use",)
 
+# 42 CFR 2.31(a): what a Part 2 consent allows is described specifically and meaningfully.
+VAGUE_PART2_DESCRIPTION = (
+    "Say that substance use information is shared, and which (42 CFR 2.31(a) asks for a "
+    'specific, meaningful description): for example "my name and phone number, and that I '
+    'am referred for substance use treatment". "Name and phone number" alone is not enough.'
+)
+
 # Sanity bounds on times typed by workers and providers: beyond them a date is a typo.
 APPOINTMENT_HORIZON = datetime.timedelta(days=5 * 365)
 OLDEST_CONSENT = datetime.timedelta(days=5 * 365)
@@ -99,13 +107,6 @@ def _share_items(values, *, field, what) -> list[str]:
     if unknown:
         raise ReferralInvalid(f"Unknown item: {', '.join(unknown)}.", field=field)
     return [v for v in ShareItem.values if v in values]
-
-
-def _agency_date(agency, at=None) -> datetime.date:
-    """The calendar date at `at` (now) where the agency works: dates typed by its workers
-    and providers (service dates, expiry) are the agency's days, whatever time zone the
-    request runs in."""
-    return timezone.localtime(at or timezone.now(), zoneinfo.ZoneInfo(agency.timezone)).date()
 
 
 def _can_write_case(actor, case_id) -> bool:
@@ -178,11 +179,20 @@ def record_consent(
         and not Organization.objects.visible_to(actor).filter(pk=recipient_organization.pk).exists()
     ):
         raise ConsentInvalid("No such organization.", field="recipient_organization")
-    today = _agency_date(client.agency)
+    # Dates typed by workers and providers are the agency's days, whatever zone the
+    # request runs in.
+    agency = client.agency
+    today = agency.today()
     if expires_on is not None and expires_on < today:
-        raise ConsentInvalid("The expiry date has already passed.", field="expires_on")
+        raise ConsentInvalid(
+            f"The expiry date has already passed: today is {agency.describe_day(today)}.",
+            field="expires_on",
+        )
     if signed_on is not None and signed_on > today:
-        raise ConsentInvalid("The date signed cannot be in the future.", field="signed_on")
+        raise ConsentInvalid(
+            f"The date signed cannot be after today, {agency.describe_day(today)}.",
+            field="signed_on",
+        )
     obtained_at = obtained_at or timezone.now()
     if obtained_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ConsentInvalid("Consent cannot be obtained in the future.", field="obtained_at")
@@ -220,6 +230,8 @@ def record_consent(
                 "A 42 CFR Part 2 consent must have: " + ", ".join(missing) + ".",
                 field="is_part2",
             )
+        if not consent.describes_substance_use:
+            raise ConsentInvalid(VAGUE_PART2_DESCRIPTION, field="information_description")
     elif ShareItem.SUBSTANCE_USE in scope:
         raise ConsentInvalid(
             "Sharing substance use information needs a written 42 CFR Part 2 consent.",
@@ -323,6 +335,12 @@ def consent_problems(consent: Consent, referral: Referral, at=None) -> list[str]
             missing = consent.part2_missing()
             if missing:
                 problems.append("The Part 2 consent lacks: " + ", ".join(missing) + ".")
+            elif not consent.describes_substance_use:
+                problems.append(
+                    "The Part 2 consent does not say that substance use information is "
+                    f"shared (it describes: {consent.information_description!r}): record a "
+                    "new one that does (42 CFR 2.31(a))."
+                )
     return problems
 
 
@@ -337,7 +355,7 @@ def _consent_for(referral: Referral) -> Consent:
         if problems:
             raise ConsentInvalid(" ".join(problems), field="consent")
         return consent
-    candidates = list(Consent.objects.filter(client_id=referral.client_id).active())
+    candidates = list(Consent.objects.filter(client_id=referral.client_id).active(referral.agency))
     for consent in candidates:
         if not consent_problems(consent, referral):
             return consent
@@ -548,6 +566,11 @@ def send_referral(*, actor: User, referral: Referral, request=None) -> Referral:
     events.referral_status_changed(
         referral=referral, actor=actor, from_status=Status.DRAFT, via=EventVia.STAFF, at=now
     )
+    # Without an email the worker tells the provider by phone: no written notice went
+    # with it, and the record says so (the provider link's page carries the §2.32 notice).
+    channel = (
+        DisclosureChannel.PROVIDER_LINK if referral.provider_email else DisclosureChannel.PHONE
+    )
     disclosure = Disclosure.objects.create(
         agency_id=referral.agency_id,
         client_id=referral.client_id,
@@ -556,12 +579,10 @@ def send_referral(*, actor: User, referral: Referral, request=None) -> Referral:
         consent=consent,
         recipient=referral.provider_name,
         items=list(referral.shared_items),
-        channel=(
-            DisclosureChannel.PROVIDER_LINK if referral.provider_email else DisclosureChannel.PHONE
-        ),
+        channel=channel,
         disclosed_at=now,
         disclosed_by=actor,
-        part2_notice=referral.is_part2,
+        part2_notice=referral.is_part2 and channel == DisclosureChannel.PROVIDER_LINK,
     )
     events.disclosure_made(disclosure=disclosure, actor=actor)
     audit(
@@ -574,6 +595,7 @@ def send_referral(*, actor: User, referral: Referral, request=None) -> Referral:
             "consent_id": consent.pk,
             "recipient": disclosure.recipient,
             "items": disclosure.items,
+            "channel": disclosure.channel,
             "part2_notice": disclosure.part2_notice,
         },
     )
@@ -666,15 +688,81 @@ def _check_service_date(referral, to_status, service_date):
             "A service date is recorded only when the client was seen (in progress or completed).",
             field="service_date",
         )
-    if service_date > _agency_date(referral.agency):
-        raise ReferralInvalid("The service date cannot be in the future.", field="service_date")
-    if referral.sent_at is not None and service_date < _agency_date(
-        referral.agency, referral.sent_at
-    ):
+    agency = referral.agency
+    today = agency.today()
+    if service_date > today:
         raise ReferralInvalid(
-            "The service date cannot be before the referral was sent.", field="service_date"
+            f"The service date cannot be after today, {agency.describe_day(today)}.",
+            field="service_date",
+        )
+    if referral.sent_at is not None and service_date < agency.day_of(referral.sent_at):
+        sent_on = agency.describe_day(agency.day_of(referral.sent_at))
+        raise ReferralInvalid(
+            f"The service date cannot be before the referral was sent, {sent_on}.",
+            field="service_date",
         )
     return service_date
+
+
+def _check_seen_after_appointment(referral, service_date):
+    """Refuse a date seen before the day of the booked appointment until it is confirmed
+    (field `seen_early_confirmed`)."""
+    if referral.appointment_at is None:
+        return
+    agency = referral.agency
+    booked = agency.day_of(referral.appointment_at)
+    if service_date < booked:
+        raise ReferralInvalid(
+            f"The appointment is booked for {agency.describe_day(booked)}, after the date "
+            f"seen ({service_date.day} {service_date:%b %Y}). Check the date seen; if the "
+            "client was indeed seen before the appointment, confirm it.",
+            field="seen_early_confirmed",
+        )
+
+
+def _end_referral_check(referral, *, actor, request=None):
+    """The referral ended: the referral check its sending scheduled has nothing left to
+    check. Its open follow-ups are cancelled with the reason, in the caller's
+    transaction (followups' end_enrolment)."""
+    reason = f"Referral to {referral.provider_name} {_TO_WORDS[referral.status]}"[:300]
+    running = Enrolment.objects.filter(source_referral=referral, status=EnrolmentStatus.ACTIVE)
+    for enrolment in running:
+        followup_services.end_enrolment(
+            actor=actor, enrolment=enrolment, reason=reason, request=request
+        )
+
+
+def _provider_move(referral) -> str:
+    """What the provider did, as the referring worker's inbox says it."""
+    outcome = f" ({referral.get_outcome_display().lower()})" if referral.outcome else ""
+    status = referral.status
+    if status == Status.COMPLETED:
+        return f"saw the client on {referral.agency.describe_day(referral.service_date)}"
+    if status == Status.FAILED:
+        return f"did not see the client{outcome}"
+    if status == Status.REJECTED:
+        return f"declined the referral{outcome}"
+    if status == Status.IN_PROGRESS:
+        return "started working with the client"
+    if status == Status.ON_HOLD:
+        return "put the referral on hold"
+    return f"{_TO_WORDS[status]} the referral{outcome}"
+
+
+def _tell_referrer(referral, *, event, actor, what):
+    """The referring worker hears of the provider's move in their inbox (in-app only),
+    unless they recorded it themselves. When the case has since left their view, its
+    assigned worker hears instead."""
+    worker = referral.created_by
+    if not worker.is_active or not _can_see_case(worker, referral.case_id):
+        worker = referral.case.assigned_worker
+    if worker == actor or not worker.is_active:
+        return
+    notices.referral_update(referral=referral, event_id=event.pk, recipient=worker, what=what)
+
+
+def _can_see_case(user, case_id) -> bool:
+    return Case.objects.visible_to(user).filter(pk=case_id).exists()
 
 
 def _check_via(actor, via):
@@ -699,6 +787,7 @@ def transition_referral(
     outcome: str = "",
     note: str = "",
     service_date: datetime.date | None = None,
+    seen_early_confirmed: bool = False,
     request=None,
 ) -> Referral:
     """Move a referral to `to_status` as the side `via` names (ALLOWED_TRANSITIONS).
@@ -707,7 +796,12 @@ def transition_referral(
     records what the provider reported (the performer side; `note` says how it was
     reported). PROVIDER_LINK: the provider itself (actor None). Endings need an outcome
     (OUTCOMES_FOR_STATUS); completion needs the service date and sets outcome 'got help'.
+    A service date before the day of the booked appointment is refused unless
+    `seen_early_confirmed` (a typo is likelier than a client seen early).
     A revoked or expired consent does not stop the loop being closed.
+
+    An ending (FINAL_STATUSES) cancels the referral check its sending scheduled; a move
+    by the provider's side tells the referring worker in-app (_tell_referrer).
     """
     party = _check_via(actor, via)
     referral = _lock(referral)
@@ -737,6 +831,8 @@ def transition_referral(
         outcome = _check_outcome(to_status, outcome)
         referral.outcome = outcome
         referral.service_date = _check_service_date(referral, to_status, service_date)
+        if service_date is not None and not seen_early_confirmed:
+            _check_seen_after_appointment(referral, service_date)
 
     now = timezone.now()
     referral.status = to_status
@@ -757,7 +853,7 @@ def transition_referral(
             "last_activity_at",
         ]
     )
-    events.referral_event(
+    event = events.referral_event(
         referral=referral,
         kind=ReferralEventKind.STATUS,
         actor=actor,
@@ -786,6 +882,10 @@ def transition_referral(
             actor=actor,
             reason=f"The client attended mental health care ({referral.provider_name})"[:300],
         )
+    if to_status in FINAL_STATUSES:
+        _end_referral_check(referral, actor=actor, request=request)
+    if party == Party.PERFORMER:
+        _tell_referrer(referral, event=event, actor=actor, what=_provider_move(referral))
     audit(
         request=request,
         actor=actor,
@@ -832,7 +932,7 @@ def record_appointment(
     referral.appointment_at = appointment_at
     referral.last_activity_at = now
     referral.save(update_fields=["appointment_at", "last_activity_at"])
-    events.referral_event(
+    event = events.referral_event(
         referral=referral,
         kind=ReferralEventKind.APPOINTMENT,
         actor=actor,
@@ -842,6 +942,14 @@ def record_appointment(
         detail={"appointment_at": appointment_at.isoformat()},
     )
     events.appointment_recorded(referral=referral, actor=actor, at=now)
+    if via != EventVia.STAFF:
+        local = referral.agency.local(appointment_at)
+        _tell_referrer(
+            referral,
+            event=event,
+            actor=actor,
+            what=f"booked an appointment for {local:%a} {local.day} {local:%b %Y, %H:%M}",
+        )
     audit(
         request=request,
         actor=actor,
@@ -987,29 +1095,45 @@ def resolve_provider_link(token: str) -> ProviderLink | None:
         return None
     # The consent expires at the end of its day where the agency works, not in UTC: the
     # provider has no account, so no time zone of its own is active here.
-    with timezone.override(zoneinfo.ZoneInfo(referral.agency.timezone)):
+    with timezone.override(referral.agency.zone):
         if not referral.consent.is_active():
             return None
     return link
 
 
+# What stands for a provider link's signature in the audit trail.
+REDACTED = "***"
+
+
+def link_audit_path(request, public_id=None) -> str:
+    """The provider page's path as the audit trail keeps it: the token cut down to the
+    link's public id (`public_id`, None for a token that names no link), so the trail
+    shows which link was used and how, and never holds a token anyone could use."""
+    token = f"{public_id}.{REDACTED}" if public_id else REDACTED
+    path = reverse("provider:link", args=[token])
+    query = request.META.get("QUERY_STRING", "") if request is not None else ""
+    return f"{path}?{query}" if query else path
+
+
 def record_link_use(*, link: ProviderLink, request, what: str):
     """Audit one use of a provider link (Action.PROVIDER_LINK) and count it.
 
-    The actor is nobody (the provider has no account). The request's path is left out of
-    the row on purpose: it holds the token, which must not sit in the trail where anyone
-    who reads it could use the link; the caller's address goes in the detail instead.
+    The actor is nobody (the provider has no account; someone signed in who opens the
+    link is recorded as themselves). The row keeps the caller's
+    address and the path without the token (link_audit_path): a token in the trail
+    would let anyone who reads it use the link.
     """
     referral = link.referral
     audit(
-        request=None,
+        request=request,
         actor=None,
         action=Action.PROVIDER_LINK,
         object_type="referral",
         object_id=referral.pk,
         agency_id=referral.agency_id,
         client_id=referral.client_id,
-        detail={"link": str(link.public_id), "what": what, "ip": client_ip(request)},
+        detail={"link": str(link.public_id), "what": what},
+        path=link_audit_path(request, link.public_id),
     )
     ProviderLink.objects.filter(pk=link.pk).update(
         use_count=F("use_count") + 1, last_used_at=timezone.now()
@@ -1021,7 +1145,9 @@ def shared_view(referral: Referral) -> dict:
     client data both the consent and the referral's shared items allow. The provider's
     page renders only this. `client` holds only the keys shared:
     name, preferred_name, phone, date_of_birth, reason, concerns, risk_level, substance_use.
-    `part2_notice` is the §2.32 notice for a Part 2 referral, else ""."""
+    `part2_notice` is the §2.32 notice for a Part 2 referral, else ""; `consent_scope` is
+    then the scope of the consent it goes under (§2.32(b): each disclosure carries a copy
+    of the consent or a clear explanation of its scope), else None."""
     consent = referral.consent
     allowed = set(referral.shared_items) & set(consent.scope if consent else ())
     client = referral.client
@@ -1060,4 +1186,20 @@ def shared_view(referral: Referral) -> dict:
         "shared": [label for value, label in ShareItem.choices if value in allowed],
         "client": shown,
         "part2_notice": PART2_REDISCLOSURE_NOTICE if referral.is_part2 else "",
+        "consent_scope": consent_scope(consent) if referral.is_part2 and consent else None,
+    }
+
+
+def consent_scope(consent: Consent) -> dict:
+    """A Part 2 consent's scope as the recipient reads it (42 CFR 2.32(b)): its §2.31
+    elements, without the signer's name (the client's, which the referral may not share)."""
+    return {
+        "discloser": consent.discloser,
+        "information": consent.information_description,
+        "items": [label for value, label in ShareItem.choices if value in consent.scope],
+        "recipients": consent.recipients,
+        "purpose": consent.purpose,
+        "expires_on": consent.expires_on,
+        "expiry_event": consent.expiry_event,
+        "signed_on": consent.signed_on,
     }

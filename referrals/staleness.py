@@ -4,14 +4,16 @@ import datetime
 
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
+from django.utils import timezone
 
 from referrals.models import STALE_AFTER, STALE_AFTER_DEFAULT, Status
 
 
 def business_days_before(now: datetime.datetime, days: int) -> datetime.datetime:
     """The moment `days` business days (Monday to Friday) before `now`. Public holidays
-    are not known here and count as business days."""
-    at = now
+    are not known here and count as business days. Weekdays are those of the active
+    time zone (the agency's, on its pages)."""
+    at = timezone.localtime(now)
     remaining = days
     while remaining > 0:
         at -= datetime.timedelta(days=1)

@@ -5,8 +5,12 @@ whatever the number of referrals: the queryset is read with .iterator(chunk_size
 the CSV goes straight to its file or to the response, and XlsxWriter runs in
 constant_memory mode (it flushes each row as the next begins).
 
-Values are those the report counts (report.durations, the same status and outcome
-codes), so a spreadsheet summed by hand gives the report's numbers.
+Values read as the pages show them and as a spreadsheet takes them: statuses, outcomes,
+needs and urgencies by their labels ("Sent", not "requested"; the report's "No outcome
+yet"), times in the agency's zone named in the column's header ("Sent at (Los Angeles
+time)"), in the CSV as "YYYY-MM-DD HH:MM:SS" and in the XLSX as date cells. The numbers
+are those the report counts (report.durations), so a spreadsheet summed by hand gives the
+report's numbers.
 """
 
 import csv
@@ -18,38 +22,42 @@ from pathlib import Path
 
 import xlsxwriter
 
-from reports.report import agency_zone, durations
+from reports.report import NO_OUTCOME_LABEL, durations
 
 CHUNK_SIZE = 2000
 PROGRESS_EVERY = 1000
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
+DATETIME_WIDTH = len("2026-01-31 21:00:00")
 
+# "{zone}" is the agency's zone as people say it ("Los Angeles time").
 COLUMNS = [
-    "referral_id",
-    "sent_date",
-    "status",
-    "outcome",
-    "need_category",
-    "urgency",
-    "team",
-    "worker",
-    "organization",
-    "service",
-    "accepted_at",
-    "service_date",
-    "closed_at",
-    "days_to_acceptance",
-    "days_to_first_service",
-    "loop_closed",
+    "Referral ID",
+    "Sent at ({zone})",
+    "Status",
+    "Outcome",
+    "Need",
+    "Urgency",
+    "Team",
+    "Worker",
+    "Organization",
+    "Service",
+    "Accepted at ({zone})",
+    "Service date",
+    "Closed at ({zone})",
+    "Days to acceptance",
+    "Days to first service",
+    "Loop closed",
 ]
-IDENTIFIED_COLUMNS = ["client_name", "client_date_of_birth", "client_phone"]
-DEIDENTIFIED_COLUMNS = ["client_key"]
+IDENTIFIED_COLUMNS = ["Client name", "Client date of birth", "Client phone"]
+DEIDENTIFIED_COLUMNS = ["Client key"]
 
 
-def columns(deidentified: bool) -> list[str]:
-    return COLUMNS + (DEIDENTIFIED_COLUMNS if deidentified else IDENTIFIED_COLUMNS)
+def columns(deidentified: bool, *, agency) -> list[str]:
+    """The header row, with the agency's zone in the names of the time columns."""
+    names = COLUMNS + (DEIDENTIFIED_COLUMNS if deidentified else IDENTIFIED_COLUMNS)
+    return [name.format(zone=agency.zone_label) for name in names]
 
 
 def client_key(secret: str, client_id: int) -> str:
@@ -69,9 +77,10 @@ def export_queryset(rows, deidentified: bool):
 
 
 def export_rows(rows, *, agency, deidentified: bool) -> Iterator[list]:
-    """One list of typed values per referral of `rows`, in columns(deidentified) order:
-    dates and datetimes (aware, in the agency's zone), numbers, booleans and text."""
-    tz = agency_zone(agency)
+    """One list of typed values per referral of `rows`, in columns() order:
+    dates and datetimes (aware, in the agency's zone), numbers, booleans and text (choices
+    by their labels)."""
+    tz = agency.zone
     secret = agency.client_key_secret
     for referral in export_queryset(rows, deidentified).iterator(chunk_size=CHUNK_SIZE):
         yield referral_row(referral, tz=tz, secret=secret, deidentified=deidentified)
@@ -89,11 +98,11 @@ def referral_row(referral, *, tz, secret: str, deidentified: bool) -> list:
     case = referral.case
     row = [
         referral.pk,
-        referral.sent_at.astimezone(tz).date() if referral.sent_at else None,
-        referral.status,
-        referral.outcome,
-        referral.need_category,
-        referral.urgency,
+        referral.sent_at.astimezone(tz) if referral.sent_at else None,
+        referral.get_status_display(),
+        referral.get_outcome_display() if referral.outcome else NO_OUTCOME_LABEL,
+        referral.get_need_category_display(),
+        referral.get_urgency_display(),
         case.team.name if case.team_id else "",
         _person(referral.created_by),
         service.organization.name if service else "",
@@ -122,9 +131,10 @@ def as_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return "Yes" if value else "No"
     if isinstance(value, datetime.datetime):
-        return value.isoformat(timespec="minutes")
+        # The wall-clock time, as Excel reads a date and time; the zone is in the header.
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, str):
@@ -191,7 +201,10 @@ def write_xlsx(path, header: list[str], rows: Iterable[list], progress: Progress
         sheet = workbook.add_worksheet("Referrals")
         bold = workbook.add_format({"bold": True})
         date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        # Wide enough for each header and for a date and time (else Excel shows ####).
+        for col, name in enumerate(header):
+            sheet.set_column(col, col, max(len(name), DATETIME_WIDTH) + 2)
         sheet.write_row(0, 0, header, bold)
         sheet.freeze_panes(1, 0)
         count = 0

@@ -1,4 +1,8 @@
+import datetime
+
 from django import forms
+from django.forms.utils import pretty_name
+from django.utils.formats import date_format
 
 from accounts.models import Role, Team, User
 from directory.models import NeedCategory, Organization, Service
@@ -16,7 +20,7 @@ class NameChoiceField(forms.ModelChoiceField):
 
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.username
+        return _person(obj)
 
 
 def referred_organizations(user):
@@ -93,6 +97,59 @@ def filters_from(data: dict) -> dict:
             value = str(value.pk) if key in ("organization", "service") else value.pk
         out[key] = value
     return out
+
+
+# The filters that hold an id, and what it is the id of (the name people know it by).
+NAMED_FILTERS = {
+    "team": (Team, "name"),
+    "worker": (User, None),
+    "organization": (Organization, "name"),
+    "service": (Service, "name"),
+}
+
+
+def label_filters(jobs) -> None:
+    """Give each export job `filter_labels`: its filters as people read them, in the
+    report's order, e.g. [("Team", "Mobile crisis 1"), ("Sent from", "Sat 5 Dec 2026")].
+    The names are looked up once for all the jobs (a query per kind of id at most)."""
+    names = {}
+    for key, (model, attribute) in NAMED_FILTERS.items():
+        ids = {str(job.filters[key]) for job in jobs if job.filters.get(key) not in (None, "")}
+        if ids:
+            rows = model.objects.filter(pk__in=ids)
+            names[key] = {
+                str(row.pk): getattr(row, attribute) if attribute else _person(row) for row in rows
+            }
+    choices = {
+        "need_category": dict(NeedCategory.choices),
+        "status": dict(REPORTED_STATUSES),
+        "outcome": dict(Outcome.choices),
+    }
+    fields = ReferralFilterForm.base_fields
+    for job in jobs:
+        job.filter_labels = []
+        for key in FILTER_KEYS:
+            value = job.filters.get(key)
+            if value in (None, ""):
+                continue
+            if key in names:
+                shown = names[key].get(str(value), "(no longer there)")
+            elif key in choices:
+                shown = choices[key].get(value, value)
+            else:
+                shown = _day(value)
+            job.filter_labels.append((fields[key].label or pretty_name(key), shown))
+
+
+def _person(user):
+    return user.get_full_name() or user.username
+
+
+def _day(value):
+    try:
+        return date_format(datetime.date.fromisoformat(value))
+    except (TypeError, ValueError):
+        return value
 
 
 class ExportRequestForm(forms.Form):

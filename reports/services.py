@@ -139,8 +139,10 @@ def _write(job: ExportJob, folder: Path) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     kind = "deidentified" if job.deidentified else "identified"
-    path = folder / f"referrals-{kind}-{job.created_at:%Y%m%d-%H%M}.{job.format}"
-    header = exports.columns(job.deidentified)
+    # Named by the agency's clock: the day and time its people asked for it.
+    asked = user.agency.local(job.created_at)
+    path = folder / f"referrals-{kind}-{asked:%Y%m%d-%H%M}.{job.format}"
+    header = exports.columns(job.deidentified, agency=user.agency)
     data = exports.export_rows(rows, agency=user.agency, deidentified=job.deidentified)
     writer = exports.write_xlsx if job.format == ExportFormat.XLSX else exports.write_csv
     job.rows_done = writer(path, header, data, progress)

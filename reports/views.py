@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import Action
@@ -13,7 +12,7 @@ from audit.services import record as audit
 from audit.services import refuse
 from reports import exports, services
 from reports.access import get_export_for_user
-from reports.forms import ExportRequestForm, ReferralFilterForm
+from reports.forms import ExportRequestForm, ReferralFilterForm, label_filters
 from reports.models import ExportJob
 from reports.report import (
     OUTCOME_COLUMNS,
@@ -156,17 +155,19 @@ def csv_response(user, filters, deidentified):
         referral_rows(user, filters), agency=user.agency, deidentified=deidentified
     )
     response = StreamingHttpResponse(
-        exports.csv_stream(exports.columns(deidentified), rows),
+        exports.csv_stream(exports.columns(deidentified, agency=user.agency), rows),
         content_type=exports.CSV_CONTENT_TYPE,
     )
-    response["Content-Disposition"] = f'attachment; filename="{download_name(deidentified)}.csv"'
+    name = download_name(user.agency, deidentified)
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response["Cache-Control"] = "no-store"
     return response
 
 
-def download_name(deidentified):
+def download_name(agency, deidentified):
+    """The file's name, dated by the agency's calendar (not the server's or UTC's)."""
     kind = "deidentified" if deidentified else "identified"
-    return f"referrals-{kind}-{timezone.localdate():%Y%m%d}"
+    return f"referrals-{kind}-{agency.today():%Y%m%d}"
 
 
 @login_required
@@ -195,6 +196,7 @@ def exports_list(request):
     _require_report_role(request, "exports")
     jobs = ExportJob.objects.filter(requested_by=request.user).order_by("-created_at", "-pk")
     page = Paginator(jobs, EXPORTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    label_filters(page.object_list)
     return render(request, "reports/exportjob_list.html", {"page": page, "jobs": page.object_list})
 
 
@@ -203,6 +205,7 @@ def exports_list(request):
 def export_status(request, pk):
     """One job's row, for htmx polling while it is queued or running."""
     job = get_export_for_user(request, pk)
+    label_filters([job])
     return render(request, "reports/_exportjob_row.html", {"job": job})
 
 

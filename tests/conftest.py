@@ -5,13 +5,44 @@ carol a worker in another agency, root the system admin."""
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from cases import services
 from cases.models import CallNature, Disposition
+from tests import clock
 from tests.accounts.factories import AgencyFactory, TeamFactory, UserFactory
+
+
+def pytest_configure(config):
+    config.casebook_clock = clock.start_from_environment()
+
+
+@pytest.fixture(autouse=True)
+def _agency_evening(request):
+    """Every test starts at 03:30 UTC of today's date, the evening before in the agencies'
+    zones (America/Los_Angeles, America/Denver), where a date taken from UTC is a day off;
+    the clock ticks on, and a test may pin its own instant on top. Not when the session's
+    clock was chosen (CASEBOOK_CLOCK), nor for tests that drive real processes or a
+    browser, whose clocks are the machine's."""
+    node = request.node
+    if (
+        request.config.casebook_clock
+        or node.get_closest_marker("integration")
+        or node.get_closest_marker("browser")
+    ):
+        yield
+        return
+    with time_machine.travel(clock.agency_evening(), tick=True):
+        yield
+
+
+def pytest_report_header(config):
+    if config.casebook_clock:
+        return f"clock moved to {config.casebook_clock:%Y-%m-%d %H:%M:%S} UTC ({clock.CLOCK_ENV})"
+    return None
 
 
 @pytest.fixture

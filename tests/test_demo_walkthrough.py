@@ -1,11 +1,13 @@
 """Every demo login walks every page and endpoint of its role over the demo data, as a
 new user would after `make run`: nothing may answer 5xx, and the pages of one's own role
-open. `make test` runs this file on PostgreSQL and again on SQLite, the embedded default.
+open. `make test` runs this file on PostgreSQL and again on SQLite, the embedded default,
+each time now and at the boundary instants of tests/clock.py.
 """
 
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.test import Client
 
@@ -14,6 +16,7 @@ from cases.models import Case
 from directory.models import Service
 from followups.models import FollowUp, Protocol
 from referrals.models import Consent, ProviderLink, Referral
+from tests import clock
 
 EVERYONE = ["/", "/directory/", "/directory/?need=housing&near=97401"]
 WORKER = [
@@ -93,8 +96,15 @@ REFUSED = {
 }
 
 
-@pytest.fixture
-def demo(db):
+@pytest.fixture(params=["now", *clock.BOUNDARY_INSTANTS])
+def demo(request, db):
+    """The demo data seeded now, and again with the clock at each instant where the
+    agencies' day and UTC's differ or a clock changes (tests/clock.py); the walkthrough
+    then runs at that instant, the clock ticking on."""
+    if request.param != "now":
+        traveller = time_machine.travel(clock.BOUNDARY_INSTANTS[request.param], tick=True)
+        traveller.start()
+        request.addfinalizer(traveller.stop)
     call_command("seed_demo", stdout=StringIO())
 
 

@@ -387,6 +387,7 @@ def _followup_page_ids(case):
 
 FOLLOWUP_WEB_WRITES = [
     ("attempt", lambda i: reverse("followups:attempt", args=[i["followup"]]), {}),
+    ("undo", lambda i: reverse("followups:undo_attempt", args=[i["followup"], 1]), {}),
     ("move", lambda i: reverse("followups:move", args=[i["followup"]]), {}),
     ("cancel", lambda i: reverse("followups:cancel", args=[i["followup"]]), {}),
     ("done", lambda i: reverse("followups:complete", args=[i["followup"]]), {"note": "x" * 301}),

@@ -98,6 +98,7 @@ TEMPLATES = [
                 "casebook.context_processors.session_timeout",
                 "notifications.context_processors.inbox",
             ],
+            "libraries": {"casebook": "casebook.template_tags"},
         },
     },
 ]
@@ -161,6 +162,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates as "Sat 5 Dec 2026", date-times as "Sat 5 Dec 2026, 19:30": casebook/formats/en.
+FORMAT_MODULE_PATH = ["casebook.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -229,7 +232,9 @@ SPECTACULAR_SETTINGS = {
 # Production: REDIS_URL or CELERY_BROKER_URL.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default="")
 if not CELERY_BROKER_URL:
-    CELERY_BROKER_URL = "filesystem://"
+    # The transport ignores the host, but kombu warns at every connection ("No hostname
+    # was supplied") when the URL names none.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     _broker_dir = VAR_DIR / "celery" / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
@@ -260,6 +265,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# What a task prints (the console email and text backends on the embedded default) is
+# news, not a warning.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -287,7 +295,9 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.ConsoleSMSB
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="casebook@localhost")
 # The address links in emails point to (the provider link), without a trailing slash.
-SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Production sets it; otherwise it is the development server's address, on the port that
+# `make run` serves (bin/run's PORT, passed to the web server and the Celery worker alike).
+SITE_URL = env.str("SITE_URL", default=f"http://localhost:{_int('PORT', 8000)}").rstrip("/")
 # Where finished exports wait for their requester (not served as static or media).
 EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(VAR_DIR / "exports")))
 # Address geocoding for "nearest first": "directory" matches the directory's own
@@ -303,10 +313,29 @@ API_TOKEN_MAX_HOURS = _int("API_TOKEN_MAX_HOURS", 12)
 # Break the glass: how long an emergency access grant lasts.
 EMERGENCY_ACCESS_HOURS = _int("EMERGENCY_ACCESS_HOURS", 4)
 
+# One line per event, printed once. Every record goes to the root's console handler only:
+# naming "django" and "django.server" here drops the handlers Django's default config gives
+# them (records reached the console through them and through the root, so each was printed
+# twice). A 4xx is one line without a traceback (casebook/log.py); the development
+# server's own line for an error response is left out, django.request has logged it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "client_error_line": {"()": "casebook.log.ClientErrorLine"},
+        "skip_logged_errors": {"()": "casebook.log.SkipLoggedErrors"},
+    },
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["client_error_line"]},
+        "django.server": {
+            "handlers": [],
+            "filters": ["skip_logged_errors"],
+            "propagate": True,
+        },
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -16,10 +16,13 @@ from rest_framework.reverse import reverse
 
 from accounts.models import Team, User
 from casebook.api import MAX_ID, IdField, ModelSerializer, UTCDateTimeField
+from cases.matching import find_likely_clients, likely_match_message
 from cases.models import (
     AMENDABLE_FIELDS,
     FUTURE_TOLERANCE,
+    LATE_ENTRY_DAYS,
     OLDEST_CALL_TIME,
+    OLDEST_ENTRY_YEARS,
     TIME_ORDER,
     CallNature,
     Case,
@@ -36,6 +39,7 @@ from cases.models import (
     OnSceneService,
     ReminderChannel,
     contact_time_errors,
+    late_entry_error,
 )
 from cases.services import compute_screen
 
@@ -184,6 +188,7 @@ class ClientSummarySerializer(ModelSerializer):
             "legal_name",
             "preferred_name",
             "display_name",
+            "is_unidentified",
             "date_of_birth",
             "age",
             "age_is_estimated",
@@ -208,6 +213,8 @@ class ClientSerializer(ClientSummarySerializer):
             "email",
             "reminder_channel",
             "where_to_find",
+            "description",
+            "merged_into",
             "identifiers",
             "open_case",
             "created_at",
@@ -246,8 +253,25 @@ class ClientInputSerializer(serializers.Serializer):
     against what is already recorded.
     """
 
-    legal_name = serializers.CharField(max_length=200)
+    legal_name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Required unless `is_unidentified` is true.",
+    )
     preferred_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_unidentified = serializers.BooleanField(
+        required=False,
+        help_text="An unidentified person (not found, or gave no name): `description` "
+        "instead of a name. Identified later by giving the name, or merged into a known "
+        "client by an agency admin.",
+    )
+    description = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text="How to recognise an unidentified person, e.g. man, about 40, red jacket.",
+    )
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     estimated_age = serializers.IntegerField(
         min_value=0,
@@ -287,7 +311,31 @@ class ClientInputSerializer(serializers.Serializer):
                 {field: "Give a date of birth or an estimated age, not both."}
             )
         self.check_reminder_channel(attrs)
+        self.check_identity(attrs)
         return attrs
+
+    def check_identity(self, attrs):
+        """A name, or an unidentified person with a description (as it will be after this
+        change)."""
+        # A full update (PUT) gives every detail again; a partial one keeps the rest.
+        instance = self.instance if self.partial else None
+
+        def value(name, default):
+            return attrs.get(name, getattr(instance, name) if instance else default)
+
+        named = bool((value("legal_name", "") or "").strip())
+        if not value("is_unidentified", False):
+            if not named:
+                raise serializers.ValidationError(
+                    {
+                        "legal_name": "Give the client's legal name, or send "
+                        '"is_unidentified": true with a description.'
+                    }
+                )
+        elif not named and not (value("description", "") or "").strip():
+            raise serializers.ValidationError(
+                {"description": "Describe the unidentified person (e.g. man, about 40)."}
+            )
 
     def check_reminder_channel(self, attrs):
         """The page's rule: reminders by email need the email address, by text the phone
@@ -312,6 +360,43 @@ class ClientInputSerializer(serializers.Serializer):
 
 class ClientCreateSerializer(ClientInputSerializer):
     identifiers = IdentifierInputSerializer(many=True, required=False)
+    confirm_new = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text="A new person although the agency has a likely match: without it, a likely "
+        "match answers 400 on `confirm_new`, naming the client.",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        confirmed = attrs.pop("confirm_new", False)
+        if confirmed or not (attrs.get("legal_name") or "").strip():
+            return attrs
+        suggestions = find_likely_clients(
+            agency=_request_user(self).agency,
+            legal_name=attrs.get("legal_name") or "",
+            preferred_name=attrs.get("preferred_name") or "",
+            date_of_birth=attrs.get("date_of_birth"),
+            estimated_age=attrs.get("estimated_age"),
+            phone=attrs.get("phone") or "",
+            identifiers=[(i["kind"], i["value"]) for i in attrs.get("identifiers", [])],
+        )
+        if suggestions:
+            raise serializers.ValidationError(
+                {
+                    "confirm_new": likely_match_message(
+                        suggestions, how_to_confirm=self.how_to_confirm
+                    )
+                }
+            )
+        return attrs
+
+    @property
+    def how_to_confirm(self):
+        if self.parent is not None:
+            return 'send "confirm_new": true in "new_client"'
+        return 'send "confirm_new": true'
 
     def validate_identifiers(self, value):
         seen = set()
@@ -475,8 +560,17 @@ class ContactInputSerializer(ContactFieldsSerializer):
     attended_by = AgencyUserField(many=True, required=False, default=list)
     presenting_concerns = _codes_field(Concern, required=False, default=list)
     services_on_scene = _codes_field(OnSceneService, required=False, default=list)
+    late_entry = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=f"Confirms a late entry: a call received more than {LATE_ENTRY_DAYS} days "
+        "before the agency's today (its calendar date) is refused with a 400 on "
+        f"`received_at` unless this is true. More than {OLDEST_ENTRY_YEARS} years back is "
+        "refused either way.",
+    )
 
     def validate(self, attrs):
+        confirmed = attrs.pop("late_entry", False)
         if attrs.get("client") is None and attrs.get("new_client") is None:
             raise serializers.ValidationError(
                 {"client": "Give the id of an existing client, or a new_client."}
@@ -486,6 +580,15 @@ class ContactInputSerializer(ContactFieldsSerializer):
                 {"new_client": "Give either an existing client or a new_client, not both."}
             )
         errors = contact_time_errors(attrs)
+        if "received_at" not in errors:
+            late = late_entry_error(
+                attrs["received_at"],
+                _request_user(self).agency,
+                confirmed=confirmed,
+                how_to_confirm='send "late_entry": true',
+            )
+            if late:
+                errors["received_at"] = late
         try:
             compute_screen(attrs)
         except DjangoValidationError as exc:
@@ -528,6 +631,14 @@ class AmendContactSerializer(serializers.Serializer):
             # An unchanged time is out of order because an earlier time was moved past it.
             moved = [m for m in TIME_ORDER[: TIME_ORDER.index(name)] if m in changes]
             errors[moved[0] if moved else name] = f"{message} Correct that time as well."
+        if "received_at" in changes and "received_at" not in errors:
+            # The amendment's reason stands for the late-entry confirmation; the bound on
+            # the year still applies.
+            late = late_entry_error(
+                changes["received_at"], contact.agency, confirmed=True, how_to_confirm=""
+            )
+            if late:
+                errors["received_at"] = late
         if errors:
             raise serializers.ValidationError(errors)
         return changes

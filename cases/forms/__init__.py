@@ -8,6 +8,7 @@ from cases.forms.clients import (
     ClientEditForm,
     ClientSearchForm,
     ClientSectionForm,
+    MergeConfirmForm,
     SuggestQueryForm,
 )
 from cases.forms.contacts import ContactAmendForm, ContactFieldsForm, ContactForm
@@ -24,5 +25,6 @@ __all__ = [
     "ContactFieldsForm",
     "ContactForm",
     "EmergencyAccessForm",
+    "MergeConfirmForm",
     "SuggestQueryForm",
 ]

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cases.matching import find_likely_clients
+from cases.matching import find_likely_clients, likely_match_message
 from cases.models import Client, ClientIdentifier, IdentifierKind, ReminderChannel
 from cases.services import CLIENT_FIELDS
 
@@ -18,6 +18,17 @@ class ClientDetailsForm(forms.Form):
 
     legal_name = forms.CharField(label="Legal name", max_length=200, required=False)
     preferred_name = forms.CharField(label="Preferred name", max_length=200, required=False)
+    is_unidentified = forms.BooleanField(
+        label="Unidentified person (no name given or known)",
+        required=False,
+        help_text="Not found, or would not give a name: describe them instead.",
+    )
+    description = forms.CharField(
+        label="Description",
+        max_length=300,
+        required=False,
+        help_text="How to recognise them, e.g. man, about 40, red jacket.",
+    )
     date_of_birth = forms.DateField(
         label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -48,13 +59,32 @@ class ClientDetailsForm(forms.Form):
         return value
 
     def check_details(self, cleaned):
-        """The rules a client's details follow, wherever they are entered."""
-        if not (cleaned.get("legal_name") or "").strip() and "legal_name" not in self.errors:
-            self.add_error("legal_name", "Give the client's legal name (or the name they give).")
+        """The rules a client's details follow, wherever they are entered. An unidentified
+        person needs a description instead of a name, and no age."""
+        named = bool((cleaned.get("legal_name") or "").strip())
+        if cleaned.get("is_unidentified"):
+            if not named and not (cleaned.get("description") or "").strip():
+                self.add_error(
+                    "description", "Describe the unidentified person (e.g. man, about 40)."
+                )
+            if cleaned.get("date_of_birth"):
+                cleaned["estimated_age"] = None
+            return
+        if not named and "legal_name" not in self.errors:
+            self.add_error(
+                "legal_name",
+                "Give the client's legal name (or the name they give), or tick "
+                "'Unidentified person' and describe them.",
+            )
         if cleaned.get("date_of_birth"):
             # A known date of birth supersedes an estimate.
             cleaned["estimated_age"] = None
-        elif cleaned.get("estimated_age") is None and not self.has_error("estimated_age"):
+        elif (
+            cleaned.get("estimated_age") is None
+            and not self.has_error("estimated_age")
+            # A date of birth given but refused has its own message.
+            and not self.has_error("date_of_birth")
+        ):
             self.add_error("estimated_age", "Give a date of birth or an estimated age.")
 
     def client_data(self) -> dict:
@@ -79,8 +109,18 @@ class ClientEditForm(ClientDetailsForm):
         ),
     )
 
+    confirm_distinct = forms.BooleanField(
+        label="A different person (none of the suggested clients)", required=False
+    )
+    # A change of these is checked against the agency's other clients.
+    IDENTITY_FIELDS = ("legal_name", "preferred_name", "date_of_birth", "estimated_age")
+
     def __init__(self, *args, client=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.client = client
+        self.suggestions = []
+        # Shown only with the likely matches it answers.
+        self.fields["confirm_distinct"].widget = forms.HiddenInput()
         if client is not None:
             for name in REMINDER_FIELDS:
                 self.fields[name].initial = getattr(client, name)
@@ -105,7 +145,35 @@ class ClientEditForm(ClientDetailsForm):
             name, message = needs
             if not (cleaned.get(name) or "").strip() and not self.has_error(name):
                 self.add_error(name, message)
+        if not self.errors and self._identity_changed(cleaned):
+            # Identifying an unidentified person, or correcting a name, may show that the
+            # agency already knows them.
+            self.suggestions = find_likely_clients(
+                agency=self.client.agency,
+                legal_name=cleaned.get("legal_name") or "",
+                preferred_name=cleaned.get("preferred_name") or "",
+                date_of_birth=cleaned.get("date_of_birth"),
+                estimated_age=cleaned.get("estimated_age"),
+                phone=cleaned.get("phone") or "",
+                identifiers=self.identifiers(),
+                exclude_pk=self.client.pk,
+            )
+            if self.suggestions:
+                self.fields["confirm_distinct"].widget = forms.CheckboxInput()
+            if self.suggestions and not cleaned.get("confirm_distinct"):
+                self.add_error(
+                    "confirm_distinct",
+                    likely_match_message(
+                        self.suggestions, how_to_confirm="tick 'A different person'"
+                    )
+                    + " If it is the same person, ask an agency admin to merge the records.",
+                )
         return cleaned
+
+    def _identity_changed(self, cleaned) -> bool:
+        if self.client is None:
+            return False
+        return any(cleaned.get(name) != getattr(self.client, name) for name in self.IDENTITY_FIELDS)
 
     def client_data(self) -> dict:
         data = super().client_data()
@@ -173,9 +241,17 @@ class ClientSectionForm(ClientDetailsForm):
             )
         if self.errors:
             return cleaned
+        if cleaned.get("is_unidentified") and not (cleaned.get("legal_name") or "").strip():
+            # Nothing to recognise a person by.
+            return cleaned
         self.suggestions = self.find_suggestions()
         if self.suggestions and not cleaned.get("confirm_new"):
-            self.add_error("confirm_new", DUPLICATE_MESSAGE)
+            self.add_error(
+                "confirm_new",
+                likely_match_message(
+                    self.suggestions, how_to_confirm="tick 'This is a new person'"
+                ),
+            )
         return cleaned
 
     def _identifier_taken(self, kind, value):
@@ -190,6 +266,7 @@ class ClientSectionForm(ClientDetailsForm):
             legal_name=cleaned.get("legal_name") or "",
             preferred_name=cleaned.get("preferred_name") or "",
             date_of_birth=cleaned.get("date_of_birth"),
+            estimated_age=cleaned.get("estimated_age"),
             phone=cleaned.get("phone") or "",
             identifiers=self.identifiers(),
         )
@@ -208,6 +285,7 @@ class SuggestQueryForm(forms.Form):
     legal_name = forms.CharField(max_length=200, required=False)
     preferred_name = forms.CharField(max_length=200, required=False)
     date_of_birth = forms.DateField(required=False)
+    estimated_age = forms.IntegerField(min_value=0, max_value=120, required=False)
     phone = forms.CharField(max_length=40, required=False)
     identifier_kind = forms.ChoiceField(
         choices=[("", "")] + list(IdentifierKind.choices), required=False
@@ -233,4 +311,12 @@ class ClientSearchForm(forms.Form):
         max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class MergeConfirmForm(forms.Form):
+    confirmed = forms.BooleanField(
+        label="These two records are the same person",
+        help_text="The record on the right is kept as merged and points to the one on the "
+        "left; nothing is deleted.",
     )

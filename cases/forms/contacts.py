@@ -11,6 +11,7 @@ from cases import services
 from cases.cssrs import QUESTIONS
 from cases.models import (
     AMENDABLE_FIELDS,
+    LATE_ENTRY_DAYS,
     TIME_ORDER,
     CallNature,
     Case,
@@ -19,6 +20,7 @@ from cases.models import (
     Disposition,
     OnSceneService,
     contact_time_errors,
+    late_entry_error,
 )
 from followups.models import FollowUp, Status
 
@@ -147,6 +149,11 @@ class ContactForm(ContactFieldsForm):
         widget=forms.HiddenInput,
         error_messages={"invalid": "This form is damaged: open a new contact form."},
     )
+    late_entry = forms.BooleanField(
+        label="Yes, this is a late entry",
+        required=False,
+        help_text=f"Needed when the call was received more than {LATE_ENTRY_DAYS} days ago.",
+    )
     # The follow-up this contact completes (the Today list's "Record contact"): one the
     # user may work, on the chosen client's case (checked by the page against the client).
     followup = forms.ModelChoiceField(
@@ -175,6 +182,26 @@ class ContactForm(ContactFieldsForm):
             case__in=Case.objects.contactable_by(user)
         ).select_related("case")
 
+    # True when the page must show the late-entry confirmation.
+    asks_late_entry = False
+
+    def clean(self):
+        cleaned = super().clean()
+        received = cleaned.get("received_at")
+        if received and not self.has_error("received_at"):
+            agency = self.user.agency
+            message = late_entry_error(
+                received,
+                agency,
+                confirmed=cleaned.get("late_entry", False),
+                how_to_confirm='tick "Yes, this is a late entry" below the times',
+            )
+            if message:
+                self.add_error("received_at", message)
+                refused = late_entry_error(received, agency, confirmed=True, how_to_confirm="")
+                self.asks_late_entry = refused is None
+        return cleaned
+
     def check_followup(self, client):
         """The chosen follow-up must still be open to completion and be on `client`'s
         open case (the case record_contact adds the contact to)."""
@@ -195,6 +222,7 @@ class ContactForm(ContactFieldsForm):
         data = dict(self.cleaned_data)
         data.pop("submission_id", None)
         data.pop("followup", None)
+        data.pop("late_entry", None)
         data["attended_by"] = list(data.get("attended_by") or [])
         data["presenting_concerns"] = list(data.get("presenting_concerns") or [])
         data["services_on_scene"] = list(data.get("services_on_scene") or [])
@@ -215,6 +243,20 @@ class ContactAmendForm(ContactFieldsForm):
         self.contact = contact
         kwargs.setdefault("initial", self.current_values(contact))
         super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        received = cleaned.get("received_at")
+        moved = received and received != self.contact.received_at.replace(second=0, microsecond=0)
+        if moved and not self.has_error("received_at"):
+            # The reason for the correction stands for the late-entry confirmation; the
+            # bound on the year still applies.
+            message = late_entry_error(
+                received, self.contact.agency, confirmed=True, how_to_confirm=""
+            )
+            if message:
+                self.add_error("received_at", message)
+        return cleaned
 
     @staticmethod
     def current_values(contact) -> dict:

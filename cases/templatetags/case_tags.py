@@ -19,10 +19,11 @@ def risk_badge(level):
 
 @register.filter
 def days_since(moment):
-    """Whole days from `moment` to today, in the agency's time zone."""
+    """Whole days from `moment` to today, in the active time zone: the agency's (the
+    request's, see accounts.middleware)."""
     if not moment:
         return ""
-    return (timezone.localdate() - timezone.localtime(moment).date()).days
+    return (timezone.localdate() - timezone.localdate(moment)).days
 
 
 @register.filter

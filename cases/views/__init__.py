@@ -2,7 +2,13 @@
 
 from cases.views.case_pages import case_close, case_concerns, case_detail, emergency_access
 from cases.views.caseload import caseload
-from cases.views.clients import client_detail, client_edit, client_search
+from cases.views.clients import (
+    client_detail,
+    client_edit,
+    client_merge,
+    client_merge_confirm,
+    client_search,
+)
 from cases.views.contacts import (
     client_suggest,
     contact_amend,
@@ -18,6 +24,8 @@ __all__ = [
     "caseload",
     "client_detail",
     "client_edit",
+    "client_merge",
+    "client_merge_confirm",
     "client_search",
     "client_suggest",
     "contact_amend",

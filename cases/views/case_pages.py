@@ -193,7 +193,7 @@ def emergency_access(request, pk):
         except EmergencyAccessRefused as exc:
             form.add_error("reason", str(exc))
         else:
-            until = formats.date_format(timezone.localtime(grant.expires_at), "j M H:i")
+            until = formats.date_format(timezone.localtime(grant.expires_at), "DATETIME_FORMAT")
             messages.warning(
                 request,
                 f"Emergency access granted until {until}. Your supervisor will review it.",

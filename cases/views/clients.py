@@ -11,9 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import refuse
+from casebook.exceptions import DomainError
 from cases import services
 from cases.access import get_client_for_user
-from cases.forms import ClientEditForm, ClientSearchForm
+from cases.forms import ClientEditForm, ClientSearchForm, MergeConfirmForm
+from cases.matching import find_likely_clients
 from cases.models import Case, Client
 from cases.views.common import add_service_errors
 
@@ -102,14 +104,26 @@ def client_detail(request, pk):
             "identifiers": client.identifiers.all(),
             "cases": cases,
             "can_edit": can_edit,
+            "can_merge": services.can_merge_clients(request.user) and not client.is_merged,
+            "merged_into": _merged_into(request.user, client),
         },
     )
+
+
+def _merged_into(user, client):
+    """The record a merged client was merged into, when the user may see it."""
+    if not client.is_merged:
+        return None
+    return Client.objects.visible_to(user).filter(pk=client.merged_into_id).first()
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def client_edit(request, pk):
     client = get_client_for_user(request, pk, write=True)
+    if client.is_merged:
+        messages.info(request, "This record was merged into another: edit that one.")
+        return redirect("cases:client_detail", client.pk)
     if request.method == "POST":
         form = ClientEditForm(request.POST, client=client)
         if form.is_valid():
@@ -131,4 +145,105 @@ def client_edit(request, pk):
             initial={name: getattr(client, name) for name in services.CLIENT_FIELDS},
             client=client,
         )
-    return render(request, "cases/client_form.html", {"form": form, "client": client})
+    return render(
+        request,
+        "cases/client_form.html",
+        {"form": form, "client": client, "suggestions": form.suggestions},
+    )
+
+
+def _require_merger(request):
+    if not services.can_merge_clients(request.user):
+        refuse(request, "client_merge", "Only an agency admin can merge client records.")
+
+
+@login_required
+@require_GET
+def client_merge(request, pk):
+    """An agency admin picks the duplicate of this client: the likely matches, or any
+    client of the agency found by name, phone or identifier."""
+    _require_merger(request)
+    client = get_client_for_user(request, pk)
+    if client.is_merged:
+        messages.info(request, "This record was already merged into another.")
+        return redirect("cases:client_detail", client.pk)
+    likely = [
+        s.client
+        for s in find_likely_clients(
+            agency=client.agency,
+            legal_name=client.legal_name,
+            preferred_name=client.preferred_name,
+            date_of_birth=client.date_of_birth,
+            estimated_age=client.estimated_age,
+            phone=client.phone,
+            identifiers=list(client.identifiers.values_list("kind", "value")),
+            exclude_pk=client.pk,
+        )
+    ]
+    form = ClientSearchForm(request.GET)
+    q = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    found = []
+    if q:
+        found = list(
+            Client.objects.visible_to(request.user)
+            .search(q)
+            .exclude(pk=client.pk)
+            .select_related("agency")
+            .order_by("legal_name", "pk")[:PAGE_SIZE]
+        )
+    audit(
+        request=request,
+        action=Action.SEARCH,
+        object_type="client",
+        detail={
+            "purpose": "merge candidates",
+            "client": client.pk,
+            "query": q,
+            "ids": [c.pk for c in likely + found],
+        },
+    )
+    return render(
+        request,
+        "cases/client_merge.html",
+        {"client": client, "likely": likely, "found": found, "form": form, "q": q},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_merge_confirm(request, pk, other):
+    """Both records side by side; confirming merges `other` (the duplicate) into `pk`."""
+    _require_merger(request)
+    survivor = get_client_for_user(request, pk)
+    duplicate = get_client_for_user(request, other)
+    form = MergeConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.merge_clients(
+                actor=request.user, survivor=survivor, duplicate=duplicate, request=request
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Record {duplicate.pk} merged into this one: its cases, contacts and history "
+                "are here now.",
+            )
+            return redirect("cases:client_detail", survivor.pk)
+    records = [
+        (
+            label,
+            c,
+            c.identifiers.all(),
+            Case.objects.visible_to(request.user)
+            .filter(client=c)
+            .select_related("assigned_worker"),
+        )
+        for label, c in (("Keep", survivor), ("Merge into it", duplicate))
+    ]
+    return render(
+        request,
+        "cases/client_merge_confirm.html",
+        {"survivor": survivor, "duplicate": duplicate, "records": records, "form": form},
+    )

@@ -431,7 +431,7 @@ def _shown(name, value, natures):
         moment = parse_datetime(value)
         if moment is None:
             return value
-        return formats.date_format(timezone.localtime(moment), "j M Y H:i")
+        return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
     if name == "call_nature":
         return natures.get(value, value)
     return CHOICE_LABELS.get(name, {}).get(value, str(value))

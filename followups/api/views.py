@@ -11,8 +11,8 @@ a refusal of the service is a 400 naming the field it is about where there is on
 import django_filters
 from django.db import models
 from django.db.models import Prefetch, Q, Value, When
-from django.db.models.functions import Now
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -97,7 +97,8 @@ class FollowUpFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
 
     def filter_overdue(self, queryset, name, value):
-        late = Q(status__in=OPEN_STATUSES, due_at__lt=Now())
+        # The application clock, as the sweeper and the pages use (not the database's).
+        late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
         return queryset.filter(late) if value else queryset.exclude(late)
 
 

@@ -20,11 +20,14 @@ from followups.services.enrolment import (
 )
 from followups.services.followups import (
     MAX_DUE_AHEAD,
+    UNDO_SHOWN_SECONDS,
+    UNDO_WINDOW,
     cancel_followup,
     complete_followup,
     create_followup,
     log_attempt,
     move_followup,
+    undo_attempt,
 )
 from followups.services.protocols import (
     MAX_OFFSET,
@@ -48,6 +51,8 @@ __all__ = [
     "MAX_STEPS",
     "REASON_MAX",
     "STEP_FIELDS",
+    "UNDO_SHOWN_SECONDS",
+    "UNDO_WINDOW",
     "agency_tz",
     "cancel_followup",
     "cancel_for_closed_case",
@@ -68,4 +73,5 @@ __all__ = [
     "save_protocol_version",
     "schedule_next_occurrence",
     "set_protocol_active",
+    "undo_attempt",
 ]

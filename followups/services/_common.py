@@ -15,6 +15,7 @@ from followups.models import (
     FollowUpEventKind,
     Status,
 )
+from notifications import services as notices
 
 REASON_MAX = 300
 
@@ -77,7 +78,8 @@ def _save_new(followups: list[FollowUp], *, actor, now) -> list[FollowUp]:
 
 
 def _cancel_open(followups, *, actor, reason, now) -> list[FollowUp]:
-    """Cancel every open follow-up in the queryset, each with its CANCELLED event."""
+    """Cancel every open follow-up in the queryset, each with its CANCELLED event; their
+    unread notices are resolved with them."""
     cancelled = []
     for fu in followups.filter(status__in=OPEN_STATUSES).select_for_update(of=("self",)):
         old = fu.status
@@ -107,6 +109,8 @@ def _cancel_open(followups, *, actor, reason, now) -> list[FollowUp]:
             reason=reason,
         )
         cancelled.append(fu)
+    if cancelled:
+        notices.resolve_followup_notices(followup_ids=[fu.pk for fu in cancelled])
     return cancelled
 
 

@@ -12,11 +12,14 @@ from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case, CaseStatus, Contact
 from followups import events
-from followups.exceptions import FollowUpClosed, FollowUpInvalid
+from followups.exceptions import CannotUndo, FollowUpClosed, FollowUpInvalid
 from followups.models import (
+    NOTE_REQUIRED,
+    OPEN_STATUSES,
     Attempt,
     AttemptOutcome,
     EndRule,
+    Enrolment,
     EnrolmentStatus,
     FollowUp,
     FollowUpEventKind,
@@ -25,6 +28,7 @@ from followups.models import (
 )
 from followups.schedule import local_midnight
 from followups.services._common import (
+    REASON_MAX,
     _cancel_open,
     _clean_reason,
     _lock_case,
@@ -35,9 +39,18 @@ from followups.services._common import (
     agency_tz,
 )
 from followups.services.enrolment import end_enrolment, schedule_next_occurrence
+from notifications import services as notices
 
 # How far a due date may be moved or set, from now.
 MAX_DUE_AHEAD = datetime.timedelta(days=366 * 5)
+# How long after logging it an attempt can be undone. The Today card offers it for 8
+# seconds (UNDO_SHOWN_SECONDS); the server allows a little more for a slow network.
+UNDO_SHOWN_SECONDS = 8
+UNDO_WINDOW = datetime.timedelta(seconds=12)
+NOTE_NEEDED = (
+    "Write a short note for this call: how the client is, the risk now, the safety plan "
+    "and what happens next."
+)
 
 
 def _lock(followup: FollowUp) -> FollowUp:
@@ -109,8 +122,11 @@ def create_followup(
         raise FollowUpInvalid("The window cannot close before it is due.", field="window_end")
     now = timezone.now()
     if window_end <= now:
+        agency = case.agency
         raise FollowUpInvalid(
-            "That day is already over: choose a due time from now on.", field="due_at"
+            f"That day is already over: today is {agency.describe_day(agency.today(now))}. "
+            "Choose a due time from now on.",
+            field="due_at",
         )
     assignee = assigned_to or case.assigned_worker
     if not Case.objects.writable_by(assignee).filter(pk=case.pk).exists():
@@ -157,7 +173,14 @@ def _close(fu: FollowUp, *, to_status, actor, now, reason="", **fields):
     fu.save()
     events.status_changed(followup=fu, actor=actor, from_status=old, at=now, reason=reason)
     schedule_next_occurrence(fu, actor=actor)
+    notices.resolve_followup_notices(followup_ids=[fu.pk])
     return fu
+
+
+def _require_note(fu: FollowUp, note: str, *, field="note"):
+    """A follow-up NOTE_REQUIRED names is not done without a note."""
+    if not note.strip() and FollowUp.objects.filter(NOTE_REQUIRED, pk=fu.pk).exists():
+        raise FollowUpInvalid(NOTE_NEEDED, field=field)
 
 
 def _earliest_work(fu: FollowUp) -> datetime.datetime:
@@ -192,7 +215,9 @@ def complete_followup(
 ) -> FollowUp:
     """Mark a follow-up done, by `contact` when a contact completed it (done at the
     contact's time). A missed one can still be completed late: it then does not count as
-    done within its window. Completing it again by the same contact changes nothing."""
+    done within its window. Completing it again by the same contact changes nothing.
+    Without a contact, a follow-up that needs a note (models.NOTE_REQUIRED: high risk,
+    the Safety Planning calls) needs `note`. Its unread notices are resolved."""
     fu = _lock(followup)
     _require_worker(actor, fu.case)
     if fu.status in (Status.COMPLETED, Status.CANCELLED):
@@ -200,6 +225,9 @@ def complete_followup(
             return fu
         raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
     _check_contact(fu, contact)
+    note = _clean_reason(note, field="note", required=False)
+    if contact is None:
+        _require_note(fu, note)
     if at is not None and not _is_time(at):
         raise FollowUpInvalid("Give the date and time it was done.", field="at")
     now = timezone.now()
@@ -214,7 +242,7 @@ def complete_followup(
         to_status=Status.COMPLETED,
         actor=actor,
         now=now,
-        reason=_clean_reason(note, field="note", required=False),
+        reason=note,
         completed_at=done_at,
         completed_by=actor,
         completed_contact=contact,
@@ -252,9 +280,11 @@ def log_attempt(
     contact: Contact | None = None,
     request=None,
 ) -> Attempt:
-    """Log one try (on an open or missed follow-up). Reached completes the follow-up;
-    declined on a protocol that runs until the client is engaged in care ends that
-    protocol (the client declines further calls). Returns the attempt."""
+    """Log one try (on an open or missed follow-up). Reached completes the follow-up
+    (with the note: one that needs a note, models.NOTE_REQUIRED, is refused without one
+    unless a contact records it); declined on a protocol that runs until the client is
+    engaged in care ends that protocol (the client declines further calls). Returns the
+    attempt."""
     fu = _lock(followup)
     _require_worker(actor, fu.case)
     if fu.status in (Status.COMPLETED, Status.CANCELLED):
@@ -272,6 +302,8 @@ def log_attempt(
     if at < _earliest_work(fu):
         raise FollowUpInvalid("That is before the reason for this follow-up.", field="at")
     note = (note or "").replace("\x00", "")[:2000]
+    if outcome == AttemptOutcome.REACHED and contact is None:
+        _require_note(fu, note)
     attempt = Attempt.objects.create(
         followup=fu, at=at, method=method, outcome=outcome, note=note, by=actor, contact=contact
     )
@@ -292,7 +324,15 @@ def log_attempt(
         detail={"followup_id": fu.pk, "outcome": outcome},
     )
     if outcome == AttemptOutcome.REACHED:
-        complete_followup(actor=actor, followup=fu, contact=contact, at=at, request=request)
+        complete_followup(
+            actor=actor,
+            followup=fu,
+            contact=contact,
+            at=at,
+            # The attempt keeps the whole note; the completion, its start.
+            note=" ".join(note.split())[:REASON_MAX],
+            request=request,
+        )
     elif (
         outcome == AttemptOutcome.DECLINED
         and fu.enrolment_id
@@ -306,6 +346,110 @@ def log_attempt(
             request=request,
         )
     return attempt
+
+
+def _reopen(fu: FollowUp, *, to_status: str, since: datetime.datetime, now, actor):
+    """Undo a completion made at or after `since`: the follow-up takes `to_status` again
+    (the engine applies any change its times made meanwhile), and an enrolment that the
+    completion ended (its last step done) runs again. A next weekly call the completion
+    scheduled stays: it would be scheduled again when this one closes."""
+    fu.status = to_status
+    fu.status_changed_at = now
+    fu.completed_at = fu.completed_by = fu.completed_contact = None
+    if fu.status in OPEN_STATUSES:
+        fu.next_check_at = now if fu.status_at(now) != fu.status else fu.next_boundary(now)
+    else:
+        fu.next_check_at = None
+    fu.lease_until = fu.lease_token = None
+    fu.save()
+    if fu.enrolment_id is None:
+        return
+    enrolment = Enrolment.objects.select_for_update(of=("self",)).get(pk=fu.enrolment_id)
+    if enrolment.status == EnrolmentStatus.ENDED and enrolment.ended_at >= since:
+        enrolment.status = EnrolmentStatus.ACTIVE
+        enrolment.ended_at = None
+        enrolment.end_reason = ""
+        enrolment.save(update_fields=["status", "ended_at", "end_reason"])
+        events.on_timeline(
+            case_id=fu.case_id,
+            actor=actor,
+            summary=f"{fu.enrolment.version.protocol.name} runs again: the call that ended "
+            "it was undone",
+            detail={"enrolment_id": enrolment.pk},
+        )
+
+
+@transaction.atomic
+def undo_attempt(*, actor: User, attempt: Attempt, request=None) -> FollowUp:
+    """Take back an attempt its author logged by mistake, within UNDO_WINDOW of logging
+    it and while it is the follow-up's last: the attempt is removed and, when it completed
+    the follow-up (reached), the follow-up takes its previous status again; one
+    ATTEMPT_UNDONE event keeps what was undone. An attempt recorded with a contact, or a
+    decline that ended the protocol, is not undone here. Returns the follow-up."""
+    fu = _lock(attempt.followup)
+    _require_worker(actor, fu.case)
+    attempt = fu.attempts.filter(pk=attempt.pk).first()
+    if attempt is None:
+        raise CannotUndo("That attempt has already been undone.")
+    logged = (
+        fu.events.filter(kind=FollowUpEventKind.ATTEMPT, detail__attempt_id=attempt.pk)
+        .values_list("at", flat=True)
+        .first()
+    )
+    now = timezone.now()
+    if attempt.by_id != actor.pk:
+        raise CannotUndo("Only the person who logged an attempt can undo it.")
+    if logged is None or now - logged > UNDO_WINDOW:
+        raise CannotUndo("It is too late to undo this attempt.")
+    if fu.attempts.filter(pk__gt=attempt.pk).exists():
+        raise CannotUndo("Only the last attempt can be undone.")
+    if attempt.contact_id is not None:
+        raise CannotUndo("This attempt was recorded with a contact: amend the contact instead.")
+    old = fu.status
+    if fu.status == Status.CANCELLED:
+        raise CannotUndo("This answer ended the protocol; it cannot be undone here.")
+    if fu.status == Status.COMPLETED:
+        closing = (
+            fu.events.filter(
+                kind=FollowUpEventKind.STATUS, to_status=Status.COMPLETED, at__gte=logged
+            )
+            .order_by("-at", "-pk")
+            .first()
+        )
+        if closing is None or fu.completed_contact_id is not None:
+            raise CannotUndo("This follow-up was completed another way.")
+        _reopen(fu, to_status=closing.from_status, since=logged, now=now, actor=actor)
+        events.on_timeline(
+            case_id=fu.case_id,
+            actor=actor,
+            summary=f"Follow-up reopened: {fu.title} (the reached call was undone)",
+            detail={"followup_id": fu.pk},
+        )
+    events.followup_event(
+        followup=fu,
+        kind=FollowUpEventKind.ATTEMPT_UNDONE,
+        actor=actor,
+        at=now,
+        from_status=old,
+        to_status=fu.status,
+        detail={
+            "attempt_id": attempt.pk,
+            "outcome": attempt.outcome,
+            "method": attempt.method,
+            "at": attempt.at.isoformat(),
+            "note": attempt.note,
+        },
+    )
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        obj=fu,
+        client_id=fu.case.client_id,
+        detail={"attempt_undone": attempt.pk, "outcome": attempt.outcome, "status": fu.status},
+    )
+    attempt.delete()
+    return fu
 
 
 @transaction.atomic

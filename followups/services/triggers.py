@@ -22,14 +22,22 @@ from followups.services.enrolment import _end, enrol
 from followups.services.protocols import protocols_for
 from followups.services.visits import reason_from_concerns, record_hospital_visit
 
+# The contacts that end with the client back in the community, with no service holding
+# their care: the post-crisis check follows (protocols of the "resolved on scene"
+# trigger). A shelter gives a bed, not care. A crisis centre and detox (withdrawal
+# management) hold the client's care for a stay: the check belongs after their
+# discharge, which the worker schedules when it is known, so those start nothing here.
+POST_CRISIS_CHECK = (Disposition.RESOLVED_ON_SCENE, Disposition.SHELTER)
+
 
 def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = False) -> None:
     """What a recorded contact starts: a hospital visit (and its protocol) when the
     client was taken to the ER or hospitalised, the intensive protocol at a high C-SSRS
     risk (which takes over from a running plain post-discharge protocol), a post-crisis
-    check when it was resolved on scene, unless the contact was itself a follow-up being
-    done (`for_followup`): that is the check, not a new crisis. Idempotent for the same
-    contact. Call inside the contact's transaction (cases.services.record_contact does)."""
+    check when it was resolved on scene or ended at a shelter (POST_CRISIS_CHECK), unless
+    the contact was itself a follow-up being done (`for_followup`): that is the check,
+    not a new crisis. Idempotent for the same contact. Call inside the contact's
+    transaction (cases.services.record_contact does)."""
     case = contact.case
     at = contact.cleared_at or contact.on_scene_at or contact.received_at
     if contact.disposition in (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED):
@@ -69,7 +77,7 @@ def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = Fa
                 )
                 if enrolment is not None:
                     _end_plain_post_discharge(case=case, by=protocol, actor=actor)
-    if contact.disposition == Disposition.RESOLVED_ON_SCENE and not for_followup:
+    if contact.disposition in POST_CRISIS_CHECK and not for_followup:
         _enrol_post_crisis(contact=contact, case=case, at=at, actor=actor)
 
 
@@ -92,10 +100,16 @@ def _end_plain_post_discharge(*, case, by, actor):
 
 
 def _enrol_post_crisis(*, contact, case, at, actor):
-    """A check 48 hours after a contact resolved on scene, unless one is still pending
+    """A check 48 hours after a contact resolved on scene (or ended at a shelter), unless
+    one is still pending
     for the case: the contact that does a pending check (recorded from the Today list,
     often resolved on scene) must complete it, not cancel it or start another."""
     day = at.astimezone(agency_tz(case.agency))
+    how = (
+        "resolved on scene"
+        if contact.disposition == Disposition.RESOLVED_ON_SCENE
+        else f"ended: {contact.get_disposition_display().lower()}"
+    )
     for protocol in protocols_for(contact.agency_id, Trigger.RESOLVED_ON_SCENE):
         pending = FollowUp.objects.filter(
             case=case,
@@ -110,7 +124,7 @@ def _enrol_post_crisis(*, contact, case, at, actor):
             protocol=protocol,
             trigger=Trigger.RESOLVED_ON_SCENE,
             anchor_at=at,
-            reason=f"Crisis contact resolved on scene, {day:%d %b %Y %H:%M}",
+            reason=f"Crisis contact {how}, {day:%d %b %Y %H:%M}",
             actor=actor,
             source_contact=contact,
         )

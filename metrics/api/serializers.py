@@ -14,7 +14,7 @@ from accounts.models import Role, Team, User
 from casebook.api import UTCDateTimeField
 from cases.cssrs import RiskLevel
 from metrics.forms import DEFAULT_DAYS, MAX_PERIOD_DAYS, scope_teams
-from metrics.programme import MAX_WEEKS
+from metrics.programme import DIVERSION_DEFINITION, MAX_WEEKS
 
 # The first day a period may start on: no records are older.
 OLDEST_DAY = datetime.date(1990, 1, 1)
@@ -177,7 +177,10 @@ class HedisRatesSerializer(serializers.Serializer):
     seven_day = HedisWindowSerializer()
     thirty_day = HedisWindowSerializer()
     excluded_admitted_visit_ids = _ids("Left out: an inpatient stay on the day or within 30")
-    excluded_repeat_visit_ids = _ids("Left out: within 31 days of a counted visit")
+    excluded_repeat_visit_ids = _ids(
+        "Left out: within 31 days of a counted visit of the period (visits before the "
+        "period do not take part, as HEDIS keeps to the measurement year)"
+    )
     excluded_age_visit_ids = _ids("Left out: under the measure's age")
 
 
@@ -240,8 +243,10 @@ class ProgrammeFiguresSerializer(serializers.Serializer):
     police_backup = FigureSerializer()
     arrests = FigureSerializer()
     er_diversions = FigureSerializer(
-        help_text="Contacts not ending in an ER, a hospital or police custody"
+        help_text=f"{DIVERSION_DEFINITION}. A declined contact, or one where the client "
+        "was not found, is in both parts."
     )
+    er_diversion_definition = serializers.CharField(help_text="What er_diversions counts")
 
 
 class TrendWeekSerializer(serializers.Serializer):

@@ -33,10 +33,10 @@ from metrics.api.serializers import (
     TrendQuerySerializer,
     TrendWeekSerializer,
 )
-from metrics.compliance import agency_zone, compliance, drop_off, no_contact_workers
+from metrics.compliance import compliance, drop_off, no_contact_workers
 from metrics.forms import scope_teams
 from metrics.hedis import hedis_rates
-from metrics.programme import programme_figures, weekly_trend
+from metrics.programme import DIVERSION_DEFINITION, programme_figures, weekly_trend
 
 SUPERVISORS_ONLY = "The metrics are for supervisors and agency admins."
 
@@ -71,8 +71,7 @@ class MetricsView(APIView):
         """The validated query, with `teams` (ids, or None for the whole agency), `worker`
         (an id or None), `today` (the agency's date) and `agency_id`."""
         user = request.user
-        tz = agency_zone(user.agency_id)
-        today = datetime.datetime.now(tz).date()
+        today = user.agency.today()
         query = self.query_serializer(
             data=request.query_params, context={"request": request, "today": today}
         )
@@ -158,10 +157,16 @@ class HedisView(MetricsView):
 
     @extend_schema(
         summary="7- and 30-day follow-up rates after ER visits",
-        description="The denominator counts ER visits (the first per client in any 31 "
-        "days; visits followed by an inpatient stay within 30 days left out); the "
-        "numerators, a follow-up within 7 and within 30 days, the ER day included. A "
-        "visit whose window is still open is pending, not missed.",
+        description="The denominator counts the ER visits of the period (the first per "
+        "client in any 31 days; visits followed by an inpatient stay within 30 days left "
+        "out). The 31-day rule looks only at the visits inside the period, as HEDIS does "
+        "inside the measurement year: a visit just before the period does not remove one "
+        "inside it. The numerators: a follow-up with the client within 7 and within 30 "
+        "days, the ER day included. A follow-up is a visit or an interaction with the "
+        "person (in person or by phone: a crisis contact that met the client, a reached "
+        "attempt by phone or visit, a phone or visit follow-up marked done); a letter or a "
+        "text message sent (Caring Contacts) is not one. A visit whose window is still "
+        "open is pending, not missed.",
         parameters=[PeriodQuerySerializer],
         responses=HedisRatesSerializer,
     )
@@ -189,7 +194,8 @@ class DropOffView(MetricsView):
     @extend_schema(
         summary="Clients at risk of dropping off",
         description="Clients whose latest ER visit or crisis contact is within the last "
-        "7 days with no completed follow-up since, highest risk first, then by the days "
+        "7 days with no follow-up that reached them since (a letter or a text message "
+        "sent does not count, as for FUM and FUA), highest risk first, then by the days "
         "left in the 7-day window.",
         parameters=[ScopeQuerySerializer],
         responses=DropOffRowSerializer(many=True),
@@ -248,8 +254,11 @@ class ProgrammeView(MetricsView):
     @extend_schema(
         summary="The figures crisis programmes publish",
         description="Over the crisis contacts received in the period: contacts by source, "
-        "median response time, police backup, arrests, dispositions, ER diversions. Per "
-        "team or agency: `worker` is refused.",
+        "median response time, police backup, arrests, dispositions, ER diversions. "
+        f"ER diversions: {DIVERSION_DEFINITION[0].lower()}{DIVERSION_DEFINITION[1:]}; a "
+        "contact the client declined, or "
+        "where the client was not found, did not end in an ED transport or admission, so "
+        "it is in both parts. Per team or agency: `worker` is refused.",
         parameters=[PeriodQuerySerializer],
         responses=ProgrammeFiguresSerializer,
     )

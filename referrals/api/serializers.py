@@ -349,6 +349,12 @@ class TransitionSerializer(serializers.Serializer):
         default=None,
         help_text="The day the client was seen; required to complete.",
     )
+    seen_early_confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Confirms a service date before the day of the booked appointment "
+        "(refused without it).",
+    )
 
 
 class AppointmentSerializer(serializers.Serializer):

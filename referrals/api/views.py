@@ -135,6 +135,7 @@ class ReferralViewSet(
             outcome=data["outcome"],
             note=data["note"],
             service_date=data["service_date"],
+            seen_early_confirmed=data["seen_early_confirmed"],
             request=request,
         )
         return self.referral_response(referral)
@@ -233,7 +234,7 @@ class ConsentViewSet(
         if getattr(self, "swagger_fake_view", False):
             return consents_visible_to(self.request.user).none()
         return consents_visible_to(self.request.user).select_related(
-            "client", "obtained_by", "revoked_by"
+            "agency", "client", "obtained_by", "revoked_by"
         )
 
     def consent_response(self, consent, code=status.HTTP_200_OK):

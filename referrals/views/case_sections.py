@@ -14,7 +14,9 @@ def case_sections(case) -> dict:
     for referral in referrals:
         referral.stale_reason = stale_reason(referral, now)
     consents = list(
-        Consent.objects.filter(client_id=case.client_id).select_related("recipient_organization")
+        Consent.objects.filter(client_id=case.client_id).select_related(
+            "agency", "recipient_organization"
+        )
     )
     for consent in consents:
         consent.active_now = consent.is_active(now)

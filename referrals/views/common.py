@@ -2,7 +2,6 @@
 and the numbers that say how fast a referral's loop closed."""
 
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.utils import timezone
 
 from referrals.exceptions import ConsentInvalid, ConsentRequired
 
@@ -39,7 +38,7 @@ def loop_times(referral) -> dict:
     sent = referral.sent_at
     first_service = None
     if sent is not None and referral.service_date is not None:
-        first_service = (referral.service_date - timezone.localtime(sent).date()).days
+        first_service = (referral.service_date - referral.agency.day_of(sent)).days
     return {
         "to_acceptance": _days(sent, referral.accepted_at),
         "to_first_service": first_service,

@@ -199,7 +199,7 @@ def referral_new(request):
             needs = need_categories_for(user, [chosen.pk]).get(chosen.pk, [])
             if len(needs) == 1:
                 initial["need_category"] = needs[0]
-        active = list(case.client.consents.active())
+        active = list(case.client.consents.active(case.agency))
         initial["consent_choice"] = "existing" if active else "new"
         if len(active) == 1:
             initial["consent"] = active[0].pk
@@ -261,7 +261,13 @@ def _create(request, case, form, consent_form, send):
 def _sent_message(referral):
     if referral.provider_email:
         return f"Referral sent. {referral.provider_name} was emailed a secure link."
-    return f"Referral sent. Tell {referral.provider_name} yourself: they have no email on file."
+    message = f"Referral sent. Tell {referral.provider_name} yourself: they have no email on file."
+    if referral.is_part2:
+        message += (
+            " It is covered by 42 CFR Part 2: no written notice went with it. Send them the "
+            "notice and the consent's scope in writing (shown on this page)."
+        )
+    return message
 
 
 # --- One referral ---------------------------------------------------------------------
@@ -341,6 +347,8 @@ def _detail_page(
             "stale_reason": stale_reason(referral, now),
             "times": loop_times(referral),
             "part2_notice": PART2_REDISCLOSURE_NOTICE if referral.is_part2 else "",
+            # Told by phone: no written notice went with it (42 CFR 2.32).
+            "part2_unsent": referral.is_part2 and any(not d.part2_notice for d in disclosures),
         },
     )
 

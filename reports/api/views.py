@@ -120,13 +120,13 @@ def _xlsx_response(user, filters, deidentified):
     )
     with tempfile.TemporaryDirectory(prefix="casebook-report-") as folder:
         path = Path(folder) / "report.xlsx"
-        exports.write_xlsx(path, exports.columns(deidentified), rows)
+        exports.write_xlsx(path, exports.columns(deidentified, agency=user.agency), rows)
         # Open before the folder goes: the open handle keeps the data readable.
         handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=f"{download_name(deidentified)}.xlsx",
+        filename=f"{download_name(user.agency, deidentified)}.xlsx",
         content_type=exports.XLSX_CONTENT_TYPE,
     )
     response["Cache-Control"] = "no-store"

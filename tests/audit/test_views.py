@@ -169,3 +169,25 @@ class TestTrailPage:
         with django_assert_max_num_queries(10):  # +1: the inbox count in the nav
             response = signed_in.get(URL)
         assert len(shown(response)) == 50
+
+
+@pytest.mark.django_db
+class TestProviderLinkRows:
+    def test_they_show_the_address_and_the_path_without_the_token(
+        self, client, login, dana, alice, alice_case
+    ):
+        from tests.referrals.factories import sent_referral
+
+        link = sent_referral(alice, alice_case).links.get()
+        client.get(reverse("provider:link", args=[link.token()]), REMOTE_ADDR="198.51.100.7")
+        client.get(reverse("provider:link", args=["nonsense"]), REMOTE_ADDR="198.51.100.8")
+
+        response = login(dana).get(URL, {"action": Action.PROVIDER_LINK})
+        (row,) = response.context["events"]
+        assert (row.ip_address, row.path) == ("198.51.100.7", f"/p/{link.public_id}.***/")
+        page = response.content.decode()
+        assert '<td class="d-none d-md-table-cell">198.51.100.7</td>' in page
+        assert f"/p/{link.public_id}.***/" in page
+        assert link.token() not in page
+        refused = AuditEvent.objects.get(action=Action.DENIED, object_type="providerlink")
+        assert (refused.ip_address, refused.path) == ("198.51.100.8", "/p/***/")

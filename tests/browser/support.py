@@ -68,4 +68,36 @@ def fits_the_screen(page):
     is measured against the screen itself.)"""
     width = page.evaluate("() => document.documentElement.scrollWidth")
     screen = page.viewport_size["width"]
-    assert width <= screen, f"{page.url} is {width}px wide on a {screen}px screen"
+    if width > screen:
+        sticking_out = page.evaluate(STICKING_OUT, screen)
+        raise AssertionError(
+            f"{page.url} is {width}px wide on a {screen}px screen: {', '.join(sticking_out)}"
+        )
+
+
+# The innermost elements whose right edge is past the screen's, as tag#id.classes.
+STICKING_OUT = """(screen) => {
+  const out = (e) => e.getBoundingClientRect().right > screen + 0.5;
+  return [...document.body.querySelectorAll("*")]
+    .filter((e) => out(e) && ![...e.children].some(out))
+    .slice(0, 5)
+    .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+      + [...e.classList].map((c) => "." + c).join(""));
+}"""
+
+
+# axe-core, from npm (package.json), run in the page.
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS_VIOLATIONS = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.slice(0, 4).map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+def serious_violations(page):
+    """What axe-core finds of serious or critical impact on the page, as "rule: the
+    elements" lines."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(SERIOUS_VIOLATIONS)

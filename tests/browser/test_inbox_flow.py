@@ -66,3 +66,30 @@ def test_a_worker_marks_a_notification_read_and_the_count_goes_down(phone, live_
     expect(page.locator("#inbox-list .unread")).to_have_count(0)
     expect(badge).to_have_count(0)
     assert not Notification.objects.filter(recipient=alice, read_at__isnull=True).exists()
+
+
+def test_a_notice_stops_being_new_when_its_followup_is_done(phone, live_server, alice):
+    page = phone
+    robin = make_case(alice, legal_name="Robin Vale")
+    sky = make_case(alice, legal_name="Sky Marsh")
+    done = due_followup(robin, due_in=datetime.timedelta(hours=1), reason="Check the plan")
+    notice = notifications.followup_overdue(done)
+    waiting = notifications.followup_overdue(
+        due_followup(sky, due_in=datetime.timedelta(hours=2), reason="Ask about the clinic")
+    )
+
+    log_in(page, live_server, "alice")
+    badge = page.locator(f'#nav a.nav-link[href="{reverse("notifications:inbox")}"] .badge')
+    expect(badge).to_have_text("2")
+    open_menu_item(page, "Today")
+    page.wait_for_url(re.compile(re.escape(reverse("followups:today")) + "$"))
+    page.locator(f"#fu-{done.pk}").get_by_role("button", name="Reached").click()
+    expect(page.locator(f"#fu-{done.pk}")).to_contain_text("Logged: reached")
+    # The count in the menu follows at once, without a reload.
+    expect(badge).to_have_text("1")
+
+    open_menu_item(page, "Inbox 1")
+    page.wait_for_url(re.compile(re.escape(reverse("notifications:inbox")) + "$"))
+    expect(page.locator(f"#notification-{notice.pk}")).not_to_have_class(re.compile("unread"))
+    expect(page.locator(f"#notification-{waiting.pk}")).to_have_class(re.compile("unread"))
+    fits_the_screen(page)

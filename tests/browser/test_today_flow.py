@@ -9,7 +9,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from cases.cssrs import RiskLevel
-from followups.models import Attempt, Status
+from followups.models import Attempt, FollowUp, Status
+from notifications import services as notifications
 from tests.browser.support import (
     ARTIFACTS,
     LIVE_SERVER_DB,
@@ -17,7 +18,7 @@ from tests.browser.support import (
     log_in,
     open_menu_item,
 )
-from tests.conftest import MODERATE_RISK
+from tests.conftest import HIGH_RISK, MODERATE_RISK
 from tests.followups.factories import due_followup, make_case
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
@@ -94,3 +95,68 @@ def test_a_worker_logs_an_attempt_and_records_the_contact_that_completes_another
     expect(page.locator("#history")).to_contain_text("Attempt logged")
     fits_the_screen(page)
     page.screenshot(path=ARTIFACTS / "followup-detail-phone.png", full_page=True)
+
+
+def test_a_high_risk_call_asks_for_its_note_and_a_one_tap_outcome_can_be_undone(
+    phone, live_server, alice
+):
+    """Reached on a Safety Planning call opens a note on the card, required; a one-tap
+    outcome shows "Logged: … Undo" for a few seconds; the counts and the inbox count
+    follow without a reload."""
+    page = phone
+    ARTIFACTS.mkdir(exist_ok=True)
+    robin = make_case(alice, legal_name="Robin Vale", **HIGH_RISK)
+    # The first Safety Planning call (within 72 hours); the weekly calls come later.
+    call = FollowUp.objects.filter(case=robin).order_by("due_at").first()
+    sky = make_case(alice, legal_name="Sky Marsh")
+    check = due_followup(sky, due_in=datetime.timedelta(hours=3), reason="Ask about the clinic")
+    notifications.followup_fell_due(call)
+
+    log_in(page, live_server, "alice")
+    open_menu_item(page, "Today")
+    page.wait_for_url(re.compile(re.escape(reverse("followups:today")) + "$"))
+    inbox_badge = page.locator(f'#nav a.nav-link[href="{reverse("notifications:inbox")}"] .badge')
+    expect(inbox_badge).to_have_text("1")
+    expect(page.locator("#today-due-count")).to_have_text("2")
+    card = page.locator(f"#fu-{call.pk}")
+    expect(card).to_contain_text("Safety Planning")
+    # The client's phone is one tap away.
+    expect(
+        page.locator(f"#fu-{check.pk}").get_by_role("link", name=re.compile("^Call"))
+    ).to_have_attribute("href", f"tel:{sky.client.phone_normalized}")
+
+    card.get_by_role("button", name="Reached…").click()
+    note = card.get_by_label("Note for this call (required)")
+    expect(note).to_be_visible()
+    fits_the_screen(page)
+    # The browser will not send it empty; nothing is logged.
+    card.get_by_role("button", name="Save: reached").click()
+    expect(note).to_be_visible()
+    assert not Attempt.objects.filter(followup=call).exists()
+    note.fill("Safe tonight; safety plan reviewed, sister has the medications.")
+    card.get_by_role("button", name="Save: reached").click()
+
+    expect(card.locator(".undo-offer")).to_contain_text("Logged: reached")
+    expect(card).to_contain_text("Completed")
+    expect(page.locator("#today-due-count")).to_have_text("1")
+    expect(inbox_badge).to_have_count(0)
+    fits_the_screen(page)
+    page.screenshot(path=ARTIFACTS / "today-reached-note-phone.png", full_page=True)
+    assert Attempt.objects.get(followup=call).note.startswith("Safe tonight")
+
+    # A one-tap outcome, taken back.
+    other = page.locator(f"#fu-{check.pk}")
+    other.get_by_role("button", name="No answer").click()
+    expect(other.locator(".undo-offer")).to_contain_text("Logged: no answer")
+    expect(other).to_contain_text("1 attempt, last: no answer")
+    other.get_by_role("button", name="Undo").click()
+    expect(other).to_contain_text("Undone.")
+    expect(other).to_contain_text("No attempts yet")
+    assert not Attempt.objects.filter(followup=check).exists()
+    check.refresh_from_db()
+    assert check.status == Status.DUE
+
+    # The offer on the first card goes away by itself after its few seconds.
+    expect(card.locator(".undo-offer")).to_have_count(0, timeout=15_000)
+    call.refresh_from_db()
+    assert call.status == Status.COMPLETED

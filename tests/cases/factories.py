@@ -8,6 +8,7 @@ import factory
 from django.utils import timezone
 
 from cases.models import CallNature, Case, Client, Contact, Disposition, name_key, phone_digits
+from cases.names import phonetic_key
 from tests.accounts.factories import AgencyFactory, UserFactory
 
 
@@ -21,6 +22,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=80)
     phone = factory.Sequence(lambda n: f"541-555-{n % 10000:04d}")
     name_key = factory.LazyAttribute(lambda o: name_key(o.legal_name, o.preferred_name))
+    name_phonetic = factory.LazyAttribute(lambda o: phonetic_key(o.legal_name, o.preferred_name))
     phone_normalized = factory.LazyAttribute(lambda o: phone_digits(o.phone))
 
 

@@ -251,7 +251,7 @@ class TestClientCreate:
         assert "estimated_age" in response.json()
 
     def test_a_future_date_of_birth_is_refused(self, as_user, alice):
-        tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+        tomorrow = alice.agency.today() + datetime.timedelta(days=1)
         body = {"legal_name": "X", "date_of_birth": tomorrow.isoformat()}
 
         response = as_user(alice).post("/api/v1/clients/", body, format="json")
@@ -1247,3 +1247,94 @@ class TestRoleRefusalsAreAudited:
         row = AuditEvent.objects.get(actor=dana, action=Action.DENIED)
         assert row.detail == {"reason": "role"}
         assert row.object_type == "api:contacts"
+
+
+class TestLateEntries:
+    """A call received more than 30 days before the agency's today is a 400 on
+    `received_at` unless `late_entry` is true; more than 2 years back is a 400 either
+    way. Now: Saturday 5 December 2026, 19:00 in Los Angeles (6 December in UTC)."""
+
+    @pytest.fixture(autouse=True)
+    def _now(self, time_machine):
+        time_machine.move_to(datetime.datetime(2026, 12, 6, 3, tzinfo=UTC), tick=False)
+
+    def body(self, received_at, **overrides):
+        return contact_body(
+            new_client=NEW_CLIENT,
+            received_at=received_at,
+            dispatched_at=None,
+            on_scene_at=None,
+            cleared_at=None,
+            **overrides,
+        )
+
+    def test_thirty_days_before_the_agencys_today_is_accepted(self, as_user, alice):
+        # 5 Nov 10:00 in Los Angeles (18:00 UTC): 30 days before 5 Dec.
+        response = as_user(alice).post(
+            "/api/v1/contacts/", self.body("2026-11-05T18:00:00Z"), format="json"
+        )
+        assert response.status_code == 201, response.json()
+
+    def test_an_older_call_needs_the_late_entry_flag(self, as_user, alice):
+        # 5 Nov 04:00 UTC is 4 Nov 20:00 in Los Angeles: the message names 4 Nov.
+        api = as_user(alice)
+        refused = api.post("/api/v1/contacts/", self.body("2026-11-05T04:00:00Z"), format="json")
+        assert refused.status_code == 400
+        assert refused.json()["received_at"] == [
+            "The call was received on Wed 4 Nov 2026, Los Angeles time, "
+            '31 days before today. If that is right, send "late_entry": true.'
+        ]
+        assert not Contact.objects.exists()
+        confirmed = api.post(
+            "/api/v1/contacts/",
+            self.body("2026-11-05T04:00:00Z", late_entry=True),
+            format="json",
+        )
+        assert confirmed.status_code == 201, confirmed.json()
+        assert "late_entry" not in confirmed.json()
+
+    def test_years_back_is_refused_even_with_the_flag(self, as_user, alice):
+        response = as_user(alice).post(
+            "/api/v1/contacts/",
+            self.body("1999-03-01T18:00:00Z", late_entry=True),
+            format="json",
+        )
+        assert response.status_code == 400
+        assert response.json()["received_at"] == [
+            "The call would have been received on Mon 1 Mar 1999, Los Angeles time, "
+            "more than 2 years ago: check the year."
+        ]
+
+    def test_an_amendment_cannot_move_the_call_years_back(self, as_user, alice, alice_case):
+        contact = alice_case.contacts.get()
+        response = as_user(alice).post(
+            f"/api/v1/contacts/{contact.pk}/amend/",
+            {"reason": "Wrong year", "changes": {"received_at": "1999-03-01T18:00:00Z"}},
+            format="json",
+        )
+        assert response.status_code == 400
+        assert "more than 2 years ago" in str(response.json())
+        contact.refresh_from_db()
+        assert contact.amendment_count == 0
+
+    def test_the_flag_is_documented(self, as_user, alice):
+        schema = as_user(alice).get("/api/schema/").content.decode()
+        assert "Confirms a late entry" in schema
+
+
+class TestSourcesAndDispositions:
+    def test_self_and_other_sources_and_shelter_and_detox_are_accepted(
+        self, as_user, alice, alice_case
+    ):
+        api = as_user(alice)
+        for source, disposition in (("self", "shelter"), ("other", "detox")):
+            response = api.post(
+                "/api/v1/contacts/",
+                contact_body(client=alice_case.client_id, source=source, disposition=disposition),
+                format="json",
+            )
+            assert response.status_code == 201, response.json()
+            assert (response.json()["source"], response.json()["disposition"]) == (
+                source,
+                disposition,
+            )

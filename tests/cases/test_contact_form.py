@@ -178,7 +178,9 @@ class TestRecordingForANewClient:
             actor=alice, action=Action.CREATE, object_type="contact", object_id=str(contact.pk)
         ).exists()
 
-    def test_times_are_read_in_the_agency_time_zone(self, as_alice):
+    def test_times_are_read_in_the_agency_time_zone(self, as_alice, time_machine):
+        # Four days later (19 Jan 19:00 in Los Angeles): not a late entry.
+        time_machine.move_to(datetime.datetime(2024, 1, 20, 3, tzinfo=datetime.UTC), tick=False)
         as_alice.post(
             NEW_URL,
             form_data(
@@ -720,3 +722,84 @@ class TestClientSectionForm:
         asked_later = set(REMINDER_FIELDS)
         assert set(CLIENT_FIELDS) - asked_later <= set(ClientSectionForm.base_fields)
         assert not asked_later & set(ClientSectionForm.base_fields)
+
+
+# Saturday 5 December 2026, 19:00 in Los Angeles; already Sunday 6 December in UTC.
+LATE_NOW = datetime.datetime(2026, 12, 6, 3, tzinfo=datetime.UTC)
+
+
+def call_at(received_at, **overrides):
+    return form_data(
+        received_at=received_at, dispatched_at=None, on_scene_at=None, cleared_at=None, **overrides
+    )
+
+
+class TestLateEntries:
+    """A call received more than 30 days before the agency's today needs an explicit
+    "Yes, this is a late entry"; more than 2 years back is refused. Days are the
+    agency's: today is 5 December in Los Angeles (6 December in UTC)."""
+
+    @pytest.fixture(autouse=True)
+    def _now(self, time_machine):
+        time_machine.move_to(LATE_NOW, tick=False)
+
+    def test_thirty_days_ago_in_the_agencys_calendar_needs_no_confirmation(self, as_alice):
+        # 5 Nov 10:00 in Los Angeles is 30 days before 5 Dec (31 by UTC dates).
+        response = as_alice.post(NEW_URL, call_at("2026-11-05T10:00"))
+        assert response.status_code == 302
+        assert Contact.objects.count() == 1
+
+    def test_thirty_one_days_ago_asks_for_the_confirmation_naming_the_day(self, as_alice):
+        # 4 Nov 20:00 in Los Angeles is already 5 Nov in UTC: the message names 4 Nov.
+        response = as_alice.post(NEW_URL, call_at("2026-11-04T20:00"))
+        assert response.status_code == 200
+        assert not Contact.objects.exists()
+        errors = response.context["form"].errors["received_at"]
+        assert errors == [
+            "The call was received on Wed 4 Nov 2026, Los Angeles time, "
+            '31 days before today. If that is right, tick "Yes, this is a late entry" '
+            "below the times."
+        ]
+        assert 'name="late_entry"' in response.content.decode()
+
+    def test_the_confirmation_is_not_offered_before_it_is_needed(self, as_alice):
+        assert 'name="late_entry"' not in as_alice.get(NEW_URL).content.decode()
+
+    def test_a_confirmed_late_entry_is_recorded(self, as_alice):
+        response = as_alice.post(NEW_URL, call_at("2026-11-04T20:00", late_entry="on"))
+        assert response.status_code == 302
+        received = Contact.objects.get().received_at
+        assert received == datetime.datetime(2026, 11, 5, 4, tzinfo=datetime.UTC)
+
+    @pytest.mark.parametrize("confirmed", [{}, {"late_entry": "on"}])
+    def test_a_call_years_ago_is_refused_even_when_confirmed(self, as_alice, confirmed):
+        response = as_alice.post(NEW_URL, call_at("1999-03-01T10:00", **confirmed))
+        assert response.status_code == 200
+        assert not Contact.objects.exists()
+        assert response.context["form"].errors["received_at"] == [
+            "The call would have been received on Mon 1 Mar 1999, Los Angeles time, "
+            "more than 2 years ago: check the year."
+        ]
+        if not confirmed:  # a confirmation would not help: it is not offered
+            assert 'name="late_entry"' not in response.content.decode()
+
+    def test_an_amendment_cannot_move_the_call_years_back(self, as_alice, alice_case):
+        contact = alice_case.contacts.get()
+        url = reverse("cases:contact_amend", args=[contact.pk])
+        form = as_alice.get(url).context["form"]
+        data = {}
+        for name in form.fields:
+            value = form[name].value()
+            if hasattr(value, "strftime"):
+                value = value.strftime("%Y-%m-%dT%H:%M")
+            if value not in (None, False):
+                data[name] = "on" if value is True else value
+        data.update({"received_at": "1999-03-01T10:00", "reason": "Typed the wrong date"})
+        response = as_alice.post(url, data)
+        assert response.status_code == 200
+        assert response.context["form"].errors["received_at"] == [
+            "The call would have been received on Mon 1 Mar 1999, Los Angeles time, "
+            "more than 2 years ago: check the year."
+        ]
+        contact.refresh_from_db()
+        assert contact.amendment_count == 0

@@ -15,7 +15,18 @@ from cases.exceptions import (
     InvalidReassignment,
     NotPermitted,
 )
-from cases.models import Case, CaseEventKind, CaseStatus, Client, Concern, Contact, ContactDraft
+from cases.models import (
+    Case,
+    CaseEventKind,
+    CaseStatus,
+    Client,
+    Concern,
+    Contact,
+    ContactDraft,
+    ContactSource,
+    Disposition,
+)
+from followups.models import Enrolment, HospitalVisit, Trigger
 from tests.conftest import HIGH_RISK, LOW_RISK, contact_data, new_client
 
 
@@ -516,3 +527,36 @@ class TestImplausibleCallTimes:
                 ),
             )
         assert "received_at" in excinfo.value.message_dict
+
+
+class TestNewDispositionsAndFollowUpEnrolment:
+    """Transported to a shelter: the client is back in the community with no service
+    holding their care, so the post-crisis check follows, as after a crisis resolved on
+    scene. Transported to detox: withdrawal management holds their care, as a crisis
+    centre does, so nothing is scheduled at the contact. Neither is a hospital visit."""
+
+    @pytest.mark.parametrize(
+        ("disposition", "checks"),
+        [
+            (Disposition.RESOLVED_ON_SCENE, 1),
+            (Disposition.SHELTER, 1),
+            (Disposition.DETOX, 0),
+            (Disposition.CRISIS_CENTRE, 0),
+        ],
+    )
+    def test_which_start_the_post_crisis_check(
+        self, alice, record_contact_for, disposition, checks
+    ):
+        contact = record_contact_for(alice, disposition=disposition)
+        enrolments = Enrolment.objects.filter(case=contact.case, trigger=Trigger.RESOLVED_ON_SCENE)
+        assert enrolments.count() == checks
+        assert not HospitalVisit.objects.filter(case=contact.case).exists()
+
+    def test_the_shelter_check_says_why(self, alice, record_contact_for):
+        contact = record_contact_for(alice, disposition=Disposition.SHELTER)
+        enrolment = Enrolment.objects.get(case=contact.case)
+        assert enrolment.reason.startswith("Crisis contact ended: transported to shelter, ")
+
+    def test_the_new_sources_are_recorded(self, alice, record_contact_for):
+        assert record_contact_for(alice, source=ContactSource.SELF).source == "self"
+        assert record_contact_for(alice, source=ContactSource.OTHER).source == "other"

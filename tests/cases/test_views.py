@@ -74,7 +74,7 @@ class TestCaseload:
         # The high-risk screen enrolled the client in the Safety Planning calls: the row
         # shows the earliest open follow-up's due time, in the agency's time zone.
         nxt = case.followups.filter(status__in=OPEN_STATUSES).order_by("due_at").first()
-        shown = dateformat.format(nxt.due_at.astimezone(LOS_ANGELES), "j M H:i")
+        shown = dateformat.format(nxt.due_at.astimezone(LOS_ANGELES), "D j M Y, H:i")
         assert "Next due </span><span" in row
         assert shown in row
 
@@ -314,8 +314,8 @@ class TestContactPageAndAmendments:
         )
 
         page = client.get(reverse("cases:contact_detail", args=[contact.pk])).content.decode()
-        shown = f"<del>{dateformat.format(cleared, 'j M Y H:i')}</del> → "
-        shown += dateformat.format(later, "j M Y H:i")
+        shown = f"<del>{dateformat.format(cleared, 'D j M Y, H:i')}</del> → "
+        shown += dateformat.format(later, "D j M Y, H:i")
         assert shown in page
 
     def test_amendment_errors_are_form_errors(self, login, alice, contact):

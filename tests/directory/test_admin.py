@@ -187,3 +187,11 @@ def test_a_worker_has_no_directory_admin(client, alice):
 def test_every_list_and_add_page_opens(dana_admin, rows, path):
     assert dana_admin.get(f"/admin/directory/{path}/").status_code == 200
     assert dana_admin.get(f"/admin/directory/{path}/add/").status_code == 200
+
+
+class TestNames:
+    def test_the_admin_says_addresses(self, root_admin):
+        html = root_admin.get("/admin/").content.decode()
+
+        assert "Addresses" in html
+        assert "Addresss" not in html

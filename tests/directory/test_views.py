@@ -1,6 +1,7 @@
 """Directory pages: search from a phone, a service's page, and editing by admins."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -19,6 +20,7 @@ from directory.models import (
     ServiceAtLocation,
 )
 from tests.accounts.factories import UserFactory
+from tests.conftest import new_client
 from tests.directory.factories import (
     AddressFactory,
     AttributeFactory,
@@ -97,13 +99,66 @@ class TestSearchPage:
         detail = client.get(
             reverse("directory:service_detail", args=[service.pk]), {"case": alice_case.pk}
         ).content.decode()
-        assert f'href="{link}">Refer</a>' in detail
+        # The service's only need goes with the referral.
+        assert f'href="{link}&amp;need=housing">Refer</a>' in detail
         # Searching by need passes the need on to the referral.
         page = client.get(SEARCH, {"case": alice_case.pk, "need": "housing"}).content.decode()
         assert f'href="{link}&amp;need=housing">Refer</a>' in page
         other = client.get(SEARCH, {"case": carol_case.pk}).content.decode()
         assert f"case #{carol_case.pk}" not in other
         assert "Refer</a>" not in other
+
+    def test_refer_from_a_services_page_carries_the_need_searched_for(
+        self, login, alice, alice_case
+    ):
+        service = located_service("Drop-in centre")
+        tag_service(service, "food")  # two needs: the page cannot guess which
+        client = login(alice)
+        page = client.get(SEARCH, {"case": alice_case.pk, "need": "food"}).content.decode()
+        detail_url = reverse("directory:service_detail", args=[service.pk])
+        assert f'href="{detail_url}?case={alice_case.pk}&amp;need=food"' in page
+
+        detail = client.get(detail_url, {"case": alice_case.pk, "need": "food"})
+        (refer,) = re.findall(r'href="([^"]*)">Refer</a>', detail.content.decode())
+        assert refer.endswith("&amp;need=food")
+        form = client.get(refer.replace("&amp;", "&")).context["form"]
+        # Send is not stopped by the browser's bubble on an empty required need.
+        assert form["need_category"].value() == "food"
+
+        without = client.get(detail_url, {"case": alice_case.pk}).content.decode()
+        assert "need=" not in re.findall(r'href="([^"]*)">Refer</a>', without)[0]
+        odd = client.get(detail_url, {"case": alice_case.pk, "need": "<x>"}).content.decode()
+        assert "need=" not in re.findall(r'href="([^"]*)">Refer</a>', odd)[0]
+
+    def test_opened_from_a_case_it_searches_for_the_clients_language_and_age(
+        self, login, alice, record_contact_for
+    ):
+        case = record_contact_for(
+            alice,
+            new_client_data=new_client(
+                legal_name="Ana Ruiz",
+                preferred_language="Spanish",
+                date_of_birth=datetime.date(2012, 1, 10),
+            ),
+        ).case
+        spanish = located_service("Youth shelter", maximum_age=17)
+        adults = located_service("Adult shelter", minimum_age=18)
+        english = ServiceFactory(name="English only youth drop-in")
+        client = login(alice)
+
+        response = client.get(SEARCH, {"case": case.pk})
+        form = response.context["form"]
+        assert form["language"].value() == "Spanish"
+        assert form["age"].value() == str(case.client.age)
+        shown = [r.service for r in response.context["page"]]
+        assert spanish in shown and adults not in shown and english not in shown
+
+        # What the worker cleared stays cleared.
+        response = client.get(SEARCH, {"case": case.pk, "language": "", "age": ""})
+        assert response.context["form"]["language"].value() == ""
+        assert adults in [r.service for r in response.context["page"]]
+        # Not from a case: nothing is filled in.
+        assert client.get(SEARCH).context["form"]["language"].value() is None
 
     def test_address_not_found_is_a_form_error(self, login, alice):
         response = login(alice).get(SEARCH, {"near": "Atlantis"})

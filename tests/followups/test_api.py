@@ -184,7 +184,9 @@ class TestToday:
         high = make_case(alice, **HIGH_RISK)  # also enrols the intensive protocol
         low_soon = due_followup(low, due_in=HOUR, window_end=timezone.now() + 2 * HOUR)
         low_late = due_followup(low, due_in=-HOUR, window_end=timezone.now() + 3 * HOUR)
-        high_later = due_followup(high, due_in=5 * HOUR)
+        # Open now, whatever the hour: a window left to default would open at the next
+        # local midnight when five hours from now is tomorrow in Los Angeles.
+        high_later = due_followup(high, due_in=5 * HOUR, window_start=timezone.now() - HOUR)
         scheduled = FollowUp.objects.filter(case=high, status=Status.SCHEDULED)
         done = due_followup(low)
         as_user(alice).post(f"/api/v1/followups/{done.pk}/complete/", {}, format="json")
@@ -741,7 +743,7 @@ class TestHospitalVisits:
 
     def test_discharge_re_anchors_the_protocol(self, as_user, alice):
         case = make_case(alice)
-        visit = ed_visit(case, arrived_at=timezone.now() - 10 * HOUR)
+        visit = ed_visit(case, arrived_at=timezone.now() - 30 * HOUR)
         before = set(FollowUp.objects.filter(case=case).values_list("due_at", flat=True))
         discharged = timezone.now() - 2 * HOUR
 

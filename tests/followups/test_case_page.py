@@ -317,7 +317,7 @@ class TestCaseloadNextDue:
         row = page[page.index(f'data-case="{case.pk}"') :]
         row = row[: row.index("</a>")]
         # Due 5 hours after noon in Los Angeles.
-        assert "Next due </span><span>10 Jun 17:00</span>" in row
+        assert "Next due </span><span>Wed 10 Jun 2026, 17:00</span>" in row
         assert "Next due </span>—" in page
 
     def test_next_due_takes_one_query_for_the_whole_page(self, alice):

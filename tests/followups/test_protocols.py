@@ -54,7 +54,10 @@ def d(month, day, year=2025):
 
 
 def reach(worker, fu):
-    return services.log_attempt(actor=worker, followup=fu, outcome=AttemptOutcome.REACHED)
+    # A Safety Planning call is not done without its note (models.NOTE_REQUIRED).
+    return services.log_attempt(
+        actor=worker, followup=fu, outcome=AttemptOutcome.REACHED, note="Reviewed the plan."
+    )
 
 
 def refreshed(fu):

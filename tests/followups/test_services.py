@@ -11,9 +11,10 @@ from audit.models import Action, AuditEvent
 from cases import services as case_services
 from cases.models import CaseEventKind, Concern, Disposition
 from followups import services
-from followups.exceptions import FollowUpClosed, FollowUpInvalid, NotPermitted
+from followups.exceptions import CannotUndo, FollowUpClosed, FollowUpInvalid, NotPermitted
 from followups.models import (
     OPEN_STATUSES,
+    SAFETY_PLANNING_KEY,
     AttemptOutcome,
     Enrolment,
     EnrolmentStatus,
@@ -25,7 +26,7 @@ from followups.models import (
     VisitKind,
     VisitReason,
 )
-from tests.conftest import HIGH_RISK
+from tests.conftest import HIGH_RISK, MODERATE_RISK
 from tests.followups.factories import (
     advance,
     due_followup,
@@ -224,7 +225,7 @@ class TestIdempotency:
     def test_the_engine_scheduling_the_next_call_twice_makes_one(self, alice):
         case = make_contact(alice, disposition=Disposition.REFERRED, **HIGH_RISK).case
         weekly = followups_of(case)[1]
-        services.complete_followup(actor=alice, followup=weekly)
+        services.complete_followup(actor=alice, followup=weekly, note="Plan reviewed")
 
         services.schedule_next_occurrence(FollowUp.objects.get(pk=weekly.pk))
 
@@ -383,6 +384,24 @@ class TestOneOff:
             services.create_followup(actor=alice, case=case, **args)
 
         assert error.value.field == field
+
+    def test_a_day_already_over_where_the_agency_works_is_named(self, alice, time_machine):
+        # 03:00 UTC on 6 December is 19:00 on Saturday 5 December in Los Angeles: a
+        # follow-up due at 23:00 on the 4th there is a day that ended, named as the
+        # agency's today.
+        time_machine.move_to(datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC))
+        due = datetime.datetime(2026, 12, 5, 7, 0, tzinfo=datetime.UTC)
+
+        with pytest.raises(FollowUpInvalid) as error:
+            services.create_followup(
+                actor=alice, case=make_case(alice), due_at=due, reason="Check in"
+            )
+
+        assert error.value.field == "due_at"
+        assert str(error.value) == (
+            "That day is already over: today is Sat 5 Dec 2026, Los Angeles time. "
+            "Choose a due time from now on."
+        )
 
     def test_it_cannot_go_to_another_agencys_worker(self, alice, carol):
         with pytest.raises(FollowUpInvalid) as error:
@@ -642,3 +661,204 @@ class TestOtherAgency:
         a.refresh_from_db()
         b.refresh_from_db()
         assert a.status == b.status == Status.OVERDUE
+
+
+# An instant where the UTC date (6 Dec) and the agency's (5 Dec, Los Angeles) differ.
+EVENING = datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC)
+
+
+def spi_followups(case):
+    """The case enrolled by hand in the Safety Planning calls (whatever its risk)."""
+    services.enrol(
+        case=case,
+        protocol=protocol(case.agency, SAFETY_PLANNING_KEY),
+        trigger=Trigger.MANUAL,
+        anchor_at=timezone.now() - datetime.timedelta(hours=1),
+        reason="Safety plan made at the ER",
+    )
+    return followups_of(case, key=SAFETY_PLANNING_KEY)
+
+
+class TestReachedNeedsANote:
+    """Reaching the client on a high-risk or Safety Planning call is not done without a
+    note (models.NOTE_REQUIRED); other calls and other outcomes need none."""
+
+    @pytest.fixture(autouse=True)
+    def evening(self, time_machine):
+        time_machine.move_to(EVENING, tick=False)
+
+    def test_a_high_risk_client_reached_without_a_note_is_refused(self, alice):
+        fu = due_followup(make_case(alice, **HIGH_RISK))
+
+        with pytest.raises(FollowUpInvalid) as error:
+            services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.REACHED, note=" ")
+
+        assert error.value.field == "note"
+        assert not fu.attempts.exists()
+        assert FollowUp.objects.get(pk=fu.pk).status == Status.DUE
+
+    def test_with_the_note_it_is_done_and_the_note_kept(self, alice):
+        fu = due_followup(make_case(alice, **HIGH_RISK))
+
+        attempt = services.log_attempt(
+            actor=alice, followup=fu, outcome=AttemptOutcome.REACHED, note="Safe; plan reviewed."
+        )
+
+        fu.refresh_from_db()
+        assert fu.status == Status.COMPLETED
+        assert attempt.note == "Safe; plan reviewed."
+        assert fu.events.get(to_status=Status.COMPLETED).reason == "Safe; plan reviewed."
+
+    def test_a_safety_planning_call_needs_one_whatever_the_risk(self, alice):
+        first = spi_followups(make_case(alice, **MODERATE_RISK))[0]
+
+        with pytest.raises(FollowUpInvalid):
+            services.log_attempt(actor=alice, followup=first, outcome=AttemptOutcome.REACHED)
+        with pytest.raises(FollowUpInvalid) as error:
+            services.complete_followup(actor=alice, followup=first)
+
+        assert error.value.field == "note"
+        services.complete_followup(actor=alice, followup=first, note="Plan reviewed")
+        assert FollowUp.objects.get(pk=first.pk).status == Status.COMPLETED
+
+    def test_other_outcomes_and_other_calls_need_none(self, alice):
+        high = due_followup(make_case(alice, **HIGH_RISK))
+        plain = due_followup(make_case(alice, **MODERATE_RISK))
+
+        services.log_attempt(actor=alice, followup=high, outcome=AttemptOutcome.NO_ANSWER)
+        services.log_attempt(actor=alice, followup=plain, outcome=AttemptOutcome.REACHED)
+
+        assert FollowUp.objects.get(pk=plain.pk).status == Status.COMPLETED
+
+    def test_the_contact_that_completes_it_is_its_note(self, alice):
+        case = make_case(alice, **HIGH_RISK)
+        fu = due_followup(case)
+        call = make_contact(alice, client=case.client, disposition=Disposition.REFERRED)
+
+        services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.REACHED, contact=call)
+
+        assert FollowUp.objects.get(pk=fu.pk).completed_contact == call
+
+
+class TestUndoAttempt:
+    @pytest.fixture(autouse=True)
+    def evening(self, time_machine):
+        time_machine.move_to(EVENING, tick=False)
+
+    def test_no_answer_is_taken_back_and_the_history_says_so(self, alice):
+        fu = due_followup(make_case(alice))
+        attempt = services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.NO_ANSWER)
+
+        services.undo_attempt(actor=alice, attempt=attempt)
+
+        assert not fu.attempts.exists()
+        event = fu.events.get(kind=FollowUpEventKind.ATTEMPT_UNDONE)
+        assert (event.actor, event.detail["outcome"]) == (alice, "no_answer")
+        assert (event.from_status, event.to_status) == (Status.DUE, Status.DUE)
+        assert AuditEvent.objects.filter(
+            action=Action.UPDATE, object_id=str(fu.pk), detail__attempt_undone=attempt.pk
+        ).exists()
+
+    @pytest.mark.parametrize(
+        "due_in, before",
+        [(datetime.timedelta(hours=2), Status.DUE), (-datetime.timedelta(hours=1), Status.OVERDUE)],
+    )
+    def test_reached_reopens_it_as_it_was(self, alice, due_in, before):
+        case = make_case(alice)
+        fu = due_followup(case, due_in=due_in)
+        assert fu.status == before
+        attempt = services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.REACHED)
+
+        services.undo_attempt(actor=alice, attempt=attempt)
+
+        fu.refresh_from_db()
+        assert (fu.status, fu.completed_at, fu.completed_by) == (before, None, None)
+        assert fu.next_check_at == fu.next_boundary(timezone.now())
+        event = fu.events.get(kind=FollowUpEventKind.ATTEMPT_UNDONE)
+        assert (event.from_status, event.to_status) == (Status.COMPLETED, before)
+        assert case.events.filter(
+            kind=CaseEventKind.FOLLOWUP, summary__startswith="Follow-up reopened"
+        ).exists()
+
+    def test_a_missed_one_done_late_is_missed_again(self, alice):
+        case = make_case(alice)
+        ed_visit(case, arrived_at=timezone.now() - 5 * DAY)
+        advance()
+        missed = followups_of(case)[0]
+        assert missed.status == Status.MISSED
+        attempt = services.log_attempt(actor=alice, followup=missed, outcome=AttemptOutcome.REACHED)
+
+        services.undo_attempt(actor=alice, attempt=attempt)
+
+        missed.refresh_from_db()
+        assert (missed.status, missed.completed_at, missed.next_check_at) == (
+            Status.MISSED,
+            None,
+            None,
+        )
+
+    def test_the_protocol_its_last_step_ended_runs_again(self, alice, enrol_hourly):
+        (only,) = enrol_hourly(
+            make_case(alice), anchor_at=timezone.now() - datetime.timedelta(hours=3)
+        )
+        attempt = services.log_attempt(actor=alice, followup=only, outcome=AttemptOutcome.REACHED)
+        assert Enrolment.objects.get(pk=only.enrolment_id).status == EnrolmentStatus.ENDED
+
+        services.undo_attempt(actor=alice, attempt=attempt)
+
+        enrolment = Enrolment.objects.get(pk=only.enrolment_id)
+        assert (enrolment.status, enrolment.ended_at) == (EnrolmentStatus.ACTIVE, None)
+        assert FollowUp.objects.get(pk=only.pk).status == Status.DUE
+
+    def test_a_weekly_call_undone_and_reached_again_schedules_the_next_one_once(self, alice):
+        weekly = spi_followups(make_case(alice))[1]
+        attempt = services.log_attempt(
+            actor=alice, followup=weekly, outcome=AttemptOutcome.REACHED, note="Doing okay"
+        )
+        assert FollowUp.objects.filter(step=weekly.step).count() == 2
+
+        services.undo_attempt(actor=alice, attempt=attempt)
+        assert FollowUp.objects.get(pk=weekly.pk).status == Status.SCHEDULED
+        services.log_attempt(
+            actor=alice, followup=weekly, outcome=AttemptOutcome.REACHED, note="Doing okay"
+        )
+
+        assert FollowUp.objects.filter(step=weekly.step).count() == 2
+
+    def test_it_is_refused_after_the_undo_window(self, alice, time_machine):
+        fu = due_followup(make_case(alice))
+        attempt = services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.REACHED)
+        time_machine.move_to(EVENING + services.UNDO_WINDOW + datetime.timedelta(seconds=1))
+
+        with pytest.raises(CannotUndo):
+            services.undo_attempt(actor=alice, attempt=attempt)
+
+        assert FollowUp.objects.get(pk=fu.pk).status == Status.COMPLETED
+        assert fu.attempts.count() == 1
+
+    def test_only_its_author_may_undo_it(self, alice, bob):
+        fu = due_followup(make_case(alice))
+        attempt = services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.NO_ANSWER)
+
+        with pytest.raises(CannotUndo):
+            services.undo_attempt(actor=bob, attempt=attempt)
+
+    def test_only_the_last_attempt_and_only_once(self, alice):
+        fu = due_followup(make_case(alice))
+        first = services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.NO_ANSWER)
+        second = services.log_attempt(actor=alice, followup=fu, outcome=AttemptOutcome.LEFT_MESSAGE)
+
+        with pytest.raises(CannotUndo):
+            services.undo_attempt(actor=alice, attempt=first)
+        services.undo_attempt(actor=alice, attempt=second)
+        with pytest.raises(CannotUndo):
+            services.undo_attempt(actor=alice, attempt=second)
+
+    def test_a_decline_that_ended_the_protocol_is_not_undone_here(self, alice):
+        first = spi_followups(make_case(alice))[0]
+        attempt = services.log_attempt(actor=alice, followup=first, outcome=AttemptOutcome.DECLINED)
+
+        with pytest.raises(CannotUndo):
+            services.undo_attempt(actor=alice, attempt=attempt)
+
+        assert FollowUp.objects.get(pk=first.pk).status == Status.CANCELLED

@@ -11,17 +11,21 @@ from django.utils import timezone
 
 from accounts.services import grant_agency_admin_permissions
 from audit.models import Action, AuditEvent
+from cases import services as case_services
 from cases.models import CallNature, Client, Contact, ReminderChannel
 from followups import services
 from followups.models import Attempt, FollowUp, FollowUpEventKind, Status
 from followups.today import today_rows
-from tests.conftest import LOW_RISK, MODERATE_RISK
+from notifications import services as notices
+from tests.conftest import HIGH_RISK, LOW_RISK, MODERATE_RISK
 from tests.followups.factories import due_followup, ed_visit, make_case
 
 TODAY_URL = reverse("followups:today")
 LOS_ANGELES = zoneinfo.ZoneInfo("America/Los_Angeles")
 # Noon in Los Angeles (PDT), well away from midnight and from a DST change.
 NOON = datetime.datetime(2026, 6, 10, 19, 0, tzinfo=datetime.UTC)
+# 19:00 on 5 December in Los Angeles: already 6 December in UTC.
+EVENING = datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +86,7 @@ class TestToday:
         assert "Why: Check the new medication" in html
         assert "Phone call" in html
         # 15:00 in Los Angeles (22:00 UTC): the agency's time zone.
-        assert "Due by <time" in html and "10 Jun 15:00" in html
+        assert "Due by <time" in html and "Wed 10 Jun 2026, 15:00" in html
         assert "window closes in 2\xa0days" in html
         assert "1 attempt, last: left a message" in html
         assert f"?followup={fu.pk}&amp;client={case.client_id}" in html
@@ -216,6 +220,188 @@ class TestLogAttemptFromToday:
         response = login(alice).post(url("attempt", fu), {"outcome": "declined"})
         assert response.status_code == 302
         assert response.url == url("detail", fu)
+
+
+def row_html(response, fu):
+    """The Today row of `fu` in a page or an htmx answer."""
+    html = response.content.decode()
+    match = re.search(rf'<li [^>]*id="fu-{fu.pk}".*?</li>', html, re.S)
+    return match.group(0) if match else ""
+
+
+def undo_url(fu, attempt):
+    return reverse("followups:undo_attempt", args=[fu.pk, attempt.pk])
+
+
+class TestReachedOnToday:
+    """Reaching a client on a high-risk or Safety Planning call asks for its note on the
+    card; every one-tap outcome can be undone for a few seconds; the counts follow."""
+
+    @pytest.fixture(autouse=True)
+    def evening(self, time_machine):
+        # The UTC date (6 Dec) and the agency's (5 Dec, 19:00) differ.
+        time_machine.move_to(EVENING, tick=False)
+
+    def post(self, client, target, **data):
+        return client.post(target, data, HTTP_HX_REQUEST="true")
+
+    def test_a_high_risk_card_asks_for_the_note_a_plain_one_reaches_in_one_tap(self, login, alice):
+        high = due_followup(make_case(alice, **HIGH_RISK))
+        plain = due_followup(make_case(alice, **LOW_RISK))
+        page = login(alice).get(TODAY_URL)
+
+        high_row, plain_row = row_html(page, high), row_html(page, plain)
+        assert 'name="outcome" value="reached"' not in high_row.split('id="reached-')[0]
+        assert f'data-bs-target="#reached-{high.pk}"' in high_row
+        assert re.search(r"<textarea[^>]*name=\"note\"[^>]*required", high_row)
+        assert 'name="outcome" value="reached" class="btn btn-success' in plain_row
+        assert 'id="reached-' not in plain_row
+
+    def test_reached_without_the_note_keeps_it_open_with_the_form_shown(self, login, alice):
+        fu = due_followup(make_case(alice, **HIGH_RISK))
+        response = self.post(login(alice), url("attempt", fu), outcome="reached", note="  ")
+
+        assert response.status_code == 200
+        row = row_html(response, fu)
+        assert "Write a short note for this call" in row
+        assert f'class="collapse show mt-2 reached-form" id="reached-{fu.pk}"' in row
+        fu.refresh_from_db()
+        assert fu.status == Status.DUE and not fu.attempts.exists()
+
+    def test_reached_with_the_note_is_done_and_offers_undo(self, login, alice):
+        fu = due_followup(make_case(alice, **HIGH_RISK))
+        response = self.post(
+            login(alice), url("attempt", fu), outcome="reached", note="Safe, plan reviewed"
+        )
+
+        attempt = Attempt.objects.get(followup=fu)
+        assert attempt.note == "Safe, plan reviewed"
+        row = row_html(response, fu)
+        assert "Logged: reached" in row
+        assert f'data-expires-in="{services.UNDO_SHOWN_SECONDS}"' in row
+        assert f'hx-post="{undo_url(fu, attempt)}"' in row
+        assert FollowUp.objects.get(pk=fu.pk).status == Status.COMPLETED
+
+    def test_undo_on_the_card_restores_it_and_the_counts(self, login, alice):
+        case = make_case(alice)
+        fu = due_followup(case, due_in=-datetime.timedelta(hours=1))
+        due_followup(case)
+        client = login(alice)
+        self.post(client, url("attempt", fu), outcome="reached")
+        attempt = Attempt.objects.get(followup=fu)
+
+        response = self.post(client, undo_url(fu, attempt))
+
+        assert response.status_code == 200
+        row = row_html(response, fu)
+        assert "Undone." in row and "No attempts yet" in row
+        assert "Log attempt: what happened" in row
+        assert FollowUp.objects.get(pk=fu.pk).status == Status.OVERDUE
+        html = response.content.decode()
+        assert 'id="today-due-count" hx-swap-oob="true">2<' in html
+        assert 'id="today-overdue-count" hx-swap-oob="true">1 overdue<' in html
+
+    def test_the_counts_and_the_inbox_count_follow_without_a_reload(self, login, alice):
+        case = make_case(alice)
+        late = due_followup(case, due_in=-datetime.timedelta(hours=1))
+        other = due_followup(case)
+        notices.followup_overdue(late)
+        notices.followup_fell_due(other)
+        page = login(alice).get(TODAY_URL).content.decode()
+        assert 'id="today-due-count">2<' in page
+        assert 'id="today-overdue-count">1 overdue<' in page
+
+        response = self.post(login(alice), url("attempt", late), outcome="reached")
+
+        html = response.content.decode()
+        assert 'id="today-due-count" hx-swap-oob="true">1<' in html
+        assert 'd-none" id="today-overdue-count" hx-swap-oob="true">0 overdue<' in html
+        assert 'id="today-coming-count" hx-swap-oob="true">0<' in html
+        inbox = reverse("notifications:inbox")
+        assert re.search(
+            rf"<a class=\"nav-link\" href=\"{inbox}\" hx-swap-oob=[^>]*>Inbox "
+            r'<span class="badge text-bg-danger">1</span></a>',
+            html,
+        )
+
+    def test_a_late_undo_is_refused_on_the_card(self, login, alice, time_machine):
+        fu = due_followup(make_case(alice))
+        client = login(alice)
+        self.post(client, url("attempt", fu), outcome="no_answer")
+        attempt = Attempt.objects.get(followup=fu)
+        time_machine.move_to(EVENING + services.UNDO_WINDOW + datetime.timedelta(seconds=1))
+
+        response = self.post(client, undo_url(fu, attempt))
+
+        assert response.status_code == 200
+        assert "too late to undo" in row_html(response, fu)
+        assert fu.attempts.count() == 1
+
+    def test_undo_without_htmx_goes_to_the_followup(self, login, alice):
+        fu = due_followup(make_case(alice))
+        attempt = services.log_attempt(actor=alice, followup=fu, outcome="no_answer")
+        response = login(alice).post(undo_url(fu, attempt))
+        assert (response.status_code, response.url) == (302, url("detail", fu))
+        assert not fu.attempts.exists()
+
+    @pytest.mark.parametrize("attempt_pk", [0, 2**63, 2**70])
+    def test_an_attempt_that_is_not_this_followups_is_a_message(self, login, alice, attempt_pk):
+        fu = due_followup(make_case(alice))
+        elsewhere = due_followup(make_case(alice))
+        theirs = services.log_attempt(actor=alice, followup=elsewhere, outcome="no_answer")
+        client = login(alice)
+        for pk in (attempt_pk, theirs.pk):
+            target = reverse("followups:undo_attempt", args=[fu.pk, pk])
+            response = self.post(client, target)
+            assert response.status_code == 200
+            assert "Nothing to undo" in response.content.decode()
+        assert elsewhere.attempts.count() == 1
+
+    def test_another_agency_or_a_read_only_user_cannot_undo(self, login, alice, carol, dana):
+        fu = due_followup(make_case(carol))
+        attempt = services.log_attempt(actor=carol, followup=fu, outcome="no_answer")
+        assert self.post(login(alice), undo_url(fu, attempt)).status_code == 404
+        mine = due_followup(make_case(alice))
+        mine_attempt = services.log_attempt(actor=alice, followup=mine, outcome="no_answer")
+        assert self.post(login(dana), undo_url(mine, mine_attempt)).status_code == 403
+        assert fu.attempts.count() == mine.attempts.count() == 1
+
+    def test_each_card_has_the_clients_phone_to_tap(self, login, alice):
+        with_phone = make_case(alice)
+        without = make_case(alice)
+        case_services.update_client(actor=alice, client=without.client, data={"phone": ""})
+        a, b = due_followup(with_phone), due_followup(without)
+        page = login(alice).get(TODAY_URL)
+        digits = with_phone.client.phone_normalized
+        assert digits and f'href="tel:{digits}"' in row_html(page, a)
+        assert 'href="tel:' not in row_html(page, b)
+
+    def test_queries_stay_bounded_with_notes_phones_and_protocols(
+        self, login, alice, django_assert_max_num_queries
+    ):
+        client = login(alice)
+        for risk in (HIGH_RISK, MODERATE_RISK, LOW_RISK):
+            due_followup(make_case(alice, **risk))
+        with django_assert_max_num_queries(9):
+            assert len(row_ids(client.get(TODAY_URL))) == 4  # and the high-risk SPI call
+        for risk in (HIGH_RISK, MODERATE_RISK, LOW_RISK) * 3:
+            due_followup(make_case(alice, **risk))
+        with django_assert_max_num_queries(9):
+            assert len(row_ids(client.get(TODAY_URL))) == 16
+
+    def test_an_action_on_a_card_does_not_grow_with_the_list(
+        self, login, alice, django_assert_max_num_queries
+    ):
+        """The row, the counts (one Today query) and the inbox count."""
+        client = login(alice)
+        case = make_case(alice, **HIGH_RISK)
+        first, second = due_followup(case), due_followup(case)
+        with django_assert_max_num_queries(18):
+            self.post(client, url("attempt", first), outcome="no_answer")
+        for _ in range(8):
+            due_followup(make_case(alice, **HIGH_RISK))
+        with django_assert_max_num_queries(18):
+            self.post(client, url("attempt", second), outcome="no_answer")
 
 
 class TestRecordContactCompletesIt:
@@ -353,8 +539,8 @@ class TestFollowUpPage:
         assert (event.actor, event.reason) == (alice, "Client is travelling")
         assert event.detail["from"]["due_at"] == old_due.isoformat()
         html = client.get(url("detail", fu)).content.decode()
-        old_local = timezone.localtime(old_due, LOS_ANGELES).strftime("%a %-d %b %Y %H:%M")
-        assert f"{old_local} → Sat 13 Jun 2026 12:00" in html
+        old_local = timezone.localtime(old_due, LOS_ANGELES).strftime("%a %-d %b %Y, %H:%M")
+        assert f"{old_local} → Sat 13 Jun 2026, 12:00" in html
         assert "Client is travelling" in html
 
     def test_moving_needs_a_reason_and_a_sane_date(self, login, alice):
@@ -393,6 +579,21 @@ class TestFollowUpPage:
         fu.refresh_from_db()
         assert (fu.status, fu.completed_by) == (Status.COMPLETED, alice)
         assert fu.events.get(kind=FollowUpEventKind.STATUS).reason == "Met at the clinic"
+
+
+class TestMarkDoneNeedsANote:
+    def test_a_high_risk_call_says_its_note_is_required_and_is_not_done_without(self, login, alice):
+        fu = due_followup(make_case(alice, **HIGH_RISK))
+        client = login(alice)
+        assert "Required for this call" in client.get(url("detail", fu)).content.decode()
+
+        response = client.post(url("complete", fu), {"note": ""})
+
+        assert response.status_code == 200
+        assert "Write a short note for this call" in response.content.decode()
+        assert FollowUp.objects.get(pk=fu.pk).status == Status.DUE
+        client.post(url("complete", fu), {"note": "Safe; plan reviewed"})
+        assert FollowUp.objects.get(pk=fu.pk).status == Status.COMPLETED
 
 
 class TestPermissions:

@@ -91,9 +91,9 @@ def followup(
     )
 
 
-def attempt(fu, at, outcome=AttemptOutcome.REACHED):
+def attempt(fu, at, outcome=AttemptOutcome.REACHED, method=Method.PHONE):
     return Attempt.objects.create(
-        followup=fu, at=at, method=Method.PHONE, outcome=outcome, by=fu.assigned_to
+        followup=fu, at=at, method=method, outcome=outcome, by=fu.assigned_to
     )
 
 

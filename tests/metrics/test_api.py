@@ -376,3 +376,31 @@ class TestQueryCounts:
             with django_assert_max_num_queries(12):
                 response = api.get(url(name))
             assert response.status_code == 200
+
+
+class TestDescriptions:
+    """The OpenAPI description says how the measures are counted."""
+
+    def operation(self, as_user, sam, path):
+        schema = as_user(sam).get("/api/schema/", {"format": "json"}).json()
+        return schema["paths"][path]["get"]
+
+    def test_fum_and_fua_say_the_31_day_rule_keeps_to_the_period(self, as_user, sam):
+        for name in ("fum", "fua"):
+            description = self.operation(as_user, sam, url(name))["description"]
+            assert "The 31-day rule looks only at the visits inside the period" in description
+            assert "a visit just before the period does not remove one inside it" in description
+            assert "a letter or a text message sent (Caring Contacts) is not one" in description
+
+    def test_programme_defines_er_diversions(self, as_user, sam):
+        description = self.operation(as_user, sam, url("programme"))["description"]
+        assert (
+            "ER diversions: contacts not ending in an ED transport or admission, over all "
+            "contacts; a contact the client declined"
+        ) in description
+
+    def test_the_programme_answer_carries_the_definition(self, as_user, sam):
+        body = as_user(sam).get(url("programme")).json()
+        assert body["er_diversion_definition"] == (
+            "Contacts not ending in an ED transport or admission, over all contacts"
+        )

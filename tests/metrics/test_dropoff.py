@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from cases.models import CaseStatus
-from followups.models import Status
+from followups.models import Method, Status
 from metrics.compliance import drop_off, no_contact_workers
 from tests.metrics.helpers import attempt, client_case, contact, followup, local, visit
 
@@ -74,6 +74,28 @@ class TestDropOff:
         contact(case, local(D(2025, 3, 18)))
         (row,) = drop_off(agency_id=agency_a.pk, now=NOW)
         assert (row.event_kind, row.days_left) == ("contact", 5)
+
+    def test_a_letter_or_a_text_sent_leaves_the_client_on_the_list(self, alice, agency_a):
+        # As for FUM/FUA: only a follow-up that reached the client takes them off.
+        left_on, taken_off = [], []
+        for method, reached_by, stays in (
+            (Method.LETTER, None, True),  # a Caring Contacts letter marked done
+            (Method.TEXT, None, True),
+            (Method.PHONE, Method.TEXT, True),  # a phone follow-up done by a text
+            (Method.PHONE, None, False),  # a call marked done
+            (Method.TEXT, Method.PHONE, False),  # a text follow-up done by a call
+        ):
+            case = client_case(alice)
+            visit(case, local(D(2025, 3, 17)))
+            done_at = local(D(2025, 3, 18))
+            fu = followup(
+                case, done_at, method=method, status=Status.COMPLETED, completed_at=done_at
+            )
+            if reached_by:
+                attempt(fu, done_at, method=reached_by)
+            (left_on if stays else taken_off).append(case.pk)
+        listed = [r.case_id for r in drop_off(agency_id=agency_a.pk, now=NOW)]
+        assert sorted(listed) == sorted(left_on)
 
     def test_query_count(self, cases, agency_a, alice, django_assert_num_queries):
         with django_assert_num_queries(4):

@@ -12,10 +12,12 @@ FUM visits (reason mental health unless said), ED date -> outcome:
   c4   6 Mar   only the contact that sent them, received after
                the arrival: not a follow-up                     7: missed  30: pending
                (6 Mar + 30 = 5 Apr = today: day 30 not over)
-  c5  10 Feb   (before the period: opens a 31-day period to 12 Mar)
-       8 Mar   26 days after: repeat, left out
-      13 Mar   31 days after 10 Feb: counted, contact 15 Mar    7: hit     30: hit
-      25 Mar   12 days after 13 Mar: repeat, left out
+  c5  10 Feb   (before the period: takes no part, as HEDIS keeps to the measurement
+               year, so it does not make 8 Mar a repeat)
+       8 Mar   first in the period: counted, contact 15 Mar
+               (day 7)                                          7: hit     30: hit
+      13 Mar   5 days after 8 Mar: repeat, left out
+      25 Mar   17 days after 8 Mar: repeat, left out
   c6   2 Mar   inpatient admission 1 Apr (day 30): left out
   c6b  1 Mar   inpatient admission 1 Apr (day 31): counted      7: missed  30: missed
   c7  10 Mar   admitted=True: left out
@@ -30,7 +32,7 @@ FUM visits (reason mental health unless said), ED date -> outcome:
   c12  3 Mar   reason "other": in neither measure
   carol (agency B) 5 Mar: never in agency A's numbers
 
-FUM denominator: c1 c2 c3 c4 c5(13 Mar) c6b c7(15 Mar) c8b c9 c10 c14 = 11
+FUM denominator: c1 c2 c3 c4 c5(8 Mar) c6b c7(15 Mar) c8b c9 c10 c14 = 11
   7-day:  hits c1 c3 c5 c7 = 4; pending c10 c14 = 2; missed c2 c4 c6b c8b c9 = 5;
           rate 4 / (11 - 2) = 4/9
   30-day: hits c1 c2 c3 c5 c7 = 5; pending c4 c8b c9 c10 c14 = 5; missed c6b = 1;
@@ -46,8 +48,8 @@ import datetime
 
 import pytest
 
-from cases.models import CaseStatus
-from followups.models import AttemptOutcome, Status, VisitKind, VisitReason
+from cases.models import CaseStatus, Disposition
+from followups.models import AttemptOutcome, Method, Status, VisitKind, VisitReason
 from metrics.hedis import hedis_rates
 from tests.cases.factories import CaseFactory, ClientFactory
 from tests.metrics.helpers import attempt, client_case, contact, followup, local, visit
@@ -143,16 +145,16 @@ class TestFUM:
         r = fum(agency_a)
         assert r.denominator == 11
         assert r.denominator_visit_ids == ids(
-            v, "c1", "c2", "c3", "c4", "c5_mar13", "c6b", "c7", "c8b", "c9", "c10", "c14"
+            v, "c1", "c2", "c3", "c4", "c5_mar8", "c6b", "c7", "c8b", "c9", "c10", "c14"
         )
         assert r.excluded_admitted_visit_ids == ids(v, "c6", "c7_admitted")
-        assert r.excluded_repeat_visit_ids == ids(v, "c5_mar8", "c5_mar25")
+        assert r.excluded_repeat_visit_ids == ids(v, "c5_mar13", "c5_mar25")
         assert r.excluded_age_visit_ids == ids(v, "c8a")
 
     def test_seven_day_rate(self, dataset, agency_a):
         v = dataset
         week = fum(agency_a).seven_day
-        assert week.numerator_visit_ids == ids(v, "c1", "c3", "c5_mar13", "c7")
+        assert week.numerator_visit_ids == ids(v, "c1", "c3", "c5_mar8", "c7")
         assert week.pending_visit_ids == ids(v, "c10", "c14")
         assert week.missed_visit_ids == ids(v, "c2", "c4", "c6b", "c8b", "c9")
         assert (week.numerator, week.pending, week.missed) == (4, 2, 5)
@@ -161,7 +163,7 @@ class TestFUM:
     def test_thirty_day_rate(self, dataset, agency_a):
         v = dataset
         month = fum(agency_a).thirty_day
-        assert month.numerator_visit_ids == ids(v, "c1", "c2", "c3", "c5_mar13", "c7")
+        assert month.numerator_visit_ids == ids(v, "c1", "c2", "c3", "c5_mar8", "c7")
         assert month.pending_visit_ids == ids(v, "c4", "c8b", "c9", "c10", "c14")
         assert month.missed_visit_ids == ids(v, "c6b")
         assert month.rate == pytest.approx(5 / 6)
@@ -222,17 +224,18 @@ class TestFUA:
         assert r.thirty_day.rate == 1.0
 
 
-class TestThirtyOneDayRuleChain:
+class TestThirtyOneDayRule:
     """HEDIS: "if a member has more than one ED visit in a 31-day period, include only the
-    first eligible ED visit". The periods chain from the last *counted* visit, however far
-    back that chain reaches, and whatever report (period, team, worker) asks."""
+    first eligible ED visit", over the ED visits of the measurement year. Here the
+    period is the measurement year: only its visits take part. Within it the periods
+    chain from the last *counted* visit, whatever team or worker the report is for."""
 
-    def test_the_chain_is_followed_back_before_the_period(self, alice, agency_a):
-        # 25 Nov counted (opens 25 Nov - 25 Dec); 10 Dec a repeat; 5 Jan is 41 days after
-        # the last counted visit: counted. 10 Dec opened no period of its own.
+    def test_a_visit_just_before_the_period_does_not_remove_one_inside_it(self, alice, agency_a):
+        # 20 Dec and 5 Jan are 16 days apart. January's report looks at January's visits
+        # only: 5 Jan is the first, counted. December and January together: 20 Dec is
+        # counted and 5 Jan is its repeat.
         case = client_case(alice)
-        visit(case, local(D(2024, 11, 25)))
-        dec10 = visit(case, local(D(2024, 12, 10)))
+        dec20 = visit(case, local(D(2024, 12, 20)))
         jan5 = visit(case, local(D(2025, 1, 5)))
         january = hedis_rates(
             agency_id=agency_a.pk,
@@ -242,6 +245,24 @@ class TestThirtyOneDayRuleChain:
             today=TODAY,
         )
         assert january.denominator_visit_ids == [jan5.pk]
+        assert january.excluded_repeat_visit_ids == []
+        both = hedis_rates(
+            agency_id=agency_a.pk,
+            measure="fum",
+            start=D(2024, 12, 1),
+            end=D(2025, 1, 31),
+            today=TODAY,
+        )
+        assert both.denominator_visit_ids == [dec20.pk]
+        assert both.excluded_repeat_visit_ids == [jan5.pk]
+
+    def test_a_repeat_opens_no_period_of_its_own(self, alice, agency_a):
+        # 25 Nov counted (opens 25 Nov - 25 Dec); 10 Dec a repeat; 5 Jan is 41 days after
+        # the last counted visit (26 after the repeat): counted.
+        case = client_case(alice)
+        nov25 = visit(case, local(D(2024, 11, 25)))
+        dec10 = visit(case, local(D(2024, 12, 10)))
+        jan5 = visit(case, local(D(2025, 1, 5)))
         whole = hedis_rates(
             agency_id=agency_a.pk,
             measure="fum",
@@ -249,8 +270,8 @@ class TestThirtyOneDayRuleChain:
             end=D(2025, 1, 31),
             today=TODAY,
         )
-        assert dec10.pk in whole.excluded_repeat_visit_ids
-        assert jan5.pk in whole.denominator_visit_ids
+        assert whole.excluded_repeat_visit_ids == [dec10.pk]
+        assert whole.denominator_visit_ids == sorted([nov25.pk, jan5.pk])
 
     def test_a_team_filter_does_not_change_which_visit_is_first(
         self, alice, erin, agency_a, team_a
@@ -311,3 +332,55 @@ class TestWhatCountsAsAFollowUp:
         assert r.seven_day.numerator_visit_ids == [a.pk]
         assert r.thirty_day.numerator_visit_ids == sorted([a.pk, b.pk])
         assert r.thirty_day.missed_visit_ids == [c.pk]
+
+    def test_only_a_visit_or_an_interaction_with_the_client_counts(self, alice, agency_a):
+        """HEDIS counts a visit or an interaction with the person (in person, telephone,
+        video, e-visit): a letter or a text message sent is not a follow-up visit, so
+        Caring Contacts do not raise the rate. Ten clients, each with an ED visit on
+        3 March and one thing on 5 March (day 2); today 5 April, every window closed:
+
+          letter   Caring Contacts letter follow-up marked done          no
+          text     text-message follow-up marked done                    no
+          by_text  phone follow-up done by a reached attempt by text     no
+          phone    reached attempt by phone                              yes
+          visit    reached attempt by visit                              yes
+          by_hand  phone follow-up marked done (no attempt recorded)     yes
+          declined crisis contact, the client declined services          no
+          absent   crisis contact, the client was not found              no
+          shelter  crisis contact, transported to a shelter              yes
+          detox    crisis contact, transported to detox                  yes
+
+        Denominator 10; both numerators 5 (phone, visit, by_hand, shelter, detox); both
+        rates 5 / 10 = 0.5. Counting every row as before would give 10 / 10."""
+        day2 = local(D(2025, 3, 5), 11)
+        visits = {}
+
+        def ed(name):
+            case = client_case(alice)
+            visits[name] = visit(case, local(D(2025, 3, 3))).pk
+            return case
+
+        def done(case, method):
+            return followup(case, day2, method=method, status=Status.COMPLETED, completed_at=day2)
+
+        done(ed("letter"), Method.LETTER)
+        done(ed("text"), Method.TEXT)
+        attempt(done(ed("by_text"), Method.PHONE), day2, method=Method.TEXT)
+        attempt(followup(ed("phone"), day2, method=Method.TEXT), day2, method=Method.PHONE)
+        attempt(followup(ed("visit"), day2), day2, method=Method.VISIT)
+        done(ed("by_hand"), Method.PHONE)
+        for name, disposition in (
+            ("declined", Disposition.DECLINED),
+            ("absent", Disposition.UNABLE_TO_LOCATE),
+            ("shelter", Disposition.SHELTER),
+            ("detox", Disposition.DETOX),
+        ):
+            contact(ed(name), day2, disposition=disposition)
+
+        r = fum(agency_a)
+        followed = ids(visits, "phone", "visit", "by_hand", "shelter", "detox")
+        assert r.denominator == 10
+        for window in (r.seven_day, r.thirty_day):
+            assert window.numerator_visit_ids == followed
+            assert (window.numerator, window.pending, window.missed) == (5, 0, 5)
+            assert window.rate == pytest.approx(5 / 10)

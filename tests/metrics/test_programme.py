@@ -10,8 +10,9 @@ March 2025 contacts (Los Angeles):
   carol's contact in March: agency B
 Whole agency: 5 contacts; sources 911 2, 988 1, police 1, walk-in 1; median response of
 10, 20, 30, 40 = 25 min over 4 timed; police backup 2 (40 %); arrests 1 (20 %); ER
-diversions (not ER, hospital or police custody): k1, k3 = 2 (40 %).
-Team a only: k1 k2 k4 k5; median of 10, 20, 40 = 20 min; diversions k1 = 1 (25 %).
+diversions (contacts not ending in an ED transport or admission, over all contacts):
+k1, k3, k4 = 3 (60 %).
+Team a only: k1 k2 k4 k5; median of 10, 20, 40 = 20 min; diversions k1, k4 = 2 (50 %).
 """
 
 import datetime
@@ -85,8 +86,8 @@ class TestProgrammeFigures:
         assert (f.police_backup.count, f.police_backup.share) == (2, pytest.approx(0.4))
         assert f.police_backup.ids == sorted([k["k2"], k["k4"]])
         assert (f.arrests.count, f.arrests.share) == (1, pytest.approx(0.2))
-        assert f.er_diversions.ids == sorted([k["k1"], k["k3"]])
-        assert f.er_diversions.share == pytest.approx(0.4)
+        assert f.er_diversions.ids == sorted([k["k1"], k["k3"], k["k4"]])
+        assert f.er_diversions.share == pytest.approx(0.6)
         assert {b.key: b.count for b in f.dispositions} == {
             "resolved": 1,
             "er": 1,
@@ -99,7 +100,7 @@ class TestProgrammeFigures:
         f = programme_figures(agency_id=agency_a.pk, **MARCH, teams=[team_a.pk])
         assert f.contacts == 4
         assert f.median_response_minutes == 20
-        assert (f.er_diversions.count, f.er_diversions.share) == (1, 0.25)
+        assert (f.er_diversions.count, f.er_diversions.share) == (2, 0.5)
 
     def test_another_agency(self, contacts, agency_b):
         f = programme_figures(agency_id=agency_b.pk, **MARCH)
@@ -120,26 +121,40 @@ class TestProgrammeFigures:
 
 
 class TestProgrammeDefinitions:
-    def test_er_diversions_are_contacts_handled_without_er_hospital_or_police(
+    def test_er_diversions_are_contacts_not_ending_in_an_ed_transport_or_admission(
         self, alice, agency_a
     ):
-        # A diversion is a crisis the team resolved, referred on or took to a crisis
-        # centre (SAMHSA's "safe place to be"). A client who declined services or could
-        # not be found was not diverted from anything: neither counts.
+        # The published definition: contacts not ending in an ED transport or admission,
+        # over all contacts. A declined contact (and one where the client was not found)
+        # is in the denominator, so it is in the numerator too. One contact of each of
+        # the 10 dispositions: 8 diverted (all but ER and hospitalised), 8 / 10.
         case = client_case(alice)
-        diverted = {
-            contact(case, local(D(2025, 3, 2)), disposition=d).pk
-            for d in (
-                Disposition.RESOLVED_ON_SCENE,
-                Disposition.REFERRED,
-                Disposition.CRISIS_CENTRE,
-            )
-        }
-        for d in (Disposition.DECLINED, Disposition.UNABLE_TO_LOCATE, Disposition.EMERGENCY_ROOM):
-            contact(case, local(D(2025, 3, 3)), disposition=d)
+        made = {d: contact(case, local(D(2025, 3, 2)), disposition=d).pk for d in Disposition}
         f = programme_figures(agency_id=agency_a.pk, **MARCH)
-        assert f.er_diversions.ids == sorted(diverted)
-        assert f.er_diversions.share == pytest.approx(3 / 6)
+        not_diverted = {Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED}
+        assert f.contacts == len(Disposition) == 10
+        assert f.er_diversions.ids == sorted(pk for d, pk in made.items() if d not in not_diverted)
+        assert made[Disposition.DECLINED] in f.er_diversions.ids
+        assert made[Disposition.SHELTER] in f.er_diversions.ids
+        assert made[Disposition.DETOX] in f.er_diversions.ids
+        assert f.er_diversions.share == pytest.approx(8 / 10)
+        assert f.er_diversion_definition == (
+            "Contacts not ending in an ED transport or admission, over all contacts"
+        )
+
+    def test_the_new_sources_and_dispositions_are_reported(self, alice, agency_a):
+        case = client_case(alice)
+        contact(case, local(D(2025, 3, 2)), source="self", disposition=Disposition.SHELTER)
+        contact(case, local(D(2025, 3, 3)), source="other", disposition=Disposition.DETOX)
+        f = programme_figures(agency_id=agency_a.pk, **MARCH)
+        assert [(b.key, b.label, b.count) for b in f.by_source] == [
+            ("self", "Self (the person in crisis asked for help)", 1),
+            ("other", "Other", 1),
+        ]
+        assert [(b.key, b.label) for b in f.dispositions] == [
+            ("shelter", "Transported to shelter"),
+            ("detox", "Transported to detox"),
+        ]
 
     def test_response_time_is_arrival_on_scene_minus_received(self, alice, agency_a):
         received = local(D(2025, 3, 2), 10)

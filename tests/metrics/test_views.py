@@ -145,6 +145,30 @@ class TestPage:
         assert event.detail["ids"] == [data["a_case"].pk]
         assert event.detail["client_ids"] == [data["a_case"].client_id]
 
+    def test_it_states_how_each_measure_is_counted(self, login, sam, data):
+        contact(data["a_case"], local(D(2025, 3, 6)), disposition="declined")
+        response = login(sam).get(PAGE, PERIOD)
+        body = " ".join(response.content.decode().split())
+        # FUM/FUA: the 31-day rule inside the period, and what a follow-up is.
+        assert (
+            "Only visits inside the period are looked at, as HEDIS does inside its "
+            "measurement year: a visit just before the period does not remove one inside it."
+        ) in body
+        assert (
+            "A letter or a text message sent (Caring Contacts) is not a follow-up visit "
+            "and does not raise the rates."
+        ) in body
+        # ER diversions: the definition, and how a declined contact is counted.
+        assert (
+            "ER diversions</span>: Contacts not ending in an ED transport or admission, "
+            "over all contacts. A contact the client declined (1 in the period), or where "
+            "they were not found, did not end in an ED transport or admission: it counts in "
+            "both, the diversions and all contacts."
+        ) in body
+        # alice's two March contacts (resolved on scene, declined): both diverted.
+        programme = response.context["programme"]
+        assert (programme.contacts, programme.er_diversions.count) == (2, 2)
+
     def test_query_count_does_not_grow_with_rows(
         self, login, sam, alice, data, django_assert_max_num_queries
     ):

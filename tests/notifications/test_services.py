@@ -1,12 +1,15 @@
 import datetime
 
+import pytest
 from django.core import mail
 from django.utils import timezone
 
+from cases import services as case_services
 from cases.models import ReminderChannel
 from followups import services as followup_services
 from notifications import services
 from notifications.models import Channel, DeliveryStatus, Kind, Notification
+from tests.followups.factories import advance
 from tests.notifications.conftest import followup_on, remind_by
 
 
@@ -195,3 +198,83 @@ class TestFollowupParked:
         assert set(Notification.objects.values_list("agency_id", flat=True)) == {
             alice_case.agency_id
         }
+
+
+class TestNoticesResolveWithTheFollowup:
+    """A notice about a follow-up does not stay "New" once the follow-up is done or
+    cancelled: its unread in-app notices are marked read in the same transaction."""
+
+    @pytest.fixture(autouse=True)
+    def evening(self, time_machine):
+        # The UTC date (6 Dec) and the agency's (5 Dec) differ.
+        time_machine.move_to(datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC))
+
+    def notices(self, fu):
+        services.followup_fell_due(fu)
+        services.followup_overdue(fu)
+        services.followup_missed(fu)
+        return rows(followup=fu)
+
+    def test_completing_it_marks_its_inbox_notices_read(self, alice_case, alice, sam, with_emails):
+        fu = followup_on(alice_case, due_in=-datetime.timedelta(hours=1))
+        other = followup_on(alice_case)
+        self.notices(fu)
+        services.followup_fell_due(other)
+
+        followup_services.log_attempt(actor=alice, followup=fu, outcome="reached")
+
+        assert not Notification.objects.filter(
+            followup=fu, channel=Channel.IN_APP, read_at__isnull=True
+        ).exists()
+        # Emails keep their delivery record; another follow-up's notice stays new.
+        assert rows(followup=fu, channel=Channel.EMAIL)[0].read_at is None
+        assert rows(followup=other)[0].read_at is None
+        assert Notification.objects.inbox_of(alice).unread().count() == 1
+        assert not Notification.objects.inbox_of(sam).unread().exists()
+
+    def test_a_read_notice_keeps_when_it_was_read(self, alice_case, alice):
+        fu = followup_on(alice_case)
+        (notice,) = services.followup_fell_due(fu)
+        services.mark_read(user=alice, notification_id=notice.pk)
+        read_at = Notification.objects.get(pk=notice.pk).read_at
+
+        followup_services.cancel_followup(actor=alice, followup=fu, reason="Client moved")
+
+        assert Notification.objects.get(pk=notice.pk).read_at == read_at
+
+    def test_cancelling_it_or_closing_the_case_resolves_them(self, alice_case, alice, sam):
+        cancelled, closed = followup_on(alice_case), followup_on(alice_case)
+        for fu in (cancelled, closed):
+            self.notices(fu)
+
+        followup_services.cancel_followup(actor=alice, followup=cancelled, reason="Moved away")
+        assert not Notification.objects.filter(followup=cancelled, read_at__isnull=True).exists()
+        assert Notification.objects.filter(followup=closed, read_at__isnull=True).exists()
+        case_services.close_case(actor=alice, case=alice_case, reason="stabilised")
+
+        assert not Notification.objects.filter(read_at__isnull=True).exists()
+
+    def test_a_missed_one_done_late_resolves_the_supervisors_notice(
+        self, alice_case, alice, sam, time_machine
+    ):
+        fu = followup_on(alice_case)
+        time_machine.shift(datetime.timedelta(days=2))
+        advance()
+        (missed,) = services.followup_missed(fu)
+
+        done = followup_services.complete_followup(actor=alice, followup=fu, note="Reached late")
+
+        assert (done.status, done.done_within_window) == ("completed", False)
+        assert Notification.objects.get(pk=missed.pk).read_at is not None
+
+    def test_it_is_one_update_however_many_notices(
+        self, alice_case, alice, sam, django_assert_num_queries
+    ):
+        followups = [followup_on(alice_case) for _ in range(3)]
+        for fu in followups:
+            self.notices(fu)
+
+        with django_assert_num_queries(1):
+            changed = services.resolve_followup_notices(followup_ids=[fu.pk for fu in followups])
+
+        assert changed == 9

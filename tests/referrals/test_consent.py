@@ -202,10 +202,10 @@ class TestConsentGate:
 
     def test_an_expired_consent_refuses(self, alice, alice_case):
         consent = give_consent(
-            alice, alice_case, expires_on=timezone.localdate() + datetime.timedelta(days=1)
+            alice, alice_case, expires_on=alice_case.agency.today() + datetime.timedelta(days=1)
         )
         referral = make_referral(alice, alice_case, consent=consent)
-        consent.expires_on = timezone.localdate() - datetime.timedelta(days=1)
+        consent.expires_on = alice_case.agency.today() - datetime.timedelta(days=1)
         consent.save(update_fields=["expires_on"])
         with pytest.raises(ConsentInvalid, match="expired"):
             services.send_referral(actor=alice, referral=referral)
@@ -380,3 +380,132 @@ class TestConsentGate:
         assert referral.is_part2
         with pytest.raises(ConsentInvalid, match="Part 2"):
             services.send_referral(actor=alice, referral=referral)
+
+
+# 42 CFR 2.32(a)(1), 2024 rule, word for word.
+REGULATION_NOTICE = (
+    "This record which has been disclosed to you is protected by Federal confidentiality rules "
+    "(42 CFR part 2). These rules prohibit you from using or disclosing this record, or "
+    "testimony that describes the information contained in this record, in any civil, "
+    "criminal, administrative, or legislative proceedings by any Federal, State, or local "
+    "authority, against the patient, unless authorized by the consent of the patient, except "
+    "as provided at 42 CFR 2.12(c)(5) or as authorized by a court in accordance with 42 CFR "
+    "2.64 or 2.65. In addition, these rules prohibit you from making any other disclosure of "
+    "this record unless expressly authorized by the written consent of the person to whom it "
+    "pertains, or as otherwise permitted by 42 CFR part 2. A general authorization for the "
+    "release of medical or other information is NOT sufficient for this purpose (see 42 CFR "
+    "2.31). The Federal rules restrict any use of the information to investigate or "
+    "prosecute with regard to a crime any patient with a substance use disorder, except as "
+    "provided at 42 CFR 2.12(e)(3) and (4)."
+)
+
+
+def part2_referral_fields(**overrides):
+    data = {
+        "need_category": NeedCategory.SUBSTANCE_USE,
+        "provider_name": "Riverside Recovery Center",
+        "shared_items": ["phone", "substance_use"],
+    }
+    data.update(overrides)
+    return data
+
+
+class TestPart2ExactlyAsTheRuleSays:
+    @pytest.mark.parametrize(
+        "vague", ["Name and phone number", "My contact details", "Everything in my file"]
+    )
+    def test_a_description_that_hides_the_substance_use_information_is_refused(
+        self, vague, alice, alice_case
+    ):
+        with pytest.raises(ConsentInvalid) as exc:
+            give_consent(alice, alice_case, **part2_fields(information_description=vague))
+        assert exc.value.field == "information_description"
+        assert "substance use information" in str(exc.value)
+        assert "42 CFR 2.31(a)" in str(exc.value)
+
+    @pytest.mark.parametrize(
+        "specific",
+        [
+            "My name and phone number, and that I am referred for substance use treatment",
+            "Name, phone and my alcohol use history",
+            "My opioid treatment record",
+        ],
+    )
+    def test_a_specific_description_is_recorded(self, specific, alice, alice_case):
+        consent = give_consent(alice, alice_case, **part2_fields(information_description=specific))
+        assert consent.is_part2
+
+    def test_an_older_vague_consent_does_not_let_a_part2_referral_go(self, alice, alice_case):
+        consent = give_consent(alice, alice_case, **part2_fields())
+        type(consent).objects.filter(pk=consent.pk).update(
+            information_description="Name and phone number"
+        )
+        consent.refresh_from_db()
+        referral = make_referral(alice, alice_case, consent=consent, **part2_referral_fields())
+        with pytest.raises(ConsentInvalid, match="does not say that substance use information"):
+            services.send_referral(actor=alice, referral=referral)
+        assert not Disclosure.objects.exists()
+
+    def test_the_notice_is_the_regulations_wording(self):
+        assert PART2_REDISCLOSURE_NOTICE == REGULATION_NOTICE
+
+    def test_the_provider_sees_the_notice_and_the_consents_scope(self, client, alice, alice_case):
+        consent = give_consent(
+            alice,
+            alice_case,
+            **part2_fields(
+                purpose="Detox admission",
+                information_description="My name, phone and substance use history",
+                expiry_event="When treatment ends",
+            ),
+        )
+        referral = sent_referral(alice, alice_case, consent=consent, **part2_referral_fields())
+        assert services.shared_view(referral)["consent_scope"]["information"] == (
+            "My name, phone and substance use history"
+        )
+        page = client.get(f"/p/{referral.links.get().token()}/").content.decode()
+        assert REGULATION_NOTICE in page
+        scope = page[page.index('id="consent-scope"') :]
+        for shown in (
+            "Agency A mobile crisis programme",
+            "My name, phone and substance use history",
+            "Riverside Recovery Center",
+            "Detox admission",
+            "When treatment ends",
+        ):
+            assert shown in scope
+        # The signer is the client: named only where the referral shares the name.
+        assert "Jordan Rivers" not in page
+
+    def test_a_plain_referral_has_no_consent_scope(self, alice, alice_case):
+        assert services.shared_view(sent_referral(alice, alice_case))["consent_scope"] is None
+
+    def test_sent_by_email_the_disclosure_carries_the_notice(self, alice, alice_case):
+        consent = give_consent(alice, alice_case, **part2_fields())
+        referral = sent_referral(alice, alice_case, consent=consent, **part2_referral_fields())
+        disclosure = Disclosure.objects.get(referral=referral)
+        assert (disclosure.channel, disclosure.part2_notice) == ("provider_link", True)
+
+    def test_to_a_provider_without_email_it_is_disclosed_by_phone_without_a_notice(
+        self, alice, alice_case, login
+    ):
+        consent = give_consent(alice, alice_case, **part2_fields())
+        referral = sent_referral(
+            alice, alice_case, consent=consent, **part2_referral_fields(provider_email="")
+        )
+        disclosure = Disclosure.objects.get(referral=referral)
+        assert disclosure.channel == "phone"
+        assert not disclosure.part2_notice
+        event = CaseEvent.objects.get(case=alice_case, kind=CaseEventKind.DISCLOSURE)
+        assert event.summary.startswith("Disclosed by phone to Riverside Recovery Center")
+        assert "no written notice sent" in event.summary
+        assert "with the 42 CFR Part 2 notice" not in event.summary
+        audit_row = AuditEvent.objects.get(action=Action.DISCLOSE)
+        assert audit_row.detail["channel"] == "phone"
+        assert audit_row.detail["part2_notice"] is False
+        page = login(alice).get(f"/referrals/{referral.pk}/").content.decode()
+        assert "disclosed by phone, no written notice sent" in page
+        assert "notice sent with every disclosure" not in page
+        assert "with the Part 2 notice" not in page
+        case_page = login(alice).get(f"/cases/{alice_case.pk}/").content.decode()
+        assert "Part 2 notice sent" not in case_page

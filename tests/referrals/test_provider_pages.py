@@ -134,9 +134,16 @@ class TestClosingTheLoop:
         )
         assert response.status_code == 302
 
-        today = timezone.localdate().isoformat()
+        today = referral.agency.today().isoformat()
         response = client.post(
-            url, {"action": "completed", "to_status": "completed", "service_date": today}
+            url,
+            {
+                "action": "completed",
+                "to_status": "completed",
+                "service_date": today,
+                # Seen before the appointment booked in 2030: the provider confirms it.
+                "seen_early_confirmed": "on",
+            },
         )
         assert response.status_code == 302
         referral.refresh_from_db()
@@ -148,6 +155,31 @@ class TestClosingTheLoop:
         assert {"status:accepted", "appointment", "status:completed"} <= set(
             link_uses(link).values_list("detail__what", flat=True)
         )
+
+    def test_seen_before_the_booked_appointment_asks_for_confirmation(self, client, link, referral):
+        url = link_url(link)
+        move_to(referral, Status.ACCEPTED)
+        agency = referral.agency
+        booked = agency.today() + datetime.timedelta(days=5)
+        client.post(url, {"action": "appointment", "appointment_at": f"{booked}T09:00"})
+        body = {
+            "action": "completed",
+            "to_status": "completed",
+            "service_date": agency.today().isoformat(),
+        }
+        response = client.post(url, body)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert f"The appointment is booked for {agency.describe_day(booked)}" in page
+        assert 'name="seen_early_confirmed"' in page
+        referral.refresh_from_db()
+        assert referral.status == Status.ACCEPTED
+        assert link_uses(link, "refused:completed").exists()
+
+        response = client.post(url, {**body, "seen_early_confirmed": "on"})
+        assert response.status_code == 302
+        referral.refresh_from_db()
+        assert referral.status == Status.COMPLETED
 
     def test_reject_with_a_reason(self, client, link, referral):
         url = link_url(link)
@@ -269,7 +301,7 @@ class TestAnUnusableLink:
 
     def test_consent_expired(self, client, link, referral):
         type(referral.consent).objects.filter(pk=referral.consent_id).update(
-            expires_on=timezone.localdate() - datetime.timedelta(days=1)
+            expires_on=referral.agency.today() - datetime.timedelta(days=1)
         )
         self.assert_reveals_nothing(client.get(link_url(link)))
 

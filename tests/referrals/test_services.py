@@ -337,7 +337,7 @@ class TestResolveProviderLink:
 
     def test_an_expired_consent_stops_the_link(self, link):
         consent = link.referral.consent
-        consent.expires_on = timezone.localdate() - datetime.timedelta(days=1)
+        consent.expires_on = link.referral.agency.today() - datetime.timedelta(days=1)
         consent.save(update_fields=["expires_on"])
         assert services.resolve_provider_link(link.token()) is None
 
@@ -365,7 +365,9 @@ class TestResolveProviderLink:
         assert event.actor is None
         assert event.agency_id == link.referral.agency_id
         assert event.client_id == link.referral.client_id
-        assert event.detail == {"link": str(link.public_id), "what": "view", "ip": "203.0.113.9"}
+        assert event.detail == {"link": str(link.public_id), "what": "view"}
+        assert event.ip_address == "203.0.113.9"
+        assert event.path == f"/p/{link.public_id}.***/"
         assert link.token() not in str(event.detail) + event.path
 
 

@@ -1,9 +1,13 @@
 """The provider-link email: sent once, after commit, naming no client."""
 
+import os
 import smtplib
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
@@ -112,3 +116,51 @@ class TestSendProviderLinkEmail:
         assert link.emailed_at is not None
         assert link.email_error == ""
         assert len(mail.outbox) == 1
+
+
+def site_url_under(**env) -> str:
+    """settings.SITE_URL as a fresh process started with `env` (as bin/run starts the
+    web server and the Celery worker) sees it."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "PORT")}
+    environ.update(env)
+    result = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.SITE_URL)",
+        ],
+        cwd=settings.BASE_DIR,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "casebook.settings.dev"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.integration
+class TestTheSiteAddressInLinks:
+    def test_it_follows_the_port_make_run_serves(self):
+        assert site_url_under(PORT="8001") == "http://localhost:8001"
+        assert site_url_under() == "http://localhost:8000"
+
+    def test_site_url_wins_when_set(self):
+        assert (
+            site_url_under(PORT="8001", SITE_URL="https://casebook.example.org/")
+            == "https://casebook.example.org"
+        )
+
+    def test_bin_run_hands_its_port_to_the_processes_it_starts(self):
+        script = (settings.BASE_DIR / "bin" / "run").read_text()
+        assert "export PORT" in script
+
+    def test_the_email_link_uses_it(self, settings, alice, alice_case):
+        settings.SITE_URL = "http://localhost:8001"
+        referral = sent_referral(alice, alice_case)
+        mail.outbox.clear()
+        link = services.issue_provider_link(actor=alice, referral=referral)
+        send_provider_link_email(link.pk)
+        assert f"http://localhost:8001/p/{link.token()}/" in mail.outbox[0].body

@@ -2,6 +2,7 @@
 persona and side, against the FHIR SDOH referral task rules written out here by hand."""
 
 import datetime
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -63,7 +64,7 @@ def referral_in(case, status):
         status=status,
         consent=ConsentFactory(case=case),
         sent_at=None if status == S.DRAFT else sent,
-        service_date=timezone.localdate() - datetime.timedelta(days=1)
+        service_date=case.agency.today() - datetime.timedelta(days=1)
         if status == S.COMPLETED
         else None,
         outcome=OUTCOME_FOR.get(status, Outcome.GOT_HELP if status == S.COMPLETED else ""),
@@ -209,14 +210,20 @@ class TestRulesOfEachMove:
 
     def test_the_service_date_is_not_in_the_future(self, alice_case):
         referral = referral_in(alice_case, S.ACCEPTED)
-        with pytest.raises(ReferralInvalid, match="future"):
+        # The agency's day, named: at 03:30 UTC it is still yesterday in Los Angeles.
+        today = alice_case.agency.today()
+        with pytest.raises(ReferralInvalid) as refused:
             services.transition_referral(
                 actor=None,
                 referral=referral,
                 to_status=S.COMPLETED,
                 via=EventVia.PROVIDER_LINK,
-                service_date=timezone.localdate() + datetime.timedelta(days=1),
+                service_date=today + datetime.timedelta(days=1),
             )
+        assert str(refused.value) == (
+            f"The service date cannot be after today, {today:%a} {today.day} {today:%b %Y}, "
+            "Los Angeles time."
+        )
 
     def test_the_service_date_is_not_before_sending(self, alice_case):
         referral = referral_in(alice_case, S.ACCEPTED)
@@ -226,7 +233,7 @@ class TestRulesOfEachMove:
                 referral=referral,
                 to_status=S.COMPLETED,
                 via=EventVia.PROVIDER_LINK,
-                service_date=timezone.localdate() - datetime.timedelta(days=10),
+                service_date=alice_case.agency.today() - datetime.timedelta(days=10),
             )
 
     def test_completion_closes_the_loop_with_got_help(self, alice, alice_case):
@@ -319,7 +326,7 @@ class TestServiceDateIsTheAgencysDay:
         # 03:00 UTC on 10 March is 20:00 on 9 March in Los Angeles (agency A).
         time_machine.move_to(datetime.datetime(2026, 3, 10, 3, 0, tzinfo=datetime.UTC))
         referral = move_to(sent_referral(alice, alice_case), S.ACCEPTED)
-        with pytest.raises(ReferralInvalid, match="future"):
+        with pytest.raises(ReferralInvalid, match="after today, Mon 9 Mar 2026, Los Angeles time"):
             services.transition_referral(
                 actor=None,
                 referral=referral,
@@ -335,3 +342,197 @@ class TestServiceDateIsTheAgencysDay:
             service_date=datetime.date(2026, 3, 9),
         )
         assert referral.service_date == datetime.date(2026, 3, 9)
+
+
+def inbox(user):
+    from notifications.models import Notification
+
+    return list(Notification.objects.inbox_of(user))
+
+
+def provider(referral, to_status, **fields):
+    """The provider moves the referral through its link."""
+    return services.transition_referral(
+        actor=None,
+        referral=referral,
+        to_status=to_status,
+        via=EventVia.PROVIDER_LINK,
+        outcome=OUTCOME_FOR.get(to_status, ""),
+        service_date=today_in(referral.agency) if to_status == S.COMPLETED else None,
+        **fields,
+    )
+
+
+class TestTheReferringWorkerHearsOfTheProvidersMoves:
+    def test_each_move_through_the_link_reaches_their_inbox_once(self, alice, alice_case):
+        referral = provider(sent_referral(alice, alice_case), S.ACCEPTED)
+        booked = timezone.now() + datetime.timedelta(hours=2)
+        services.record_appointment(
+            actor=None, referral=referral, via=EventVia.PROVIDER_LINK, appointment_at=booked
+        )
+        referral = provider(referral, S.COMPLETED)
+
+        notices = inbox(alice)
+        assert [n.kind for n in notices] == ["referral_update"] * 3
+        bodies = [n.body for n in reversed(notices)]
+        assert bodies[0] == "Alice Client: Eugene Mission accepted the referral."
+        assert "booked an appointment for" in bodies[1]
+        assert bodies[2].startswith("Alice Client: Eugene Mission saw the client on ")
+        assert all(n.url == f"/referrals/{referral.pk}/" for n in notices)
+        assert all(n.channel == "in_app" and n.read_at is None for n in notices)
+
+    @pytest.mark.parametrize(
+        ("to_status", "words"),
+        [
+            (S.REJECTED, "declined the referral (not eligible)"),
+            (S.CANCELLED, "cancelled the referral (client declined or no longer interested)"),
+        ],
+    )
+    def test_a_decline_says_why(self, to_status, words, alice, alice_case):
+        provider(sent_referral(alice, alice_case), to_status)
+        assert inbox(alice)[0].body == f"Alice Client: Eugene Mission {words}."
+
+    def test_not_seen(self, alice, alice_case):
+        provider(provider(sent_referral(alice, alice_case), S.ACCEPTED), S.FAILED)
+        assert inbox(alice)[0].body.endswith("did not see the client (did not attend).")
+
+    def test_a_move_recorded_by_a_teammate_reaches_the_referrer_not_the_recorder(
+        self, alice, bob, alice_case
+    ):
+        referral = sent_referral(alice, alice_case)
+        attempt(bob, referral, S.ACCEPTED, EventVia.STAFF_FOR_PROVIDER)
+        assert len(inbox(alice)) == 1
+        assert inbox(bob) == []
+
+    def test_the_referrer_recording_it_themselves_gets_nothing(self, alice, alice_case):
+        attempt(alice, sent_referral(alice, alice_case), S.ACCEPTED, EventVia.STAFF_FOR_PROVIDER)
+        assert inbox(alice) == []
+
+    def test_the_requesters_own_moves_tell_nobody(self, alice, bob, alice_case):
+        attempt(bob, sent_referral(alice, alice_case), S.CANCELLED, EventVia.STAFF)
+        assert inbox(alice) == [] and inbox(bob) == []
+
+    def test_the_assigned_worker_hears_when_the_referrer_has_left(self, alice, bob, alice_case):
+        referral = sent_referral(bob, alice_case)
+        bob.is_active = False
+        bob.save()
+        provider(referral, S.ACCEPTED)
+        assert len(inbox(alice)) == 1
+
+    def test_the_same_move_told_twice_is_one_notice(self, alice, alice_case):
+        from notifications import services as notices
+
+        referral = provider(sent_referral(alice, alice_case), S.ACCEPTED)
+        event = referral.events.get(to_status=S.ACCEPTED)
+        again = notices.referral_update(
+            referral=referral, event_id=event.pk, recipient=alice, what="accepted the referral"
+        )
+        assert inbox(alice) == [again]
+
+    def test_no_email_goes_out(self, alice, alice_case, mailoutbox):
+        referral = sent_referral(alice, alice_case)
+        mailoutbox.clear()
+        provider(referral, S.ACCEPTED)
+        from notifications.models import Notification
+
+        assert not Notification.objects.exclude(channel="in_app").exists()
+        assert mailoutbox == []
+
+
+def referral_checks(referral):
+    from followups.models import FollowUp
+
+    return FollowUp.objects.filter(enrolment__source_referral=referral)
+
+
+class TestAnEndingCancelsTheReferralCheck:
+    @pytest.mark.parametrize(
+        ("to_status", "words"),
+        [
+            (S.COMPLETED, "completed"),
+            (S.CANCELLED, "cancelled"),
+            (S.FAILED, "marked failed"),
+            (S.REJECTED, "rejected"),
+            (S.ENTERED_IN_ERROR, "marked entered in error"),
+        ],
+    )
+    def test_with_the_reason(self, to_status, words, alice, alice_case):
+        referral = sent_referral(alice, alice_case)
+        (check,) = referral_checks(referral)
+        assert check.is_open
+
+        move_to(referral, to_status, actor=alice)
+
+        check.refresh_from_db()
+        assert check.status == "cancelled"
+        assert check.cancel_reason == f"Referral to Eugene Mission {words}"
+
+    def test_a_live_move_keeps_it(self, alice, alice_case):
+        referral = move_to(sent_referral(alice, alice_case), S.IN_PROGRESS)
+        assert referral_checks(referral).get().is_open
+
+    def test_it_is_cancelled_in_the_same_transaction_as_the_ending(self, alice, alice_case):
+        referral = sent_referral(alice, alice_case)
+        # The ending's last write (its audit row) fails: the cancellation goes with it.
+        with (
+            mock.patch.object(services, "audit", side_effect=RuntimeError("disk full")),
+            pytest.raises(RuntimeError),
+        ):
+            move_to(referral, S.CANCELLED, actor=alice)
+        assert referral_checks(referral).get().is_open
+        referral.refresh_from_db()
+        assert referral.status == S.REQUESTED
+
+    def test_another_referrals_check_stays(self, alice, alice_case):
+        first, second = sent_referral(alice, alice_case), sent_referral(alice, alice_case)
+        move_to(first, S.REJECTED)
+        assert referral_checks(second).get().is_open
+
+
+class TestSeenBeforeTheAppointment:
+    def booked(self, alice, alice_case, days):
+        referral = move_to(sent_referral(alice, alice_case), S.ACCEPTED)
+        agency = referral.agency
+        at = agency.at(agency.today() + datetime.timedelta(days=days), datetime.time(9))
+        return services.record_appointment(
+            actor=None, referral=referral, via=EventVia.PROVIDER_LINK, appointment_at=at
+        )
+
+    @pytest.mark.parametrize(
+        "via", [EventVia.PROVIDER_LINK, EventVia.STAFF_FOR_PROVIDER], ids=["provider", "worker"]
+    )
+    def test_it_needs_a_confirmation(self, via, alice, alice_case):
+        referral = self.booked(alice, alice_case, days=3)
+        args = {
+            "actor": None if via == EventVia.PROVIDER_LINK else alice,
+            "referral": referral,
+            "to_status": S.COMPLETED,
+            "via": via,
+            "note": "" if via == EventVia.PROVIDER_LINK else "Phoned by intake",
+            "service_date": today_in(referral.agency),
+        }
+        with pytest.raises(ReferralInvalid) as exc:
+            services.transition_referral(**args)
+        assert exc.value.field == "seen_early_confirmed"
+        assert "The appointment is booked for" in str(exc.value)
+        assert "Confirm" in str(exc.value) or "confirm" in str(exc.value)
+        referral.refresh_from_db()
+        assert referral.status == S.ACCEPTED
+
+        referral = services.transition_referral(**args, seen_early_confirmed=True)
+        assert referral.status == S.COMPLETED
+
+    def test_seen_on_the_day_of_the_appointment_needs_none(self, alice, alice_case):
+        referral = self.booked(alice, alice_case, days=0)
+        assert provider(referral, S.COMPLETED).status == S.COMPLETED
+
+    def test_the_day_is_the_agencys(self, alice, alice_case):
+        # 03:30 UTC (the suite's clock) is the evening before in Los Angeles: an
+        # appointment at 20:00 there is on the agency's today, a date later in UTC.
+        referral = move_to(sent_referral(alice, alice_case), S.ACCEPTED)
+        agency = referral.agency
+        at = agency.at(agency.today(), datetime.time(20))
+        referral = services.record_appointment(
+            actor=None, referral=referral, via=EventVia.PROVIDER_LINK, appointment_at=at
+        )
+        assert provider(referral, S.COMPLETED).status == S.COMPLETED

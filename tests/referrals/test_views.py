@@ -434,7 +434,7 @@ class TestReferralPage:
             "Intake called",
         )
 
-        today = timezone.localdate().isoformat()
+        today = bob.agency.today().isoformat()
         response = client.post(
             url,
             {"side": "provider", "to_status": "completed", "service_date": today, "note": "Fax"},
@@ -454,6 +454,41 @@ class TestReferralPage:
         assert {"outcome", "note"} <= set(form.errors)
         referral.refresh_from_db()
         assert referral.status == Status.REQUESTED
+
+    def test_a_reported_seen_date_before_the_appointment_asks_for_confirmation(
+        self, login, alice, referral
+    ):
+        referral = move_to(referral, Status.ACCEPTED)
+        agency = referral.agency
+        services.record_appointment(
+            actor=alice,
+            referral=referral,
+            via=EventVia.STAFF,
+            appointment_at=agency.at(agency.today() + datetime.timedelta(days=2), datetime.time(9)),
+        )
+        url = reverse("referrals:status", args=[referral.pk])
+        body = {
+            "side": "provider",
+            "to_status": "completed",
+            "service_date": agency.today().isoformat(),
+            "note": "Intake phoned",
+        }
+        page = login(alice).post(url, body)
+        assert page.status_code == 200
+        assert "The appointment is booked for" in page.content.decode()
+        assert 'name="seen_early_confirmed"' in page.content.decode()
+        referral.refresh_from_db()
+        assert referral.status == Status.ACCEPTED
+
+        assert login(alice).post(url, {**body, "seen_early_confirmed": "on"}).status_code == 302
+        referral.refresh_from_db()
+        assert referral.status == Status.COMPLETED
+
+    def test_the_confirmation_box_is_not_offered_up_front(self, login, alice, referral):
+        move_to(referral, Status.ACCEPTED)
+        page = login(alice).get(detail_url(referral)).content.decode()
+        assert 'data-to-status="completed"' in page
+        assert 'name="seen_early_confirmed"' not in page
 
     def test_an_impossible_move_is_refused_with_a_message(self, login, alice, referral):
         url = reverse("referrals:status", args=[referral.pk])
@@ -598,6 +633,21 @@ class TestConsentPages:
         errors = " ".join(m for ms in response.context["form"].errors.values() for m in ms)
         assert "Part 2" in errors and "the signature" in errors
         assert "the signature" in response.content.decode()
+        assert not Consent.objects.exists()
+
+    def test_a_vague_part2_description_is_refused_beside_its_field(self, login, alice, alice_case):
+        url = reverse("referrals:consent_new") + f"?client={alice_case.client_id}"
+        fields = part2_fields(information_description="Name and phone number")
+        body = {
+            **{f: v for f, v in fields.items() if f not in ("scope", "is_part2")},
+            "scope": fields["scope"],
+            "is_part2": "on",
+            "right_to_revoke_explained": "on",
+        }
+        response = login(alice).post(url, body)
+        assert response.status_code == 200
+        errors = response.context["form"].errors
+        assert "substance use information" in " ".join(errors["information_description"])
         assert not Consent.objects.exists()
 
     def test_the_consent_page_and_revoking(self, login, alice, alice_case):

@@ -43,3 +43,20 @@ def _read_sheet_xml(data: bytes) -> list[dict]:
         rows.append(values)
     header = rows[0]
     return [{header[col]: row.get(col, "") for col in header} for row in rows[1:]]
+
+
+def xlsx_cell(data: bytes, ref: str) -> tuple[str | None, str, str]:
+    """One cell of the first sheet as Excel stores it: (its type attribute, None for a
+    number or a date; the stored value; the number format its style gives it)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))  # noqa: S314
+        styles = ElementTree.fromstring(book.read("xl/styles.xml"))  # noqa: S314
+    cell = sheet.find(f".//m:c[@r='{ref}']", NS)
+    value = cell.find("m:v", NS)
+    style = styles.findall("m:cellXfs/m:xf", NS)[int(cell.get("s", 0))]
+    formats = {f.get("numFmtId"): f.get("formatCode") for f in styles.iterfind(".//m:numFmt", NS)}
+    return (
+        cell.get("t"),
+        value.text if value is not None else "",
+        formats.get(style.get("numFmtId"), ""),
+    )

@@ -1,5 +1,7 @@
 """The report and export jobs over the API: the page's rules, JSON errors per field."""
 
+import datetime
+
 import pytest
 from django.core.management import call_command
 
@@ -56,8 +58,8 @@ class TestReportEndpoint:
 
         assert response.status_code == 200
         rows = read_csv(body(response))
-        assert [row["referral_id"] for row in rows] == [str(dataset.r.r6.pk)]
-        assert "client_key" in rows[0] and "client_name" not in rows[0]
+        assert [row["Referral ID"] for row in rows] == [str(dataset.r.r6.pk)]
+        assert "Client key" in rows[0] and "Client name" not in rows[0]
         event = AuditEvent.objects.get(actor=sam, action=Action.EXPORT)
         assert event.detail["format"] == "csv" and event.detail["deidentified"] is True
 
@@ -67,7 +69,15 @@ class TestReportEndpoint:
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/vnd.openxmlformats")
         rows = read_xlsx(body(response))
-        assert len(rows) == 7 and "José Núñez" in {row["client_name"] for row in rows}
+        assert len(rows) == 7 and "José Núñez" in {row["Client name"] for row in rows}
+
+    def test_the_file_is_named_by_the_agency_date(self, as_user, sam, dataset, time_machine):
+        # 03:00 UTC on 6 December is still 5 December in Los Angeles.
+        time_machine.move_to(datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC), tick=False)
+
+        response = as_user(sam).get(REPORT, {"format": "xlsx"})
+
+        assert 'filename="referrals-deidentified-20261205.xlsx"' in response["Content-Disposition"]
 
     def test_names_are_refused_without_the_permission(self, as_user, sam, dataset):
         response = as_user(sam).get(REPORT, {"format": "csv", "deidentified": "false"})

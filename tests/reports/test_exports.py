@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from accounts.models import Agency
 from accounts.services import grant_agency_admin_permissions
 from audit.models import Action, AuditEvent
 from reports import exports, services
@@ -17,7 +18,7 @@ from reports.models import ExportJob, ExportStatus
 from reports.report import agency_zone, referral_rows, referral_summary
 from reports.tasks import fail_stalled_exports
 from tests.accounts.factories import AgencyFactory
-from tests.reports.helpers import read_csv, read_xlsx
+from tests.reports.helpers import read_csv, read_xlsx, xlsx_cell
 
 
 @pytest.fixture
@@ -94,6 +95,11 @@ class TestRequestExport:
         assert AuditEvent.objects.filter(actor=user, action=Action.DENIED).exists()
 
 
+SENT_AT = "Sent at (Los Angeles time)"
+# Saturday 5 December 2026, 19:00 in Los Angeles: UTC's date is already the 6th.
+US_EVENING = datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC)
+
+
 class TestExportRows:
     @pytest.mark.parametrize("format", ["csv", "xlsx"])
     def test_the_rows_are_the_referrals_the_report_counts(
@@ -105,32 +111,80 @@ class TestExportRows:
         summary = referral_summary(report, tz=agency_zone(dana_identified.agency))
 
         assert len(rows) == summary.total_sent == job.rows_total == job.rows_done == 7
-        expected = {str(r.pk): (r.status, r.outcome) for r in report}
-        assert {row["referral_id"]: (row["status"], row["outcome"]) for row in rows} == expected
+        expected = {
+            str(r.pk): (r.get_status_display(), r.get_outcome_display() or "No outcome yet")
+            for r in report
+        }
+        assert {row["Referral ID"]: (row["Status"], row["Outcome"]) for row in rows} == expected
         statuses = {}
         for row in rows:
-            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-        assert statuses == {v: rate.count for v, _, rate in summary.by_status if rate.count}
-        connected = [r for r in rows if r["status"] == "completed" and r["service_date"]]
+            statuses[row["Status"]] = statuses.get(row["Status"], 0) + 1
+        assert statuses == {label: rate.count for _, label, rate in summary.by_status if rate.count}
+        connected = [r for r in rows if r["Status"] == "Completed" and r["Service date"]]
         assert len(connected) == summary.connected.count
 
     def test_a_row_reads_like_the_report(self, dana_identified, dataset, export):
-        rows = {row["referral_id"]: row for row in file_rows(export(dana_identified, "csv", False))}
+        rows = {row["Referral ID"]: row for row in file_rows(export(dana_identified, "csv", False))}
         r1 = rows[str(dataset.r.r1.pk)]
 
-        assert r1["sent_date"] == "2026-01-05"
-        assert r1["team"] == "Mobile crisis 1"
-        assert r1["organization"] == "Shelter Network"
-        assert r1["service"] == "Emergency shelter"
-        assert r1["accepted_at"] == "2026-01-06T09:00-08:00"
-        assert r1["days_to_acceptance"] == "1.0"
-        assert r1["days_to_first_service"] == "3"
-        assert r1["loop_closed"] == "yes"
+        assert r1[SENT_AT] == "2026-01-05 09:00:00"
+        assert r1["Team"] == "Mobile crisis 1"
+        assert r1["Organization"] == "Shelter Network"
+        assert r1["Service"] == "Emergency shelter"
+        assert r1["Accepted at (Los Angeles time)"] == "2026-01-06 09:00:00"
+        assert r1["Service date"] == "2026-01-08"
+        assert r1["Days to acceptance"] == "1.0"
+        assert r1["Days to first service"] == "3"
+        assert r1["Loop closed"] == "Yes"
         # The agency's own time zone dates r7: sent on January 31 in Los Angeles.
-        assert rows[str(dataset.r.r7.pk)]["sent_date"] == "2026-01-31"
+        assert rows[str(dataset.r.r7.pk)][SENT_AT] == "2026-01-31 21:00:00"
         # A typed-in provider name cannot run as a formula in a spreadsheet.
-        assert rows[str(dataset.r.r5.pk)]["service"].startswith("'=")
+        assert rows[str(dataset.r.r5.pk)]["Service"].startswith("'=")
         assert str(dataset.r.other_agency.pk) not in rows
+
+    def test_choices_read_as_the_referral_pages_say_them(self, dana_identified, dataset, export):
+        rows = {row["Referral ID"]: row for row in file_rows(export(dana_identified, "csv"))}
+        r1, r5 = rows[str(dataset.r.r1.pk)], rows[str(dataset.r.r5.pk)]
+
+        assert (r1["Status"], r1["Outcome"], r1["Need"]) == (
+            "Completed",
+            "Got help",
+            "Housing and shelter",
+        )
+        assert r1["Urgency"] == "Routine"
+        # A referral waiting on the provider is "Sent" on every page, not FHIR's "requested".
+        assert (r5["Status"], r5["Outcome"], r5["Loop closed"]) == ("Sent", "No outcome yet", "No")
+
+    def test_the_header_names_the_agency_zone_of_its_times(self, dana_identified, dataset, export):
+        data = Path(export(dana_identified, "csv").file_path).read_bytes()
+
+        header = data.decode("utf-8-sig").splitlines()[0].split(",")
+        assert header == [
+            "Referral ID", SENT_AT, "Status", "Outcome", "Need", "Urgency", "Team", "Worker",
+            "Organization", "Service", "Accepted at (Los Angeles time)", "Service date",
+            "Closed at (Los Angeles time)", "Days to acceptance", "Days to first service",
+            "Loop closed", "Client key",
+        ]  # fmt: skip
+
+    def test_the_xlsx_has_date_cells_in_the_agency_time(self, dana_identified, dataset, export):
+        job = export(dana_identified, "xlsx", True, status="completed")
+        data = Path(job.file_path).read_bytes()
+
+        # Row 2 is r1, sent 2026-01-05 17:00Z: 09:00 in Los Angeles, as a date cell.
+        kind, value, number_format = xlsx_cell(data, "B2")
+        nine_am = datetime.datetime(2026, 1, 5, 9) - datetime.datetime(1899, 12, 30)
+        assert kind is None and float(value) == pytest.approx(nine_am / datetime.timedelta(days=1))
+        assert number_format == "yyyy-mm-dd hh:mm:ss"
+        kind, value, number_format = xlsx_cell(data, "L2")  # the service date
+        assert kind is None and number_format == "yyyy-mm-dd"
+        assert read_xlsx(data)[0]["Status"] == "Completed"
+
+    def test_the_file_is_named_by_the_agency_day_and_time(self, sam, dataset, export, time_machine):
+        time_machine.move_to(US_EVENING, tick=False)
+
+        job = export(sam, "csv")
+
+        assert Path(job.file_path).name == "referrals-deidentified-20261205-1900.csv"
 
     def test_the_csv_starts_with_a_bom_and_keeps_accented_names(
         self, dana_identified, dataset, export
@@ -138,19 +192,19 @@ class TestExportRows:
         job = export(dana_identified, "csv", False)
         data = Path(job.file_path).read_bytes()
 
-        assert data.startswith(b"\xef\xbb\xbfreferral_id,")
+        assert data.startswith(b"\xef\xbb\xbfReferral ID,")
         rows = read_csv(data)
-        jose = [row for row in rows if row["client_name"] == "José Núñez"]
+        jose = [row for row in rows if row["Client name"] == "José Núñez"]
         assert len(jose) == 3  # r1, r3, r7
-        assert jose[0]["client_date_of_birth"] == "1984-02-29"
-        assert jose[0]["client_phone"] == "541-555-0111"
+        assert jose[0]["Client date of birth"] == "1984-02-29"
+        assert jose[0]["Client phone"] == "541-555-0111"
 
     def test_the_xlsx_opens_with_accented_names(self, dana_identified, dataset, export):
         job = export(dana_identified, "xlsx", False)
 
         assert Path(job.file_path).suffix == ".xlsx"
         rows = read_xlsx(Path(job.file_path).read_bytes())
-        assert "José Núñez" in {row["client_name"] for row in rows}
+        assert "José Núñez" in {row["Client name"] for row in rows}
         assert len(rows) == 7
 
 
@@ -160,14 +214,15 @@ class TestDeidentifiedExport:
         data = Path(job.file_path).read_bytes().decode("utf-8-sig")
         rows = read_csv(Path(job.file_path).read_bytes())
 
-        assert set(rows[0]) == set(exports.COLUMNS) | {"client_key"}
+        assert set(rows[0]) == set(exports.columns(True, agency=dana_identified.agency))
+        assert "Client key" in rows[0] and "Client name" not in rows[0]
         for secret in ("José", "Núñez", "1984-02-29", "541-555-0111", "Needs a place"):
             assert secret not in data
-        assert all(len(row["client_key"]) == 16 for row in rows)
+        assert all(len(row["Client key"]) == 16 for row in rows)
 
     def test_the_client_key_is_stable_within_the_agency(self, sam, dataset, export):
-        first = {r["referral_id"]: r["client_key"] for r in file_rows(export(sam, "csv"))}
-        again = {r["referral_id"]: r["client_key"] for r in file_rows(export(sam, "xlsx"))}
+        first = {r["Referral ID"]: r["Client key"] for r in file_rows(export(sam, "csv"))}
+        again = {r["Referral ID"]: r["Client key"] for r in file_rows(export(sam, "xlsx"))}
 
         assert first == again
         r = dataset.r
@@ -276,7 +331,7 @@ def synthetic_rows(n):
     now = datetime.datetime(2026, 1, 5, 9, tzinfo=datetime.UTC)
     for i in range(n):
         yield [
-            i, now.date(), "completed", "got_help", "housing", "routine", "Mobile crisis 1",
+            i, now, "Completed", "Got help", "Housing and shelter", "Routine", "Mobile crisis 1",
             "Alice Worker", "Shelter Network", "Emergency shelter", now, now.date(), now,
             1.5, 3, True, "José Núñez", now.date(), "541-555-0100",
         ]  # fmt: skip
@@ -287,7 +342,7 @@ class TestConstantMemory:
     LIMIT = 3 * 1024 * 1024
 
     def test_the_csv_file_writer_holds_one_row_at_a_time(self, tmp_path):
-        header = exports.columns(deidentified=False)
+        header = exports.columns(False, agency=Agency(timezone="America/Los_Angeles"))
         tracemalloc.start()
         try:
             written = exports.write_csv(tmp_path / "big.csv", header, synthetic_rows(self.ROWS))
@@ -300,7 +355,7 @@ class TestConstantMemory:
         assert (tmp_path / "big.csv").stat().st_size > 20 * self.ROWS
 
     def test_the_csv_stream_holds_one_row_at_a_time(self):
-        header = exports.columns(deidentified=False)
+        header = exports.columns(False, agency=Agency(timezone="America/Los_Angeles"))
         tracemalloc.start()
         try:
             size = sum(len(line) for line in exports.csv_stream(header, synthetic_rows(self.ROWS)))

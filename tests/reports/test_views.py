@@ -1,5 +1,7 @@
 """The report page, its direct CSV, and the exports pages: who sees what, audited."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -124,11 +126,21 @@ class TestDirectCsv:
         assert response.status_code == 200
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         rows = read_csv(streamed(response))
-        assert [row["referral_id"] for row in rows] == [str(dataset.r.r1.pk)]
-        assert "client_name" not in rows[0]
+        assert [row["Referral ID"] for row in rows] == [str(dataset.r.r1.pk)]
+        assert "Client name" not in rows[0]
         event = AuditEvent.objects.get(actor=sam, action=Action.EXPORT)
         assert event.detail["filters"] == {"status": "completed"}
         assert event.detail["deidentified"] is True and event.detail["streamed"] is True
+
+    def test_the_file_is_named_by_the_agency_date(self, login, sam, dataset, time_machine):
+        # 03:00 UTC on 6 December is still 5 December in Los Angeles.
+        time_machine.move_to(datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC), tick=False)
+
+        response = login(sam).get(CSV)
+
+        assert response["Content-Disposition"] == (
+            'attachment; filename="referrals-deidentified-20261205.csv"'
+        )
 
     def test_names_need_the_permission(self, login, sam, dana_identified, dataset):
         refused = login(sam).get(CSV, {"deidentified": "0"})
@@ -136,7 +148,7 @@ class TestDirectCsv:
         assert refused.status_code == 403
         assert AuditEvent.objects.filter(actor=sam, action=Action.DENIED).exists()
         rows = read_csv(streamed(login(dana_identified).get(CSV, {"deidentified": "0"})))
-        assert "José Núñez" in {row["client_name"] for row in rows}
+        assert "José Núñez" in {row["Client name"] for row in rows}
 
     def test_bad_filters_are_a_400(self, login, dana, dataset):
         response = login(dana).get(CSV, {"sent_from": "yesterday"})

@@ -10,7 +10,6 @@ of the first run: contacts fall in the preceding weeks.
 
 import datetime
 import os
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management import call_command
@@ -825,12 +824,8 @@ class Command(BaseCommand):
 
     def _when(self, agency, days_ago, at):
         hour, minute = (int(part) for part in at.split(":"))
-        day = timezone.localdate(self.now, ZoneInfo(agency.timezone)) - datetime.timedelta(
-            days=days_ago
-        )
-        return datetime.datetime.combine(
-            day, datetime.time(hour, minute), tzinfo=ZoneInfo(agency.timezone)
-        )
+        day = agency.today(self.now) - datetime.timedelta(days=days_ago)
+        return agency.at(day, datetime.time(hour, minute))
 
     def _contact_data(self, agency, spec):
         received = self._when(agency, spec["days_ago"], spec["at"])

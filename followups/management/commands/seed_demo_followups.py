@@ -154,9 +154,9 @@ class Command(BaseCommand):
         )
 
     def _at(self, worker, days_ago, hour, minute=0):
-        tz = ZoneInfo(worker.agency.timezone)
-        day = timezone.localdate(self.now, tz) - datetime.timedelta(days=days_ago)
-        return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=tz)
+        agency = worker.agency
+        day = agency.today(self.now) - datetime.timedelta(days=days_ago)
+        return agency.at(day, datetime.time(hour, minute))
 
     def _contact_data(self, received, disposition, narrative, *, concerns=(), screen=None):
         data = {

@@ -418,7 +418,7 @@ class Command(BaseCommand):
         if days_ago is None:
             return referral
         referral = services.send_referral(actor=worker, referral=referral)
-        today = timezone.localdate()
+        today = case.agency.today()
         for _offset, status, via, extra in steps:
             if "appointment_days" in extra:
                 services.record_appointment(
@@ -452,7 +452,7 @@ class Command(BaseCommand):
         client = case.client
         existing = [
             c
-            for c in client.consents.active()
+            for c in client.consents.active(case.agency)
             if c.is_part2 == part2
             and set(share) <= set(c.scope)
             and (c.recipient_organization_id in (None, service.organization_id))
@@ -468,7 +468,7 @@ class Command(BaseCommand):
                 scope=list(ShareItem.values[:5]),
                 recipients="Any provider I am referred to",
                 purpose="To connect me with the services I asked for.",
-                expires_on=timezone.localdate() + datetime.timedelta(days=365),
+                expires_on=case.agency.today() + datetime.timedelta(days=365),
             )
         return services.record_consent(
             actor=worker,
@@ -485,9 +485,9 @@ class Command(BaseCommand):
             "presenting concerns and my substance use history as recorded by the crisis team.",
             right_to_revoke_explained=True,
             signed_by=client.legal_name,
-            signed_on=timezone.localdate(),
+            signed_on=case.agency.today(),
             expiry_event="One year from signing, or when I finish treatment there",
-            expires_on=timezone.localdate() + datetime.timedelta(days=365),
+            expires_on=case.agency.today() + datetime.timedelta(days=365),
         )
 
     def _backdate(self, referral, days_ago, steps):
@@ -500,9 +500,9 @@ class Command(BaseCommand):
         for (offset, _status, _via, extra), event in zip(steps, status_events, strict=False):
             when[event.pk] = sent + datetime.timedelta(days=offset, hours=2)
             if "service_days" in extra:
-                referral.service_date = (
+                referral.service_date = referral.agency.day_of(
                     sent + datetime.timedelta(days=extra["service_days"])
-                ).date()
+                )
         for event in events:
             at = when.get(event.pk, sent)
             ReferralEvent.objects.filter(pk=event.pk).update(at=at)
