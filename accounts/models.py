@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from casebook.dates import day_label
+
 
 def validate_timezone(value):
     if value not in zoneinfo.available_timezones():
@@ -55,13 +57,13 @@ class Agency(models.Model):
 
     def describe_day(self, day: datetime.date) -> str:
         """A day as a message names it, with its zone: "Sat 5 Dec 2026, Los Angeles time"."""
-        return f"{day:%a} {day.day} {day:%b %Y}, {self.zone_label}"
+        return f"{day_label(day)}, {self.zone_label}"
 
     def describe_moment(self, moment: datetime.datetime) -> str:
         """An instant as the agency's clock shows it, zone named: "Sat 5 Dec 2026, 10:30
         Los Angeles time"."""
         local = self.local(moment)
-        return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {self.zone_label}"
+        return f"{day_label(local)}, {local:%H:%M} {self.zone_label}"
 
     def local(self, moment: datetime.datetime) -> datetime.datetime:
         """The instant as the agency's wall clock shows it."""

@@ -3,6 +3,11 @@ from datetime import datetime, time
 from django.utils import timezone
 
 
+def day_label(day) -> str:
+    """A date as every page shows it: "Sat 5 Dec 2026" (casebook/formats/en)."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def start_of_day(day):
     """Midnight at the start of `day` in the active time zone (the agency's), as an
     aware datetime: a day filter that an index on the datetime column can serve."""

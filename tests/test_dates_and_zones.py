@@ -8,7 +8,11 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import formats
 
-from tests.followups.factories import due_followup, make_case
+from followups.models import Enrolment
+from referrals import services as referral_services
+from referrals.models import EventVia
+from tests.followups.factories import due_followup, ed_visit, make_case
+from tests.referrals.factories import sent_referral
 
 # 19:30 on Saturday 5 Dec in Los Angeles is already 6 Dec in UTC.
 EVENING = datetime.datetime(2026, 12, 6, 3, 30, tzinfo=datetime.UTC)
@@ -68,3 +72,26 @@ class TestPages:
 
         assert "Los Angeles time" in html
         assert "America/Los_Angeles" not in html
+
+
+@pytest.mark.django_db
+class TestTextsWrittenByTheServices:
+    def test_an_er_visit_reason_and_an_appointment_name_the_agencys_day(self, alice, time_machine):
+        time_machine.move_to(EVENING, tick=False)
+        case = make_case(alice)
+        # 02:00 UTC on 6 Dec is 18:00 on Saturday 5 Dec in Los Angeles.
+        ed_visit(case, arrived_at=datetime.datetime(2026, 12, 6, 2, 0, tzinfo=datetime.UTC))
+        reasons = list(Enrolment.objects.filter(case=case).values_list("reason", flat=True))
+        assert any(r.startswith("ER visit on Sat 5 Dec 2026 ") for r in reasons), reasons
+
+        referral = sent_referral(alice, case)
+        referral_services.record_appointment(
+            actor=alice,
+            referral=referral,
+            via=EventVia.STAFF_FOR_PROVIDER,
+            appointment_at=datetime.datetime(2026, 12, 8, 18, 30, tzinfo=datetime.UTC),
+            note="Booked by phone",
+        )
+        summary = case.events.order_by("-at", "-pk").first().summary
+        assert "on Tue 8 Dec 2026, 10:30 Los Angeles time" in summary
+        assert "UTC" not in summary

@@ -5,6 +5,7 @@ the client is engaged in care."""
 from django.utils import timezone
 
 from accounts.models import User
+from casebook.dates import day_label
 from cases.cssrs import RiskLevel
 from cases.models import CallNature, Case, Contact, Disposition
 from followups.models import (
@@ -71,7 +72,7 @@ def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = Fa
                     protocol=protocol,
                     trigger=Trigger.HIGH_RISK,
                     anchor_at=at,
-                    reason=f"High suicide risk on the C-SSRS screener, {day:%d %b %Y}",
+                    reason=f"High suicide risk on the C-SSRS screener, {day_label(day)}",
                     actor=actor,
                     source_contact=contact,
                 )
@@ -124,7 +125,7 @@ def _enrol_post_crisis(*, contact, case, at, actor):
             protocol=protocol,
             trigger=Trigger.RESOLVED_ON_SCENE,
             anchor_at=at,
-            reason=f"Crisis contact {how}, {day:%d %b %Y %H:%M}",
+            reason=f"Crisis contact {how}, {day_label(day)}, {day:%H:%M}",
             actor=actor,
             source_contact=contact,
         )

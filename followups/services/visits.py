@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
+from casebook.dates import day_label
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Contact
 from followups import events
@@ -130,7 +131,7 @@ def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor):
     where = "ER visit" if visit.kind == VisitKind.ED else "Hospital admission"
     anchor_word = "discharge" if visit.discharged_at else "arrival"
     reason = (
-        f"{where} on {visit.anchor_at.astimezone(agency_tz(case.agency)):%d %b %Y}"
+        f"{where} on {day_label(visit.anchor_at.astimezone(agency_tz(case.agency)))}"
         f" ({visit.get_reason_display().lower()}; counted from the {anchor_word})"
     )
     if high:
@@ -162,7 +163,7 @@ def _enrol_caring_contacts(*, visit, case, actor):
             protocol=protocol,
             trigger=Trigger.PSYCHIATRIC_DISCHARGE,
             anchor_at=visit.discharged_at,
-            reason=f"Discharged from hospital on {day:%d %b %Y}",
+            reason=f"Discharged from hospital on {day_label(day)}",
             actor=actor,
             source_visit=visit,
             restarts=_CARING_CONTACTS,
