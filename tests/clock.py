@@ -33,13 +33,14 @@ def agency_evening() -> datetime.datetime:
 
 
 def parse(value: str) -> datetime.datetime:
-    """An ISO 8601 instant with its offset ("Z" or "+02:00"); a one-line reason if not."""
+    """An ISO 8601 instant with its offset ("Z" or "+02:00"); ValueError with a one-line
+    reason if not."""
     try:
         moment = datetime.datetime.fromisoformat(value.strip())
     except ValueError:
-        raise SystemExit(f"{CLOCK_ENV}={value!r} is not an ISO 8601 instant") from None
+        raise ValueError(f"{CLOCK_ENV}={value!r} is not an ISO 8601 instant") from None
     if moment.tzinfo is None:
-        raise SystemExit(f"{CLOCK_ENV}={value!r} needs an offset, e.g. 2026-12-06T03:00Z")
+        raise ValueError(f"{CLOCK_ENV}={value!r} needs an offset, e.g. 2026-12-06T03:00Z")
     return moment
 
 

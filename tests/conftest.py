@@ -17,7 +17,10 @@ from tests.accounts.factories import AgencyFactory, TeamFactory, UserFactory
 
 
 def pytest_configure(config):
-    config.casebook_clock = clock.start_from_environment()
+    try:
+        config.casebook_clock = clock.start_from_environment()
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 @pytest.fixture(autouse=True)
