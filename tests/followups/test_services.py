@@ -447,7 +447,11 @@ class TestMove:
                 actor=alice, followup=missed, due_at=timezone.now() + DAY, reason="Try again"
             )
 
-    def test_it_cannot_move_so_its_window_has_closed(self, alice):
+    def test_it_cannot_move_so_its_window_has_closed(self, alice, time_machine):
+        # 19:30 in Los Angeles: due at 21:30, its window ends at midnight, 4.5 h away;
+        # moved 22 h back, the window would have ended 17.5 h ago. (Pinned: at 01:30
+        # there, the window's end is 22.5 h away, and the same move leaves it open.)
+        time_machine.move_to(datetime.datetime(2026, 12, 6, 3, 30, tzinfo=datetime.UTC))
         fu = due_followup(make_case(alice), due_in=2 * HOUR)
 
         with pytest.raises(FollowUpInvalid) as error:
@@ -456,6 +460,7 @@ class TestMove:
             )
 
         assert error.value.field == "due_at"
+        assert "window would already be closed" in str(error.value)
 
 
 class TestAttemptsAndCompletion:

@@ -74,6 +74,12 @@ class TestDailyDigest:
             assert run() == 1
         assert digests()[0].dedupe_key == f"digest:{alice.pk}:2027-03-14"
 
+    @pytest.fixture(autouse=True)
+    def _before_the_days_of_these_tests(self, time_machine):
+        """The fixtures' rows (alice_case's 48-hour check) are made on 10 Jan 2027, before
+        the days these tests travel to, whatever the clock says."""
+        time_machine.move_to(datetime.datetime(2027, 1, 10, 3, 30, tzinfo=datetime.UTC))
+
     def test_counts_and_a_link_but_no_client_names(
         self, settings, alice, alice_case, run, django_capture_on_commit_callbacks
     ):
@@ -94,8 +100,8 @@ class TestDailyDigest:
         assert "Due today: 2" in body
         assert "Overdue: 1" in body
         assert "Open now (due or overdue): 2" in body
-        # Yesterday's, and alice_case's 48-hour check (made by the fixture at the real
-        # time, its window long closed): both became missed at this sweep.
+        # Yesterday's, and alice_case's 48-hour check (made by the fixture on 10 Jan, its
+        # window closed on the 13th): both became missed at this sweep.
         assert "Missed since yesterday: 2" in body
         assert "https://casebook.example.org/followups/today/" in body
         for forbidden in ["Alice Client", "Check-in call", "Check the plan", "541-555"]:

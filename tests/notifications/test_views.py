@@ -135,6 +135,12 @@ class TestMarkRead:
 
 
 class TestDeliveries:
+    @pytest.fixture(autouse=True)
+    def _before_the_sweep(self, time_machine):
+        """The reminders are made on 10 Jan 2027, before the sweep of the 14th below,
+        whatever the clock says."""
+        time_machine.move_to(datetime.datetime(2027, 1, 10, 3, 30, tzinfo=datetime.UTC))
+
     @pytest.fixture
     def failed(self, alice_case, erin_case, carol_case):
         """A text reminder that did not go out on each of alice's (team_a), erin's
