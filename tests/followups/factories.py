@@ -43,12 +43,24 @@ def make_case(worker, *, disposition=Disposition.REFERRED, **fields):
 
 
 def due_followup(case, *, actor=None, due_in=datetime.timedelta(hours=4), **kwargs):
-    """A one-off follow-up on `case` through create_followup, due `due_in` from now."""
+    """A one-off follow-up on `case` through create_followup, due `due_in` from now.
+
+    Its window is the due day in the agency's zone, as create_followup makes it, except
+    that one due within a day is open now whatever the hour: left alone, a due time past
+    the agency's midnight would open only then, and one just before a midnight that has
+    passed would be refused."""
     actor = actor or case.assigned_worker
     kwargs.setdefault("reason", "Check how the client is doing")
-    return services.create_followup(
-        actor=actor, case=case, due_at=timezone.now() + due_in, **kwargs
-    )
+    now = timezone.now()
+    due_at = now + due_in
+    agency = case.agency
+    if abs(due_in) < datetime.timedelta(days=1):
+        day = agency.day_of(due_at)
+        if "window_start" not in kwargs and agency.midnight(day) > now:
+            kwargs["window_start"] = min(now, due_at)
+        if "window_end" not in kwargs and agency.midnight(day + datetime.timedelta(days=1)) <= now:
+            kwargs["window_end"] = max(now, due_at) + datetime.timedelta(hours=4)
+    return services.create_followup(actor=actor, case=case, due_at=due_at, **kwargs)
 
 
 def ed_visit(
