@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from referrals.models import EventVia, ProviderLink, ReferralEvent, ShareItem, Status
 from tests.browser.support import ARTIFACTS, LIVE_SERVER_DB, SMALL_PHONE, fits_the_screen
 from tests.conftest import new_client
-from tests.referrals.factories import give_consent, sent_referral, today_in
+from tests.referrals.factories import give_consent, sent_referral
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
 
@@ -71,7 +71,7 @@ def test_the_provider_accepts_the_referral_and_records_the_client_seen(
     assert referral.status == Status.ACCEPTED
     assert referral.accepted_at is not None
 
-    seen_on = today_in(referral.agency)
+    seen_on = referral.agency.today()
     seen = page.locator("details[data-to-status=completed]")
     seen.locator("summary").click()
     seen.get_by_label("Date seen").fill(seen_on.isoformat())

@@ -6,7 +6,6 @@ workflow is not what a test is about (reports, lists, query counts).
 """
 
 import datetime
-import zoneinfo
 
 import factory
 from django.utils import timezone
@@ -28,11 +27,6 @@ from referrals.models import (
 from tests.cases.factories import CaseFactory
 
 ALL_ITEMS = list(ShareItem.values)
-
-
-def today_in(agency) -> datetime.date:
-    """Today where the agency works (service dates are the agency's days)."""
-    return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(agency.timezone)).date()
 
 
 GENERAL_ITEMS = [v for v in ShareItem.values if v != ShareItem.SUBSTANCE_USE]
@@ -189,6 +183,6 @@ def move_to(referral, status, *, actor=None) -> Referral:
             to_status=step,
             via=EventVia.STAFF if by_requester else EventVia.PROVIDER_LINK,
             outcome=outcomes.get(step, ""),
-            service_date=today_in(referral.agency) if step == Status.COMPLETED else None,
+            service_date=referral.agency.today() if step == Status.COMPLETED else None,
         )
     return referral

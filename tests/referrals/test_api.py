@@ -18,7 +18,6 @@ from tests.referrals.factories import (
     make_referral,
     part2_fields,
     sent_referral,
-    today_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -312,7 +311,7 @@ class TestReferralActions:
                 "status": "completed",
                 "via": "staff_for_provider",
                 "note": "Provider emailed",
-                "service_date": today_in(alice.agency).isoformat(),
+                "service_date": alice.agency.today().isoformat(),
             },
             format="json",
         )

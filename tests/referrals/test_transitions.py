@@ -16,7 +16,6 @@ from tests.referrals.factories import (
     ReferralFactory,
     move_to,
     sent_referral,
-    today_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +78,7 @@ def attempt(actor, referral, to_status, via):
         via=via,
         outcome=OUTCOME_FOR.get(to_status, ""),
         note="Intake coordinator phoned" if via == EventVia.STAFF_FOR_PROVIDER else "",
-        service_date=today_in(referral.agency) if to_status == S.COMPLETED else None,
+        service_date=referral.agency.today() if to_status == S.COMPLETED else None,
     )
 
 
@@ -239,7 +238,7 @@ class TestRulesOfEachMove:
     def test_completion_closes_the_loop_with_got_help(self, alice, alice_case):
         referral = move_to(sent_referral(alice, alice_case), S.COMPLETED)
         assert referral.outcome == Outcome.GOT_HELP
-        assert referral.service_date == today_in(alice.agency)
+        assert referral.service_date == alice.agency.today()
         assert referral.loop_closed
         assert referral.accepted_at is not None
 
@@ -280,7 +279,7 @@ class TestRulesOfEachMove:
             to_status=S.COMPLETED,
             via=EventVia.STAFF_FOR_PROVIDER,
             note="Provider called: client seen",
-            service_date=today_in(alice.agency),
+            service_date=alice.agency.today(),
         )
         assert referral.status == S.COMPLETED
 
@@ -358,7 +357,7 @@ def provider(referral, to_status, **fields):
         to_status=to_status,
         via=EventVia.PROVIDER_LINK,
         outcome=OUTCOME_FOR.get(to_status, ""),
-        service_date=today_in(referral.agency) if to_status == S.COMPLETED else None,
+        service_date=referral.agency.today() if to_status == S.COMPLETED else None,
         **fields,
     )
 
@@ -510,7 +509,7 @@ class TestSeenBeforeTheAppointment:
             "to_status": S.COMPLETED,
             "via": via,
             "note": "" if via == EventVia.PROVIDER_LINK else "Phoned by intake",
-            "service_date": today_in(referral.agency),
+            "service_date": referral.agency.today(),
         }
         with pytest.raises(ReferralInvalid) as exc:
             services.transition_referral(**args)
