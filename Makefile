@@ -11,8 +11,11 @@ hash = $(shell cat $(1) | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-
 RUNTIME_STAMP := $(VENV)/.runtime-$(call hash,requirements.txt)
 DEV_STAMP := $(VENV)/.dev-$(call hash,requirements.txt requirements-dev.txt)
 ASSETS_STAMP := node_modules/.installed-$(call hash,package.json package-lock.json)
+# The suite runs in parallel (pytest-xdist), one worker per core by default; each worker
+# has its own test database (test_casebook_gw0, ...) and Redis database (settings/test.py).
+TEST_WORKERS ?= auto
 
-.PHONY: run test lint format migrate seed bench check-deploy clean venv venv-dev assets chromium
+.PHONY: run test test-fast lint mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium
 
 run: venv assets migrate seed
 	bin/run
@@ -21,18 +24,32 @@ test: venv-dev assets chromium
 	@status=0; \
 	echo "== ruff check"; $(VENV)/bin/ruff check . || status=1; \
 	echo "== ruff format --check"; $(VENV)/bin/ruff format --check . || status=1; \
+	echo "== complexity"; $(PY) bin/check-complexity || status=1; \
+	echo "== mypy"; $(VENV)/bin/mypy . || status=1; \
 	echo "== makemigrations --check"; \
 	DJANGO_SETTINGS_MODULE=casebook.settings.test $(PY) manage.py makemigrations --check --dry-run || status=1; \
-	echo "== pytest"; $(VENV)/bin/pytest || status=1; \
+	echo "== pytest"; $(VENV)/bin/pytest -n $(TEST_WORKERS) || status=1; \
 	echo "== the demo walkthrough again on SQLite, the embedded default"; \
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 $(VENV)/bin/pytest -q \
-		-p no:cacheprovider tests/test_demo_walkthrough.py || status=1; \
+		-p no:cacheprovider -n $(TEST_WORKERS) tests/test_demo_walkthrough.py || status=1; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
 	exit $$status
 
+# While developing: the suite less the browser, the real processes and the slow tests,
+# on the test databases of the last run (migrations added since are applied; after
+# editing or removing one, pass PYTEST_ADDOPTS=--create-db). `make test` before a commit.
+test-fast: venv-dev
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --reuse-db -m "not browser and not integration and not slow"
+
+# ruff (lint and format), the complexity bound (bin/check-complexity: 15) and mypy.
 lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) bin/check-complexity
+	$(MAKE) --no-print-directory mypy
+
+mypy: venv-dev
+	$(VENV)/bin/mypy .
 
 format: venv-dev
 	$(VENV)/bin/ruff check --fix .
@@ -60,7 +77,7 @@ check-deploy: venv
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) node_modules var staticfiles .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) node_modules var staticfiles .pytest_cache .ruff_cache .mypy_cache test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- set-up steps (stamp files: redone only when their inputs change) --------------------

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import TokenProxy
 from accounts.models import Agency, Role, Team, User
 from audit.models import Action
 from audit.services import record
-from casebook.admin_base import RefusesUnusableQueries
+from core.admin import RefusesUnusableQueries
 
 
 class AuditedAdmin(RefusesUnusableQueries, admin.ModelAdmin):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audit.models import AuditEvent
-from casebook.admin_base import RefusesUnusableQueries
+from core.admin import RefusesUnusableQueries
 
 
 @admin.register(AuditEvent)

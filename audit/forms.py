@@ -1,10 +1,10 @@
 from datetime import timedelta
 
 from django import forms
+from django.contrib.auth import get_user_model
 
-from accounts.models import User
 from audit.models import Action
-from casebook.dates import start_of_day
+from core.dates import start_of_day
 
 
 class TrailFilterForm(forms.Form):
@@ -33,7 +33,7 @@ class TrailFilterForm(forms.Form):
         data = self.cleaned_data
         if data.get("user"):
             # Through the user's id, so the trail's (actor, at) index serves it.
-            users = User.objects.filter(username__iexact=data["user"].strip())
+            users = get_user_model().objects.filter(username__iexact=data["user"].strip())
             queryset = queryset.filter(actor_id__in=users.values("pk"))
         if data.get("action"):
             queryset = queryset.filter(action=data["action"])

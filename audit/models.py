@@ -1,3 +1,5 @@
+from typing import Any, NoReturn, Self
+
 from django.conf import settings
 from django.db import models
 
@@ -23,15 +25,15 @@ class Action(models.TextChoices):
     LOGIN_FAILED = "login_failed", "Failed sign-in"
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def for_agency(self, agency):
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def for_agency(self, agency: models.Model | None) -> Self:
         """The trail an agency admin may browse: their agency's events only."""
         return self.filter(agency=agency)
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError("Audit events cannot be changed.")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise TypeError("Audit events cannot be deleted.")
 
 
@@ -73,13 +75,13 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "-at"], name="audit_actor_at_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type} {self.object_id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise TypeError("Audit events cannot be changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("Audit events cannot be deleted.")

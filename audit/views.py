@@ -6,7 +6,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from accounts.models import Role
 from audit.forms import TrailFilterForm
 from audit.models import Action, AuditEvent
 from audit.services import record
@@ -18,7 +17,7 @@ PAGE_SIZE = 50
 @require_safe
 def trail(request):
     user = request.user
-    if user.role != Role.AGENCY_ADMIN or not user.agency_id:
+    if not user.is_agency_admin or not user.agency_id:
         record(
             request=request,
             action=Action.DENIED,

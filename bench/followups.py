@@ -232,6 +232,19 @@ def make_agency(slug, teams):
 def settle(rng, fu, now):
     """Status, completion and next check of a follow-up as the services and the engine
     would leave them at `now`, or one status behind (the sweeper's backlog)."""
+    _complete_or_cancel(rng, fu, now)
+    if fu.completed_at:
+        fu.status, fu.completed_by_id = "completed", fu.assigned_to_id
+    if fu.status in ("completed", "cancelled"):
+        return
+    fu.status = "scheduled"
+    fu.status = fu.status_at(now)
+    fu.next_check_at = fu.next_boundary(now)
+    _lag_behind(rng, fu, now)
+
+
+def _complete_or_cancel(rng, fu, now):
+    """Complete or cancel a share of follow-ups, by where `now` falls against the window."""
     roll = rng.random()
     if fu.window_end <= now:
         if roll < 0.74:  # done within window, a few before it opened
@@ -249,13 +262,11 @@ def settle(rng, fu, now):
             fu.status, fu.cancel_reason = "cancelled", "Client moved away"
     elif roll < 0.03:
         fu.completed_at = now - DAY * rng.uniform(0, 2)
-    if fu.completed_at:
-        fu.status, fu.completed_by_id = "completed", fu.assigned_to_id
-    if fu.status in ("completed", "cancelled"):
-        return
-    fu.status = "scheduled"
-    fu.status = fu.status_at(now)
-    fu.next_check_at = fu.next_boundary(now)
+
+
+def _lag_behind(rng, fu, now):
+    """Put about half the open follow-ups whose last boundary passed in the last 30 days
+    one status behind, as when the sweeper was down."""
     passed = [at for at in (fu.window_start, fu.due_at, fu.window_end) if at <= now]
     if passed and passed[-1] > now - DAY * 30 and rng.random() < 0.5:
         fu.status = "scheduled"
@@ -263,12 +274,13 @@ def settle(rng, fu, now):
         fu.next_check_at = passed[-1]
 
 
+# One row's fields on a few lines.
+# fmt: off
 def fill(agency, workers, target, seed):
     """Top the agency up to `target` follow-ups, CASES_PER_BATCH cases (4 each) at a time,
     with the cases' clients, enrolments, attempts, contacts and ER visits."""
-    from cases.models import CallNature, Case, Client, Contact
-    from followups.models import Attempt, Enrolment, FollowUp, HospitalVisit, Protocol
-    from followups.schedule import step_window
+    from cases.models import CallNature, Contact
+    from followups.models import Enrolment, FollowUp, Protocol
 
     made = FollowUp.objects.filter(agency=agency).count()
     now, tz = timezone.now(), zoneinfo.ZoneInfo(TZ)
@@ -276,111 +288,158 @@ def fill(agency, workers, target, seed):
     steps = list(version.steps.order_by("position"))
     nature = CallNature.objects.first()
     weights = [1 / (i + 1) ** 0.3 for i in range(len(workers))]  # some carry more
-    reasons = ("mental_health", "self_harm", "substance_use", "overdose", "other")
     started = time.perf_counter()
-    # One row's fields on a few lines.
-    # fmt: off
     while made < target:
+        # One seeded generator per batch, drawn from by the steps below in turn: moving a
+        # draw changes the data.
         rng = random.Random(f"{seed}-{made}")
         n = min(CASES_PER_BATCH, (target - made + 3) // 4)
-        clients = Client.objects.bulk_create(
-            Client(
-                agency=agency, legal_name=f"Client {made + i}", name_key=f"client {made + i}",
-                date_of_birth=(now - DAY * rng.uniform(4 * 365, 80 * 365)).date()
-                if rng.random() < 0.85 else None,
-                estimated_age=rng.randrange(5, 70) if rng.random() < 0.6 else None,
-                estimated_age_on=(now - DAY * rng.uniform(0, 400)).date(),
-            )
-            for i in range(n)
-        )
+        clients = _create_clients(rng, agency, made, n, now)
         anchors = [now - DAY * rng.uniform(0, 400) for _ in clients]
-        cases = []
-        for client, anchor in zip(clients, anchors, strict=True):
-            worker = rng.choices(workers, weights)[0]
-            closed = anchor < now - DAY * 120 and rng.random() < 0.7
-            cases.append(Case(
-                agency=agency, client=client, assigned_worker=worker, team_id=worker.team_id,
-                opened_by=worker, opened_at=anchor - DAY, risk_level=rng.choice(list(RISK_ORDER)),
-                last_contact_at=anchor, status="closed" if closed else "open",
-                closed_at=now if closed else None,
-            ))
-        cases = Case.objects.bulk_create(cases)
+        cases = _create_cases(rng, agency, workers, weights, clients, anchors, now)
         enrolments = Enrolment.objects.bulk_create(
             Enrolment(agency=agency, case=case, version=version, trigger="ed_visit",
                       reason="ER visit", anchor_at=anchor)
             for case, anchor in zip(cases, anchors, strict=True)
         )
-        followups = []
-        for case, enrolment, anchor in zip(cases, enrolments, anchors, strict=True):
-            one_off = rng.random() < 0.1
-            for k, step in enumerate(steps):
-                if one_off:
-                    start = anchor + DAY * (20 * k + rng.uniform(0, 5))
-                    w = (start, start + DAY, start + DAY * 3)
-                else:
-                    s = step_window(anchor_at=anchor, unit=step.unit, start=step.start,
-                                    due=step.due, end=step.end, tz=tz)
-                    w = (s.start, s.due, s.end)
-                fu = FollowUp(
-                    agency=agency, case=case, enrolment=None if one_off else enrolment,
-                    step=None if one_off else step, title=step.name, reason="Post-ER contacts",
-                    assigned_to_id=case.assigned_worker_id, window_start=w[0], due_at=w[1],
-                    window_end=w[2], created_at=anchor,
-                )
-                settle(rng, fu, now)
-                followups.append(fu)
-        # A contact completes two in five of the completed follow-ups; an ER visit may
-        # come from a contact and be followed by one.
-        contacts, completing, visits = [], [], []
-
-        def contact(case, at, disposition, contacts=contacts):
-            contacts.append(Contact(agency=agency, case=case, client_id=case.client_id,
-                                    recorded_by_id=case.assigned_worker_id, source="phone",
-                                    received_at=at, call_nature=nature, disposition=disposition))
-            return len(contacts) - 1
-
-        for fu in followups:
-            if fu.completed_at and rng.random() < 0.4:
-                completing.append((fu, contact(fu.case, fu.completed_at, "resolved")))
-        for _ in range(round(n * 0.32)):  # with a quarter repeated: N/10 visits in all
-            case, arrived = rng.choice(cases), now - DAY * rng.uniform(0, 400)
-            for repeat in range(1 + (rng.random() < 0.25)):
-                arrived = min(now, arrived + DAY * rng.uniform(0, 45) * repeat)
-                source = contact(case, arrived - DAY / 24, "er") if rng.random() < 0.5 else None
-                if rng.random() < 0.6 and arrived + DAY * 12 < now:
-                    contact(case, arrived + DAY * rng.uniform(0, 12), "resolved")
-                visits.append((case, arrived, source))
+        followups = _build_followups(rng, agency, steps, cases, enrolments, anchors, now, tz)
+        contacts, completing, visits = _build_contacts_and_visits(
+            rng, agency, nature, followups, cases, n, now
+        )
         contacts = Contact.objects.bulk_create(contacts)
         for fu, k in completing:
             fu.completed_contact = contacts[k]
-        attempts = []
-        for fu in FollowUp.objects.bulk_create(followups):
-            if fu.status == "scheduled":
-                continue
-            for _ in range(rng.choice((0, 0, 1, 2))):
-                attempts.append(Attempt(followup=fu, method="phone", by_id=fu.assigned_to_id,
-                                        at=min(now, fu.window_start + DAY * rng.uniform(0, 2)),
-                                        outcome=rng.choice(("no_answer", "left_message"))))
-            if fu.completed_at and fu.completed_contact_id is None and rng.random() < 0.6:
-                attempts.append(Attempt(followup=fu, at=fu.completed_at, method="phone",
-                                        outcome="reached", by_id=fu.assigned_to_id))
-        Attempt.objects.bulk_create(attempts)
-        HospitalVisit.objects.bulk_create(
-            HospitalVisit(
-                agency=agency, case=case, client_id=case.client_id, arrived_at=arrived,
-                kind="inpatient" if rng.random() < 0.05 else "ed",
-                reason=rng.choices(reasons, (45, 15, 20, 10, 10))[0],
-                discharged_at=arrived + DAY * rng.uniform(0.1, 0.5), admitted=rng.random() < 0.1,
-                source_contact=None if source is None else contacts[source],
-                recorded_by_id=case.assigned_worker_id,
-            )
-            for case, arrived, source in visits
-        )
+        _create_attempts(rng, FollowUp.objects.bulk_create(followups), now)
+        _create_er_visits(rng, agency, visits, contacts)
         made += len(followups)
         if made % 50000 < CASES_PER_BATCH * 4:
             rate = made / (time.perf_counter() - started)
             print(f"  {agency.slug}: {made:,} follow-ups ({rate:,.0f}/s)", flush=True)
-    # fmt: on
+
+
+def _create_clients(rng, agency, made, n, now):
+    from cases.models import Client
+
+    return Client.objects.bulk_create(
+        Client(
+            agency=agency, legal_name=f"Client {made + i}", name_key=f"client {made + i}",
+            date_of_birth=(now - DAY * rng.uniform(4 * 365, 80 * 365)).date()
+            if rng.random() < 0.85 else None,
+            estimated_age=rng.randrange(5, 70) if rng.random() < 0.6 else None,
+            estimated_age_on=(now - DAY * rng.uniform(0, 400)).date(),
+        )
+        for i in range(n)
+    )
+
+
+def _create_cases(rng, agency, workers, weights, clients, anchors, now):
+    from cases.models import Case
+
+    cases = []
+    for client, anchor in zip(clients, anchors, strict=True):
+        worker = rng.choices(workers, weights)[0]
+        closed = anchor < now - DAY * 120 and rng.random() < 0.7
+        cases.append(Case(
+            agency=agency, client=client, assigned_worker=worker, team_id=worker.team_id,
+            opened_by=worker, opened_at=anchor - DAY, risk_level=rng.choice(list(RISK_ORDER)),
+            last_contact_at=anchor, status="closed" if closed else "open",
+            closed_at=now if closed else None,
+        ))
+    return Case.objects.bulk_create(cases)
+
+
+def _build_followups(rng, agency, steps, cases, enrolments, anchors, now, tz):
+    """Each case's follow-ups, one per protocol step (one in ten cases as one-offs instead
+    of an enrolment's), settled at `now`; not saved yet."""
+    from followups.models import FollowUp
+    from followups.schedule import step_window
+
+    followups = []
+    for case, enrolment, anchor in zip(cases, enrolments, anchors, strict=True):
+        one_off = rng.random() < 0.1
+        for k, step in enumerate(steps):
+            if one_off:
+                start = anchor + DAY * (20 * k + rng.uniform(0, 5))
+                w = (start, start + DAY, start + DAY * 3)
+            else:
+                s = step_window(anchor_at=anchor, unit=step.unit, start=step.start,
+                                due=step.due, end=step.end, tz=tz)
+                w = (s.start, s.due, s.end)
+            fu = FollowUp(
+                agency=agency, case=case, enrolment=None if one_off else enrolment,
+                step=None if one_off else step, title=step.name, reason="Post-ER contacts",
+                assigned_to_id=case.assigned_worker_id, window_start=w[0], due_at=w[1],
+                window_end=w[2], created_at=anchor,
+            )
+            settle(rng, fu, now)
+            followups.append(fu)
+    return followups
+
+
+def _build_contacts_and_visits(rng, agency, nature, followups, cases, n, now):
+    """(contacts, completing, visits), not saved yet: a contact completes two in five of
+    the completed follow-ups (completing: (follow-up, index in contacts)); an ER visit
+    (case, arrived, index of its source contact or None) may come from a contact and be
+    followed by one."""
+    from cases.models import Contact
+
+    contacts, completing, visits = [], [], []
+
+    def contact(case, at, disposition):
+        contacts.append(Contact(agency=agency, case=case, client_id=case.client_id,
+                                recorded_by_id=case.assigned_worker_id, source="phone",
+                                received_at=at, call_nature=nature, disposition=disposition))
+        return len(contacts) - 1
+
+    for fu in followups:
+        if fu.completed_at and rng.random() < 0.4:
+            completing.append((fu, contact(fu.case, fu.completed_at, "resolved")))
+    for _ in range(round(n * 0.32)):  # with a quarter repeated: N/10 visits in all
+        case, arrived = rng.choice(cases), now - DAY * rng.uniform(0, 400)
+        for repeat in range(1 + (rng.random() < 0.25)):
+            arrived = min(now, arrived + DAY * rng.uniform(0, 45) * repeat)
+            source = contact(case, arrived - DAY / 24, "er") if rng.random() < 0.5 else None
+            if rng.random() < 0.6 and arrived + DAY * 12 < now:
+                contact(case, arrived + DAY * rng.uniform(0, 12), "resolved")
+            visits.append((case, arrived, source))
+    return contacts, completing, visits
+
+
+def _create_attempts(rng, followups, now):
+    """Unanswered calls on the follow-ups whose window opened, and the reached call that
+    completed most of those done with no contact."""
+    from followups.models import Attempt
+
+    attempts = []
+    for fu in followups:
+        if fu.status == "scheduled":
+            continue
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            attempts.append(Attempt(followup=fu, method="phone", by_id=fu.assigned_to_id,
+                                    at=min(now, fu.window_start + DAY * rng.uniform(0, 2)),
+                                    outcome=rng.choice(("no_answer", "left_message"))))
+        if fu.completed_at and fu.completed_contact_id is None and rng.random() < 0.6:
+            attempts.append(Attempt(followup=fu, at=fu.completed_at, method="phone",
+                                    outcome="reached", by_id=fu.assigned_to_id))
+    Attempt.objects.bulk_create(attempts)
+
+
+def _create_er_visits(rng, agency, visits, contacts):
+    from followups.models import HospitalVisit
+
+    reasons = ("mental_health", "self_harm", "substance_use", "overdose", "other")
+    HospitalVisit.objects.bulk_create(
+        HospitalVisit(
+            agency=agency, case=case, client_id=case.client_id, arrived_at=arrived,
+            kind="inpatient" if rng.random() < 0.05 else "ed",
+            reason=rng.choices(reasons, (45, 15, 20, 10, 10))[0],
+            discharged_at=arrived + DAY * rng.uniform(0.1, 0.5), admitted=rng.random() < 0.1,
+            source_contact=None if source is None else contacts[source],
+            recorded_by_id=case.assigned_worker_id,
+        )
+        for case, arrived, source in visits
+    )
+# fmt: on
 
 
 def populate(total):

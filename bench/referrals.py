@@ -268,7 +268,6 @@ def referral_times(rng, status, sent, now, tz):
 def fill_referrals(agency, workers, services, target, seed):
     """Top the agency up to `target` referrals (sent ones and drafts), in batches, each
     with its own clients and cases."""
-    from cases.models import Case, Client, name_key, phone_digits
     from referrals.models import Referral
 
     made = Referral.objects.filter(agency=agency).count()
@@ -280,85 +279,110 @@ def fill_referrals(agency, workers, services, target, seed):
     }
     started = time.perf_counter()
     while made < target:
+        # One seeded generator per batch, drawn from by the steps below in turn: moving a
+        # draw changes the data.
         rng = random.Random(f"{seed}-{made}")
         n = min(BATCH, target - made)
-        n_clients = max(1, n // REFERRALS_PER_CLIENT)
-        clients = Client.objects.bulk_create(
-            Client(
-                agency=agency,
-                legal_name=f"{rng.choice(FIRST)} {rng.choice(LAST)} {made + i}",
-                name_key=name_key(f"{FIRST[i % 10]} {LAST[i % 9]} {made + i}"),
-                date_of_birth=datetime.date(1940, 1, 1) + DAY * rng.randrange(0, 25000),
-                phone=f"541-555-{(made + i) % 10000:04d}",
-                phone_normalized=phone_digits(f"541-555-{(made + i) % 10000:04d}"),
-            )
-            for i in range(n_clients)
-        )
-        cases = []
-        for i, client in enumerate(clients):
-            worker = workers[rng.randrange(len(workers))]
-            open_ = i % 10 == 0
-            cases.append(
-                Case(
-                    agency=agency,
-                    client=client,
-                    assigned_worker=worker,
-                    team=worker.team,
-                    opened_by=worker,
-                    opened_at=now - DAY * 370,
-                    last_contact_at=now - DAY * rng.uniform(0, 365),
-                    status="open" if open_ else "closed",
-                    closed_at=None if open_ else now,
-                )
-            )
-        cases = Case.objects.bulk_create(cases)
-        referrals = []
-        for i in range(n):
-            case = cases[i % len(cases)]
-            sent = now - DAY * rng.uniform(0, 365)
-            status = rng.choices(*statuses["recent" if now - sent < DAY * 7 else "older"])[0]
-            roll = rng.random()
-            if roll < 0.02:
-                status = "draft"
-            elif roll < 0.03:
-                status = "entered-in-error"
-            service = None if rng.random() < 0.1 else services[rng.randrange(len(services))]
-            if status in ("draft", "entered-in-error"):
-                accepted = service_date = closed = None
-                outcome = ""
-            else:
-                accepted, service_date, closed, outcome = referral_times(rng, status, sent, now, tz)
-            referrals.append(
-                Referral(
-                    agency=agency,
-                    case=case,
-                    client_id=case.client_id,
-                    service=service,
-                    provider_name=service.name if service else "Outside provider",
-                    need_category=(
-                        service.name.split(" ")[0]
-                        if service
-                        else rng.choice(["other", "legal", "food"])
-                    ),
-                    urgency=rng.choice(["routine", "routine", "urgent", "asap"]),
-                    reason="Needs help the agency cannot give itself.",
-                    shared_items=["name", "phone", "reason"],
-                    status=status,
-                    outcome=outcome,
-                    service_date=service_date,
-                    created_by=case.assigned_worker,
-                    created_at=sent - datetime.timedelta(minutes=5),
-                    sent_at=None if status == "draft" else sent,
-                    accepted_at=accepted,
-                    closed_at=closed,
-                    last_activity_at=max(t for t in (sent, accepted, closed) if t),
-                )
-            )
+        clients = _create_clients(rng, agency, made, max(1, n // REFERRALS_PER_CLIENT))
+        cases = _create_cases(rng, agency, workers, clients, now)
+        referrals = [
+            _build_referral(rng, agency, cases[i % len(cases)], services, statuses, now, tz)
+            for i in range(n)
+        ]
         Referral.objects.bulk_create(referrals)
         made += n
         if made % 100000 < BATCH:
             rate = made / (time.perf_counter() - started)
             print(f"  {agency.slug}: {made} referrals ({rate:,.0f}/s)", flush=True)
+
+
+def _create_clients(rng, agency, made, n):
+    from cases.models import Client, name_key, phone_digits
+
+    return Client.objects.bulk_create(
+        Client(
+            agency=agency,
+            legal_name=f"{rng.choice(FIRST)} {rng.choice(LAST)} {made + i}",
+            name_key=name_key(f"{FIRST[i % 10]} {LAST[i % 9]} {made + i}"),
+            date_of_birth=datetime.date(1940, 1, 1) + DAY * rng.randrange(0, 25000),
+            phone=f"541-555-{(made + i) % 10000:04d}",
+            phone_normalized=phone_digits(f"541-555-{(made + i) % 10000:04d}"),
+        )
+        for i in range(n)
+    )
+
+
+def _create_cases(rng, agency, workers, clients, now):
+    """One case per client, a tenth of them open."""
+    from cases.models import Case
+
+    cases = []
+    for i, client in enumerate(clients):
+        worker = workers[rng.randrange(len(workers))]
+        open_ = i % 10 == 0
+        cases.append(
+            Case(
+                agency=agency,
+                client=client,
+                assigned_worker=worker,
+                team=worker.team,
+                opened_by=worker,
+                opened_at=now - DAY * 370,
+                last_contact_at=now - DAY * rng.uniform(0, 365),
+                status="open" if open_ else "closed",
+                closed_at=None if open_ else now,
+            )
+        )
+    return Case.objects.bulk_create(cases)
+
+
+def _build_referral(rng, agency, case, services, statuses, now, tz):
+    """One referral of `case` sent in the last year, as the services would leave it;
+    not saved yet."""
+    from referrals.models import Referral
+
+    sent = now - DAY * rng.uniform(0, 365)
+    status = _draw_status(rng, statuses, sent, now)
+    service = None if rng.random() < 0.1 else services[rng.randrange(len(services))]
+    if status in ("draft", "entered-in-error"):
+        accepted = service_date = closed = None
+        outcome = ""
+    else:
+        accepted, service_date, closed, outcome = referral_times(rng, status, sent, now, tz)
+    return Referral(
+        agency=agency,
+        case=case,
+        client_id=case.client_id,
+        service=service,
+        provider_name=service.name if service else "Outside provider",
+        need_category=(
+            service.name.split(" ")[0] if service else rng.choice(["other", "legal", "food"])
+        ),
+        urgency=rng.choice(["routine", "routine", "urgent", "asap"]),
+        reason="Needs help the agency cannot give itself.",
+        shared_items=["name", "phone", "reason"],
+        status=status,
+        outcome=outcome,
+        service_date=service_date,
+        created_by=case.assigned_worker,
+        created_at=sent - datetime.timedelta(minutes=5),
+        sent_at=None if status == "draft" else sent,
+        accepted_at=accepted,
+        closed_at=closed,
+        last_activity_at=max(t for t in (sent, accepted, closed) if t),
+    )
+
+
+def _draw_status(rng, statuses, sent, now):
+    """A status weighted by the referral's age (RECENT in its first week, then OLDER),
+    with a few drafts and records entered in error."""
+    status = rng.choices(*statuses["recent" if now - sent < DAY * 7 else "older"])[0]
+    roll = rng.random()
+    if roll < 0.02:
+        return "draft"
+    if roll < 0.03:
+        return "entered-in-error"
+    return status
 
 
 def populate(total):
@@ -626,19 +650,7 @@ def timed(fn, repeat, warm=True):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--referrals", type=int, default=200000)
-    parser.add_argument("--repeat", type=int, default=7, help="runs of each report timing")
-    parser.add_argument("--export-repeat", type=int, default=1, help="runs of each export")
-    parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
-    parser.add_argument(
-        "--de-identified-only", action="store_true", help="skip the identified exports"
-    )
-    parser.add_argument("--explain", action="store_true", help="print the report's plans")
-    parser.add_argument("--memory", choices=["csv", "xlsx", "copy", "response"])
-    parser.add_argument("--deidentified", type=int, default=1)
-    args = parser.parse_args()
-
+    args = parse_args()
     if args.memory:
         measure_memory(args.memory, bool(args.deidentified))
         return 0
@@ -650,6 +662,38 @@ def main():
         ensure_database(fresh=True)
     populate(args.referrals)
     agency, admin = bench_objects()
+    print_sizes(agency)
+    failures = []
+    bench_report(agency, admin, args.repeat, failures)
+    if args.explain:
+        print_plans(agency, admin)
+    variants = (True,) if args.de_identified_only else (True, False)
+    bench_exports(agency, admin, variants, args.export_repeat, failures)
+    if not args.no_memory:
+        bench_memory(variants)
+
+    print(f"\nWhole run: {time.perf_counter() - began:.0f} s")
+    for failure in failures:
+        print(f"MISMATCH {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--referrals", type=int, default=200000)
+    parser.add_argument("--repeat", type=int, default=7, help="runs of each report timing")
+    parser.add_argument("--export-repeat", type=int, default=1, help="runs of each export")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
+    parser.add_argument(
+        "--de-identified-only", action="store_true", help="skip the identified exports"
+    )
+    parser.add_argument("--explain", action="store_true", help="print the report's plans")
+    parser.add_argument("--memory", choices=["csv", "xlsx", "copy", "response"])
+    parser.add_argument("--deidentified", type=int, default=1)
+    return parser.parse_args()
+
+
+def print_sizes(agency):
     from referrals.models import Referral
 
     print(
@@ -658,15 +702,17 @@ def main():
         f"{agency.clients.count():,} clients; PostgreSQL "
         f"{connection.cursor().connection.info.server_version // 10000}"
     )
-    failures = []
 
-    print(f"\nReport for the agency admin (median of {args.repeat})")
+
+def bench_report(agency, admin, repeat, failures):
+    """The report over each period against raw SQL; a difference goes to `failures`."""
+    print(f"\nReport for the agency admin (median of {repeat})")
     print(f"{'period':<11}{'referrals':>10}{'report ms':>11}{'raw SQL ms':>12}{'× raw':>7}  ")
     for name, start, end in periods(agency):
         report_ms, report = timed(
-            lambda s=start, e=end: report_numbers(admin, agency, s, e), args.repeat
+            lambda s=start, e=end: report_numbers(admin, agency, s, e), repeat
         )
-        raw_ms, raw = timed(lambda s=start, e=end: raw_numbers(agency, s, e), args.repeat)
+        raw_ms, raw = timed(lambda s=start, e=end: raw_numbers(agency, s, e), repeat)
         wrong = compare(report, raw)
         failures += [f"{name}: {w}" for w in wrong]
         print(
@@ -680,13 +726,28 @@ def main():
             f"{report['median_days_to_first_service']['days']}, closure "
             f"{report['median_days_to_closure']['days']}"
         )
-    if args.explain:
-        name, start, end = periods(agency)[0]
-        print(f"\nPlans of the report's queries ({name}, EXPLAIN ANALYZE)")
-        for sql, plan in explain_report(admin, agency, start, end):
-            print(f"  {sql}...")
-            for line in plan[:14]:
-                print(f"    {line}")
+
+
+def print_plans(agency, admin):
+    name, start, end = periods(agency)[0]
+    print(f"\nPlans of the report's queries ({name}, EXPLAIN ANALYZE)")
+    for sql, plan in explain_report(admin, agency, start, end):
+        print(f"  {sql}...")
+        for line in plan[:14]:
+            print(f"    {line}")
+
+
+EXPORT_KINDS = [
+    ("COPY ... TO STDOUT (baseline)", "copy"),
+    ("CSV writer (export job)", "csv"),
+    ("XLSX writer (export job)", "xlsx"),
+]
+
+
+def bench_exports(agency, admin, variants, repeat, failures):
+    """Each export writer and the streamed response over all the agency's reported rows,
+    for each of `variants` (de-identified or not); a row count off goes to `failures`."""
+    from referrals.models import Referral
 
     all_rows = Referral.objects.filter(agency=agency, sent_at__isnull=False).exclude(
         status__in=["draft", "entered-in-error"]
@@ -694,68 +755,72 @@ def main():
     expected = all_rows.count()
     print(
         f"\nExports of all the agency's {expected:,} reported rows (median of "
-        f"{args.export_repeat}; rows/s from the median)"
+        f"{repeat}; rows/s from the median)"
     )
     print(f"{'what':<30}{'s':>8}{'rows/s':>10}{'× COPY':>8}")
     settings.ALLOWED_HOSTS = ["testserver"]
     http = HttpClient()
     http.force_login(admin)
-    kinds = [
-        ("COPY ... TO STDOUT (baseline)", "copy"),
-        ("CSV writer (export job)", "csv"),
-        ("XLSX writer (export job)", "xlsx"),
-    ]
-    variants = (True,) if args.de_identified_only else (True, False)
     for deidentified in variants:
-        label = "de-identified" if deidentified else "identified"
-        print(f"  {label}")
-        baseline = None
-        for name, kind in kinds:
-            seconds, (rows, size) = timed(
-                lambda k=kind, d=deidentified: run_export(k, d, admin, agency),
-                args.export_repeat,
-                warm=False,
-            )
-            if rows != expected:
-                failures.append(f"{kind} {label}: {rows} rows, expected {expected}")
-            baseline = baseline or seconds
-            extra = f"  ({size / 2**20:.0f} MB file)" if size and kind == "xlsx" else ""
+        print(f"  {variant_label(deidentified)}")
+        baseline = bench_writers(agency, admin, deidentified, expected, repeat, failures)
+        bench_response(http, deidentified, expected, baseline, repeat, failures)
+
+
+def bench_writers(agency, admin, deidentified, expected, repeat, failures):
+    """Print each export kind's line; returns the baseline's (COPY's) seconds."""
+    label = variant_label(deidentified)
+    baseline = None
+    for name, kind in EXPORT_KINDS:
+        seconds, (rows, size) = timed(
+            lambda k=kind, d=deidentified: run_export(k, d, admin, agency),
+            repeat,
+            warm=False,
+        )
+        if rows != expected:
+            failures.append(f"{kind} {label}: {rows} rows, expected {expected}")
+        baseline = baseline or seconds
+        extra = f"  ({size / 2**20:.0f} MB file)" if size and kind == "xlsx" else ""
+        print(
+            f"  {name:<28}{seconds:>8.2f}{rows / seconds:>10,.0f}{seconds / baseline:>8.1f}{extra}"
+        )
+    return baseline
+
+
+def bench_response(http, deidentified, expected, baseline, repeat, failures):
+    label = variant_label(deidentified)
+    samples = [stream_response(http, deidentified) for _ in range(repeat)]
+    first = statistics.median(s[0] for s in samples)
+    total = statistics.median(s[1] for s in samples)
+    if samples[0][2] != expected:
+        failures.append(f"response {label}: {samples[0][2]} rows, expected {expected}")
+    print(
+        f"  {'streamed CSV response':<28}{total:>8.2f}{expected / total:>10,.0f}"
+        f"{total / baseline:>8.1f}  (first byte after {first * 1000:.0f} ms)"
+    )
+
+
+def variant_label(deidentified):
+    return "de-identified" if deidentified else "identified"
+
+
+def bench_memory(variants):
+    print("\nMemory, each export in a fresh process (tracemalloc on: slower)")
+    print("(peak RSS: VmHWM of the process before and after the export; ru_maxrss after,")
+    print(" which on Linux starts from the parent's RSS, so it only shows growth beyond that)")
+    print(
+        f"{'what':<26}{'rows':>10}{'py peak MB':>11}{'RSS peak before':>16}"
+        f"{'after':>7}{'ru_maxrss':>10}"
+    )
+    for deidentified in variants:
+        for kind in ("copy", "csv", "xlsx", "response"):
+            m = memory_in_child(kind, deidentified)
+            name = f"{kind} {variant_label(deidentified)}"
             print(
-                f"  {name:<28}{seconds:>8.2f}{rows / seconds:>10,.0f}"
-                f"{seconds / baseline:>8.1f}{extra}"
+                f"{name:<26}{m['rows']:>10,}{m['peak_mb']:>11.1f}"
+                f"{m['hwm_before_mb']:>16.0f}{m['hwm_after_mb']:>7.0f}"
+                f"{m['maxrss_after_mb']:>10.0f}"
             )
-        samples = [stream_response(http, deidentified) for _ in range(args.export_repeat)]
-        first = statistics.median(s[0] for s in samples)
-        total = statistics.median(s[1] for s in samples)
-        if samples[0][2] != expected:
-            failures.append(f"response {label}: {samples[0][2]} rows, expected {expected}")
-        print(
-            f"  {'streamed CSV response':<28}{total:>8.2f}{expected / total:>10,.0f}"
-            f"{total / baseline:>8.1f}  (first byte after {first * 1000:.0f} ms)"
-        )
-
-    if not args.no_memory:
-        print("\nMemory, each export in a fresh process (tracemalloc on: slower)")
-        print("(peak RSS: VmHWM of the process before and after the export; ru_maxrss after,")
-        print(" which on Linux starts from the parent's RSS, so it only shows growth beyond that)")
-        print(
-            f"{'what':<26}{'rows':>10}{'py peak MB':>11}{'RSS peak before':>16}"
-            f"{'after':>7}{'ru_maxrss':>10}"
-        )
-        for deidentified in variants:
-            for kind in ("copy", "csv", "xlsx", "response"):
-                m = memory_in_child(kind, deidentified)
-                name = f"{kind} {'de-identified' if deidentified else 'identified'}"
-                print(
-                    f"{name:<26}{m['rows']:>10,}{m['peak_mb']:>11.1f}"
-                    f"{m['hwm_before_mb']:>16.0f}{m['hwm_after_mb']:>7.0f}"
-                    f"{m['maxrss_after_mb']:>10.0f}"
-                )
-
-    print(f"\nWhole run: {time.perf_counter() - began:.0f} s")
-    for failure in failures:
-        print(f"MISMATCH {failure}", file=sys.stderr)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

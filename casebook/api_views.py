@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from casebook.api import PARSER_CLASSES
 from casebook.authentication import token_expired, touch
+from core.api import PARSER_CLASSES
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from when it was issued.
 """
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,7 +27,7 @@ def token_expired(token, now=None) -> bool:
     if now - token.created > timedelta(hours=settings.API_TOKEN_MAX_HOURS):
         return True
     last_seen = cache.get(_seen_key(token))
-    last = timezone.datetime.fromisoformat(last_seen) if last_seen else token.created
+    last = datetime.fromisoformat(last_seen) if last_seen else token.created
     return now - last > timedelta(seconds=settings.API_TOKEN_IDLE_SECONDS)
 
 

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from casebook import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="cases:caseload", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="casework:caseload", permanent=False)),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path(
@@ -16,6 +16,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("casework.urls")),
     path("cases/", include("cases.urls")),
     path("supervision/", include("supervision.urls")),
     path("audit/", include("audit.urls")),

@@ -38,7 +38,7 @@ class RiskLevel(models.TextChoices):
 
 
 # Higher number, higher risk: used to sort caseloads.
-RISK_ORDER = {
+RISK_ORDER: dict[str, int] = {
     RiskLevel.NOT_SCREENED: 0,
     RiskLevel.NONE: 1,
     RiskLevel.LOW: 2,

@@ -1,4 +1,4 @@
-from casebook.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class CaseClosed(DomainError):
@@ -15,10 +15,6 @@ class InvalidReassignment(DomainError):
 
 class EmergencyAccessRefused(DomainError):
     code = "emergency_access_refused"
-
-
-class NotPermitted(DomainError):
-    code = "not_permitted"
 
 
 class OutsideScope(DomainError):

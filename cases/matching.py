@@ -66,7 +66,7 @@ def find_likely_clients(
     if exclude_pk is not None:
         base = base.exclude(pk=exclude_pk)
 
-    ids = set()
+    ids: set[int] = set()
     exact = Q()
     if date_of_birth:
         exact |= Q(date_of_birth=date_of_birth)
@@ -162,19 +162,7 @@ def _age_match(client, *, date_of_birth, estimated_age, today) -> str:
 
 
 def _score(client, *, names, date_of_birth, estimated_age, digits, wanted, today) -> Suggestion:
-    stored = [
-        tokens
-        for tokens in (name_tokens(client.legal_name), name_tokens(client.preferred_name))
-        if tokens
-    ]
-    similarity = max(
-        (name_similarity(given, known) for given in names for known in stored), default=0.0
-    )
-    same_name = any(
-        name_key(" ".join(given)) == name_key(" ".join(known))
-        for given in names
-        for known in stored
-    )
+    similarity, same_name = _name_likeness(names, _stored_names(client))
     age = _age_match(client, date_of_birth=date_of_birth, estimated_age=estimated_age, today=today)
     suggestion = Suggestion(client=client)
     reasons = suggestion.reasons
@@ -189,16 +177,46 @@ def _score(client, *, names, date_of_birth, estimated_age, digits, wanted, today
         reasons.append("same identifier")
         suggestion.score += 3
     if age in ("close", "unknown") and similarity >= NAME_SIMILARITY:
-        if same_name and not date_of_birth:
-            reasons.append("same name (no date of birth given)")
-        elif age == "close" and date_of_birth and client.date_of_birth is None:
-            reasons.append("similar name, age estimated close to this date of birth")
-        elif age == "close":
-            reasons.append(f"{'same' if same_name else 'similar'} name, close in age")
-        else:
-            reasons.append(f"{'same' if same_name else 'similar'} name")
+        reasons.append(
+            _name_reason(client, age=age, same_name=same_name, date_of_birth=date_of_birth)
+        )
         suggestion.score += (1 if age == "close" else 0.5) + similarity
     return suggestion
+
+
+def _stored_names(client) -> list[list[str]]:
+    """The client's legal and preferred names as tokens, leaving out an empty one."""
+    return [
+        tokens
+        for tokens in (name_tokens(client.legal_name), name_tokens(client.preferred_name))
+        if tokens
+    ]
+
+
+def _name_likeness(names, stored) -> tuple[float, bool]:
+    """The best similarity between a given name and a stored one, and whether any pair
+    is the same name once normalised."""
+    similarity = max(
+        (name_similarity(given, known) for given in names for known in stored), default=0.0
+    )
+    same_name = any(
+        name_key(" ".join(given)) == name_key(" ".join(known))
+        for given in names
+        for known in stored
+    )
+    return similarity, same_name
+
+
+def _name_reason(client, *, age, same_name, date_of_birth) -> str:
+    """Why a similar name, with an age that is close or unknown, is offered."""
+    if same_name and not date_of_birth:
+        return "same name (no date of birth given)"
+    if age == "close" and date_of_birth and client.date_of_birth is None:
+        return "similar name, age estimated close to this date of birth"
+    kind = "same" if same_name else "similar"
+    if age == "close":
+        return f"{kind} name, close in age"
+    return f"{kind} name"
 
 
 def likely_match_message(suggestions, *, how_to_confirm: str) -> str:

@@ -1,22 +1,28 @@
 import datetime
 import unicodedata
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self, TypeVar
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Agency, Role, User
 from cases.cssrs import RiskLevel
 from cases.names import phonetic_key
 
 # --- Reference data (edited in the Django admin) ------------------------------------------
 
 
-class ReferenceQuerySet(models.QuerySet):
-    def active(self):
+_Reference = TypeVar("_Reference", bound="ReferenceItem")
+
+
+class ReferenceQuerySet(models.QuerySet[_Reference]):
+    def active(self) -> Self:
         return self.filter(is_active=True)
 
 
@@ -32,7 +38,7 @@ class ReferenceItem(models.Model):
         abstract = True
         ordering = ["sort_order", "label"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.label
 
 
@@ -76,8 +82,8 @@ class ReminderChannel(models.TextChoices):
     EMAIL = "email", "Email"
 
 
-class ClientQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class ClientQuerySet(models.QuerySet["Client"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Clients with at least one case the user may see, and clients the user
         registered that have no case yet."""
         if not user.is_authenticated or not user.agency_id or user.role == Role.SYSTEM_ADMIN:
@@ -89,7 +95,7 @@ class ClientQuerySet(models.QuerySet):
             | self._registered_without_case_q(user)
         )
 
-    def writable_by(self, user):
+    def writable_by(self, user: User | AnonymousUser) -> Self:
         """Clients whose details the user may change: those of cases they may change,
         and the caseless clients they registered."""
         if not user.is_authenticated or not user.works_cases:
@@ -100,14 +106,15 @@ class ClientQuerySet(models.QuerySet):
         )
 
     @staticmethod
-    def _registered_without_case_q(user):
-        return Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk")))
+    def _registered_without_case_q(user: User) -> Q:
+        # A Q joined with a conditional expression is a Q; the stubs take only Q & Q.
+        return Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk")))  # type: ignore[return-value]
 
-    def active(self):
+    def active(self) -> Self:
         """Clients not merged into another record."""
         return self.filter(merged_into__isnull=True)
 
-    def search(self, text: str):
+    def search(self, text: str) -> Self:
         """Name (legal or preferred, accents ignored), phone or identifier contains text.
         Records merged into another are left out: the survivor is found instead."""
         key = name_key(text)
@@ -203,11 +210,11 @@ class Client(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name
 
     @property
-    def display_name(self):
+    def display_name(self) -> str:
         if not self.legal_name:
             described = f": {self.description}" if self.description else ""
             return f"Unidentified person{described}"
@@ -216,7 +223,7 @@ class Client(models.Model):
         return self.legal_name
 
     @property
-    def age(self):
+    def age(self) -> int | None:
         # The active zone's today: the agency's on every page and API answer (activated
         # by accounts.middleware and casebook.authentication), without a query per row.
         today = timezone.localdate()
@@ -229,20 +236,36 @@ class Client(models.Model):
         return None
 
     @property
-    def age_is_estimated(self):
+    def age_is_estimated(self) -> bool:
         return self.date_of_birth is None and self.estimated_age is not None
 
-    def refresh_search_keys(self):
+    def refresh_search_keys(self) -> None:
         """Recompute the derived matching keys. Call before saving changed names or phone."""
         self.name_key = name_key(self.legal_name, self.preferred_name)
         self.name_phonetic = phonetic_key(self.legal_name, self.preferred_name)
         self.phone_normalized = phone_digits(self.phone)
 
     @property
-    def is_merged(self):
+    def is_merged(self) -> bool:
         return self.merged_into_id is not None
 
-    def clean(self):
+    # What each reminder channel needs recorded, and what to say when it is missing.
+    REMINDER_NEEDS: ClassVar[dict[str, tuple[str, str]]] = {
+        ReminderChannel.EMAIL: ("email", "Give the client's email address for email reminders."),
+        ReminderChannel.TEXT: ("phone", "Give the client's phone number for text reminders."),
+    }
+
+    def clean_reminder_channel(self) -> None:
+        """Reminders by email need the email address, by text the phone number: raises
+        ValidationError naming the missing field. The page and the API check it on the
+        details as entered; full_clean() checks it again before a save."""
+        needs = self.REMINDER_NEEDS.get(self.reminder_channel)
+        if needs:
+            name, message = needs
+            if not (getattr(self, name) or "").strip():
+                raise ValidationError({name: message})
+
+    def clean(self) -> None:
         super().clean()
         if not self.legal_name.strip() and not self.is_unidentified:
             raise ValidationError(
@@ -257,6 +280,7 @@ class Client(models.Model):
                     "description": "Describe the unidentified person (e.g. man, about 40, red jacket)."
                 }
             )
+        self.clean_reminder_channel()
 
 
 class IdentifierKind(models.TextChoices):
@@ -286,7 +310,7 @@ class ClientIdentifier(models.Model):
             models.Index(F("agency"), F("kind"), Upper("value"), name="identifier_upper_value_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
 
 
@@ -310,8 +334,8 @@ class CloseReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class CaseQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class CaseQuerySet(models.QuerySet["Case"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Cases the user may see.
 
         A social worker: cases assigned to them or to their team, and cases opened to
@@ -326,7 +350,7 @@ class CaseQuerySet(models.QuerySet):
             return in_agency
         return in_agency.filter(self._scope_q(user) | self._emergency_q(user))
 
-    def writable_by(self, user):
+    def writable_by(self, user: User | AnonymousUser) -> Self:
         """Cases the user may change: those in their own scope (assigned, team,
         supervised). Agency admins change nothing clinical; emergency access reads and
         adds contacts (contactable_by) but does not change what others recorded."""
@@ -334,7 +358,7 @@ class CaseQuerySet(models.QuerySet):
             return self.none()
         return self.filter(agency_id=user.agency_id).filter(self._scope_q(user))
 
-    def contactable_by(self, user):
+    def contactable_by(self, user: User | AnonymousUser) -> Self:
         """Cases the user may record a contact on: their writable cases and those opened
         to them by a live emergency access."""
         if not user.is_authenticated or not user.works_cases or not user.agency_id:
@@ -344,7 +368,7 @@ class CaseQuerySet(models.QuerySet):
         )
 
     @staticmethod
-    def _scope_q(user):
+    def _scope_q(user: User) -> Q:
         scope = Q(assigned_worker_id=user.pk)
         if user.team_id:
             scope |= Q(team_id=user.team_id)
@@ -353,7 +377,7 @@ class CaseQuerySet(models.QuerySet):
         return scope
 
     @staticmethod
-    def _emergency_q(user):
+    def _emergency_q(user: User) -> Q:
         # Uncorrelated subquery: PostgreSQL hashes it once instead of probing per row.
         return Q(
             pk__in=EmergencyAccess.objects.filter(
@@ -361,10 +385,10 @@ class CaseQuerySet(models.QuerySet):
             ).values("case_id")
         )
 
-    def open(self):
+    def open(self) -> Self:
         return self.filter(status=CaseStatus.OPEN)
 
-    def for_caseload(self):
+    def for_caseload(self) -> Self:
         """The caseload page's rows, with everything it shows joined in."""
         return self.select_related("client", "assigned_worker", "team").prefetch_related(
             "presenting_concerns"
@@ -434,11 +458,11 @@ class Case(models.Model):
             models.Index(fields=["agency", "status", "-opened_at"], name="case_agency_status_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Case {self.pk} — {self.client}"
 
     @property
-    def is_open(self):
+    def is_open(self) -> bool:
         return self.status == CaseStatus.OPEN
 
 
@@ -482,7 +506,7 @@ class CaseEvent(models.Model):
             models.Index(fields=["case", "-at"], name="caseevent_case_at_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.summary
 
 
@@ -526,12 +550,12 @@ class Disposition(models.TextChoices):
     UNABLE_TO_LOCATE = "unable_to_locate", "Unable to locate"
 
 
-class ContactQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class ContactQuerySet(models.QuerySet["Contact"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Contacts on cases the user may see."""
         return self.filter(case__in=Case.objects.visible_to(user))
 
-    def for_list(self):
+    def for_list(self) -> Self:
         return self.select_related("case", "client", "recorded_by", "call_nature")
 
 
@@ -551,13 +575,13 @@ OLDEST_CALL_TIME = datetime.datetime(1990, 1, 1, tzinfo=datetime.UTC)
 FUTURE_TOLERANCE = datetime.timedelta(days=1)
 
 
-def contact_time_errors(times: dict) -> dict:
+def contact_time_errors(times: Mapping[str, datetime.datetime | None]) -> dict[str, str]:
     """Field -> message for call times that are implausible or out of order. A call is
     received, then dispatched, then the team is on scene, then clears; each later time
     given must not be before any earlier one given. The one rule for forms, the API and
     amendments."""
-    errors = {}
-    given = [(name, times.get(name)) for name in TIME_ORDER if times.get(name) is not None]
+    errors: dict[str, str] = {}
+    given = [(name, value) for name in TIME_ORDER if (value := times.get(name)) is not None]
     latest_allowed = timezone.now() + FUTURE_TOLERANCE
     for name, value in given:
         if value < OLDEST_CALL_TIME:
@@ -591,7 +615,13 @@ def _years_before(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def late_entry_error(received_at, agency, *, confirmed: bool, how_to_confirm: str) -> str | None:
+def late_entry_error(
+    received_at: datetime.datetime | None,
+    agency: Agency | None,
+    *,
+    confirmed: bool,
+    how_to_confirm: str,
+) -> str | None:
     """The message for a call received too long ago to record as it is, or None. The day
     is named as the agency's calendar shows it. `how_to_confirm` ends the message that
     asks for the late-entry confirmation (the form's checkbox, the API's flag)."""
@@ -747,28 +777,28 @@ class Contact(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_source_display()} contact, {self.received_at:%Y-%m-%d %H:%M}"
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         errors = contact_time_errors({name: getattr(self, name) for name in TIME_ORDER})
         if errors:
             raise ValidationError(errors)
 
     @property
-    def response_time(self):
+    def response_time(self) -> datetime.timedelta | None:
         """Arrived on scene minus call received, as crisis programmes report it."""
         if self.on_scene_at and self.received_at:
             return self.on_scene_at - self.received_at
         return None
 
     @property
-    def response_minutes(self):
+    def response_minutes(self) -> int | None:
         delta = self.response_time
         return None if delta is None else round(delta.total_seconds() / 60)
 
-    def cssrs_answers(self) -> dict:
+    def cssrs_answers(self) -> dict[str, Any]:
         from cases.cssrs import QUESTIONS
 
         return {key: getattr(self, key) for key in QUESTIONS}
@@ -789,7 +819,7 @@ class ContactAmendment(models.Model):
     class Meta:
         ordering = ["amended_at", "pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Amendment to {self.contact} by {self.amended_by} at {self.amended_at}"
 
 
@@ -802,18 +832,18 @@ class ContactDraft(models.Model):
     data = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Draft of {self.user}"
 
 
 # --- Emergency access ("break the glass", HIPAA 164.312(a)(2)(ii)) -----------------------
 
 
-class EmergencyAccessQuerySet(models.QuerySet):
-    def active(self):
+class EmergencyAccessQuerySet(models.QuerySet["EmergencyAccess"]):
+    def active(self) -> Self:
         return self.filter(expires_at__gt=timezone.now())
 
-    def for_supervisor(self, user):
+    def for_supervisor(self, user: User) -> Self:
         """Grants a supervisor reviews: by members of, or on cases of, their teams."""
         teams = user.supervised_teams.all()
         return (
@@ -859,9 +889,9 @@ class EmergencyAccess(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} on {self.case} until {self.expires_at}"
 
     @property
-    def is_active(self):
+    def is_active(self) -> bool:
         return self.expires_at > timezone.now()

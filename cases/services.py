@@ -1,18 +1,22 @@
 """Workflows on clients, cases and contacts. Each writes its timeline event and audit
 row in the same transaction as the change."""
 
-from datetime import timedelta
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ForeignObjectRel
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import record as audit
-from casebook.text import without_nul
-from cases import events
+from cases import events, fanout
 from cases.cssrs import RiskLevel, risk_level, skip_logic_errors
 from cases.exceptions import (
     CaseClosed,
@@ -20,7 +24,6 @@ from cases.exceptions import (
     InvalidAmendment,
     InvalidReassignment,
     MergeRefused,
-    NotPermitted,
     OutsideScope,
 )
 from cases.models import (
@@ -29,13 +32,15 @@ from cases.models import (
     CaseStatus,
     Client,
     ClientIdentifier,
+    Concern,
     Contact,
     ContactAmendment,
     ContactDraft,
     EmergencyAccess,
     IdentifierKind,
 )
-from followups import services as followup_services
+from core.exceptions import NotPermitted
+from core.text import without_nul
 
 CLIENT_FIELDS = (
     "legal_name",
@@ -54,9 +59,16 @@ CLIENT_FIELDS = (
 
 
 @transaction.atomic
-def create_client(*, actor: User, data: dict, identifiers=(), request=None) -> Client:
+def create_client(
+    *,
+    actor: User,
+    data: dict[str, Any],
+    identifiers: Iterable[tuple[str, str | None]] = (),
+    request: HttpRequest | None = None,
+) -> Client:
     """A new client of the actor's agency. `identifiers`: (kind, value) pairs."""
-    client = Client(agency_id=actor.agency_id, created_by=actor)
+    # Only workers of an agency register clients (User.clean gives them one).
+    client = Client(agency_id=cast(int, actor.agency_id), created_by=actor)
     for name in CLIENT_FIELDS:
         if name in data:
             setattr(client, name, data[name] if data[name] is not None else _blank(name))
@@ -72,9 +84,9 @@ def create_client(*, actor: User, data: dict, identifiers=(), request=None) -> C
     return client
 
 
-def _clean_identifiers(identifiers) -> list[tuple[str, str]]:
+def _clean_identifiers(identifiers: Iterable[tuple[str, str | None]]) -> list[tuple[str, str]]:
     """(kind, value) pairs, stripped, blanks and repeats left out, in the given order."""
-    cleaned = []
+    cleaned: list[tuple[str, str]] = []
     for kind, value in identifiers:
         value = (value or "").strip()
         if value and (kind, value) not in cleaned:
@@ -82,14 +94,16 @@ def _clean_identifiers(identifiers) -> list[tuple[str, str]]:
     return cleaned
 
 
-def _identifier_taken(kind, value):
+def _identifier_taken(kind: str, value: str) -> ValidationError:
     label = IdentifierKind(kind).label if kind in IdentifierKind.values else kind
     return ValidationError(
         {"identifiers": f"{label} {value} already belongs to another client of this agency."}
     )
 
 
-def _check_identifiers_free(*, agency_id, identifiers, client_id=None):
+def _check_identifiers_free(
+    *, agency_id: int, identifiers: Iterable[tuple[str, str]], client_id: int | None = None
+) -> None:
     """An identifier names one client in an agency: refuse one already in use."""
     for kind, value in identifiers:
         taken = ClientIdentifier.objects.filter(agency_id=agency_id, kind=kind, value__iexact=value)
@@ -99,7 +113,7 @@ def _check_identifiers_free(*, agency_id, identifiers, client_id=None):
             raise _identifier_taken(kind, value)
 
 
-def _add_identifiers(client, identifiers):
+def _add_identifiers(client: Client, identifiers: Iterable[tuple[str, str]]) -> None:
     """Create the identifier rows. One that a concurrent request took first is reported
     like any identifier already in use, not as a database error."""
     for kind, value in identifiers:
@@ -112,7 +126,7 @@ def _add_identifiers(client, identifiers):
             raise _identifier_taken(kind, value) from exc
 
 
-def _blank(name):
+def _blank(name: str) -> bool | str | None:
     if name == "is_unidentified":
         return False
     return None if name in ("date_of_birth", "estimated_age") else ""
@@ -120,7 +134,12 @@ def _blank(name):
 
 @transaction.atomic
 def update_client(
-    *, actor: User, client: Client, data: dict, identifiers=None, request=None
+    *,
+    actor: User,
+    client: Client,
+    data: dict[str, Any],
+    identifiers: Iterable[tuple[str, str | None]] | None = None,
+    request: HttpRequest | None = None,
 ) -> Client:
     """Change a client's details; the open case's timeline names the changed fields.
 
@@ -151,7 +170,7 @@ def update_client(
     client.save()
     if "identifiers" in changed:
         client.identifiers.all().delete()
-        _add_identifiers(client, identifiers)
+        _add_identifiers(client, identifiers or ())
     open_case = client.cases.filter(status=CaseStatus.OPEN).first()
     if open_case:
         events.client_updated(case=open_case, actor=actor, fields=changed)
@@ -161,7 +180,7 @@ def update_client(
     return client
 
 
-def compute_screen(data: dict) -> tuple[bool, RiskLevel]:
+def compute_screen(data: Mapping[str, Any]) -> tuple[bool, RiskLevel]:
     """(performed, risk level) for a contact's C-SSRS answers; raises ValidationError on
     answers that break the screener's skip logic."""
     from cases.cssrs import QUESTIONS
@@ -180,13 +199,13 @@ def compute_screen(data: dict) -> tuple[bool, RiskLevel]:
 def record_contact(
     *,
     actor: User,
-    contact_data: dict,
+    contact_data: dict[str, Any],
     client: Client | None = None,
-    new_client_data: dict | None = None,
-    new_client_identifiers=(),
-    submission_id=None,
+    new_client_data: dict[str, Any] | None = None,
+    new_client_identifiers: Iterable[tuple[str, str | None]] = (),
+    submission_id: uuid.UUID | None = None,
     for_followup: bool = False,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> Contact:
     """Record a crisis contact for an existing client or a new one.
 
@@ -200,7 +219,7 @@ def record_contact(
     With a `submission_id` (the form's one-time id), a repeated call returns the contact
     the first one recorded, even when both arrive at once. `for_followup`: the contact is
     a follow-up being done, so resolving it on scene schedules no post-crisis check
-    (followups.services.enrol_from_contact).
+    (whoever cases/fanout.py tells).
     """
     if submission_id is not None:
         done = Contact.objects.filter(recorded_by=actor, submission_id=submission_id).first()
@@ -218,8 +237,10 @@ def record_contact(
             request=request,
         )
     except IntegrityError:
-        done = submission_id and (
+        done = (
             Contact.objects.filter(recorded_by=actor, submission_id=submission_id).first()
+            if submission_id
+            else None
         )
         if done:
             return done
@@ -229,15 +250,15 @@ def record_contact(
 @transaction.atomic
 def _record_contact(
     *,
-    actor,
-    contact_data,
-    client,
-    new_client_data,
-    new_client_identifiers,
-    submission_id,
-    for_followup,
-    request,
-):
+    actor: User,
+    contact_data: dict[str, Any],
+    client: Client | None,
+    new_client_data: dict[str, Any] | None,
+    new_client_identifiers: Iterable[tuple[str, str | None]],
+    submission_id: uuid.UUID | None,
+    for_followup: bool,
+    request: HttpRequest | None,
+) -> Contact:
     if not actor.works_cases:
         raise NotPermitted("Only social workers and supervisors record contacts.")
     if client is None:
@@ -247,34 +268,17 @@ def _record_contact(
             identifiers=new_client_identifiers,
             request=request,
         )
-    client = Client.objects.select_for_update().get(pk=client.pk)
-    if client.merged_into_id:
-        # Merged while the form was open: the contact belongs to the same person's record.
-        client = Client.objects.select_for_update().get(pk=client.merged_into_id)
+    client = _lock_current_record(client)
 
     data = dict(contact_data)
-    concerns = list(data.pop("presenting_concerns", []) or [])
-    services = list(data.pop("services_on_scene", []) or [])
-    attended = list(data.pop("attended_by", []) or [])
+    concerns = _pop_list(data, "presenting_concerns")
+    services = _pop_list(data, "services_on_scene")
+    attended = _pop_list(data, "attended_by")
     performed, level = compute_screen(data)
 
-    case = client.cases.filter(status=CaseStatus.OPEN).first()
-    if case is not None and not Case.objects.contactable_by(actor).filter(pk=case.pk).exists():
-        raise OutsideScope(
-            "This client's open case is outside your caseload: use emergency access to "
-            "open it, then record the contact.",
-            case_id=case.pk,
-        )
-    opened = case is None
-    if opened:
-        case = Case.objects.create(
-            agency_id=client.agency_id,
-            client=client,
-            assigned_worker=actor,
-            team_id=actor.team_id,
-            opened_by=actor,
-            opened_at=data.get("received_at") or timezone.now(),
-        )
+    case, opened = _case_to_record_on(
+        actor=actor, client=client, received_at=data.get("received_at")
+    )
 
     contact = Contact(
         agency_id=client.agency_id,
@@ -285,10 +289,7 @@ def _record_contact(
         risk_level=level,
         submission_id=submission_id,
     )
-    for name, value in data.items():
-        if name == "call_nature" and isinstance(value, int):
-            name = "call_nature_id"
-        setattr(contact, name, value)
+    _set_contact_fields(contact, data)
     contact.full_clean(exclude=["case", "client", "agency", "recorded_by"])
     contact.save()
     contact.presenting_concerns.set(concerns)
@@ -307,11 +308,59 @@ def _record_contact(
 
     ContactDraft.objects.filter(user=actor).delete()
     audit(request=request, actor=actor, action=Action.CREATE, obj=contact)
-    followup_services.enrol_from_contact(contact=contact, actor=actor, for_followup=for_followup)
+    fanout.contact_recorded(contact=contact, actor=actor, for_followup=for_followup)
     return contact
 
 
-def _refresh_case_risk(*, case, actor, contact):
+def _lock_current_record(client: Client) -> Client:
+    """The client's row, locked; or, when it has been merged (while the form was open),
+    the row of the record it was merged into: the contact belongs to the same person."""
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.merged_into_id:
+        client = Client.objects.select_for_update().get(pk=client.merged_into_id)
+    return client
+
+
+def _pop_list(data: dict[str, Any], name: str) -> list[Any]:
+    return list(data.pop(name, []) or [])
+
+
+def _case_to_record_on(
+    *, actor: User, client: Client, received_at: datetime | None
+) -> tuple[Case, bool]:
+    """The client's open case, or a new one assigned to the actor and their team, opened
+    at `received_at` (else now); and whether it was opened here. Raises OutsideScope,
+    naming the case, when the open case is not one the actor may record on."""
+    case = client.cases.filter(status=CaseStatus.OPEN).first()
+    if case is not None and not Case.objects.contactable_by(actor).filter(pk=case.pk).exists():
+        raise OutsideScope(
+            "This client's open case is outside your caseload: use emergency access to "
+            "open it, then record the contact.",
+            case_id=case.pk,
+        )
+    if case is not None:
+        return case, False
+    case = Case.objects.create(
+        agency_id=client.agency_id,
+        client=client,
+        assigned_worker=actor,
+        team_id=actor.team_id,
+        opened_by=actor,
+        opened_at=received_at or timezone.now(),
+    )
+    return case, True
+
+
+def _set_contact_fields(contact: Contact, data: dict[str, Any]) -> None:
+    """Set each of `data`'s fields on the contact; a call nature given as an id sets
+    call_nature_id."""
+    for name, value in data.items():
+        if name == "call_nature" and isinstance(value, int):
+            name = "call_nature_id"
+        setattr(contact, name, value)
+
+
+def _refresh_case_risk(*, case: Case, actor: User, contact: Contact) -> None:
     """Set the case's risk from its latest screen by time received: a back-dated or
     corrected screen changes it only if it is the latest. Updates `case` in place."""
     current = (
@@ -330,7 +379,7 @@ def _refresh_case_risk(*, case, actor, contact):
     case.risk_level, case.risk_assessed_at = level, assessed
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "pk"):
@@ -340,7 +389,12 @@ def _jsonable(value):
 
 @transaction.atomic
 def amend_contact(
-    *, actor: User, contact: Contact, changes: dict, reason: str, request=None
+    *,
+    actor: User,
+    contact: Contact,
+    changes: dict[str, Any],
+    reason: str,
+    request: HttpRequest | None = None,
 ) -> ContactAmendment:
     """Correct a saved contact. The replaced values are kept in the amendment row.
 
@@ -348,31 +402,14 @@ def amend_contact(
     Raises InvalidAmendment when nothing changes, a field may not be amended, or no
     reason is given.
     """
-    if not reason or not reason.strip():
-        raise InvalidAmendment("Say why the contact is being corrected.")
-    unknown = set(changes) - set(AMENDABLE_FIELDS)
-    if unknown:
-        raise InvalidAmendment(f"These fields cannot be amended: {', '.join(sorted(unknown))}.")
+    _check_amendment(changes=changes, reason=reason)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    diff = {}
-    for name, new in changes.items():
-        attname = "call_nature_id" if name == "call_nature" else name
-        old = getattr(contact, attname)
-        new_value = new.pk if name == "call_nature" and hasattr(new, "pk") else new
-        if old != new_value:
-            diff[name] = {"from": _jsonable(old), "to": _jsonable(new_value)}
-            setattr(contact, attname, new_value)
+    diff = _apply_changes(contact, changes)
     if not diff:
         raise InvalidAmendment("Nothing was changed.")
     screen_changed = any(name.startswith("cssrs_") for name in diff)
     if screen_changed:
-        answers = {
-            name: getattr(contact, name) for name in AMENDABLE_FIELDS if name.startswith("cssrs_")
-        }
-        performed, level = compute_screen(answers)
-        if level != contact.risk_level:
-            diff["risk_level"] = {"from": contact.risk_level, "to": level}
-        contact.cssrs_performed, contact.risk_level = performed, level
+        _rescore_screen(contact, diff)
     contact.full_clean(exclude=["case", "client", "agency", "recorded_by"])
     contact.amendment_count += 1
     contact.save()
@@ -398,8 +435,44 @@ def amend_contact(
     return amendment
 
 
+def _check_amendment(*, changes: dict[str, Any], reason: str) -> None:
+    """Raises InvalidAmendment without a reason or for a field that may not be amended."""
+    if not reason or not reason.strip():
+        raise InvalidAmendment("Say why the contact is being corrected.")
+    unknown = set(changes) - set(AMENDABLE_FIELDS)
+    if unknown:
+        raise InvalidAmendment(f"These fields cannot be amended: {', '.join(sorted(unknown))}.")
+
+
+def _apply_changes(contact: Contact, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Set the changed values on the contact (not saved); returns {field: {"from", "to"}}
+    for each value that differs."""
+    diff: dict[str, dict[str, Any]] = {}
+    for name, new in changes.items():
+        attname = "call_nature_id" if name == "call_nature" else name
+        old = getattr(contact, attname)
+        new_value = new.pk if name == "call_nature" and hasattr(new, "pk") else new
+        if old != new_value:
+            diff[name] = {"from": _jsonable(old), "to": _jsonable(new_value)}
+            setattr(contact, attname, new_value)
+    return diff
+
+
+def _rescore_screen(contact: Contact, diff: dict[str, dict[str, Any]]) -> None:
+    """Score the amended screen again; a risk level that moves is added to `diff`."""
+    answers = {
+        name: getattr(contact, name) for name in AMENDABLE_FIELDS if name.startswith("cssrs_")
+    }
+    performed, level = compute_screen(answers)
+    if level != contact.risk_level:
+        diff["risk_level"] = {"from": contact.risk_level, "to": level}
+    contact.cssrs_performed, contact.risk_level = performed, level
+
+
 @transaction.atomic
-def set_case_concerns(*, actor: User, case: Case, concerns, request=None) -> Case:
+def set_case_concerns(
+    *, actor: User, case: Case, concerns: Iterable[Concern], request: HttpRequest | None = None
+) -> Case:
     case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
         raise CaseClosed("This case is closed.")
@@ -421,7 +494,9 @@ def set_case_concerns(*, actor: User, case: Case, concerns, request=None) -> Cas
 
 
 @transaction.atomic
-def close_case(*, actor: User, case: Case, reason: str, note: str = "", request=None) -> Case:
+def close_case(
+    *, actor: User, case: Case, reason: str, note: str = "", request: HttpRequest | None = None
+) -> Case:
     case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
         raise CaseClosed("This case is already closed.")
@@ -433,7 +508,7 @@ def close_case(*, actor: User, case: Case, reason: str, note: str = "", request=
     case.full_clean(exclude=["client", "agency", "assigned_worker", "opened_by", "team"])
     case.save()
     events.case_closed(case=case, actor=actor)
-    followup_services.cancel_for_closed_case(case=case, actor=actor, request=request)
+    fanout.case_closed(case=case, actor=actor, request=request)
     audit(request=request, actor=actor, action=Action.CLOSE, obj=case, detail={"reason": reason})
     return case
 
@@ -445,7 +520,7 @@ def can_reassign(user: User, case: Case) -> bool:
     return case.team_id is not None and user.supervised_teams.filter(pk=case.team_id).exists()
 
 
-def _check_assignee(actor: User, worker: User):
+def _check_assignee(actor: User, worker: User) -> None:
     if worker.agency_id != actor.agency_id or not worker.works_cases or not worker.is_active:
         raise InvalidReassignment("Cases can only go to an active worker of the same agency.")
     if worker.pk == actor.pk:
@@ -454,12 +529,12 @@ def _check_assignee(actor: User, worker: User):
         raise InvalidReassignment("You can only assign cases to members of teams you supervise.")
 
 
-def _reassign(*, actor, case, to_worker, request):
+def _reassign(*, actor: User, case: Case, to_worker: User, request: HttpRequest | None) -> None:
     old_worker, old_team = case.assigned_worker, case.team
     case.assigned_worker = to_worker
     case.team = to_worker.team or case.team
     case.save(update_fields=["assigned_worker", "team"])
-    followup_services.move_to_new_worker(
+    fanout.case_reassigned(
         case=case,
         old_worker_id=old_worker.pk,
         new_worker=to_worker,
@@ -484,7 +559,9 @@ def _reassign(*, actor, case, to_worker, request):
 
 
 @transaction.atomic
-def reassign_case(*, actor: User, case: Case, to_worker: User, request=None) -> Case:
+def reassign_case(
+    *, actor: User, case: Case, to_worker: User, request: HttpRequest | None = None
+) -> Case:
     """Give one open case to another worker (and their team)."""
     case = (
         Case.objects.select_for_update(of=("self",))
@@ -503,7 +580,9 @@ def reassign_case(*, actor: User, case: Case, to_worker: User, request=None) -> 
 
 
 @transaction.atomic
-def reassign_caseload(*, actor: User, from_worker: User, to_worker: User, request=None) -> int:
+def reassign_caseload(
+    *, actor: User, from_worker: User, to_worker: User, request: HttpRequest | None = None
+) -> int:
     """Move every open case of `from_worker` in the actor's teams to `to_worker`, in one
     step (for a departing worker). Returns how many cases moved."""
     if actor.role != Role.SUPERVISOR:
@@ -517,7 +596,7 @@ def reassign_caseload(*, actor: User, from_worker: User, to_worker: User, reques
         Case.objects.select_for_update(of=("self",))
         .select_related("assigned_worker", "team")
         .filter(
-            agency_id=actor.agency_id,
+            agency_id=cast(int, actor.agency_id),  # a supervisor's agency (User.clean)
             assigned_worker=from_worker,
             status=CaseStatus.OPEN,
             team__in=actor.supervised_teams.all(),
@@ -530,7 +609,7 @@ def reassign_caseload(*, actor: User, from_worker: User, to_worker: User, reques
 
 @transaction.atomic
 def grant_emergency_access(
-    *, actor: User, case: Case, reason: str, request=None
+    *, actor: User, case: Case, reason: str, request: HttpRequest | None = None
 ) -> EmergencyAccess:
     """Break the glass: open a case of the actor's agency outside their scope for
     EMERGENCY_ACCESS_HOURS. Audited, on the case timeline, and listed for supervisors."""
@@ -565,7 +644,9 @@ def grant_emergency_access(
 
 
 @transaction.atomic
-def review_emergency_access(*, actor: User, grant: EmergencyAccess, note: str = "", request=None):
+def review_emergency_access(
+    *, actor: User, grant: EmergencyAccess, note: str = "", request: HttpRequest | None = None
+) -> EmergencyAccess:
     """A supervisor marks an emergency access as reviewed."""
     if not EmergencyAccess.objects.for_supervisor(actor).filter(pk=grant.pk).exists():
         raise EmergencyAccessRefused("You do not supervise this access.")
@@ -586,7 +667,7 @@ def review_emergency_access(*, actor: User, grant: EmergencyAccess, note: str = 
     return grant
 
 
-def save_draft(*, actor: User, data: dict) -> ContactDraft:
+def save_draft(*, actor: User, data: dict[str, Any]) -> ContactDraft:
     draft, _ = ContactDraft.objects.update_or_create(
         user=actor, defaults={"data": without_nul(data)}
     )
@@ -612,7 +693,9 @@ def can_merge_clients(user: User) -> bool:
 
 
 @transaction.atomic
-def merge_clients(*, actor: User, survivor: Client, duplicate: Client, request=None) -> Client:
+def merge_clients(
+    *, actor: User, survivor: Client, duplicate: Client, request: HttpRequest | None = None
+) -> Client:
     """Merge `duplicate` into `survivor`: every row that names the duplicate (cases,
     contacts, referrals, consents, disclosures, hospital visits, follow-ups through their
     cases, notifications, identifiers, records merged into it before) moves to the
@@ -633,7 +716,7 @@ def merge_clients(*, actor: User, survivor: Client, duplicate: Client, request=N
     locked = {
         c.pk: c
         for c in Client.objects.select_for_update()
-        .filter(pk__in=[survivor.pk, duplicate.pk], agency_id=actor.agency_id)
+        .filter(pk__in=[survivor.pk, duplicate.pk], agency_id=cast(int, actor.agency_id))
         .order_by("pk")
     }
     if len(locked) != 2:
@@ -677,17 +760,20 @@ def merge_clients(*, actor: User, survivor: Client, duplicate: Client, request=N
     return survivor
 
 
-def _move_client_rows(*, duplicate: Client, survivor: Client):
+def _move_client_rows(*, duplicate: Client, survivor: Client) -> tuple[dict[str, int], list[str]]:
     """Point every foreign key to the duplicate at the survivor, whichever app holds it
     (found from the model graph, so a new one cannot be forgotten). Returns the number
     of rows moved per table and the identifiers left on the duplicate: a kind the
     survivor already has (one per kind) stays where it is."""
-    moved = {}
-    kept = []
+    moved: dict[str, int] = {}
+    kept: list[str] = []
     relations = [
         f
         for f in Client._meta.get_fields(include_hidden=True)
-        if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one)
+        if isinstance(f, ForeignObjectRel)
+        and f.auto_created
+        and not f.concrete
+        and (f.one_to_many or f.one_to_one)
     ]
     for relation in relations:
         model, name = relation.related_model, relation.field.name
@@ -707,7 +793,7 @@ def _move_client_rows(*, duplicate: Client, survivor: Client):
 
 def _fill_from(survivor: Client, duplicate: Client) -> list[str]:
     """Copy the duplicate's details the survivor lacks; returns the fields filled."""
-    filled = []
+    filled: list[str] = []
     for name in MERGE_FILLS:
         if not getattr(survivor, name) and getattr(duplicate, name):
             setattr(survivor, name, getattr(duplicate, name))

@@ -6,15 +6,19 @@ answers 403 (also audited).
 """
 
 import uuid
+from typing import TypeVar, cast
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from audit.models import Action
 from audit.services import record as audit
+from directory.models import DirectoryQuerySet, HsdsModel
+
+_Row = TypeVar("_Row", bound=HsdsModel)
 
 
-def parse_uuid(pk):
+def parse_uuid(pk: object) -> uuid.UUID | None:
     """`pk` as a UUID, or None when it cannot be one."""
     try:
         return uuid.UUID(str(pk))
@@ -22,18 +26,26 @@ def parse_uuid(pk):
         return None
 
 
-def get_directory_row_for_user(request, model, pk, *, write=False, queryset=None):
+def get_directory_row_for_user(
+    request: HttpRequest,
+    model: type[_Row],
+    pk: object,
+    *,
+    write: bool = False,
+    queryset: DirectoryQuerySet[_Row] | None = None,
+) -> _Row:
     """The `model` row `pk` as `request.user` may see it (`queryset` for joins)."""
     user = request.user
     key = parse_uuid(pk)
     base = queryset if queryset is not None else model.objects.all()
-    obj = base.visible_to(user).filter(pk=key).first() if key else None
+    # `model.objects` types as the base model's manager; its rows are `model`'s.
+    obj = cast(_Row | None, base.visible_to(user).filter(pk=key).first() if key else None)
     if obj is None:
         owner = model.objects.filter(pk=key).values("agency_id").first() if key else None
         audit(
             request=request,
             action=Action.DENIED,
-            object_type=model._meta.model_name,
+            object_type=model._meta.model_name or "",
             object_id=str(pk),
             agency_id=owner["agency_id"] if owner else None,
             detail={"reason": "not visible"},

@@ -23,15 +23,16 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from audit.models import Action
 from audit.services import record
-from casebook.text import without_nul
+from core.text import without_nul
 from directory.models import HSDS_MODELS, HsdsRecord, TaxonomyTerm
 from directory.needs import guess_need_category
 
@@ -186,58 +187,87 @@ def parse_cell(column: Column, cell: str):
     if column.enum and cell not in column.enum:
         raise CellError(f"{cell!r} is not one of {', '.join(column.enum)}")
     if column.kind == "number":
-        if not NUMBER_RE.match(cell) or not math.isfinite(float(cell)):
-            raise CellError(f"{cell!r} is not a number")
-        return float(cell)
+        return _parse_number(cell)
     if column.kind == "integer":
-        if not INTEGER_RE.match(cell):
-            raise CellError(f"{cell!r} is not an integer")
-        return int(cell)
+        return _parse_integer(cell)
     if column.kind == "boolean":
-        if cell.lower() not in BOOLEANS:
-            raise CellError(f"{cell!r} is not true or false")
-        return BOOLEANS[cell.lower()]
+        return _parse_boolean(cell)
     if column.kind == "date":
-        try:
-            if not DATE_RE.match(cell):
-                raise ValueError
-            return datetime.date.fromisoformat(cell)
-        except ValueError:
-            raise CellError(f"{cell!r} is not a date (YYYY-MM-DD)") from None
+        return _parse_date(cell)
     if column.kind == "time":
-        if TIME_WITH_OFFSET_RE.match(cell):
-            # A time of day with an offset cannot be stored without losing the offset.
-            raise CellError(
-                f"{cell!r} has a UTC offset: give the local time and put the offset in "
-                "the timezone column"
-            )
-        try:
-            if not TIME_RE.match(cell):
-                raise ValueError
-            return datetime.time.fromisoformat(cell)
-        except ValueError:
-            raise CellError(f"{cell!r} is not a time (HH:MM:SS)") from None
+        return _parse_time(cell)
     if column.kind == "datetime":
-        try:
-            value = datetime.datetime.fromisoformat(cell)
-        except ValueError:
-            raise CellError(f"{cell!r} is not a date-time (ISO 8601)") from None
-        if value.tzinfo is None:
-            raise CellError(f"{cell!r} has no time zone (end it with Z or an offset)")
-        try:
-            return value.astimezone(datetime.UTC)
-        except OverflowError:
-            raise CellError(f"{cell!r} is out of range") from None
-    if column.format == "uuid":
+        return _parse_datetime(cell)
+    return _parse_string(column.format, cell)
+
+
+def _parse_number(cell: str) -> float:
+    if not NUMBER_RE.match(cell) or not math.isfinite(float(cell)):
+        raise CellError(f"{cell!r} is not a number")
+    return float(cell)
+
+
+def _parse_integer(cell: str) -> int:
+    if not INTEGER_RE.match(cell):
+        raise CellError(f"{cell!r} is not an integer")
+    return int(cell)
+
+
+def _parse_boolean(cell: str) -> bool:
+    if cell.lower() not in BOOLEANS:
+        raise CellError(f"{cell!r} is not true or false")
+    return BOOLEANS[cell.lower()]
+
+
+def _parse_date(cell: str) -> datetime.date:
+    try:
+        if not DATE_RE.match(cell):
+            raise ValueError
+        return datetime.date.fromisoformat(cell)
+    except ValueError:
+        raise CellError(f"{cell!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _parse_time(cell: str) -> datetime.time:
+    if TIME_WITH_OFFSET_RE.match(cell):
+        # A time of day with an offset cannot be stored without losing the offset.
+        raise CellError(
+            f"{cell!r} has a UTC offset: give the local time and put the offset in "
+            "the timezone column"
+        )
+    try:
+        if not TIME_RE.match(cell):
+            raise ValueError
+        return datetime.time.fromisoformat(cell)
+    except ValueError:
+        raise CellError(f"{cell!r} is not a time (HH:MM:SS)") from None
+
+
+def _parse_datetime(cell: str) -> datetime.datetime:
+    try:
+        value = datetime.datetime.fromisoformat(cell)
+    except ValueError:
+        raise CellError(f"{cell!r} is not a date-time (ISO 8601)") from None
+    if value.tzinfo is None:
+        raise CellError(f"{cell!r} has no time zone (end it with Z or an offset)")
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise CellError(f"{cell!r} is out of range") from None
+
+
+def _parse_string(fmt: str, cell: str):
+    """The cell itself, checked against its format; a UUID as a uuid.UUID."""
+    if fmt == "uuid":
         if not UUID_RE.match(cell):
             raise CellError(f"{cell!r} is not a UUID")
         return uuid.UUID(cell)
-    if column.format == "email":
+    if fmt == "email":
         try:
             validate_email(cell)
         except ValidationError:
             raise CellError(f"{cell!r} is not an email address") from None
-    if column.format == "uri" and not URI_RE.match(cell):
+    if fmt == "uri" and not URI_RE.match(cell):
         raise CellError(f"{cell!r} is not a URI")
     return cell
 
@@ -494,7 +524,7 @@ def _existing(table_name: str, pks, agency=None, anywhere=False) -> dict:
     if not pks:
         return {}
     model = TABLE_MODELS.get(table_name, HsdsRecord)
-    qs = model.objects.filter(pk__in=pks)
+    qs: QuerySet[Any] = model.objects.filter(pk__in=pks)
     if not anywhere:
         qs = qs.filter(_scope(agency))
     if model is HsdsRecord:
@@ -538,58 +568,67 @@ def check_rows(rows: list[Row], agency=None) -> None:
 
 
 def _check_references(rows, by_table, agency):
-    wanted: dict[str, set] = {}
-    for row in rows:
-        for column in row.table.column_names:
-            target = row.table.reference_target(column)
-            value = row.values.get(column)
-            if target and isinstance(value, uuid.UUID):
-                wanted.setdefault(target, set()).add(value)
+    references = [
+        (row, column, target, pk, _package_row(by_table, target, pk))
+        for row, column, target, pk in _reference_cells(rows)
+    ]
+    in_directory = _ids_in_directory(references, agency)
+    for row, column, target, pk, referenced in references:
+        if referenced is None and pk not in in_directory.get(target, set()):
+            row.reject(
+                column,
+                f"references {_target_label(target)} {pk}, which is neither in the package "
+                "nor in the directory",
+            )
+    _reject_references_to_rejected(references)
 
-    in_directory: dict[str, set] = {}
-    for target, pks in wanted.items():
-        if target == ANY_TABLE:
-            found = set()
-            for name in [*TABLE_MODELS, ANY_TABLE]:
-                found |= set(_existing(name, pks, agency))
-            in_directory[target] = found
-        else:
-            in_directory[target] = set(_existing(target, pks, agency))
 
-    def package_row(target, pk):
-        if target != ANY_TABLE:
-            return by_table.get(target, {}).get(pk)
-        for keyed in by_table.values():
-            if pk in keyed:
-                return keyed[pk]
-        return None
-
-    references = []
+def _reference_cells(rows):
+    """(row, column, target table or ANY_TABLE, id) of every reference a row makes."""
     for row in rows:
         for column in row.table.column_names:
             target = row.table.reference_target(column)
             pk = row.values.get(column)
             if target and isinstance(pk, uuid.UUID):
-                references.append((row, column, target, pk, package_row(target, pk)))
+                yield row, column, target, pk
 
-    for row, column, target, pk, referenced in references:
-        if referenced is None and pk not in in_directory.get(target, set()):
-            what = "a row" if target == ANY_TABLE else target
-            row.reject(
-                column,
-                f"references {what} {pk}, which is neither in the package nor in the directory",
-            )
 
-    # A row that references a rejected row is rejected too, and so on down the chain.
+def _package_row(by_table, target, pk) -> Row | None:
+    if target != ANY_TABLE:
+        return by_table.get(target, {}).get(pk)
+    for keyed in by_table.values():
+        if pk in keyed:
+            return keyed[pk]
+    return None
+
+
+def _ids_in_directory(references, agency) -> dict[str, set]:
+    """{target: the referenced ids found in `agency`'s scope}, one query per target table
+    (per table of the models and HsdsRecord for ANY_TABLE)."""
+    wanted: dict[str, set] = {}
+    for _row, _column, target, pk, _referenced in references:
+        wanted.setdefault(target, set()).add(pk)
+    in_directory: dict[str, set] = {}
+    for target, pks in wanted.items():
+        names = [*TABLE_MODELS, ANY_TABLE] if target == ANY_TABLE else [target]
+        in_directory[target] = set().union(*(_existing(name, pks, agency) for name in names))
+    return in_directory
+
+
+def _target_label(target: str) -> str:
+    return "a row" if target == ANY_TABLE else target
+
+
+def _reject_references_to_rejected(references):
+    """A row that references a rejected row is rejected too, and so on down the chain."""
     changed = True
     while changed:
         changed = False
         for row, column, target, pk, referenced in references:
             if referenced is not None and referenced.rejected and not row.rejected:
-                what = "a row" if target == ANY_TABLE else target
                 row.reject(
                     column,
-                    f"references {what} {pk}, which is rejected "
+                    f"references {_target_label(target)} {pk}, which is rejected "
                     f"({referenced.file} line {referenced.line})",
                 )
                 changed = True
@@ -683,31 +722,15 @@ def _load_table(table: Table, rows: list[Row], agency_id) -> dict[str, int]:
     self_refs = [c for c in table.column_names if table.reference_target(c) == table.name]
     new, deferred = [], []
     for row in rows:
-        if model is HsdsRecord:
-            values = {"table": table.name, "data": dict(row.cells)}
-        else:
-            values = {c: _model_value(row, c) for c in _model_columns(table)}
+        values = _row_values(table, row)
         later = {c: values.pop(c) for c in self_refs}
         obj = existing.get(row.pk)
         if obj is None:
-            obj = model(id=row.pk, agency_id=agency_id, **values)
-            for column in later:
-                setattr(obj, column, None)
-            if model is TaxonomyTerm:
-                obj.need_category = guess_need_category(obj)
+            obj = _new_object(model, row.pk, agency_id, values, later)
             new.append(obj)
             counts["created"] += 1
         else:
-            changes = {k: v for k, v in values.items() if getattr(obj, k) != v}
-            if model is TaxonomyTerm and not obj.need_category:
-                for k, v in changes.items():
-                    setattr(obj, k, v)
-                if guess := guess_need_category(obj):
-                    changes["need_category"] = guess
-            moved = any(getattr(obj, k) != v for k, v in later.items())
-            counts["updated" if changes or moved else "unchanged"] += 1
-            if changes:
-                model.objects.filter(pk=obj.pk).update(**changes)
+            counts[_update_existing(model, obj, values, later)] += 1
         if any(getattr(obj, k) != v for k, v in later.items()):
             deferred.append((row.pk, later))
     model.objects.bulk_create(new, batch_size=500)
@@ -715,6 +738,39 @@ def _load_table(table: Table, rows: list[Row], agency_id) -> dict[str, int]:
     for pk, later in deferred:
         model.objects.filter(pk=pk).update(**later)
     return counts
+
+
+def _row_values(table: Table, row: Row) -> dict:
+    """The row's values by model attribute; an HsdsRecord keeps the whole row as data."""
+    if table.model is HsdsRecord:
+        return {"table": table.name, "data": dict(row.cells)}
+    return {c: _model_value(row, c) for c in _model_columns(table)}
+
+
+def _new_object(model, pk, agency_id, values: dict, later: dict):
+    """An unsaved object of the row, its self-references (`later`) left empty for the
+    second pass."""
+    obj = model(id=pk, agency_id=agency_id, **values)
+    for column in later:
+        setattr(obj, column, None)
+    if model is TaxonomyTerm:
+        obj.need_category = guess_need_category(obj)
+    return obj
+
+
+def _update_existing(model, obj, values: dict, later: dict) -> str:
+    """Write the values that differ to the object's row: "updated", or "unchanged" when
+    nothing differs and no self-reference (written in the second pass) moves."""
+    changes = {k: v for k, v in values.items() if getattr(obj, k) != v}
+    if model is TaxonomyTerm and not obj.need_category:
+        for k, v in changes.items():
+            setattr(obj, k, v)
+        if guess := guess_need_category(obj):
+            changes["need_category"] = guess
+    moved = any(getattr(obj, k) != v for k, v in later.items())
+    if changes:
+        model.objects.filter(pk=obj.pk).update(**changes)
+    return "updated" if changes or moved else "unchanged"
 
 
 def _model_value(row: Row, column: str):
@@ -736,12 +792,12 @@ def _attname_map(model) -> dict[str, str]:
 def _resource(table: Table) -> dict:
     fields = []
     for column in table.columns:
-        spec = {"name": column.name, "type": column.kind}
+        spec: dict[str, Any] = {"name": column.name, "type": column.kind}
         if column.format:
             spec["format"] = column.format
         spec["title"] = column.title
         spec["description"] = column.description
-        constraints = {"required": column.name in table.required}
+        constraints: dict[str, Any] = {"required": column.name in table.required}
         if column.unique:
             constraints["unique"] = True
         if column.enum:

@@ -13,9 +13,13 @@ own services, which only that agency's users see and only its admins edit.
 """
 
 import uuid
+from typing import Any, Self, TypeVar
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
+
+from accounts.models import User
 
 
 class NeedCategory(models.TextChoices):
@@ -35,8 +39,11 @@ class NeedCategory(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class DirectoryQuerySet(models.QuerySet):
-    def visible_to(self, user):
+_Row = TypeVar("_Row", bound="HsdsModel")
+
+
+class DirectoryQuerySet(models.QuerySet[_Row]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Rows of the shared community directory, and the user's own agency's rows.
         Never another agency's."""
         if not user.is_authenticated:
@@ -45,7 +52,7 @@ class DirectoryQuerySet(models.QuerySet):
             return self.filter(agency__isnull=True)
         return self.filter(Q(agency__isnull=True) | Q(agency_id=user.agency_id))
 
-    def editable_by(self, user):
+    def editable_by(self, user: User | AnonymousUser) -> Self:
         """Rows the user may change: an agency admin their agency's own rows; a system
         admin the shared directory."""
         if not user.is_authenticated:
@@ -77,7 +84,7 @@ class HsdsModel(models.Model):
         abstract = True
 
 
-def text(**kwargs):
+def text(**kwargs: Any) -> "models.TextField[str, str]":
     return models.TextField(blank=True, default="", **kwargs)
 
 
@@ -103,7 +110,7 @@ class Organization(HsdsModel):
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["agency", "name"], name="dir_org_agency_name_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -154,7 +161,7 @@ class Service(HsdsModel):
             models.Index(fields=["minimum_age", "maximum_age"], name="dir_service_age_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -190,7 +197,7 @@ class Location(HsdsModel):
             models.Index(fields=["latitude", "longitude"], name="dir_location_coords_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or str(self.id)
 
 
@@ -204,7 +211,7 @@ class ServiceAtLocation(HsdsModel):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.service} at {self.location}"
 
 
@@ -238,7 +245,7 @@ class Address(HsdsModel):
             models.Index(fields=["postal_code"], name="dir_address_postal_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return ", ".join(p for p in [self.address_1, self.city, self.postal_code] if p)
 
 
@@ -269,7 +276,7 @@ class Contact(HsdsModel):
     class Meta:
         ordering = ["name", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.email or str(self.id)
 
 
@@ -299,7 +306,7 @@ class Phone(HsdsModel):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
 
@@ -345,7 +352,7 @@ class Schedule(HsdsModel):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.description or f"{self.byday} {self.opens_at}–{self.closes_at}"
 
 
@@ -361,7 +368,7 @@ class Taxonomy(HsdsModel):
         ordering = ["name", "id"]
         verbose_name_plural = "taxonomies"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -391,7 +398,7 @@ class TaxonomyTerm(HsdsModel):
             models.Index(fields=["need_category"], name="dir_term_need_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code} {self.name}".strip()
 
 
@@ -416,7 +423,7 @@ class Attribute(HsdsModel):
             models.Index(fields=["link_id"], name="dir_attribute_link_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.link_entity} {self.link_id}: {self.taxonomy_term_id}"
 
 
@@ -443,7 +450,7 @@ class Language(HsdsModel):
             models.Index(fields=["code"], name="dir_language_code_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.code
 
 
@@ -462,7 +469,7 @@ class ServiceArea(HsdsModel):
     class Meta:
         ordering = ["name", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or str(self.id)
 
 
@@ -477,7 +484,7 @@ class HsdsRecord(HsdsModel):
         ordering = ["table", "id"]
         indexes = [models.Index(fields=["table"], name="dir_record_table_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.table} {self.id}"
 
 

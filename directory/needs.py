@@ -14,7 +14,7 @@ from directory.models import NeedCategory
 NEEDS_TAXONOMY_ID = uuid.UUID("6a1f1c2e-3b0d-4c39-9d0e-5b7f0c2a9e01")
 NEEDS_TAXONOMY_NAME = "casebook needs"
 
-NEED_TERM_IDS = {
+NEED_TERM_IDS: dict[str, uuid.UUID] = {
     NeedCategory.HOUSING: uuid.UUID("6a1f1c2e-3b0d-4c39-9d0e-5b7f0c2a9e10"),
     NeedCategory.MENTAL_HEALTH: uuid.UUID("6a1f1c2e-3b0d-4c39-9d0e-5b7f0c2a9e11"),
     NeedCategory.SUBSTANCE_USE: uuid.UUID("6a1f1c2e-3b0d-4c39-9d0e-5b7f0c2a9e12"),

@@ -11,9 +11,8 @@ someone to a door that may be shut.
 """
 
 import datetime
-import zoneinfo
 
-from django.conf import settings
+from accounts.models import zone_of
 
 OPEN = "open"
 CLOSED = "closed"
@@ -25,12 +24,9 @@ ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", -1: "last", -2: "2
 
 
 def agency_zone(user) -> datetime.tzinfo:
-    """The time zone a schedule without an offset is read in: the user's agency's."""
-    name = getattr(getattr(user, "agency", None), "timezone", "") or settings.TIME_ZONE
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return datetime.UTC
+    """The time zone a schedule without an offset is read in: the user's agency's
+    (accounts.models.zone_of; the installation's for a user of none)."""
+    return zone_of(getattr(user, "agency", None))
 
 
 def schedule_zone(schedule, default_tz) -> datetime.tzinfo:
@@ -78,46 +74,75 @@ def _nth_weekday(date: datetime.date, ordinal: int) -> bool:
 
 def runs_on(schedule, date: datetime.date) -> bool:
     """Whether the schedule's recurrence has an opening on `date` (local to the schedule)."""
-    for start in (schedule.valid_from, schedule.dtstart):
-        if start and date < start:
-            return False
-    for end in (schedule.valid_to, schedule.until):
-        if end and date > end:
-            return False
+    if not _within_validity(schedule, date):
+        return False
     freq = (schedule.freq or "").upper()
+    if freq == "MONTHLY":
+        return _runs_monthly_on(schedule, date)
+    return _runs_weekly_or_daily_on(schedule, date, freq)
+
+
+def _within_validity(schedule, date: datetime.date) -> bool:
+    """Whether `date` is on or after every start (valid_from, dtstart) and on or before
+    every end (valid_to, until) the schedule gives."""
+    started = all(date >= start for start in (schedule.valid_from, schedule.dtstart) if start)
+    return started and not any(date > end for end in (schedule.valid_to, schedule.until) if end)
+
+
+def _runs_monthly_on(schedule, date: datetime.date) -> bool:
+    byday = _byday(schedule)
+    interval = int(schedule.interval or 1)
+    monthdays = _monthdays(schedule)
+    if monthdays and not _is_monthday(date, monthdays):
+        return False
+    if byday and not _is_byday(date, byday):
+        return False
+    if not monthdays and not byday:
+        return bool(schedule.dtstart) and date.day == schedule.dtstart.day
+    if interval > 1 and schedule.dtstart:
+        months = (date.year - schedule.dtstart.year) * 12 + date.month - schedule.dtstart.month
+        return months % interval == 0
+    return True
+
+
+def _is_monthday(date: datetime.date, monthdays: list[int]) -> bool:
+    """Whether `date` is one of `monthdays` (counted from the month's end when negative)."""
+    last = (date.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    length = (last - datetime.timedelta(days=1)).day
+    return any(d == date.day or length + d + 1 == date.day for d in monthdays)
+
+
+def _is_byday(date: datetime.date, byday: list[tuple[int | None, str]]) -> bool:
+    """Whether `date` is one of byday's weekdays, and the right one of its month where an
+    ordinal is given."""
+    weekday = DAYS[date.weekday()]
+    return any(
+        day == weekday and (ordinal is None or _nth_weekday(date, ordinal))
+        for ordinal, day in byday
+    )
+
+
+def _runs_weekly_or_daily_on(schedule, date: datetime.date, freq: str) -> bool:
     weekday = DAYS[date.weekday()]
     byday = _byday(schedule)
     interval = int(schedule.interval or 1)
-    if freq == "MONTHLY":
-        monthdays = _monthdays(schedule)
-        if monthdays:
-            last = (date.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-            length = (last - datetime.timedelta(days=1)).day
-            if not any(d == date.day or length + d + 1 == date.day for d in monthdays):
-                return False
-        if byday and not any(
-            day == weekday and (ordinal is None or _nth_weekday(date, ordinal))
-            for ordinal, day in byday
-        ):
-            return False
-        if not monthdays and not byday:
-            return bool(schedule.dtstart) and date.day == schedule.dtstart.day
-        if interval > 1 and schedule.dtstart:
-            months = (date.year - schedule.dtstart.year) * 12 + date.month - schedule.dtstart.month
-            return months % interval == 0
-        return True
     if byday and weekday not in {day for _, day in byday}:
         return False
     no_day_given = freq == "WEEKLY" and not byday and schedule.dtstart
     if no_day_given and date.weekday() != schedule.dtstart.weekday():
         return False
     if interval > 1 and schedule.dtstart:
-        if freq == "WEEKLY":
-            # Weeks are counted from the Monday of dtstart's week.
-            start = schedule.dtstart - datetime.timedelta(days=schedule.dtstart.weekday())
-            return ((date - start).days // 7) % interval == 0
-        return (date - schedule.dtstart).days % interval == 0
+        return _in_interval(schedule, date, freq, interval)
     return freq in ("WEEKLY", "DAILY", "")
+
+
+def _in_interval(schedule, date: datetime.date, freq: str, interval: int) -> bool:
+    """Whether `date` falls in every `interval`-th week (WEEKLY) or day from dtstart."""
+    if freq == "WEEKLY":
+        # Weeks are counted from the Monday of dtstart's week.
+        start = schedule.dtstart - datetime.timedelta(days=schedule.dtstart.weekday())
+        return ((date - start).days // 7) % interval == 0
+    return (date - schedule.dtstart).days % interval == 0
 
 
 def is_open_at(schedule, moment: datetime.datetime, default_tz) -> bool | None:
@@ -164,28 +189,38 @@ def describe(schedule) -> str:
     """A schedule in words, e.g. "Mon, Tue, Wed 09:00-17:00 (UTC-7)"."""
     if schedule.description and not (schedule.opens_at and schedule.closes_at):
         return schedule.description
-    freq = (schedule.freq or "").upper()
-    byday = _byday(schedule)
-    if freq == "MONTHLY":
-        parts = [
-            f"{ORDINALS.get(o, f'{o}th') + ' ' if o else 'every '}{DAY_NAMES[d]}" for o, d in byday
-        ]
-        parts += [f"day {d}" if d > 0 else "last day" for d in _monthdays(schedule)]
-        days = ("Monthly: " + ", ".join(parts)) if parts else "Monthly"
-    elif byday:
-        days = ", ".join(DAY_NAMES[d] for _, d in byday)
-    else:
-        days = "Every day" if freq in ("DAILY", "") else "Weekly"
     hours = ""
     if schedule.opens_at and schedule.closes_at:
         hours = f" {_time(schedule.opens_at)}–{_time(schedule.closes_at)}"
-    zone = ""
-    if schedule.timezone is not None:
-        offset = schedule.timezone
-        zone = f" (UTC{'+' if offset >= 0 else '−'}{abs(offset):g})"
-    text = f"{days}{hours}{zone}"
+    text = f"{_days_in_words(schedule)}{hours}{_offset_in_words(schedule.timezone)}"
     if schedule.valid_from or schedule.valid_to:
         text += f", {schedule.valid_from or '…'} to {schedule.valid_to or '…'}"
     if schedule.description:
         text += f". {schedule.description}"
     return text
+
+
+def _days_in_words(schedule) -> str:
+    """The days in words: "Mon, Tue", "Monthly: 1st Mon, day 15", "Every day" or "Weekly"."""
+    freq = (schedule.freq or "").upper()
+    byday = _byday(schedule)
+    if freq == "MONTHLY":
+        return _monthly_in_words(schedule, byday)
+    if byday:
+        return ", ".join(DAY_NAMES[d] for _, d in byday)
+    return "Every day" if freq in ("DAILY", "") else "Weekly"
+
+
+def _monthly_in_words(schedule, byday: list[tuple[int | None, str]]) -> str:
+    parts = [
+        f"{ORDINALS.get(o, f'{o}th') + ' ' if o else 'every '}{DAY_NAMES[d]}" for o, d in byday
+    ]
+    parts += [f"day {d}" if d > 0 else "last day" for d in _monthdays(schedule)]
+    return ("Monthly: " + ", ".join(parts)) if parts else "Monthly"
+
+
+def _offset_in_words(offset: float | None) -> str:
+    """An offset in hours in words, as " (UTC-7)"; "" for none."""
+    if offset is None:
+        return ""
+    return f" (UTC{'+' if offset >= 0 else '−'}{abs(offset):g})"

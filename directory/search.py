@@ -13,6 +13,7 @@ queries whatever its size.
 
 import datetime
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -23,6 +24,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    OrderBy,
     OuterRef,
     Prefetch,
     Q,
@@ -30,6 +32,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cos, Radians, Sqrt
 from django.utils import timezone
 
@@ -179,7 +182,7 @@ def _service_filters(queryset, user, params: SearchParams, service: str, locatio
         spoken = Language.objects.visible_to(user).filter(
             Q(code__iexact=value) | Q(name__iexact=value) | Q(code__istartswith=f"{value}-")
         )
-        condition = Exists(spoken.filter(service_id=service_pk))
+        condition: Q | Combinable = Exists(spoken.filter(service_id=service_pk))
         if location:
             condition |= Exists(spoken.filter(location_id=OuterRef(f"{location}pk")))
         queryset = queryset.filter(condition)
@@ -230,14 +233,14 @@ class SearchResults:
         self.now = now or timezone.now()
         self.zone = hours.agency_zone(user)
         self.open_now_truncated = False
-        self._count = None
+        self._count: tuple[int, int] | None = None
 
         at_locations = ServiceAtLocation.objects.filter(
             _visible(user, ""), _visible(user, "service__"), _visible(user, "location__")
         )
         at_locations = _service_filters(at_locations, user, params, "service__", "location__")
-        order = ["closed_rank"]
-        if params.near:
+        order: list[str | OrderBy] = ["closed_rank"]
+        if params.lat is not None and params.lng is not None:
             at_locations = at_locations.annotate(distance_km=distance_km(params.lat, params.lng))
             order.append(F("distance_km").asc(nulls_last=True))
         else:
@@ -393,7 +396,7 @@ def need_categories_for(user, service_ids) -> dict:
     term's own category, else its parent's). One query."""
     if not service_ids:
         return {}
-    found = {}
+    found: dict[uuid.UUID, list[str]] = {}
     links = (
         Attribute.objects.visible_to(user)
         .filter(link_entity="service", link_id__in=service_ids)

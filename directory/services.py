@@ -3,16 +3,21 @@ the system admin the shared directory. Each service checks that the actor may, c
 the rows in one transaction and leaves a CREATE or UPDATE audit row."""
 
 import datetime
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
 from directory.models import (
     Address,
     Attribute,
+    HsdsModel,
     Language,
     Location,
     NeedCategory,
@@ -24,6 +29,8 @@ from directory.models import (
     TaxonomyTerm,
 )
 from directory.needs import NEED_TERM_IDS, NEEDS_TAXONOMY_ID, NEEDS_TAXONOMY_NAME
+
+_Row = TypeVar("_Row", bound=HsdsModel)
 
 NEEDS_TAXONOMY = NEEDS_TAXONOMY_NAME
 ORGANIZATION_FIELDS = ["name", "alternate_name", "description", "email", "website"]
@@ -78,7 +85,7 @@ NAMES["asl"] = "ase"
 def parse_languages(text: str) -> list[tuple[str, str]]:
     """[(code, name), ...] from "es, Vietnamese, asl"; an unknown word is kept as a name
     (or a code, when it looks like one)."""
-    found = {}
+    found: dict[str, tuple[str, str]] = {}
     for raw in (text or "").replace(";", ",").split(","):
         word = " ".join(raw.split())[:60]
         if not word:
@@ -97,7 +104,7 @@ def parse_languages(text: str) -> list[tuple[str, str]]:
     return list(found.values())
 
 
-def _editor_agency_id(actor):
+def _editor_agency_id(actor: User) -> int | None:
     """The agency new rows belong to: the admin's agency, or None (the shared directory)
     for the system admin. Anyone else may not edit."""
     if actor.is_system_admin:
@@ -107,21 +114,30 @@ def _editor_agency_id(actor):
     raise PermissionDenied("Only agency admins and the system admin edit the directory.")
 
 
-def _locked(model, obj, actor):
-    row = model.objects.editable_by(actor).select_for_update().filter(pk=obj.pk).first()
+def _locked(model: type[_Row], obj: _Row, actor: User) -> _Row:
+    # Through the model's own manager: `model.objects` types as the base model's.
+    row = cast(
+        _Row | None,
+        model.objects.editable_by(actor).select_for_update().filter(pk=obj.pk).first(),
+    )
     if row is None:
         raise PermissionDenied(f"You may not change this {model._meta.verbose_name}.")
     return row
 
 
-def _apply(obj, data: dict, fields) -> list[str]:
-    changed = []
+def _apply(obj: models.Model, data: dict[str, Any], fields: Iterable[str]) -> list[str]:
+    changed: list[str] = []
     for name in fields:
         if name not in data:
             continue
         value = data[name]
         if value is None and name not in ("minimum_age", "maximum_age", "latitude", "longitude"):
-            value = obj._meta.get_field(name).get_default() if name != "organization" else None
+            # `fields` name columns (Field), never reverse relations.
+            value = (
+                cast("models.Field[Any, Any]", obj._meta.get_field(name)).get_default()
+                if name != "organization"
+                else None
+            )
         current = getattr(obj, f"{name}_id" if name == "organization" else name)
         new = value.pk if name == "organization" and value is not None else value
         if current != new:
@@ -132,11 +148,15 @@ def _apply(obj, data: dict, fields) -> list[str]:
 
 @transaction.atomic
 def save_organization(
-    *, actor, organization: Organization | None = None, data: dict, request=None
+    *,
+    actor: User,
+    organization: Organization | None = None,
+    data: dict[str, Any],
+    request: HttpRequest | None = None,
 ) -> Organization:
     agency_id = _editor_agency_id(actor)
     creating = organization is None
-    if creating:
+    if organization is None:
         organization = Organization(agency_id=agency_id, name="", description="")
     else:
         organization = _locked(Organization, organization, actor)
@@ -153,7 +173,7 @@ def save_organization(
     return organization
 
 
-def need_terms(categories) -> dict:
+def need_terms(categories: Collection[str]) -> dict[str, TaxonomyTerm]:
     """{category: its "casebook needs" term} (made by migration 0002 with the fixed ids of
     directory/needs.py; remade here if someone deleted one)."""
     terms = {
@@ -177,12 +197,13 @@ def need_terms(categories) -> dict:
 
 # The rows the _set_* helpers read and replace are those of the edited row's own
 # directory: an agency's own rows hung on a shared row are that agency's, never changed
-# (nor shown) by an edit of the shared row.
+# (nor shown) by an edit of the shared row. They filter on `agency=` the row's agency id:
+# None, a shared row's, selects the shared directory's rows (IS NULL).
 
 
-def _set_needs(service: Service, categories) -> bool:
+def _set_needs(service: Service, categories: Iterable[str]) -> bool:
     current = Attribute.objects.filter(
-        agency_id=service.agency_id,
+        agency=service.agency_id,
         link_entity="service",
         link_id=service.pk,
         taxonomy_term__taxonomy=NEEDS_TAXONOMY,
@@ -202,9 +223,9 @@ def _set_needs(service: Service, categories) -> bool:
     return bool(stale or terms)
 
 
-def _set_languages(service: Service, languages) -> bool:
+def _set_languages(service: Service, languages: list[tuple[str, str]]) -> bool:
     mine = Language.objects.filter(
-        agency_id=service.agency_id, service=service, location__isnull=True, phone__isnull=True
+        agency=service.agency_id, service=service, location__isnull=True, phone__isnull=True
     )
     current = sorted(mine.values_list("code", "name"))
     if current == sorted(languages):
@@ -218,13 +239,11 @@ def _set_languages(service: Service, languages) -> bool:
 
 
 def _set_phone(service: Service, number: str) -> bool:
-    phone = (
-        Phone.objects.filter(agency_id=service.agency_id, service=service).order_by("pk").first()
-    )
+    phone = Phone.objects.filter(agency=service.agency_id, service=service).order_by("pk").first()
     number = (number or "").strip()
-    if phone is None and not number:
-        return False
     if not number:
+        if phone is None:
+            return False
         phone.delete()
         return True
     if phone is None:
@@ -237,12 +256,17 @@ def _set_phone(service: Service, number: str) -> bool:
     return False
 
 
-def _set_weekly_schedule(service: Service, days, opens_at, closes_at) -> bool:
+def _set_weekly_schedule(
+    service: Service,
+    days: Iterable[str] | None,
+    opens_at: datetime.time | None,
+    closes_at: datetime.time | None,
+) -> bool:
     """The service's one simple weekly opening (its other schedules are left as they
     are). No days removes it."""
     schedule = (
         Schedule.objects.filter(
-            agency_id=service.agency_id,
+            agency=service.agency_id,
             service=service,
             freq="WEEKLY",
             location__isnull=True,
@@ -269,32 +293,25 @@ def _set_weekly_schedule(service: Service, days, opens_at, closes_at) -> bool:
 @transaction.atomic
 def save_service(
     *,
-    actor,
+    actor: User,
     service: Service | None = None,
-    data: dict,
-    need_categories=(),
-    languages=(),
+    data: dict[str, Any],
+    need_categories: Iterable[str] = (),
+    languages: Iterable[tuple[str, str]] = (),
     phone: str = "",
-    schedule_days=(),
+    schedule_days: Iterable[str] = (),
     opens_at: datetime.time | None = None,
     closes_at: datetime.time | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> Service:
     """Create or change a service with its needs (attributes to the "casebook needs"
     terms), languages, one phone and one weekly schedule."""
     agency_id = _editor_agency_id(actor)
-    organization = data.get("organization")
-    if organization is not None and not (
-        Organization.objects.editable_by(actor).filter(pk=organization.pk).exists()
-    ):
-        raise ValidationError({"organization": "Choose an organization you may edit."})
-    minimum, maximum = data.get("minimum_age"), data.get("maximum_age")
-    if minimum is not None and maximum is not None and minimum > maximum:
-        raise ValidationError({"maximum_age": "The maximum age is below the minimum age."})
-    if schedule_days and (opens_at is None or closes_at is None):
-        raise ValidationError({"opens_at": "Give the opening and closing times."})
+    _check_service_input(
+        actor=actor, data=data, schedule_days=schedule_days, opens_at=opens_at, closes_at=closes_at
+    )
     creating = service is None
-    if creating:
+    if service is None:
         service = Service(agency_id=agency_id, name="")
     else:
         service = _locked(Service, service, actor)
@@ -322,15 +339,37 @@ def save_service(
     return service
 
 
+def _check_service_input(
+    *,
+    actor: User,
+    data: dict[str, Any],
+    schedule_days: Iterable[str],
+    opens_at: datetime.time | None,
+    closes_at: datetime.time | None,
+) -> None:
+    """Raises ValidationError for an organization the actor may not edit, a maximum age
+    below the minimum, or schedule days without both times."""
+    organization = data.get("organization")
+    if organization is not None and not (
+        Organization.objects.editable_by(actor).filter(pk=organization.pk).exists()
+    ):
+        raise ValidationError({"organization": "Choose an organization you may edit."})
+    minimum, maximum = data.get("minimum_age"), data.get("maximum_age")
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise ValidationError({"maximum_age": "The maximum age is below the minimum age."})
+    if schedule_days and (opens_at is None or closes_at is None):
+        raise ValidationError({"opens_at": "Give the opening and closing times."})
+
+
 @transaction.atomic
 def save_location(
     *,
-    actor,
+    actor: User,
     location: Location | None = None,
-    data: dict,
-    address: dict,
-    services=None,
-    request=None,
+    data: dict[str, Any],
+    address: Mapping[str, str | None],
+    services: Iterable[Service] | None = None,
+    request: HttpRequest | None = None,
 ) -> Location:
     """Create or change a location, its (first physical) address, and which of the
     actor's editable services are offered there (`services`: None leaves them)."""
@@ -343,7 +382,9 @@ def save_location(
     if (data.get("latitude") is None) != (data.get("longitude") is None):
         raise ValidationError({"longitude": "Give both latitude and longitude, or neither."})
     creating = location is None
-    location = Location(agency_id=agency_id) if creating else _locked(Location, location, actor)
+    location = (
+        Location(agency_id=agency_id) if location is None else _locked(Location, location, actor)
+    )
     changed = _apply(location, data, LOCATION_FIELDS)
     location.full_clean(exclude=["organization"])
     location.save()
@@ -361,10 +402,10 @@ def save_location(
     return location
 
 
-def _set_address(location: Location, values: dict) -> bool:
+def _set_address(location: Location, values: Mapping[str, str | None]) -> bool:
     values = {name: (values.get(name) or "").strip() for name in ADDRESS_FIELDS}
     current = (
-        Address.objects.filter(agency_id=location.agency_id, location=location)
+        Address.objects.filter(agency=location.agency_id, location=location)
         .order_by("address_type", "pk")
         .first()
     )
@@ -380,13 +421,13 @@ def _set_address(location: Location, values: dict) -> bool:
     return True
 
 
-def _set_services(location: Location, services, actor) -> bool:
+def _set_services(location: Location, services: Iterable[Service], actor: User) -> bool:
     editable = Service.objects.editable_by(actor)
     wanted = {s.pk for s in services}
     if wanted - set(editable.filter(pk__in=wanted).values_list("pk", flat=True)):
         raise ValidationError({"services": "Choose services you may edit."})
     links = ServiceAtLocation.objects.filter(
-        agency_id=location.agency_id, location=location, service__in=editable
+        agency=location.agency_id, location=location, service__in=editable
     )
     have = set(links.values_list("service_id", flat=True))
     removed = links.exclude(service_id__in=wanted).delete()[0]

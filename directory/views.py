@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import refuse
-from cases.access import as_id
 from cases.models import Case
-from cases.views.common import add_service_errors
+from core.forms import add_error
+from core.ids import as_id
 from directory import schedules as hours
 from directory import search as finder
 from directory import services
@@ -232,7 +232,7 @@ def _edit(request, form, save, *, success, kind, row):
         try:
             save()
         except ValidationError as exc:
-            add_service_errors(exc, form)
+            add_error(exc, form)
         else:
             messages.success(request, success)
             return redirect("directory:manage")

@@ -9,28 +9,36 @@ unless the caller names stricter `writable_cases`.
 """
 
 from collections.abc import Callable
+from typing import TypeVar
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts.models import User
+from audit.access import get_for_user
 from audit.models import Action
 from audit.services import record as audit
-from cases.access import get_for_user
 from cases.models import Case
 from followups.models import Enrolment, FollowUp, HospitalVisit
 
+_OnCase = TypeVar("_OnCase", Enrolment, FollowUp, HospitalVisit)
 
-def _writable(model, user, writable_cases):
+
+def _writable(
+    model: type[_OnCase], user: User | AnonymousUser, writable_cases: QuerySet[Case] | None
+) -> QuerySet[_OnCase]:
     cases = Case.objects.contactable_by(user) if writable_cases is None else writable_cases
     return model.objects.filter(case__in=cases)
 
 
 def get_followup_for_user(
-    request,
-    pk,
+    request: HttpRequest,
+    pk: object,
     *,
     write: bool = False,
     audit_read: bool = True,
-    refine: Callable[[QuerySet], QuerySet] | None = None,
+    refine: Callable[[QuerySet[FollowUp]], QuerySet[FollowUp]] | None = None,
 ) -> FollowUp:
     """A follow-up on a case the user may see; `write`: one the user may work (the
     workers of its case, and a live emergency access, as the services allow). `refine`
@@ -56,8 +64,8 @@ def get_followup_for_user(
 
 
 def get_hospital_visit_for_user(
-    request,
-    pk,
+    request: HttpRequest,
+    pk: object,
     *,
     write: bool = False,
     audit_read: bool = True,
@@ -78,8 +86,8 @@ def get_hospital_visit_for_user(
 
 
 def get_enrolment_for_user(
-    request,
-    pk,
+    request: HttpRequest,
+    pk: object,
     *,
     write: bool = False,
     audit_read: bool = True,

@@ -14,8 +14,8 @@ audited.
 from django.contrib import admin
 
 from accounts.admin import AuditedAdmin
-from casebook.admin_base import ClientRecordAdmin as BaseClientRecordAdmin
-from casebook.admin_base import is_agency_admin
+from audit.admin_base import ClientRecordAdmin as BaseClientRecordAdmin
+from audit.admin_base import is_agency_admin
 from followups.models import (
     Attempt,
     Enrolment,

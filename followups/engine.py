@@ -29,6 +29,7 @@ the IMMEDIATE transaction serialises sweeps there.
 import datetime
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -59,7 +60,7 @@ ERROR_MAX = 500
 # The time-driven order of an open follow-up's statuses.
 TIMELINE = (Status.SCHEDULED, Status.DUE, Status.OVERDUE, Status.MISSED)
 
-REASONS = {
+REASONS: dict[str, str] = {
     Status.SCHEDULED: "Its window was moved to later",
     Status.DUE: "Its window opened",
     Status.OVERDUE: "Its due time passed",
@@ -120,11 +121,12 @@ def _lease(claims: list[tuple[int, uuid.UUID]], leases: dict) -> None:
     )
 
 
-def _by_pk(values: list[tuple[int, object]], field) -> RawSQL:
+def _by_pk(values: Sequence[tuple[int, object]], field) -> RawSQL:
     """CASE id WHEN pk THEN value ... END for `field`: the same as Case(When(pk=...)) but
     built in constant time per row, where 500 When objects cost more than the UPDATE."""
     qn = connection.ops.quote_name
-    column = f"{qn(FollowUp._meta.db_table)}.{qn(FollowUp._meta.pk.column)}"
+    # The stubs allow a model without a primary key column; FollowUp has one.
+    column = f"{qn(FollowUp._meta.db_table)}.{qn(FollowUp._meta.pk.column)}"  # type: ignore[arg-type]
     params = []
     for pk, value in values:
         params += [pk, field.get_db_prep_value(value, connection)]
@@ -205,8 +207,70 @@ def _notices(entered: list[str], final: str) -> list:
     it has closed, only the supervisor hears that it was missed."""
     if final == Status.MISSED:
         return [notices.followup_missed] if Status.MISSED in entered else []
-    by_status = {Status.DUE: notices.followup_fell_due, Status.OVERDUE: notices.followup_overdue}
+    by_status: dict[str, Callable[..., object]] = {
+        Status.DUE: notices.followup_fell_due,
+        Status.OVERDUE: notices.followup_overdue,
+    }
     return [by_status[s] for s in entered if s in by_status]
+
+
+def _advance(fu: FollowUp, target: str, *, now: datetime.datetime) -> list[str]:
+    """Move `fu` (locked, not yet saved) through each status between its own and
+    `target`, with a status-change event for each, and return the statuses it entered:
+    the ones whose prompts go out. One already due or overdue that moves nowhere stays as
+    it is and gets back the statuses up to its own."""
+    current = fu.status
+    entered = _path(current, target) if current in OPEN_STATUSES else []
+    if not entered and current in (Status.DUE, Status.OVERDUE):
+        # Created (or moved) straight into an open, actionable status: its prompts
+        # have not gone out yet. Repeats are no-ops through the dedupe keys.
+        return list(TIMELINE[1 : TIMELINE.index(current) + 1])
+    for status in entered:
+        before = fu.status
+        fu.status = status
+        events.status_changed(
+            followup=fu, actor=None, from_status=before, at=now, reason=REASONS[status]
+        )
+    if entered:
+        fu.status_changed_at = now
+    return entered
+
+
+def _save_processed(fu: FollowUp, *, now: datetime.datetime) -> None:
+    """Save `fu`'s status with its next check after `now`, its lease ended, its count of
+    sends back to zero and no error kept."""
+    fu.next_check_at = fu.next_boundary(now)
+    fu.lease_until = None
+    fu.lease_token = None
+    fu.dispatch_count = 0
+    fu.last_error = ""
+    fu.save(
+        update_fields=[
+            "status",
+            "status_changed_at",
+            "next_check_at",
+            "lease_until",
+            "lease_token",
+            "dispatch_count",
+            "last_error",
+        ]
+    )
+
+
+def _send_notices(fu: FollowUp, entered: list[str]) -> None:
+    """Create the notifications for the statuses `fu` entered, and log the change."""
+    sent = _notices(entered, fu.status)
+    for notice in sent:
+        notice(fu)
+    if entered:
+        # Ids only: the log is not a place for client data.
+        logger.info(
+            "Follow-up %s is now %s (assigned to user %s); notices queued: %s",
+            fu.pk,
+            fu.status,
+            fu.assigned_to_id,
+            ", ".join(getattr(n, "__name__", repr(n)) for n in sent) or "none",
+        )
 
 
 def process(followup_id: int, token, now: datetime.datetime | None = None) -> bool:
@@ -225,36 +289,8 @@ def process(followup_id: int, token, now: datetime.datetime | None = None) -> bo
             return False
         current = fu.status
         target = fu.status_at(now)
-        entered = _path(current, target) if current in OPEN_STATUSES else []
-        if not entered and current in (Status.DUE, Status.OVERDUE):
-            # Created (or moved) straight into an open, actionable status: its prompts
-            # have not gone out yet. Repeats are no-ops through the dedupe keys.
-            entered = list(TIMELINE[1 : TIMELINE.index(current) + 1])
-        else:
-            for status in entered:
-                before = fu.status
-                fu.status = status
-                events.status_changed(
-                    followup=fu, actor=None, from_status=before, at=now, reason=REASONS[status]
-                )
-            if entered:
-                fu.status_changed_at = now
-        fu.next_check_at = fu.next_boundary(now)
-        fu.lease_until = None
-        fu.lease_token = None
-        fu.dispatch_count = 0
-        fu.last_error = ""
-        fu.save(
-            update_fields=[
-                "status",
-                "status_changed_at",
-                "next_check_at",
-                "lease_until",
-                "lease_token",
-                "dispatch_count",
-                "last_error",
-            ]
-        )
+        entered = _advance(fu, target, now=now)
+        _save_processed(fu, now=now)
         if target == Status.MISSED and current != Status.MISSED:
             events.on_timeline(
                 case_id=fu.case_id,
@@ -262,18 +298,7 @@ def process(followup_id: int, token, now: datetime.datetime | None = None) -> bo
                 summary=f"Follow-up missed: {fu.title}",
                 detail={"followup_id": fu.pk},
             )
-        sent = _notices(entered, fu.status)
-        for notice in sent:
-            notice(fu)
-        if entered:
-            # Ids only: the log is not a place for client data.
-            logger.info(
-                "Follow-up %s is now %s (assigned to user %s); notices queued: %s",
-                fu.pk,
-                fu.status,
-                fu.assigned_to_id,
-                ", ".join(getattr(n, "__name__", repr(n)) for n in sent) or "none",
-            )
+        _send_notices(fu, entered)
         if fu.status == Status.MISSED and current != Status.MISSED:
             from followups.services import schedule_next_occurrence
 

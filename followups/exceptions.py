@@ -1,13 +1,11 @@
 """Refusals of the follow-up workflows: DomainErrors (400 in the API, a message on pages).
 `field`, when set, names the input the message is about."""
 
-from casebook.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class FollowUpError(DomainError):
-    def __init__(self, message, *, field=None):
-        super().__init__(message)
-        self.field = field
+    pass
 
 
 class FollowUpClosed(FollowUpError):

@@ -5,7 +5,7 @@ aware)."""
 
 from django import forms
 
-from cases.forms.contacts import DateTimeLocalInput
+from core.forms import DateTimeLocalInput
 from followups.models import AttemptOutcome, Method, VisitKind, VisitReason
 
 REASON_MAX = 300
@@ -108,9 +108,3 @@ class EndEnrolmentForm(forms.Form):
     reason = _reason_field(
         help_text="For example: attended a mental health appointment; declined further calls."
     )
-
-
-def add_domain_error(form, exc):
-    """A followups DomainError on the form field it names, or at the top of the form."""
-    field = getattr(exc, "field", None)
-    form.add_error(field if field in form.fields else None, str(exc))

@@ -17,11 +17,16 @@ follow-up can still be recorded as done late: it then counts as completed, not w
 its window. Cancelled always carries a reason.
 """
 
+import datetime
+from typing import Self
+
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from cases.cssrs import RISK_ORDER, RiskLevel
 
 # --- Protocols ------------------------------------------------------------------------------
@@ -67,11 +72,11 @@ class EndRule(models.TextChoices):
     )
 
 
-class ProtocolQuerySet(models.QuerySet):
-    def for_agency(self, agency_id):
+class ProtocolQuerySet(models.QuerySet["Protocol"]):
+    def for_agency(self, agency_id: int) -> Self:
         return self.filter(agency_id=agency_id)
 
-    def active(self):
+    def active(self) -> Self:
         return self.filter(is_active=True)
 
 
@@ -97,10 +102,10 @@ class Protocol(models.Model):
             models.UniqueConstraint(fields=["agency", "key"], name="protocol_key_unique"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def current_version(self):
+    def current_version(self) -> "ProtocolVersion | None":
         return self.versions.order_by("-number").first()
 
 
@@ -125,7 +130,7 @@ class ProtocolVersion(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.protocol} v{self.number}"
 
 
@@ -162,7 +167,7 @@ class ProtocolStep(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -189,8 +194,8 @@ FUM_REASONS = (VisitReason.MENTAL_HEALTH, VisitReason.SELF_HARM)
 FUA_REASONS = (VisitReason.SUBSTANCE_USE, VisitReason.OVERDOSE)
 
 
-class HospitalVisitQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class HospitalVisitQuerySet(models.QuerySet["HospitalVisit"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         from cases.models import Case
 
         return self.filter(case__in=Case.objects.visible_to(user))
@@ -244,11 +249,11 @@ class HospitalVisit(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.arrived_at:%Y-%m-%d}"
 
     @property
-    def anchor_at(self):
+    def anchor_at(self) -> datetime.datetime:
         """Follow-up protocols count from the discharge when it is known."""
         return self.discharged_at or self.arrived_at
 
@@ -318,7 +323,7 @@ class Enrolment(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.version} for case {self.case_id}"
 
 
@@ -349,28 +354,28 @@ ACTIONABLE_STATUSES = (Status.DUE, Status.OVERDUE)
 CLOSED_STATUSES = (Status.COMPLETED, Status.MISSED, Status.CANCELLED)
 
 
-class FollowUpQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class FollowUpQuerySet(models.QuerySet["FollowUp"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Follow-ups on cases the user may see (Case.objects.visible_to)."""
         from cases.models import Case
 
         return self.filter(case__in=Case.objects.visible_to(user))
 
-    def open(self):
+    def open(self) -> Self:
         return self.filter(status__in=OPEN_STATUSES)
 
-    def actionable(self):
+    def actionable(self) -> Self:
         """Due or overdue: what a worker should do now."""
         return self.filter(status__in=ACTIONABLE_STATUSES)
 
-    def needing_sweep(self, now):
+    def needing_sweep(self, now: datetime.datetime) -> Self:
         """Rows whose next state change or reminder is at or before `now`, and not held by
         a live lease (the sweeper's claim query; followup_sweep_idx)."""
         return self.filter(next_check_at__lte=now, parked_at__isnull=True).filter(
             Q(lease_until__isnull=True) | Q(lease_until__lt=now)
         )
 
-    def with_note_required(self):
+    def with_note_required(self) -> Self:
         """Annotate `note_required`: whether completing it needs a note (NOTE_REQUIRED)."""
         return self.annotate(
             note_required=models.ExpressionWrapper(
@@ -378,7 +383,7 @@ class FollowUpQuerySet(models.QuerySet):
             )
         )
 
-    def for_today(self):
+    def for_today(self) -> Self:
         """The Today list's rows with what they show joined in."""
         return self.select_related("case__client", "enrolment__version__protocol", "step")
 
@@ -471,26 +476,26 @@ class FollowUp(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.title} (case {self.case_id})"
 
     @property
-    def is_open(self):
+    def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
     @property
-    def is_overdue(self):
+    def is_overdue(self) -> bool:
         return self.status == Status.OVERDUE
 
     @property
-    def done_within_window(self):
+    def done_within_window(self) -> bool:
         return (
             self.status == Status.COMPLETED
             and self.completed_at is not None
             and self.completed_at <= self.window_end
         )
 
-    def status_at(self, now) -> str:
+    def status_at(self, now: datetime.datetime) -> str:
         """The time-driven status at `now` for an open follow-up; closed ones keep theirs."""
         if self.status not in OPEN_STATUSES:
             return self.status
@@ -502,7 +507,7 @@ class FollowUp(models.Model):
             return Status.DUE
         return Status.SCHEDULED
 
-    def next_boundary(self, now):
+    def next_boundary(self, now: datetime.datetime) -> datetime.datetime | None:
         """The next time its status changes by itself, or None when it never will."""
         if self.status not in OPEN_STATUSES:
             return None
@@ -512,7 +517,7 @@ class FollowUp(models.Model):
         return None
 
     @property
-    def risk_rank(self):
+    def risk_rank(self) -> int:
         return RISK_ORDER.get(self.case.risk_level, 0)
 
 
@@ -541,7 +546,7 @@ class Attempt(models.Model):
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["followup", "at"], name="attempt_followup_at_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_outcome_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
@@ -577,5 +582,5 @@ class FollowUpEvent(models.Model):
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["followup", "at"], name="fuevent_followup_at_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at}"

@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
+from audit.access import record_denied
 from audit.services import refuse
-from casebook.exceptions import DomainError
-from cases.access import record_denied
+from core.exceptions import DomainError
 from followups import services
 from followups.models import Protocol, ProtocolStep, ProtocolVersion
 from followups.protocol_forms import ProtocolVersionForm, StepFormSet

@@ -5,6 +5,8 @@ overwrites an agency's own versions. Offsets: see followups/schedule.py. Day 0 i
 anchor's date (the discharge when known), so "days 1-3" are the three dates after it.
 """
 
+from typing import Any
+
 from django.db import transaction
 
 from followups.models import (
@@ -33,7 +35,7 @@ def _step(name, start, due, end, method=Method.PHONE, unit=Unit.DAYS, **repeat):
     }
 
 
-STANDARD_PROTOCOLS = [
+STANDARD_PROTOCOLS: list[dict[str, Any]] = [
     {
         "key": "post-ed-discharge",
         "name": "Post-ER discharge contacts (Safe Care Transitions)",

@@ -1,11 +1,13 @@
-"""Follow-up work for the Celery worker: thin, idempotent, taking ids (followups/engine.py)."""
+"""Follow-up work for the Celery worker: thin, idempotent, taking ids (followups/engine.py),
+and the daily digest (followups/digest.py)."""
 
 import logging
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
-from followups import engine
+from followups import digest, engine
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +42,9 @@ def process_followup(self, followup_id: int, token: str) -> bool:
         except Exception:
             logger.exception("Could not record the error of follow-up %s", followup_id)
         raise
+
+
+@shared_task
+def send_daily_digests() -> int:
+    """Beat, every 15 minutes: see followups.digest.queue_daily_digests."""
+    return digest.queue_daily_digests(timezone.now())

@@ -4,6 +4,7 @@ benchmark (bench/followups.py) run this, so what is measured is what is shown.""
 import datetime
 
 from django.db import models
+from django.utils.timesince import timesince, timeuntil
 
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
@@ -59,3 +60,27 @@ def today_rows(user, now: datetime.datetime):
         )
         .order_by("-case_risk_rank", "window_end", "pk")
     )
+
+
+def describe(fu, now):
+    """Set what a row shows that depends on the time: `shown_status` (the status its
+    times give now, so a row the sweeper has not reached yet is still shown right) and
+    `window_note` ("window closes in 2 days")."""
+    fu.shown_status = fu.status_at(now)
+    fu.shown_status_label = Status(fu.shown_status).label
+    if fu.status == Status.COMPLETED:
+        fu.window_note = "Done"
+    elif fu.status == Status.CANCELLED:
+        fu.window_note = f"Cancelled: {fu.cancel_reason}"
+    elif now < fu.window_start:
+        fu.window_note = f"window opens in {timeuntil(fu.window_start, now, depth=1)}"
+    elif now < fu.window_end:
+        fu.window_note = f"window closes in {timeuntil(fu.window_end, now, depth=1)}"
+    else:
+        fu.window_note = f"window closed {timesince(fu.window_end, now, depth=1)} ago"
+    fu.last_outcome_label = (
+        Attempt(outcome=fu.last_outcome).get_outcome_display()
+        if getattr(fu, "last_outcome", None)
+        else ""
+    )
+    return fu

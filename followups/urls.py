@@ -12,9 +12,5 @@ urlpatterns = [
     path("<int:pk>/move/", views.move, name="move"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
     path("<int:pk>/release/", views.release, name="release"),
-    path("cases/<int:case_pk>/add/", views.add, name="add"),
-    path("cases/<int:case_pk>/visits/new/", views.visit_add, name="visit_add"),
-    path("visits/<int:pk>/discharge/", views.visit_discharge, name="visit_discharge"),
-    path("enrolments/<int:pk>/end/", views.enrolment_end, name="enrolment_end"),
     path("protocols/", include("followups.protocol_urls")),
 ]

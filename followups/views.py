@@ -8,64 +8,31 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import record_list, refuse
-from casebook.exceptions import DomainError
-from cases.access import as_id, get_case_for_user
-from cases.models import Case
+from core.exceptions import DomainError
+from core.forms import add_error
+from core.ids import as_id
 from followups import engine, services
 from followups.access import (
-    get_enrolment_for_user,
     get_followup_for_user,
-    get_hospital_visit_for_user,
 )
 from followups.forms import (
     AttemptForm,
     CancelForm,
     CompleteForm,
-    DischargeForm,
-    EndEnrolmentForm,
     MoveForm,
-    OneOffForm,
-    VisitForm,
-    add_domain_error,
 )
 from followups.models import (
-    Attempt,
     AttemptOutcome,
     FollowUp,
     FollowUpEventKind,
     Status,
 )
-from followups.today import today_rows, with_row_details
-
-
-def describe(fu, now):
-    """Set what a row shows that depends on the time: `shown_status` (the status its
-    times give now, so a row the sweeper has not reached yet is still shown right) and
-    `window_note` ("window closes in 2 days")."""
-    fu.shown_status = fu.status_at(now)
-    fu.shown_status_label = Status(fu.shown_status).label
-    if fu.status == Status.COMPLETED:
-        fu.window_note = "Done"
-    elif fu.status == Status.CANCELLED:
-        fu.window_note = f"Cancelled: {fu.cancel_reason}"
-    elif now < fu.window_start:
-        fu.window_note = f"window opens in {timeuntil(fu.window_start, now, depth=1)}"
-    elif now < fu.window_end:
-        fu.window_note = f"window closes in {timeuntil(fu.window_end, now, depth=1)}"
-    else:
-        fu.window_note = f"window closed {timesince(fu.window_end, now, depth=1)} ago"
-    fu.last_outcome_label = (
-        Attempt(outcome=fu.last_outcome).get_outcome_display()
-        if getattr(fu, "last_outcome", None)
-        else ""
-    )
-    return fu
+from followups.today import describe, today_rows, with_row_details
 
 
 def _today_sections(user, now):
@@ -262,7 +229,7 @@ def attempt(request, pk):
                 request=request,
             )
         except DomainError as exc:
-            add_domain_error(form, exc)
+            add_error(exc, form)
             error = str(exc)
     else:
         error = " ".join(message for errors in form.errors.values() for message in errors)
@@ -309,7 +276,7 @@ def _detail_action(request, pk, form_class, key, act, done_message):
         try:
             act(fu, form.cleaned_data)
         except DomainError as exc:
-            add_domain_error(form, exc)
+            add_error(exc, form)
         else:
             messages.success(request, done_message)
             return redirect("followups:detail", fu.pk)
@@ -352,138 +319,3 @@ def cancel(request, pk):
         )
 
     return _detail_action(request, pk, CancelForm, "cancel", act, "Follow-up cancelled.")
-
-
-# --- The case page's follow-up and hospital-visit actions -----------------------------------
-
-
-def _case_action(request, case, form, key, act, done_message, **page_kwargs):
-    """A case page action: validate, call the service, back to the case; or the case page
-    again with the form's errors."""
-    # The case page shows this module's rows, so it imports this module, not the reverse.
-    from cases.views.case_pages import case_page
-
-    if form.is_valid():
-        try:
-            act(form.cleaned_data)
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            messages.success(request, done_message)
-            return redirect("cases:case_detail", case.pk)
-    return case_page(request, case, **{key: form}, **page_kwargs)
-
-
-@login_required
-@require_POST
-def add(request, case_pk):
-    """A one-off follow-up on the case."""
-    case = get_case_for_user(request, case_pk, write=True, audit_read=False)
-
-    def act(data):
-        services.create_followup(
-            actor=request.user,
-            case=case,
-            due_at=data["due_at"],
-            method=data["method"],
-            reason=data["reason"],
-            title=data["title"],
-            request=request,
-        )
-
-    return _case_action(
-        request, case, OneOffForm(request.POST), "followup_form", act, "Follow-up added."
-    )
-
-
-@login_required
-@require_POST
-def visit_add(request, case_pk):
-    """An ER visit or admission on the case: it enrols the client in the post-discharge
-    protocol (services.record_hospital_visit)."""
-    case = get_case_for_user(request, case_pk, write=True, audit_read=False)
-
-    def act(data):
-        services.record_hospital_visit(
-            actor=request.user,
-            case=case,
-            kind=data["kind"],
-            reason=data["reason"],
-            arrived_at=data["arrived_at"],
-            discharged_at=data["discharged_at"],
-            admitted=data["admitted"],
-            facility=data["facility"],
-            request=request,
-        )
-
-    return _case_action(
-        request,
-        case,
-        VisitForm(request.POST),
-        "visit_form",
-        act,
-        "Hospital visit recorded; its follow-ups are scheduled.",
-    )
-
-
-@login_required
-@require_POST
-def visit_discharge(request, pk):
-    """The discharge of a visit: the follow-ups it started count from it."""
-    # Changed only in the user's own scope, as the case it is checked against below.
-    visit = get_hospital_visit_for_user(
-        request,
-        pk,
-        write=True,
-        audit_read=False,
-        writable_cases=Case.objects.writable_by(request.user),
-    )
-    case = get_case_for_user(request, visit.case_id, write=True, audit_read=False)
-
-    def act(data):
-        services.record_discharge(
-            actor=request.user,
-            visit=visit,
-            discharged_at=data["discharged_at"],
-            request=request,
-        )
-
-    return _case_action(
-        request,
-        case,
-        DischargeForm(request.POST),
-        "discharge_form",
-        act,
-        "Discharge recorded; the follow-ups count from it.",
-        discharge_visit_id=visit.pk,
-    )
-
-
-@login_required
-@require_POST
-def enrolment_end(request, pk):
-    """End a protocol for the client (engaged in care, declined further calls, ...)."""
-    # Changed only in the user's own scope, as the case it is checked against below.
-    enrolment = get_enrolment_for_user(
-        request,
-        pk,
-        write=True,
-        audit_read=False,
-        writable_cases=Case.objects.writable_by(request.user),
-    )
-    case = get_case_for_user(request, enrolment.case_id, write=True, audit_read=False)
-
-    def act(data):
-        services.end_enrolment(
-            actor=request.user, enrolment=enrolment, reason=data["reason"], request=request
-        )
-
-    return _case_action(
-        request,
-        case,
-        EndEnrolmentForm(request.POST),
-        "end_form",
-        act,
-        "Protocol ended; its pending follow-ups are cancelled.",
-        end_enrolment_id=enrolment.pk,
-    )

@@ -3,7 +3,7 @@
 Periods. `start` and `end` are the agency's calendar dates (`datetime.date`), both
 included: the period runs from 00:00 local time on `start` to 00:00 local time on the day
 after `end` (followups.schedule.local_midnight), so a follow-up due at 23:30 on `end`
-is in it. The agency's time zone is Agency.timezone.
+is in it. The agency's time zone is Agency.zone (agency_zone).
 
 Scope. `teams`: an iterable of team ids (None: the whole agency); a follow-up belongs to
 its case's team. `worker`: a user id (None: everyone); a follow-up belongs to the worker
@@ -69,6 +69,7 @@ import datetime
 import zoneinfo
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -82,7 +83,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from accounts.models import Agency, Team, User
+from accounts.models import Agency, Team, User, zone_of
 from cases.cssrs import RISK_ORDER
 from cases.models import Case, CaseStatus, Contact
 from followups.models import (
@@ -96,6 +97,7 @@ from followups.models import (
     VisitKind,
 )
 from followups.schedule import local_midnight
+from metrics.scope import scope_q
 
 COUNT_NAMES = (
     "due",
@@ -120,8 +122,8 @@ QUALIFYING_METHODS = (Method.PHONE, Method.VISIT)
 
 
 def agency_zone(agency_id: int) -> zoneinfo.ZoneInfo:
-    tz_name = Agency.objects.filter(pk=agency_id).values_list("timezone", flat=True).first()
-    return zoneinfo.ZoneInfo(tz_name or "UTC")
+    """The zone of the agency with this id (accounts.models.zone_of)."""
+    return zone_of(Agency.objects.filter(pk=agency_id).only("timezone").first())
 
 
 def period_bounds(start: datetime.date, end: datetime.date, tz) -> tuple:
@@ -129,19 +131,19 @@ def period_bounds(start: datetime.date, end: datetime.date, tz) -> tuple:
     return local_midnight(start, tz), local_midnight(end + datetime.timedelta(days=1), tz)
 
 
-def scope_q(*, teams=None, worker=None, team_field="case__team", worker_field="") -> Q:
-    """The team and worker filter: `team_field` and `worker_field` name the lookups of
-    the row's team and worker (e.g. "case__team", "case__assigned_worker")."""
-    q = Q()
-    if teams is not None:
-        q &= Q(**{f"{team_field}_id__in": list(teams)})
-    if worker is not None:
-        q &= Q(**{f"{worker_field}_id": worker})
-    return q
-
-
 def ratio(numerator: int, denominator: int) -> float | None:
     return None if not denominator else numerator / denominator
+
+
+def _worker_names(agency_id, worker_ids) -> dict:
+    """User id -> the name a metric's row shows, for the agency's users among
+    `worker_ids` (one query)."""
+    return {
+        u.pk: str(u)
+        for u in User.objects.filter(agency_id=agency_id, pk__in=list(worker_ids)).only(
+            "pk", "username", "first_name", "last_name"
+        )
+    }
 
 
 # --- Compliance -------------------------------------------------------------------------
@@ -173,8 +175,13 @@ class ComplianceIds:
             .order_by("pk")
             .values_list("pk", "case_id", "case__team_id", "assigned_to_id", *flags)
         )
-        ids = defaultdict(lambda: defaultdict(list))
-        cases = defaultdict(lambda: defaultdict(set))
+        # (group, key) -> bucket name -> follow-up ids / case ids.
+        ids: defaultdict[tuple[str, Any], defaultdict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        cases: defaultdict[tuple[str, Any], defaultdict[str, set[int]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
         for pk, case_id, team_id, worker_id, *hits in rows:
             groups = (("totals", None), ("team", team_id), ("worker", worker_id))
             for name, hit in zip(COUNT_NAMES, hits, strict=True):
@@ -377,9 +384,9 @@ def compliance(*, agency_id, start, end, teams=None, worker=None, now=None) -> C
             for name, condition in bucket_conditions(now).items()
         }
     )
-    totals = Counter()
-    by_team = defaultdict(Counter)
-    by_worker = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    by_team: defaultdict[Any, Counter[str]] = defaultdict(Counter)
+    by_worker: defaultdict[int | None, Counter[str]] = defaultdict(Counter)
     for row in grouped:
         counts = {name: row[name] for name in COUNT_NAMES}
         totals.update(counts)
@@ -390,12 +397,7 @@ def compliance(*, agency_id, start, end, teams=None, worker=None, now=None) -> C
             "pk", "name"
         )
     )
-    worker_names = {
-        u.pk: str(u)
-        for u in User.objects.filter(agency_id=agency_id, pk__in=list(by_worker)).only(
-            "pk", "username", "first_name", "last_name"
-        )
-    }
+    worker_names = _worker_names(agency_id, by_worker)
     source = ComplianceIds(followups, now)
     team_rows = [
         ComplianceRow(
@@ -492,7 +494,7 @@ def _completion_times(client_ids, since):
     return times
 
 
-def drop_off(*, agency_id, teams=None, now=None) -> list:
+def drop_off(*, agency_id, teams=None, worker=None, now=None) -> list:
     """Clients at risk of dropping off: the latest ED visit or crisis contact on an open
     case dated (agency's date) within the last 7 days, today included, and no completed
     follow-up or reached attempt since. A contact that completed a follow-up is the
@@ -500,9 +502,11 @@ def drop_off(*, agency_id, teams=None, now=None) -> list:
     (highest first, cases.cssrs.RISK_ORDER), then days left in the 7-day window (the
     event's date + 7, the last day on which a follow-up still counts for HEDIS's 7-day
     rate), then the event's time. A follow-up counts as metrics.hedis counts it: a letter
-    or a text message sent leaves the client on the list (_completion_times).
+    or a text message sent leaves the client on the list (_completion_times). `teams`
+    and `worker` filter on the case (its team, its assigned worker): a client has one
+    open case, so every event considered for a client is on the same case.
 
-        drop_off(*, agency_id, teams=None, now=None) -> list[DropOffRow]
+        drop_off(*, agency_id, teams=None, worker=None, now=None) -> list[DropOffRow]
 
     DropOffRow: client_id, case_id, assigned_worker_id, team_id, risk_level (str),
     event_kind ("ed_visit" | "contact"), event_id (visit or contact id), event_at,
@@ -512,8 +516,8 @@ def drop_off(*, agency_id, teams=None, now=None) -> list:
     tz = agency_zone(agency_id)
     today = now.astimezone(tz).date()
     since = local_midnight(today - datetime.timedelta(days=DROP_OFF_DAYS), tz)
-    scope = scope_q(teams=teams)
-    fields = ("case_id", "client_id", "case__assigned_worker_id", "case__team_id")
+    scope = scope_q(teams=teams, worker=worker, worker_field="case__assigned_worker")
+    fields: tuple[str, ...] = ("case_id", "client_id", "case__assigned_worker_id", "case__team_id")
     fields += ("case__risk_level",)
     visits = (
         HospitalVisit.objects.filter(
@@ -543,7 +547,7 @@ def drop_off(*, agency_id, teams=None, now=None) -> list:
         .order_by()
         .values("id", "received_at", *fields)
     )
-    latest = {}
+    latest: dict[int, tuple[str, datetime.datetime, dict[str, Any]]] = {}
     for kind, rows, at_field in (
         ("ed_visit", visits, "arrived_at"),
         ("contact", contacts, "received_at"),
@@ -590,14 +594,16 @@ class NoContactRow:
     case_ids_30: list
 
 
-def no_contact_workers(*, agency_id, teams=None, now=None) -> list:
+def no_contact_workers(*, agency_id, teams=None, worker=None, now=None) -> list:
     """Per worker, their open cases (in `teams`, by the case's team) whose last contact is
     14 or more, and 30 or more, days before today (calendar days in the agency's time
     zone, so a change of the clocks in between does not move a case across the line). The last contact is the latest of
     Case.last_contact_at, a completed follow-up and a reached attempt on the case; a case
     with none counts from its opening. The 30-day cases are among the 14-day ones.
+    `worker`: only that worker's row.
 
-        no_contact_workers(*, agency_id, teams=None, now=None) -> list[NoContactRow]
+        no_contact_workers(*, agency_id, teams=None, worker=None, now=None)
+            -> list[NoContactRow]
 
     NoContactRow: worker_id, label (the worker's name), open_cases, no_contact_14,
     no_contact_30 (ints), case_ids_14, case_ids_30 (sorted lists). Only workers with at
@@ -618,15 +624,17 @@ def no_contact_workers(*, agency_id, teams=None, now=None) -> list:
     )
     cases = (
         Case.objects.filter(agency_id=agency_id, status=CaseStatus.OPEN)
-        .filter(scope_q(teams=teams, team_field="team"))
+        .filter(
+            scope_q(teams=teams, worker=worker, team_field="team", worker_field="assigned_worker")
+        )
         .annotate(last_done=Subquery(last_done), last_reached=Subquery(last_reached))
         .order_by()
     )
-    per_worker = defaultdict(lambda: {"open": 0, 14: [], 30: []})
+    per_worker: defaultdict[int, dict[Any, Any]] = defaultdict(lambda: {"open": 0, 14: [], 30: []})
     for case in cases.values(
         "id", "assigned_worker_id", "opened_at", "last_contact_at", "last_done", "last_reached"
     ):
-        seen = [case[k] for k in ("last_contact_at", "last_done", "last_reached") if case[k]]
+        seen = [t for k in ("last_contact_at", "last_done", "last_reached") if (t := case[k])]
         last = max(seen) if seen else case["opened_at"]
         entry = per_worker[case["assigned_worker_id"]]
         entry["open"] += 1
@@ -635,12 +643,7 @@ def no_contact_workers(*, agency_id, teams=None, now=None) -> list:
             if quiet_days >= days:
                 entry[days].append(case["id"])
     flagged = {k: v for k, v in per_worker.items() if v[14]}
-    names = {
-        u.pk: str(u)
-        for u in User.objects.filter(agency_id=agency_id, pk__in=list(flagged)).only(
-            "pk", "username", "first_name", "last_name"
-        )
-    }
+    names = _worker_names(agency_id, flagged)
     rows = [
         NoContactRow(
             worker_id=worker_id,

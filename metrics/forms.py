@@ -2,12 +2,10 @@ import datetime
 
 from django import forms
 
-from accounts.models import Role, Team, User
+from accounts.models import Team, User
+from metrics.scope import fill_period, in_calendar, period_error, scope_teams, scope_workers
 
 PRESETS = (7, 30, 90)
-DEFAULT_DAYS = 30
-# A longer period is a report (reports app), not a page: this bounds the page's work.
-MAX_PERIOD_DAYS = 366
 
 
 class TeamChoiceField(forms.ModelChoiceField):
@@ -20,19 +18,11 @@ class WorkerChoiceField(forms.ModelChoiceField):
         return str(obj)
 
 
-def scope_teams(user):
-    """The teams whose numbers `user` may see: a supervisor's supervised teams, every team
-    of an agency admin's agency."""
-    teams = Team.objects.filter(agency_id=user.agency_id)
-    if user.role != Role.AGENCY_ADMIN:
-        teams = teams.filter(supervisors=user)
-    return teams.order_by("name")
-
-
 class MetricsFilterForm(forms.Form):
     """The period and the team or worker whose numbers the page shows. `days` (a preset)
     sets the period to the last 7, 30 or 90 days ending today; without it, `start` and
-    `end` (the agency's dates, both included)."""
+    `end` (the agency's dates, both included), by default the last DEFAULT_DAYS days
+    (metrics.scope). `cleaned_data` holds the inputs of metrics.scope.resolve_scope."""
 
     days = forms.TypedChoiceField(
         choices=[("", "Custom")] + [(str(d), f"Last {d} days") for d in PRESETS],
@@ -49,13 +39,10 @@ class MetricsFilterForm(forms.Form):
     def __init__(self, *args, user, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        teams = scope_teams(user)
-        self.fields["team"].queryset = teams
-        self.fields["worker"].queryset = User.objects.filter(
-            agency_id=user.agency_id,
-            team__in=teams,
-            role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR],
-        ).order_by("first_name", "last_name", "username")
+        self.fields["team"].queryset = scope_teams(user)
+        self.fields["worker"].queryset = scope_workers(user).order_by(
+            "first_name", "last_name", "username"
+        )
 
     def clean(self):
         data = super().clean()
@@ -66,38 +53,25 @@ class MetricsFilterForm(forms.Form):
             return data
         start, end = data.get("start"), data.get("end")
         if start is None and end is None:
-            data["end"] = self.today
-            data["start"] = self.today - datetime.timedelta(days=DEFAULT_DAYS - 1)
+            data["start"], data["end"] = fill_period(None, None, self.today)
             return data
         if start is None:
             self.add_error("start", "Give the first day of the period.")
         if end is None:
             self.add_error("end", "Give the last day of the period.")
         if start and end:
-            if end < start:
-                self.add_error("end", "The period ends before it starts.")
-            elif (end - start).days + 1 > MAX_PERIOD_DAYS:
-                self.add_error("start", f"Choose a period of at most {MAX_PERIOD_DAYS} days.")
-            elif start.year < 1990 or end > self.today + datetime.timedelta(days=366):
+            error = period_error(start, end)
+            if error:
+                self.add_error(*error)
+            elif not (in_calendar(start, self.today) and in_calendar(end, self.today)):
                 self.add_error("start", "Check the years of the period.")
         return data
 
-    def filters(self) -> dict:
-        """The valid filters as the query functions take them."""
-        data = self.cleaned_data
-        team, worker = data.get("team"), data.get("worker")
+    def refused_choices(self) -> dict:
+        """The team or worker asked for outside the user's scope (an unknown choice here):
+        name -> the value asked for, for metrics.scope.audit_refused."""
         return {
-            "start": data["start"],
-            "end": data["end"],
-            "team": team,
-            "worker": worker,
+            name: self[name].value()
+            for name in ("team", "worker")
+            if self.is_bound and self.has_error(name, "invalid_choice")
         }
-
-
-def default_filters(today) -> dict:
-    return {
-        "start": today - datetime.timedelta(days=DEFAULT_DAYS - 1),
-        "end": today,
-        "team": None,
-        "worker": None,
-    }

@@ -81,9 +81,20 @@ of their qualifying completed follow-ups, reached attempts and contacts).
 
 import datetime
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -98,7 +109,8 @@ from followups.models import (
     Status,
     VisitKind,
 )
-from metrics.compliance import QUALIFYING_METHODS, agency_zone, period_bounds, ratio, scope_q
+from metrics.compliance import QUALIFYING_METHODS, agency_zone, period_bounds, ratio
+from metrics.scope import scope_q
 
 MEASURES = {
     "fum": {"reasons": FUM_REASONS, "min_age": 6},
@@ -175,23 +187,49 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
     tz = agency_zone(agency_id)
     today = today or timezone.now().astimezone(tz).date()
     since, until = period_bounds(start, end, tz)
+    candidates = _candidates(agency_id, rules["reasons"], since, until, teams, worker)
+    admissions = _admission_dates(agency_id, candidates, until, tz)
+    exclusions = {"admitted": [], "repeat": [], "age": []}
+    eligible = []
+    last_counted = {}
+    for visit in candidates:
+        ed_date = visit["arrived_at"].astimezone(tz).date()
+        rule = _excluded_by(visit, ed_date, rules["min_age"], admissions, last_counted)
+        if rule is not None:
+            if visit["reported"]:
+                exclusions[rule].append(visit["id"])
+            continue
+        last_counted[visit["client_id"]] = ed_date
+        if visit["reported"]:
+            eligible.append((visit, ed_date))
 
+    followed = _followup_times(agency_id, {v["client_id"] for v, _ in eligible}, since, until)
+    outcomes = [_outcome(visit, ed_date, followed, today, tz) for visit, ed_date in eligible]
+    return outcomes, {k: sorted(v) for k, v in exclusions.items()}, today
+
+
+def _candidates(agency_id, reasons, since, until, teams, worker) -> list[Mapping[str, Any]]:
+    """Rule 1: the ED visits of the period, in time order per client, of every client
+    with one in scope (rule 5: the rules run over all of a client's visits; `reported`
+    says whether the visit itself is in scope)."""
     ed_visits = HospitalVisit.objects.filter(
-        agency_id=agency_id, kind=VisitKind.ED, reason__in=rules["reasons"]
+        agency_id=agency_id, kind=VisitKind.ED, reason__in=reasons
     )
+    scope = scope_q(teams=teams, worker=worker, worker_field="case__assigned_worker")
+    reported = ExpressionWrapper(scope, output_field=BooleanField()) if scope else Value(True)
     clients = (
         ed_visits.filter(arrived_at__gte=since, arrived_at__lt=until)
-        .filter(scope_q(teams=teams, worker=worker, worker_field="case__assigned_worker"))
+        .filter(scope)
         .values("client_id")
     )
-    candidates = list(
+    return list(
         ed_visits.filter(client_id__in=clients, arrived_at__gte=since, arrived_at__lt=until)
+        .annotate(reported=reported)
         .order_by("client_id", "arrived_at", "pk")
         .values(
             "id",
             "case_id",
-            "case__team_id",
-            "case__assigned_worker_id",
+            "reported",
             "client_id",
             "arrived_at",
             "admitted",
@@ -201,84 +239,73 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
             "client__estimated_age_on",
         )
     )
-    team_ids = None if teams is None else set(teams)
 
-    def reported(visit):
-        return (team_ids is None or visit["case__team_id"] in team_ids) and (
-            worker is None or visit["case__assigned_worker_id"] == worker
+
+def _admission_dates(agency_id, candidates, until, tz) -> defaultdict:
+    """client id -> the agency's dates of the inpatient admissions that may exclude one of
+    the candidates (rule 3), in one query."""
+    admissions: defaultdict[int, list[datetime.date]] = defaultdict(list)
+    if not candidates:
+        return admissions
+    first = min(v["arrived_at"] for v in candidates) - datetime.timedelta(days=1)
+    for client_id, arrived_at in (
+        HospitalVisit.objects.filter(
+            agency_id=agency_id, client_id__in=sorted({v["client_id"] for v in candidates})
         )
+        .filter(Q(kind=VisitKind.INPATIENT) | Q(admitted=True))
+        .filter(arrived_at__gte=first)
+        .filter(arrived_at__lt=until + datetime.timedelta(days=ADMISSION_DAYS + 1))
+        .order_by()
+        .values_list("client_id", "arrived_at")
+    ):
+        admissions[client_id].append(arrived_at.astimezone(tz).date())
+    return admissions
 
-    admissions = defaultdict(list)
-    if candidates:
-        first = min(v["arrived_at"] for v in candidates) - datetime.timedelta(days=1)
-        for client_id, arrived_at in (
-            HospitalVisit.objects.filter(
-                agency_id=agency_id, client_id__in=sorted({v["client_id"] for v in candidates})
-            )
-            .filter(Q(kind=VisitKind.INPATIENT) | Q(admitted=True))
-            .filter(arrived_at__gte=first)
-            .filter(arrived_at__lt=until + datetime.timedelta(days=ADMISSION_DAYS + 1))
-            .order_by()
-            .values_list("client_id", "arrived_at")
-        ):
-            admissions[client_id].append(arrived_at.astimezone(tz).date())
 
-    exclusions = {"admitted": [], "repeat": [], "age": []}
-    eligible = []
-    last_counted = {}
-    for visit in candidates:
-        ed_date = visit["arrived_at"].astimezone(tz).date()
-        in_report = reported(visit)
-        age = age_on(ed_date, visit)
-        if age is not None and age < rules["min_age"]:
-            if in_report:
-                exclusions["age"].append(visit["id"])
-            continue
-        admitted_after = any(
-            0 <= (day - ed_date).days <= ADMISSION_DAYS for day in admissions[visit["client_id"]]
-        )
-        if visit["admitted"] or admitted_after:
-            if in_report:
-                exclusions["admitted"].append(visit["id"])
-            continue
-        previous = last_counted.get(visit["client_id"])
-        if previous is not None and (ed_date - previous).days <= REPEAT_DAYS:
-            if in_report:
-                exclusions["repeat"].append(visit["id"])
-            continue
-        last_counted[visit["client_id"]] = ed_date
-        if in_report:
-            eligible.append((visit, ed_date))
+def _excluded_by(visit, ed_date, min_age, admissions, last_counted) -> str | None:
+    """The rule that leaves the visit out of the denominator ("age", "admitted" or
+    "repeat", checked in that order), or None when it counts. `last_counted`: client id
+    -> the ED date of the client's last counted visit."""
+    age = age_on(ed_date, visit)
+    if age is not None and age < min_age:
+        return "age"
+    admitted_after = any(
+        0 <= (day - ed_date).days <= ADMISSION_DAYS for day in admissions[visit["client_id"]]
+    )
+    if visit["admitted"] or admitted_after:
+        return "admitted"
+    previous = last_counted.get(visit["client_id"])
+    if previous is not None and (ed_date - previous).days <= REPEAT_DAYS:
+        return "repeat"
+    return None
 
-    followed = _followup_times(agency_id, {v["client_id"] for v, _ in eligible}, since, until)
-    outcomes = []
-    for visit, ed_date in eligible:
-        dates = [
-            at.astimezone(tz).date()
-            for at, contact_id in followed[visit["client_id"]]
-            if at >= visit["arrived_at"]
-            and (contact_id is None or contact_id != visit["source_contact_id"])
-        ]
-        results = {}
-        for days in WINDOWS:
-            last_day = ed_date + datetime.timedelta(days=days)
-            if any(day <= last_day for day in dates):
-                results[days] = "hit"
-            elif today <= last_day:
-                results[days] = "pending"
-            else:
-                results[days] = "missed"
-        outcomes.append(
-            VisitOutcome(
-                visit_id=visit["id"],
-                case_id=visit["case_id"],
-                client_id=visit["client_id"],
-                ed_date=ed_date,
-                seven_day=results[7],
-                thirty_day=results[30],
-            )
-        )
-    return outcomes, {k: sorted(v) for k, v in exclusions.items()}, today
+
+def _outcome(visit, ed_date, followed, today, tz) -> VisitOutcome:
+    dates = [
+        at.astimezone(tz).date()
+        for at, contact_id in followed[visit["client_id"]]
+        if at >= visit["arrived_at"]
+        and (contact_id is None or contact_id != visit["source_contact_id"])
+    ]
+    results = {days: _window_result(days, ed_date, dates, today) for days in WINDOWS}
+    return VisitOutcome(
+        visit_id=visit["id"],
+        case_id=visit["case_id"],
+        client_id=visit["client_id"],
+        ed_date=ed_date,
+        seven_day=results[7],
+        thirty_day=results[30],
+    )
+
+
+def _window_result(days, ed_date, followup_dates, today) -> str:
+    """One window's outcome for a visit: "hit", "pending" or "missed" (rules 6 and 7)."""
+    last_day = ed_date + datetime.timedelta(days=days)
+    if any(day <= last_day for day in followup_dates):
+        return "hit"
+    if today <= last_day:
+        return "pending"
+    return "missed"
 
 
 def _followup_times(agency_id, client_ids, since, until):

@@ -48,9 +48,9 @@ from metrics.compliance import (
     followup_rows,
     period_bounds,
     ratio,
-    scope_q,
 )
 from metrics.hedis import evaluate
+from metrics.scope import scope_q
 
 NOT_DIVERTED = (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED)
 DIVERSION_DEFINITION = "Contacts not ending in an ED transport or admission, over all contacts"
@@ -173,8 +173,8 @@ def weekly_trend(*, agency_id, weeks=12, teams=None, worker=None, today=None) ->
     def week_of(day):
         return (day - first).days // 7
 
-    due = defaultdict(int)
-    done = defaultdict(int)
+    due: defaultdict[int, int] = defaultdict(int)
+    done: defaultdict[int, int] = defaultdict(int)
     for row in followup_rows(
         agency_id=agency_id, since=since, until=until, teams=teams, worker=worker
     ):
@@ -192,7 +192,9 @@ def weekly_trend(*, agency_id, weeks=12, teams=None, worker=None, today=None) ->
         worker=worker,
         today=today,
     )
-    fum = defaultdict(lambda: {"hit": 0, "pending": 0, "missed": 0})
+    fum: defaultdict[int, dict[str, int]] = defaultdict(
+        lambda: {"hit": 0, "pending": 0, "missed": 0}
+    )
     for outcome in outcomes:
         fum[week_of(outcome.ed_date)][outcome.seven_day] += 1
 

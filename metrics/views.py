@@ -15,9 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from accounts.models import Role, Team, User
-from audit.services import record_list, refuse
-from cases.access import record_denied
+from audit.services import record_list
 from cases.models import Case, Contact, Disposition
 from followups.models import FollowUp, HospitalVisit
 from metrics.charts import trend_svg
@@ -28,9 +26,10 @@ from metrics.compliance import (
     drop_off,
     no_contact_workers,
 )
-from metrics.forms import MetricsFilterForm, default_filters, scope_teams
+from metrics.forms import MetricsFilterForm
 from metrics.hedis import MEASURES, hedis_rates
 from metrics.programme import programme_figures, weekly_trend
+from metrics.scope import audit_refused, fill_period, require_metrics_access, resolve_scope
 
 HEDIS_NAMES = {
     "fum": "After an ER visit for mental health or self-harm (FUM, ages 6+)",
@@ -52,88 +51,58 @@ HEDIS_BUCKETS = {
 }
 
 
-def _require_access(request, page):
+def _page_scope(request, page):
+    """(scope, form) of the page's query (metrics.scope.resolve_scope). A query that is not
+    valid shows the default period for everyone, with its refused choices audited."""
+    require_metrics_access(request, page, "This page is for supervisors and agency admins.")
     user = request.user
-    if user.role not in (Role.SUPERVISOR, Role.AGENCY_ADMIN) or not user.agency_id:
-        refuse(request, page, "This page is for supervisors and agency admins.")
+    today = user.agency.today()
+    form = MetricsFilterForm(request.GET or None, user=user, today=today)
+    if form.is_bound and form.is_valid():
+        chosen = form.cleaned_data
+    else:
+        audit_refused(request, form.refused_choices(), page="metrics")
+        start, end = fill_period(None, None, today)
+        chosen = {"start": start, "end": end}
+    scope = resolve_scope(
+        user,
+        today=today,
+        team=chosen.get("team"),
+        worker=chosen.get("worker"),
+        start=chosen["start"],
+        end=chosen["end"],
+    )
+    return scope, form
 
 
-class Scope:
-    """What the request asks to see, within what the user may see."""
-
-    def __init__(self, request):
-        user = request.user
-        self.agency_id = user.agency_id
-        self.today = user.agency.today()
-        self.form = MetricsFilterForm(request.GET or None, user=user, today=self.today)
-        if self.form.is_bound and self.form.is_valid():
-            filters = self.form.filters()
-        else:
-            filters = default_filters(self.today)
-            self.audit_refused(request)
-        self.start, self.end = filters["start"], filters["end"]
-        self.team, self.worker = filters["team"], filters["worker"]
-        if self.team is not None:
-            self.teams = [self.team.pk]
-        elif user.role == Role.AGENCY_ADMIN:
-            self.teams = None  # the whole agency, cases without a team included
-        else:
-            self.teams = list(scope_teams(user).values_list("pk", flat=True))
-        self.worker_id = self.worker.pk if self.worker else None
-
-    def audit_refused(self, request):
-        """A team or worker outside the user's scope (another supervisor's, another
-        agency's) shows as an unknown choice; its trace goes in the trail."""
-        for name, model in (("team", Team), ("worker", User)):
-            if self.form.is_bound and self.form.has_error(name, "invalid_choice"):
-                value = self.form[name].value()
-                record_denied(request, model, value, "outside metrics scope", page="metrics")
-
-    def query(self, **overrides) -> str:
-        params = {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "team": self.team.pk if self.team else "",
-            "worker": self.worker_id or "",
-        }
-        params.update(overrides)
-        return urlencode({k: v for k, v in params.items() if v not in ("", None)})
-
-    def audit_detail(self) -> dict:
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "teams": self.teams,
-            "worker": self.worker_id,
-        }
+def _query(scope, **overrides) -> str:
+    """The page's query string for `scope`, with `overrides` (a blank one drops it)."""
+    params = {
+        "start": scope.start.isoformat(),
+        "end": scope.end.isoformat(),
+        "team": scope.team.pk if scope.team else "",
+        "worker": scope.worker_id or "",
+    }
+    params.update(overrides)
+    return urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
 
 @login_required
 @require_GET
 def compliance_page(request):
-    _require_access(request, "metrics_compliance")
-    scope = Scope(request)
-    kw = {"agency_id": scope.agency_id, "teams": scope.teams}
-    period = {"start": scope.start, "end": scope.end}
-    report = compliance(**kw, **period, worker=scope.worker_id)
+    scope, form = _page_scope(request, "metrics_compliance")
+    period = scope.period()
+    report = compliance(**scope.filters(), **period)
     rates = {
-        measure: hedis_rates(**kw, **period, measure=measure, worker=scope.worker_id)
-        for measure in MEASURES
+        measure: hedis_rates(**scope.filters(), **period, measure=measure) for measure in MEASURES
     }
-    dropping = drop_off(**kw)
-    no_contact = no_contact_workers(**kw)
-    if scope.worker_id:
-        dropping = [r for r in dropping if r.assigned_worker_id == scope.worker_id]
-        no_contact = [r for r in no_contact if r.worker_id == scope.worker_id]
-    programme = programme_figures(**kw, **period)
-    trend = weekly_trend(**kw, worker=scope.worker_id, today=scope.today)
+    dropping = drop_off(**scope.filters())
+    no_contact = no_contact_workers(**scope.filters())
+    # Per team or for the agency: a worker brings no programme figures of their own.
+    programme = programme_figures(agency_id=scope.agency_id, teams=scope.teams, **period)
+    trend = weekly_trend(**scope.filters(), today=scope.today)
 
-    shown = dropping[:DROP_OFF_SHOWN]
-    cases = Case.objects.filter(
-        agency_id=scope.agency_id, pk__in=[r.case_id for r in shown]
-    ).select_related("client", "assigned_worker")
-    by_pk = {c.pk: c for c in cases}
-    drop_rows = [{"row": r, "case": by_pk[r.case_id]} for r in shown if r.case_id in by_pk]
+    drop_rows = _drop_off_rows(scope, dropping[:DROP_OFF_SHOWN])
     record_list(
         request=request,
         object_type="case",
@@ -146,56 +115,77 @@ def compliance_page(request):
         "metrics/compliance.html",
         {
             "scope": scope,
-            "form": scope.form,
+            "form": form,
             "report": report,
             "count_names": COUNT_NAMES,
-            "totals": _row("All", report.totals, scope.query()),
+            "totals": _row("All", report.totals, _query(scope)),
             "team_rows": [
-                _row(r.label, r.counts, scope.query(team=r.key or "")) for r in report.teams
+                _row(r.label, r.counts, _query(scope, team=r.key or "")) for r in report.teams
             ],
             "worker_rows": [
-                _row(r.label, r.counts, scope.query(worker=r.key)) for r in report.workers
+                _row(r.label, r.counts, _query(scope, worker=r.key)) for r in report.workers
             ],
-            "rates": [
-                {
-                    "key": key,
-                    "name": HEDIS_NAMES[key],
-                    "rates": r,
-                    "windows": [
-                        {
-                            "days": w.days,
-                            "w": w,
-                            "pct": pct(w.rate),
-                            **{b: f"{key}-{w.days}-{b}" for b in ("hit", "missed", "pending")},
-                        }
-                        for w in (r.seven_day, r.thirty_day)
-                    ],
-                }
-                for key, r in rates.items()
-            ],
+            "rates": _hedis_rows(rates),
             "drop_rows": drop_rows,
             "drop_total": len(dropping),
-            "no_contact": [(row, scope.query(worker=row.worker_id)) for row in no_contact],
+            "no_contact": [(row, _query(scope, worker=row.worker_id)) for row in no_contact],
             "programme": programme,
             "programme_pct": {
                 "police_backup": pct(programme.police_backup.share),
                 "arrests": pct(programme.arrests.share),
                 "er_diversions": pct(programme.er_diversions.share),
             },
-            "sources": [(b, pct(b.share)) for b in programme.by_source],
-            "dispositions": [(b, pct(b.share)) for b in programme.dispositions],
+            "sources": _with_pct(programme.by_source),
+            "dispositions": _with_pct(programme.dispositions),
             "diversion_declined": sum(
                 b.count for b in programme.dispositions if b.key == Disposition.DECLINED
             ),
             "trend": trend,
             "trend_svg": trend_svg(trend, link=lambda w: _week_link(scope, w)),
-            "qs": scope.query(),
+            "qs": _query(scope),
         },
     )
 
 
 def pct(value) -> str:
     return "—" if value is None else f"{value:.0%}"
+
+
+def _with_pct(buckets) -> list[tuple]:
+    """(bucket, its share as a percentage) pairs, as the page shows them."""
+    return [(b, pct(b.share)) for b in buckets]
+
+
+def _drop_off_rows(scope, shown) -> list[dict]:
+    """The drop-off rows `shown`, each with its case (client and worker joined, in one
+    query); a row whose case is not the agency's is left out."""
+    cases = Case.objects.filter(
+        agency_id=scope.agency_id, pk__in=[r.case_id for r in shown]
+    ).select_related("client", "assigned_worker")
+    by_pk = {c.pk: c for c in cases}
+    return [{"row": r, "case": by_pk[r.case_id]} for r in shown if r.case_id in by_pk]
+
+
+def _hedis_rows(rates) -> list[dict]:
+    """One row per measure in `rates`, with its 7- and 30-day windows; each window names
+    the drill-downs of its hit, missed and pending visits (e.g. `fum-7-hit`)."""
+    return [
+        {
+            "key": key,
+            "name": HEDIS_NAMES[key],
+            "rates": r,
+            "windows": [
+                {
+                    "days": w.days,
+                    "w": w,
+                    "pct": pct(w.rate),
+                    **{b: f"{key}-{w.days}-{b}" for b in ("hit", "missed", "pending")},
+                }
+                for w in (r.seven_day, r.thirty_day)
+            ],
+        }
+        for key, r in rates.items()
+    ]
 
 
 def _row(label, counts, qs) -> dict:
@@ -210,7 +200,8 @@ def _row(label, counts, qs) -> dict:
 
 def _week_link(scope, week):
     url = reverse("metrics:drilldown", args=["followups-due"])
-    return f"{url}?{scope.query(start=week.week_start.isoformat(), end=week.week_end.isoformat())}"
+    query = _query(scope, start=week.week_start.isoformat(), end=week.week_end.isoformat())
+    return f"{url}?{query}"
 
 
 # --- Drill-down ---------------------------------------------------------------------------
@@ -218,21 +209,20 @@ def _week_link(scope, week):
 
 def _drilldown_ids(what, scope):
     """(kind, title, ids) for `what`, or None when it names nothing."""
-    kw = {"agency_id": scope.agency_id, "teams": scope.teams}
-    period = {"start": scope.start, "end": scope.end}
+    period = scope.period()
     group, _, rest = what.partition("-")
     if group == "followups" and rest in COUNT_NAMES:
-        ids = compliance_ids(name=rest, **kw, **period, worker=scope.worker_id)
+        ids = compliance_ids(name=rest, **scope.filters(), **period)
         return "followup", f"Follow-ups: {rest.replace('_', ' ')}", ids
     if group in MEASURES and rest in HEDIS_BUCKETS:
-        rates = hedis_rates(**kw, **period, measure=group, worker=scope.worker_id)
+        rates = hedis_rates(**scope.filters(), **period, measure=group)
         return (
             "visit",
             f"{group.upper()} ER visits: {rest.replace('-', ' ')}",
             (HEDIS_BUCKETS[rest](rates)),
         )
     if group == "contacts":
-        figures = programme_figures(**kw, **period)
+        figures = programme_figures(agency_id=scope.agency_id, teams=scope.teams, **period)
         fixed = {
             "all": figures.contact_ids,
             "police-backup": figures.police_backup.ids,
@@ -251,15 +241,11 @@ def _drilldown_ids(what, scope):
         return "contact", "Crisis contacts", []
     if what in ("no-contact-14", "no-contact-30"):
         days = int(what.rsplit("-", 1)[1])
-        rows = no_contact_workers(**kw)
-        if scope.worker_id:
-            rows = [r for r in rows if r.worker_id == scope.worker_id]
+        rows = no_contact_workers(**scope.filters())
         ids = sorted(i for r in rows for i in getattr(r, f"case_ids_{days}"))
         return "case", f"Open cases without contact for {days} days or more", ids
     if what == "drop-off":
-        rows = drop_off(**kw)
-        if scope.worker_id:
-            rows = [r for r in rows if r.assigned_worker_id == scope.worker_id]
+        rows = drop_off(**scope.filters())
         return "case", "Clients at risk of dropping off", [r.case_id for r in rows]
     return None
 
@@ -275,8 +261,7 @@ DRILLDOWN_MODELS = {
 @login_required
 @require_GET
 def drilldown(request, what):
-    _require_access(request, "metrics_drilldown")
-    scope = Scope(request)
+    scope, _ = _page_scope(request, "metrics_drilldown")
     found = _drilldown_ids(what, scope)
     if found is None:
         raise Http404("No such figure.")
@@ -304,6 +289,6 @@ def drilldown(request, what):
             "items": items,
             "page": page,
             "total": len(ids),
-            "qs": scope.query(),
+            "qs": _query(scope),
         },
     )

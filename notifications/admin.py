@@ -7,8 +7,8 @@ a client, so a system admin sees no rows and every list and record shown is audi
 
 from django.contrib import admin
 
-from casebook.admin_base import ClientRecordAdmin
-from notifications.models import Notification
+from audit.admin_base import ClientRecordAdmin
+from notifications.models import Kind, Notification
 
 
 @admin.register(Notification)
@@ -17,7 +17,7 @@ class NotificationAdmin(ClientRecordAdmin):
     list_filter = ["status", "channel", "kind"]
     list_select_related = ["recipient"]
     date_hierarchy = "created_at"
-    fields = [
+    fields = (
         "kind",
         "channel",
         "recipient",
@@ -37,5 +37,12 @@ class NotificationAdmin(ClientRecordAdmin):
         "failed_at",
         "failure_reason",
         "read_at",
-    ]
+    )
     readonly_fields = fields
+
+    def get_fields(self, request, obj=None):
+        # A provider's link works, without an account, until it expires or is revoked:
+        # the email that carries it is not shown to anyone here.
+        if obj is not None and obj.kind == Kind.PROVIDER_LINK:
+            return tuple(name for name in self.fields if name != "body")
+        return self.fields

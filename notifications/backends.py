@@ -12,7 +12,7 @@ import sys
 import threading
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -65,11 +65,18 @@ def send_text(to: str, text: str) -> None:
     sms_backend().send(to, text)
 
 
-def send_email(to: str, subject: str, body: str) -> None:
+def send_email(to: str, subject: str, body: str, html: str = "") -> None:
+    """Email `body` to `to`, with `html` as its HTML alternative when given."""
     if not to or "@" not in to:
         raise PermanentDeliveryError("no email address to write to")
+    message: EmailMessage
+    if html:
+        message = EmailMultiAlternatives(subject=subject, body=body, to=[to])
+        message.attach_alternative(html, "text/html")
+    else:
+        message = EmailMessage(subject=subject, body=body, to=[to])
     try:
-        sent = EmailMessage(subject=subject, body=body, to=[to]).send()
+        sent = message.send()
     except (OSError, ValueError) as exc:
         # smtplib's errors are OSErrors; a bad header is a ValueError.
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc

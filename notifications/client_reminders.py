@@ -14,8 +14,8 @@ at midnight is reminded at QUIET_HOURS_END that morning, not at midnight.
 """
 
 import datetime
-import zoneinfo
 
+from accounts.models import Agency
 from cases.models import ReminderChannel
 
 REMINDER_SUBJECT = "A reminder"
@@ -52,16 +52,16 @@ def reminder_address(client) -> tuple[str, str] | None:
     return None
 
 
-def reminder_send_time(now: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
-    """`now` when it is daytime in `tz`, otherwise QUIET_HOURS_END the next morning."""
-    local = now.astimezone(tz)
+def reminder_send_time(now: datetime.datetime, agency: Agency) -> datetime.datetime:
+    """`now` when it is daytime for the agency, otherwise QUIET_HOURS_END (agency time)
+    the next morning, in UTC."""
+    local = agency.local(now)
     if QUIET_HOURS_END <= local.hour < QUIET_HOURS_START:
         return now
     day = local.date()
     if local.hour >= QUIET_HOURS_START:
         day += datetime.timedelta(days=1)
-    morning = datetime.datetime.combine(day, datetime.time(QUIET_HOURS_END), tzinfo=tz)
-    return morning.astimezone(datetime.UTC)
+    return agency.at(day, datetime.time(QUIET_HOURS_END)).astimezone(datetime.UTC)
 
 
 def mask_address(channel: str, address: str) -> str:

@@ -7,10 +7,15 @@ External sends are at most once: a row left in SENDING by a killed worker is mar
 failed ("outcome unknown") for a person to check, never sent again blindly.
 """
 
+import datetime
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from accounts.models import User
 
 
 class Kind(models.TextChoices):
@@ -22,6 +27,7 @@ class Kind(models.TextChoices):
     DELIVERY_FAILED = "delivery_failed", "Delivery failed (supervisor)"
     PROCESSING_PARKED = "processing_parked", "Follow-up processing stopped (supervisor)"
     REFERRAL_UPDATE = "referral_update", "Referral update from the provider"
+    PROVIDER_LINK = "provider_link", "Referral link to a provider"
 
 
 class Channel(models.TextChoices):
@@ -35,17 +41,19 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # Withdrawn before it went (a provider link revoked while its email waited).
+    CANCELLED = "cancelled", "Cancelled"
 
 
-class NotificationQuerySet(models.QuerySet):
-    def inbox_of(self, user):
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def inbox_of(self, user: User) -> Self:
         """A user's in-app notifications, newest first."""
         return self.filter(recipient=user, channel=Channel.IN_APP).order_by("-created_at", "-pk")
 
-    def unread(self):
+    def unread(self) -> Self:
         return self.filter(read_at__isnull=True)
 
-    def needing_delivery(self, now):
+    def needing_delivery(self, now: datetime.datetime) -> Self:
         """Queued rows whose next attempt has come and that no live lease holds."""
         return self.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).filter(
             Q(lease_until__isnull=True) | Q(lease_until__lt=now)
@@ -78,6 +86,8 @@ class Notification(models.Model):
     address = models.CharField(max_length=254, blank=True)
     subject = models.CharField(max_length=200)
     body = models.TextField(max_length=10000)
+    # An email's HTML alternative to `body`, when it has one.
+    html_body = models.TextField(max_length=20000, blank=True)
     url = models.CharField(max_length=300, blank=True)
     dedupe_key = models.CharField(max_length=200, unique=True)
 
@@ -117,5 +127,5 @@ class Notification(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.get_channel_display()}: {self.subject}"

@@ -14,16 +14,21 @@ Who hears what (the issue asks for no email per follow-up):
   email (agency admins when the team has no supervisor);
 - a follow-up's processing is parked: supervisors and agency admins, in-app and email;
 - a delivery fails for good: the supervisors in-app (DELIVERY_FAILED);
+- a referral goes to a provider with an email address: the provider, by an email with
+  its link (PROVIDER_LINK, to the address: a provider has no account);
 - once a day each worker with due or overdue work gets one digest email
-  (notifications.tasks.send_daily_digests).
+  (followups/digest.py, sent through get_or_create_notification).
 
 Staff emails carry a short sentence and a link, never a client's name or anything
 clinical: email is not a secure channel. In-app text may name the client; the inbox is
 behind the login and shows each person only their own rows.
 """
 
+import datetime
 import logging
-import zoneinfo
+import uuid
+from collections.abc import Iterable
+from typing import Any, TypeAlias
 
 from django.conf import settings
 from django.db import transaction
@@ -32,15 +37,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from cases.models import Case, Client
 from notifications import client_reminders
 from notifications.models import Channel, DeliveryStatus, Kind, Notification
+
+# followups.FollowUp and referrals.Referral: the notices take them, but both apps sit a
+# floor above notifications and are not imported here.
+FollowUpRow: TypeAlias = Any
+ReferralRow: TypeAlias = Any
 
 logger = logging.getLogger(__name__)
 
 STAFF_ROLES = (Role.SOCIAL_WORKER, Role.SUPERVISOR)
 
 
-def notify(**fields) -> Notification:
+def notify(**fields: Any) -> Notification:
     """The notification with `dedupe_key`, created if it does not exist yet.
 
     In-app: SENT on creation. Email and text: QUEUED, delivered after commit (not before
@@ -58,12 +69,13 @@ def get_or_create_notification(
     dedupe_key: str,
     subject: str,
     body: str = "",
+    html_body: str = "",
     url: str = "",
     recipient: User | None = None,
-    client=None,
-    followup=None,
+    client: Client | None = None,
+    followup: FollowUpRow | None = None,
     address: str = "",
-    not_before=None,
+    not_before: datetime.datetime | None = None,
 ) -> tuple[Notification, bool]:
     """notify(), also saying whether the row was created by this call."""
     now = timezone.now()
@@ -82,6 +94,7 @@ def get_or_create_notification(
             "address": address[:254],
             "subject": subject[:200],
             "body": body[:10000],
+            "html_body": html_body[:20000],
             "url": url[:300],
             "status": DeliveryStatus.QUEUED if external else DeliveryStatus.SENT,
             "created_at": now,
@@ -94,7 +107,7 @@ def get_or_create_notification(
     return notification, created
 
 
-def _deliver_after_commit(notification_id: int):
+def _deliver_after_commit(notification_id: int) -> None:
     from notifications.tasks import deliver
 
     # robust: a broker that is down must not fail the committed work; the sweep will
@@ -105,7 +118,7 @@ def _deliver_after_commit(notification_id: int):
 # --- Who -------------------------------------------------------------------------------------
 
 
-def supervisors_of(case) -> list[User]:
+def supervisors_of(case: Case) -> list[User]:
     """The active supervisors of the case's team, else the agency's active admins."""
     return supervisors_of_team(agency_id=case.agency_id, team_id=case.team_id)
 
@@ -136,7 +149,7 @@ def agency_admins(agency_id: int) -> list[User]:
 # --- Links and text --------------------------------------------------------------------------
 
 
-def followup_path(fu) -> str:
+def followup_path(fu: FollowUpRow) -> str:
     return reverse("followups:detail", args=[fu.pk])
 
 
@@ -144,18 +157,19 @@ def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _staff_email(template: str, context: dict) -> str:
+def _staff_email(template: str, context: dict[str, Any]) -> str:
     return render_to_string(f"notifications/email/{template}", context)
 
 
-def _client_label(fu) -> str:
-    return fu.case.client.display_name
+def _client_label(fu: FollowUpRow) -> str:
+    client: Client = fu.case.client
+    return client.display_name
 
 
 # --- Follow-up notices -----------------------------------------------------------------------
 
 
-def followup_fell_due(fu) -> list[Notification]:
+def followup_fell_due(fu: FollowUpRow) -> list[Notification]:
     """The assigned worker in-app; the client a reminder by their channel, if any."""
     when = fu.due_at.isoformat()
     worker = fu.assigned_to
@@ -179,7 +193,7 @@ def followup_fell_due(fu) -> list[Notification]:
     return rows
 
 
-def client_reminder(fu) -> Notification | None:
+def client_reminder(fu: FollowUpRow) -> Notification | None:
     """One neutral reminder to the client by the channel they chose; None without one."""
     client = fu.case.client
     chosen = client_reminders.reminder_address(client)
@@ -190,7 +204,7 @@ def client_reminder(fu) -> Notification | None:
         subject, body = client_reminders.REMINDER_SUBJECT, client_reminders.reminder_text()
     else:
         subject, body = client_reminders.reminder_email()
-    send_at = client_reminders.reminder_send_time(timezone.now(), _tz(fu.case.agency))
+    send_at = client_reminders.reminder_send_time(timezone.now(), fu.case.agency)
     if send_at > timezone.now():
         logger.info(
             "Client reminder for follow-up %s held until %s UTC (no reminders at night)",
@@ -211,7 +225,7 @@ def client_reminder(fu) -> Notification | None:
     )
 
 
-def followup_overdue(fu) -> Notification:
+def followup_overdue(fu: FollowUpRow) -> Notification:
     """The assigned worker in-app: the due time has passed, the window is still open."""
     worker = fu.assigned_to
     return notify(
@@ -231,11 +245,21 @@ def followup_overdue(fu) -> Notification:
     )
 
 
-def _tell_staff(fu, people, *, kind, stem, subject, body, email_subject, email_template):
+def _tell_staff(
+    fu: FollowUpRow,
+    people: Iterable[User],
+    *,
+    kind: str,
+    stem: str,
+    subject: str,
+    body: str,
+    email_subject: str,
+    email_template: str,
+) -> list[Notification]:
     """Each of `people` in-app (naming the client) and, when they have an address, by an
     email that names nobody and links to the follow-up."""
     path = followup_path(fu)
-    rows = []
+    rows: list[Notification] = []
     for person in people:
         rows.append(
             notify(
@@ -268,7 +292,7 @@ def _tell_staff(fu, people, *, kind, stem, subject, body, email_subject, email_t
     return rows
 
 
-def followup_missed(fu) -> list[Notification]:
+def followup_missed(fu: FollowUpRow) -> list[Notification]:
     """The case team's supervisors, in-app and by email: the window closed undone."""
     return _tell_staff(
         fu,
@@ -285,7 +309,7 @@ def followup_missed(fu) -> list[Notification]:
     )
 
 
-def followup_parked(fu, error: str) -> list[Notification]:
+def followup_parked(fu: FollowUpRow, error: str) -> list[Notification]:
     """Supervisors and agency admins, in-app and by email: the engine stopped trying."""
     stamp = fu.parked_at.isoformat() if fu.parked_at else ""
     people = {p.pk: p for p in supervisors_of(fu.case) + agency_admins(fu.agency_id)}
@@ -316,7 +340,12 @@ def delivery_failed(notification: Notification) -> list[Notification]:
         )
     else:
         people = agency_admins(notification.agency_id)
-    what = "A reminder to the client" if notification.recipient_id is None else "An email"
+    if notification.kind == Kind.PROVIDER_LINK:
+        what = "A referral link to a provider"
+    elif notification.recipient_id is None:
+        what = "A reminder to the client"
+    else:
+        what = "An email"
     about = f" ({_client_label(fu)}: {fu.title})" if fu is not None else ""
     path = reverse("notifications:deliveries") + "?status=failed"
     return [
@@ -342,7 +371,9 @@ def delivery_failed(notification: Notification) -> list[Notification]:
 # --- Referral notices ------------------------------------------------------------------------
 
 
-def referral_update(*, referral, event_id: int, recipient: User, what: str) -> Notification:
+def referral_update(
+    *, referral: ReferralRow, event_id: int, recipient: User, what: str
+) -> Notification:
     """The referring worker in-app, once per referral event (`event_id`): the receiving
     provider moved the referral (`what`: "accepted", "recorded an appointment", ...).
     In-app only: a provider's answer may itself say something clinical (a substance use
@@ -361,15 +392,48 @@ def referral_update(*, referral, event_id: int, recipient: User, what: str) -> N
     )
 
 
-def _tz(agency):
-    return zoneinfo.ZoneInfo(agency.timezone)
+def provider_link_email(
+    *,
+    referral: ReferralRow,
+    link_public_id: uuid.UUID,
+    address: str,
+    subject: str,
+    body: str,
+    html_body: str,
+) -> Notification:
+    """The receiving provider's email with its link to a referral (once per link,
+    `link_public_id`), to `address`: no recipient (a provider has no account) and no client (the
+    email names the referring agency only). Queued, and sent after commit like any email;
+    the caller renders it."""
+    return notify(
+        agency_id=referral.agency_id,
+        kind=Kind.PROVIDER_LINK,
+        channel=Channel.EMAIL,
+        dedupe_key=f"provider_link:{link_public_id}",
+        address=address,
+        subject=subject,
+        body=body,
+        html_body=html_body,
+        url=reverse("referrals:detail", args=[referral.pk]),
+    )
 
 
-def _local(at, fu) -> str:
-    return f"{at.astimezone(_tz(fu.case.agency)):%a %d %b %H:%M}"
+def cancel_delivery(*, notification_id: int, reason: str) -> bool:
+    """Withdraw an email or text that is still QUEUED (CANCELLED, `reason` kept in
+    failure_reason); one being sent or already sent stays as it is. Call inside the
+    transaction that makes it pointless. Returns whether it was withdrawn."""
+    return bool(
+        Notification.objects.filter(pk=notification_id, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.CANCELLED, failure_reason=reason[:500]
+        )
+    )
 
 
-def resolve_followup_notices(*, followup_ids) -> int:
+def _local(at: datetime.datetime, fu: FollowUpRow) -> str:
+    return f"{fu.case.agency.local(at):%a %d %b %H:%M}"
+
+
+def resolve_followup_notices(*, followup_ids: Iterable[int]) -> int:
     """Mark the unread in-app notices about these follow-ups read: once a follow-up is
     done or cancelled, nothing about it waits in anyone's inbox (issue 9). One UPDATE,
     however many rows; call inside the transaction that closed the follow-ups. Emails

@@ -1,4 +1,4 @@
-"""Delivering queued emails and texts, and the daily digest.
+"""Delivering queued emails and texts.
 
 Delivery is at most once, under a lease:
 
@@ -16,26 +16,21 @@ duplicate `deliver` of a row that is not QUEUED does nothing. Retries are not Ce
 countdowns: the row's next_attempt_at waits in the database and the sweep (every
 minute, settings.CELERY_BEAT_SCHEDULE) picks it up.
 
-Emails to staff are few by design (see notifications/services.py): the daily digest, the
-supervisor alerts. The assigned worker hears of each follow-up in the inbox.
+Emails to staff are few by design (see notifications/services.py): the daily digest
+(followups/digest.py), the supervisor alerts. The assigned worker hears of each
+follow-up in the inbox.
 """
 
 import datetime
 import logging
 import uuid
-import zoneinfo
 
 from celery import shared_task
 from django.db import transaction
-from django.db.models import Count, Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Agency, User
-from followups.models import ACTIONABLE_STATUSES, OPEN_STATUSES, Status
 from notifications import backends, services
-from notifications.models import Channel, DeliveryStatus, Kind, Notification
+from notifications.models import Channel, DeliveryStatus, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +40,6 @@ MAX_TRIES = 5
 BACKOFF = datetime.timedelta(minutes=1)
 SWEEP_LIMIT = 200
 OUTCOME_UNKNOWN = "outcome unknown: the worker stopped while sending"
-# Digests go once a day, at or after this hour in the agency's time zone.
-DIGEST_HOUR = 7
 
 
 @shared_task
@@ -115,7 +108,9 @@ def _send(notification: Notification):
     if notification.channel == Channel.TEXT:
         backends.send_text(notification.address, notification.body)
     elif notification.channel == Channel.EMAIL:
-        backends.send_email(notification.address, notification.subject, notification.body)
+        backends.send_email(
+            notification.address, notification.subject, notification.body, notification.html_body
+        )
     else:
         raise backends.PermanentDeliveryError(f"no way to send {notification.channel!r}")
 
@@ -175,84 +170,3 @@ def fail_lost_sends(now, limit: int = SWEEP_LIMIT) -> int:
             )
             services.delivery_failed(notification)
     return len(lost)
-
-
-# --- The daily digest ------------------------------------------------------------------------
-
-
-@shared_task
-def send_daily_digests() -> int:
-    """Beat, every 15 minutes: see queue_daily_digests."""
-    return queue_daily_digests(timezone.now())
-
-
-def queue_daily_digests(now) -> int:
-    """One digest email per active worker or supervisor with due or overdue follow-ups,
-    once per local date of their agency, at or after DIGEST_HOUR. Counts only, and a
-    link to the Today page: no client names. Returns how many were queued now."""
-    queued = 0
-    for agency in Agency.objects.order_by("pk"):
-        tz = zoneinfo.ZoneInfo(agency.timezone)
-        local = now.astimezone(tz)
-        if local.hour < DIGEST_HOUR:
-            continue
-        today = local.date()
-        for user in _digest_readers(agency, today, tz):
-            with transaction.atomic():
-                _, created = _digest(user, agency, today)
-            queued += created
-    return queued
-
-
-def _local_midnight(day: datetime.date, tz) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), tzinfo=tz).astimezone(datetime.UTC)
-
-
-def _digest_readers(agency, today, tz):
-    start = _local_midnight(today, tz)
-    end = _local_midnight(today + datetime.timedelta(days=1), tz)
-    since = _local_midnight(today - datetime.timedelta(days=1), tz)
-    return (
-        User.objects.filter(agency=agency, is_active=True, role__in=services.STAFF_ROLES)
-        .exclude(email="")
-        .annotate(
-            due_today=Count(
-                "followups",
-                filter=Q(
-                    followups__status__in=OPEN_STATUSES,
-                    followups__due_at__gte=start,
-                    followups__due_at__lt=end,
-                ),
-            ),
-            overdue=Count("followups", filter=Q(followups__status=Status.OVERDUE)),
-            actionable=Count("followups", filter=Q(followups__status__in=ACTIONABLE_STATUSES)),
-            missed=Count(
-                "followups",
-                filter=Q(followups__status=Status.MISSED, followups__status_changed_at__gte=since),
-            ),
-        )
-        .filter(Q(actionable__gt=0) | Q(due_today__gt=0))
-        .order_by("pk")
-    )
-
-
-def _digest(user, agency, today) -> tuple[Notification, bool]:
-    path = reverse("followups:today")
-    context = {
-        "day": today,
-        "due_today": user.due_today,
-        "overdue": user.overdue,
-        "actionable": user.actionable,
-        "missed": user.missed,
-        "url": services.absolute(path),
-    }
-    return services.get_or_create_notification(
-        agency_id=agency.pk,
-        kind=Kind.DAILY_DIGEST,
-        channel=Channel.EMAIL,
-        dedupe_key=f"digest:{user.pk}:{today.isoformat()}",
-        recipient=user,
-        subject=f"Your follow-ups for {today:%a %d %b}",
-        body=render_to_string("notifications/email/daily_digest.txt", context),
-        url=path,
-    )

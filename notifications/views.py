@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
+from audit.access import record_denied
 from audit.services import record_list, refuse
-from cases.access import record_denied
 from notifications import services
 from notifications.client_reminders import mask_address
 from notifications.forms import DeliveryFilterForm

@@ -3,19 +3,19 @@ only their own agency's rows.
 
 Client records are otherwise reached through the application; these pages are the agency
 admin's window on what was shared with whom, so they follow the same rules: nothing can
-be added, changed or deleted here (every change goes through referrals/services.py), a
+be added, changed or deleted here (every change goes through referrals/services/), a
 system admin sees no rows, and every list and record shown is audited.
 """
 
 from django.contrib import admin
 
-from casebook.admin_base import ClientRecordAdmin, is_agency_admin
+from audit.admin_base import ClientRecordAdmin, is_agency_admin
 from referrals.models import Consent, Disclosure, Referral, ReferralEvent
 
 
 class ReferralEventInline(admin.TabularInline):
     model = ReferralEvent
-    fields = ["at", "kind", "via", "actor", "from_status", "to_status", "outcome", "note"]
+    fields = ("at", "kind", "via", "actor", "from_status", "to_status", "outcome", "note")
     readonly_fields = fields
     extra = 0
     can_delete = False

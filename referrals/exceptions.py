@@ -2,8 +2,7 @@
 400 and pages show the message. `field`, when set, names the input the message is about,
 so a form or serializer can put it beside that field."""
 
-from casebook.exceptions import DomainError
-from cases.exceptions import NotPermitted
+from core.exceptions import DomainError, NotPermitted
 
 __all__ = [
     "ConsentInvalid",
@@ -17,9 +16,7 @@ __all__ = [
 
 
 class ReferralError(DomainError):
-    def __init__(self, message, *, field=None):
-        super().__init__(message)
-        self.field = field
+    pass
 
 
 class InvalidTransition(ReferralError):

@@ -1,11 +1,14 @@
 """Forms for the referral, consent and provider-link pages. They validate and hand
 `cleaned_data` to a service in referrals.services; none of them saves anything."""
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 
-from cases.forms.contacts import DateTimeLocalInput
+from core.forms import DateTimeLocalInput
 from directory.models import Location, NeedCategory, Organization, Service
 from referrals.models import (
     OUTCOMES_FOR_STATUS,
@@ -115,7 +118,9 @@ class ReferralForm(forms.Form):
     def is_part2(self) -> bool:
         data = getattr(self, "cleaned_data", None) or {}
         if not data and self.is_bound:
-            return part2_applies(self.data.get("need_category"), self.data.getlist("shared_items"))
+            # Bound from request.POST (a QueryDict), which holds the list.
+            posted = cast(QueryDict, self.data)
+            return part2_applies(posted.get("need_category"), posted.getlist("shared_items"))
         return part2_applies(data.get("need_category"), data.get("shared_items"))
 
     def referral_data(self) -> dict:
@@ -362,7 +367,9 @@ class StatusForm(forms.Form):
     def transition_data(self) -> dict:
         data = self.cleaned_data
         outcome = data.get("outcome", "")
-        if self.to_status == Status.COMPLETED:
+        # self.to_status is the str __init__ sets; the stubs see the declared form field,
+        # which the form's metaclass takes out of the class.
+        if self.to_status == Status.COMPLETED:  # type: ignore[comparison-overlap]
             outcome = Outcome.GOT_HELP
         return {
             "to_status": self.to_status,

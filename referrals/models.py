@@ -16,13 +16,17 @@ import hashlib
 import hmac
 import re
 import uuid
+from typing import Self
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Agency, User
 from directory.models import NeedCategory
+from notifications.models import DeliveryStatus
 
 
 class Status(models.TextChoices):
@@ -88,7 +92,7 @@ class Outcome(models.TextChoices):
 
 
 # Which outcomes fit which ending; an ending with any other outcome is refused.
-OUTCOMES_FOR_STATUS = {
+OUTCOMES_FOR_STATUS: dict[str, tuple[str, ...]] = {
     S.COMPLETED: (Outcome.GOT_HELP,),
     S.REJECTED: (
         Outcome.NOT_ELIGIBLE,
@@ -183,8 +187,8 @@ class ConsentMethod(models.TextChoices):
     WRITTEN = "written", "Written (signed)"
 
 
-class ConsentQuerySet(models.QuerySet):
-    def active(self, agency, at=None):
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def active(self, agency: Agency, at: datetime.datetime | None = None) -> Self:
         """Consents neither revoked nor expired at `at` (now by default). An expiry date is
         a day of the agency's: the consent holds until that day ends there. For the
         consents of one agency (a client's)."""
@@ -251,11 +255,11 @@ class Consent(models.Model):
             models.Index(fields=["client", "-obtained_at"], name="consent_client_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         kind = "Part 2 consent" if self.is_part2 else "Consent"
         return f"{kind} of {self.obtained_at:%Y-%m-%d} to share with {self.recipients}"
 
-    def is_active(self, at=None):
+    def is_active(self, at: datetime.datetime | None = None) -> bool:
         at = at or timezone.now()
         if self.revoked_at is not None:
             return False
@@ -291,20 +295,20 @@ class Consent(models.Model):
 # --- Referrals -------------------------------------------------------------------------
 
 
-class ReferralQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Referrals of the cases the user may see."""
         from cases.models import Case
 
         return self.filter(case__in=Case.objects.visible_to(user))
 
-    def writable_by(self, user):
+    def writable_by(self, user: User | AnonymousUser) -> Self:
         """Referrals the user may act on as the referring agency."""
         from cases.models import Case
 
         return self.filter(case__in=Case.objects.writable_by(user))
 
-    def stale(self, now=None):
+    def stale(self, now: datetime.datetime | None = None) -> Self:
         """Live referrals with no movement for too long for their need (STALE_AFTER):
         sent and not accepted for N business days, or the client not yet seen and
         nothing recorded for M days."""
@@ -312,7 +316,7 @@ class ReferralQuerySet(models.QuerySet):
 
         return self.filter(stale_q(now or timezone.now()))
 
-    def for_list(self):
+    def for_list(self) -> Self:
         return self.select_related(
             "case", "client", "service", "service__organization", "created_by"
         )
@@ -390,7 +394,7 @@ class Referral(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Referral {self.pk} to {self.provider_name}"
 
     @property
@@ -452,7 +456,7 @@ class ReferralEvent(models.Model):
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["referral", "at"], name="referralevent_referral_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.from_status}→{self.to_status}"
 
 
@@ -488,12 +492,12 @@ class Disclosure(models.Model):
         ordering = ["-disclosed_at", "-pk"]
         indexes = [models.Index(fields=["case", "-disclosed_at"], name="disclosure_case_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Disclosure to {self.recipient} on {self.disclosed_at:%Y-%m-%d}"
 
 
-class ProviderLinkQuerySet(models.QuerySet):
-    def usable(self, at=None):
+class ProviderLinkQuerySet(models.QuerySet["ProviderLink"]):
+    def usable(self, at: datetime.datetime | None = None) -> Self:
         at = at or timezone.now()
         return self.filter(revoked_at__isnull=True, expires_at__gt=at)
 
@@ -505,9 +509,11 @@ class ProviderLink(models.Model):
     """A single-purpose link that lets the receiving provider see what the consent allows
     of one referral and close its loop, without an account.
 
-    The token is `<public_id>.<HMAC of public_id>` (token()): nothing secret is stored,
-    the email task can rebuild it from the row, and it dies when revoked, expired, or
-    when the referral's consent is revoked or expires.
+    The token is `<public_id>.<HMAC of public_id>` (token()): the link's row holds
+    nothing secret, and the token dies when the link is revoked or expires, or when the
+    referral's consent is revoked or expires. The email that carries it is a notification
+    (`notification`, Kind.PROVIDER_LINK) whose delivery is recorded there; its stored text
+    holds the token, as the provider's inbox does.
     """
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="links")
@@ -522,8 +528,14 @@ class ProviderLink(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_error = models.CharField(max_length=300, blank=True)
+    # The email with the link: queued with the link, delivered by the notifications sweep.
+    notification = models.OneToOneField(
+        "notifications.Notification",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     last_used_at = models.DateTimeField(null=True, blank=True)
     use_count = models.PositiveIntegerField(default=0)
 
@@ -532,11 +544,11 @@ class ProviderLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Link for referral {self.referral_id} to {self.sent_to}"
 
     @staticmethod
-    def signature(public_id) -> str:
+    def signature(public_id: uuid.UUID) -> str:
         key = f"casebook.provider-link:{settings.SECRET_KEY}".encode()
         return hmac.new(key, str(public_id).encode(), hashlib.sha256).hexdigest()[:40]
 
@@ -544,11 +556,11 @@ class ProviderLink(models.Model):
         return f"{self.public_id}.{self.signature(self.public_id)}"
 
     @classmethod
-    def parse(cls, token: str):
+    def parse(cls, token: str) -> uuid.UUID | None:
         """The public id a well-formed, correctly signed token names, else None."""
-        public_id, _, sig = (token or "").partition(".")
+        written, _, sig = (token or "").partition(".")
         try:
-            public_id = uuid.UUID(public_id)
+            public_id = uuid.UUID(written)
         except ValueError:
             return None
         # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError).
@@ -556,10 +568,28 @@ class ProviderLink(models.Model):
             return None
         return public_id
 
-    def is_usable(self, at=None) -> bool:
+    def is_usable(self, at: datetime.datetime | None = None) -> bool:
         at = at or timezone.now()
         return self.revoked_at is None and self.expires_at > at
 
+    @property
+    def emailed_at(self) -> datetime.datetime | None:
+        """When the email with the link went out (None until it has)."""
+        notification = self.notification
+        return notification.sent_at if notification is not None else None
+
+    @property
+    def email_error(self) -> str:
+        """Why the email has not gone yet or failed for good ("" when it went, waits for
+        its first try, or was withdrawn with the revoked link)."""
+        notification = self.notification
+        if notification is None or notification.status in (
+            DeliveryStatus.SENT,
+            DeliveryStatus.CANCELLED,
+        ):
+            return ""
+        return notification.failure_reason
+
     @staticmethod
-    def default_expiry(at=None):
+    def default_expiry(at: datetime.datetime | None = None) -> datetime.datetime:
         return (at or timezone.now()) + datetime.timedelta(days=PROVIDER_LINK_DAYS)

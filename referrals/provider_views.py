@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from audit.models import Action
 from audit.services import record as audit
-from casebook.exceptions import DomainError
+from core.exceptions import DomainError
 from referrals import services
 from referrals.forms import AppointmentForm, StatusForm, status_auto_id, status_forms
 from referrals.models import LIVE_STATUSES, EventVia, Party, ProviderLink, Status

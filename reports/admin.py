@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from casebook.admin_base import RefusesUnusableQueries
+from core.admin import RefusesUnusableQueries
 from reports.models import ExportJob
 
 

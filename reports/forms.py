@@ -116,7 +116,7 @@ def label_filters(jobs) -> None:
     for key, (model, attribute) in NAMED_FILTERS.items():
         ids = {str(job.filters[key]) for job in jobs if job.filters.get(key) not in (None, "")}
         if ids:
-            rows = model.objects.filter(pk__in=ids)
+            rows = model._default_manager.filter(pk__in=ids)
             names[key] = {
                 str(row.pk): getattr(row, attribute) if attribute else _person(row) for row in rows
             }

@@ -52,11 +52,11 @@ class ExportJob(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Export {self.pk} ({self.get_format_display()}) by {self.requested_by}"
 
     @property
-    def progress_percent(self):
+    def progress_percent(self) -> int:
         if self.status == ExportStatus.DONE:
             return 100
         if not self.rows_total:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
-from accounts.models import Role
+from accounts.models import Role, zone_of
 from directory.models import NeedCategory
 from referrals.models import Outcome, Referral, Status
 
@@ -67,10 +67,8 @@ def can_run_report(user) -> bool:
 
 
 def agency_zone(agency) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(agency.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    """The zone the report reads dates in: the agency's (accounts.models.zone_of)."""
+    return zone_of(agency)
 
 
 def start_of(day: datetime.date, tz) -> datetime.datetime:

@@ -5,13 +5,16 @@ import datetime
 import logging
 import shutil
 from pathlib import Path
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import Agency, User
 from audit.models import Action
 from audit.services import record as audit
 from reports import exports
@@ -26,7 +29,7 @@ STALLED_MESSAGE = "The export stopped; please try again."
 KEEP_FILES_FOR = datetime.timedelta(days=7)
 
 
-def can_export(user, *, deidentified: bool) -> bool:
+def can_export(user: User, *, deidentified: bool) -> bool:
     """De-identified exports: agency admins and supervisors (those who run the report).
     With names and contact details: only those also granted referrals.export_identified."""
     if not can_run_report(user):
@@ -34,7 +37,9 @@ def can_export(user, *, deidentified: bool) -> bool:
     return deidentified or user.has_perm(IDENTIFIED_PERMISSION)
 
 
-def require_export_permission(*, request=None, actor, deidentified: bool, page: str):
+def require_export_permission(
+    *, request: HttpRequest | None = None, actor: User, deidentified: bool, page: str
+) -> None:
     """PermissionDenied, with a DENIED audit row, unless `actor` may make this export.
     Call outside any transaction that the refusal would roll back."""
     if can_export(actor, deidentified=deidentified):
@@ -52,7 +57,12 @@ def require_export_permission(*, request=None, actor, deidentified: bool, page: 
 
 
 def request_export(
-    *, actor, format: str, deidentified: bool, filters: dict, request=None
+    *,
+    actor: User,
+    format: str,
+    deidentified: bool,
+    filters: dict[str, Any],
+    request: HttpRequest | None = None,
 ) -> ExportJob:
     """Queue an export of referral_rows(actor, filters) (validated, JSON-shaped filters),
     audited as an EXPORT; the file is built by tasks.build_export after commit."""
@@ -63,7 +73,8 @@ def request_export(
     )
     with transaction.atomic():
         job = ExportJob.objects.create(
-            agency_id=actor.agency_id,
+            # Those who may export (can_export: report staff) belong to an agency.
+            agency_id=cast(int, actor.agency_id),
             requested_by=actor,
             kind="referrals",
             format=format,
@@ -134,22 +145,23 @@ def _write(job: ExportJob, folder: Path) -> Path:
     total = rows.count()
     ExportJob.objects.filter(pk=job.pk).update(rows_total=total)
 
-    def progress(done):
+    def progress(done: int) -> None:
         ExportJob.objects.filter(pk=job.pk).update(rows_done=done, heartbeat_at=timezone.now())
 
     folder.mkdir(parents=True, exist_ok=True)
     kind = "deidentified" if job.deidentified else "identified"
     # Named by the agency's clock: the day and time its people asked for it.
-    asked = user.agency.local(job.created_at)
+    agency = cast(Agency, user.agency)  # exports are for an agency's staff (can_run_report)
+    asked = agency.local(job.created_at)
     path = folder / f"referrals-{kind}-{asked:%Y%m%d-%H%M}.{job.format}"
-    header = exports.columns(job.deidentified, agency=user.agency)
-    data = exports.export_rows(rows, agency=user.agency, deidentified=job.deidentified)
+    header = exports.columns(job.deidentified, agency=agency)
+    data = exports.export_rows(rows, agency=agency, deidentified=job.deidentified)
     writer = exports.write_xlsx if job.format == ExportFormat.XLSX else exports.write_csv
     job.rows_done = writer(path, header, data, progress)
     return path
 
 
-def fail_stalled_exports(*, now=None) -> int:
+def fail_stalled_exports(*, now: datetime.datetime | None = None) -> int:
     """Mark failed the queued or running jobs with no sign of life for STALLED_AFTER
     (their worker died or the queue lost them); returns how many."""
     now = now or timezone.now()
@@ -160,7 +172,7 @@ def fail_stalled_exports(*, now=None) -> int:
     ).update(status=ExportStatus.FAILED, error=STALLED_MESSAGE, finished_at=now)
 
 
-def delete_old_export_files(*, now=None) -> int:
+def delete_old_export_files(*, now: datetime.datetime | None = None) -> int:
     """Delete export folders last written more than KEEP_FILES_FOR ago (and any folder
     left by a job that no longer has a row); returns how many folders went."""
     now = now or timezone.now()

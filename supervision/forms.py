@@ -4,9 +4,9 @@ from django import forms
 from django.db.models import Count, Q
 
 from accounts.models import Role, Team, User
-from casebook.dates import start_of_day
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus
+from core.dates import start_of_day
 
 OPEN_CASES = Q(assigned_cases__status=CaseStatus.OPEN)
 

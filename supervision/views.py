@@ -15,11 +15,11 @@ from accounts.models import Role
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import record_list, refuse
-from casebook.exceptions import DomainError
 from cases import services
 from cases.access import get_case_for_user
 from cases.cssrs import RISK_ORDER, RiskLevel
 from cases.models import Case, CaseStatus, EmergencyAccess
+from core.exceptions import DomainError
 from supervision.forms import (
     CaseListFilterForm,
     EmergencyAccessReviewForm,
@@ -135,7 +135,7 @@ def reassign_case(request, pk):
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Case reassigned to {to_worker}.")
-            return redirect("cases:case_detail", pk=case.pk)
+            return redirect("casework:case_detail", pk=case.pk)
     return render(request, "supervision/case_reassign.html", {"case": case, "form": form})
 
 

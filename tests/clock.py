@@ -58,6 +58,10 @@ def start_from_environment() -> datetime.datetime | None:
         return None
     import time_machine
 
-    destination = time.time() + float(shift)
+    # From the real clock: a pytest-xdist worker inherits the shift and tests/clock_site
+    # with it, whose sitecustomize has moved the clock once already.
+    hatch = time_machine.escape_hatch
+    now = hatch.time.time() if hatch.is_travelling() else time.time()
+    destination = now + float(shift)
     time_machine.travel(destination, tick=True).start()
     return datetime.datetime.fromtimestamp(destination, datetime.UTC)

@@ -3,9 +3,12 @@ supervisor, dana the agency admin, erin a worker on another team of the same age
 carol a worker in another agency, root the system admin."""
 
 import datetime
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -14,6 +17,7 @@ from cases import services
 from cases.models import CallNature, Disposition
 from tests import clock
 from tests.accounts.factories import AgencyFactory, TeamFactory, UserFactory
+from tests.class_data import class_transaction, suite_instant
 
 
 def pytest_configure(config):
@@ -21,6 +25,35 @@ def pytest_configure(config):
         config.casebook_clock = clock.start_from_environment()
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
+    """With --reuse-db the test databases outlive the run. A test that commits flushes
+    the database after it (serialized_rollback puts the first contents back only before
+    each such test), which would leave the next run without the rows the migrations
+    made (call natures, permissions): at the end of the run they are put back."""
+    yield
+    if django_db_keepdb:
+        with django_db_blocker.unblock():
+            for alias in connections:
+                restore_first_contents(connections[alias])
+
+
+def restore_first_contents(connection):
+    """The database as it was made, from what Django serialized then (when a test of the
+    run asked for serialized_rollback; otherwise no test flushed it)."""
+    contents = getattr(connection, "_test_serialized_contents", None)
+    if contents is None:
+        return
+    call_command(
+        "flush",
+        database=connection.alias,
+        interactive=False,
+        inhibit_post_migrate=True,
+        verbosity=0,
+    )
+    connection.creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +73,56 @@ def _agency_evening(request):
         return
     with time_machine.travel(clock.agency_evening(), tick=True):
         yield
+
+
+@pytest.fixture(scope="class")
+def demo_seeded_for_class(request, django_db_setup, django_db_blocker):
+    """The demo data (`seed_demo`, DEMO_PASSWORD unset) made once for the test class, at
+    the suite's clock (tests/class_data.py). Yields that clock, for `on_clock`."""
+    instant = suite_instant(request.config)
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        class_transaction(django_db_blocker, instant) as moved,
+    ):
+        patch.delenv("DEMO_PASSWORD", raising=False)
+        call_command("seed_demo", stdout=StringIO())
+        yield moved
+
+
+LONG_MARKERS = ("integration", "browser", "slow")
+
+
+def database_phase(item) -> int:
+    """Where pytest-django (as Django) runs a test: 0 in a rolled-back transaction, 1
+    committing and flushing the database after (so before no test of phase 0, which
+    would miss the reference data the flush removes), 2 without the database."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = item.fixturenames
+    commits = marker is not None and any(
+        marker.kwargs.get(name) for name in ("transaction", "reset_sequences")
+    )
+    if commits or "transactional_db" in fixtures or "live_server" in fixtures:
+        return 1
+    if marker is not None or "db" in fixtures:
+        return 0
+    return 2
+
+
+def run_order(item) -> tuple[int, bool]:
+    """pytest-django's phases, with the long tests that need no database first: most of
+    their time is spent waiting on the processes they start, beside the pytest-xdist
+    workers that keep the cores busy. The long ones of phase 1 start it, so that no
+    worker is left with one at the end."""
+    phase = database_phase(item)
+    long = any(item.get_closest_marker(name) for name in LONG_MARKERS)
+    if phase == 2 and long:
+        return (-1, False)
+    return (phase, phase == 1 and not long)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    items.sort(key=run_order)
 
 
 def pytest_report_header(config):

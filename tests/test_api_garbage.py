@@ -10,6 +10,8 @@ bigint range.
 import datetime
 import json
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -96,7 +98,7 @@ CHANGES = [
     {"cssrs_plan": "maybe"},
 ]
 
-CLIENT_FIELDS = {
+CLIENT_FIELDS: dict[str, list[Any]] = {
     "legal_name": STRING,
     "preferred_name": STRING,
     "date_of_birth": DATE,
@@ -122,7 +124,15 @@ def _contact_body(world):
 
 
 # name -> (user, method, url, valid body, {field: bad values})
-ENDPOINTS = {
+# name -> (who sends it, method, its URL in the world, a valid body, {field: bad values}).
+Endpoint = tuple[
+    str | None,
+    str,
+    Callable[[Any], str],
+    Callable[[Any], dict[str, Any]],
+    dict[str, list[Any]],
+]
+ENDPOINTS: dict[str, Endpoint] = {
     "token": (
         None,
         "post",
@@ -498,7 +508,7 @@ def _consent_body(world):
 
 
 # name -> (user, method, url, valid body, {field: bad values}), as ENDPOINTS.
-REFERRAL_ENDPOINTS = {
+REFERRAL_ENDPOINTS: dict[str, Endpoint] = {
     "referral create": (
         "alice",
         "post",
@@ -849,7 +859,7 @@ def _later(**delta):
 # name -> (user, method, url, valid body, {field: bad values}), as ENDPOINTS. A field that
 # may be null leaves None out of its bad values.
 NULLABLE_USER = [v for v in USER if v is not None]
-FOLLOWUP_ENDPOINTS = {
+FOLLOWUP_ENDPOINTS: dict[str, Endpoint] = {
     "followup create": (
         "alice",
         "post",

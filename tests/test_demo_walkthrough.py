@@ -7,7 +7,6 @@ each time now and at the boundary instants of tests/clock.py.
 from io import StringIO
 
 import pytest
-import time_machine
 from django.core.management import call_command
 from django.test import Client
 
@@ -17,6 +16,9 @@ from directory.models import Service
 from followups.models import FollowUp, Protocol
 from referrals.models import Consent, ProviderLink, Referral
 from tests import clock
+from tests.class_data import class_transaction, on_clock, suite_instant
+
+pytestmark = pytest.mark.slow
 
 EVERYONE = ["/", "/directory/", "/directory/?need=housing&near=97401"]
 WORKER = [
@@ -96,16 +98,25 @@ REFUSED = {
 }
 
 
-@pytest.fixture(params=["now", *clock.BOUNDARY_INSTANTS])
-def demo(request, db):
+@pytest.fixture(scope="class", params=["now", *clock.BOUNDARY_INSTANTS])
+def demo_seed(request, django_db_setup, django_db_blocker):
     """The demo data seeded now, and again with the clock at each instant where the
-    agencies' day and UTC's differ or a clock changes (tests/clock.py); the walkthrough
-    then runs at that instant, the clock ticking on."""
-    if request.param != "now":
-        traveller = time_machine.travel(clock.BOUNDARY_INSTANTS[request.param], tick=True)
-        traveller.start()
-        request.addfinalizer(traveller.stop)
-    call_command("seed_demo", stdout=StringIO())
+    agencies' day and UTC's differ or a clock changes (tests/clock.py): once for all the
+    walkthrough's tests at that instant (tests/class_data.py)."""
+    if request.param == "now":
+        instant = suite_instant(request.config)
+    else:
+        instant = clock.BOUNDARY_INSTANTS[request.param]
+    with class_transaction(django_db_blocker, instant) as moved:
+        call_command("seed_demo", stdout=StringIO())
+        yield moved
+
+
+@pytest.fixture
+def demo(demo_seed, db):
+    """The walkthrough runs at the seed's instant, the clock ticking on."""
+    with on_clock(demo_seed):
+        yield
 
 
 def visit(client, url):

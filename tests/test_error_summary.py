@@ -114,9 +114,9 @@ class TestOnThePages:
 
 
 WORKER_PAGES = [
-    "cases:caseload",
+    "casework:caseload",
     "cases:client_search",
-    "cases:contact_new",
+    "casework:contact_new",
     "followups:today",
     "referrals:list",
     "directory:search",
@@ -150,7 +150,7 @@ class TestAPageOpenedWithoutInput:
     def test_the_pages_of_a_case_show_no_summary(self, login, alice, alice_case):
         web = login(alice)
         for url in [
-            reverse("cases:case_detail", args=[alice_case.pk]),
+            reverse("casework:case_detail", args=[alice_case.pk]),
             reverse("cases:client_edit", args=[alice_case.client_id]),
             reverse("followups:detail", args=[due_followup(alice_case).pk]),
         ]:

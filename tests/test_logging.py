@@ -40,7 +40,7 @@ def console():
 
 class TestRefusedAndMissingPages:
     def test_a_404_is_one_line_without_a_traceback(self, login, alice, request_records, console):
-        path = reverse("cases:case_detail", args=[999999])
+        path = reverse("casework:case_detail", args=[999999])
 
         assert login(alice).get(path).status_code == 404
 

@@ -66,7 +66,7 @@ def unchanged(saved):
 class TestWorkerPages:
     def test_new_contact(self, client, alice, saved):
         client.force_login(alice)
-        url = reverse("cases:contact_new")
+        url = reverse("casework:contact_new")
         for body in garbage_bodies(CONTACT_FIELDS):
             assert client.post(url, body).status_code in (200, 400), body.get("legal_name", "")[:20]
         for value in BAD_IDS:
@@ -78,11 +78,15 @@ class TestWorkerPages:
         for body in garbage_bodies(
             ["legal_name", "date_of_birth", "phone", "identifier_kind", "identifier_value"]
         ):
-            assert client.get(reverse("cases:client_suggest"), body).status_code in (200, 400)
+            assert client.get(reverse("casework:client_suggest"), body).status_code in (200, 400)
         for body in garbage_bodies(
             ["narrative", "received_at", "client", "discard", "submission_id"]
         ):
-            assert client.post(reverse("cases:contact_draft"), body).status_code in (200, 302, 400)
+            assert client.post(reverse("casework:contact_draft"), body).status_code in (
+                200,
+                302,
+                400,
+            )
         for body in garbage_bodies(["q", "page"]):
             assert client.get(reverse("cases:client_search"), body).status_code in (200, 400)
         assert unchanged(saved)
@@ -91,8 +95,8 @@ class TestWorkerPages:
         client.force_login(alice)
         contact = alice_case.contacts.get()
         forms = [
-            (reverse("cases:case_close", args=[alice_case.pk]), ["reason", "note"]),
-            (reverse("cases:case_concerns", args=[alice_case.pk]), ["concerns"]),
+            (reverse("casework:case_close", args=[alice_case.pk]), ["reason", "note"]),
+            (reverse("casework:case_concerns", args=[alice_case.pk]), ["concerns"]),
             (reverse("cases:contact_amend", args=[contact.pk]), ["reason", "narrative", "received_at", "call_nature", "source", "disposition"]),
             (reverse("cases:client_edit", args=[alice_case.client_id]), ["legal_name", "date_of_birth", "estimated_age", "identifier_hmis"]),
         ]  # fmt: skip
@@ -105,7 +109,7 @@ class TestWorkerPages:
 
     def test_emergency_access(self, client, erin, alice_case, saved):
         client.force_login(erin)
-        url = reverse("cases:emergency_access", args=[alice_case.pk])
+        url = reverse("casework:emergency_access", args=[alice_case.pk])
         for body in garbage_bodies(["reason"]):
             assert client.post(url, body).status_code in (200, 302, 400)
 
@@ -165,6 +169,7 @@ def followup_state():
 
 
 class TestFollowUpPages:
+    @pytest.mark.slow
     def test_followup_forms(self, client, alice, alice_case, saved):
         from tests.followups.factories import due_followup, ed_visit
 
@@ -177,12 +182,12 @@ class TestFollowUpPages:
             reverse("followups:attempt", args=[fu.pk]): ["outcome", "method", "note"],
             reverse("followups:move", args=[fu.pk]): ["due_at", "reason"],
             reverse("followups:cancel", args=[fu.pk]): ["reason"],
-            reverse("followups:add", args=[alice_case.pk]): ["due_at", "method", "reason"],
-            reverse("followups:visit_add", args=[alice_case.pk]): [
+            reverse("casework:followup_add", args=[alice_case.pk]): ["due_at", "method", "reason"],
+            reverse("casework:visit_add", args=[alice_case.pk]): [
                 "kind", "reason", "arrived_at", "discharged_at", "admitted", "facility",
             ],
-            reverse("followups:visit_discharge", args=[visit.pk]): ["discharged_at"],
-            reverse("followups:enrolment_end", args=[enrolment.pk]): [],
+            reverse("casework:visit_discharge", args=[visit.pk]): ["discharged_at"],
+            reverse("casework:enrolment_end", args=[enrolment.pk]): [],
         }  # fmt: skip
         for url, fields in forms.items():
             for body in garbage_bodies(fields):
@@ -207,7 +212,7 @@ class TestFollowUpPages:
     def test_followup_reads_and_contact_link(self, client, alice, alice_case, saved):
         client.force_login(alice)
         for value in BAD_IDS + ["9223372036854775808"]:
-            response = client.get(reverse("cases:contact_new"), {"followup": value})
+            response = client.get(reverse("casework:contact_new"), {"followup": value})
             assert response.status_code in (200, 404), value
         for params in garbage_bodies(["page", "status"]):
             assert client.get(reverse("followups:today"), params).status_code == 200
@@ -234,6 +239,7 @@ class TestFollowUpPages:
                 assert client.get(url, {"start": start, "end": end}).status_code == 200
         assert unchanged(saved)
 
+    @pytest.mark.slow
     def test_protocol_pages(self, client, dana, saved):
         from followups.models import Protocol, ProtocolVersion
         from followups.protocols import install_standard_protocols

@@ -56,7 +56,7 @@ def _ids(case):
 
 # (name, method, url builder, body)
 READ_PAGES = [
-    ("case page", lambda i: reverse("cases:case_detail", args=[i["case"]])),
+    ("case page", lambda i: reverse("casework:case_detail", args=[i["case"]])),
     ("contact page", lambda i: reverse("cases:contact_detail", args=[i["contact"]])),
     ("client page", lambda i: reverse("cases:client_detail", args=[i["client"]])),
     ("referral page", lambda i: reverse("referrals:detail", args=[i["referral"]])),
@@ -74,8 +74,8 @@ READ_API = [
     ("api consent", lambda i: f"/api/v1/consents/{i['consent']}/"),
 ]
 WRITE_PAGES = [
-    ("close case", lambda i: reverse("cases:case_close", args=[i["case"]]), {}),
-    ("case concerns", lambda i: reverse("cases:case_concerns", args=[i["case"]]), {}),
+    ("close case", lambda i: reverse("casework:case_close", args=[i["case"]]), {}),
+    ("case concerns", lambda i: reverse("casework:case_concerns", args=[i["case"]]), {}),
     ("amend contact", lambda i: reverse("cases:contact_amend", args=[i["contact"]]), {}),
     ("edit client", lambda i: reverse("cases:client_edit", args=[i["client"]]), {}),
     ("referral status", lambda i: reverse("referrals:status", args=[i["referral"]]), {}),
@@ -141,6 +141,17 @@ def _last_audit_id():
     return last or 0
 
 
+def _split_by_visibility(cases, persona):
+    """The target cases `persona` may see, and those hidden from them."""
+    shown = [cases[t] for t in TARGETS if t in VISIBLE[persona]]
+    hidden = [cases[t] for t in TARGETS if t not in VISIBLE[persona]]
+    return shown, hidden
+
+
+def _results(api, path):
+    return api.get(path).json()["results"]
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 class TestReadMatrix:
     def test_pages(self, client, world, persona):
@@ -173,36 +184,24 @@ class TestReadMatrix:
                 if expected == 404:
                     assert _denied_logged(users[persona], before), (persona, target, name)
 
-    def test_lists_and_searches_show_only_visible_clients(self, api, client, world, persona):
+    def test_api_lists_show_only_visible_clients(self, api, world, persona):
+        users, cases = world
+        api.force_authenticate(users[persona])
+        shown, _ = _split_by_visibility(cases, persona)
+
+        listed = {row["id"] for row in _results(api, "/api/v1/cases/?page_size=100")}
+        assert listed == {c.pk for c in shown}
+        listed = {row["id"] for row in _results(api, "/api/v1/clients/?page_size=100")}
+        assert listed == {c.client_id for c in shown}
+        listed = {row["case"] for row in _results(api, "/api/v1/contacts/?page_size=100")}
+        assert listed == {c.pk for c in shown}
+
+    def test_searches_find_no_hidden_client(self, api, client, world, persona):
         users, cases = world
         user = users[persona]
         api.force_authenticate(user)
         client.force_login(user)
-        hidden = [cases[t] for t in TARGETS if t not in VISIBLE[persona]]
-        shown = [cases[t] for t in TARGETS if t in VISIBLE[persona]]
-
-        listed = {row["id"] for row in api.get("/api/v1/cases/?page_size=100").json()["results"]}
-        assert listed == {c.pk for c in shown}
-        listed = {row["id"] for row in api.get("/api/v1/clients/?page_size=100").json()["results"]}
-        assert listed == {c.client_id for c in shown}
-        listed = {
-            row["case"] for row in api.get("/api/v1/contacts/?page_size=100").json()["results"]
-        }
-        assert listed == {c.pk for c in shown}
-        if not user.is_system_admin:
-            listed = {
-                row["case"] for row in api.get("/api/v1/referrals/?page_size=100").json()["results"]
-            }
-            assert listed == {c.pk for c in shown}
-            listed = {
-                row["client"]["id"]
-                for row in api.get("/api/v1/consents/?page_size=100").json()["results"]
-            }
-            assert listed == {c.client_id for c in shown}
-            page = client.get(reverse("referrals:list")).content.decode()
-            for case in hidden:
-                referral = case.referrals.first()
-                assert reverse("referrals:detail", args=[referral.pk]) not in page
+        _, hidden = _split_by_visibility(cases, persona)
 
         for case in hidden:
             name = case.client.legal_name
@@ -216,8 +215,28 @@ class TestReadMatrix:
                 body = page.content.decode()
                 if case.agency_id != user.agency_id:
                     assert reverse("cases:client_detail", args=[case.client_id]) not in body
-                    assert reverse("cases:case_detail", args=[case.pk]) not in body
-                    assert reverse("cases:emergency_access", args=[case.pk]) not in body
+                    assert reverse("casework:case_detail", args=[case.pk]) not in body
+                    assert reverse("casework:emergency_access", args=[case.pk]) not in body
+
+
+# The referral and consent lists hold client data of an agency: for its users only.
+@pytest.mark.parametrize("persona", [p for p in PERSONAS if p != "root"])
+class TestReferralListMatrix:
+    def test_referral_lists_show_only_visible_clients(self, api, client, world, persona):
+        users, cases = world
+        user = users[persona]
+        api.force_authenticate(user)
+        client.force_login(user)
+        shown, hidden = _split_by_visibility(cases, persona)
+
+        listed = {row["case"] for row in _results(api, "/api/v1/referrals/?page_size=100")}
+        assert listed == {c.pk for c in shown}
+        listed = {row["client"]["id"] for row in _results(api, "/api/v1/consents/?page_size=100")}
+        assert listed == {c.client_id for c in shown}
+        page = client.get(reverse("referrals:list")).content.decode()
+        for case in hidden:
+            referral = case.referrals.first()
+            assert reverse("referrals:detail", args=[referral.pk]) not in page
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -391,10 +410,10 @@ FOLLOWUP_WEB_WRITES = [
     ("move", lambda i: reverse("followups:move", args=[i["followup"]]), {}),
     ("cancel", lambda i: reverse("followups:cancel", args=[i["followup"]]), {}),
     ("done", lambda i: reverse("followups:complete", args=[i["followup"]]), {"note": "x" * 301}),
-    ("add", lambda i: reverse("followups:add", args=[i["case"]]), {}),
-    ("visit add", lambda i: reverse("followups:visit_add", args=[i["case"]]), {}),
-    ("discharge", lambda i: reverse("followups:visit_discharge", args=[i["visit"]]), {}),
-    ("enrolment end", lambda i: reverse("followups:enrolment_end", args=[i["enrolment"]]), {}),
+    ("add", lambda i: reverse("casework:followup_add", args=[i["case"]]), {}),
+    ("visit add", lambda i: reverse("casework:visit_add", args=[i["case"]]), {}),
+    ("discharge", lambda i: reverse("casework:visit_discharge", args=[i["visit"]]), {}),
+    ("enrolment end", lambda i: reverse("casework:enrolment_end", args=[i["enrolment"]]), {}),
 ]
 
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "notifications",
     "metrics",
     "supervision",
+    "casework",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +84,15 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "casebook.urls"
+
+# Who is told, inside the change's transaction, when a contact is recorded on a case, a
+# case closes or it changes hands (cases/fanout.py): the apps above cases that keep work
+# on a case.
+CASE_FANOUT = {
+    "contact_recorded": ["followups.services.enrol_from_contact"],
+    "case_closed": ["followups.services.cancel_for_closed_case"],
+    "case_reassigned": ["followups.services.move_to_new_worker"],
+}
 WSGI_APPLICATION = "casebook.wsgi.application"
 
 TEMPLATES = [
@@ -138,7 +148,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "cases:caseload"
+LOGIN_REDIRECT_URL = "casework:caseload"
 LOGOUT_REDIRECT_URL = "login"
 
 # HIPAA 164.312(a)(2)(iii) automatic logoff: the session ends after 30 minutes idle.
@@ -166,7 +176,7 @@ USE_TZ = True
 FORMAT_MODULE_PATH = ["casebook.formats"]
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
 # Front-end packages come from npm (package.json + package-lock.json), served as they
 # are installed in node_modules: nothing vendored, nothing from a CDN.
 STATICFILES_DIRS = [
@@ -189,11 +199,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "casebook.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "casebook.api_schema.AutoSchema",
-    "EXCEPTION_HANDLER": "casebook.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": "20/minute"},
 }
@@ -283,7 +293,7 @@ CELERY_BEAT_SCHEDULE = {
     # Notifications waiting for delivery (a lost message is found here again).
     "sweep-notifications": {"task": "notifications.tasks.sweep", "schedule": 60.0},
     # Each worker's digest goes once a day, after DIGEST_HOUR in the agency's time zone.
-    "daily-digests": {"task": "notifications.tasks.send_daily_digests", "schedule": 60.0 * 15},
+    "daily-digests": {"task": "followups.tasks.send_daily_digests", "schedule": 60.0 * 15},
 }
 # How long a dispatched follow-up is held before the sweeper sends it again (a lost
 # message, a killed worker); followups/engine.py doubles it on each resend, up to an hour.

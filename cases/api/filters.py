@@ -1,71 +1,11 @@
 """List filters of the clients, cases and contacts API. They narrow a queryset that is
 already scoped by visible_to(user): an id of another agency's record matches nothing."""
 
-import datetime
-
 import django_filters
-from django import forms
-from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema_field
 
-from casebook.api import MAX_ID
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Client, Contact, ContactSource, Disposition
-
-
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
-class IdFilter(django_filters.NumberFilter):
-    """An exact id; out-of-range numbers are a 400, never a database error."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
-
-
-class UTCIsoDateTimeField(forms.DateTimeField):
-    """ISO 8601; without an offset, UTC (as the API writes its times)."""
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        try:
-            parsed = parse_datetime(str(value).strip())
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=datetime.UTC)
-        # In UTC: PostgreSQL refuses offsets past 15:59, which Python reads.
-        try:
-            return parsed.astimezone(datetime.UTC)
-        except OverflowError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
-
-
-class UTCIsoDateTimeFilter(django_filters.DateTimeFilter):
-    field_class = UTCIsoDateTimeField
-
-
-class StrictBooleanField(forms.NullBooleanField):
-    """true or false (1 or 0); anything else is an error rather than no filter at all."""
-
-    widget = forms.TextInput
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        answer = {"true": True, "1": True, "false": False, "0": False}.get(str(value).lower())
-        if answer is None:
-            raise forms.ValidationError("Give true or false.", code="invalid")
-        return answer
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
+from core.api_filters import IdFilter, StrictBooleanFilter, UTCIsoDateTimeFilter
 
 
 class ClientFilter(django_filters.FilterSet):
@@ -85,7 +25,7 @@ class ClientFilter(django_filters.FilterSet):
 
     class Meta:
         model = Client
-        fields = []
+        fields: list[str] = []
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -99,7 +39,7 @@ class CaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = []
+        fields: list[str] = []
 
 
 class ContactFilter(django_filters.FilterSet):
@@ -113,4 +53,4 @@ class ContactFilter(django_filters.FilterSet):
 
     class Meta:
         model = Contact
-        fields = []
+        fields: list[str] = []

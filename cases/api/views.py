@@ -8,13 +8,12 @@ user may only read answers 403. Every write is one service call.
 
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 from rest_framework.response import Response
 
-from audit.services import record_list, refuse
-from casebook.api import PARSER_CLASSES
+from audit.api import AccessHelperMixin
 from cases import services
 from cases.access import get_case_for_user, get_client_for_user, get_contact_for_user
 from cases.api import filters
@@ -33,63 +32,6 @@ from cases.api.serializers import (
     ReassignCaseSerializer,
 )
 from cases.models import Case, Client, Contact
-
-WORKERS_ONLY = "Only social workers and supervisors record clients and contacts."
-
-
-class AccessHelperMixin:
-    """Detail routes fetch through the access helper (404 and a DENIED audit row when
-    invisible, 403 when read-only, a VIEW row on a read); lists are audited with the ids
-    they show."""
-
-    access_helper = None
-    audit_object_type = ""
-    parser_classes = PARSER_CLASSES
-    # Any id segment reaches the access helper, which answers a JSON 404 for one that
-    # cannot be an id; the router's default leaves "1.5" to Django's HTML page.
-    lookup_value_regex = "[^/]+"
-    # Actions that only answer 405 with a pointer to the right route: Allow leaves them out.
-    refused_actions = ()
-
-    @property
-    def allowed_methods(self):
-        action_map = getattr(self, "action_map", {})
-        refused = {m.upper() for m, name in action_map.items() if name in self.refused_actions}
-        return [method for method in super().allowed_methods if method not in refused]
-
-    def get_object(self):
-        write = self.request.method not in permissions.SAFE_METHODS
-        obj = type(self).access_helper(
-            self.request, self.kwargs[self.lookup_field], write=write, audit_read=not write
-        )
-        self.check_object_permissions(self.request, obj)
-        return obj
-
-    def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        record_list(
-            request=request,
-            object_type=self.audit_object_type,
-            objects=page,
-            client_ids=[self.client_id_of(obj) for obj in page],
-        )
-        serializer = self.get_serializer(page, many=True)
-        return self.get_paginated_response(serializer.data)
-
-    def client_id_of(self, obj):
-        return obj.client_id
-
-    def paginated(self, queryset, serializer_class):
-        page = self.paginate_queryset(queryset)
-        serializer = serializer_class(page, many=True, context=self.get_serializer_context())
-        return self.get_paginated_response(serializer.data)
-
-    @staticmethod
-    def require_case_worker(request):
-        if not request.user.works_cases:
-            page = "api:" + request.path.strip("/").split("/")[2]
-            refuse(request, page, WORKERS_ONLY)
 
 
 @extend_schema(tags=["clients"])

@@ -11,7 +11,7 @@ from cases.forms.clients import (
     MergeConfirmForm,
     SuggestQueryForm,
 )
-from cases.forms.contacts import ContactAmendForm, ContactFieldsForm, ContactForm
+from cases.forms.contacts import ContactAmendForm, ContactFieldsForm
 
 __all__ = [
     "DUPLICATE_MESSAGE",
@@ -23,7 +23,6 @@ __all__ = [
     "ConcernsForm",
     "ContactAmendForm",
     "ContactFieldsForm",
-    "ContactForm",
     "EmergencyAccessForm",
     "MergeConfirmForm",
     "SuggestQueryForm",

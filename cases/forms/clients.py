@@ -133,18 +133,7 @@ class ClientEditForm(ClientDetailsForm):
     def clean(self):
         cleaned = super().clean()
         self.check_details(cleaned)
-        channel = cleaned.get("reminder_channel") or ReminderChannel.NONE
-        needs = {
-            ReminderChannel.EMAIL: (
-                "email",
-                "Give the client's email address for email reminders.",
-            ),
-            ReminderChannel.TEXT: ("phone", "Give the client's phone number for text reminders."),
-        }.get(channel)
-        if needs:
-            name, message = needs
-            if not (cleaned.get(name) or "").strip() and not self.has_error(name):
-                self.add_error(name, message)
+        self.check_reminder_channel(cleaned)
         if not self.errors and self._identity_changed(cleaned):
             # Identifying an unidentified person, or correcting a name, may show that the
             # agency already knows them.
@@ -169,6 +158,19 @@ class ClientEditForm(ClientDetailsForm):
                     + " If it is the same person, ask an agency admin to merge the records.",
                 )
         return cleaned
+
+    def check_reminder_channel(self, cleaned):
+        """The model's rule (Client.clean_reminder_channel) on the details as entered. A
+        field already refused (an email address that is not one) keeps only its error."""
+        entered = Client(
+            **{name: cleaned.get(name) or "" for name in ("reminder_channel", "email", "phone")}
+        )
+        try:
+            entered.clean_reminder_channel()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                if not self.has_error(name):
+                    self.add_error(name, messages)
 
     def _identity_changed(self, cleaned) -> bool:
         if self.client is None:
@@ -226,19 +228,7 @@ class ClientSectionForm(ClientDetailsForm):
             # The new-client fields are hidden and ignored once a client is chosen.
             return cleaned
         self.check_details(cleaned)
-        kind = cleaned.get("identifier_kind") or ""
-        value = (cleaned.get("identifier_value") or "").strip()
-        cleaned["identifier_value"] = value
-        if value and not kind:
-            self.add_error("identifier_kind", "Say what kind of identifier this is.")
-        elif kind and not value:
-            self.add_error("identifier_value", "Give the identifier, or leave its kind blank.")
-        elif value and self._identifier_taken(kind, value):
-            self.add_error(
-                "identifier_value",
-                "This identifier already belongs to a client of your agency: "
-                "choose them from the suggestions.",
-            )
+        self.check_identifier(cleaned)
         if self.errors:
             return cleaned
         if cleaned.get("is_unidentified") and not (cleaned.get("legal_name") or "").strip():
@@ -253,6 +243,23 @@ class ClientSectionForm(ClientDetailsForm):
                 ),
             )
         return cleaned
+
+    def check_identifier(self, cleaned):
+        """A new client's identifier comes as a kind and a value together, and belongs to
+        no other client of the agency. Strips the value in `cleaned`."""
+        kind = cleaned.get("identifier_kind") or ""
+        value = (cleaned.get("identifier_value") or "").strip()
+        cleaned["identifier_value"] = value
+        if value and not kind:
+            self.add_error("identifier_kind", "Say what kind of identifier this is.")
+        elif kind and not value:
+            self.add_error("identifier_value", "Give the identifier, or leave its kind blank.")
+        elif value and self._identifier_taken(kind, value):
+            self.add_error(
+                "identifier_value",
+                "This identifier already belongs to a client of your agency: "
+                "choose them from the suggestions.",
+            )
 
     def _identifier_taken(self, kind, value):
         return ClientIdentifier.objects.filter(

@@ -1,7 +1,6 @@
-"""The social worker's pages."""
+"""The client pages: search, the client's record, its edit and merge; a
+recorded contact and its amendment."""
 
-from cases.views.case_pages import case_close, case_concerns, case_detail, emergency_access
-from cases.views.caseload import caseload
 from cases.views.clients import (
     client_detail,
     client_edit,
@@ -9,28 +8,14 @@ from cases.views.clients import (
     client_merge_confirm,
     client_search,
 )
-from cases.views.contacts import (
-    client_suggest,
-    contact_amend,
-    contact_detail,
-    contact_draft,
-    contact_new,
-)
+from cases.views.contacts import contact_amend, contact_detail
 
 __all__ = [
-    "case_close",
-    "case_concerns",
-    "case_detail",
-    "caseload",
     "client_detail",
     "client_edit",
     "client_merge",
     "client_merge_confirm",
     "client_search",
-    "client_suggest",
     "contact_amend",
     "contact_detail",
-    "contact_draft",
-    "contact_new",
-    "emergency_access",
 ]

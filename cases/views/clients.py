@@ -11,13 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import refuse
-from casebook.exceptions import DomainError
 from cases import services
 from cases.access import get_client_for_user
 from cases.forms import ClientEditForm, ClientSearchForm, MergeConfirmForm
 from cases.matching import find_likely_clients
 from cases.models import Case, Client
-from cases.views.common import add_service_errors
+from core.exceptions import DomainError
+from core.forms import add_error
 
 PAGE_SIZE = 20
 # Outside one's scope only a few exact-enough matches are offered, for emergency access.
@@ -136,7 +136,7 @@ def client_edit(request, pk):
                     request=request,
                 )
             except ValidationError as exc:
-                add_service_errors(exc, form)
+                add_error(exc, form)
             else:
                 messages.success(request, "Client details saved.")
                 return redirect("cases:client_detail", client.pk)

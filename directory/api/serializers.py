@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casebook.api import IdField, ModelSerializer
+from core.api import IdField, ModelSerializer
 from directory import schedules as hours
 from directory.geocode import valid_coordinates
 from directory.models import (

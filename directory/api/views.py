@@ -12,8 +12,8 @@ from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from casebook.api import PARSER_CLASSES
 from cases.models import Case
+from core.api import PARSER_CLASSES
 from directory import search as finder
 from directory.access import get_directory_row_for_user
 from directory.api.serializers import (
@@ -26,6 +26,7 @@ from directory.api.serializers import (
 from directory.geocode import GeocodeError, geocode
 from directory.models import (
     Address,
+    HsdsModel,
     Language,
     Location,
     Organization,
@@ -37,7 +38,7 @@ from directory.models import (
 
 
 class DirectoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    model = None
+    model: type[HsdsModel] | None = None
     parser_classes = PARSER_CLASSES
     # Any id reaches the access helper, which answers a JSON 404 (audited) for one that is
     # not a visible row's.

@@ -12,7 +12,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casebook.api import IdField, ModelSerializer, UTCDateTimeField
 from cases.api.serializers import (
     AgencyUserField,
     CallTimeField,
@@ -20,6 +19,7 @@ from cases.api.serializers import (
     UserSummarySerializer,
 )
 from cases.models import OLDEST_CALL_TIME, Case, Contact
+from core.api import IdField, ModelSerializer, UTCDateTimeField
 from followups.models import (
     Attempt,
     AttemptOutcome,

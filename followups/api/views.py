@@ -18,13 +18,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.api import AccessHelperMixin
 from audit.services import record_list, refuse
-from casebook.api import MAX_ID
-from cases.access import as_id
-from cases.api.filters import IdFilter, StrictBooleanFilter, UTCIsoDateTimeFilter
-from cases.api.views import AccessHelperMixin
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
+from core.api_filters import IdFilter, StrictBooleanFilter, UTCIsoDateTimeFilter
+from core.ids import MAX_ID, as_id
 from followups import services
 from followups.access import get_followup_for_user, get_hospital_visit_for_user
 from followups.api.serializers import (
@@ -87,7 +86,7 @@ class FollowUpFilter(django_filters.FilterSet):
 
     class Meta:
         model = FollowUp
-        fields = []
+        fields: list[str] = []
 
     def __init__(self, data=None, *args, **kwargs):
         # `assigned_to=me` is the common case: the requester's own id.
@@ -338,7 +337,7 @@ class HospitalVisitFilter(django_filters.FilterSet):
 
     class Meta:
         model = HospitalVisit
-        fields = []
+        fields: list[str] = []
 
 
 @extend_schema(tags=["follow-ups"])

@@ -10,8 +10,8 @@ code by concern. A test that patches a function patches it in the submodule that
 it (`followups.services.enrolment.enrol`), not here.
 """
 
-from followups.services._common import REASON_MAX, agency_tz
 from followups.services.case_changes import cancel_for_closed_case, move_to_new_worker
+from followups.services.common import REASON_MAX
 from followups.services.enrolment import (
     MAX_OPEN_ENDED_OCCURRENCES,
     end_enrolment,
@@ -53,7 +53,6 @@ __all__ = [
     "STEP_FIELDS",
     "UNDO_SHOWN_SECONDS",
     "UNDO_WINDOW",
-    "agency_tz",
     "cancel_followup",
     "cancel_for_closed_case",
     "complete_followup",

@@ -1,5 +1,6 @@
 """What closing or reassigning a case does to its follow-ups and enrolments."""
 
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
@@ -14,10 +15,10 @@ from followups.models import (
     FollowUp,
     FollowUpEventKind,
 )
-from followups.services._common import _cancel_open
+from followups.services.common import cancel_open
 
 
-def cancel_for_closed_case(*, case: Case, actor: User, request=None) -> int:
+def cancel_for_closed_case(*, case: Case, actor: User, request: HttpRequest | None = None) -> int:
     """Closing a case cancels its pending follow-ups (each with a CANCELLED event and the
     reason) and ends its enrolments. Call inside close_case's transaction. Returns how
     many follow-ups were cancelled."""
@@ -33,9 +34,7 @@ def cancel_for_closed_case(*, case: Case, actor: User, request=None) -> int:
         enrolment.ended_at = now
         enrolment.end_reason = reason
         enrolment.save(update_fields=["status", "ended_at", "end_reason"])
-    cancelled = _cancel_open(
-        FollowUp.objects.filter(case=case), actor=actor, reason=reason, now=now
-    )
+    cancelled = cancel_open(FollowUp.objects.filter(case=case), actor=actor, reason=reason, now=now)
     if enrolments or cancelled:
         audit(
             request=request,
@@ -55,7 +54,12 @@ def cancel_for_closed_case(*, case: Case, actor: User, request=None) -> int:
 
 
 def move_to_new_worker(
-    *, case: Case, old_worker_id: int, new_worker: User, actor: User, request=None
+    *,
+    case: Case,
+    old_worker_id: int,
+    new_worker: User,
+    actor: User,
+    request: HttpRequest | None = None,
 ) -> int:
     """Reassigning a case moves its open follow-ups from the old worker to the new one
     (those of the team's supervisor stay). Call inside the reassignment's transaction.

@@ -2,9 +2,12 @@
 readmission that restarts it, and its end."""
 
 import datetime
+import zoneinfo
+from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -24,13 +27,12 @@ from followups.models import (
     ProtocolStep,
 )
 from followups.schedule import step_window
-from followups.services._common import (
-    _cancel_open,
-    _clean_reason,
-    _lock_case,
-    _require_worker,
-    _save_new,
-    agency_tz,
+from followups.services.common import (
+    cancel_open,
+    clean_reason,
+    lock_case,
+    require_worker,
+    save_new,
 )
 
 # Open-ended repeating steps (weekly calls "until engaged in care") stop after this many
@@ -59,7 +61,15 @@ def _occurrences(step: ProtocolStep) -> range:
     return range(1, step.repeat_times + 1)
 
 
-def _followup_for_step(*, enrolment, step, occurrence, case, tz, actor) -> FollowUp:
+def _followup_for_step(
+    *,
+    enrolment: Enrolment,
+    step: ProtocolStep,
+    occurrence: int,
+    case: Case,
+    tz: zoneinfo.ZoneInfo,
+    actor: User | None,
+) -> FollowUp:
     shift = (occurrence - 1) * (step.repeat_every or 0)
     window = step_window(
         anchor_at=enrolment.anchor_at,
@@ -97,7 +107,15 @@ def _step_title(step: ProtocolStep, occurrence: int) -> str:
     return f"{step.name} {occurrence}"
 
 
-def _end(enrolment: Enrolment, *, actor, reason: str, cancelled=False, now=None, request=None):
+def end_locked_enrolment(
+    enrolment: Enrolment,
+    *,
+    actor: User | None,
+    reason: str,
+    cancelled: bool = False,
+    now: datetime.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Enrolment:
     """End an active enrolment (locked by the caller): its open follow-ups are cancelled
     with the reason, on the timeline and in the audit trail."""
     now = now or timezone.now()
@@ -105,7 +123,7 @@ def _end(enrolment: Enrolment, *, actor, reason: str, cancelled=False, now=None,
     enrolment.ended_at = now
     enrolment.end_reason = reason[:300]
     enrolment.save(update_fields=["status", "ended_at", "end_reason"])
-    gone = _cancel_open(enrolment.followups.all(), actor=actor, reason=reason, now=now)
+    gone = cancel_open(enrolment.followups.all(), actor=actor, reason=reason, now=now)
     events.enrolment_ended(enrolment=enrolment, actor=actor, cancelled=cancelled)
     audit(
         request=request,
@@ -119,7 +137,15 @@ def _end(enrolment: Enrolment, *, actor, reason: str, cancelled=False, now=None,
     return enrolment
 
 
-def _restart(*, case: Case, running: Q, anchor_at, actor, reason: str, sources: dict) -> bool:
+def _restart(
+    *,
+    case: Case,
+    running: Q,
+    anchor_at: datetime.datetime,
+    actor: User | None,
+    reason: str,
+    sources: dict[str, Any],
+) -> bool:
     """A new fact restarts a protocol: the case's active enrolments matching `running`
     (other than those of the same fact) that count from an earlier anchor end. Returns
     False when one counts from a later anchor (a back-dated fact does not restart a newer
@@ -136,7 +162,7 @@ def _restart(*, case: Case, running: Q, anchor_at, actor, reason: str, sources: 
     if any(e.anchor_at > anchor_at for e in enrolments):
         return False
     for enrolment in enrolments:
-        _end(enrolment, actor=actor, reason=reason, now=now)
+        end_locked_enrolment(enrolment, actor=actor, reason=reason, now=now)
     return True
 
 
@@ -151,9 +177,9 @@ def enrol(
     actor: User | None = None,
     source_contact: Contact | None = None,
     source_visit: HospitalVisit | None = None,
-    source_referral=None,
+    source_referral: models.Model | None = None,  # a referrals.Referral
     restarts: Q | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> Enrolment | None:
     """Enrol an open case in the current version of `protocol` from `anchor_at`.
 
@@ -162,7 +188,7 @@ def enrol(
     selects the case's running enrolments that this one replaces (a readmission restarts
     the post-discharge protocol); when one of them counts from a later anchor nothing
     changes and None is returned."""
-    case = _lock_case(case)
+    case = lock_case(case)
     if case.status != CaseStatus.OPEN:
         return None
     sources = {
@@ -176,7 +202,7 @@ def enrol(
     version = protocol.current_version()
     if version is None:
         return None
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     if restarts is not None and not _restart(
         case=case,
         running=restarts,
@@ -198,7 +224,7 @@ def enrol(
         created_at=now,
         **given,
     )
-    tz = agency_tz(case.agency)
+    tz = case.agency.zone
     followups = [
         _followup_for_step(
             enrolment=enrolment, step=step, occurrence=n, case=case, tz=tz, actor=actor
@@ -206,7 +232,7 @@ def enrol(
         for step in version.steps.order_by("position")
         for n in _occurrences(step)
     ]
-    saved = _save_new(followups, actor=actor, now=now)
+    saved = save_new(followups, actor=actor, now=now)
     events.enrolled(enrolment=enrolment, actor=actor, count=len(saved))
     audit(
         request=request,
@@ -220,7 +246,7 @@ def enrol(
     return enrolment
 
 
-def schedule_next_occurrence(followup: FollowUp, *, actor=None) -> FollowUp | None:
+def schedule_next_occurrence(followup: FollowUp, *, actor: User | None = None) -> FollowUp | None:
     """After a protocol follow-up closes (done, missed or cancelled on its own): the next
     occurrence of an open-ended repeating step (the weekly calls) while the enrolment and
     the case are active, the first one whose window has not closed yet, so a pause (the
@@ -241,44 +267,55 @@ def schedule_next_occurrence(followup: FollowUp, *, actor=None) -> FollowUp | No
     step = followup.step
     case = enrolment.case
     open_ended = step is not None and step.repeat_every and not step.repeat_times
-    if open_ended and case.status == CaseStatus.OPEN:
+    if open_ended and step is not None and case.status == CaseStatus.OPEN:
         later = FollowUp.objects.filter(
             enrolment=enrolment, step=step, occurrence__gt=followup.occurrence
         )
         if not later.exists():
             nxt = _next_occurrence(enrolment, step, followup.occurrence, actor=actor)
     if nxt is None and not enrolment.followups.filter(status__in=OPEN_STATUSES).exists():
-        _end(enrolment, actor=actor, reason="Every step is done, missed or cancelled")
+        end_locked_enrolment(
+            enrolment, actor=actor, reason="Every step is done, missed or cancelled"
+        )
     return nxt
 
 
-def _next_occurrence(enrolment, step, after: int, *, actor) -> FollowUp | None:
+def _next_occurrence(
+    enrolment: Enrolment, step: ProtocolStep, after: int, *, actor: User | None
+) -> FollowUp | None:
     case = enrolment.case
-    tz = agency_tz(case.agency)
+    tz = case.agency.zone
     now = timezone.now()
     for occurrence in range(after + 1, MAX_OPEN_ENDED_OCCURRENCES + 1):
         nxt = _followup_for_step(
             enrolment=enrolment, step=step, occurrence=occurrence, case=case, tz=tz, actor=actor
         )
         if nxt.window_end > now:
-            return _save_new([nxt], actor=actor, now=now)[0]
+            return save_new([nxt], actor=actor, now=now)[0]
     return None
 
 
 @transaction.atomic
 def end_enrolment(
-    *, actor: User | None, enrolment: Enrolment, reason: str, cancelled=False, request=None
+    *,
+    actor: User | None,
+    enrolment: Enrolment,
+    reason: str,
+    cancelled: bool = False,
+    request: HttpRequest | None = None,
 ) -> Enrolment:
     """End an enrolment by hand (client engaged in care, declined further calls, ...):
     its open follow-ups are cancelled with the reason. `actor` must work the case."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     enrolment = (
         Enrolment.objects.select_for_update(of=("self",))
         .select_related("version__protocol", "case")
         .get(pk=enrolment.pk)
     )
     if actor is not None:
-        _require_worker(actor, enrolment.case)
+        require_worker(actor, enrolment.case)
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise FollowUpClosed("This protocol has already ended for the client.")
-    return _end(enrolment, actor=actor, reason=reason, cancelled=cancelled, request=request)
+    return end_locked_enrolment(
+        enrolment, actor=actor, reason=reason, cancelled=cancelled, request=request
+    )

@@ -2,12 +2,13 @@
 date and cancelling it."""
 
 import datetime
-import zoneinfo
+from typing import Any, TypeGuard
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Agency, User
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case, CaseStatus, Contact
@@ -27,16 +28,15 @@ from followups.models import (
     Status,
 )
 from followups.schedule import local_midnight
-from followups.services._common import (
+from followups.services.common import (
     REASON_MAX,
-    _cancel_open,
-    _clean_reason,
-    _lock_case,
-    _require_worker,
-    _save_new,
-    _set_window,
-    _window_detail,
-    agency_tz,
+    cancel_open,
+    clean_reason,
+    lock_case,
+    require_worker,
+    save_new,
+    set_window,
+    window_detail,
 )
 from followups.services.enrolment import end_enrolment, schedule_next_occurrence
 from notifications import services as notices
@@ -61,11 +61,11 @@ def _lock(followup: FollowUp) -> FollowUp:
     )
 
 
-def _is_time(value) -> bool:
+def _is_time(value: object) -> TypeGuard[datetime.datetime]:
     return isinstance(value, datetime.datetime) and not timezone.is_naive(value)
 
 
-def _check_due(due_at, *, field="due_at"):
+def _check_due(due_at: object, *, field: str = "due_at") -> None:
     if not _is_time(due_at):
         raise FollowUpInvalid("Give the date and time it is due.", field=field)
     now = timezone.now()
@@ -75,13 +75,14 @@ def _check_due(due_at, *, field="due_at"):
         raise FollowUpInvalid("A follow-up cannot be due in the past.", field=field)
 
 
-def _end_of_local_day(at: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
-    """The midnight that ends `at`'s date in `tz` (the written DST rule, schedule.py)."""
-    return local_midnight(at.astimezone(tz).date() + datetime.timedelta(days=1), tz)
+def _end_of_local_day(at: datetime.datetime, agency: Agency) -> datetime.datetime:
+    """The midnight that ends `at`'s date for the agency (the written DST rule,
+    schedule.py), in UTC."""
+    return local_midnight(agency.day_of(at) + datetime.timedelta(days=1), agency.zone)
 
 
-def _start_of_local_day(at: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
-    return local_midnight(at.astimezone(tz).date(), tz)
+def _start_of_local_day(at: datetime.datetime, agency: Agency) -> datetime.datetime:
+    return local_midnight(agency.day_of(at), agency.zone)
 
 
 @transaction.atomic
@@ -96,33 +97,32 @@ def create_followup(
     window_start: datetime.datetime | None = None,
     window_end: datetime.datetime | None = None,
     assigned_to: User | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> FollowUp:
     """A one-off follow-up a worker adds by hand, due at `due_at`. By default its window
     is the due date (agency time zone): it opens at the start of that day and is missed
     at its end. Its window must not have closed already."""
-    case = _lock_case(case)
-    _require_worker(actor, case)
+    case = lock_case(case)
+    require_worker(actor, case)
     if case.status != CaseStatus.OPEN:
         raise FollowUpInvalid("This case is closed.")
     _check_due(due_at)
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     if method not in Method.values:
         raise FollowUpInvalid("Choose how to follow up.", field="method")
-    tz = agency_tz(case.agency)
+    agency = case.agency
     if window_start is None:
-        window_start = min(_start_of_local_day(due_at, tz), due_at)
+        window_start = min(_start_of_local_day(due_at, agency), due_at)
     elif not _is_time(window_start) or window_start > due_at:
         raise FollowUpInvalid(
             "The window must open at or before the due time.", field="window_start"
         )
     if window_end is None:
-        window_end = max(_end_of_local_day(due_at, tz), due_at)
+        window_end = max(_end_of_local_day(due_at, agency), due_at)
     elif not _is_time(window_end) or window_end < due_at:
         raise FollowUpInvalid("The window cannot close before it is due.", field="window_end")
     now = timezone.now()
     if window_end <= now:
-        agency = case.agency
         raise FollowUpInvalid(
             f"That day is already over: today is {agency.describe_day(agency.today(now))}. "
             "Choose a due time from now on.",
@@ -143,7 +143,7 @@ def create_followup(
         window_end=window_end,
         created_by=actor,
     )
-    fu = _save_new([fu], actor=actor, now=now)[0]
+    fu = save_new([fu], actor=actor, now=now)[0]
     events.on_timeline(
         case_id=case.pk,
         actor=actor,
@@ -161,7 +161,15 @@ def create_followup(
     return fu
 
 
-def _close(fu: FollowUp, *, to_status, actor, now, reason="", **fields):
+def _close(
+    fu: FollowUp,
+    *,
+    to_status: str,
+    actor: User | None,
+    now: datetime.datetime,
+    reason: str = "",
+    **fields: Any,
+) -> FollowUp:
     old = fu.status
     fu.status = to_status
     fu.status_changed_at = now
@@ -177,7 +185,7 @@ def _close(fu: FollowUp, *, to_status, actor, now, reason="", **fields):
     return fu
 
 
-def _require_note(fu: FollowUp, note: str, *, field="note"):
+def _require_note(fu: FollowUp, note: str, *, field: str = "note") -> None:
     """A follow-up NOTE_REQUIRED names is not done without a note."""
     if not note.strip() and FollowUp.objects.filter(NOTE_REQUIRED, pk=fu.pk).exists():
         raise FollowUpInvalid(NOTE_NEEDED, field=field)
@@ -186,21 +194,47 @@ def _require_note(fu: FollowUp, note: str, *, field="note"):
 def _earliest_work(fu: FollowUp) -> datetime.datetime:
     """Work on a follow-up cannot predate its cause: the anchor of its protocol, or the
     day it was added by hand."""
-    if fu.enrolment_id:
+    if fu.enrolment is not None:
         return fu.enrolment.anchor_at
     return min(fu.created_at, fu.window_start) - datetime.timedelta(days=1)
 
 
-def _check_contact(fu: FollowUp, contact: Contact | None):
+def _check_contact(fu: FollowUp, contact: Contact | None) -> None:
     if contact is None:
         return
     if contact.case_id != fu.case_id:
         raise FollowUpInvalid("That contact is on another case.", field="contact")
-    if fu.enrolment_id and fu.enrolment.source_contact_id == contact.pk:
+    if fu.enrolment is not None and fu.enrolment.source_contact_id == contact.pk:
         raise FollowUpInvalid(
             "That is the contact this follow-up comes from: record the follow-up contact.",
             field="contact",
         )
+
+
+def _attempt_time(
+    fu: FollowUp, at: datetime.datetime | None, *, now: datetime.datetime
+) -> datetime.datetime:
+    """When an attempt was made: `at`, or `now` when not given. Refused in the future
+    (past a few minutes of clock skew) and before the reason for the follow-up."""
+    at = now if at is None else at
+    if not _is_time(at) or at > now + datetime.timedelta(minutes=5):
+        raise FollowUpInvalid("An attempt cannot be in the future.", field="at")
+    if at < _earliest_work(fu):
+        raise FollowUpInvalid("That is before the reason for this follow-up.", field="at")
+    return at
+
+
+def _ended_by_declining(fu: FollowUp) -> Enrolment | None:
+    """The active enrolment of `fu` when its protocol runs until the client is engaged in
+    care (one the client stops by declining further calls), else None."""
+    enrolment = fu.enrolment
+    if (
+        enrolment is not None
+        and enrolment.version.end_rule == EndRule.ENGAGED_IN_CARE
+        and enrolment.status == EnrolmentStatus.ACTIVE
+    ):
+        return enrolment
+    return None
 
 
 @transaction.atomic
@@ -211,7 +245,7 @@ def complete_followup(
     contact: Contact | None = None,
     at: datetime.datetime | None = None,
     note: str = "",
-    request=None,
+    request: HttpRequest | None = None,
 ) -> FollowUp:
     """Mark a follow-up done, by `contact` when a contact completed it (done at the
     contact's time). A missed one can still be completed late: it then does not count as
@@ -219,13 +253,13 @@ def complete_followup(
     Without a contact, a follow-up that needs a note (models.NOTE_REQUIRED: high risk,
     the Safety Planning calls) needs `note`. Its unread notices are resolved."""
     fu = _lock(followup)
-    _require_worker(actor, fu.case)
+    require_worker(actor, fu.case)
     if fu.status in (Status.COMPLETED, Status.CANCELLED):
         if contact is not None and fu.completed_contact_id == contact.pk:
             return fu
         raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
     _check_contact(fu, contact)
-    note = _clean_reason(note, field="note", required=False)
+    note = clean_reason(note, field="note", required=False)
     if contact is None:
         _require_note(fu, note)
     if at is not None and not _is_time(at):
@@ -278,7 +312,7 @@ def log_attempt(
     note: str = "",
     at: datetime.datetime | None = None,
     contact: Contact | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> Attempt:
     """Log one try (on an open or missed follow-up). Reached completes the follow-up
     (with the note: one that needs a note, models.NOTE_REQUIRED, is refused without one
@@ -286,7 +320,7 @@ def log_attempt(
     engaged in care ends that protocol (the client declines further calls). Returns the
     attempt."""
     fu = _lock(followup)
-    _require_worker(actor, fu.case)
+    require_worker(actor, fu.case)
     if fu.status in (Status.COMPLETED, Status.CANCELLED):
         raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
     if outcome not in AttemptOutcome.values:
@@ -296,11 +330,7 @@ def log_attempt(
         raise FollowUpInvalid("Choose how you tried.", field="method")
     _check_contact(fu, contact)
     now = timezone.now()
-    at = now if at is None else at
-    if not _is_time(at) or at > now + datetime.timedelta(minutes=5):
-        raise FollowUpInvalid("An attempt cannot be in the future.", field="at")
-    if at < _earliest_work(fu):
-        raise FollowUpInvalid("That is before the reason for this follow-up.", field="at")
+    at = _attempt_time(fu, at, now=now)
     note = (note or "").replace("\x00", "")[:2000]
     if outcome == AttemptOutcome.REACHED and contact is None:
         _require_note(fu, note)
@@ -333,22 +363,19 @@ def log_attempt(
             note=" ".join(note.split())[:REASON_MAX],
             request=request,
         )
-    elif (
-        outcome == AttemptOutcome.DECLINED
-        and fu.enrolment_id
-        and fu.enrolment.version.end_rule == EndRule.ENGAGED_IN_CARE
-        and fu.enrolment.status == EnrolmentStatus.ACTIVE
-    ):
+    elif outcome == AttemptOutcome.DECLINED and (enrolment := _ended_by_declining(fu)):
         end_enrolment(
             actor=actor,
-            enrolment=fu.enrolment,
+            enrolment=enrolment,
             reason="The client declined further calls",
             request=request,
         )
     return attempt
 
 
-def _reopen(fu: FollowUp, *, to_status: str, since: datetime.datetime, now, actor):
+def _reopen(
+    fu: FollowUp, *, to_status: str, since: datetime.datetime, now: datetime.datetime, actor: User
+) -> None:
     """Undo a completion made at or after `since`: the follow-up takes `to_status` again
     (the engine applies any change its times made meanwhile), and an enrolment that the
     completion ended (its last step done) runs again. A next weekly call the completion
@@ -362,10 +389,14 @@ def _reopen(fu: FollowUp, *, to_status: str, since: datetime.datetime, now, acto
         fu.next_check_at = None
     fu.lease_until = fu.lease_token = None
     fu.save()
-    if fu.enrolment_id is None:
+    if fu.enrolment is None:  # joined by _lock
         return
-    enrolment = Enrolment.objects.select_for_update(of=("self",)).get(pk=fu.enrolment_id)
-    if enrolment.status == EnrolmentStatus.ENDED and enrolment.ended_at >= since:
+    enrolment = Enrolment.objects.select_for_update(of=("self",)).get(pk=fu.enrolment.pk)
+    if (
+        enrolment.status == EnrolmentStatus.ENDED
+        and enrolment.ended_at is not None
+        and enrolment.ended_at >= since
+    ):
         enrolment.status = EnrolmentStatus.ACTIVE
         enrolment.ended_at = None
         enrolment.end_reason = ""
@@ -380,17 +411,18 @@ def _reopen(fu: FollowUp, *, to_status: str, since: datetime.datetime, now, acto
 
 
 @transaction.atomic
-def undo_attempt(*, actor: User, attempt: Attempt, request=None) -> FollowUp:
+def undo_attempt(*, actor: User, attempt: Attempt, request: HttpRequest | None = None) -> FollowUp:
     """Take back an attempt its author logged by mistake, within UNDO_WINDOW of logging
     it and while it is the follow-up's last: the attempt is removed and, when it completed
     the follow-up (reached), the follow-up takes its previous status again; one
     ATTEMPT_UNDONE event keeps what was undone. An attempt recorded with a contact, or a
     decline that ended the protocol, is not undone here. Returns the follow-up."""
     fu = _lock(attempt.followup)
-    _require_worker(actor, fu.case)
-    attempt = fu.attempts.filter(pk=attempt.pk).first()
-    if attempt is None:
+    require_worker(actor, fu.case)
+    still_there = fu.attempts.filter(pk=attempt.pk).first()
+    if still_there is None:
         raise CannotUndo("That attempt has already been undone.")
+    attempt = still_there
     logged = (
         fu.events.filter(kind=FollowUpEventKind.ATTEMPT, detail__attempt_id=attempt.pk)
         .values_list("at", flat=True)
@@ -454,17 +486,22 @@ def undo_attempt(*, actor: User, attempt: Attempt, request=None) -> FollowUp:
 
 @transaction.atomic
 def move_followup(
-    *, actor: User, followup: FollowUp, due_at: datetime.datetime, reason: str, request=None
+    *,
+    actor: User,
+    followup: FollowUp,
+    due_at: datetime.datetime,
+    reason: str,
+    request: HttpRequest | None = None,
 ) -> FollowUp:
     """Move an open follow-up's due time, keeping its window's length around it; the old
     and new window, the reason, who and when are kept in its history. A missed one
     cannot be moved (its window closed: that stays on the record); it can still be
     recorded as done late, or a one-off follow-up added."""
     fu = _lock(followup)
-    _require_worker(actor, fu.case)
+    require_worker(actor, fu.case)
     if not fu.is_open:
         raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     _check_due(due_at)
     now = timezone.now()
     delta = due_at - fu.due_at
@@ -472,8 +509,8 @@ def move_followup(
         raise FollowUpInvalid(
             "Its window would already be closed: choose a later time.", field="due_at"
         )
-    before = _window_detail(fu)
-    _set_window(fu, fu.window_start + delta, due_at, fu.window_end + delta, now=now)
+    before = window_detail(fu)
+    set_window(fu, fu.window_start + delta, due_at, fu.window_end + delta, now=now)
     fu.save()
     events.followup_event(
         followup=fu,
@@ -483,7 +520,7 @@ def move_followup(
         reason=reason,
         from_status=fu.status,
         to_status=fu.status,
-        detail={"from": before, "to": _window_detail(fu)},
+        detail={"from": before, "to": window_detail(fu)},
     )
     events.on_timeline(
         case_id=fu.case_id,
@@ -503,16 +540,18 @@ def move_followup(
 
 
 @transaction.atomic
-def cancel_followup(*, actor: User, followup: FollowUp, reason: str, request=None) -> FollowUp:
+def cancel_followup(
+    *, actor: User, followup: FollowUp, reason: str, request: HttpRequest | None = None
+) -> FollowUp:
     """Cancel one open follow-up with a reason. A cancelled weekly call does not stop the
     calls: the next one is scheduled while the protocol runs."""
     fu = _lock(followup)
-    _require_worker(actor, fu.case)
+    require_worker(actor, fu.case)
     if not fu.is_open:
         raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     now = timezone.now()
-    _cancel_open(FollowUp.objects.filter(pk=fu.pk), actor=actor, reason=reason, now=now)
+    cancel_open(FollowUp.objects.filter(pk=fu.pk), actor=actor, reason=reason, now=now)
     fu.refresh_from_db()
     schedule_next_occurrence(fu, actor=actor)
     events.on_timeline(

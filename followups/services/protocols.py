@@ -2,6 +2,7 @@
 version applies to new enrolments only)."""
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import Role, User
 from audit.models import Action
@@ -18,7 +19,7 @@ from followups.models import (
     Unit,
 )
 from followups.protocols import install_standard_protocols
-from followups.services._common import _clean_reason
+from followups.services.common import clean_reason
 
 
 def protocols_for(agency_id: int, trigger: str, *, intensive: bool = False) -> list[Protocol]:
@@ -60,7 +61,7 @@ MAX_STEPS = 40
 MAX_OFFSET = {Unit.DAYS: 366 * 5, Unit.HOURS: 24 * 366}
 
 
-def _require_agency_admin(actor: User, protocol: Protocol):
+def _require_agency_admin(actor: User, protocol: Protocol) -> None:
     if actor.role != Role.AGENCY_ADMIN or actor.agency_id != protocol.agency_id:
         raise NotPermitted("Only the agency's administrators change its protocols.")
 
@@ -78,6 +79,13 @@ def _clean_step(n: int, raw: dict) -> dict:
         raise FollowUpInvalid(f"{where}: choose how the contact is made.", field="steps")
     if step["performer"] not in Performer.values:
         raise FollowUpInvalid(f"{where}: choose who does it.", field="steps")
+    _check_window(where, step)
+    _clean_repeat(where, step)
+    return step
+
+
+def _check_window(where: str, step: dict) -> None:
+    """The step's start, due and end offsets: whole numbers within reach, in that order."""
     for name in ("start", "due", "end"):
         value = step[name]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -90,12 +98,17 @@ def _clean_step(n: int, raw: dict) -> dict:
             "(start <= due <= end).",
             field="steps",
         )
+
+
+def _clean_repeat(where: str, step: dict) -> None:
+    """Check the step's repeat_every and repeat_times, setting the blank ones to None;
+    call after _check_window."""
     every, times = step["repeat_every"], step["repeat_times"]
     if every in (None, 0, ""):
         if times not in (None, 0, ""):
             raise FollowUpInvalid(f"{where}: say how often it repeats.", field="steps")
         step["repeat_every"] = step["repeat_times"] = None
-        return step
+        return
     if not isinstance(every, int) or every < 1:
         raise FollowUpInvalid(f"{where}: it repeats every 1 or more units.", field="steps")
     if every > MAX_OFFSET[step["unit"]]:
@@ -112,7 +125,6 @@ def _clean_step(n: int, raw: dict) -> dict:
         raise FollowUpInvalid(
             f"{where}: it repeats 2 to 100 times in all, or leave it blank.", field="steps"
         )
-    return step
 
 
 @transaction.atomic
@@ -124,7 +136,7 @@ def save_protocol_version(
     end_rule: str,
     steps: list[dict],
     change_note: str,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> ProtocolVersion:
     """Save a new version of an agency's protocol (number + 1). Enrolments already made
     keep the version they follow; the new one applies to new enrolments only."""
@@ -137,7 +149,7 @@ def save_protocol_version(
         raise FollowUpInvalid("Keep the description under 4000 characters.", field="description")
     if end_rule not in EndRule.values:
         raise FollowUpInvalid("Choose when the protocol ends.", field="end_rule")
-    change_note = _clean_reason(change_note, field="change_note")
+    change_note = clean_reason(change_note, field="change_note")
     if not steps:
         raise FollowUpInvalid("A protocol needs at least one step.", field="steps")
     if len(steps) > MAX_STEPS:
@@ -167,7 +179,9 @@ def save_protocol_version(
 
 
 @transaction.atomic
-def set_protocol_active(*, actor: User, protocol: Protocol, active: bool, request=None) -> Protocol:
+def set_protocol_active(
+    *, actor: User, protocol: Protocol, active: bool, request: HttpRequest | None = None
+) -> Protocol:
     """Switch a protocol on or off for new enrolments; running enrolments carry on."""
     _require_agency_admin(actor, protocol)
     protocol = Protocol.objects.select_for_update().get(pk=protocol.pk)

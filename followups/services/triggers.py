@@ -2,12 +2,15 @@
 crisis resolved on scene), a sent referral, and the end of the protocols that run until
 the client is engaged in care."""
 
+import datetime
+from typing import Any
+
 from django.utils import timezone
 
 from accounts.models import User
-from casebook.dates import day_label
 from cases.cssrs import RiskLevel
 from cases.models import CallNature, Case, Contact, Disposition
+from core.dates import day_label
 from followups.models import (
     OPEN_STATUSES,
     EndRule,
@@ -15,11 +18,12 @@ from followups.models import (
     EnrolmentStatus,
     FollowUp,
     HospitalVisit,
+    Protocol,
     Trigger,
     VisitKind,
 )
-from followups.services._common import _clean_reason, agency_tz
-from followups.services.enrolment import _end, enrol
+from followups.services.common import clean_reason
+from followups.services.enrolment import end_locked_enrolment, enrol
 from followups.services.protocols import protocols_for
 from followups.services.visits import reason_from_concerns, record_hospital_visit
 
@@ -65,7 +69,7 @@ def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = Fa
             case=case, status=EnrolmentStatus.ACTIVE, version__protocol__intensive=True
         ).exists()
         if not already:
-            day = at.astimezone(agency_tz(case.agency))
+            day = case.agency.day_of(at)
             for protocol in protocols_for(contact.agency_id, Trigger.HIGH_RISK):
                 enrolment = enrol(
                     case=case,
@@ -82,7 +86,7 @@ def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = Fa
         _enrol_post_crisis(contact=contact, case=case, at=at, actor=actor)
 
 
-def _end_plain_post_discharge(*, case, by, actor):
+def _end_plain_post_discharge(*, case: Case, by: Protocol, actor: User | None) -> None:
     """The more intensive protocol takes over: the case's running plain post-discharge
     enrolments end, so the client follows one post-discharge protocol, never two."""
     plain = (
@@ -97,15 +101,19 @@ def _end_plain_post_discharge(*, case, by, actor):
     )
     now = timezone.now()
     for enrolment in plain:
-        _end(enrolment, actor=actor, reason=f"High C-SSRS risk: replaced by {by.name}", now=now)
+        end_locked_enrolment(
+            enrolment, actor=actor, reason=f"High C-SSRS risk: replaced by {by.name}", now=now
+        )
 
 
-def _enrol_post_crisis(*, contact, case, at, actor):
+def _enrol_post_crisis(
+    *, contact: Contact, case: Case, at: datetime.datetime, actor: User | None
+) -> None:
     """A check 48 hours after a contact resolved on scene (or ended at a shelter), unless
     one is still pending
     for the case: the contact that does a pending check (recorded from the Today list,
     often resolved on scene) must complete it, not cancel it or start another."""
-    day = at.astimezone(agency_tz(case.agency))
+    day = case.agency.local(at)
     how = (
         "resolved on scene"
         if contact.disposition == Disposition.RESOLVED_ON_SCENE
@@ -131,7 +139,7 @@ def _enrol_post_crisis(*, contact, case, at, actor):
         )
 
 
-def enrol_from_referral(*, referral, actor: User) -> None:
+def enrol_from_referral(*, referral: Any, actor: User) -> None:  # a referrals.Referral
     """A sent referral gets a referral check. Call inside send_referral's transaction."""
     for protocol in protocols_for(referral.agency_id, Trigger.REFERRAL_SENT):
         enrol(
@@ -149,7 +157,7 @@ def end_engaged_in_care(*, case: Case, actor: User | None, reason: str) -> int:
     """End the case's protocols that run until the client is engaged in care (the weekly
     Safety Planning calls). Returns how many ended. Call inside the transaction of what
     showed it (a mental health referral completed)."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     running = (
         Enrolment.objects.select_for_update(of=("self",))
         .select_related("version__protocol", "case")
@@ -158,5 +166,5 @@ def end_engaged_in_care(*, case: Case, actor: User | None, reason: str) -> int:
     now = timezone.now()
     ended = list(running)
     for enrolment in ended:
-        _end(enrolment, actor=actor, reason=reason, now=now)
+        end_locked_enrolment(enrolment, actor=actor, reason=reason, now=now)
     return len(ended)

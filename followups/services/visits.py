@@ -2,17 +2,19 @@
 protocols they start, counted from the discharge once it is known."""
 
 import datetime
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
-from casebook.dates import day_label
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Contact
+from core.dates import day_label
 from followups import events
 from followups.exceptions import FollowUpInvalid
 from followups.models import (
@@ -25,12 +27,11 @@ from followups.models import (
     VisitReason,
 )
 from followups.schedule import step_window
-from followups.services._common import (
-    _lock_case,
-    _require_worker,
-    _set_window,
-    _window_detail,
-    agency_tz,
+from followups.services.common import (
+    lock_case,
+    require_worker,
+    set_window,
+    window_detail,
 )
 from followups.services.enrolment import enrol
 from followups.services.protocols import protocols_for
@@ -40,7 +41,7 @@ _POST_DISCHARGE = Q(version__protocol__trigger=Trigger.ED_VISIT)
 _CARING_CONTACTS = Q(version__protocol__trigger=Trigger.PSYCHIATRIC_DISCHARGE)
 
 
-def reason_from_concerns(concern_codes, nature_code: str = "") -> str:
+def reason_from_concerns(concern_codes: Iterable[str], nature_code: str = "") -> str:
     """An ED visit's principal reason from the contact's presenting concerns (codes of
     cases.Concern) and call nature: substance use (or an intoxication call) before
     suicide risk, else a mental health crisis."""
@@ -54,7 +55,9 @@ def reason_from_concerns(concern_codes, nature_code: str = "") -> str:
     return VisitReason.MENTAL_HEALTH
 
 
-def _validate_visit_times(arrived_at, discharged_at):
+def _validate_visit_times(
+    arrived_at: datetime.datetime | None, discharged_at: datetime.datetime | None
+) -> None:
     now = timezone.now()
     if arrived_at is None or timezone.is_naive(arrived_at):
         raise FollowUpInvalid("Give when the client arrived.", field="arrived_at")
@@ -87,16 +90,16 @@ def record_hospital_visit(
     admitted: bool = False,
     facility: str = "",
     source_contact: Contact | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> HospitalVisit:
     """Record an ER visit or inpatient admission on the case and enrol the client in the
     post-discharge protocol (the intensive one at high risk), anchored at the discharge
     when known; the discharge from a psychiatric (not medical) inpatient stay also
     starts Caring Contacts. A new visit while a post-discharge protocol runs restarts
     it."""
-    case = _lock_case(case)
+    case = lock_case(case)
     if source_contact is None:
-        _require_worker(actor, case)
+        require_worker(actor, case)
     if case.status != CaseStatus.OPEN:
         raise FollowUpInvalid("This case is closed: reopen it with a new contact first.")
     _validate_visit_times(arrived_at, discharged_at)
@@ -123,7 +126,7 @@ def record_hospital_visit(
     return visit
 
 
-def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor):
+def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor: User | None) -> None:
     """The post-discharge protocol (the intensive one at high risk) from the visit's
     anchor; a readmission restarts it. A psychiatric inpatient discharge also starts
     Caring Contacts."""
@@ -131,7 +134,7 @@ def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor):
     where = "ER visit" if visit.kind == VisitKind.ED else "Hospital admission"
     anchor_word = "discharge" if visit.discharged_at else "arrival"
     reason = (
-        f"{where} on {day_label(visit.anchor_at.astimezone(agency_tz(case.agency)))}"
+        f"{where} on {day_label(case.agency.day_of(visit.anchor_at))}"
         f" ({visit.get_reason_display().lower()}; counted from the {anchor_word})"
     )
     if high:
@@ -151,12 +154,16 @@ def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor):
         _enrol_caring_contacts(visit=visit, case=case, actor=actor)
 
 
-def _enrol_caring_contacts(*, visit, case, actor):
+def _enrol_caring_contacts(*, visit: HospitalVisit, case: Case, actor: User | None) -> None:
     """Caring Contacts follow a psychiatric hospital stay (Motto and Bostrom; the VA/DoD
     guideline): an inpatient discharge for any reason but a medical one."""
-    if visit.kind != VisitKind.INPATIENT or visit.reason == VisitReason.OTHER:
+    if (
+        visit.kind != VisitKind.INPATIENT
+        or visit.reason == VisitReason.OTHER
+        or visit.discharged_at is None
+    ):
         return
-    day = visit.discharged_at.astimezone(agency_tz(case.agency))
+    day = case.agency.day_of(visit.discharged_at)
     for protocol in protocols_for(case.agency_id, Trigger.PSYCHIATRIC_DISCHARGE):
         enrol(
             case=case,
@@ -177,14 +184,14 @@ def record_discharge(
     visit: HospitalVisit,
     discharged_at: datetime.datetime,
     admitted: bool | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> HospitalVisit:
     """Record the discharge of a visit: the follow-ups of the protocols it started that
     nobody has worked on yet are counted again from the discharge (the anchor when it is
     known); a psychiatric inpatient discharge starts Caring Contacts."""
     visit = HospitalVisit.objects.select_for_update().get(pk=visit.pk)
-    case = _lock_case(visit.case)
-    _require_worker(actor, case)
+    case = lock_case(visit.case)
+    require_worker(actor, case)
     if discharged_at is None:
         raise FollowUpInvalid("Give the discharge date and time.", field="discharged_at")
     _validate_visit_times(visit.arrived_at, discharged_at)
@@ -207,17 +214,22 @@ def record_discharge(
     return visit
 
 
-def _reanchor(*, visit, case, actor, request=None):
+def _reanchor(
+    *, visit: HospitalVisit, case: Case, actor: User | None, request: HttpRequest | None = None
+) -> None:
     """Count the visit's active enrolments from its discharge: their open follow-ups
     that nobody has tried yet get the windows of the new anchor (each with a RESCHEDULED
     event keeping the old and new window)."""
-    tz = agency_tz(case.agency)
+    discharged_at = visit.discharged_at
+    if discharged_at is None:  # nothing to count from
+        return
+    tz = case.agency.zone
     now = timezone.now()
     enrolments = visit.enrolments.filter(status=EnrolmentStatus.ACTIVE).select_for_update()
     for enrolment in enrolments:
-        if enrolment.anchor_at == visit.discharged_at:
+        if enrolment.anchor_at == discharged_at:
             continue
-        enrolment.anchor_at = visit.discharged_at
+        enrolment.anchor_at = discharged_at
         enrolment.reason = enrolment.reason.replace(
             "counted from the arrival", "counted from the discharge"
         )
@@ -229,9 +241,9 @@ def _reanchor(*, visit, case, actor, request=None):
         for fu in untouched.select_for_update(of=("self",)).select_related("step"):
             if fu.step is None:
                 continue
-            before = _window_detail(fu)
+            before = window_detail(fu)
             window = step_window(
-                anchor_at=visit.discharged_at,
+                anchor_at=discharged_at,
                 unit=fu.step.unit,
                 start=fu.step.start,
                 due=fu.step.due,
@@ -239,7 +251,7 @@ def _reanchor(*, visit, case, actor, request=None):
                 tz=tz,
                 shift=(fu.occurrence - 1) * (fu.step.repeat_every or 0),
             )
-            _set_window(fu, window.start, window.due, window.end, now=now)
+            set_window(fu, window.start, window.due, window.end, now=now)
             fu.reason = enrolment.reason
             fu.save()
             events.followup_event(
@@ -248,7 +260,7 @@ def _reanchor(*, visit, case, actor, request=None):
                 actor=actor,
                 at=now,
                 reason="Counted from the discharge",
-                detail={"from": before, "to": _window_detail(fu)},
+                detail={"from": before, "to": window_detail(fu)},
             )
             moved.append(fu.pk)
         audit(
@@ -258,5 +270,5 @@ def _reanchor(*, visit, case, actor, request=None):
             obj=enrolment,
             agency_id=enrolment.agency_id,
             client_id=case.client_id,
-            detail={"anchor_at": visit.discharged_at.isoformat(), "rescheduled": moved},
+            detail={"anchor_at": discharged_at.isoformat(), "rescheduled": moved},
         )

@@ -6,18 +6,20 @@ here read their attributes and document them. Every number comes with the ids be
 for the drill-down.
 """
 
-import datetime
-
 from rest_framework import serializers
 
-from accounts.models import Role, Team, User
-from casebook.api import UTCDateTimeField
+from accounts.models import Team, User
 from cases.cssrs import RiskLevel
-from metrics.forms import DEFAULT_DAYS, MAX_PERIOD_DAYS, scope_teams
+from core.api import UTCDateTimeField
 from metrics.programme import DIVERSION_DEFINITION, MAX_WEEKS
-
-# The first day a period may start on: no records are older.
-OLDEST_DAY = datetime.date(1990, 1, 1)
+from metrics.scope import (
+    DEFAULT_DAYS,
+    fill_period,
+    in_calendar,
+    period_error,
+    scope_teams,
+    scope_workers,
+)
 
 
 def _ids(help_text=""):
@@ -46,13 +48,23 @@ class ScopeQuerySerializer(serializers.Serializer):
         request = self.context.get("request")
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.agency_id:
-            teams = scope_teams(user)
-            self.fields["team"].queryset = teams
-            self.fields["worker"].queryset = User.objects.filter(
-                agency_id=user.agency_id,
-                team__in=teams,
-                role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR],
-            )
+            self.fields["team"].queryset = scope_teams(user)
+            self.fields["worker"].queryset = scope_workers(user)
+
+
+YEAR_MESSAGES = {
+    "start": "Check the year of the period's first day.",
+    "end": "Check the year of the period's last day.",
+}
+
+
+def _year_error(start, end, today) -> tuple[str, str] | None:
+    """(field, message) for the first of `start` and `end` (None: not given) outside the
+    calendar a period may cover, else None."""
+    for field, day in (("start", start), ("end", end)):
+        if day is not None and not in_calendar(day, today):
+            return field, YEAR_MESSAGES[field]
+    return None
 
 
 class PeriodQuerySerializer(ScopeQuerySerializer):
@@ -66,32 +78,16 @@ class PeriodQuerySerializer(ScopeQuerySerializer):
 
     def validate(self, data):
         today = self.context["today"]
-        end = data.get("end")
-        start = data.get("start")
         # The years first: a date near either end of the calendar would overflow the
-        # arithmetic below (a default end 29 days after 9999-12-31).
-        latest = today + datetime.timedelta(days=366)
-        if start is not None and not OLDEST_DAY <= start <= latest:
-            raise serializers.ValidationError(
-                {"start": "Check the year of the period's first day."}
-            )
-        if end is not None and not OLDEST_DAY <= end <= latest:
-            raise serializers.ValidationError({"end": "Check the year of the period's last day."})
-        if end is None:
-            end = today if start is None else start + datetime.timedelta(days=DEFAULT_DAYS - 1)
-        if start is None:
-            start = end - datetime.timedelta(days=DEFAULT_DAYS - 1)
-        errors = {}
-        if end < start:
-            errors["end"] = "The period ends before it starts."
-        elif (end - start).days + 1 > MAX_PERIOD_DAYS:
-            errors["start"] = f"Choose a period of at most {MAX_PERIOD_DAYS} days."
-        elif start.year < 1990:
-            errors["start"] = "Check the year of the period's first day."
-        elif end > today + datetime.timedelta(days=366):
-            errors["end"] = "Check the year of the period's last day."
-        if errors:
-            raise serializers.ValidationError(errors)
+        # arithmetic of fill_period (a default end 29 days after 9999-12-31).
+        error = _year_error(data.get("start"), data.get("end"), today)
+        if error is None:
+            start, end = fill_period(data.get("start"), data.get("end"), today)
+            # A day filled in from the other may leave the calendar too.
+            error = period_error(start, end) or _year_error(start, end, today)
+        if error:
+            field, message = error
+            raise serializers.ValidationError({field: message})
         return {**data, "start": start, "end": end}
 
 
@@ -140,7 +136,7 @@ class ComplianceRowSerializer(serializers.Serializer):
     key = serializers.IntegerField(
         allow_null=True, help_text="The team's or worker's id; null: cases without a team"
     )
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     counts = ComplianceCountsSerializer()
 
 
@@ -207,7 +203,7 @@ class DropOffRowSerializer(serializers.Serializer):
 
 class NoContactRowSerializer(serializers.Serializer):
     worker_id = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     open_cases = serializers.IntegerField()
     no_contact_14 = serializers.IntegerField()
     no_contact_30 = serializers.IntegerField()
@@ -226,7 +222,7 @@ class FigureSerializer(serializers.Serializer):
 
 class BucketSerializer(FigureSerializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 class ProgrammeFiguresSerializer(serializers.Serializer):

@@ -8,20 +8,18 @@ else is refused (403, audited). A `team` or `worker` outside what the user may s
 """
 
 import dataclasses
-import datetime
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from accounts.models import Role, Team, User
 from audit.models import Action
 from audit.services import record as audit
-from audit.services import refuse
-from casebook.api_schema import ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA, AutoSchema
-from cases.access import record_denied
 from cases.models import Client
+from core.api_schema import ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA, AutoSchema
 from metrics.api.serializers import (
     ComplianceReportSerializer,
     DropOffRowSerializer,
@@ -34,9 +32,9 @@ from metrics.api.serializers import (
     TrendWeekSerializer,
 )
 from metrics.compliance import compliance, drop_off, no_contact_workers
-from metrics.forms import scope_teams
 from metrics.hedis import hedis_rates
 from metrics.programme import DIVERSION_DEFINITION, programme_figures, weekly_trend
+from metrics.scope import MetricsScope, audit_refused, require_metrics_access, resolve_scope
 
 SUPERVISORS_ONLY = "The metrics are for supervisors and agency admins."
 
@@ -56,59 +54,53 @@ class MetricsSchema(AutoSchema):
 class MetricsView(APIView):
     """Common ground: the role check, the scope, the audit row."""
 
-    query_serializer = PeriodQuerySerializer
+    query_serializer: type[Serializer[Any]] = PeriodQuerySerializer
     # Names the audit row's object type and the refusal's page.
     metric = ""
     schema = MetricsSchema()
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        user = request.user
-        if user.role not in (Role.SUPERVISOR, Role.AGENCY_ADMIN) or not user.agency_id:
-            refuse(request, f"api:metrics:{self.metric}", SUPERVISORS_ONLY)
+        require_metrics_access(request, f"api:metrics:{self.metric}", SUPERVISORS_ONLY)
 
-    def scope(self, request) -> dict:
-        """The validated query, with `teams` (ids, or None for the whole agency), `worker`
-        (an id or None), `today` (the agency's date) and `agency_id`."""
+    def scope(self, request) -> tuple[MetricsScope, dict]:
+        """The scope of the validated query (metrics.scope.resolve_scope), and the query's
+        other values (`weeks`). A query that is not valid is a 400, its refused choices
+        audited."""
         user = request.user
         today = user.agency.today()
         query = self.query_serializer(
             data=request.query_params, context={"request": request, "today": today}
         )
         if not query.is_valid():
-            self.audit_refused(request, query)
+            audit_refused(request, self.refused_choices(request, query), page=self.metric)
             raise ValidationError(query.errors)
         data = dict(query.validated_data)
-        team, worker = data.pop("team", None), data.pop("worker", None)
-        if team is not None:
-            teams = [team.pk]
-        elif user.role == Role.AGENCY_ADMIN:
-            teams = None  # the whole agency, cases without a team included
-        else:
-            teams = list(scope_teams(user).values_list("pk", flat=True))
-        return {
-            **data,
-            "agency_id": user.agency_id,
-            "teams": teams,
-            "worker": worker.pk if worker else None,
-            "today": today,
-        }
+        scope = resolve_scope(
+            user,
+            today=today,
+            team=data.pop("team", None),
+            worker=data.pop("worker", None),
+            start=data.pop("start", None),
+            end=data.pop("end", None),
+        )
+        return scope, data
 
-    def audit_refused(self, request, query):
-        """A team or worker outside the user's scope answers as an unknown id; its trace
-        goes in the trail (in the agency's that owns it)."""
-        for name, model in (("team", Team), ("worker", User)):
+    @staticmethod
+    def refused_choices(request, query) -> dict:
+        """The team or worker asked for outside the user's scope (an unknown id here):
+        name -> the value asked for."""
+        refused = {}
+        for name in ("team", "worker"):
             codes = query.errors.get(name)
             if codes and any(getattr(e, "code", "") == "does_not_exist" for e in codes):
-                value = request.query_params.get(name)
-                record_denied(request, model, value, "outside metrics scope", page=self.metric)
+                refused[name] = request.query_params.get(name)
+        return refused
 
-    def audited(self, request, scope, data, **detail):
-        filters = {
-            key: value.isoformat() if isinstance(value, datetime.date) else value
-            for key, value in scope.items()
-            if key not in ("agency_id",)
-        }
+    def audited(self, request, scope, data, extra=None, **detail):
+        """`data` as the answer, with the audit row naming the filters (`extra`: the
+        query's other values) and `detail`."""
+        filters = {**scope.audit_detail(), "today": scope.today.isoformat(), **(extra or {})}
         audit(
             request=request,
             action=Action.LIST,
@@ -116,10 +108,6 @@ class MetricsView(APIView):
             detail={"filters": filters, **detail},
         )
         return Response(data)
-
-
-def _period(scope):
-    return {"start": scope["start"], "end": scope["end"]}
 
 
 @extend_schema(tags=["metrics"])
@@ -136,13 +124,8 @@ class ComplianceView(MetricsView):
         responses=ComplianceReportSerializer,
     )
     def get(self, request):
-        scope = self.scope(request)
-        report = compliance(
-            agency_id=scope["agency_id"],
-            teams=scope["teams"],
-            worker=scope["worker"],
-            **_period(scope),
-        )
+        scope, _ = self.scope(request)
+        report = compliance(**scope.filters(), **scope.period())
         data = ComplianceReportSerializer(report).data
         return self.audited(request, scope, data, case_ids=report.totals.case_ids.get("due", []))
 
@@ -171,14 +154,9 @@ class HedisView(MetricsView):
         responses=HedisRatesSerializer,
     )
     def get(self, request):
-        scope = self.scope(request)
+        scope, _ = self.scope(request)
         rates = hedis_rates(
-            agency_id=scope["agency_id"],
-            measure=self.measure,
-            teams=scope["teams"],
-            worker=scope["worker"],
-            today=scope["today"],
-            **_period(scope),
+            **scope.filters(), **scope.period(), measure=self.measure, today=scope.today
         )
         data = HedisRatesSerializer(rates).data
         return self.audited(
@@ -201,14 +179,12 @@ class DropOffView(MetricsView):
         responses=DropOffRowSerializer(many=True),
     )
     def get(self, request):
-        scope = self.scope(request)
-        rows = drop_off(agency_id=scope["agency_id"], teams=scope["teams"])
-        if scope["worker"]:
-            rows = [row for row in rows if row.assigned_worker_id == scope["worker"]]
+        scope, _ = self.scope(request)
+        rows = drop_off(**scope.filters())
         names = {
             client.pk: client.display_name
             for client in Client.objects.filter(
-                agency_id=scope["agency_id"], pk__in=[row.client_id for row in rows]
+                agency_id=scope.agency_id, pk__in=[row.client_id for row in rows]
             ).only("pk", "legal_name", "preferred_name")
         }
         items = []
@@ -237,10 +213,8 @@ class NoContactView(MetricsView):
         responses=NoContactRowSerializer(many=True),
     )
     def get(self, request):
-        scope = self.scope(request)
-        rows = no_contact_workers(agency_id=scope["agency_id"], teams=scope["teams"])
-        if scope["worker"]:
-            rows = [row for row in rows if row.worker_id == scope["worker"]]
+        scope, _ = self.scope(request)
+        rows = no_contact_workers(**scope.filters())
         data = NoContactRowSerializer(rows, many=True).data
         return self.audited(
             request, scope, data, case_ids=sorted(i for row in rows for i in row.case_ids_14)
@@ -263,12 +237,10 @@ class ProgrammeView(MetricsView):
         responses=ProgrammeFiguresSerializer,
     )
     def get(self, request):
-        scope = self.scope(request)
-        if scope["worker"]:
+        scope, _ = self.scope(request)
+        if scope.worker is not None:
             raise ValidationError({"worker": ["Programme figures are per team or for the agency."]})
-        figures = programme_figures(
-            agency_id=scope["agency_id"], teams=scope["teams"], **_period(scope)
-        )
+        figures = programme_figures(agency_id=scope.agency_id, teams=scope.teams, **scope.period())
         data = ProgrammeFiguresSerializer(figures).data
         return self.audited(request, scope, data, contacts=figures.contacts)
 
@@ -285,13 +257,7 @@ class TrendView(MetricsView):
         responses=TrendWeekSerializer(many=True),
     )
     def get(self, request):
-        scope = self.scope(request)
-        weeks = weekly_trend(
-            agency_id=scope["agency_id"],
-            weeks=scope["weeks"],
-            teams=scope["teams"],
-            worker=scope["worker"],
-            today=scope["today"],
-        )
+        scope, query = self.scope(request)
+        weeks = weekly_trend(**scope.filters(), weeks=query["weeks"], today=scope.today)
         data = TrendWeekSerializer(weeks, many=True).data
-        return self.audited(request, scope, data)
+        return self.audited(request, scope, data, extra=query)

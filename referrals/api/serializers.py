@@ -1,19 +1,23 @@
 """Input and output shapes of the referrals and consents API.
 
 Output serializers read; input serializers only validate and hand `validated_data` to a
-service in referrals/services.py. References (case, client, consent, service, location,
+service in referrals/services/. References (case, client, consent, service, location,
 organization) resolve only within what the requesting user may see, so another agency's
 ids answer "does not exist" exactly like ids that do not exist.
 """
 
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casebook.api import IdField, ModelSerializer, UTCDateTimeField
 from cases.api.serializers import ClientSummarySerializer, UserSummarySerializer
 from cases.models import Case, Client
-from directory.models import Location, NeedCategory, Organization, Service
+from core.api import IdField, ModelSerializer, UTCDateTimeField
+from directory.models import HsdsModel, Location, NeedCategory, Organization, Service
 from referrals.access import consents_visible_to
 from referrals.models import (
     Consent,
@@ -38,7 +42,7 @@ def _user(serializer):
 class _VisibleIdField(serializers.PrimaryKeyRelatedField):
     """A database id among the rows `visible(user)` returns."""
 
-    visible = None
+    visible: Callable[[Any], QuerySet[Any]] | None = None
 
     def __init__(self, **kwargs):
         kwargs.setdefault("pk_field", IdField())
@@ -63,7 +67,7 @@ class VisibleConsentField(_VisibleIdField):
 class _DirectoryField(serializers.PrimaryKeyRelatedField):
     """A directory row (UUID) of the shared directory or the user's agency."""
 
-    model = None
+    model: type[HsdsModel] | None = None
     default_error_messages = {"incorrect_type": "Give the row's id (a UUID)."}
 
     def __init__(self, **kwargs):
@@ -198,9 +202,12 @@ class ReferralEventSerializer(ModelSerializer):
 
 
 class ProviderLinkSerializer(ModelSerializer):
-    """A provider link, without its token: the token goes only to the provider's email."""
+    """A provider link, without its token: the token goes only to the provider's email.
+    `emailed_at` and `email_error` say what became of that email (its notification)."""
 
     usable = serializers.SerializerMethodField()
+    emailed_at = UTCDateTimeField(read_only=True, allow_null=True)
+    email_error = serializers.CharField(read_only=True)
 
     class Meta:
         model = ProviderLink

@@ -13,10 +13,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from audit.api import AccessHelperMixin
 from audit.services import refuse
-from cases.api.filters import IdFilter
-from cases.api.views import AccessHelperMixin
 from cases.models import Case, Client
+from core.api_filters import IdFilter
 from directory.models import NeedCategory
 from referrals import services
 from referrals.access import consents_visible_to, get_consent_for_user, get_referral_for_user
@@ -44,7 +44,7 @@ class ReferralFilter(django_filters.FilterSet):
 
     class Meta:
         model = Referral
-        fields = []
+        fields: list[str] = []
 
 
 class ConsentFilter(django_filters.FilterSet):
@@ -53,7 +53,7 @@ class ConsentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Consent
-        fields = []
+        fields: list[str] = []
 
 
 @extend_schema(tags=["referrals"])
@@ -179,7 +179,9 @@ class ReferralViewSet(
     def provider_links(self, request, pk=None):
         referral = self.get_object()
         if request.method == "GET":
-            return self.paginated(referral.links.all(), ProviderLinkSerializer)
+            return self.paginated(
+                referral.links.select_related("notification"), ProviderLinkSerializer
+            )
         serializer = ProviderLinkInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         link = services.issue_provider_link(

@@ -1,29 +1,27 @@
 """What the referral pages share: showing a service's refusal on the right form field,
 and the numbers that say how fast a referral's loop closed."""
 
-from django.core.exceptions import NON_FIELD_ERRORS
-
+from core.forms import add_error
 from referrals.exceptions import ConsentInvalid, ConsentRequired
 
 
 def add_referral_error(exc, form, consent_form=None):
     """Put a ReferralError beside the input it names (`exc.field`), on the inline consent
-    form when one was filled in, else at the top of `form`."""
+    form first when one was filled in, else at the top of `form` (core.forms.add_error).
+    A consent refusal that names no input of the forms goes to the top of the consent
+    form, else beside the form's choice of consent."""
+    forms = (form,) if consent_form is None else (consent_form, form)
     field = getattr(exc, "field", None)
-    message = str(exc)
-    if consent_form is not None and field in consent_form.fields:
-        consent_form.add_error(field, message)
-    elif field in form.fields and field != NON_FIELD_ERRORS:
-        form.add_error(field, message)
-    elif isinstance(exc, ConsentRequired | ConsentInvalid):
+    if isinstance(exc, ConsentRequired | ConsentInvalid) and not any(
+        field in f.fields for f in forms
+    ):
         if consent_form is not None:
-            consent_form.add_error(None, message)
-        elif "consent" in form.fields:
-            form.add_error("consent", message)
-        else:
-            form.add_error(None, message)
-    else:
-        form.add_error(None, message)
+            consent_form.add_error(None, str(exc))
+            return
+        if "consent" in form.fields:
+            form.add_error("consent", str(exc))
+            return
+    add_error(exc, *forms)
 
 
 def _days(start, end):

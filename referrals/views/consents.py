@@ -8,9 +8,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.models import Action
 from audit.services import record as audit
-from casebook.exceptions import DomainError
 from cases.access import get_case_for_user, get_client_for_user
 from cases.models import Client
+from core.exceptions import DomainError
 from referrals import services
 from referrals.access import get_consent_for_user
 from referrals.forms import ConsentForm, RevokeConsentForm
@@ -44,7 +44,7 @@ def consent_new(request):
         else:
             messages.success(request, "Consent recorded.")
             if case is not None:
-                return redirect("cases:case_detail", case.pk)
+                return redirect("casework:case_detail", case.pk)
             return redirect("referrals:consent_detail", consent.pk)
     return render(
         request,

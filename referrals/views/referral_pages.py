@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import record_list, refuse
-from casebook.exceptions import DomainError
 from cases.access import get_case_for_user
+from core.exceptions import DomainError
 from directory.access import get_directory_row_for_user, parse_uuid
 from directory.models import Location, NeedCategory, Service
 from directory.search import need_categories_for
@@ -138,86 +138,24 @@ def referral_new(request):
     if request.method == "POST":
         chosen = _chosen_service(user, request.POST.get("service"))
         form = ReferralForm(request.POST, user=user, client=client)
-        consent_form = ConsentForm(
-            request.POST,
-            prefix="consent",
-            user=user,
-            part2=form.is_part2,
-            organization=chosen.organization if chosen else None,
-            inline=True,
-        )
         new_consent = request.POST.get("consent_choice") == "new"
-        send = request.POST.get("action") == "send"
-        valid = form.is_valid()
         if new_consent:
-            valid = consent_form.is_valid() and valid
+            consent_form = _consent_form(user, form, chosen, data=request.POST)
+            # Both forms are checked, so that each shows its errors.
+            valid = all([form.is_valid(), consent_form.is_valid()])
         else:
+            valid = form.is_valid()
             # A consent on file was chosen: the new-consent fields were not filled in and
             # must not come back marked as errors.
-            consent_form = ConsentForm(
-                prefix="consent",
-                user=user,
-                part2=form.is_part2,
-                organization=chosen.organization if chosen else None,
-                inline=True,
-                initial={"recipients": chosen.organization.name if chosen else ""},
-            )
+            consent_form = _consent_form(user, form, chosen)
         if valid:
-            try:
-                referral = _create(request, case, form, consent_form if new_consent else None, send)
-            except DomainError as exc:
-                add_referral_error(exc, form, consent_form if new_consent else None)
-            else:
-                if send:
-                    messages.success(request, _sent_message(referral))
-                else:
-                    messages.success(request, "Referral saved as a draft.")
-                return redirect("referrals:detail", referral.pk)
+            done = _submit(request, case, form, consent_form if new_consent else None)
+            if done is not None:
+                return done
     else:
-        initial = {}
-        chosen = None
-        if request.GET.get("service"):
-            chosen = get_directory_row_for_user(
-                request,
-                Service,
-                request.GET["service"],
-                queryset=Service.objects.select_related("organization").prefetch_related("phones"),
-            )
-            initial["service"] = chosen.pk
-            if request.GET.get("location"):
-                location = get_directory_row_for_user(
-                    request,
-                    Location,
-                    request.GET["location"],
-                    queryset=Location.objects.filter(services_at__service=chosen),
-                )
-                initial["location"] = location.pk
-        if request.GET.get("need") in NeedCategory.values:
-            initial["need_category"] = request.GET["need"]
-        elif chosen is not None:
-            # A service listed under one need only: that is what the referral is for.
-            needs = need_categories_for(user, [chosen.pk]).get(chosen.pk, [])
-            if len(needs) == 1:
-                initial["need_category"] = needs[0]
-        active = list(case.client.consents.active(case.agency))
-        initial["consent_choice"] = "existing" if active else "new"
-        if len(active) == 1:
-            initial["consent"] = active[0].pk
+        chosen, initial = _initial(request, case)
         form = ReferralForm(initial=initial, user=user, client=client)
-        consent_form = ConsentForm(
-            prefix="consent",
-            user=user,
-            part2=form.is_part2,
-            organization=chosen.organization if chosen else None,
-            inline=True,
-            initial={"recipients": chosen.organization.name if chosen else ""},
-        )
-    location_pk = form["location"].value()
-    location = (
-        Location.objects.visible_to(user).filter(pk=parse_uuid(location_pk)).first()
-        if location_pk and parse_uuid(location_pk)
-        else None
-    )
+        consent_form = _consent_form(user, form, chosen)
     return render(
         request,
         "referrals/referral_form.html",
@@ -227,12 +165,102 @@ def referral_new(request):
             "form": form,
             "consent_form": consent_form,
             "service": chosen,
-            "location": location,
+            "location": _shown_location(user, form["location"].value()),
             "consents": list(form.fields["consent"].queryset),
             "part2": form.is_part2,
             "part2_note": PART2_SHARE_NOTE,
         },
     )
+
+
+def _initial(request, case):
+    """(service, initial values) of a new referral from the query string: the directory
+    service (and location of it) and the need it names, and the client's consent when
+    exactly one is active."""
+    chosen, initial = _service_from_query(request)
+    need = _initial_need(request, chosen)
+    if need:
+        initial["need_category"] = need
+    active = list(case.client.consents.active(case.agency))
+    initial["consent_choice"] = "existing" if active else "new"
+    if len(active) == 1:
+        initial["consent"] = active[0].pk
+    return chosen, initial
+
+
+def _service_from_query(request):
+    """(service, {"service": …, "location": …}) the query string names; (None, {})
+    without one. An invisible service or a location not offering it answers 404."""
+    if not request.GET.get("service"):
+        return None, {}
+    chosen = get_directory_row_for_user(
+        request,
+        Service,
+        request.GET["service"],
+        queryset=Service.objects.select_related("organization").prefetch_related("phones"),
+    )
+    initial = {"service": chosen.pk}
+    if request.GET.get("location"):
+        location = get_directory_row_for_user(
+            request,
+            Location,
+            request.GET["location"],
+            queryset=Location.objects.filter(services_at__service=chosen),
+        )
+        initial["location"] = location.pk
+    return chosen, initial
+
+
+def _initial_need(request, chosen):
+    if request.GET.get("need") in NeedCategory.values:
+        return request.GET["need"]
+    if chosen is not None:
+        # A service listed under one need only: that is what the referral is for.
+        needs = need_categories_for(request.user, [chosen.pk]).get(chosen.pk, [])
+        if len(needs) == 1:
+            return needs[0]
+    return None
+
+
+def _consent_form(user, form, chosen, data=None):
+    """The inline consent form: bound to `data` when a new consent was typed, else blank
+    with the chosen service's organization as its recipient."""
+    organization = chosen.organization if chosen else None
+    if data is not None:
+        return ConsentForm(
+            data,
+            prefix="consent",
+            user=user,
+            part2=form.is_part2,
+            organization=organization,
+            inline=True,
+        )
+    return ConsentForm(
+        prefix="consent",
+        user=user,
+        part2=form.is_part2,
+        organization=organization,
+        inline=True,
+        initial={"recipients": organization.name if organization else ""},
+    )
+
+
+def _shown_location(user, value):
+    pk = parse_uuid(value) if value else None
+    return Location.objects.visible_to(user).filter(pk=pk).first() if pk else None
+
+
+def _submit(request, case, form, consent_form):
+    """Create the referral (and send it when asked): the redirect to it, or None when a
+    service refused it (the refusal is then on the forms)."""
+    send = request.POST.get("action") == "send"
+    try:
+        referral = _create(request, case, form, consent_form, send)
+    except DomainError as exc:
+        add_referral_error(exc, form, consent_form)
+        return None
+    messages.success(request, _sent_message(referral) if send else "Referral saved as a draft.")
+    return redirect("referrals:detail", referral.pk)
 
 
 def _create(request, case, form, consent_form, send):
@@ -290,7 +318,7 @@ def _detail_page(
     can_write = Referral.objects.writable_by(user).filter(pk=referral.pk).exists()
     events = list(referral.events.select_related("actor"))
     disclosures = list(referral.disclosures.select_related("consent", "disclosed_by"))
-    links = list(referral.links.select_related("created_by"))
+    links = list(referral.links.select_related("created_by", "notification"))
     audit(
         request=request,
         action=Action.VIEW,
@@ -300,24 +328,8 @@ def _detail_page(
             "disclosure_ids": [disclosure.pk for disclosure in disclosures],
         },
     )
-    failed_side, failed_form = failed or (None, None)
-    forms_by_side = {}
-    if can_write:
-        for side, party in SIDES.items():
-            found = status_forms(
-                referral,
-                party,
-                failed=failed_form if failed_side == side else None,
-                reported=side == "provider",
-            )
-            if side == "provider":
-                # The requester's own cancel covers a provider calling it off.
-                found = [f for f in found if f.to_status != Status.CANCELLED]
-            forms_by_side[side] = found
-        if failed_form is not None and failed_form not in forms_by_side.get(failed_side, []):
-            for error in failed_form.non_field_errors():
-                messages.error(request, error)
-    live = referral.status in LIVE_STATUSES
+    forms_by_side = _status_forms_by_side(request, referral, failed) if can_write else {}
+    writable_and_live = can_write and referral.status in LIVE_STATUSES
     return render(
         request,
         "referrals/referral_detail.html",
@@ -339,10 +351,10 @@ def _detail_page(
             "requester_forms": forms_by_side.get("requester", []),
             "provider_forms": forms_by_side.get("provider", []),
             "appointment_form": (appointment_form or AppointmentForm(auto_id="id_appt_%s"))
-            if can_write and live
+            if writable_and_live
             else None,
             "link_form": (link_form or ProviderLinkForm(initial={"email": referral.provider_email}))
-            if can_write and live
+            if writable_and_live
             else None,
             "stale_reason": stale_reason(referral, now),
             "times": loop_times(referral),
@@ -351,6 +363,29 @@ def _detail_page(
             "part2_unsent": referral.is_part2 and any(not d.part2_notice for d in disclosures),
         },
     )
+
+
+def _status_forms_by_side(request, referral, failed):
+    """The status forms of each side ("requester", "provider"), with the one posted with
+    errors (`failed`: (side, StatusForm)) in place of its blank; errors of a posted form
+    that is no longer offered become messages."""
+    failed_side, failed_form = failed or (None, None)
+    forms_by_side = {}
+    for side, party in SIDES.items():
+        found = status_forms(
+            referral,
+            party,
+            failed=failed_form if failed_side == side else None,
+            reported=side == "provider",
+        )
+        if side == "provider":
+            # The requester's own cancel covers a provider calling it off.
+            found = [f for f in found if f.to_status != Status.CANCELLED]
+        forms_by_side[side] = found
+    if failed_form is not None and failed_form not in forms_by_side.get(failed_side, []):
+        for error in failed_form.non_field_errors():
+            messages.error(request, error)
+    return forms_by_side
 
 
 @login_required

@@ -2,7 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import Role, Team, User
-from casebook.api import ModelSerializer, UTCDateTimeField
+from core.api import ModelSerializer, UTCDateTimeField
 from directory.models import NeedCategory, Organization, Service
 from referrals.models import Outcome
 from reports.forms import filters_from
@@ -84,12 +84,12 @@ class RateSerializer(serializers.Serializer):
 
 class StatusRateSerializer(RateSerializer):
     status = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 class OutcomeRateSerializer(RateSerializer):
     outcome = serializers.CharField(help_text='"" for referrals with no outcome yet')
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 class MedianSerializer(serializers.Serializer):
@@ -99,7 +99,7 @@ class MedianSerializer(serializers.Serializer):
 
 class CategoryRowSerializer(serializers.Serializer):
     need_category = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     total = serializers.IntegerField()
     outcomes = serializers.DictField(
         child=serializers.IntegerField(), help_text='Count per outcome ("" for none yet)'

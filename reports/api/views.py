@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import refuse
-from casebook.api import PARSER_CLASSES
-from casebook.api_schema import ERROR_SCHEMA, AutoSchema
+from core.api import PARSER_CLASSES
+from core.api_schema import ERROR_SCHEMA, AutoSchema
 from reports import exports, services
 from reports.access import get_export_for_user
 from reports.api.serializers import (

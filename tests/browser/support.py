@@ -42,7 +42,7 @@ def log_in(page, live_server, username, *, next_url=None):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(re.escape(next_url or reverse("cases:caseload")) + "$"))
+    page.wait_for_url(re.compile(re.escape(next_url or reverse("casework:caseload")) + "$"))
 
 
 def open_menu_item(page, name):

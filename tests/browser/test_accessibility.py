@@ -72,8 +72,8 @@ def test_the_pages_a_worker_uses_have_no_serious_violations(device, live_server,
     page = device
     log_in(page, live_server, "alice")
     for url in (
-        reverse("cases:caseload"),
-        reverse("cases:case_detail", args=[caseload.pk]),
+        reverse("casework:caseload"),
+        reverse("casework:case_detail", args=[caseload.pk]),
         reverse("followups:today"),
     ):
         page.goto(live_server.url + url)

@@ -65,7 +65,7 @@ def test_the_crisis_contact_form_lists_every_error_at_the_top(phone, live_server
     page = phone
     ARTIFACTS.mkdir(exist_ok=True)
     log_in(page, live_server, "alice")
-    page.goto(live_server.url + reverse("cases:contact_new"))
+    page.goto(live_server.url + reverse("casework:contact_new"))
 
     # Thumb-sized: each checkbox's label, which ticks it, is at least 44 px each way.
     checks = page.locator("#contact-form .form-check-label")

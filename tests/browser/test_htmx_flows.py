@@ -48,7 +48,7 @@ def outside_case(erin, record_contact_for):
 def open_new_contact(page, live_server):
     log_in(page, live_server, "alice")
     open_menu_item(page, "New crisis contact")
-    page.wait_for_url(re.compile(re.escape(reverse("cases:contact_new")) + "$"))
+    page.wait_for_url(re.compile(re.escape(reverse("casework:contact_new")) + "$"))
 
 
 def type_maria_again(page):
@@ -120,7 +120,9 @@ class TestDuplicateSuggestions:
         outside.get_by_role("link", name="Emergency access").click()
 
         page.wait_for_url(
-            re.compile(re.escape(reverse("cases:emergency_access", args=[outside_case.pk])) + "$")
+            re.compile(
+                re.escape(reverse("casework:emergency_access", args=[outside_case.pk])) + "$"
+            )
         )
         expect(page.get_by_text("Mara Lopez").first).to_be_visible()
 
@@ -173,7 +175,7 @@ class TestDraft:
         page.wait_for_url(re.compile(r"/accounts/login/\?.*idle=1"))
         expect(page.get_by_text("You were logged out after 30 minutes")).to_be_visible()
 
-        log_in(page, live_server, "alice", next_url=reverse("cases:contact_new"))
+        log_in(page, live_server, "alice", next_url=reverse("casework:contact_new"))
         expect(page.get_by_text("Restored your unsaved draft")).to_be_visible()
         expect(page.get_by_label("Narrative")).to_have_value(note)
 

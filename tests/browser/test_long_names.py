@@ -35,7 +35,7 @@ def test_a_long_unbroken_name_fits_a_phone(phone, live_server, alice):
     expect(page.locator(".caseload-row .client-name")).to_have_text(LONG_NAME)
     fits_the_screen(page)
 
-    page.goto(live_server.url + reverse("cases:case_detail", args=[case.pk]))
+    page.goto(live_server.url + reverse("casework:case_detail", args=[case.pk]))
     expect(page.get_by_role("heading", level=1)).to_have_text(LONG_NAME)
     fits_the_screen(page)
 

@@ -51,7 +51,7 @@ def test_a_worker_finds_a_service_and_sends_a_referral_with_consent(
     ARTIFACTS.mkdir(exist_ok=True)
 
     log_in(page, live_server, "alice")
-    page.goto(live_server.url + reverse("cases:case_detail", args=[alice_case.pk]))
+    page.goto(live_server.url + reverse("casework:case_detail", args=[alice_case.pk]))
     fits_the_screen(page)
 
     # From the case: a new referral, then the directory, which knows the case.

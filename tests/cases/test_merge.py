@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEvent
 from cases import services
-from cases.exceptions import MergeRefused, NotPermitted
+from cases.exceptions import MergeRefused
 from cases.models import Case, CaseEventKind, Client, ClientIdentifier, Contact
+from core.exceptions import NotPermitted
 from followups.models import HospitalVisit, VisitReason
 from notifications.models import Channel, Kind, Notification
 from referrals.models import Consent, Disclosure, Referral

@@ -19,6 +19,7 @@ from cases.models import (
     EmergencyAccess,
 )
 from followups.management.commands.seed_demo_followups import REMINDER_CLIENT, STORIES
+from tests.class_data import on_clock
 
 FOLLOWUP_DEMO_CLIENTS = [REMINDER_CLIENT] + [
     story["client"][0] for stories in STORIES.values() for story in stories
@@ -48,9 +49,11 @@ def counts():
 
 
 @pytest.fixture
-def seeded(db, monkeypatch):
+def seeded(demo_seeded_for_class, db, monkeypatch):
+    """The demo data, seeded once for the class (tests/class_data.py)."""
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    seed()
+    with on_clock(demo_seeded_for_class):
+        yield
 
 
 def signs_in(username, password):

@@ -13,7 +13,6 @@ from cases.exceptions import (
     EmergencyAccessRefused,
     InvalidAmendment,
     InvalidReassignment,
-    NotPermitted,
 )
 from cases.models import (
     Case,
@@ -26,6 +25,7 @@ from cases.models import (
     ContactSource,
     Disposition,
 )
+from core.exceptions import NotPermitted
 from followups.models import Enrolment, HospitalVisit, Trigger
 from tests.conftest import HIGH_RISK, LOW_RISK, contact_data, new_client
 

@@ -10,9 +10,9 @@ from django.urls import reverse
 from cases import services
 from cases.models import Client, Contact
 from tests.cases.test_api import contact_body
-from tests.cases.test_contact_form import form_data
+from tests.casework.test_contact_form import form_data
 
-NEW_URL = reverse("cases:contact_new")
+NEW_URL = reverse("casework:contact_new")
 NOW = datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC)
 UNNAMED = {
     "legal_name": "",
@@ -133,7 +133,9 @@ class TestLikelyMatchMustBeAnswered:
     @pytest.mark.parametrize("typed", ["Marcus Bel", "Marcos Bell", "Marcus", "Bell"])
     def test_suggestions_while_typing(self, client, alice, marcus, typed):
         client.force_login(alice)
-        page = client.get(reverse("cases:client_suggest"), {"legal_name": typed}).content.decode()
+        page = client.get(
+            reverse("casework:client_suggest"), {"legal_name": typed}
+        ).content.decode()
         assert f'data-use-client="{marcus.pk}"' in page
 
     def test_the_api_answers_400_naming_the_match(self, api, alice, marcus):

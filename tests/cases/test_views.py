@@ -17,13 +17,13 @@ from followups.models import OPEN_STATUSES
 from tests.cases.factories import CaseFactory, ClientFactory
 from tests.conftest import HIGH_RISK, MODERATE_RISK, new_client
 
-CASELOAD_URL = reverse("cases:caseload")
+CASELOAD_URL = reverse("casework:caseload")
 SEARCH_URL = reverse("cases:client_search")
 LOS_ANGELES = zoneinfo.ZoneInfo("America/Los_Angeles")
 
 
 def case_url(name, case, *args):
-    return reverse(f"cases:{name}", args=[case.pk, *args])
+    return reverse(f"casework:{name}", args=[case.pk, *args])
 
 
 def caseload_names(response):
@@ -169,7 +169,7 @@ class TestCasePage:
         assert summaries[0] == "Client details changed: pronouns"
         assert summaries[-1].startswith("Case opened for Alice Client")
         assert reverse("cases:contact_detail", args=[second.pk]) in page
-        assert f'href="{reverse("cases:contact_new")}?client={alice_case.client_id}"' in page
+        assert f'href="{reverse("casework:contact_new")}?client={alice_case.client_id}"' in page
         assert "Close case" in page
         assert "Reassign" not in page
 
@@ -438,7 +438,7 @@ class TestClientSearch:
         outside = response.context["outside"]
         assert [c.legal_name for c in outside] == ["Erin Client"]
         page = response.content.decode()
-        assert reverse("cases:emergency_access", args=[erin_case.pk]) in page
+        assert reverse("casework:emergency_access", args=[erin_case.pk]) in page
         assert "Born 1990" in page
         assert "Carol Client" not in page
         # Minimal identity only for clients outside one's scope.
@@ -612,7 +612,7 @@ class TestAnotherAgencysRecords:
             reverse("cases:client_detail", args=[alice_case.client_id]),
             reverse("cases:client_edit", args=[alice_case.client_id]),
             case_url("emergency_access", alice_case),
-            f"{reverse('cases:contact_new')}?client={alice_case.client_id}",
+            f"{reverse('casework:contact_new')}?client={alice_case.client_id}",
         ]
         posts = [
             case_url("case_close", alice_case),

@@ -41,7 +41,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     description = "A community organization."
 
 
-class ServiceFactory(factory.django.DjangoModelFactory):
+class ServiceFactory(factory.django.DjangoModelFactory[Service]):
     class Meta:
         model = Service
 
@@ -144,19 +144,19 @@ def need_term(category: str) -> TaxonomyTerm:
     return need_terms([category])[category]
 
 
-class AttributeFactory(factory.django.DjangoModelFactory):
+class AttributeFactory(factory.django.DjangoModelFactory[Attribute]):
     class Meta:
         model = Attribute
 
     taxonomy_term = factory.SubFactory(TaxonomyTermFactory)
     link_entity = "service"
-    link_id = factory.LazyFunction(lambda: ServiceFactory().id)
+    link_id = factory.LazyFunction(lambda: ServiceFactory.create().id)
 
 
 def tag_service(service: Service, category: str) -> Attribute:
     """Put a service in a need category, as the directory does: an Attribute linking it to
     the category's term."""
-    return AttributeFactory(
+    return AttributeFactory.create(
         taxonomy_term=need_term(category),
         link_entity="service",
         link_id=service.id,

@@ -4,6 +4,7 @@ city), or from a Nominatim server; failures are a clear message, never an except
 import io
 import json
 import urllib.error
+from email.message import Message
 from unittest import mock
 
 import pytest
@@ -91,7 +92,7 @@ class TestNominatim:
         [
             urllib.error.URLError("down"),
             TimeoutError("slow"),
-            urllib.error.HTTPError("u", 500, "boom", {}, None),
+            urllib.error.HTTPError("u", 500, "boom", Message(), None),
         ],
     )
     def test_network_failures(self, alice, nominatim, failure):

@@ -317,27 +317,31 @@ class TestEditingPermissions:
             assert AuditEvent.objects.filter(action=Action.DENIED, actor=user).count() == 6
 
 
+def create_peer_support_line(client, organization):
+    """Post the new-service form as its editor would; the service it created."""
+    response = client.post(
+        reverse("directory:service_new"),
+        {
+            "organization": organization.pk,
+            "name": "Peer support line",
+            "status": "active",
+            "minimum_age": "16",
+            "need_categories": ["mental_health", "substance_use"],
+            "languages": "en, Spanish, vi",
+            "phone": "541-555-0123",
+            "schedule_days": ["MO", "WE"],
+            "opens_at": "09:00",
+            "closes_at": "17:30",
+        },
+    )
+    assert response.status_code == 302
+    return Service.objects.get(name="Peer support line")
+
+
 class TestEditing:
     def test_dana_creates_her_agencys_service(self, login, dana):
         organization = OrganizationFactory(agency=dana.agency, name="Agency A programs")
-        client = login(dana)
-        response = client.post(
-            reverse("directory:service_new"),
-            {
-                "organization": organization.pk,
-                "name": "Peer support line",
-                "status": "active",
-                "minimum_age": "16",
-                "need_categories": ["mental_health", "substance_use"],
-                "languages": "en, Spanish, vi",
-                "phone": "541-555-0123",
-                "schedule_days": ["MO", "WE"],
-                "opens_at": "09:00",
-                "closes_at": "17:30",
-            },
-        )
-        assert response.status_code == 302
-        service = Service.objects.get(name="Peer support line")
+        service = create_peer_support_line(login(dana), organization)
         assert service.agency == dana.agency
         assert service.minimum_age == 16
         needs = Attribute.objects.filter(link_entity="service", link_id=service.pk)
@@ -355,7 +359,10 @@ class TestEditing:
         assert (schedule.byday, schedule.closes_at) == ("MO,WE", datetime.time(17, 30))
         assert AuditEvent.objects.filter(action=Action.CREATE, object_id=str(service.pk)).exists()
 
-        # It is found by need in a search by a worker of the agency.
+    def test_dana_changes_her_agencys_service(self, login, dana):
+        organization = OrganizationFactory(agency=dana.agency, name="Agency A programs")
+        client = login(dana)
+        service = create_peer_support_line(client, organization)
         response = client.get(reverse("directory:service_edit", args=[service.pk]))
         assert response.status_code == 200
         edit = {

@@ -205,11 +205,11 @@ class TestSweep:
 
 
 class TestProcess:
-    def test_the_status_follows_the_window_with_an_event_and_a_notice_each_time(
+    def test_the_window_opening_makes_it_due_with_a_notice_to_the_worker(
         self, quiet_case, sam, enrol_hourly, run_engine, clock
     ):
         (fu,) = enrol_hourly(quiet_case)
-        start, due, end = fu.window_start, fu.due_at, fu.window_end
+        start, due = fu.window_start, fu.due_at
         alice = quiet_case.assigned_worker
 
         clock(start - datetime.timedelta(seconds=1))
@@ -224,6 +224,14 @@ class TestProcess:
         assert (fu.lease_until, fu.lease_token, fu.dispatch_count) == (None, None, 0)
         assert notices(fu) == {(Kind.FOLLOWUP_DUE, Channel.IN_APP): 1}
         assert Notification.objects.get(followup=fu).recipient == alice
+
+    def test_it_goes_overdue_then_missed_with_an_event_and_a_notice_each_time(
+        self, quiet_case, sam, enrol_hourly, run_engine, clock
+    ):
+        (fu,) = enrol_hourly(quiet_case)
+        start, due, end = fu.window_start, fu.due_at, fu.window_end
+        clock(start)
+        run_engine()
 
         clock(due)
         run_engine()
@@ -517,6 +525,61 @@ class TestEagerTasks:
         assert fu.lease_token is None
 
 
+def discharged_from_the_ed(alice, case):
+    """The enrolment of `case`'s client in the post-ER discharge contacts on a discharge an
+    hour before T0, and its four follow-ups, first to last."""
+    visit = services.record_hospital_visit(
+        actor=alice,
+        case=case,
+        kind=VisitKind.ED,
+        reason=VisitReason.MENTAL_HEALTH,
+        arrived_at=T0 - hours(6),
+        discharged_at=T0 - hours(1),
+    )
+    enrolment = visit.enrolments.get()
+    assert enrolment.trigger == Trigger.ED_VISIT
+    first, second, third, fourth = enrolment.followups.order_by("due_at")
+    # Day 1 opens at local midnight; day 8 ends after the clocks went forward.
+    assert first.window_start == datetime.datetime(2025, 3, 2, tzinfo=LA)
+    assert second.due_at == datetime.datetime(2025, 3, 10, tzinfo=LA)
+    return enrolment, (first, second, third, fourth)
+
+
+def run_each_noon_for_93_days(alice, contacts, run_engine, clock):
+    """Run the engine at noon each day for 93 days from T0, while alice completes the
+    second contact on day 8, tries the third in vain on day 40 and reaches the client for
+    the fourth on day 80. Returns the local dates each follow-up was processed on, by id."""
+    _, second, third, fourth = contacts
+    seen = {}
+    for day in range(93):
+        now = clock(
+            datetime.datetime.combine(T0.date(), datetime.time(12), tzinfo=LA)
+            + datetime.timedelta(days=day)
+        )
+        if day == 8:
+            services.complete_followup(actor=alice, followup=second)
+        if day == 40:
+            services.log_attempt(actor=alice, followup=third, outcome="no_answer")
+        if day == 80:
+            services.log_attempt(actor=alice, followup=fourth, outcome="reached")
+        for pk, _ in run_engine():
+            seen.setdefault(pk, []).append(now.date())
+    return seen
+
+
+def assert_missed_with_an_event_and_a_notice_each_time(fu):
+    assert status_events(fu) == [
+        (Status.SCHEDULED, Status.DUE),
+        (Status.DUE, Status.OVERDUE),
+        (Status.OVERDUE, Status.MISSED),
+    ]
+    assert notices(fu) == {
+        (Kind.FOLLOWUP_DUE, Channel.IN_APP): 1,
+        (Kind.FOLLOWUP_OVERDUE, Channel.IN_APP): 1,
+        (Kind.FOLLOWUP_MISSED, Channel.IN_APP): 1,
+    }
+
+
 class TestWholeProtocol:
     """Post-ER discharge contacts, day by day for 93 days, across the change to summer
     time, with the engine run at noon each day as beat and a worker would."""
@@ -524,35 +587,10 @@ class TestWholeProtocol:
     def test_every_contact_goes_through_its_window_once(
         self, alice, sam, quiet_case, run_engine, clock
     ):
-        visit = services.record_hospital_visit(
-            actor=alice,
-            case=quiet_case,
-            kind=VisitKind.ED,
-            reason=VisitReason.MENTAL_HEALTH,
-            arrived_at=T0 - hours(6),
-            discharged_at=T0 - hours(1),
-        )
-        enrolment = visit.enrolments.get()
-        assert enrolment.trigger == Trigger.ED_VISIT
-        first, second, third, fourth = enrolment.followups.order_by("due_at")
-        # Day 1 opens at local midnight; day 8 ends after the clocks went forward.
-        assert first.window_start == datetime.datetime(2025, 3, 2, tzinfo=LA)
-        assert second.due_at == datetime.datetime(2025, 3, 10, tzinfo=LA)
-        seen = {}
+        enrolment, contacts = discharged_from_the_ed(alice, quiet_case)
+        first, second, third, fourth = contacts
 
-        for day in range(93):
-            now = clock(
-                datetime.datetime.combine(T0.date(), datetime.time(12), tzinfo=LA)
-                + datetime.timedelta(days=day)
-            )
-            if day == 8:
-                services.complete_followup(actor=alice, followup=second)
-            if day == 40:
-                services.log_attempt(actor=alice, followup=third, outcome="no_answer")
-            if day == 80:
-                services.log_attempt(actor=alice, followup=fourth, outcome="reached")
-            for pk, _ in run_engine():
-                seen.setdefault(pk, []).append(now.date())
+        seen = run_each_noon_for_93_days(alice, contacts, run_engine, clock)
 
         for fu in (first, second, third, fourth):
             fu.refresh_from_db()
@@ -568,15 +606,8 @@ class TestWholeProtocol:
         assert seen[second.pk] == [day(2025, 3, 8)]
         assert seen[third.pk] == [day(2025, 3, 31), day(2025, 4, 16), day(2025, 5, 1)]
         assert seen[fourth.pk] == [day(2025, 4, 30), day(2025, 5, 16)]
-        assert (
-            status_events(first)
-            == status_events(third)
-            == [
-                (Status.SCHEDULED, Status.DUE),
-                (Status.DUE, Status.OVERDUE),
-                (Status.OVERDUE, Status.MISSED),
-            ]
-        )
+        assert_missed_with_an_event_and_a_notice_each_time(first)
+        assert_missed_with_an_event_and_a_notice_each_time(third)
         assert status_events(second) == [
             (Status.SCHEDULED, Status.DUE),
             (Status.DUE, Status.COMPLETED),
@@ -586,12 +617,6 @@ class TestWholeProtocol:
             (Status.DUE, Status.OVERDUE),
             (Status.OVERDUE, Status.COMPLETED),
         ]
-        for missed in (first, third):
-            assert notices(missed) == {
-                (Kind.FOLLOWUP_DUE, Channel.IN_APP): 1,
-                (Kind.FOLLOWUP_OVERDUE, Channel.IN_APP): 1,
-                (Kind.FOLLOWUP_MISSED, Channel.IN_APP): 1,
-            }
         assert notices(second) == {(Kind.FOLLOWUP_DUE, Channel.IN_APP): 1}
         assert (
             FollowUp.objects.needing_sweep(timezone.now() + datetime.timedelta(days=999))

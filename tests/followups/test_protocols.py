@@ -141,6 +141,24 @@ class TestSafeCareTransitions:
             assert days_of(first) == (d(5, 2), d(5, 4))
 
 
+def assert_first_calls(first_call, weekly_1, *, anchor):
+    """The first call runs from the contact (`anchor`) to 72 hours after it; the first
+    weekly call takes days 7 to 9 after it."""
+    assert first_call.window_start == anchor
+    assert first_call.due_at == first_call.window_end == anchor + 72 * datetime.timedelta(hours=1)
+    anchor_day = anchor.astimezone(LA).date()
+    assert days_of(weekly_1) == (anchor_day + 7 * DAY, anchor_day + 9 * DAY)
+    assert weekly_1.title.endswith("Weekly call 1")
+
+
+def assert_stopped_as_engaged_in_care(enrolment, weekly_call):
+    weekly_call.refresh_from_db()
+    assert weekly_call.status == Status.CANCELLED
+    assert "attended mental health care" in weekly_call.cancel_reason
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.ENDED
+
+
 @pytest.mark.django_db
 class TestSafetyPlanningCalls:
     def test_first_call_within_72_hours_then_weekly_until_engaged_in_care(self, alice):
@@ -152,15 +170,8 @@ class TestSafetyPlanningCalls:
             assert enrolment.version.protocol.key == "safety-planning-calls"
             anchor = contact.cleared_at
             first_call, weekly_1 = followups_of(case)
-            assert first_call.window_start == anchor
-            assert (
-                first_call.due_at
-                == first_call.window_end
-                == anchor + 72 * datetime.timedelta(hours=1)
-            )
+            assert_first_calls(first_call, weekly_1, anchor=anchor)
             anchor_day = anchor.astimezone(LA).date()
-            assert days_of(weekly_1) == (anchor_day + 7 * DAY, anchor_day + 9 * DAY)
-            assert weekly_1.title.endswith("Weekly call 1")
 
             reach(alice, first_call)
             clock.move_to(la(2025, 5, 9, 9, 0))
@@ -182,11 +193,7 @@ class TestSafetyPlanningCalls:
             referral = sent_referral(alice, case, need_category=NeedCategory.MENTAL_HEALTH)
             move_to(referral, ReferralStatus.COMPLETED)
 
-            weekly_3.refresh_from_db()
-            assert weekly_3.status == Status.CANCELLED
-            assert "attended mental health care" in weekly_3.cancel_reason
-            enrolment.refresh_from_db()
-            assert enrolment.status == EnrolmentStatus.ENDED
+            assert_stopped_as_engaged_in_care(enrolment, weekly_3)
             clock.move_to(la(2025, 6, 30, 9, 0))
             advance()
             assert not FollowUp.objects.filter(enrolment=enrolment, status__in=["scheduled"])

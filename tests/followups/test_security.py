@@ -47,12 +47,12 @@ def test_a_one_off_or_a_visit_at_the_ends_of_the_calendar(client, alice, alice_c
     client.force_login(alice)
     count = FollowUp.objects.count()
     response = client.post(
-        reverse("followups:add", args=[alice_case.pk]),
+        reverse("casework:followup_add", args=[alice_case.pk]),
         {"due_at": value, "method": "phone", "reason": "Check in"},
     )
     assert response.status_code == 200
     response = client.post(
-        reverse("followups:visit_add", args=[alice_case.pk]),
+        reverse("casework:visit_add", args=[alice_case.pk]),
         {"kind": "ed", "reason": "mental_health", "arrived_at": value, "discharged_at": value},
     )
     assert response.status_code == 200

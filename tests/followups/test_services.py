@@ -342,7 +342,7 @@ class TestReassign:
 class TestOneOff:
     def test_its_window_is_the_due_date_in_the_agency_zone(self, alice):
         case = make_case(alice)
-        tz = services.agency_tz(alice.agency)
+        tz = alice.agency.zone
         due = timezone.now() + 2 * DAY
 
         fu = services.create_followup(actor=alice, case=case, due_at=due, reason="Check in")

@@ -82,7 +82,7 @@ class TestToday:
         services.log_attempt(actor=alice, followup=fu, outcome="left_message")
         html = login(alice).get(TODAY_URL).content.decode()
         assert "Robin Vale" in html
-        assert reverse("cases:case_detail", args=[case.pk]) in html
+        assert reverse("casework:case_detail", args=[case.pk]) in html
         assert "Why: Check the new medication" in html
         assert "Phone call" in html
         # 15:00 in Los Angeles (22:00 UTC): the agency's time zone.
@@ -422,7 +422,7 @@ class TestRecordContactCompletesIt:
     def test_the_new_contact_form_keeps_the_followup_and_preselects_the_client(self, login, alice):
         fu = due_followup(make_case(alice, legal_name="Robin Vale"))
         response = login(alice).get(
-            reverse("cases:contact_new"), {"followup": fu.pk, "client": fu.case.client_id}
+            reverse("casework:contact_new"), {"followup": fu.pk, "client": fu.case.client_id}
         )
         html = response.content.decode()
         assert f'name="followup" value="{fu.pk}"' in html
@@ -431,7 +431,7 @@ class TestRecordContactCompletesIt:
 
     def test_saving_the_contact_completes_the_followup(self, login, alice):
         fu = due_followup(make_case(alice))
-        response = login(alice).post(reverse("cases:contact_new"), self.form(fu))
+        response = login(alice).post(reverse("casework:contact_new"), self.form(fu))
         assert response.status_code == 302, response.content.decode()[:3000]
         contact = Contact.objects.get(narrative__startswith="Follow-up call")
         fu.refresh_from_db()
@@ -445,7 +445,7 @@ class TestRecordContactCompletesIt:
     def test_a_followup_done_on_scene_schedules_no_new_post_crisis_check(self, login, alice):
         fu = due_followup(make_case(alice))
         data = self.form(fu, disposition="resolved")
-        assert login(alice).post(reverse("cases:contact_new"), data).status_code == 302
+        assert login(alice).post(reverse("casework:contact_new"), data).status_code == 302
         fu.refresh_from_db()
         assert fu.status == Status.COMPLETED
         # The follow-up was the check; a crisis contact resolved on scene would start one.
@@ -457,7 +457,7 @@ class TestRecordContactCompletesIt:
         fu = due_followup(make_case(alice))
         other = make_case(alice)
         response = login(alice).post(
-            reverse("cases:contact_new"), self.form(fu, client=other.client_id)
+            reverse("casework:contact_new"), self.form(fu, client=other.client_id)
         )
         assert response.status_code == 200
         assert "That follow-up is for another client." in response.content.decode()
@@ -469,7 +469,7 @@ class TestRecordContactCompletesIt:
         carols = due_followup(make_case(carol))
         fu = due_followup(make_case(alice))
         response = login(alice).post(
-            reverse("cases:contact_new"), self.form(fu, followup=carols.pk)
+            reverse("casework:contact_new"), self.form(fu, followup=carols.pk)
         )
         assert response.status_code == 200
         assert "That follow-up was not found" in response.content.decode()
@@ -480,20 +480,20 @@ class TestRecordContactCompletesIt:
 
     def test_asking_for_another_agencys_followup_is_404(self, login, alice, carol):
         carols = due_followup(make_case(carol))
-        response = login(alice).get(reverse("cases:contact_new"), {"followup": carols.pk})
+        response = login(alice).get(reverse("casework:contact_new"), {"followup": carols.pk})
         assert response.status_code == 404
         assert denied_rows("followup", carols.pk).exists()
 
     def test_a_done_followup_is_a_form_error(self, login, alice):
         fu = due_followup(make_case(alice))
         services.complete_followup(actor=alice, followup=fu)
-        response = login(alice).post(reverse("cases:contact_new"), self.form(fu))
+        response = login(alice).post(reverse("casework:contact_new"), self.form(fu))
         assert "That follow-up is already completed." in response.content.decode()
 
     @pytest.mark.parametrize("value", ["abc", "-1", "99999999999999999999999", "1.5", "a\x00b"])
     def test_garbage_is_a_form_error(self, login, alice, value):
         fu = due_followup(make_case(alice))
-        response = login(alice).post(reverse("cases:contact_new"), self.form(fu, followup=value))
+        response = login(alice).post(reverse("casework:contact_new"), self.form(fu, followup=value))
         assert response.status_code == 200
         assert 'id="form-errors"' in response.content.decode()
         assert not Contact.objects.filter(narrative__startswith="Follow-up call").exists()

@@ -68,6 +68,14 @@ class TestDropOff:
         theirs = drop_off(agency_id=agency_b.pk, now=NOW)
         assert [r.case_id for r in theirs] == [cases["carol"].pk]
 
+    def test_worker_filter_keeps_the_rows_of_their_cases(self, cases, agency_a, alice, bob):
+        everyone = drop_off(agency_id=agency_a.pk, now=NOW)
+        rows = drop_off(agency_id=agency_a.pk, worker=alice.pk, now=NOW)
+        assert rows == [r for r in everyone if r.assigned_worker_id == alice.pk]
+        assert [r.case_id for r in drop_off(agency_id=agency_a.pk, worker=bob.pk, now=NOW)] == [
+            cases["h2"].pk
+        ]
+
     def test_a_later_contact_is_the_event_that_needs_follow_up(self, alice, agency_a):
         case = client_case(alice)
         visit(case, local(D(2025, 3, 14)))
@@ -138,6 +146,12 @@ class TestNoContactWorkers:
         assert [r.case_ids_14 for r in rows] == [[cases["e1"].pk]]
         theirs = no_contact_workers(agency_id=agency_b.pk, now=NOW)
         assert [(r.worker_id, r.case_ids_30) for r in theirs] == [(carol.pk, [cases["carol"].pk])]
+
+    def test_worker_filter_keeps_their_row(self, cases, agency_a, bob, carol):
+        everyone = no_contact_workers(agency_id=agency_a.pk, now=NOW)
+        rows = no_contact_workers(agency_id=agency_a.pk, worker=bob.pk, now=NOW)
+        assert rows == [r for r in everyone if r.worker_id == bob.pk]
+        assert no_contact_workers(agency_id=agency_a.pk, worker=carol.pk, now=NOW) == []
 
     def test_query_count(self, cases, agency_a, bob, django_assert_num_queries):
         with django_assert_num_queries(3):

@@ -7,6 +7,7 @@ from audit.models import Action, AuditEvent
 from notifications import services
 from notifications.models import Notification
 from tests.notifications.conftest import followup_on
+from tests.referrals.factories import sent_referral
 
 LIST = "/admin/notifications/notification/"
 
@@ -56,3 +57,14 @@ def test_a_row_reads_but_nothing_changes(dana_admin, dana, notices):
 def test_the_system_admin_sees_no_rows(client, root, notices):
     client.force_login(root)
     assert client.get(LIST).status_code == 403
+
+
+def test_a_provider_link_email_is_listed_but_its_text_is_not_shown(dana_admin, alice, alice_case):
+    """The email carries a link that works without an account until it expires."""
+    referral = sent_referral(alice, alice_case)
+    email = Notification.objects.get(pk=referral.links.get().notification_id)
+    token_path = email.body.split("/p/", 1)[1].split()[0]
+    response = dana_admin.get(f"{LIST}{email.pk}/change/")
+    assert response.status_code == 200
+    assert email.subject in response.content.decode()
+    assert token_path not in response.content.decode()

@@ -5,6 +5,7 @@ import zoneinfo
 import pytest
 from django.utils import timezone
 
+from accounts.models import Agency
 from cases.models import ReminderChannel
 from followups import services as followup_services
 from followups.models import FollowUp, Protocol
@@ -150,7 +151,7 @@ class TestSendTime:
     )
     def test_reminders_go_in_the_local_daytime(self, local, expected):
         now = datetime.datetime(*local, tzinfo=LA).astimezone(datetime.UTC)
-        at = client_reminders.reminder_send_time(now, LA)
+        at = client_reminders.reminder_send_time(now, Agency(timezone="America/Los_Angeles"))
         assert at.astimezone(LA).replace(tzinfo=None) == datetime.datetime(*expected)
 
 

@@ -6,6 +6,7 @@ workflow is not what a test is about (reports, lists, query counts).
 """
 
 import datetime
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -122,7 +123,7 @@ def part2_fields(**overrides) -> dict:
 def give_consent(worker, case, **fields) -> Consent:
     """A consent recorded by `worker` on `case` through record_consent: verbal, any
     recipient, everything but substance use information, unless told otherwise."""
-    data = {
+    data: dict[str, Any] = {
         "method": ConsentMethod.VERBAL,
         "scope": list(GENERAL_ITEMS),
         "recipients": "Any provider I am referred to",
@@ -135,7 +136,7 @@ def give_consent(worker, case, **fields) -> Consent:
 def make_referral(worker, case, **fields) -> Referral:
     """A draft referral to an outside provider through create_referral, unless told
     otherwise (pass `service=` for a directory service, `send=True` to send it)."""
-    data = {
+    data: dict[str, Any] = {
         "need_category": NeedCategory.HOUSING,
         "reason": "Needs a safe place to stay tonight.",
         "shared_items": [ShareItem.NAME, ShareItem.PHONE],

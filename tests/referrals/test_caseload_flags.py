@@ -14,7 +14,7 @@ from tests.referrals.factories import ReferralFactory, make_referral, move_to, s
 
 pytestmark = pytest.mark.django_db
 
-CASELOAD_URL = reverse("cases:caseload")
+CASELOAD_URL = reverse("casework:caseload")
 
 
 def flags(response):

@@ -5,12 +5,15 @@ from django.core.management import call_command
 
 from directory.models import Organization, Service
 from referrals.models import Consent, Disclosure, Referral, Status
+from tests.class_data import on_clock
 
 
 @pytest.fixture
-def seeded(db, monkeypatch):
+def seeded(demo_seeded_for_class, db, monkeypatch):
+    """The demo data, seeded once for the class (tests/class_data.py)."""
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    call_command("seed_demo", stdout=StringIO())
+    with on_clock(demo_seeded_for_class):
+        yield
 
 
 @pytest.mark.usefixtures("seeded")

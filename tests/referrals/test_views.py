@@ -5,6 +5,7 @@ import re
 import zoneinfo
 
 import pytest
+from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +13,12 @@ from audit.models import Action, AuditEvent
 from cases.models import Case
 from directory.models import NeedCategory
 from referrals import services
+from referrals.exceptions import (
+    ConsentInvalid,
+    ConsentRequired,
+    InvalidTransition,
+    ReferralInvalid,
+)
 from referrals.models import (
     Consent,
     ConsentMethod,
@@ -23,6 +30,7 @@ from referrals.models import (
     ShareItem,
     Status,
 )
+from referrals.views.common import add_referral_error
 from tests.cases.factories import CaseFactory, ClientFactory
 from tests.directory.factories import (
     LocationFactory,
@@ -611,7 +619,7 @@ class TestConsentPages:
             },
         )
         assert response.status_code == 302
-        assert response.url == reverse("cases:case_detail", args=[alice_case.pk])
+        assert response.url == reverse("casework:case_detail", args=[alice_case.pk])
         consent = Consent.objects.get()
         assert (consent.client, consent.case, consent.is_part2) == (
             alice_case.client,
@@ -663,7 +671,7 @@ class TestConsentPages:
         assert response.status_code == 302
         consent.refresh_from_db()
         assert consent.revoked_at is not None and consent.revocation_note == "Client asked"
-        page = client.get(reverse("cases:case_detail", args=[alice_case.pk])).content.decode()
+        page = client.get(reverse("casework:case_detail", args=[alice_case.pk])).content.decode()
         section = page[page.index('id="case-consents"') :]
         assert "Revoked" in section[: section.index("</section>")]
 
@@ -710,7 +718,7 @@ class TestCasePageSections:
             last_activity_at=timezone.now() - datetime.timedelta(days=10)
         )
 
-        response = login(alice).get(reverse("cases:case_detail", args=[alice_case.pk]))
+        response = login(alice).get(reverse("casework:case_detail", args=[alice_case.pk]))
 
         page = response.content.decode()
         referrals = page[page.index('id="case-referrals"') :]
@@ -727,14 +735,16 @@ class TestCasePageSections:
         assert event.detail["consent_ids"]
 
     def test_read_only_users_get_no_new_referral_button(self, login, dana, alice_case):
-        page = login(dana).get(reverse("cases:case_detail", args=[alice_case.pk])).content.decode()
+        page = (
+            login(dana).get(reverse("casework:case_detail", args=[alice_case.pk])).content.decode()
+        )
         assert "New referral" not in page and "Record consent" not in page
 
     def test_queries_do_not_grow_with_referrals(
         self, login, alice, alice_case, django_assert_max_num_queries
     ):
         client = login(alice)
-        url = reverse("cases:case_detail", args=[alice_case.pk])
+        url = reverse("casework:case_detail", args=[alice_case.pk])
         sent_referral(alice, alice_case)
         # +1: the inbox count in the nav; +3: the follow-up sections (each sent referral
         # adds a referral check).
@@ -746,3 +756,60 @@ class TestCasePageSections:
             assert client.get(url).status_code == 200
         assert Case.objects.get(pk=alice_case.pk).referrals.count() == 6
         assert ReferralEvent.objects.exists()
+
+
+class _ReferralForm(forms.Form):
+    reason = forms.CharField()
+    consent = forms.CharField()
+
+
+class _OutsideReferralForm(forms.Form):
+    reason = forms.CharField()
+
+
+class _ConsentForm(forms.Form):
+    purpose = forms.CharField()
+
+
+def _bound(form_class):
+    form = form_class(data={name: "x" for name in form_class.base_fields})
+    assert form.is_valid()
+    return form
+
+
+class TestAddReferralError:
+    """Where the new-referral page shows a service's refusal."""
+
+    def test_a_field_of_the_typed_consent_goes_beside_it(self):
+        form, consent_form = _bound(_ReferralForm), _bound(_ConsentForm)
+        add_referral_error(ConsentInvalid("Say for what.", field="purpose"), form, consent_form)
+        assert consent_form.errors == {"purpose": ["Say for what."]}
+        assert not form.errors
+
+    def test_a_field_of_the_referral_goes_beside_it(self):
+        form, consent_form = _bound(_ReferralForm), _bound(_ConsentForm)
+        add_referral_error(ReferralInvalid("Say why.", field="reason"), form, consent_form)
+        assert form.errors == {"reason": ["Say why."]}
+        assert not consent_form.errors
+
+    def test_a_consent_refusal_of_no_input_goes_to_the_top_of_the_typed_consent(self):
+        form, consent_form = _bound(_ReferralForm), _bound(_ConsentForm)
+        add_referral_error(ConsentInvalid("Not Part 2.", field="is_part2"), form, consent_form)
+        assert consent_form.non_field_errors() == ["Not Part 2."]
+        assert not form.errors
+
+    def test_without_a_typed_consent_it_goes_beside_the_choice_of_consent(self):
+        form = _bound(_ReferralForm)
+        add_referral_error(ConsentRequired("Record it first."), form)
+        assert form.errors == {"consent": ["Record it first."]}
+
+    def test_without_a_choice_of_consent_it_goes_to_the_top(self):
+        form = _bound(_OutsideReferralForm)
+        add_referral_error(ConsentRequired("Record it first.", field="consent"), form)
+        assert form.non_field_errors() == ["Record it first."]
+
+    def test_any_other_refusal_of_no_input_goes_to_the_top_of_the_referral(self):
+        form, consent_form = _bound(_ReferralForm), _bound(_ConsentForm)
+        add_referral_error(InvalidTransition("Already sent."), form, consent_form)
+        assert form.non_field_errors() == ["Already sent."]
+        assert not consent_form.errors

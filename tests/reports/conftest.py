@@ -12,7 +12,8 @@ from django.contrib.auth.models import Permission
 
 from referrals.models import Outcome, Status
 from tests.cases.factories import CaseFactory, ClientFactory
-from tests.reports.factories import OrganizationFactory, ReferralFactory, ServiceFactory
+from tests.directory.factories import OrganizationFactory, ServiceFactory
+from tests.referrals.factories import ReferralFactory
 
 
 def utc(month, day, hour, minute=0):

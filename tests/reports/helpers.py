@@ -36,22 +36,25 @@ def _read_sheet_xml(data: bytes) -> list[dict]:
     for row in root.iterfind(".//m:sheetData/m:row", NS):
         values = {}
         for cell in row.iterfind("m:c", NS):
-            column = re.match(r"[A-Z]+", cell.get("r")).group()
+            column = re.match(r"[A-Z]+", cell.get("r", ""))
+            assert column is not None
             text = cell.find("m:is/m:t", NS)
-            value = cell.find("m:v", NS)
-            values[column] = (text if text is not None else value).text or ""
+            stored = text if text is not None else cell.find("m:v", NS)
+            assert stored is not None
+            values[column.group()] = stored.text or ""
         rows.append(values)
     header = rows[0]
     return [{header[col]: row.get(col, "") for col in header} for row in rows[1:]]
 
 
-def xlsx_cell(data: bytes, ref: str) -> tuple[str | None, str, str]:
+def xlsx_cell(data: bytes, ref: str) -> tuple[str | None, str | None, str | None]:
     """One cell of the first sheet as Excel stores it: (its type attribute, None for a
     number or a date; the stored value; the number format its style gives it)."""
     with zipfile.ZipFile(io.BytesIO(data)) as book:
         sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))  # noqa: S314
         styles = ElementTree.fromstring(book.read("xl/styles.xml"))  # noqa: S314
     cell = sheet.find(f".//m:c[@r='{ref}']", NS)
+    assert cell is not None, f"no cell {ref}"
     value = cell.find("m:v", NS)
     style = styles.findall("m:cellXfs/m:xf", NS)[int(cell.get("s", 0))]
     formats = {f.get("numFmtId"): f.get("formatCode") for f in styles.iterfind(".//m:numFmt", NS)}

@@ -206,6 +206,21 @@ class TestExportJobsEndpoint:
     def test_bad_ids_are_404(self, as_user, sam, bad_id):
         assert as_user(sam).get(f"{EXPORTS}{bad_id}/").status_code == 404
 
+    @pytest.mark.parametrize("written", ["%2B{}", "%20{}"])
+    def test_an_own_id_written_with_a_sign_or_a_space_is_refused_like_an_unknown_id(
+        self, as_user, sam, written
+    ):
+        job = ExportJob.objects.create(agency_id=sam.agency_id, requested_by=sam, format="csv")
+        api = as_user(sam)
+        assert api.get(f"{EXPORTS}{job.pk}/").status_code == 200
+
+        assert api.get(f"{EXPORTS}{job.pk + 1000}/").status_code == 404
+        assert api.get(EXPORTS + written.format(job.pk) + "/").status_code == 404
+        assert api.get(EXPORTS + written.format(job.pk) + "/download/").status_code == 404
+        denied = AuditEvent.objects.filter(actor=sam, action=Action.DENIED)
+        assert denied.count() == 3
+        assert denied.filter(object_id=str(job.pk)).count() == 0
+
     def test_the_list_runs_a_fixed_number_of_queries(
         self, as_user, sam, django_assert_max_num_queries
     ):

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from reports.models import ExportJob
-from tests.reports.factories import OrganizationFactory, ServiceFactory
+from tests.directory.factories import OrganizationFactory, ServiceFactory
 
 EXPORTS = reverse("reports:exports")
 

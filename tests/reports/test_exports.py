@@ -337,6 +337,7 @@ def synthetic_rows(n):
         ]  # fmt: skip
 
 
+@pytest.mark.slow
 class TestConstantMemory:
     ROWS = 200_000
     LIMIT = 3 * 1024 * 1024

@@ -8,8 +8,9 @@ from django.urls import reverse
 from accounts.models import Role
 from accounts.services import grant_agency_admin_permissions
 from audit.models import Action, AuditEvent
+from referrals.models import Status
 from reports.models import ExportJob, ExportStatus
-from tests.reports.factories import ReferralFactory
+from tests.referrals.factories import ReferralFactory
 from tests.reports.helpers import read_csv
 
 REPORT = reverse("reports:referral_report")
@@ -113,7 +114,10 @@ class TestReportPage:
             web.get(REPORT)
         for _ in range(20):
             ReferralFactory(
-                case=dataset.r.r1.case, service=dataset.counselling, sent_at=dataset.r.r1.sent_at
+                case=dataset.r.r1.case,
+                service=dataset.counselling,
+                status=Status.REQUESTED,
+                sent_at=dataset.r.r1.sent_at,
             )
         with django_assert_max_num_queries(18):  # +1: the inbox count in the nav
             assert 'id="total-sent">27<' in web.get(REPORT).content.decode()

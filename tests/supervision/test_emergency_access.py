@@ -65,8 +65,8 @@ class TestEmergencyAccessList:
 
     def test_only_cases_of_supervised_teams_are_linked(self, login, sam, grants, erin_case):
         content = login(sam).get(URL).content.decode()
-        assert reverse("cases:case_detail", args=[grants["erin_on_team_a"].case_id]) in content
-        assert reverse("cases:case_detail", args=[erin_case.pk]) not in content
+        assert reverse("casework:case_detail", args=[grants["erin_on_team_a"].case_id]) in content
+        assert reverse("casework:case_detail", args=[erin_case.pk]) not in content
 
     def test_the_list_is_audited(self, login, sam, grants):
         login(sam).get(URL)

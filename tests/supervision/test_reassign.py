@@ -36,7 +36,7 @@ class TestReassignCase:
     def test_supervisor_reassigns_the_case(self, login, sam, alice, bob, alice_case):
         response = login(sam).post(reassign_url(alice_case), {"to_worker": bob.pk})
         assert response.status_code == 302
-        assert response.url == reverse("cases:case_detail", args=[alice_case.pk])
+        assert response.url == reverse("casework:case_detail", args=[alice_case.pk])
         alice_case.refresh_from_db()
         assert alice_case.assigned_worker == bob
         assert not Case.objects.filter(assigned_worker=alice, status=CaseStatus.OPEN).exists()

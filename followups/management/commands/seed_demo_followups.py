@@ -19,7 +19,7 @@ runtime dependency (requirements.txt), so no clock is moved.
 """
 
 import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -51,7 +51,7 @@ HIGH = {
 # call recorded as a contact that completes the open follow-up of that step;
 # ("attempt", day, outcome, step) an attempt; ("discharge", hours after arrival).
 # Days count from the ER visit; `step` is the follow-up's position in the protocol.
-STORIES = {
+STORIES: dict[str, list[dict[str, Any]]] = {
     "alice": [
         {
             "client": ("Morgan Reyes-Tate", "541-555-0301"),
@@ -196,14 +196,8 @@ class Command(BaseCommand):
         anchor = visit.arrived_at
         for item in story["then"]:
             if item[0] == "discharge":
-                visit = services.record_discharge(
-                    actor=worker,
-                    visit=visit,
-                    discharged_at=min(
-                        visit.arrived_at + datetime.timedelta(hours=item[1]), self.now
-                    ),
-                )
-                anchor = visit.discharged_at
+                anchor = min(visit.arrived_at + datetime.timedelta(hours=item[1]), self.now)
+                visit = services.record_discharge(actor=worker, visit=visit, discharged_at=anchor)
             elif item[0] == "done":
                 self._done(worker, case, anchor + datetime.timedelta(days=item[1]), item[2])
             elif item[0] == "attempt":
@@ -249,8 +243,7 @@ class Command(BaseCommand):
         ).first()
         if case is None or FollowUp.objects.filter(case=case, title=DUE_TODAY).exists():
             return
-        tz = ZoneInfo(worker.agency.timezone)
-        end_of_day = self._at(worker, -1, 0).astimezone(tz)
+        end_of_day = self._at(worker, -1, 0)
         due = min(
             self.now + datetime.timedelta(hours=3), end_of_day - datetime.timedelta(minutes=5)
         )

@@ -1,0 +1,116 @@
+"""The new crisis contact form, which may also complete a follow-up."""
+
+from django import forms
+
+from accounts.models import Role, User
+from cases.forms.contacts import ContactFieldsForm, late_entry_error, now_to_the_minute
+from cases.models import LATE_ENTRY_DAYS, Case, Concern, OnSceneService
+from followups.models import FollowUp, Status
+
+
+class ContactForm(ContactFieldsForm):
+    """The contact part of the new-contact page."""
+
+    attended_by = forms.ModelMultipleChoiceField(
+        label="Who attended",
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    presenting_concerns = forms.ModelMultipleChoiceField(
+        label="Presenting concerns",
+        queryset=Concern.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    services_on_scene = forms.ModelMultipleChoiceField(
+        label="Services on scene",
+        queryset=OnSceneService.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    # The page's one-time id (made when the page is served, kept in re-renders and
+    # drafts): a second submit of the same page records nothing new.
+    submission_id = forms.UUIDField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "This form is damaged: open a new contact form."},
+    )
+    late_entry = forms.BooleanField(
+        label="Yes, this is a late entry",
+        required=False,
+        help_text=f"Needed when the call was received more than {LATE_ENTRY_DAYS} days ago.",
+    )
+    # The follow-up this contact completes (the Today list's "Record contact"): one the
+    # user may work, on the chosen client's case (checked by the page against the client).
+    followup = forms.ModelChoiceField(
+        queryset=FollowUp.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid_choice": "That follow-up was not found among those you can work: "
+            "open it again from your Today list."
+        },
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["received_at"].initial = now_to_the_minute
+        self.fields["attended_by"].queryset = User.objects.filter(
+            agency_id=user.agency_id,
+            is_active=True,
+            role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR],
+        ).order_by("first_name", "last_name", "username")
+        self.fields["attended_by"].initial = [user.pk]
+        self.fields["presenting_concerns"].queryset = Concern.objects.active()
+        self.fields["services_on_scene"].queryset = OnSceneService.objects.active()
+        self.fields["followup"].queryset = FollowUp.objects.filter(
+            case__in=Case.objects.contactable_by(user)
+        ).select_related("case")
+
+    # True when the page must show the late-entry confirmation.
+    asks_late_entry = False
+
+    def clean(self):
+        cleaned = super().clean()
+        received = cleaned.get("received_at")
+        if received and not self.has_error("received_at"):
+            agency = self.user.agency
+            message = late_entry_error(
+                received,
+                agency,
+                confirmed=cleaned.get("late_entry", False),
+                how_to_confirm='tick "Yes, this is a late entry" below the times',
+            )
+            if message:
+                self.add_error("received_at", message)
+                refused = late_entry_error(received, agency, confirmed=True, how_to_confirm="")
+                self.asks_late_entry = refused is None
+        return cleaned
+
+    def check_followup(self, client):
+        """The chosen follow-up must still be open to completion and be on `client`'s
+        open case (the case record_contact adds the contact to)."""
+        followup = self.cleaned_data.get("followup")
+        if followup is None:
+            return
+        if followup.status in (Status.COMPLETED, Status.CANCELLED):
+            self.add_error(
+                "followup", f"That follow-up is already {followup.get_status_display().lower()}."
+            )
+        elif client is None or followup.case.client_id != client.pk:
+            self.add_error("followup", "That follow-up is for another client.")
+        elif not followup.case.is_open:
+            self.add_error("followup", "That follow-up's case is closed.")
+
+    def contact_data(self) -> dict:
+        """The contact's fields, as record_contact takes them."""
+        data = dict(self.cleaned_data)
+        data.pop("submission_id", None)
+        data.pop("followup", None)
+        data.pop("late_entry", None)
+        data["attended_by"] = list(data.get("attended_by") or [])
+        data["presenting_concerns"] = list(data.get("presenting_concerns") or [])
+        data["services_on_scene"] = list(data.get("services_on_scene") or [])
+        return data

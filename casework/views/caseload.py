@@ -1,0 +1,139 @@
+import datetime
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.db import models
+from django.db.models.functions import JSONObject
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from audit.services import record_list, refuse
+from cases.cssrs import RISK_ORDER
+from cases.models import Case
+from followups.models import OPEN_STATUSES, FollowUp
+from referrals.models import Referral
+from referrals.staleness import stale_reason
+
+FILTERS = {"all": "All", "mine": "Mine", "team": "Team"}
+
+
+def next_due_for(cases) -> dict:
+    """Case id -> when its earliest open follow-up is due, for the caseload's "Next due"
+    column (followup_case_due_idx). One query for the whole page, whatever its length;
+    none when there are no cases."""
+    ids = [case.pk for case in cases]
+    if not ids:
+        return {}
+    rows = (
+        FollowUp.objects.filter(case_id__in=ids, status__in=OPEN_STATUSES)
+        .values("case_id")
+        .annotate(next_due=models.Min("due_at"))
+        .order_by()
+    )
+    return {row["case_id"]: row["next_due"] for row in rows}
+
+
+def with_stale_referral(cases, now):
+    """Each case annotated with its longest-stale live referral (Referral.objects.stale),
+    as a small dict or None: a correlated subquery in the caseload's own query."""
+    stale = (
+        Referral.objects.stale(now)
+        .filter(case=models.OuterRef("pk"))
+        .order_by("last_activity_at", "pk")
+        .values(
+            data=JSONObject(
+                status="status",
+                need_category="need_category",
+                last_activity_at="last_activity_at",
+            )
+        )[:1]
+    )
+    return cases.annotate(stale_referral=models.Subquery(stale))
+
+
+def stale_referral_flag(data, now) -> str:
+    """The caseload's flag for an annotated stale referral, e.g. "Referral not accepted
+    after 3 business days"; empty when there is none."""
+    if not data:
+        return ""
+    # A stored time, written by the database: it always parses.
+    last_activity_at = cast(datetime.datetime, parse_datetime(data["last_activity_at"]))
+    if timezone.is_naive(last_activity_at):
+        # SQLite's JSON holds the stored UTC time without its offset.
+        last_activity_at = timezone.make_aware(last_activity_at, datetime.UTC)
+    referral = Referral(
+        status=data["status"],
+        need_category=data["need_category"],
+        last_activity_at=last_activity_at,
+    )
+    reason = stale_reason(referral, now)
+    if not reason:
+        return ""
+    # "Not accepted after ..." reads on from "Referral"; the others need a colon.
+    joiner = " " if reason.startswith("Not ") else ": "
+    return f"Referral{joiner}{reason[0].lower()}{reason[1:]}"
+
+
+@login_required
+def caseload(request):
+    """My caseload: the open cases I can see, mine first, then my team's; within each,
+    highest risk first, then the longest since the last contact."""
+    user = request.user
+    if user.is_system_admin:
+        return redirect("admin:index")
+    if user.is_agency_admin:
+        return redirect("supervision:case_list")
+    if not user.works_cases:
+        refuse(request, "caseload", "You have no caseload.")
+
+    show = request.GET.get("show", "all")
+    if show not in FILTERS:
+        show = "all"
+    now = timezone.now()
+    cases = with_stale_referral(Case.objects.visible_to(user).open().for_caseload(), now)
+    if show == "mine":
+        cases = cases.filter(assigned_worker=user)
+    elif show == "team":
+        cases = cases.exclude(assigned_worker=user)
+    cases = list(
+        cases.annotate(
+            is_mine=models.Case(
+                models.When(assigned_worker_id=user.pk, then=0),
+                default=1,
+                output_field=models.IntegerField(),
+            ),
+            risk_rank=models.Case(
+                *[models.When(risk_level=level, then=rank) for level, rank in RISK_ORDER.items()],
+                default=0,
+                output_field=models.IntegerField(),
+            ),
+        ).order_by(
+            "is_mine",
+            "-risk_rank",
+            models.F("last_contact_at").asc(nulls_first=True),
+            "opened_at",
+        )
+    )
+    due = next_due_for(cases)
+    for case in cases:
+        case.next_due = due.get(case.pk)
+        case.next_due_past = case.next_due is not None and case.next_due < now
+        case.referral_flag = stale_referral_flag(case.stale_referral, now)
+    record_list(
+        request=request,
+        object_type="case",
+        objects=cases,
+        client_ids=[case.client_id for case in cases],
+        detail={"page": "caseload", "show": show},
+    )
+    return render(
+        request,
+        "casework/caseload.html",
+        {
+            "mine": [case for case in cases if case.is_mine == 0],
+            "others": [case for case in cases if case.is_mine == 1],
+            "show": show,
+            "filters": FILTERS,
+        },
+    )

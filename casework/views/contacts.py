@@ -1,0 +1,370 @@
+"""Recording a crisis contact, and reading or correcting one."""
+
+import json
+import uuid
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.access import get_for_user, record_denied
+from audit.models import Action
+from audit.services import record as audit
+from cases import services
+from cases.access import get_client_for_user
+from cases.cssrs import RiskLevel
+from cases.exceptions import OutsideScope
+from cases.forms import ClientSectionForm, SuggestQueryForm
+from cases.matching import find_likely_clients
+from cases.models import (
+    Case,
+    CaseStatus,
+    Client,
+    Contact,
+    ContactDraft,
+    ContactSource,
+    Disposition,
+)
+from cases.views.common import require_worker
+from casework.forms import ContactForm
+from core.exceptions import DomainError, NotPermitted
+from core.forms import add_error
+from core.ids import as_id
+from followups import services as followup_services
+from followups.models import FollowUp
+
+# A draft is what one person types into one form; anything larger is not a draft.
+MAX_DRAFT_CHARS = 100_000
+TIME_FIELDS = ("received_at", "dispatched_at", "on_scene_at", "cleared_at")
+CHOICE_LABELS = {
+    "source": dict(ContactSource.choices),
+    "disposition": dict(Disposition.choices),
+    "risk_level": dict(RiskLevel.choices),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_new(request):
+    """New crisis contact: find or create the client, then the contact, on one page.
+    Adds to the client's open case or opens one (services.record_contact)."""
+    user = request.user
+    require_worker(request, "contact_new")
+    draft = None
+    if request.method == "POST":
+        done = _already_recorded(user, request.POST.get("submission_id"))
+        if done is not None:
+            # The same page sent twice (a double tap, a retry on a slow connection).
+            messages.success(request, "Contact saved")
+            return redirect("casework:case_detail", done.case_id)
+        client_form, contact_form, valid = _posted_forms(request)
+        contact = _save_contact(request, client_form, contact_form) if valid else None
+        if contact is not None:
+            return _saved(request, contact, contact_form.cleaned_data["followup"])
+    else:
+        client_form, contact_form, draft = _new_forms(request)
+    return render(
+        request,
+        "casework/contact_form.html",
+        {
+            "client_form": client_form,
+            "form": contact_form,
+            "chosen_client": _chosen_client(user, client_form["client"].value()),
+            "chosen_followup": _chosen_followup(user, contact_form["followup"].value()),
+            "suggestions": _mark_scope(user, client_form.suggestions),
+            "draft": draft,
+            "time_fields": TIME_FIELDS,
+        },
+    )
+
+
+def _posted_forms(request):
+    """(client form, contact form, valid) for the posted page. Both forms are validated,
+    so every error shows at once; a client or follow-up the user may not use is audited."""
+    user = request.user
+    client_form = ClientSectionForm(request.POST, user=user)
+    contact_form = ContactForm(request.POST, user=user)
+    valid = client_form.is_valid()
+    valid = contact_form.is_valid() and valid
+    if client_form.has_error("client", "invalid_choice"):
+        _refuse_client(request, client_form)
+    if contact_form.has_error("followup", "invalid_choice"):
+        _refuse_followup(request, contact_form)
+    if valid:
+        contact_form.check_followup(client_form.cleaned_data["client"])
+        valid = contact_form.is_valid()
+    return client_form, contact_form, valid
+
+
+def _save_contact(request, client_form, contact_form) -> Contact | None:
+    """The contact recorded from two valid forms, or None with the refusal added to the
+    form it concerns."""
+    chosen = client_form.cleaned_data["client"]
+    try:
+        return services.record_contact(
+            actor=request.user,
+            client=chosen,
+            new_client_data=None if chosen else client_form.client_data(),
+            new_client_identifiers=() if chosen else client_form.identifiers(),
+            contact_data=contact_form.contact_data(),
+            submission_id=contact_form.cleaned_data["submission_id"],
+            for_followup=contact_form.cleaned_data["followup"] is not None,
+            request=request,
+        )
+    except ValidationError as exc:
+        add_error(exc, client_form, contact_form)
+    except OutsideScope as exc:
+        client_form.add_error("client", _emergency_access_message(str(exc), exc.case_id))
+    except NotPermitted as exc:
+        contact_form.add_error(None, str(exc))
+    return None
+
+
+def _saved(request, contact, followup):
+    """To the case page, once the contact is saved and the follow-up it was recorded for
+    (if any) completed."""
+    messages.success(request, "Contact saved")
+    if followup is not None:
+        _complete_followup(request, followup, contact)
+    return redirect("casework:case_detail", contact.case_id)
+
+
+def _new_forms(request):
+    """(client form, contact form, draft) for the empty page: filled from the user's draft,
+    else from ?client=; ?followup= names the follow-up the contact is to complete. The
+    one-time submission id is the draft's while nothing was recorded with it."""
+    user = request.user
+    draft = ContactDraft.objects.filter(user=user).first()
+    initial = {}
+    if draft and draft.data:
+        initial = _draft_initial(draft.data, user)
+    else:
+        draft = None
+        if request.GET.get("client"):
+            client = get_client_for_user(request, request.GET["client"])
+            initial = {"client": client.pk}
+    if request.GET.get("followup"):
+        followup = _followup_for(request, request.GET["followup"])
+        initial["followup"] = followup.pk
+        initial.setdefault("client", followup.case.client_id)
+    if not _fresh_submission_id(user, initial.get("submission_id")):
+        initial["submission_id"] = uuid.uuid4()
+    client_form = ClientSectionForm(initial=initial, user=user)
+    contact_form = ContactForm(initial=initial, user=user)
+    return client_form, contact_form, draft
+
+
+def _followup_for(request, pk) -> FollowUp:
+    """The follow-up a new contact is to complete (?followup=): 404 when invisible, 403
+    when the user may see but not work it, each refusal audited."""
+    user = request.user
+    return get_for_user(
+        request,
+        FollowUp,
+        FollowUp.objects.visible_to(user).select_related("case"),
+        FollowUp.objects.filter(case__in=Case.objects.contactable_by(user)),
+        pk,
+        True,
+        False,
+    )
+
+
+def _chosen_followup(user, value):
+    pk = as_id(value)
+    if pk is None:
+        return None
+    return (
+        FollowUp.objects.filter(case__in=Case.objects.contactable_by(user), pk=pk)
+        .select_related("enrolment__version__protocol")
+        .first()
+    )
+
+
+def _refuse_followup(request, contact_form):
+    """A posted follow-up the user may not work: audited as a refusal."""
+    pk = as_id(contact_form["followup"].value())
+    if pk is not None:
+        record_denied(request, FollowUp, pk, "not workable", page="new contact")
+
+
+def _complete_followup(request, followup, contact):
+    """The saved contact completes the follow-up it was recorded for. The contact stays
+    saved even if the follow-up changed meanwhile; the page says so."""
+    try:
+        followup_services.complete_followup(
+            actor=request.user, followup=followup, contact=contact, request=request
+        )
+    except DomainError as exc:
+        messages.warning(request, f"The follow-up was not marked done: {exc}")
+    else:
+        messages.success(request, f"Follow-up done: {followup.title}")
+
+
+def _as_uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _already_recorded(user, submission_id):
+    """The contact this user already recorded from the page with this one-time id."""
+    submission_id = _as_uuid(submission_id)
+    if submission_id is None:
+        return None
+    return Contact.objects.filter(recorded_by=user, submission_id=submission_id).first()
+
+
+def _fresh_submission_id(user, value) -> bool:
+    """A draft's one-time id may be reused only while nothing was recorded with it."""
+    return _as_uuid(value) is not None and _already_recorded(user, value) is None
+
+
+def _chosen_client(user, value):
+    pk = as_id(value)
+    if pk is None:
+        return None
+    return Client.objects.visible_to(user).filter(pk=pk).first()
+
+
+def _emergency_cases(client_ids) -> dict:
+    """Client id -> the case emergency access would open for them: their open case, else
+    their most recent one."""
+    chosen: dict[int, tuple[int, str]] = {}
+    rows = (
+        Case.objects.filter(client_id__in=client_ids)
+        .order_by("client_id", "-opened_at", "-pk")
+        .values_list("client_id", "pk", "status")
+    )
+    for client_id, case_id, status in rows:
+        best = chosen.get(client_id)
+        if best is None or (status == CaseStatus.OPEN and best[1] != CaseStatus.OPEN):
+            chosen[client_id] = (case_id, status)
+    return {client_id: case_id for client_id, (case_id, _) in chosen.items()}
+
+
+def _emergency_access_message(message, case_id):
+    return format_html(
+        '{} <a href="{}" class="alert-link">Emergency access</a>',
+        message,
+        reverse("casework:emergency_access", args=[case_id]),
+    )
+
+
+def _refuse_client(request, client_form):
+    """A posted client the user cannot see: audited as a refusal, and, for a client of
+    their own agency, the way in by emergency access."""
+    pk = as_id(client_form["client"].value())
+    if pk is None:
+        return
+    owner = Client.objects.filter(pk=pk).values_list("agency_id", flat=True).first()
+    audit(
+        request=request,
+        action=Action.DENIED,
+        object_type="client",
+        object_id=pk,
+        # The owning agency's trail shows the attempt.
+        agency_id=owner,
+        detail={"reason": "not visible", "page": "new contact"},
+    )
+    if owner is None or owner != request.user.agency_id:
+        return
+    case_id = _emergency_cases([pk]).get(pk)
+    if case_id is not None:
+        client_form.errors["client"] = client_form.error_class(
+            [_emergency_access_message("This client is outside your caseload.", case_id)]
+        )
+
+
+def _mark_scope(user, suggestions):
+    """Mark each suggestion as in the user's scope (`in_scope`) or not; one outside it
+    gets the case emergency access would open (`emergency_case_id`)."""
+    if not suggestions:
+        return suggestions
+    ids = [suggestion.client.pk for suggestion in suggestions]
+    visible = set(Client.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    outside = _emergency_cases([pk for pk in ids if pk not in visible])
+    for suggestion in suggestions:
+        suggestion.in_scope = suggestion.client.pk in visible
+        suggestion.emergency_case_id = outside.get(suggestion.client.pk)
+    return suggestions
+
+
+def _draft_forms(user):
+    return ClientSectionForm(user=user), ContactForm(user=user)
+
+
+def _draft_initial(data: dict, user) -> dict:
+    """A saved draft ({field: [values]}) as the forms' initial values. A client the user
+    can no longer see is left out."""
+    initial = {}
+    for form in _draft_forms(user):
+        for name, field in form.fields.items():
+            values = data.get(name)
+            if not values:
+                continue
+            multiple = getattr(field.widget, "allow_multiple_selected", False)
+            initial[name] = values if multiple else values[-1]
+    if "client" in initial and _chosen_client(user, initial["client"]) is None:
+        del initial["client"]
+    return initial
+
+
+@login_required
+@require_GET
+def client_suggest(request):
+    """htmx partial: likely existing clients of the agency for what has been typed.
+
+    Spans the whole agency, so that nobody is entered twice, and so shows only what it
+    takes to recognise a person."""
+    require_worker(request, "client_suggest")
+    criteria = SuggestQueryForm(request.GET).criteria()
+    suggestions = []
+    if criteria:
+        suggestions = _mark_scope(
+            request.user, find_likely_clients(agency=request.user.agency, **criteria)
+        )
+        audit(
+            request=request,
+            action=Action.SEARCH,
+            object_type="client",
+            detail={
+                "purpose": "duplicate suggestions",
+                "ids": [s.client.pk for s in suggestions],
+                "outside_scope_ids": [s.client.pk for s in suggestions if not s.in_scope],
+            },
+        )
+    return render(request, "casework/_client_suggestions.html", {"suggestions": suggestions})
+
+
+@login_required
+@require_POST
+def contact_draft(request):
+    """htmx autosave of the new-contact form, so a long note outlives the idle logoff.
+    With `discard`, deletes the draft and goes back to an empty form."""
+    user = request.user
+    require_worker(request, "contact_draft")
+    if request.POST.get("discard"):
+        ContactDraft.objects.filter(user=user).delete()
+        messages.info(request, "Draft discarded.")
+        url = reverse("casework:contact_new")
+        params = {
+            name: request.POST.get(f"{name}_param", "")
+            for name in ("client", "followup")
+            if as_id(request.POST.get(f"{name}_param")) is not None
+        }
+        return redirect(f"{url}?{urlencode(params)}" if params else url)
+    names = {name for form in _draft_forms(user) for name in form.fields}
+    data = {name: request.POST.getlist(name) for name in request.POST if name in names}
+    if len(json.dumps(data)) > MAX_DRAFT_CHARS:
+        return HttpResponseBadRequest("The draft is too large to keep.")
+    draft = services.save_draft(actor=user, data=data)
+    saved = formats.time_format(timezone.localtime(draft.updated_at), "H:i")
+    return HttpResponse(f"Draft saved {saved}")
