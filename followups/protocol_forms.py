@@ -103,4 +103,6 @@ StepFormSet = forms.formset_factory(
     validate_min=True,
     max_num=40,
     validate_max=True,
+    # A posted TOTAL_FORMS past the limit is refused, not built and rendered form by form.
+    absolute_max=40,
 )

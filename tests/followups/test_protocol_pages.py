@@ -69,6 +69,19 @@ class TestProtocolList:
         ).exists()
 
 
+class TestTooManySteps:
+    def test_a_posted_count_past_the_limit_is_refused_without_building_the_forms(self, login, dana):
+        post_crisis = protocol(dana.agency, "post-crisis-check")
+        data = step_post([CHECK_24H], **{"steps-TOTAL_FORMS": "1000"})
+
+        response = login(dana).post(f"/followups/protocols/{post_crisis.pk}/edit/", data)
+
+        assert response.status_code == 200
+        assert "Please submit at most 40 forms." in response.content.decode()
+        assert response.content.decode().count('name="steps-') < 41 * 12
+        assert post_crisis.versions.count() == 1
+
+
 class TestProtocolDetail:
     def test_it_shows_every_version_and_its_steps(self, login, dana):
         post_crisis = protocol(dana.agency, "post-crisis-check")
