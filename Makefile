@@ -13,7 +13,10 @@ DEV_STAMP := $(VENV)/.dev-$(call hash,requirements.txt requirements-dev.txt)
 ASSETS_STAMP := node_modules/.installed-$(call hash,package.json package-lock.json)
 # The suite runs in parallel (pytest-xdist), one worker per core by default; each worker
 # has its own test database (test_casebook_gw0, ...) and Redis database (settings/test.py).
-TEST_WORKERS ?= auto
+# The tests that start real processes (marker `integration`) spend most of their time
+# waiting on them (a beat interval, a worker's start), so `make test` runs them in one
+# pytest more beside the workers, in the lane numbered after theirs.
+TEST_WORKERS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 .PHONY: run test test-fast lint mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium
 
@@ -21,14 +24,20 @@ run: venv assets migrate seed
 	bin/run
 
 test: venv-dev assets chromium
-	@status=0; \
+	@status=0; mkdir -p var; \
+	CASEBOOK_TEST_LANE=$$(( $(TEST_WORKERS) > 0 ? $(TEST_WORKERS) : 1 )) $(VENV)/bin/pytest \
+		-m integration -p no:cacheprovider >var/test-integration.log 2>&1 & waiting=$$!; \
 	echo "== ruff check"; $(VENV)/bin/ruff check . || status=1; \
 	echo "== ruff format --check"; $(VENV)/bin/ruff format --check . || status=1; \
 	echo "== complexity"; $(PY) bin/check-complexity || status=1; \
 	echo "== mypy"; $(VENV)/bin/mypy . || status=1; \
 	echo "== makemigrations --check"; \
 	DJANGO_SETTINGS_MODULE=casebook.settings.test $(PY) manage.py makemigrations --check --dry-run || status=1; \
-	echo "== pytest"; $(VENV)/bin/pytest -n $(TEST_WORKERS) || status=1; \
+	echo "== pytest, $(TEST_WORKERS) workers (the tests marked integration run beside them)"; \
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not integration" || status=1; \
+	wait $$waiting || status=1; \
+	echo "== pytest -m integration: the tests that start real processes"; \
+	cat var/test-integration.log; \
 	echo "== the demo walkthrough again on SQLite, the embedded default"; \
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 $(VENV)/bin/pytest -q \
 		-p no:cacheprovider -n $(TEST_WORKERS) tests/test_demo_walkthrough.py || status=1; \

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.models import Agency
 from followups.models import (
     SAFETY_PLANNING_KEY,
     EndRule,
@@ -135,29 +136,37 @@ STANDARD_PROTOCOLS: list[dict[str, Any]] = [
 
 @transaction.atomic
 def install_standard_protocols(agency_id: int) -> list[Protocol]:
-    """Give the agency each standard protocol it does not have yet (by key)."""
+    """Give the agency each standard protocol it does not have yet (by key), in a few
+    set-based queries whatever their number. The agency's row is locked first, so that
+    two first contacts at once install them once."""
+    list(Agency.objects.select_for_update().filter(pk=agency_id).values_list("pk"))
     have = set(Protocol.objects.filter(agency_id=agency_id).values_list("key", flat=True))
-    made = []
-    for spec in STANDARD_PROTOCOLS:
-        if spec["key"] in have:
-            continue
-        protocol = Protocol.objects.create(
+    specs = [spec for spec in STANDARD_PROTOCOLS if spec["key"] not in have]
+    if not specs:
+        return []
+    protocols = Protocol.objects.bulk_create(
+        Protocol(
             agency_id=agency_id,
             key=spec["key"],
             name=spec["name"],
             trigger=spec["trigger"],
             intensive=spec["intensive"],
         )
-        version = ProtocolVersion.objects.create(
+        for spec in specs
+    )
+    versions = ProtocolVersion.objects.bulk_create(
+        ProtocolVersion(
             protocol=protocol,
             number=1,
             description=spec["description"],
             end_rule=spec["end_rule"],
             change_note="Standard protocol as shipped.",
         )
-        ProtocolStep.objects.bulk_create(
-            ProtocolStep(version=version, position=i, **step)
-            for i, step in enumerate(spec["steps"], start=1)
-        )
-        made.append(protocol)
-    return made
+        for protocol, spec in zip(protocols, specs, strict=True)
+    )
+    ProtocolStep.objects.bulk_create(
+        ProtocolStep(version=version, position=i, **step)
+        for version, spec in zip(versions, specs, strict=True)
+        for i, step in enumerate(spec["steps"], start=1)
+    )
+    return protocols

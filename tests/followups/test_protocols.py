@@ -16,12 +16,14 @@ from followups.models import (
     Enrolment,
     EnrolmentStatus,
     FollowUp,
+    Protocol,
+    ProtocolVersion,
     Status,
     Trigger,
     VisitKind,
     VisitReason,
 )
-from followups.protocols import STANDARD_PROTOCOLS
+from followups.protocols import STANDARD_PROTOCOLS, install_standard_protocols
 from referrals.models import Status as ReferralStatus
 from tests.conftest import HIGH_RISK
 from tests.followups.factories import (
@@ -79,6 +81,41 @@ class TestShippedProtocols:
         # admin reads the protocol, so nobody takes day 1800 for a calendar date.
         (spec,) = [p for p in STANDARD_PROTOCOLS if p["key"] == "caring-contacts"]
         assert "30 days" in spec["description"]
+
+
+@pytest.mark.django_db
+class TestInstallStandardProtocols:
+    def test_a_new_agency_gets_every_shipped_protocol_with_its_steps_in_a_few_queries(
+        self, agency_a, django_assert_max_num_queries
+    ):
+        # Set-based: the count does not grow with the protocols or their steps (it was
+        # 73 queries, one or more per row, on an agency's first contact): a savepoint and
+        # its release, the agency's lock, the keys it has, three inserts.
+        with django_assert_max_num_queries(7):
+            made = install_standard_protocols(agency_a.pk)
+
+        assert sorted(p.key for p in made) == sorted(p["key"] for p in STANDARD_PROTOCOLS)
+        for spec in STANDARD_PROTOCOLS:
+            protocol = Protocol.objects.get(agency=agency_a, key=spec["key"])
+            version = protocol.current_version()
+            assert (version.number, version.end_rule) == (1, spec["end_rule"])
+            steps = version.steps.order_by("position")
+            assert [s.name for s in steps] == [step["name"] for step in spec["steps"]]
+            assert [s.position for s in steps] == list(range(1, len(spec["steps"]) + 1))
+
+    def test_installing_again_keeps_the_agencys_own_versions_and_adds_what_is_missing(
+        self, agency_a
+    ):
+        install_standard_protocols(agency_a.pk)
+        referral_check = Protocol.objects.get(agency=agency_a, key="referral-check")
+        ProtocolVersion.objects.filter(protocol=referral_check).delete()
+        referral_check.delete()
+
+        made = install_standard_protocols(agency_a.pk)
+
+        assert [p.key for p in made] == ["referral-check"]
+        assert Protocol.objects.filter(agency=agency_a).count() == len(STANDARD_PROTOCOLS)
+        assert install_standard_protocols(agency_a.pk) == []
 
 
 @pytest.mark.django_db
