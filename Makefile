@@ -18,7 +18,7 @@ ASSETS_STAMP := node_modules/.installed-$(call hash,package.json package-lock.js
 # pytest more beside the workers, in the lane numbered after theirs.
 TEST_WORKERS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
-.PHONY: run test test-fast lint mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium
+.PHONY: run test test-fast lint audit mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium
 
 run: venv assets migrate seed
 	bin/run
@@ -31,6 +31,8 @@ test: venv-dev assets chromium
 	echo "== ruff format --check"; $(VENV)/bin/ruff format --check . || status=1; \
 	echo "== complexity"; $(PY) bin/check-complexity || status=1; \
 	echo "== mypy"; $(VENV)/bin/mypy . || status=1; \
+	echo "== bandit"; $(VENV)/bin/bandit -q -c pyproject.toml -r . || status=1; \
+	echo "== known vulnerabilities in the pinned packages"; $(PY) bin/audit-dependencies || status=1; \
 	echo "== makemigrations --check"; \
 	DJANGO_SETTINGS_MODULE=casebook.settings.test $(PY) manage.py makemigrations --check --dry-run || status=1; \
 	echo "== pytest, $(TEST_WORKERS) workers (the tests marked integration run beside them)"; \
@@ -50,12 +52,18 @@ test: venv-dev assets chromium
 test-fast: venv-dev
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --reuse-db -m "not browser and not integration and not slow"
 
-# ruff (lint and format), the complexity bound (bin/check-complexity: 15) and mypy.
+# ruff (lint and format), the complexity bound (bin/check-complexity: 15), mypy and bandit.
 lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) bin/check-complexity
 	$(MAKE) --no-print-directory mypy
+	$(VENV)/bin/bandit -q -c pyproject.toml -r .
+
+# Known vulnerabilities in the pinned Python and npm packages (pip-audit, npm audit); what
+# the advisory services could not be asked about is reported as not checked.
+audit: venv-dev assets
+	$(PY) bin/audit-dependencies
 
 mypy: venv-dev
 	$(VENV)/bin/mypy .
@@ -70,8 +78,15 @@ bench: venv-dev
 	$(PY) bench/referrals.py
 	$(PY) bench/followups.py
 
+# With MIGRATION_DATABASE_URL (PostgreSQL) the migrations run as the owner of the tables,
+# the application (DATABASE_URL) as a role that owns nothing (README, "Database roles").
 migrate: venv
-	$(PY) manage.py migrate --no-input
+	@if [ -n "$${MIGRATION_DATABASE_URL:-}" ]; then \
+		echo "$(PY) manage.py migrate --no-input  (as MIGRATION_DATABASE_URL)"; \
+		DATABASE_URL="$$MIGRATION_DATABASE_URL" $(PY) manage.py migrate --no-input; \
+	else \
+		echo "$(PY) manage.py migrate --no-input"; $(PY) manage.py migrate --no-input; \
+	fi
 
 seed: venv
 	$(PY) manage.py seed_demo

@@ -6,14 +6,24 @@ teams and users of their own agency and can never create a system admin or grant
 permissions.
 """
 
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from rest_framework.authtoken.models import TokenProxy
+from typing import cast
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import mfa
 from accounts.models import Agency, Role, Team, User
 from audit.models import Action
 from audit.services import record
 from core.admin import RefusesUnusableQueries
+from core.exceptions import DomainError
 
 
 class AuditedAdmin(RefusesUnusableQueries, admin.ModelAdmin):
@@ -70,8 +80,63 @@ class AgencyScopedAdmin(AuditedAdmin):
         super().save_model(request, obj, form, change)
 
 
-# API tokens are credentials: nobody reads them in the admin.
-admin.site.unregister(TokenProxy)
+# The admin's "reset second factor" action on users (a lost or replaced phone).
+# Authenticator secrets and recovery codes are credentials: nobody reads them in the
+# admin. Resetting is the one thing done to them there.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+class ResetForm(forms.Form):
+    reason = forms.CharField(
+        label="Why",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the audit trail, e.g. “phone lost, identity checked in person”.",
+    )
+
+
+@admin.action(
+    description="Reset second factor (they set it up again at next sign-in)",
+    permissions=["change"],
+)
+def reset_second_factor(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[User]
+) -> HttpResponse | None:
+    """Ask why, then remove the selected users' authenticators and recovery codes
+    (accounts.mfa.reset_devices, audited with the reason). The admin's queryset already
+    holds only the users the admin may manage; the service checks again."""
+    form = ResetForm(request.POST if "reason" in request.POST else None)
+    if form.is_valid():
+        actor = cast(User, request.user)  # the admin site's signed-in staff user
+        done = []
+        for user in queryset:
+            try:
+                mfa.reset_devices(
+                    actor=actor, user=user, reason=form.cleaned_data["reason"], request=request
+                )
+            except DomainError as exc:
+                modeladmin.message_user(request, f"{user}: {exc}", messages.ERROR)
+            else:
+                done.append(str(user))
+        if done:
+            modeladmin.message_user(
+                request,
+                f"Second factor reset for {', '.join(done)}: they set it up again at "
+                "their next sign-in.",
+                messages.SUCCESS,
+            )
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Reset second factor",
+        "opts": modeladmin.model._meta,
+        "users": list(queryset),
+        "form": form,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "accounts/mfa_reset_confirm.html", context)
 
 
 @admin.register(Agency)
@@ -94,6 +159,7 @@ class UserAdmin(AgencyScopedAdmin, BaseUserAdmin):
     list_filter = ["role", "agency", "is_active"]
     list_select_related = ["agency", "team"]
     filter_horizontal = ["supervised_teams", "groups", "user_permissions"]
+    actions = [reset_second_factor]
     casebook_fields = ("Casebook", {"fields": ("role", "agency", "team", "supervised_teams")})
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         ("Casebook", {"fields": ("role", "agency", "team")}),

@@ -1,6 +1,15 @@
-import zoneinfo
+from typing import cast
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
+
+from accounts.mfa import has_authenticator, owes_factor
+from accounts.models import User, zone_of
 
 
 class AgencyTimezoneMiddleware:
@@ -11,14 +20,87 @@ class AgencyTimezoneMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        tz = None
         if user is not None and user.is_authenticated and user.agency_id:
-            try:
-                tz = zoneinfo.ZoneInfo(user.agency.timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                tz = None
-        if tz:
-            timezone.activate(tz)
+            # An agency whose zone this machine does not know shows the installation's.
+            timezone.activate(zone_of(user.agency))
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+# When the session's user signed in, in seconds since the epoch (accounts/receivers.py).
+SIGNED_IN_AT = "casebook_signed_in_at"
+
+
+class SessionLifetimeMiddleware:
+    """End a session SESSION_MAX_HOURS after its sign-in, however active it has been; the
+    idle logoff (SESSION_COOKIE_AGE) ends it sooner without activity. A stolen session
+    cookie kept alive by a script dies within the day too.
+
+    After the logout the request goes on as an anonymous one: a page redirects to the login
+    page, which shows why, and the API answers 401/403."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and self._expired(request):
+            logout(request)
+            messages.info(
+                request,
+                f"Your session reached its {settings.SESSION_MAX_HOURS}-hour limit. "
+                "Log in again to go on.",
+            )
+        return self.get_response(request)
+
+    def _expired(self, request) -> bool:
+        now = timezone.now().timestamp()
+        signed_in_at = request.session.get(SIGNED_IN_AT)
+        if signed_in_at is None:
+            # A session from before this limit existed: its clock starts now.
+            request.session[SIGNED_IN_AT] = now
+            return False
+        return now - signed_in_at >= settings.SESSION_MAX_HOURS * 60 * 60
+
+
+class MfaMiddleware:
+    """Send a signed-in user who owes a second factor to the page that takes it.
+
+    Until the session is verified (django_otp's OTPMiddleware, installed before this one),
+    only the enrolment and verify pages, sign-in and sign-out, static files and the health
+    check answer. The API answers 403: a token is issued only against a code
+    (casebook/api_views.py), so only a half-signed-in browser session lands here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not owes_factor(request) or self._open(request.path):
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"detail": "Verify your second factor before using the API."}, status=403
+            )
+        user = cast(User, request.user)  # owes_factor: signed in
+        page = "accounts:mfa_verify" if has_authenticator(user) else "accounts:mfa_enrol"
+        target = reverse(page)
+        if request.method == "GET" and request.path != "/":
+            target += "?" + urlencode({"next": request.get_full_path()})
+        if request.headers.get("HX-Request"):
+            # A fragment request: the whole page goes to the code form, not the fragment.
+            return HttpResponse(status=204, headers={"HX-Redirect": target})
+        return HttpResponseRedirect(target)
+
+    @staticmethod
+    def _open(path: str) -> bool:
+        open_paths = (
+            reverse("accounts:mfa_enrol"),
+            reverse("accounts:mfa_verify"),
+            reverse("login"),
+            reverse("logout"),
+            reverse("admin:logout"),
+            reverse("healthz"),
+            "/favicon.ico",
+        )
+        return path in open_paths or path.startswith("/" + settings.STATIC_URL.lstrip("/"))

@@ -168,9 +168,9 @@ class User(AbstractUser):
         password_changed = self._password is not None and self.pk is not None  # type: ignore[attr-defined]
         super().save(*args, **kwargs)
         if password_changed:
-            from rest_framework.authtoken.models import Token
+            from accounts.tokens import revoke_all_tokens
 
-            Token.objects.filter(user=self).delete()
+            revoke_all_tokens(user=self, reason="password changed")
 
     @property
     def is_social_worker(self) -> bool:
@@ -192,3 +192,95 @@ class User(AbstractUser):
     def works_cases(self) -> bool:
         """Whether this user records contacts and carries a caseload."""
         return self.role in (Role.SOCIAL_WORKER, Role.SUPERVISOR)
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def live(self, now: datetime.datetime | None = None) -> Self:
+        """Tokens that may still authenticate: not revoked, within their absolute age, and
+        used within the idle limit. The stored last use lags the real one by up to
+        API_TOKEN_LAST_USE_WRITE_SECONDS (casebook/authentication.py), so a token is
+        counted live for that much longer rather than hidden while it still works."""
+        now = now or timezone.now()
+        idle = datetime.timedelta(
+            seconds=settings.API_TOKEN_IDLE_SECONDS + API_TOKEN_LAST_USE_WRITE_SECONDS
+        )
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now, last_used_at__gt=now - idle)
+
+    def of_user(self, user: "User") -> Self:
+        return self.filter(user=user)
+
+    def revocable_by(self, user: "User") -> Self:
+        """The tokens `user` may end: their own, and an agency admin's agency's users'."""
+        if user.role == Role.AGENCY_ADMIN and user.agency_id:
+            return self.filter(models.Q(user=user) | models.Q(agency_id=user.agency_id))
+        return self.filter(user=user)
+
+
+# How stale the stored last use of a token may be: the shared cache holds the exact one.
+API_TOKEN_LAST_USE_WRITE_SECONDS = 60
+
+
+class ApiToken(models.Model):
+    """One API sign-in: a token issued by POST /api/v1/auth/token/.
+
+    The token is `<prefix>.<secret>`; only the prefix (to find the row) and the SHA-256 of
+    the secret are kept, so what the database leaks cannot be sent as a token. A random
+    32-byte secret needs no slow hash. A token ends at revoked_at (signed out, revoked,
+    password changed), at expires_at, or after API_TOKEN_IDLE_SECONDS without use.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    # The user's agency when issued: the agency admin's list and the audit trail.
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_reason = models.CharField(max_length=200, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API sign-in"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Serves the lookup of every token-authenticated request (prefix = %s).
+            models.UniqueConstraint(fields=["prefix"], name="apitoken_prefix_unique"),
+        ]
+        indexes = [
+            # Serves a user's live sign-ins (the list, ending them all at a password
+            # change): user_id = %s AND revoked_at IS NULL ORDER BY created_at DESC.
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="apitoken_live_by_user",
+            ),
+            # Serves the agency admin's list: agency_id = %s AND revoked_at IS NULL
+            # ORDER BY created_at DESC.
+            models.Index(
+                fields=["agency", "-created_at"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="apitoken_live_by_agency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} ({self.user_id})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now: datetime.datetime, last_used: datetime.datetime) -> bool:
+        """Past its absolute age, or idle since `last_used` for longer than allowed."""
+        idle = datetime.timedelta(seconds=settings.API_TOKEN_IDLE_SECONDS)
+        return now >= self.expires_at or now - last_used > idle

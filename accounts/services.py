@@ -1,7 +1,10 @@
 from django.contrib.auth.models import Permission
 from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import Role, User
+from audit.models import Action
+from audit.services import record
 
 AGENCY_ADMIN_PERMISSIONS = [
     ("accounts", "view_user"),
@@ -52,4 +55,22 @@ def grant_agency_admin_permissions(*, user: User) -> User:
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+    return user
+
+
+@transaction.atomic
+def change_password(*, user: User, password: str, request: HttpRequest | None = None) -> User:
+    """Give a user the new password they chose (validated by the caller's form). Their
+    other sessions end at their next request (Django's session auth hash no longer
+    matches) and so do their API tokens (`User.save`); the caller keeps the current
+    session with `update_session_auth_hash`."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record(
+        request=request,
+        actor=user,
+        action=Action.UPDATE,
+        obj=user,
+        detail={"changed": ["password"]},
+    )
     return user

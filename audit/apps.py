@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AuditConfig(AppConfig):
@@ -6,4 +7,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self):
-        from audit import receivers  # noqa: F401
+        from audit import receivers
+
+        # Once per migrate, after every app's migrations (sender: this app only).
+        post_migrate.connect(receivers.regrant_app_role, sender=self)

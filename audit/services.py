@@ -1,13 +1,16 @@
 """Writing the audit trail. Every read and write of client data goes through `record`."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import parse_qsl, urlsplit
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from audit.models import Action, AuditEvent
+from core.http import client_address
 from core.text import without_nul
 
 if TYPE_CHECKING:
@@ -16,12 +19,36 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import _User as Actor
 
 
+# The trail is read by agency admins and by the system admin, who sees no client data: it
+# keeps routes and ids, never what was typed. Query parameters whose values name nobody
+# (choices, ids, dates, paging): their values may be kept as filters.
+FILTER_NAMES = frozenset(
+    {
+        "action", "assigned_to", "assigned_worker", "case", "client", "client_id", "date_from",
+        "date_to", "deidentified", "disposition", "due_after", "due_before", "end", "followup",
+        "format", "has_open_case", "kind", "metric", "need_category", "opened_after",
+        "opened_before", "opened_from", "opened_to", "ordering", "organization", "outcome",
+        "page", "page_size", "period", "received_after", "received_before", "risk",
+        "risk_level", "sent_from", "sent_to", "service", "show", "source", "start", "status",
+        "team", "teams", "today", "user", "weeks", "worker",
+    }
+)  # fmt: skip
+# Parameters that carry what someone typed to find a person: their names say how a search
+# was made, their values never reach the trail.
+SEARCH_NAMES = frozenset(
+    {
+        "date_of_birth", "estimated_age", "identifier_kind", "identifier_value", "legal_name",
+        "name", "phone", "preferred_name", "q", "query", "search",
+    }
+)  # fmt: skip
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The caller's address. Behind a proxy, set the proxy to pass REMOTE_ADDR through
-    (gunicorn's --forwarded-allow-ips); we do not trust X-Forwarded-For blindly."""
+    """The caller's address (core/http.py: X-Forwarded-For only as far as
+    TRUSTED_PROXY_COUNT trusts it)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 def record(
@@ -42,8 +69,10 @@ def record(
 
     `obj` may be any model instance; its type, id, agency and client are read from it
     where it has them. `path`, when given, is kept instead of the request's own (a path
-    that holds a secret, such as a provider link's token, is kept without it). Written
-    outside any view transaction on purpose: a denied request still leaves its trace.
+    that holds a secret, such as a provider link's token, is kept without it); either is
+    cut to its route (`route_of`), and search terms in `detail` to their digests
+    (`without_search_text`). Written outside any view transaction on purpose: a denied
+    request still leaves its trace.
     """
     if actor is None:
         actor = _signed_in_user(request)
@@ -67,8 +96,8 @@ def record(
         object_id=_storable_id(object_id),
         client_id=client_id,
         ip_address=client_ip(request),
-        path=path[:500] if path is not None else _request_path(request),
-        detail=without_nul(detail or {}),
+        path=route_of(path if path is not None else _request_path(request)),
+        detail=without_nul(without_search_text(detail or {})),
     )
 
 
@@ -84,7 +113,44 @@ def _storable_id(object_id: object) -> str:
 
 
 def _request_path(request: HttpRequest | None) -> str:
-    return request.get_full_path()[:500] if request is not None else ""
+    return request.get_full_path() if request is not None else ""
+
+
+def route_of(path: str) -> str:
+    """`path` as the trail keeps it: the route, and of its query only the names of known
+    parameters (`?legal_name&phone`), never a value."""
+    parts = urlsplit(path)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    names = sorted({name for name, _ in pairs if name in FILTER_NAMES | SEARCH_NAMES})
+    route = parts.path + ("?" + "&".join(names) if names else "")
+    return route[:500]
+
+
+def search_digest(text: str) -> str:
+    """What the trail keeps of a search term: a keyed digest (SECRET_KEY), so that an
+    investigator who has the term can find the searches for it, and nobody can read the
+    term back from the trail."""
+    normalised = " ".join(text.split()).casefold()
+    return "hmac:" + salted_hmac("audit.search", normalised, algorithm="sha256").hexdigest()[:32]
+
+
+def without_search_text(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """`detail` with every typed search term replaced by its digest: a top-level key named
+    in SEARCH_NAMES, and in a `filters` mapping any text value whose name is not one of
+    FILTER_NAMES (a page's filters may carry whatever was in its query string)."""
+    kept = {}
+    for key, value in detail.items():
+        if key in SEARCH_NAMES and isinstance(value, str):
+            value = search_digest(value) if value else value
+        elif key == "filters" and isinstance(value, Mapping):
+            value = {
+                name: search_digest(text)
+                if isinstance(text, str) and text and name not in FILTER_NAMES
+                else text
+                for name, text in value.items()
+            }
+        kept[key] = value
+    return kept
 
 
 def refuse(request: HttpRequest, page: str, message: str) -> NoReturn:

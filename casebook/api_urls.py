@@ -1,9 +1,15 @@
 from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
-from casebook.api_views import ObtainTokenView
+from casebook.api_views import ApiTokenViewSet, LogoutView, ObtainTokenView
+
+tokens = SimpleRouter()
+tokens.register("auth/tokens", ApiTokenViewSet, basename="api-tokens")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("", include(tokens.urls)),
     path("directory/", include("directory.api.urls")),
     path("", include("referrals.api.urls")),
     path("", include("reports.api.urls")),

@@ -1,35 +1,84 @@
-"""Token sign-in for API clients."""
+"""API sign-in: a token per sign-in, the list of one's sign-ins, and ending them."""
 
-from axes.helpers import get_cool_off
+import logging
+
 from django.contrib.auth import authenticate
-from django.contrib.auth.signals import user_logged_in
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from casebook.authentication import token_expired, touch
+from accounts.mfa import check_code, mfa_required
+from accounts.models import ApiToken
+from accounts.signin import refusal_of
+from accounts.tokens import get_token_for_user, issue_token, revoke_token
+from casebook.authentication import CACHE_ERRORS, ExpiringTokenAuthentication
 from core.api import PARSER_CLASSES
+from core.http import client_address
+
+logger = logging.getLogger(__name__)
 
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    otp = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The code your authenticator app shows, or a recovery code: required "
+        "when the account signs in with a second factor.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown only here: keep it, it cannot be read again.")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField(
+        help_text="Whether this is the token the request was sent with."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "ip_address",
+            "user_agent",
+            "current",
+        ]
+        read_only_fields = fields
+
+    def get_current(self, token: ApiToken) -> bool:
+        used = getattr(self.context.get("request"), "auth", None)
+        return isinstance(used, ApiToken) and used.pk == token.pk
 
 
 class TokenRateThrottle(ScopedRateThrottle):
-    """The "token" rate, per client address. DRF would key on X-Forwarded-For, which any
-    client can set; the audit trail and django-axes use REMOTE_ADDR, and so does this."""
+    """The "token" rate, per client address as the audit trail and the sign-in limits read
+    it (core/http.py): X-Forwarded-For only as far as TRUSTED_PROXY_COUNT trusts it.
+
+    The count lives in the cache. When the cache is down the rate is not applied (people
+    in a crisis still sign in), nor are the sign-in limits; the audit trail still records
+    every failure."""
 
     def get_ident(self, request):
-        return request.META.get("REMOTE_ADDR") or "unknown"
+        return client_address(request) or "unknown"
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as exc:
+            logger.warning("Token rate limit: cache unavailable (%s); not applied.", exc)
+            return True
 
 
 class LockedOut(exceptions.APIException):
@@ -37,11 +86,23 @@ class LockedOut(exceptions.APIException):
     default_code = "locked_out"
 
 
+MISSING_CODE = (
+    "This account signs in with a second factor: enter the code your authenticator app "
+    "shows, or a recovery code."
+)
+WRONG_CODE = "That code is not right: enter the code your authenticator app shows now."
+
+
 class ObtainTokenView(APIView):
-    """Exchange a username and password for an API token, then send it on every request
-    as `Authorization: Token <token>`. A token ends after 30 minutes without use, 12
-    hours after it was issued, or when the password changes; ask for a new one then. Five failed attempts for a username from one
-    address lock it for a while (429); so do more than 20 attempts a minute."""
+    """Exchange a username and password (and the code of a second factor, when the
+    account has one) for a new API token, then send it on every request as
+    `Authorization: Token <token>`. Every call signs in anew with a token of its own.
+    A token ends after 30 minutes without use, 12 hours after it was issued, at
+    POST /api/v1/auth/logout/, when revoked, or when the password changes; ask for a new
+    one then. After five failed attempts for a username, from any address (a wrong code
+    counts), or twenty from one address, each further attempt must wait, twice as long
+    after each failure up to 15 minutes (429, saying how long); more than 20 attempts a
+    minute from one address are refused too."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -60,26 +121,78 @@ class ObtainTokenView(APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # With the request, django-axes counts failures and refuses a locked-out username
-        # and address before the password is checked; the auth signals audit both.
-        user = authenticate(request=request, **serializer.validated_data)
+        data = serializer.validated_data
+        # With the request, a sign-in that must wait is refused before the password is
+        # checked (accounts/signin.py); the auth signals count and audit failures.
+        user = authenticate(request=request, username=data["username"], password=data["password"])
         if user is None:
-            if getattr(request, "axes_locked_out", False):
-                cool_off = get_cool_off(request)
-                wait = f" for {round(cool_off.total_seconds() / 60)} minutes" if cool_off else ""
-                raise LockedOut(
-                    f"Too many failed sign-in attempts: this account is locked{wait} "
-                    "from your address."
-                )
+            if (refusal := refusal_of(request)) is not None:
+                raise LockedOut(refusal.message)
             raise exceptions.ValidationError(
                 {"non_field_errors": ["The username or password is not correct."]},
                 code="authorization",
             )
-        token, created = Token.objects.get_or_create(user=user)
-        if not created and token_expired(token):
-            token.delete()
-            token = Token.objects.create(user=user)
-        touch(token)
-        # A sign-in like the login page's: audited, last_login set, axes' count reset.
+        if mfa_required(user):
+            self._check_second_factor(request, user, data.get("otp", ""))
+        issued = issue_token(user=user, request=request)
+        # A sign-in like the login page's: audited, last_login set, failure count reset.
         user_logged_in.send(sender=user.__class__, request=request, user=user)
-        return Response({"token": token.key})
+        return Response({"token": issued.key})
+
+    def _check_second_factor(self, request, user, code: str) -> None:
+        """Refuse the sign-in unless `code` is right; a refusal is a failed sign-in for
+        the sign-in limits' count and the audit trail."""
+        if code.strip() and check_code(user, code):
+            return
+        user_login_failed.send(
+            sender=__name__, credentials={"username": user.get_username()}, request=request
+        )
+        raise exceptions.ValidationError(
+            {"otp": [WRONG_CODE if code.strip() else MISSING_CODE]}, code="authorization"
+        )
+
+
+class LogoutView(APIView):
+    """End the token this request is sent with. Signing out here ends no other token and
+    no page session: each sign-in is ended on its own."""
+
+    authentication_classes = [ExpiringTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Sign out: end this token",
+        request=None,
+        responses={204: OpenApiResponse(description="The token no longer works.")},
+        tags=["auth"],
+    )
+    def post(self, request):
+        revoke_token(token=request.auth, actor=request.user, reason="signed out", request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Your API sign-ins",
+        description="Your tokens that still work, newest first, without their secrets.",
+        tags=["auth"],
+    ),
+    destroy=extend_schema(
+        summary="End an API sign-in",
+        description="Revoke one of your tokens (an agency admin: one of their agency's).",
+        responses={204: OpenApiResponse(description="The token no longer works.")},
+        tags=["auth"],
+    ),
+)
+class ApiTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = ApiTokenSerializer
+    # The model, for the schema; every request reads get_queryset().
+    queryset = ApiToken.objects.none()
+
+    def get_queryset(self):
+        return ApiToken.objects.live().of_user(self.request.user)
+
+    def destroy(self, request, pk=None):
+        token = get_token_for_user(request, pk)
+        reason = "revoked by its user" if token.user_id == request.user.pk else "revoked by admin"
+        revoke_token(token=token, actor=request.user, reason=reason, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.forms import SignInForm
 from casebook import views
 
 urlpatterns = [
@@ -12,10 +13,14 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(extra_context={"error_summary_intro": "Not logged in."}),
+        auth_views.LoginView.as_view(
+            authentication_form=SignInForm,
+            extra_context={"error_summary_intro": "Not logged in."},
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("", include("casework.urls")),
     path("cases/", include("cases.urls")),
     path("supervision/", include("supervision.urls")),

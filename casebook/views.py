@@ -1,6 +1,12 @@
 """GET /healthz: for load balancers and monitoring. No authentication, no client data,
-not audited. 200 when the database and the broker answer, 503 otherwise. And the icon at
-/favicon.ico."""
+not audited. And the icon at /favicon.ico.
+
+- "ok" (200): the database and the broker answer.
+- "degraded" (200): the broker does not. Pages still read and write; what they enqueue
+  waits (follow-ups and notifications are swept from their database rows once the broker
+  is back), so a load balancer must keep sending traffic. `failing` names the part.
+- "unhealthy" (503): the database does not answer; no page can.
+"""
 
 import os
 from urllib.parse import urlsplit
@@ -73,15 +79,24 @@ def _last_heartbeat():
 def healthz(request):
     database = _database()
     broker = _broker()
-    healthy = database["ok"] and broker["ok"]
+    failing = [
+        name for name, part in (("database", database), ("broker", broker)) if not part["ok"]
+    ]
+    if not database["ok"]:
+        status, code = "unhealthy", 503
+    elif failing:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
     return JsonResponse(
         {
-            "status": "ok" if healthy else "degraded",
+            "status": status,
+            "failing": failing,
             "database": database,
             "broker": broker,
             "worker": {"last_heartbeat": _last_heartbeat()},
         },
-        status=200 if healthy else 503,
+        status=code,
     )
 
 

@@ -8,6 +8,12 @@ that is part of a stored one (word similarity, `%>`), and the sound of every wor
 migration 0008 and ranked by similarity before the limit. On SQLite (the embedded
 default) the same candidates come from LIKE on each word and each word's sound.
 Candidates are then scored in Python (cases.names), so the answer is the same on both.
+
+Outside one's caseload (`find_outside_clients`) the rule is strict, so that a search cannot
+list another team's clients: the whole name must sound the same, word for word (Metaphone
+on every word, a nickname standing for its formal name, no word missing or left over),
+and a second identifier must be the same exactly: the full date of birth or the full
+phone number. Fragments, a first name alone or a birth year find no one.
 """
 
 from dataclasses import dataclass, field
@@ -18,7 +24,7 @@ from django.db import connection
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 
-from cases.models import Client, ClientIdentifier, name_key, phone_digits
+from cases.models import Case, CaseStatus, Client, ClientIdentifier, name_key, phone_digits
 from cases.names import name_similarity, name_tokens, sound
 
 NAME_SIMILARITY = 0.8
@@ -38,6 +44,9 @@ class Suggestion:
     client: Client
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
+    # Outside the user's scope: only named, with the case emergency access would open.
+    in_scope: bool = True
+    emergency_case_id: int | None = None
 
 
 def find_likely_clients(
@@ -50,21 +59,21 @@ def find_likely_clients(
     phone: str = "",
     identifiers: list[tuple[str, str]] | None = None,
     exclude_pk=None,
+    within=None,
 ) -> list[Suggestion]:
     """Clients of `agency` who may be the person described, best first.
 
     Reasons: the same identifier; the same phone; the same date of birth with a name
     word in common; a similar name (misspelt, a nickname, in another order, or part of the other)
     whose age does not contradict the date of birth or estimated age given. Records merged
-    into another, and `exclude_pk` (the client being edited), are never offered.
+    into another, and `exclude_pk` (the client being edited), are never offered;
+    `within`, a Client QuerySet, limits the candidates (a user's visible clients).
     Returns at most MAX_SUGGESTIONS, whatever the agency's size.
     """
     names = [tokens for tokens in (name_tokens(legal_name), name_tokens(preferred_name)) if tokens]
     digits = phone_digits(phone)
     wanted = {(kind, value.strip().lower()) for kind, value in identifiers or [] if value.strip()}
-    base = Client.objects.filter(agency=agency, merged_into__isnull=True)
-    if exclude_pk is not None:
-        base = base.exclude(pk=exclude_pk)
+    base = _candidate_base(agency, exclude_pk, within)
 
     ids: set[int] = set()
     exact = Q()
@@ -102,6 +111,88 @@ def find_likely_clients(
             suggestions.append(suggestion)
     suggestions.sort(key=lambda s: (-s.score, s.client.pk))
     return suggestions[:MAX_SUGGESTIONS]
+
+
+MIN_PHONE_DIGITS = 7
+
+
+def _candidate_base(agency, exclude_pk, within):
+    base = Client.objects.filter(agency=agency, merged_into__isnull=True)
+    if exclude_pk is not None:
+        base = base.exclude(pk=exclude_pk)
+    if within is not None:
+        base = base.filter(pk__in=within.values("pk"))
+    return base
+
+
+def can_look_outside(*, legal_name="", preferred_name="", date_of_birth=None, phone="") -> bool:
+    """Whether what was given may find anyone outside one's scope: a name, and a full date
+    of birth or phone number. Anything less is not looked up there at all."""
+    named = bool(name_tokens(legal_name) or name_tokens(preferred_name))
+    return named and bool(date_of_birth or len(phone_digits(phone)) >= MIN_PHONE_DIGITS)
+
+
+def same_whole_name(given: list[str], known: list[str]) -> bool:
+    """Every word of one name sounds like a word of the other, one for one, in any order,
+    none left over (Metaphone; a nickname counts as its formal name)."""
+    return bool(given) and sorted(map(sound, given)) == sorted(map(sound, known))
+
+
+def find_outside_clients(
+    *, user, legal_name="", preferred_name="", date_of_birth=None, phone="", exclude_pk=None
+) -> list[Suggestion]:
+    """Clients of the user's agency outside their scope who are, near enough for certain,
+    the person described (see the module's docstring), each with the case emergency
+    access would open. Nothing when `can_look_outside` is false. Indexed: the same date
+    of birth or phone within the agency, then names compared in Python."""
+    criteria = {"legal_name": legal_name, "preferred_name": preferred_name}
+    if not can_look_outside(**criteria, date_of_birth=date_of_birth, phone=phone):
+        return []
+    names = [t for t in (name_tokens(legal_name), name_tokens(preferred_name)) if t]
+    found = []
+    for client in _outside_candidates(user, date_of_birth, phone_digits(phone), exclude_pk):
+        if any(same_whole_name(g, k) for g in names for k in _stored_names(client)):
+            same_birth = bool(date_of_birth) and client.date_of_birth == date_of_birth
+            reason = f"same name and {'date of birth' if same_birth else 'phone number'}"
+            found.append(Suggestion(client=client, reasons=[reason], score=3, in_scope=False))
+    cases = emergency_cases([s.client.pk for s in found])
+    for suggestion in found:
+        suggestion.emergency_case_id = cases.get(suggestion.client.pk)
+    # Emergency access opens a case: a client without one cannot be reached this way.
+    return [s for s in found if s.emergency_case_id is not None][:MAX_SUGGESTIONS]
+
+
+def _outside_candidates(user, date_of_birth, digits: str, exclude_pk):
+    """The user's agency's clients outside their scope with this date of birth or phone
+    (the btree indexes on each within the agency)."""
+    same = Q(date_of_birth=date_of_birth) if date_of_birth else Q()
+    if len(digits) >= MIN_PHONE_DIGITS:
+        same |= Q(phone_normalized=digits)
+    return (
+        Client.objects.filter(same, agency_id=user.agency_id, merged_into__isnull=True)
+        .exclude(pk__in=Client.objects.visible_to(user).values("pk"))
+        .exclude(pk=exclude_pk)
+        .only(
+            "pk", "legal_name", "preferred_name", "description", "date_of_birth", "phone_normalized"
+        )
+        .order_by("pk")[:BRANCH_LIMIT]
+    )
+
+
+def emergency_cases(client_ids) -> dict[int, int]:
+    """Client id -> the case emergency access would open for them: their open case, else
+    their most recent one."""
+    chosen: dict[int, tuple[int, str]] = {}
+    rows = (
+        Case.objects.filter(client_id__in=client_ids)
+        .order_by("client_id", "-opened_at", "-pk")
+        .values_list("client_id", "pk", "status")
+    )
+    for client_id, case_id, status in rows:
+        best = chosen.get(client_id)
+        if best is None or (status == CaseStatus.OPEN and best[1] != CaseStatus.OPEN):
+            chosen[client_id] = (case_id, status)
+    return {client_id: case_id for client_id, (case_id, _) in chosen.items()}
 
 
 def _name_candidates(base, names: list[list[str]]) -> list[int]:
@@ -220,7 +311,15 @@ def _name_reason(client, *, age, same_name, date_of_birth) -> str:
 
 
 def likely_match_message(suggestions, *, how_to_confirm: str) -> str:
-    """The message refusing a new person while a likely match is unanswered, naming it."""
+    """The message refusing a new person while a likely match is unanswered, naming it
+    (one outside the user's scope by name only, with the way in)."""
+    if not suggestions[0].in_scope:
+        first = suggestions[0]
+        return (
+            f"This may be a client of your agency outside your caseload: "
+            f"{first.client.display_name} ({'; '.join(first.reasons)}). Use emergency access "
+            f"to reach their case, or {how_to_confirm} if this is a new person."
+        )
     first = suggestions[0].client
     if first.date_of_birth:
         age = f", born {first.date_of_birth:%d %b %Y}"

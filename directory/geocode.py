@@ -112,7 +112,7 @@ def _nominatim(address: str) -> tuple[float, float]:
         url, headers={"User-Agent": "casebook directory search", "Accept": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310  # nosec B310
             data = json.loads(response.read(1_000_000).decode("utf-8"))
         first = data[0]
         lat, lng = float(first["lat"]), float(first["lon"])

@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -341,8 +342,50 @@ class Row:
         self.problems.append(Problem(self.file, self.line, self.row_id, column, reason))
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+class _Budget:
+    """What a package may hold once uncompressed (settings.HSDS_MAX_FILE_BYTES and
+    HSDS_MAX_TOTAL_BYTES): checked against each file's declared size before it is read,
+    and against the bytes actually read, since a zip's declared sizes can lie."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self):
+        self.per_file = settings.HSDS_MAX_FILE_BYTES
+        self.total = settings.HSDS_MAX_TOTAL_BYTES
+        self.used = 0
+
+    def check_declared(self, name: str, size: int):
+        if size > self.per_file:
+            raise PackageError(
+                f"{name}: larger than {_megabytes(self.per_file)} uncompressed "
+                "(the limit per file, HSDS_MAX_FILE_BYTES)"
+            )
+        if self.used + size > self.total:
+            raise PackageError(
+                f"{name}: the package is larger than {_megabytes(self.total)} uncompressed "
+                "(the limit for a package, HSDS_MAX_TOTAL_BYTES)"
+            )
+
+    def read(self, name: str, stream) -> bytes:
+        """The stream's bytes, read in chunks, refused as soon as a limit is passed."""
+        parts, size = [], 0
+        while chunk := stream.read(self.CHUNK):
+            size += len(chunk)
+            self.check_declared(name, size)
+            parts.append(chunk)
+        self.used += size
+        return b"".join(parts)
+
+
 def _open_source(path: Path):
-    """read(name) -> bytes | None for the files of a folder or a zip (None: no such file)."""
+    """read(name) -> bytes | None for the files of a folder or a zip (None: no such file).
+    Raises PackageError for a zip of too many members, or a file or package past the size
+    limits (_Budget)."""
+    budget = _Budget()
     if path.is_dir():
         root = path.resolve()
 
@@ -350,16 +393,24 @@ def _open_source(path: Path):
             target = (root / name).resolve()
             if not target.is_relative_to(root) or not target.is_file():
                 return None
-            return target.read_bytes()
+            budget.check_declared(name, target.stat().st_size)
+            with target.open("rb") as stream:
+                return budget.read(name, stream)
 
         return read_dir
     if not path.exists():
         raise PackageError(f"{path}: no such file or folder")
     try:
         archive = zipfile.ZipFile(path)
-        names = set(archive.namelist())
+        infos = {info.filename: info for info in archive.infolist()}
     except (zipfile.BadZipFile, OSError) as e:
         raise PackageError(f"{path}: not a folder or a readable zip file ({e})") from None
+    if len(infos) > settings.HSDS_MAX_MEMBERS:
+        raise PackageError(
+            f"{path}: {len(infos)} files in the zip, more than {settings.HSDS_MAX_MEMBERS} "
+            "(the limit, HSDS_MAX_MEMBERS)"
+        )
+    names = set(infos)
     # The package may sit at the root of the zip or in its one top-level folder.
     prefix = ""
     if DATAPACKAGE not in names:
@@ -371,8 +422,10 @@ def _open_source(path: Path):
         full = str(PurePosixPath(prefix + name))
         if full not in names:
             return None
+        budget.check_declared(name, infos[full].file_size)
         try:
-            return archive.read(full)
+            with archive.open(infos[full]) as stream:
+                return budget.read(name, stream)
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
             return None
 
@@ -471,9 +524,14 @@ def _parse_csv(table: Table, file: str, text: str, problems: list[Problem]) -> l
             problems.append(
                 Problem(file, 1, "", name, "not a column of this HSDS table, ignored", False)
             )
-    rows = []
+    rows: list[Row] = []
     line = reader.line_num + 1
+    limit = settings.HSDS_MAX_ROWS_PER_TABLE
     while True:
+        if len(rows) > limit:
+            raise PackageError(
+                f"{file}: more than {limit} rows (the limit per table, HSDS_MAX_ROWS_PER_TABLE)"
+            )
         try:
             cells = next(reader)
         except StopIteration:

@@ -16,7 +16,10 @@ Why nothing is lost or done twice:
   message from an expired lease all find another token (or none) and do nothing. A
   processing that fails rolls back whole, so the next try starts from the same state.
 - Notifications are created through notifications.services, idempotent through their
-  dedupe key, and sent after commit.
+  dedupe key and given once per follow-up, kind and due time, and sent after commit.
+  The prompts owed are worked out from the status the row ends in, not only from the
+  statuses this processing entered: a retry that comes after a killed first try still
+  gives the "fell due" prompt it skipped past.
 - A row sent MAX_DISPATCHES times without being processed is parked (never swept again
   until someone releases it), with an event and an alert to supervisors and admins.
   Leases grow with each send (LEASE, 2 x LEASE, 4 x LEASE, ... at most MAX_LEASE), so a
@@ -132,7 +135,7 @@ def _by_pk(values: Sequence[tuple[int, object]], field) -> RawSQL:
         params += [pk, field.get_db_prep_value(value, connection)]
     whens = " ".join(["WHEN %s THEN %s"] * len(values))
     # Only quoted names and placeholders go into the SQL; the values are parameters.
-    return RawSQL(f"CASE {column} {whens} END", params, output_field=field)  # noqa: S611
+    return RawSQL(f"CASE {column} {whens} END", params, output_field=field)  # noqa: S611  # nosec B611
 
 
 def _dispatch(claims: list[tuple[int, uuid.UUID]]) -> None:
@@ -202,29 +205,31 @@ def _path(current: str, target: str) -> list[str]:
 
 
 def _notices(entered: list[str], final: str) -> list:
-    """The notification services to call for the statuses entered. A worker's and a
-    client's prompts (fell due, overdue) only make sense while the window is open: once
-    it has closed, only the supervisor hears that it was missed."""
+    """The notification services to call once a processing has left the follow-up in
+    `final`, having entered `entered` on the way. While the window is open, the prompt of
+    every status up to `final` is owed, whether this processing entered it or not: a row
+    created already due, or one whose earlier processing was killed and rolled back, has
+    not had its "fell due" prompt yet. The services give each prompt once per follow-up
+    and due time, so a prompt already given is not given again. Once the window has
+    closed, only the supervisor hears that it was missed: a worker's or a client's prompt
+    would come too late to act on."""
     if final == Status.MISSED:
         return [notices.followup_missed] if Status.MISSED in entered else []
+    if final not in (Status.DUE, Status.OVERDUE):
+        return []
     by_status: dict[str, Callable[..., object]] = {
         Status.DUE: notices.followup_fell_due,
         Status.OVERDUE: notices.followup_overdue,
     }
-    return [by_status[s] for s in entered if s in by_status]
+    return [by_status[s] for s in TIMELINE[1 : TIMELINE.index(final) + 1]]
 
 
 def _advance(fu: FollowUp, target: str, *, now: datetime.datetime) -> list[str]:
     """Move `fu` (locked, not yet saved) through each status between its own and
-    `target`, with a status-change event for each, and return the statuses it entered:
-    the ones whose prompts go out. One already due or overdue that moves nowhere stays as
-    it is and gets back the statuses up to its own."""
+    `target`, with a status-change event for each, and return the statuses it entered
+    (none when it moves nowhere)."""
     current = fu.status
     entered = _path(current, target) if current in OPEN_STATUSES else []
-    if not entered and current in (Status.DUE, Status.OVERDUE):
-        # Created (or moved) straight into an open, actionable status: its prompts
-        # have not gone out yet. Repeats are no-ops through the dedupe keys.
-        return list(TIMELINE[1 : TIMELINE.index(current) + 1])
     for status in entered:
         before = fu.status
         fu.status = status
@@ -258,14 +263,14 @@ def _save_processed(fu: FollowUp, *, now: datetime.datetime) -> None:
 
 
 def _send_notices(fu: FollowUp, entered: list[str]) -> None:
-    """Create the notifications for the statuses `fu` entered, and log the change."""
+    """Create the notifications owed for `fu`'s status (_notices), and log the change."""
     sent = _notices(entered, fu.status)
     for notice in sent:
         notice(fu)
-    if entered:
+    if entered or sent:
         # Ids only: the log is not a place for client data.
         logger.info(
-            "Follow-up %s is now %s (assigned to user %s); notices queued: %s",
+            "Follow-up %s is now %s (assigned to user %s); notices owed: %s",
             fu.pk,
             fu.status,
             fu.assigned_to_id,

@@ -47,6 +47,12 @@ class CompleteForm(forms.Form):
     note = NoNulCharField(
         label="Note", max_length=REASON_MAX, required=False, help_text="What was done (optional)."
     )
+    # Sent by the page's button: a POST without it (an empty one) changes nothing.
+    confirm = forms.BooleanField(
+        widget=forms.HiddenInput,
+        initial=True,
+        error_messages={"required": "Use the Mark done button."},
+    )
 
     def __init__(self, *args, note_required=False, **kwargs):
         """`note_required`: the follow-up needs a note to be done (models.NOTE_REQUIRED;
@@ -107,4 +113,15 @@ class DischargeForm(forms.Form):
 class EndEnrolmentForm(forms.Form):
     reason = _reason_field(
         help_text="For example: attended a mental health appointment; declined further calls."
+    )
+
+
+class ProtocolActiveForm(forms.Form):
+    """Switch a protocol on or off. The choice must be sent: a request without it (an
+    empty POST, a form that lost its field) changes nothing rather than meaning "off"."""
+
+    active = forms.TypedChoiceField(
+        choices=[("1", "On"), ("0", "Off")],
+        coerce=lambda value: value == "1",
+        error_messages={"required": "Say whether to switch the protocol on or off."},
     )

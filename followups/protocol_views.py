@@ -5,7 +5,7 @@ protocol of another agency answers 404, as if it did not exist."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -14,6 +14,7 @@ from audit.access import record_denied
 from audit.services import refuse
 from core.exceptions import DomainError
 from followups import services
+from followups.forms import ProtocolActiveForm
 from followups.models import Protocol, ProtocolStep, ProtocolVersion
 from followups.protocol_forms import ProtocolVersionForm, StepFormSet
 from followups.protocols import install_standard_protocols
@@ -127,7 +128,10 @@ def protocol_edit(request, pk):
 @require_POST
 def protocol_active(request, pk):
     protocol = _protocol_for(request, pk, page="protocol_active", admin=True)
-    active = request.POST.get("active") == "1"
+    form = ProtocolActiveForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(" ".join(form.errors["active"]))
+    active = form.cleaned_data["active"]
     services.set_protocol_active(
         actor=request.user, protocol=protocol, active=active, request=request
     )

@@ -6,7 +6,6 @@ follow-ups due that week, with a tooltip giving the numbers.
 """
 
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 36, 40, 12, 28
@@ -98,12 +97,11 @@ def trend_svg(weeks, *, link) -> str:
         'aria-labelledby="trend-title" preserveAspectRatio="xMidYMid meet">'
         '<title id="trend-title">Weekly follow-ups due, done within window, and the 7-day '
         "FUM rate</title>"
-        "<style>.due{{fill:#cfe2ff}}.done{{fill:#0d6efd}}.rate{{fill:none;stroke:#d63384;"
-        "stroke-width:2}}circle.rate{{fill:#d63384}}.axis{{stroke:#6c757d}}"
-        "text{{font-size:10px;fill:#495057}}</style>{}{}{}</svg>",
+        # Its colours are in casebook.css: the Content-Security-Policy refuses inline styles.
+        "{}{}{}</svg>",
         WIDTH,
         HEIGHT,
         axes,
-        mark_safe("".join(groups)),  # noqa: S308 - every part built by format_html
+        format_html_join("", "{}", ((group,) for group in groups)),
         line,
     )

@@ -110,9 +110,21 @@ def get_or_create_notification(
 def _deliver_after_commit(notification_id: int) -> None:
     from notifications.tasks import deliver
 
-    # robust: a broker that is down must not fail the committed work; the sweep will
-    # find the queued row.
-    transaction.on_commit(lambda: deliver.delay(notification_id), robust=True)
+    def hand_off() -> None:
+        try:
+            deliver.delay(notification_id)
+        except Exception as exc:
+            # A broker that is down must not fail the committed work (a referral sent, a
+            # follow-up processed) nor reach the person who did it: the row stays QUEUED
+            # and the notification sweep sends it within a minute of the broker's return.
+            logger.warning(
+                "Notification %s left for the sweep: not handed to a worker (%s: %s)",
+                notification_id,
+                type(exc).__name__,
+                exc,
+            )
+
+    transaction.on_commit(hand_off, robust=True)
 
 
 # --- Who -------------------------------------------------------------------------------------
@@ -169,9 +181,32 @@ def _client_label(fu: FollowUpRow) -> str:
 # --- Follow-up notices -----------------------------------------------------------------------
 
 
+def _stamp(at: datetime.datetime) -> str:
+    """A due time as dedupe keys name it: in UTC, as the database gives it back."""
+    return at.astimezone(datetime.UTC).isoformat()
+
+
+def _given(fu: FollowUpRow, kinds: Iterable[str], stem: str) -> list[Notification]:
+    """The notices of `kinds` already given about `fu` whose dedupe keys start with
+    `stem` (the kind's prefix, the follow-up and its due time), to anyone by any channel."""
+    return list(
+        Notification.objects.filter(
+            followup_id=fu.pk, kind__in=list(kinds), dedupe_key__startswith=stem
+        ).order_by("pk")
+    )
+
+
 def followup_fell_due(fu: FollowUpRow) -> list[Notification]:
-    """The assigned worker in-app; the client a reminder by their channel, if any."""
-    when = fu.due_at.isoformat()
+    """The assigned worker in-app; the client a reminder by their channel, if any.
+
+    Given once per follow-up and due time, as one prompt: when it has been given (to
+    whoever was assigned then, by whatever channel the client had then), a second call
+    returns those rows and gives nothing, even after a reassignment or a change of the
+    client's channel. Call with the follow-up's row locked (the engine does)."""
+    when = _stamp(fu.due_at)
+    given = _given(fu, [Kind.FOLLOWUP_DUE], f"due:{fu.pk}:{when}:")
+    if given:
+        return given + _given(fu, [Kind.CLIENT_REMINDER], f"reminder:{fu.pk}:{when}:")
     worker = fu.assigned_to
     rows = [
         notify(
@@ -215,7 +250,7 @@ def client_reminder(fu: FollowUpRow) -> Notification | None:
         agency_id=fu.agency_id,
         kind=Kind.CLIENT_REMINDER,
         channel=channel,
-        dedupe_key=f"reminder:{fu.pk}:{fu.due_at.isoformat()}:{channel}:client{client.pk}",
+        dedupe_key=f"reminder:{fu.pk}:{_stamp(fu.due_at)}:{channel}:client{client.pk}",
         client=client,
         followup=fu,
         address=address,
@@ -226,13 +261,18 @@ def client_reminder(fu: FollowUpRow) -> Notification | None:
 
 
 def followup_overdue(fu: FollowUpRow) -> Notification:
-    """The assigned worker in-app: the due time has passed, the window is still open."""
+    """The assigned worker in-app: the due time has passed, the window is still open.
+    Once per follow-up and due time (see followup_fell_due)."""
+    when = _stamp(fu.due_at)
+    given = _given(fu, [Kind.FOLLOWUP_OVERDUE], f"overdue:{fu.pk}:{when}:")
+    if given:
+        return given[0]
     worker = fu.assigned_to
     return notify(
         agency_id=fu.agency_id,
         kind=Kind.FOLLOWUP_OVERDUE,
         channel=Channel.IN_APP,
-        dedupe_key=f"overdue:{fu.pk}:{fu.due_at.isoformat()}:{Channel.IN_APP}:{worker.pk}",
+        dedupe_key=f"overdue:{fu.pk}:{when}:{Channel.IN_APP}:{worker.pk}",
         recipient=worker,
         client=fu.case.client,
         followup=fu,

@@ -281,6 +281,12 @@ class RevokeConsentForm(forms.Form):
     note = forms.CharField(
         label="Note", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # Sent by the page's button: a POST without it (an empty one) changes nothing.
+    confirm = forms.BooleanField(
+        widget=forms.HiddenInput,
+        initial=True,
+        error_messages={"required": "Use the Revoke consent button."},
+    )
 
 
 # --- Status changes --------------------------------------------------------------------
@@ -389,6 +395,12 @@ class AppointmentForm(forms.Form):
 
 class ProviderLinkForm(forms.Form):
     email = forms.EmailField(label="Send a new link to", required=False)
+    # Sent by the page's button: a POST without it (an empty one) changes nothing.
+    confirm = forms.BooleanField(
+        widget=forms.HiddenInput,
+        initial=True,
+        error_messages={"required": "Use the Send a new link button."},
+    )
 
 
 def status_auto_id(party, to_status) -> str:

@@ -5,10 +5,15 @@ the actions valid for the referral's status; anything else (a malformed, unknown
 expired or revoked link, or one whose consent was revoked or expired) gets the same
 neutral 404 that names nobody. Every view, action and refusal is audited, with the caller's
 address and the path; the token is never written to the trail (services.link_audit_path).
+
+Requests are counted per client address (settings.PROVIDER_LINK_RATE): past the limit the
+page answers 429 without looking at the token, and one audit row per window says the
+limit was hit, so guessing tokens neither goes on nor fills the trail.
 """
 
 import zoneinfo
 
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -16,6 +21,8 @@ from django.views.decorators.http import require_http_methods
 from audit.models import Action
 from audit.services import record as audit
 from core.exceptions import DomainError
+from core.http import client_address
+from core.ratelimit import count
 from referrals import services
 from referrals.forms import AppointmentForm, StatusForm, status_auto_id, status_forms
 from referrals.models import LIVE_STATUSES, EventVia, Party, ProviderLink, Status
@@ -36,6 +43,14 @@ def _private(response):
 
 @require_http_methods(["GET", "POST"])
 def provider_link(request, token):
+    usage = count(
+        request,
+        group="referrals.provider_link",
+        who=client_address(request) or "",
+        rate=settings.PROVIDER_LINK_RATE,
+    )
+    if usage.limited:
+        return _refuse_for_rate(request, usage)
     link = services.resolve_provider_link(token)
     if link is None:
         _audit_refused(request, token)
@@ -48,6 +63,20 @@ def provider_link(request, token):
         else:
             services.record_link_use(link=link, request=request, what="view")
             response = _page(request, link, done=request.GET.get("done", ""))
+    return _private(response)
+
+
+def _refuse_for_rate(request, usage):
+    if usage.first_refusal:
+        audit(
+            request=request,
+            action=Action.DENIED,
+            object_type="providerlink",
+            detail={"reason": "rate limit", "method": request.method},
+            path=services.link_audit_path(None),
+        )
+    response = render(request, "referrals/provider_link_limited.html", status=429)
+    response["Retry-After"] = str(usage.retry_after)
     return _private(response)
 
 
@@ -118,7 +147,17 @@ def _act(request, link, token):
                 services.record_link_use(link=link, request=request, what=f"status:{action}")
                 return redirect(f"{request.path}?done={action}")
     else:
-        services.record_link_use(link=link, request=request, what="unknown action")
+        # Audited, but not counted as a use of the link: the request named no action.
+        audit(
+            request=request,
+            action=Action.PROVIDER_LINK,
+            object_type="referral",
+            object_id=referral.pk,
+            agency_id=referral.agency_id,
+            client_id=referral.client_id,
+            detail={"link": str(link.public_id), "what": "unknown action"},
+            path=services.link_audit_path(request, link.public_id),
+        )
         return _page(request, link, error="That action is not available.", status=400)
     services.record_link_use(link=link, request=request, what=f"refused:{action}")
     referral.refresh_from_db()

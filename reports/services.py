@@ -1,5 +1,11 @@
 """Export jobs: who may ask for which export, asking for one, building it, and sweeping
-up jobs whose worker died and files past their time."""
+up jobs no worker started, jobs whose worker died and files past their time.
+
+A job is a row first: asking for one commits the QUEUED row and only then hands its id to
+a worker. When that hand-off is lost (the broker down or restarted), the export sweep
+finds the row still QUEUED and builds it; both paths claim the job by the same
+conditional update, so it is built once. A broker outage delays an export, never fails
+it: only a job that started and then stopped showing signs of life is marked failed."""
 
 import datetime
 import logging
@@ -25,6 +31,12 @@ log = logging.getLogger(__name__)
 
 IDENTIFIED_PERMISSION = "referrals.export_identified"
 STALLED_AFTER = datetime.timedelta(minutes=10)
+# How long a queued job waits for its own task before the sweep builds it instead: the
+# task normally takes it within seconds.
+WAITING_GRACE = datetime.timedelta(minutes=1)
+# Jobs one sweep builds, one after another (beat sweeps every minute; sweeps that overlap
+# each claim different jobs).
+SWEEP_LIMIT = 5
 STALLED_MESSAGE = "The export stopped; please try again."
 KEEP_FILES_FOR = datetime.timedelta(days=7)
 
@@ -65,7 +77,8 @@ def request_export(
     request: HttpRequest | None = None,
 ) -> ExportJob:
     """Queue an export of referral_rows(actor, filters) (validated, JSON-shaped filters),
-    audited as an EXPORT; the file is built by tasks.build_export after commit."""
+    audited as an EXPORT; the file is built by tasks.build_export after commit, or by the
+    export sweep when that hand-off is lost."""
     if format not in ExportFormat.values:
         raise ValueError(f"Unknown export format {format!r}.")
     require_export_permission(
@@ -93,11 +106,27 @@ def request_export(
                 "deidentified": deidentified,
             },
         )
-        from reports.tasks import build_export
-
-        job_id = job.pk
-        transaction.on_commit(lambda: build_export.delay(job_id))
+        _build_after_commit(job.pk)
     return job
+
+
+def _build_after_commit(job_id: int) -> None:
+    from reports.tasks import build_export
+
+    def hand_off() -> None:
+        try:
+            build_export.delay(job_id)
+        except Exception as exc:
+            # The job is committed and its requester told it is queued; a broker that is
+            # down only delays it: the export sweep builds it (build_waiting_exports).
+            log.warning(
+                "Export %s left for the sweep: not handed to a worker (%s: %s)",
+                job_id,
+                type(exc).__name__,
+                exc,
+            )
+
+    transaction.on_commit(hand_off, robust=True)
 
 
 def build_export(*, job_id: int) -> ExportJob | None:
@@ -132,6 +161,7 @@ def build_export(*, job_id: int) -> ExportJob | None:
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
         )
+        log.info("Export %s built: %s rows", job_id, job.rows_done)
     job.refresh_from_db()
     return job
 
@@ -161,14 +191,32 @@ def _write(job: ExportJob, folder: Path) -> Path:
     return path
 
 
+def build_waiting_exports(*, now: datetime.datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
+    """Build, here and one after another, the queued jobs that no worker has started
+    within WAITING_GRACE of being asked for (their task was never handed over, or was lost
+    with the broker's queue), oldest first. Each is claimed by build_export's conditional
+    update: a job whose own task takes it first is skipped, never built twice. Returns
+    how many this call built (finished, whether done or failed)."""
+    now = now or timezone.now()
+    waiting = ExportJob.objects.filter(
+        status=ExportStatus.QUEUED, created_at__lte=now - WAITING_GRACE
+    ).order_by("created_at", "pk")
+    built = 0
+    for job_id in list(waiting.values_list("pk", flat=True)[:limit]):
+        if build_export(job_id=job_id) is not None:
+            built += 1
+    return built
+
+
 def fail_stalled_exports(*, now: datetime.datetime | None = None) -> int:
-    """Mark failed the queued or running jobs with no sign of life for STALLED_AFTER
-    (their worker died or the queue lost them); returns how many."""
+    """Mark failed the running jobs with no sign of life for STALLED_AFTER (their worker
+    died mid-build); returns how many. A job still queued is not failed, however long it
+    has waited: no work of it was lost, and the sweep builds it."""
     now = now or timezone.now()
     cutoff = now - STALLED_AFTER
     return ExportJob.objects.filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff),
-        status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING],
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
+        status=ExportStatus.RUNNING,
     ).update(status=ExportStatus.FAILED, error=STALLED_MESSAGE, finished_at=now)
 
 

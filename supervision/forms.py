@@ -124,6 +124,12 @@ class EmergencyAccessReviewForm(forms.Form):
         label="Review note",
         widget=forms.TextInput(attrs={"placeholder": "Optional note"}),
     )
+    # Sent by the page's button: a POST without it (an empty one) changes nothing.
+    confirm = forms.BooleanField(
+        widget=forms.HiddenInput,
+        initial=True,
+        error_messages={"required": "Use the Mark reviewed button."},
+    )
 
 
 class CaseListFilterForm(forms.Form):

@@ -3,6 +3,7 @@ supervisor, dana the agency admin, erin a worker on another team of the same age
 carol a worker in another agency, root the system admin."""
 
 import datetime
+import uuid
 from io import StringIO
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import signin
 from accounts.models import Role
 from cases import services
 from cases.models import CallNature, Disposition
@@ -54,6 +56,20 @@ def restore_first_contents(connection):
         verbosity=0,
     )
     connection.creation.deserialize_db_from_string(contents)
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limits(settings):
+    """Each test counts rate limits from zero: the counters live in the shared cache, keyed
+    by user id or address, which tests reuse."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture(autouse=True)
+def _own_signin_counts(monkeypatch):
+    """Each test counts failed sign-ins from zero (accounts/signin.py keeps them in the
+    shared cache, keyed by username, and the personas' names are every test's)."""
+    monkeypatch.setattr(signin, "KEY_PREFIX", f"casebook:signin:{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

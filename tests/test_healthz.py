@@ -2,6 +2,7 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.db import OperationalError, connection
 
 from audit.models import AuditEvent
 from casebook.tasks import HEARTBEAT_KEY
@@ -23,6 +24,7 @@ class TestHealthz:
         assert response.status_code == 200
         body = response.json()
         assert body["status"] == "ok"
+        assert body["failing"] == []
         assert body["database"] == {"ok": True, "vendor": "postgresql"}
         assert body["broker"] == {"ok": True, "url": "redis://"}
         assert body["worker"] == {"last_heartbeat": None}
@@ -34,18 +36,53 @@ class TestHealthz:
 
         assert body["worker"]["last_heartbeat"] == "2026-01-02T03:04:05+00:00"
 
-    def test_it_answers_503_quickly_when_the_broker_is_down(self, client, settings):
+    def test_a_broker_down_is_degraded_yet_200_quickly(self, client, settings):
+        # Pages still read and write without the broker: a load balancer keeps this one.
         settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 
         started = time.monotonic()
         response = client.get("/healthz")
 
         assert time.monotonic() - started < 3
-        assert response.status_code == 503
+        assert response.status_code == 200
         body = response.json()
         assert body["status"] == "degraded"
+        assert body["failing"] == ["broker"]
         assert body["broker"]["ok"] is False
         assert body["database"]["ok"] is True
+
+    def test_a_database_down_is_unhealthy_503(self, client, monkeypatch):
+        def refuse(*args, **kwargs):
+            raise OperationalError("connection refused")
+
+        monkeypatch.setattr(connection, "cursor", refuse)
+
+        response = client.get("/healthz")
+
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unhealthy"
+        assert body["failing"] == ["database"]
+        assert body["database"] == {
+            "ok": False,
+            "vendor": "postgresql",
+            "error": "OperationalError",
+        }
+        assert body["broker"]["ok"] is True
+        assert b"connection refused" not in response.content
+
+    def test_database_and_broker_down_is_unhealthy_naming_both(self, client, settings, monkeypatch):
+        settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+
+        def refuse(*args, **kwargs):
+            raise OperationalError("connection refused")
+
+        monkeypatch.setattr(connection, "cursor", refuse)
+
+        response = client.get("/healthz")
+
+        assert response.status_code == 503
+        assert response.json()["failing"] == ["database", "broker"]
 
     def test_it_never_shows_broker_credentials(self, client, settings):
         settings.CELERY_BROKER_URL = "redis://casebook:s3cret-pass@127.0.0.1:1/0"
@@ -96,5 +133,6 @@ class TestHealthzFilesystemBroker:
     def test_it_is_degraded_when_the_folders_are_missing(self, client, filesystem_broker):
         response = client.get("/healthz")
 
-        assert response.status_code == 503
+        assert response.status_code == 200
+        assert response.json()["status"] == "degraded"
         assert response.json()["broker"]["ok"] is False

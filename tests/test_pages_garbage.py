@@ -258,6 +258,6 @@ class TestFollowUpPages:
             body = {"steps-TOTAL_FORMS": total, "steps-INITIAL_FORMS": "0"}
             assert client.post(url, body).status_code in (200, 400), total
         active = reverse("followups:protocol_active", args=[protocol.pk])
-        assert client.post(active, {"active": "\x00"}).status_code == 302
+        assert client.post(active, {"active": "\x00"}).status_code == 400
         assert client.get(active).status_code == 405
         assert ProtocolVersion.objects.count() == versions

@@ -8,6 +8,7 @@ with ImproperlyConfigured rather than at the first request. `dev.py`, `test.py` 
 from pathlib import Path
 
 import environ
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -47,14 +48,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
-    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "audit",
     "cases",
@@ -71,16 +74,23 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: every answer from Django carries the policy and no-store; static
+    # files keep their caching (core/middleware.py).
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # A signed-in user who still owes a second factor reaches only the pages that take it.
+    "accounts.middleware.MfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: a session ended for its age says so on the login page.
+    "accounts.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.AgencyTimezoneMiddleware",
-    # Last, so that a locked-out login answers before any view runs.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "casebook.urls"
@@ -134,18 +144,27 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = _int("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# PostgreSQL: the role the application connects as (DATABASE_URL's user), when the
+# migrations run as the owner of the tables (MIGRATION_DATABASE_URL, used by `make
+# migrate`). `migrate` then re-applies its narrow grants (audit/roles.py).
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, refusing a sign-in that must wait before checking a password.
+    "accounts.signin.SignInLimitBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.GuessablePasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "casework:caseload"
@@ -158,15 +177,38 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# And at most this many hours after sign-in, however active (accounts/middleware.py).
+SESSION_MAX_HOURS = _int("SESSION_MAX_HOURS", 12)
 
-# Brute-force protection: 5 failed logins for one username from one address locks it
-# for 15 minutes.
-AXES_FAILURE_LIMIT = _int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_VERBOSE = False
+# Content-Security-Policy (core/middleware.py): scripts and styles only from our own static
+# files or an element carrying this answer's nonce; no inline handlers, style attributes or
+# eval. htmx's own inline style and eval are turned off in base.html (meta htmx-config).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        # Bootstrap draws its form controls' icons with data: SVGs in its stylesheet.
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+    }
+}
+
+# Password guessing is slowed per username and per address (accounts/signin.py).
+# The client's address: REMOTE_ADDR, or behind this many proxies that each append to
+# X-Forwarded-For, the address the outermost one saw (core/http.py). Leave 0 unless every
+# request passes through that many proxies: otherwise a client chooses its own address.
+TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+
+# A second factor (an authenticator app, accounts/mfa.py) after the password on every
+# sign-in. prod.py turns it on; a user who has enrolled one is asked for it regardless.
+MFA_REQUIRED = _bool("MFA_REQUIRED", False)
+OTP_TOTP_ISSUER = "casebook"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -192,6 +234,8 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Token requests a minute per address (a rate, which bandit takes for a password).
+_TOKEN_RATE = "20/minute"  # noqa: S105  # nosec B105
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request answers 401 with WWW-Authenticate.
@@ -205,7 +249,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": "20/minute"},
+    "DEFAULT_THROTTLE_RATES": {"token": _TOKEN_RATE},
+    # Throttles count per client address as core/http.py reads it.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "casebook API",
@@ -286,8 +332,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.purge_stale_drafts",
         "schedule": 60.0 * 60,
     },
-    # An export whose worker died is marked failed, never left running silently.
-    "fail-stalled-exports": {"task": "reports.tasks.fail_stalled_exports", "schedule": 60.0},
+    # An export whose worker died is marked failed, never left running silently; one whose
+    # hand-off to a worker was lost (the broker down) is built here instead.
+    "sweep-exports": {"task": "reports.tasks.sweep_exports", "schedule": 60.0},
     # Follow-ups: the database holds every due time; this sweep claims what has come.
     "sweep-followups": {"task": "followups.tasks.sweep", "schedule": 60.0},
     # Notifications waiting for delivery (a lost message is found here again).
@@ -323,6 +370,17 @@ API_TOKEN_MAX_HOURS = _int("API_TOKEN_MAX_HOURS", 12)
 # Break the glass: how long an emergency access grant lasts.
 EMERGENCY_ACCESS_HOURS = _int("EMERGENCY_ACCESS_HOURS", 4)
 
+# Rate limits (django-ratelimit, counted in the shared cache): lookups of clients outside
+# one's caseload per user, and provider-link requests per client address.
+OUTSIDE_SCOPE_LOOKUP_RATE = env.str("OUTSIDE_SCOPE_LOOKUP_RATE", default="20/h")
+PROVIDER_LINK_RATE = env.str("PROVIDER_LINK_RATE", default="30/m")
+
+# What an HSDS package may hold once uncompressed (directory/hsds.py).
+HSDS_MAX_FILE_BYTES = _int("HSDS_MAX_FILE_BYTES", 50 * 1024 * 1024)
+HSDS_MAX_TOTAL_BYTES = _int("HSDS_MAX_TOTAL_BYTES", 200 * 1024 * 1024)
+HSDS_MAX_MEMBERS = _int("HSDS_MAX_MEMBERS", 100)
+HSDS_MAX_ROWS_PER_TABLE = _int("HSDS_MAX_ROWS_PER_TABLE", 100_000)
+
 # One line per event, printed once. Every record goes to the root's console handler only:
 # naming "django" and "django.server" here drops the handlers Django's default config gives
 # them (records reached the console through them and through the root, so each was printed
@@ -334,6 +392,8 @@ LOGGING = {
     "filters": {
         "client_error_line": {"()": "casebook.log.ClientErrorLine"},
         "skip_logged_errors": {"()": "casebook.log.SkipLoggedErrors"},
+        # The request line without its query string nor a provider link's token.
+        "route_only": {"()": "casebook.gunicorn_logging.RouteOnlyRequestLine"},
     },
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
@@ -343,9 +403,8 @@ LOGGING = {
         "django.request": {"filters": ["client_error_line"]},
         "django.server": {
             "handlers": [],
-            "filters": ["skip_logged_errors"],
+            "filters": ["route_only", "skip_logged_errors"],
             "propagate": True,
         },
-        "axes": {"level": "WARNING"},
     },
 }

@@ -25,6 +25,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 DEMO_DATA_ALLOWED = False
 
 DEBUG = False
+# Every role signs in with a second factor, the system admin included. A misspelt value
+# must not quietly turn it off, as env.bool would read it.
+_mfa_required = env.str("MFA_REQUIRED", default="true").strip().lower()
+if _mfa_required not in ("true", "false", "on", "off", "yes", "no", "1", "0"):
+    raise ImproperlyConfigured("MFA_REQUIRED must be true or false")
+MFA_REQUIRED = _mfa_required in ("true", "on", "yes", "1")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
 # Load balancers probe over plain HTTP inside the network; a redirect would read as down.
@@ -37,6 +43,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
+# The __Host- prefix makes the browser refuse these cookies unless they are Secure, for
+# Path=/ and without a Domain: no subdomain or plain-http page can set or shadow them.
+# (Development and tests keep the plain names: http://localhost cannot set them.) Pages
+# send the CSRF token from the page itself (base.html's hx-headers), never from the cookie.
+SESSION_COOKIE_NAME = "__Host-sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken"
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_PATH = "/"
+CSRF_COOKIE_PATH = "/"
 X_FRAME_OPTIONS = "DENY"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -37,7 +37,7 @@ if _LANE and os.environ.get("CASEBOOK_REDIS_LANE") != _LANE:
 from .base import *  # noqa: E402, F403
 from .base import DATABASES, env  # noqa: E402
 
-SECRET_KEY = "test-only-key"  # noqa: S105
+SECRET_KEY = "test-only-key"  # noqa: S105  # nosec B105
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -15,7 +15,8 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts.models import Team, User
-from cases.matching import find_likely_clients, likely_match_message
+from cases.lookup import likely_clients_for
+from cases.matching import likely_match_message
 from cases.models import (
     AMENDABLE_FIELDS,
     FUTURE_TOLERANCE,
@@ -369,15 +370,16 @@ class ClientCreateSerializer(ClientInputSerializer):
         confirmed = attrs.pop("confirm_new", False)
         if confirmed or not (attrs.get("legal_name") or "").strip():
             return attrs
-        suggestions = find_likely_clients(
-            agency=_request_user(self).agency,
+        suggestions = likely_clients_for(
+            self.context["request"],
+            page="api new client",
             legal_name=attrs.get("legal_name") or "",
             preferred_name=attrs.get("preferred_name") or "",
             date_of_birth=attrs.get("date_of_birth"),
             estimated_age=attrs.get("estimated_age"),
             phone=attrs.get("phone") or "",
             identifiers=[(i["kind"], i["value"]) for i in attrs.get("identifiers", [])],
-        )
+        ).suggestions
         if suggestions:
             raise serializers.ValidationError(
                 {

@@ -9,6 +9,7 @@ from cases.forms.clients import (
     ClientSearchForm,
     ClientSectionForm,
     MergeConfirmForm,
+    OutsideSearchForm,
     SuggestQueryForm,
 )
 from cases.forms.contacts import ContactAmendForm, ContactFieldsForm
@@ -25,5 +26,6 @@ __all__ = [
     "ContactFieldsForm",
     "EmergencyAccessForm",
     "MergeConfirmForm",
+    "OutsideSearchForm",
     "SuggestQueryForm",
 ]

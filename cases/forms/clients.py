@@ -4,7 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cases.matching import find_likely_clients, likely_match_message
+from cases.lookup import likely_clients_for
+from cases.matching import can_look_outside, likely_match_message
 from cases.models import Client, ClientIdentifier, IdentifierKind, ReminderChannel
 from cases.services import CLIENT_FIELDS
 
@@ -115,10 +116,12 @@ class ClientEditForm(ClientDetailsForm):
     # A change of these is checked against the agency's other clients.
     IDENTITY_FIELDS = ("legal_name", "preferred_name", "date_of_birth", "estimated_age")
 
-    def __init__(self, *args, client=None, **kwargs):
+    def __init__(self, *args, client=None, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.client = client
+        self.request = request
         self.suggestions = []
+        self.lookup_limited = False
         # Shown only with the likely matches it answers.
         self.fields["confirm_distinct"].widget = forms.HiddenInput()
         if client is not None:
@@ -137,8 +140,9 @@ class ClientEditForm(ClientDetailsForm):
         if not self.errors and self._identity_changed(cleaned):
             # Identifying an unidentified person, or correcting a name, may show that the
             # agency already knows them.
-            self.suggestions = find_likely_clients(
-                agency=self.client.agency,
+            lookup = likely_clients_for(
+                self.request,
+                page="client edit",
                 legal_name=cleaned.get("legal_name") or "",
                 preferred_name=cleaned.get("preferred_name") or "",
                 date_of_birth=cleaned.get("date_of_birth"),
@@ -147,6 +151,7 @@ class ClientEditForm(ClientDetailsForm):
                 identifiers=self.identifiers(),
                 exclude_pk=self.client.pk,
             )
+            self.suggestions, self.lookup_limited = lookup.suggestions, lookup.limited
             if self.suggestions:
                 self.fields["confirm_distinct"].widget = forms.CheckboxInput()
             if self.suggestions and not cleaned.get("confirm_distinct"):
@@ -216,10 +221,13 @@ class ClientSectionForm(ClientDetailsForm):
         label="This is a new person (none of the suggestions)", required=False
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, request=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # Needed to validate a new client: duplicates are looked up as this request's user.
+        self.request = request
         self.suggestions = []
+        self.lookup_limited = False
         self.fields["client"].queryset = Client.objects.visible_to(user)
 
     def clean(self):
@@ -268,8 +276,9 @@ class ClientSectionForm(ClientDetailsForm):
 
     def find_suggestions(self):
         cleaned = self.cleaned_data
-        return find_likely_clients(
-            agency=self.user.agency,
+        lookup = likely_clients_for(
+            self.request,
+            page="new contact",
             legal_name=cleaned.get("legal_name") or "",
             preferred_name=cleaned.get("preferred_name") or "",
             date_of_birth=cleaned.get("date_of_birth"),
@@ -277,6 +286,8 @@ class ClientSectionForm(ClientDetailsForm):
             phone=cleaned.get("phone") or "",
             identifiers=self.identifiers(),
         )
+        self.lookup_limited = lookup.limited
+        return lookup.suggestions
 
     def identifiers(self) -> list[tuple[str, str]]:
         """(kind, value) pairs, as create_client and find_likely_clients take them."""
@@ -319,6 +330,43 @@ class ClientSearchForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
+
+
+class OutsideSearchForm(forms.Form):
+    """Looking for a client outside one's caseload, for emergency access: the whole name
+    and a second identifier, exactly (cases.matching.find_outside_clients)."""
+
+    name = forms.CharField(
+        label="Full name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    phone = forms.CharField(
+        label="Phone",
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "class": "form-control"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if not can_look_outside(
+            legal_name=cleaned.get("name") or "",
+            date_of_birth=cleaned.get("date_of_birth"),
+            phone=cleaned.get("phone") or "",
+        ):
+            raise ValidationError(
+                "Give the full name and the full date of birth or phone number: outside your "
+                "caseload only an exact match is shown."
+            )
+        return cleaned
 
 
 class MergeConfirmForm(forms.Form):

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -13,28 +12,28 @@ from audit.services import record as audit
 from audit.services import refuse
 from cases import services
 from cases.access import get_client_for_user
-from cases.forms import ClientEditForm, ClientSearchForm, MergeConfirmForm
+from cases.forms import ClientEditForm, ClientSearchForm, MergeConfirmForm, OutsideSearchForm
+from cases.lookup import LIMITED_MESSAGE, search_outside
 from cases.matching import find_likely_clients
 from cases.models import Case, Client
 from core.exceptions import DomainError
 from core.forms import add_error
 
 PAGE_SIZE = 20
-# Outside one's scope only a few exact-enough matches are offered, for emergency access.
-OUTSIDE_MIN_QUERY = 3
-OUTSIDE_LIMIT = 10
+OUTSIDE_PREFIX = "outside"
 
 
 @login_required
 @require_GET
 def client_search(request):
+    """The user's own clients by name, phone or identifier fragment; and, for those who
+    carry a caseload, a separate exact lookup outside it, for emergency access only."""
     user = request.user
     if not user.agency_id:
         refuse(request, "client_search", "Client records belong to agencies.")
     form = ClientSearchForm(request.GET)
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
     page = None
-    outside = []
     if q:
         results = (
             Client.objects.visible_to(user)
@@ -43,38 +42,44 @@ def client_search(request):
             .order_by("legal_name", "pk")
         )
         page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-        if user.works_cases and len(q) >= OUTSIDE_MIN_QUERY:
-            outside = _outside_scope(user, q)
         audit(
             request=request,
             action=Action.SEARCH,
             object_type="client",
-            detail={
-                "query": q,
-                "page": page.number,
-                "ids": [client.pk for client in page],
-                "outside_scope_ids": [client.pk for client in outside],
-            },
+            detail={"query": q, "page": page.number, "ids": [client.pk for client in page]},
         )
+    outside_form, lookup = _outside_search(request)
     return render(
         request,
         "cases/client_search.html",
-        {"form": form, "q": q, "page": page, "outside": outside},
+        {
+            "form": form,
+            "q": q,
+            "page": page,
+            "outside_form": outside_form,
+            "outside": lookup.suggestions if lookup else None,
+            "outside_limited": LIMITED_MESSAGE if lookup and lookup.limited else "",
+        },
+        status=429 if lookup and lookup.limited else 200,
     )
 
 
-def _outside_scope(user, q):
-    """Clients of the user's own agency that match but that they cannot see, each with
-    their most recent case (the one emergency access would open)."""
-    latest_case = Case.objects.filter(client=OuterRef("pk")).order_by("-opened_at", "-pk")
-    return list(
-        Client.objects.filter(agency_id=user.agency_id)
-        .search(q)
-        .exclude(pk__in=Client.objects.visible_to(user).values("pk"))
-        .annotate(latest_case_id=Subquery(latest_case.values("pk")[:1]))
-        .filter(latest_case_id__isnull=False)
-        .only("pk", "legal_name", "preferred_name", "date_of_birth", "estimated_age")
-        .order_by("legal_name", "pk")[:OUTSIDE_LIMIT]
+def _outside_search(request):
+    """(form, lookup) for the lookup outside the user's caseload: lookup None when
+    nothing valid was asked (or the user carries no caseload)."""
+    if not request.user.works_cases:
+        return None, None
+    asked = any(key.startswith(f"{OUTSIDE_PREFIX}-") for key in request.GET)
+    form = OutsideSearchForm(request.GET if asked else None, prefix=OUTSIDE_PREFIX)
+    if not asked or not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    return form, search_outside(
+        request,
+        page="client search",
+        legal_name=data["name"],
+        date_of_birth=data["date_of_birth"],
+        phone=data["phone"],
     )
 
 
@@ -125,7 +130,7 @@ def client_edit(request, pk):
         messages.info(request, "This record was merged into another: edit that one.")
         return redirect("cases:client_detail", client.pk)
     if request.method == "POST":
-        form = ClientEditForm(request.POST, client=client)
+        form = ClientEditForm(request.POST, client=client, request=request)
         if form.is_valid():
             try:
                 services.update_client(
@@ -144,6 +149,7 @@ def client_edit(request, pk):
         form = ClientEditForm(
             initial={name: getattr(client, name) for name in services.CLIENT_FIELDS},
             client=client,
+            request=request,
         )
     return render(
         request,

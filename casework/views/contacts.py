@@ -22,10 +22,10 @@ from cases.access import get_client_for_user
 from cases.cssrs import RiskLevel
 from cases.exceptions import OutsideScope
 from cases.forms import ClientSectionForm, SuggestQueryForm
-from cases.matching import find_likely_clients
+from cases.lookup import LIMITED_MESSAGE, Lookup, likely_clients_for
+from cases.matching import emergency_cases
 from cases.models import (
     Case,
-    CaseStatus,
     Client,
     Contact,
     ContactDraft,
@@ -78,7 +78,8 @@ def contact_new(request):
             "form": contact_form,
             "chosen_client": _chosen_client(user, client_form["client"].value()),
             "chosen_followup": _chosen_followup(user, contact_form["followup"].value()),
-            "suggestions": _mark_scope(user, client_form.suggestions),
+            "suggestions": client_form.suggestions,
+            "lookup_limited": LIMITED_MESSAGE if client_form.lookup_limited else "",
             "draft": draft,
             "time_fields": TIME_FIELDS,
         },
@@ -89,7 +90,7 @@ def _posted_forms(request):
     """(client form, contact form, valid) for the posted page. Both forms are validated,
     so every error shows at once; a client or follow-up the user may not use is audited."""
     user = request.user
-    client_form = ClientSectionForm(request.POST, user=user)
+    client_form = ClientSectionForm(request.POST, user=user, request=request)
     contact_form = ContactForm(request.POST, user=user)
     valid = client_form.is_valid()
     valid = contact_form.is_valid() and valid
@@ -234,22 +235,6 @@ def _chosen_client(user, value):
     return Client.objects.visible_to(user).filter(pk=pk).first()
 
 
-def _emergency_cases(client_ids) -> dict:
-    """Client id -> the case emergency access would open for them: their open case, else
-    their most recent one."""
-    chosen: dict[int, tuple[int, str]] = {}
-    rows = (
-        Case.objects.filter(client_id__in=client_ids)
-        .order_by("client_id", "-opened_at", "-pk")
-        .values_list("client_id", "pk", "status")
-    )
-    for client_id, case_id, status in rows:
-        best = chosen.get(client_id)
-        if best is None or (status == CaseStatus.OPEN and best[1] != CaseStatus.OPEN):
-            chosen[client_id] = (case_id, status)
-    return {client_id: case_id for client_id, (case_id, _) in chosen.items()}
-
-
 def _emergency_access_message(message, case_id):
     return format_html(
         '{} <a href="{}" class="alert-link">Emergency access</a>',
@@ -276,25 +261,11 @@ def _refuse_client(request, client_form):
     )
     if owner is None or owner != request.user.agency_id:
         return
-    case_id = _emergency_cases([pk]).get(pk)
+    case_id = emergency_cases([pk]).get(pk)
     if case_id is not None:
         client_form.errors["client"] = client_form.error_class(
             [_emergency_access_message("This client is outside your caseload.", case_id)]
         )
-
-
-def _mark_scope(user, suggestions):
-    """Mark each suggestion as in the user's scope (`in_scope`) or not; one outside it
-    gets the case emergency access would open (`emergency_case_id`)."""
-    if not suggestions:
-        return suggestions
-    ids = [suggestion.client.pk for suggestion in suggestions]
-    visible = set(Client.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
-    outside = _emergency_cases([pk for pk in ids if pk not in visible])
-    for suggestion in suggestions:
-        suggestion.in_scope = suggestion.client.pk in visible
-        suggestion.emergency_case_id = outside.get(suggestion.client.pk)
-    return suggestions
 
 
 def _draft_forms(user):
@@ -320,28 +291,32 @@ def _draft_initial(data: dict, user) -> dict:
 @login_required
 @require_GET
 def client_suggest(request):
-    """htmx partial: likely existing clients of the agency for what has been typed.
-
-    Spans the whole agency, so that nobody is entered twice, and so shows only what it
-    takes to recognise a person."""
+    """htmx partial: likely existing clients for what has been typed: the user's own, and
+    outside their caseload only an exact whole name with a date of birth or phone
+    (cases.lookup), named with the way to emergency access and nothing more."""
     require_worker(request, "client_suggest")
     criteria = SuggestQueryForm(request.GET).criteria()
-    suggestions = []
+    lookup = Lookup()
     if criteria:
-        suggestions = _mark_scope(
-            request.user, find_likely_clients(agency=request.user.agency, **criteria)
-        )
+        lookup = likely_clients_for(request, page="duplicate suggestions", **criteria)
         audit(
             request=request,
             action=Action.SEARCH,
             object_type="client",
             detail={
                 "purpose": "duplicate suggestions",
-                "ids": [s.client.pk for s in suggestions],
-                "outside_scope_ids": [s.client.pk for s in suggestions if not s.in_scope],
+                "ids": [s.client.pk for s in lookup.suggestions],
+                "outside_scope_ids": [s.client.pk for s in lookup.suggestions if not s.in_scope],
             },
         )
-    return render(request, "casework/_client_suggestions.html", {"suggestions": suggestions})
+    return render(
+        request,
+        "casework/_client_suggestions.html",
+        {
+            "suggestions": lookup.suggestions,
+            "lookup_limited": LIMITED_MESSAGE if lookup.limited else "",
+        },
+    )
 
 
 @login_required
@@ -363,6 +338,9 @@ def contact_draft(request):
         return redirect(f"{url}?{urlencode(params)}" if params else url)
     names = {name for form in _draft_forms(user) for name in form.fields}
     data = {name: request.POST.getlist(name) for name in request.POST if name in names}
+    if not data:
+        # The page always sends its fields: a body without any would wipe the draft.
+        return HttpResponseBadRequest("Nothing to save.")
     if len(json.dumps(data)) > MAX_DRAFT_CHARS:
         return HttpResponseBadRequest("The draft is too large to keep.")
     draft = services.save_draft(actor=user, data=data)

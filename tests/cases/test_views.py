@@ -429,23 +429,34 @@ class TestContactPageAndAmendments:
 
 
 class TestClientSearch:
-    def test_it_finds_my_clients_and_offers_others_for_emergency_access_only(
+    def test_it_finds_my_clients_and_names_no_others_for_a_fragment(
         self, login, alice, alice_case, erin_case, carol_case
     ):
         response = login(alice).get(SEARCH_URL, {"q": "client"})
 
         assert [c.legal_name for c in response.context["page"]] == ["Alice Client"]
-        outside = response.context["outside"]
-        assert [c.legal_name for c in outside] == ["Erin Client"]
+        assert response.context["outside"] is None
         page = response.content.decode()
-        assert reverse("casework:emergency_access", args=[erin_case.pk]) in page
-        assert "Born 1990" in page
-        assert "Carol Client" not in page
-        # Minimal identity only for clients outside one's scope.
-        assert "541-555-0300" not in page and "…0300" not in page
+        assert "Erin Client" not in page and "Carol Client" not in page
+        assert reverse("casework:emergency_access", args=[erin_case.pk]) not in page
         event = AuditEvent.objects.get(actor=alice, action=Action.SEARCH)
         assert event.detail["ids"] == [alice_case.client_id]
-        assert event.detail["outside_scope_ids"] == [erin_case.client_id]
+
+    def test_the_exact_lookup_offers_another_teams_client_for_emergency_access_only(
+        self, login, alice, alice_case, erin_case, carol_case
+    ):
+        response = login(alice).get(
+            SEARCH_URL,
+            {"outside-name": "Erin Client", "outside-date_of_birth": "1990-04-12"},
+        )
+
+        assert [s.client.pk for s in response.context["outside"]] == [erin_case.client_id]
+        page = response.content.decode()
+        assert reverse("casework:emergency_access", args=[erin_case.pk]) in page
+        assert "Carol Client" not in page
+        # Nothing more than it takes to ask for emergency access.
+        assert "1990" not in page.replace('value="1990-04-12"', "")
+        assert "0300" not in page
 
     def test_search_by_phone(self, login, alice, alice_case):
         response = login(alice).get(SEARCH_URL, {"q": "555-0100"})

@@ -399,6 +399,110 @@ class TestWorkersDown:
         }
 
 
+class TestKilledFirstProcessing:
+    """A processing killed mid-way rolls back whole; its retry, after the lease, may come
+    after the due time. Each prompt still goes out once: the worker's "fell due", the
+    client's reminder and the worker's "overdue"."""
+
+    PROMPTS = {
+        (Kind.FOLLOWUP_DUE, Channel.IN_APP): 1,
+        (Kind.CLIENT_REMINDER, Channel.TEXT): 1,
+        (Kind.FOLLOWUP_OVERDUE, Channel.IN_APP): 1,
+    }
+
+    @pytest.fixture
+    def reminded_case(self, quiet_case):
+        Client.objects.filter(pk=quiet_case.client_id).update(reminder_channel=ReminderChannel.TEXT)
+        return quiet_case
+
+    def killed(self, run_engine, fu):
+        """Claimed, its task taken by a worker that died before committing anything."""
+        assert run_engine.sweep() == [(fu.pk, mock.ANY)]
+        fu.refresh_from_db()
+        assert fu.lease_token is not None
+
+    def test_killed_at_the_window_opening_and_retried_after_the_due_time(
+        self, reminded_case, enrol_hourly, run_engine, clock
+    ):
+        (fu,) = enrol_hourly(reminded_case)
+        clock(fu.window_start)
+        self.killed(run_engine, fu)
+
+        clock(fu.due_at + hours(1))
+        assert run_engine() == [(fu.pk, mock.ANY)]
+        assert run_engine() == []
+
+        fu.refresh_from_db()
+        assert fu.status == Status.OVERDUE
+        assert status_events(fu) == [(Status.SCHEDULED, Status.DUE), (Status.DUE, Status.OVERDUE)]
+        assert notices(fu) == self.PROMPTS
+
+    def test_created_already_due_killed_and_retried_after_the_due_time(
+        self, reminded_case, enrol_hourly, run_engine, clock
+    ):
+        # Its window opened an hour ago: made due, swept at once, its prompts not yet given.
+        (fu,) = enrol_hourly(reminded_case, anchor_at=timezone.now() - hours(3))
+        assert fu.status == Status.DUE
+        self.killed(run_engine, fu)
+
+        clock(fu.due_at + hours(1))
+        run_engine()
+
+        fu.refresh_from_db()
+        assert fu.status == Status.OVERDUE
+        assert status_events(fu) == [(Status.DUE, Status.OVERDUE)]
+        assert notices(fu) == self.PROMPTS
+
+    def test_a_one_off_follow_up_whose_workers_were_down_past_its_due_time(
+        self, alice, reminded_case, run_engine, clock
+    ):
+        fu = services.create_followup(
+            actor=alice, case=reminded_case, due_at=timezone.now() + hours(1), reason="Check in"
+        )
+        assert fu.status == Status.DUE
+        clock(fu.due_at + hours(1))
+
+        run_engine()
+
+        assert notices(fu) == self.PROMPTS
+
+    def test_processing_again_doubles_nothing(
+        self, bob, reminded_case, enrol_hourly, run_engine, clock
+    ):
+        (fu,) = enrol_hourly(reminded_case, anchor_at=timezone.now() - hours(3))
+        self.killed(run_engine, fu)
+        clock(fu.due_at + hours(1))
+        run_engine()
+
+        # Swept again with nothing to change (a window edited to the same times), after a
+        # reassignment and a change of the client's channel: nothing is given twice.
+        FollowUp.objects.filter(pk=fu.pk).update(next_check_at=timezone.now(), assigned_to=bob)
+        Client.objects.filter(pk=reminded_case.client_id).update(
+            reminder_channel=ReminderChannel.EMAIL, email="quinn@example.org"
+        )
+        assert run_engine() == [(fu.pk, mock.ANY)]
+
+        assert notices(fu) == self.PROMPTS
+        assert status_events(fu) == [(Status.DUE, Status.OVERDUE)]
+
+    def test_a_new_due_time_is_a_new_prompt(self, alice, reminded_case, run_engine, clock):
+        fu = services.create_followup(
+            actor=alice, case=reminded_case, due_at=timezone.now() + hours(3), reason="Check in"
+        )
+        run_engine()
+        fu = services.move_followup(
+            actor=alice, followup=fu, due_at=fu.due_at + hours(24), reason="Client away"
+        )
+        run_engine()  # back to scheduled
+        clock(fu.window_start)
+        run_engine()
+
+        assert notices(fu) == {
+            (Kind.FOLLOWUP_DUE, Channel.IN_APP): 2,
+            (Kind.CLIENT_REMINDER, Channel.TEXT): 2,
+        }
+
+
 class TestParking:
     @pytest.fixture
     def failing(self):

@@ -212,3 +212,16 @@ class TestSwitchProtocol:
         assert login(dana).get(url).status_code == 405
         post_crisis.refresh_from_db()
         assert post_crisis.is_active
+
+    @pytest.mark.parametrize("body", [{}, {"active": ""}, {"active": "off"}, {"active": "\x00"}])
+    def test_a_post_without_an_explicit_choice_changes_nothing(self, login, dana, body):
+        post_crisis = protocol(dana.agency, "post-crisis-check")
+        url = f"/followups/protocols/{post_crisis.pk}/active/"
+
+        response = login(dana).post(url, body)
+
+        assert response.status_code == 400
+        assert b"on or off" in response.content or b"valid choice" in response.content
+        post_crisis.refresh_from_db()
+        assert post_crisis.is_active
+        assert not AuditEvent.objects.filter(object_type="protocol", action=Action.UPDATE).exists()

@@ -1,14 +1,18 @@
 """Nothing lost, nothing done twice, with real processes: a private Redis server, real
 Celery workers on the test database, and the sweep run here as beat would run it.
 
-Each scenario holds the first follow-up's row locked from a side connection, so that the
-worker is caught in the middle of processing it (its message taken, not acknowledged,
+The first scenarios hold the first follow-up's row locked from a side connection, so that
+the worker is caught in the middle of processing it (its message taken, not acknowledged,
 its transaction not committed) while the other messages wait in Redis. Then the worker is
-killed, or Redis is. Deselect with `-m "not integration"`.
+killed, or Redis is. The last ones stop Redis while people send referrals and ask for
+exports, and kill a worker five times while it works through a backlog of due follow-ups.
+Deselect with `-m "not integration"`.
 """
 
 import datetime
+import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,6 +20,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections import Counter
+from pathlib import Path
 from unittest import mock
 from urllib.parse import quote
 
@@ -24,13 +30,21 @@ import pytest
 import redis
 from celery import Celery
 from django.conf import settings as django_settings
+from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from cases.models import Client, ReminderChannel
 from followups import engine, tasks
 from followups.models import FollowUp, FollowUpEvent, FollowUpEventKind, Status
-from notifications.models import Kind, Notification
+from notifications import tasks as notification_tasks
+from notifications.models import DeliveryStatus, Kind, Notification
+from referrals.models import Status as ReferralStatus
+from reports import services as report_services
+from reports import tasks as report_tasks
+from reports.models import ExportJob, ExportStatus
 from tests.followups.conftest import hours
+from tests.referrals.factories import sent_referral
 
 pytestmark = [
     pytest.mark.integration,
@@ -103,9 +117,10 @@ class RedisServer:
 
 
 class Worker:
-    """`celery worker --pool=solo` on the private Redis and the test database."""
+    """`celery worker --pool=solo` on the private Redis and the test database (`env`: more
+    of the worker's environment)."""
 
-    def __init__(self, redis_url, log_path):
+    def __init__(self, redis_url, log_path, **env):
         db = connection.settings_dict
         auth = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
         self.env = {
@@ -119,6 +134,7 @@ class Worker:
             "CELERY_BROKER_URL": redis_url,
             "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1",
             "DATABASE_URL": f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            **env,
         }
         self.log_path = log_path
         self.process = None
@@ -166,6 +182,12 @@ class Worker:
 
     def tail(self):
         return self.log_path.read_text(errors="replace")[-4000:]
+
+    def idle(self):
+        """Whether every task it has received has finished (its log says so)."""
+        log = self.log_path.read_text(errors="replace")
+        finished = log.count("] succeeded in ") + log.count("] raised unexpected")
+        return log.count("] received") == finished + log.count("] retry:")
 
 
 class RowLock:
@@ -217,11 +239,11 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def workers(redis_server, tmp_path):
-    """workers() -> a started worker; every worker started is stopped at the end."""
+    """workers(**env) -> a started worker; every worker started is stopped at the end."""
     started = []
 
-    def start():
-        worker = Worker(redis_server.url, tmp_path / "worker.log")
+    def start(**env):
+        worker = Worker(redis_server.url, tmp_path / "worker.log", **env)
         started.append(worker)
         worker.start()
         return worker
@@ -388,3 +410,237 @@ class TestRedisRestarted:
         assert (
             FollowUpEvent.objects.filter(followup=held, kind=FollowUpEventKind.STATUS).count() == 1
         )
+
+
+# --- The broker down while people work ----------------------------------------------------
+
+REFERRALS = 8
+EXPORTS = 3
+
+
+@pytest.fixture
+def publishing(redis_server):
+    """deliver.delay and build_export.delay publish to the private Redis, as they do in
+    production (the test settings run tasks eagerly); the app returned sends what beat
+    would."""
+    app = Celery("outbox-drill", broker=redis_server.url, set_as_current=False)
+
+    def publisher(name):
+        def send(*args):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return app.send_task(name, args=args)
+
+        return send
+
+    with (
+        mock.patch.object(
+            notification_tasks.deliver,
+            "delay",
+            side_effect=publisher(notification_tasks.deliver.name),
+        ),
+        mock.patch.object(
+            report_tasks.build_export,
+            "delay",
+            side_effect=publisher(report_tasks.build_export.name),
+        ),
+    ):
+        yield app
+    app.close()
+
+
+def emails_sent(mail_dir) -> Counter:
+    """Addressees of the emails the workers wrote to `mail_dir` and this process sent."""
+    sent: Counter = Counter()
+    for path in mail_dir.iterdir():
+        sent.update(re.findall(r"^To: (\S+)$", path.read_text(errors="replace"), re.MULTILINE))
+    sent.update(to for message in mail.outbox for to in message.to)
+    return sent
+
+
+def exports_built(worker, caplog) -> Counter:
+    """Ids of the exports built, by the worker (its log) and here (caplog)."""
+    pattern = re.compile(r"Export (\d+) built")
+    built = Counter(int(pk) for pk in pattern.findall(worker.log_path.read_text(errors="replace")))
+    built.update(int(pk) for pk in pattern.findall(caplog.text))
+    return built
+
+
+def work_through_the_outage(alice, alice_case, sam, caplog):
+    """People go on working while Redis is down: each hand-off to a worker fails, and
+    nobody sees it. Returns the provider e-mails and the export jobs, all still queued."""
+    began = time.monotonic()
+    referrals = [
+        sent_referral(alice, alice_case, provider_email=f"intake{i}@mission.example")
+        for i in range(REFERRALS)
+    ]
+    jobs = [
+        report_services.request_export(actor=sam, format="csv", deidentified=True, filters={})
+        for _ in range(EXPORTS)
+    ]
+    assert time.monotonic() - began < 30
+    assert caplog.text.count("left for the sweep") == REFERRALS + EXPORTS
+    assert {r.status for r in referrals} == {ReferralStatus.REQUESTED}
+    emails = Notification.objects.filter(kind=Kind.PROVIDER_LINK)
+    assert list(emails.values_list("status", flat=True)) == [DeliveryStatus.QUEUED] * REFERRALS
+    exports = ExportJob.objects.filter(pk__in=[job.pk for job in jobs])
+    assert set(exports.values_list("status", flat=True)) == {ExportStatus.QUEUED}
+    return emails, exports
+
+
+def send_everything_again(publishing, emails, exports):
+    """Beat and another worker sweep again, and the lost hand-offs turn up late."""
+    for email in emails:
+        publishing.send_task(notification_tasks.deliver.name, args=(email.pk,))
+    for job in exports:
+        publishing.send_task(report_tasks.build_export.name, args=(job.pk,))
+    for _ in range(2):
+        publishing.send_task(notification_tasks.sweep.name)
+        publishing.send_task(report_tasks.sweep_exports.name)
+        assert notification_tasks.sweep() == 0
+        assert report_services.build_waiting_exports() == 0
+
+
+class TestRedisDownWhileWorking:
+    def test_referrals_sent_and_exports_asked_for_go_out_once_when_it_is_back(
+        self, alice, alice_case, sam, redis_server, workers, publishing, settings, tmp_path, caplog
+    ):
+        mail_dir = tmp_path / "mail"
+        mail_dir.mkdir()
+        settings.EXPORT_DIR = tmp_path / "exports"
+        worker = workers(
+            DJANGO_SETTINGS_MODULE="tests.notifications.drill_settings",
+            CASEBOOK_DRILL_MAIL_DIR=str(mail_dir),
+            EXPORT_DIR=str(settings.EXPORT_DIR),
+        )
+        caplog.set_level(logging.INFO, logger="reports.services")
+        redis_server.kill()
+        emails, exports = work_through_the_outage(alice, alice_case, sam, caplog)
+        # The outage lasted longer than the export sweep waits for a job's own task.
+        exports.update(created_at=timezone.now() - report_services.WAITING_GRACE)
+
+        redis_server.start()
+
+        def swept_by_the_worker_and_all_out():
+            publishing.send_task(notification_tasks.sweep.name)
+            publishing.send_task(report_tasks.sweep_exports.name)
+            return not emails.exclude(status=DeliveryStatus.SENT).exists() and not (
+                exports.exclude(status=ExportStatus.DONE).exists()
+            )
+
+        wait_until(
+            swept_by_the_worker_and_all_out,
+            "the worker's sweeps to send and build everything",
+            every=1,
+            on_timeout=worker.tail,
+        )
+        send_everything_again(publishing, emails, exports)
+        wait_until(
+            lambda: redis_server.queued() == 0 and worker.idle(),
+            "the worker to finish its queue",
+            on_timeout=worker.tail,
+        )
+
+        assert emails_sent(mail_dir) == {f"intake{i}@mission.example": 1 for i in range(REFERRALS)}
+        assert exports_built(worker, caplog) == {job.pk: 1 for job in exports}
+        for job in exports:
+            assert Path(job.file_path).is_file()
+        assert set(emails.values_list("tries", flat=True)) == {1}
+
+
+# --- Workers killed again and again -------------------------------------------------------
+
+# 1,000 in the drill's full form (CASEBOOK_KILL_DRILL_ROWS=1000): on a loaded two-core
+# machine one worker processes a few follow-ups a second, so the default keeps the drill
+# within a minute or so.
+MANY = int(os.environ.get("CASEBOOK_KILL_DRILL_ROWS", "150"))
+KILLS = 5
+# Long enough for a worker to get through the queue before its rows are sent again.
+KILL_LEASE_SECONDS = 20
+
+
+@pytest.fixture
+def dispatching(redis_server):
+    """process_followup.delay sends to the private Redis; returns the (id, token) sent."""
+    app = Celery("kill-drill", broker=redis_server.url, set_as_current=False)
+    sent = []
+
+    def send(pk, token):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            app.send_task(tasks.process_followup.name, args=(pk, token))
+        sent.append((pk, token))
+
+    with mock.patch.object(tasks.process_followup, "delay", side_effect=send):
+        yield sent
+    app.close()
+
+
+@pytest.fixture
+def many_due(settings, quiet_case, enrol_hourly):
+    """MANY follow-ups of a client reminded by text, whose windows open in a few seconds."""
+    settings.FOLLOWUP_LEASE_SECONDS = KILL_LEASE_SECONDS
+    Client.objects.filter(pk=quiet_case.client_id).update(reminder_channel=ReminderChannel.TEXT)
+    anchor = timezone.now() - hours(2) + datetime.timedelta(seconds=2)
+    fus = enrol_hourly(quiet_case, anchor_at=anchor, steps=[(2, 4, 6)] * MANY)
+    assert len(fus) == MANY and {fu.status for fu in fus} == {Status.SCHEDULED}
+    return FollowUp.objects.filter(pk__in=[fu.pk for fu in fus])
+
+
+def processed(rows) -> int:
+    return rows.filter(status=Status.DUE, lease_token__isnull=True).count()
+
+
+def worker_in_a_transaction() -> bool:
+    """Whether another connection to the test database (the worker's) has a transaction
+    open: a kill now lands mid-processing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+class TestWorkersKilledAgainAndAgain:
+    def test_every_prompt_is_given_once_through_five_kills(
+        self, many_due, workers, dispatching, redis_server
+    ):
+        sweep_until_claimed(MANY)
+        worker = workers()
+        checkpoints = [MANY * (i + 1) // (KILLS + 2) for i in range(KILLS)]
+        for at in checkpoints:
+            wait_until(
+                lambda at=at: processed(many_due) >= at,
+                f"{at} follow-ups processed",
+                timeout=max(WAIT, MANY // 4),
+                every=0.05,
+                on_timeout=worker.tail,
+            )
+            wait_until(worker_in_a_transaction, "the worker to be mid-processing", every=0.002)
+            worker.kill()
+            worker = workers()
+
+        wait_until(
+            lambda: engine.sweep() >= 0 and processed(many_due) == MANY,
+            "every follow-up to be processed",
+            timeout=max(90, MANY // 4),
+            every=0.5,
+            on_timeout=worker.tail,
+        )
+
+        rows = many_due.order_by()
+        assert not rows.filter(parked_at__isnull=False).exists()
+        given = Counter(
+            Notification.objects.filter(followup__in=rows).values_list("followup_id", "kind")
+        )
+        assert given == Counter(
+            {
+                (pk, kind): 1
+                for pk in rows.values_list("pk", flat=True)
+                for kind in (Kind.FOLLOWUP_DUE, Kind.CLIENT_REMINDER)
+            }
+        )
+        moves = FollowUpEvent.objects.filter(followup__in=rows, kind=FollowUpEventKind.STATUS)
+        assert moves.count() == MANY
+        assert len({pk for pk, _ in dispatching}) == MANY

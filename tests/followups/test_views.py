@@ -574,7 +574,9 @@ class TestFollowUpPage:
 
     def test_marking_done_with_a_note(self, login, alice):
         fu = due_followup(make_case(alice))
-        response = login(alice).post(url("complete", fu), {"note": "Met at the clinic"})
+        response = login(alice).post(
+            url("complete", fu), {"note": "Met at the clinic", "confirm": "True"}
+        )
         assert response.status_code == 302
         fu.refresh_from_db()
         assert (fu.status, fu.completed_by) == (Status.COMPLETED, alice)
@@ -587,12 +589,12 @@ class TestMarkDoneNeedsANote:
         client = login(alice)
         assert "Required for this call" in client.get(url("detail", fu)).content.decode()
 
-        response = client.post(url("complete", fu), {"note": ""})
+        response = client.post(url("complete", fu), {"note": "", "confirm": "True"})
 
         assert response.status_code == 200
         assert "Write a short note for this call" in response.content.decode()
         assert FollowUp.objects.get(pk=fu.pk).status == Status.DUE
-        client.post(url("complete", fu), {"note": "Safe; plan reviewed"})
+        client.post(url("complete", fu), {"note": "Safe; plan reviewed", "confirm": "True"})
         assert FollowUp.objects.get(pk=fu.pk).status == Status.COMPLETED
 
 

@@ -355,3 +355,56 @@ class TestAnUnusableLink:
         forged = f"{link.public_id}.{'0' * 40}"
         self.assert_reveals_nothing(client.get(link_url(forged)))
         assert Referral.objects.get().status == Status.REQUESTED
+
+
+class TestRateLimit:
+    """Requests to provider links are counted per client address."""
+
+    @pytest.fixture(autouse=True)
+    def five_a_minute(self, settings):
+        settings.PROVIDER_LINK_RATE = "5/m"
+
+    def test_guessing_tokens_is_stopped_with_429_and_one_audit_row_per_window(self, client):
+        for guess in range(5):
+            assert client.get(link_url(f"guess-{guess}")).status_code == 404
+        assert refused_rows().count() == 5
+
+        for guess in range(5, 12):
+            response = client.get(link_url(f"guess-{guess}"))
+            assert response.status_code == 429
+            assert "Too many requests" in response.content.decode()
+            assert int(response["Retry-After"]) > 0
+            assert response["Cache-Control"] == "no-store"
+
+        limited = refused_rows().filter(detail__reason="rate limit")
+        assert limited.count() == 1
+        assert "guess" not in limited.get().path
+        assert refused_rows().count() == 6
+
+    def test_a_valid_link_is_limited_too_and_shows_nothing(self, client, link):
+        for _ in range(5):
+            assert client.get(link_url(link)).status_code == 200
+        response = client.get(link_url(link))
+        assert response.status_code == 429
+        page = response.content.decode()
+        assert not [secret for secret in SECRETS if secret in page]
+        response = client.post(link_url(link), {"action": "accepted"})
+        assert response.status_code == 429
+        assert link_uses(link).count() == 5
+
+    def test_another_address_is_still_served(self, client, link):
+        for _ in range(6):
+            client.get(link_url("guess"))
+        assert client.get(link_url(link), REMOTE_ADDR="203.0.113.9").status_code == 200
+
+
+class TestAnEmptyPost:
+    def test_it_changes_nothing_and_is_audited_but_not_counted_as_a_use(self, client, link):
+        response = client.post(link_url(link), {})
+
+        assert response.status_code == 400
+        assert "That action is not available." in response.content.decode()
+        link.refresh_from_db()
+        assert (link.use_count, link.last_used_at) == (0, None)
+        assert link.referral.status == Status.REQUESTED
+        assert link_uses(link, "unknown action").count() == 1

@@ -533,7 +533,8 @@ class TestReferralPage:
         old.refresh_from_db()
         assert old.revoked_at is not None
         response = client.post(
-            reverse("referrals:link_new", args=[referral.pk]), {"email": "beds@mission.example"}
+            reverse("referrals:link_new", args=[referral.pk]),
+            {"email": "beds@mission.example", "confirm": "True"},
         )
         assert response.status_code == 302
         assert referral.links.usable().get().sent_to == "beds@mission.example"
@@ -666,7 +667,8 @@ class TestConsentPages:
         assert "Active" in page and detail_url(referral) in page and "Revoke consent" in page
 
         response = client.post(
-            reverse("referrals:consent_revoke", args=[consent.pk]), {"note": "Client asked"}
+            reverse("referrals:consent_revoke", args=[consent.pk]),
+            {"note": "Client asked", "confirm": "True"},
         )
         assert response.status_code == 302
         consent.refresh_from_db()
@@ -692,7 +694,9 @@ class TestConsentPages:
         assert client.get(reverse("referrals:consent_detail", args=[consent.pk])).status_code == (
             read
         )
-        response = client.post(reverse("referrals:consent_revoke", args=[consent.pk]))
+        response = client.post(
+            reverse("referrals:consent_revoke", args=[consent.pk]), {"confirm": "True"}
+        )
         assert response.status_code == write
         new = client.get(reverse("referrals:consent_new"), {"client": alice_case.client_id})
         assert new.status_code == (200 if write == 302 else write)

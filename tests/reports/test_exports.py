@@ -16,7 +16,7 @@ from audit.models import Action, AuditEvent
 from reports import exports, services
 from reports.models import ExportJob, ExportStatus
 from reports.report import agency_zone, referral_rows, referral_summary
-from reports.tasks import fail_stalled_exports
+from reports.tasks import sweep_exports
 from tests.accounts.factories import AgencyFactory
 from tests.reports.helpers import read_csv, read_xlsx, xlsx_cell
 
@@ -286,7 +286,9 @@ class TestSweeper:
             agency_id=user.agency_id, requested_by=user, format="csv", **fields
         )
 
-    def test_stalled_jobs_are_marked_failed(self, sam, export_dir):
+    def test_started_jobs_that_stalled_are_marked_failed_and_queued_ones_are_not(
+        self, sam, export_dir
+    ):
         now = timezone.now()
         stalled = self.make_job(
             sam, status=ExportStatus.RUNNING, heartbeat_at=now - datetime.timedelta(minutes=11)
@@ -297,15 +299,31 @@ class TestSweeper:
         )
         just_queued = self.make_job(sam)
 
-        assert fail_stalled_exports.delay().get() == 2
+        assert services.fail_stalled_exports() == 1
 
-        for job in (stalled, never_started):
+        stalled.refresh_from_db()
+        assert stalled.status == ExportStatus.FAILED
+        assert stalled.error == "The export stopped; please try again."
+        for job, status in (
+            (alive, ExportStatus.RUNNING),
+            (never_started, ExportStatus.QUEUED),
+            (just_queued, ExportStatus.QUEUED),
+        ):
             job.refresh_from_db()
-            assert job.status == ExportStatus.FAILED
-            assert job.error == "The export stopped; please try again."
-        for job in (alive, just_queued):
-            job.refresh_from_db()
-            assert job.status in (ExportStatus.RUNNING, ExportStatus.QUEUED)
+            assert job.status == status
+
+    def test_the_beat_sweep_builds_a_job_queued_long_ago_instead_of_failing_it(
+        self, sam, dataset, export_dir
+    ):
+        never_started = self.make_job(
+            sam, created_at=timezone.now() - datetime.timedelta(minutes=15)
+        )
+
+        assert sweep_exports.delay().get() == 1
+
+        never_started.refresh_from_db()
+        assert never_started.status == ExportStatus.DONE and never_started.error == ""
+        assert Path(never_started.file_path).is_file()
 
     def test_files_older_than_a_week_are_deleted(self, sam, export_dir):
         old = self.make_job(sam, status=ExportStatus.DONE)
@@ -319,7 +337,7 @@ class TestSweeper:
         week_ago = (timezone.now() - datetime.timedelta(days=8)).timestamp()
         os.utime(export_dir / str(old.pk), (week_ago, week_ago))
 
-        fail_stalled_exports.delay()
+        sweep_exports.delay()
 
         old.refresh_from_db()
         recent.refresh_from_db()

@@ -13,6 +13,10 @@ URL = reverse("supervision:emergency_access")
 REASON = "Client called the crisis line, worker on shift unreachable"
 
 
+# What the Mark reviewed button sends besides the note.
+BUTTON = {"confirm": "True"}
+
+
 def review_url(grant):
     return reverse("supervision:emergency_access_review", args=[grant.pk])
 
@@ -97,7 +101,9 @@ class TestEmergencyAccessList:
 class TestEmergencyAccessReview:
     def test_marking_reviewed_records_who_when_and_the_note(self, login, sam, grants):
         grant = grants["erin_on_team_a"]
-        response = login(sam).post(review_url(grant), {"note": "Confirmed with the on-call"})
+        response = login(sam).post(
+            review_url(grant), {"note": "Confirmed with the on-call", **BUTTON}
+        )
         assert response.status_code == 302
         assert response.url == URL
         grant.refresh_from_db()
@@ -112,14 +118,16 @@ class TestEmergencyAccessReview:
 
     def test_the_note_is_optional(self, login, sam, grants):
         grant = grants["alice_on_team_a2"]
-        login(sam).post(review_url(grant), {})
+        login(sam).post(review_url(grant), BUTTON)
         grant.refresh_from_db()
         assert grant.reviewed_by == sam
         assert grant.review_note == ""
 
     def test_htmx_gets_the_updated_card(self, login, sam, grants):
         grant = grants["erin_on_team_a"]
-        response = login(sam).post(review_url(grant), {"note": "ok"}, HTTP_HX_REQUEST="true")
+        response = login(sam).post(
+            review_url(grant), {"note": "ok", **BUTTON}, HTTP_HX_REQUEST="true"
+        )
         assert response.status_code == 200
         content = response.content.decode()
         assert f'id="grant-{grant.pk}"' in content
@@ -129,7 +137,7 @@ class TestEmergencyAccessReview:
     def test_reviewing_twice_is_a_message_not_an_error(self, login, sam, grants):
         grant = grants["erin_on_team_a"]
         services.review_emergency_access(actor=sam, grant=grant, note="first")
-        response = login(sam).post(review_url(grant), {"note": "second"})
+        response = login(sam).post(review_url(grant), {"note": "second", **BUTTON})
         assert response.status_code == 302
         messages = [str(m) for m in get_messages(response.wsgi_request)]
         assert messages == ["This access was already reviewed."]

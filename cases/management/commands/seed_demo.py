@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.mfa import set_demo_authenticator
 from accounts.models import Agency, Role, Team, User
 from accounts.services import grant_agency_admin_permissions
 from cases import services
@@ -30,7 +31,8 @@ from cases.models import (
     OnSceneService,
 )
 
-DEFAULT_PASSWORD = "casebook-demo"  # noqa: S105 - published demo logins, refused in production
+# Published demo logins, refused in production.
+DEFAULT_PASSWORD = "casebook-demo"  # noqa: S105  # nosec B105
 
 AGENCY_A = {
     "slug": "lane-county-crisis",
@@ -55,6 +57,10 @@ USERS = {
     "dave": ("Dave", "Romero", Role.SUPERVISOR, AGENCY_B, None, ("star",)),
     "admin": ("System", "Admin", Role.SYSTEM_ADMIN, None, None, ()),
 }
+# A login that signs in with a second factor even in development: its authenticator's
+# secret is published, so its codes come from `manage.py demo_totp maya` or oathtool.
+SECOND_FACTOR_USER = ("maya", ("Maya", "Lindqvist", Role.SOCIAL_WORKER, AGENCY_A, "north", ()))
+DEMO_TOTP_SECRET = "CASEBOOKDEMOTOTPCASEBOOKDEMOTOTP"  # noqa: S105  # nosec B105
 
 # C-SSRS screener answers giving each triage level (see cases/cssrs.py).
 SCREENS = {
@@ -770,6 +776,10 @@ class Command(BaseCommand):
             username: self._user(username, spec, agencies, teams, password)
             for username, spec in USERS.items()
         }
+        username, spec = SECOND_FACTOR_USER
+        set_demo_authenticator(
+            user=self._user(username, spec, agencies, teams, password), secret=DEMO_TOTP_SECRET
+        )
         self.concerns = {c.code: c for c in Concern.objects.all()}
         self.natures = {n.code: n for n in CallNature.objects.all()}
         self.on_scene = {s.code: s for s in OnSceneService.objects.all()}
@@ -786,6 +796,10 @@ class Command(BaseCommand):
             f"Demo data ready: {len(self.users)} users, "
             f"{Client.objects.filter(agency__in=agencies.values()).count()} clients "
             f"({made} added now)."
+        )
+        self.stdout.write(
+            f"{username} signs in with a second factor: the code is printed by "
+            f"`manage.py demo_totp {username}` (or `oathtool --totp -b {DEMO_TOTP_SECRET}`)."
         )
         call_command("seed_demo_referrals", stdout=self.stdout)
         call_command("seed_demo_followups", stdout=self.stdout)
