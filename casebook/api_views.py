@@ -4,6 +4,7 @@ import logging
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.cache import cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -15,6 +16,8 @@ from accounts.mfa import check_code, mfa_required
 from accounts.models import ApiToken
 from accounts.signin import refusal_of
 from accounts.tokens import get_token_for_user, issue_token, revoke_token
+from audit.models import Action
+from audit.services import record
 from casebook.authentication import CACHE_ERRORS, ExpiringTokenAuthentication
 from core.api import PARSER_CLASSES
 from core.http import client_address
@@ -75,7 +78,16 @@ class TokenRateThrottle(ScopedRateThrottle):
 
     def allow_request(self, request, view):
         try:
-            return super().allow_request(request, view)
+            allowed = super().allow_request(request, view)
+            # One row in the trail when an address first hits the limit, not one a request.
+            if not allowed and cache.add(f"{self.key}:refused", 1, max(int(self.wait() or 0), 1)):
+                record(
+                    request=request,
+                    action=Action.DENIED,
+                    object_type="api-token",
+                    detail={"limit": "token requests a minute"},
+                )
+            return allowed
         except CACHE_ERRORS as exc:
             logger.warning("Token rate limit: cache unavailable (%s); not applied.", exc)
             return True

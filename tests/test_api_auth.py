@@ -169,6 +169,14 @@ class TestTokenRateLimit:
         assert response.status_code == 429
         assert "throttled" in response.json()["detail"]
 
+    def test_the_limit_hit_is_one_row_in_the_trail_not_one_a_request(self, anon, db):
+        for n in range(26):
+            sign_in(anon, f"nobody{n}", "x")
+
+        refused = AuditEvent.objects.filter(action=Action.DENIED, object_type="api-token")
+        assert refused.count() == 1
+        assert refused.get().path == TOKEN_URL
+
     def test_a_forged_forwarded_for_header_does_not_escape_the_limit(self, anon, db):
         for n in range(20):
             sign_in(anon, f"nobody{n}", "x", HTTP_X_FORWARDED_FOR=random_address())
