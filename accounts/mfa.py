@@ -185,6 +185,30 @@ def confirm_enrolment(*, user: User, code: str, request: HttpRequest | None = No
     return codes
 
 
+@transaction.atomic
+def renew_recovery_codes(*, user: User, code: str, request: HttpRequest | None = None) -> list[str]:
+    """Replace `user`'s recovery codes with fresh ones, to be shown once, against a code
+    from their authenticator app: not a recovery code, so that whoever holds one cannot
+    mint more. The app's own growing wait applies. Raises DomainError on a wrong code."""
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+    token = "".join(code.split())
+    if device is None or not (token.isdigit() and len(token) == 6):
+        raise DomainError("Enter the 6-digit code your authenticator app shows now.", field="code")
+    if not device.verify_token(token):
+        raise DomainError(
+            "That code does not match. Enter the 6-digit code your app shows now.", field="code"
+        )
+    codes = _replace_recovery_codes(user)
+    record(
+        request=request,
+        actor=user,
+        action=Action.UPDATE,
+        obj=user,
+        detail={"mfa": "new recovery codes"},
+    )
+    return codes
+
+
 def _replace_recovery_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)

@@ -121,3 +121,25 @@ def _refusal(request: HttpRequest, user: User) -> str:
     if wait:
         return f"Too many wrong codes. Wait {wait} seconds, then enter the code your app shows."
     return ""
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@login_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """New recovery codes (the old ones stop working), against a code from the app."""
+    user = _user(request)
+    if not mfa.has_authenticator(user):
+        return HttpResponseRedirect(reverse("accounts:mfa_enrol"))
+    form = CodeForm(request.POST or None)
+    if form.is_valid():
+        try:
+            codes = mfa.renew_recovery_codes(
+                request=request, user=user, code=form.cleaned_data["code"]
+            )
+        except DomainError as exc:
+            add_error(exc, form)
+        else:
+            context = {"codes": codes, "next": reverse("casework:caseload"), "renewed": True}
+            return render(request, "accounts/mfa_recovery_codes.html", context)
+    return render(request, "accounts/mfa_recovery_codes_new.html", {"form": form})

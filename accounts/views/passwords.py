@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse_lazy
 
 from accounts.forms import ChangePasswordForm
+from accounts.mfa import has_authenticator
 from accounts.services import change_password
 
 
@@ -18,6 +19,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
+
+    def get_context_data(self, **kwargs):
+        # The way to new recovery codes, for a user who has a second factor.
+        return {
+            **super().get_context_data(**kwargs),
+            "has_authenticator": has_authenticator(self.request.user),
+        }
 
     def form_valid(self, form):
         user = change_password(

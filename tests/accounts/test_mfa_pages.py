@@ -354,3 +354,63 @@ class TestAdminResetsASecondFactor:
         client.force_login(root)
         assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
         assert client.get("/admin/otp_static/staticdevice/").status_code == 404
+
+
+class TestNewRecoveryCodes:
+    URL = "/accounts/mfa/recovery-codes/"
+
+    def verified(self, client, user):
+        device, codes = enrol(user)
+        sign_in(client, user)
+        with later():
+            client.post("/accounts/mfa/verify/", {"code": mfa.current_code(device)})
+        return device, codes
+
+    def test_the_apps_code_gives_ten_new_codes_and_the_old_ones_stop_working(
+        self, client, alice, required
+    ):
+        device, old = self.verified(client, alice)
+        assert "get new recovery codes" in client.get("/accounts/password/").content.decode()
+
+        with later(seconds=65):
+            page = client.post(self.URL, {"code": mfa.current_code(device)})
+
+        assert page.status_code == 200
+        new = page.context["codes"]
+        assert len(new) == 10
+        assert not set(new) & set(old)
+        assert "no longer work" in page.content.decode()
+        assert mfa.check_code(alice, new[0])
+        # (After a success: a failure makes the recovery codes wait a moment.)
+        assert not mfa.check_code(alice, old[0])
+        assert AuditEvent.objects.filter(
+            actor=alice, action=Action.UPDATE, detail__mfa="new recovery codes"
+        ).exists()
+
+    def test_a_wrong_code_changes_nothing(self, client, alice, required):
+        device, old = self.verified(client, alice)
+        with later(seconds=65):
+            page = client.post(self.URL, {"code": wrong(mfa.current_code(device))})
+        assert page.status_code == 200
+        assert "does not match" in page.content.decode()
+        assert mfa.check_code(alice, old[0])
+
+    def test_a_recovery_code_cannot_mint_more(self, client, alice, required):
+        _, old = self.verified(client, alice)
+        page = client.post(self.URL, {"code": old[1]})
+        assert "6-digit code" in page.content.decode()
+        assert mfa.check_code(alice, old[1])
+
+    def test_without_an_authenticator_it_leads_to_enrolment(self, client, alice):
+        client.force_login(alice)
+        response = client.get(self.URL)
+        assert response.status_code == 302
+        assert response.url == "/accounts/mfa/enrol/"
+        assert "recovery codes" not in client.get("/accounts/password/").content.decode()
+
+    def test_an_unverified_session_must_give_the_code_first(self, client, alice, required):
+        enrol(alice)
+        sign_in(client, alice)
+        response = client.get(self.URL)
+        assert response.status_code == 302
+        assert response.url.startswith("/accounts/mfa/verify/")
