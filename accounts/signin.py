@@ -24,10 +24,10 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from audit.models import Action
 from audit.services import record
+from core.cache import CACHE_ERRORS
 from core.http import client_address
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def check_allowed(request: HttpRequest, username: str) -> Refusal | None:
             for limit, key in _keys(request, username)
             if (until := _waits_until(_failures(limit, key, now), limit)) and until > now
         ]
-    except _CACHE_ERRORS as exc:
+    except CACHE_ERRORS as exc:
         logger.warning("Sign-in limits: cache unavailable (%s); not applied.", exc)
         return None
     return max(waits, key=lambda refusal: refusal.wait_seconds, default=None)
@@ -92,7 +92,7 @@ def record_failure(request: HttpRequest, username: str) -> None:
     try:
         for limit, key in _keys(request, username):
             _count(limit, key, now)
-    except _CACHE_ERRORS as exc:
+    except CACHE_ERRORS as exc:
         logger.warning("Sign-in limits: cache unavailable (%s); failure not counted.", exc)
 
 
@@ -102,7 +102,7 @@ def record_success(request: HttpRequest, username: str) -> None:
     key = _key(USERNAME, username)
     try:
         cache.delete_many([f"{key}:count", f"{key}:last"])
-    except _CACHE_ERRORS as exc:
+    except CACHE_ERRORS as exc:
         logger.warning("Sign-in limits: cache unavailable (%s); count not reset.", exc)
 
 
@@ -150,7 +150,7 @@ def _first_refusal(request: HttpRequest, username: str, refusal: Refusal) -> boo
     try:
         ends = int(refusal.until.timestamp()) if refusal.until else 0
         return bool(cache.add(f"{key}:refused:{ends}", 1, refusal.wait_seconds + 60))
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         return True
 
 
@@ -158,8 +158,6 @@ def _first_refusal(request: HttpRequest, username: str, refusal: Refusal) -> boo
 _KEPT_FOR = int((LONGEST_WAIT + FORGET_AFTER).total_seconds()) + 60
 # Where the counts are in the cache (the tests give each test a prefix of its own).
 KEY_PREFIX = "casebook:signin"
-# Redis's, and the file cache's of the embedded default.
-_CACHE_ERRORS = (RedisError, OSError)
 
 
 def _keys(request: HttpRequest, username: str) -> list[tuple[Limit, str]]:

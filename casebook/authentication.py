@@ -18,18 +18,14 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from redis.exceptions import RedisError
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import API_TOKEN_LAST_USE_WRITE_SECONDS, ApiToken
 from accounts.tokens import find_token
+from core.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
-
-# What the cache backends raise when their server is away: Redis's own errors, and
-# socket and file errors (the file-based cache of development).
-CACHE_ERRORS = (RedisError, OSError)
 
 
 def _seen_key(token: ApiToken) -> str:

@@ -78,7 +78,7 @@ class AutoSchema(openapi.AutoSchema):
         if writes:
             refusals["413"] = (error, "The request body is too large.")
             refusals["415"] = (error, "The request body is not in a format the API reads.")
-        if getattr(self.view, "throttle_scope", None):
+        if getattr(self.view, "throttle_classes", None):
             refusals["429"] = (error, "Too many attempts; try again later.")
         return refusals
 

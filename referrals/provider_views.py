@@ -11,13 +11,12 @@ page answers 429 without looking at the token, and one audit row per window says
 limit was hit, so guessing tokens neither goes on nor fills the trail.
 """
 
-import zoneinfo
-
 from django.conf import settings
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import zone_of
 from audit.models import Action
 from audit.services import record as audit
 from core.exceptions import DomainError
@@ -57,7 +56,7 @@ def provider_link(request, token):
         return _private(render(request, "referrals/provider_link_gone.html", status=404))
     referral = link.referral
     agency = referral.agency
-    with timezone.override(zoneinfo.ZoneInfo(agency.timezone)):
+    with timezone.override(zone_of(agency)):
         if request.method == "POST":
             response = _act(request, link, token)
         else:

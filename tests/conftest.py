@@ -148,6 +148,17 @@ def pytest_report_header(config):
 
 
 @pytest.fixture
+def cache_down(settings):
+    """Redis down: the cache pointed at a port nobody listens on."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+
+@pytest.fixture
 def agency_a(db):
     return AgencyFactory(name="Agency A", slug="agency-a", timezone="America/Los_Angeles")
 

@@ -234,8 +234,6 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Token requests a minute per address (a rate, which bandit takes for a password).
-_TOKEN_RATE = "20/minute"  # noqa: S105  # nosec B105
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request answers 401 with WWW-Authenticate.
@@ -248,8 +246,6 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": _TOKEN_RATE},
     # Throttles count per client address as core/http.py reads it.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
@@ -370,10 +366,12 @@ API_TOKEN_MAX_HOURS = _int("API_TOKEN_MAX_HOURS", 12)
 # Break the glass: how long an emergency access grant lasts.
 EMERGENCY_ACCESS_HOURS = _int("EMERGENCY_ACCESS_HOURS", 4)
 
-# Rate limits (django-ratelimit, counted in the shared cache): lookups of clients outside
-# one's caseload per user, and provider-link requests per client address.
+# Rate limits (core/ratelimit.py: django-ratelimit, counted in the shared cache): lookups
+# of clients outside one's caseload per user; provider-link and API token requests per
+# client address.
 OUTSIDE_SCOPE_LOOKUP_RATE = env.str("OUTSIDE_SCOPE_LOOKUP_RATE", default="20/h")
 PROVIDER_LINK_RATE = env.str("PROVIDER_LINK_RATE", default="30/m")
+API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="20/m")
 
 # What an HSDS package may hold once uncompressed (directory/hsds.py).
 HSDS_MAX_FILE_BYTES = _int("HSDS_MAX_FILE_BYTES", 50 * 1024 * 1024)

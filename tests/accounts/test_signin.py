@@ -242,15 +242,6 @@ class TestRefusalsAreAudited:
 
 
 class TestWhenTheCacheIsDown:
-    @pytest.fixture
-    def cache_down(self, settings):
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": "redis://127.0.0.1:1/0",
-            }
-        }
-
     def test_the_right_password_still_signs_in(self, alice, cache_down):
         client = client_from("198.51.100.1")
 

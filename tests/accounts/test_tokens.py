@@ -21,13 +21,6 @@ TOKEN_URL = "/api/v1/auth/token/"
 LOGOUT_URL = "/api/v1/auth/logout/"
 LIST_URL = "/api/v1/auth/tokens/"
 PASSWORD = "pw-for-tests"
-# The cache pointed at a port nobody listens on: Redis down.
-CACHE_DOWN = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-    }
-}
 
 
 @pytest.fixture(autouse=True)
@@ -390,11 +383,8 @@ class TestTokensEndLikeSessions:
             assert get_cases(new).status_code == 200
 
 
+@pytest.mark.usefixtures("cache_down")
 class TestWithTheCacheDown:
-    @pytest.fixture(autouse=True)
-    def _cache_down(self, settings):
-        settings.CACHES = CACHE_DOWN
-
     def test_signing_in_and_calling_the_api_still_work(self, alice, alice_case):
         token = obtain()
 

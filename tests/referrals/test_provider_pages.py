@@ -392,6 +392,11 @@ class TestRateLimit:
         assert response.status_code == 429
         assert link_uses(link).count() == 5
 
+    def test_with_the_cache_down_the_link_still_opens(self, client, link, cache_down):
+        # The count is a speed bump for guessers: a Redis outage must not close the page.
+        for _ in range(7):
+            assert client.get(link_url(link)).status_code == 200
+
     def test_another_address_is_still_served(self, client, link):
         for _ in range(6):
             client.get(link_url("guess"))
