@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Agency, Role, User
 from cases.cssrs import RiskLevel
 from cases.names import phonetic_key
+from core import lookups  # noqa: F401  (registers field__any_of)
 
 # --- Reference data (edited in the Django admin) ------------------------------------------
 
@@ -91,7 +92,7 @@ class ClientQuerySet(models.QuerySet["Client"]):
         if user.role == Role.AGENCY_ADMIN:
             return self.filter(agency_id=user.agency_id)
         return self.filter(agency_id=user.agency_id).filter(
-            Q(pk__in=Case.objects.visible_to(user).values("client_id"))
+            Q(pk__any_of=Case.objects.visible_to(user).values("client_id"))
             | self._registered_without_case_q(user)
         )
 
@@ -101,14 +102,18 @@ class ClientQuerySet(models.QuerySet["Client"]):
         if not user.is_authenticated or not user.works_cases:
             return self.none()
         return self.filter(agency_id=user.agency_id).filter(
-            Q(pk__in=Case.objects.writable_by(user).values("client_id"))
+            Q(pk__any_of=Case.objects.writable_by(user).values("client_id"))
             | self._registered_without_case_q(user)
         )
 
     @staticmethod
     def _registered_without_case_q(user: User) -> Q:
-        # A Q joined with a conditional expression is a Q; the stubs take only Q & Q.
-        return Q(created_by_id=user.pk) & ~Exists(Case.objects.filter(client_id=OuterRef("pk")))  # type: ignore[return-value]
+        # Its own id list (an InitPlan over the created_by index): NOT EXISTS beside the
+        # other branch of an OR would be hashed over every case of the database.
+        caseless = Client.objects.filter(created_by_id=user.pk).exclude(
+            Exists(Case.objects.filter(client_id=OuterRef("pk")))
+        )
+        return Q(pk__any_of=caseless.values("pk"))
 
     def active(self) -> Self:
         """Clients not merged into another record."""
@@ -342,6 +347,10 @@ class CaseQuerySet(models.QuerySet["Case"]):
         them by a live emergency access. A supervisor: the same, plus every case of the
         teams they supervise. An agency admin: every case of their agency. A system admin
         and anyone without an agency: none. Never another agency's.
+
+        Each branch of the OR is an index search (worker, team, case ids), which
+        PostgreSQL combines with a BitmapOr: no branch may be a plain IN (subquery),
+        which would make it test every case of the agency.
         """
         if not user.is_authenticated or not user.agency_id or user.role == Role.SYSTEM_ADMIN:
             return self.none()
@@ -373,14 +382,13 @@ class CaseQuerySet(models.QuerySet["Case"]):
         if user.team_id:
             scope |= Q(team_id=user.team_id)
         if user.role == Role.SUPERVISOR:
-            scope |= Q(team__in=user.supervised_teams.all())
+            scope |= Q(team_id__any_of=user.supervised_teams.values("pk"))
         return scope
 
     @staticmethod
     def _emergency_q(user: User) -> Q:
-        # Uncorrelated subquery: PostgreSQL hashes it once instead of probing per row.
         return Q(
-            pk__in=EmergencyAccess.objects.filter(
+            pk__any_of=EmergencyAccess.objects.filter(
                 user_id=user.pk, expires_at__gt=timezone.now()
             ).values("case_id")
         )
@@ -550,10 +558,20 @@ class Disposition(models.TextChoices):
     UNABLE_TO_LOCATE = "unable_to_locate", "Unable to locate"
 
 
+def on_visible_cases(user: User | AnonymousUser) -> Q:
+    """A filter for rows that belong to a case and its agency (contacts, referrals,
+    follow-ups, hospital visits): those on cases the user may see. An agency admin's is
+    the agency column; anyone else's searches the rows' case index for the ids of the
+    user's visible cases, so a list never scans the agency's rows to keep the user's."""
+    if user.is_authenticated and user.agency_id and user.role == Role.AGENCY_ADMIN:
+        return Q(agency_id=user.agency_id)
+    return Q(case_id__any_of=Case.objects.visible_to(user).values("pk"))
+
+
 class ContactQuerySet(models.QuerySet["Contact"]):
     def visible_to(self, user: User | AnonymousUser) -> Self:
         """Contacts on cases the user may see."""
-        return self.filter(case__in=Case.objects.visible_to(user))
+        return self.filter(on_visible_cases(user))
 
     def for_list(self) -> Self:
         return self.select_related("case", "client", "recorded_by", "call_nature")

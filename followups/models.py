@@ -196,9 +196,9 @@ FUA_REASONS = (VisitReason.SUBSTANCE_USE, VisitReason.OVERDOSE)
 
 class HospitalVisitQuerySet(models.QuerySet["HospitalVisit"]):
     def visible_to(self, user: User | AnonymousUser) -> Self:
-        from cases.models import Case
+        from cases.models import on_visible_cases
 
-        return self.filter(case__in=Case.objects.visible_to(user))
+        return self.filter(on_visible_cases(user))
 
 
 class HospitalVisit(models.Model):
@@ -357,9 +357,9 @@ CLOSED_STATUSES = (Status.COMPLETED, Status.MISSED, Status.CANCELLED)
 class FollowUpQuerySet(models.QuerySet["FollowUp"]):
     def visible_to(self, user: User | AnonymousUser) -> Self:
         """Follow-ups on cases the user may see (Case.objects.visible_to)."""
-        from cases.models import Case
+        from cases.models import on_visible_cases
 
-        return self.filter(case__in=Case.objects.visible_to(user))
+        return self.filter(on_visible_cases(user))
 
     def open(self) -> Self:
         return self.filter(status__in=OPEN_STATUSES)

@@ -298,9 +298,9 @@ class Consent(models.Model):
 class ReferralQuerySet(models.QuerySet["Referral"]):
     def visible_to(self, user: User | AnonymousUser) -> Self:
         """Referrals of the cases the user may see."""
-        from cases.models import Case
+        from cases.models import on_visible_cases
 
-        return self.filter(case__in=Case.objects.visible_to(user))
+        return self.filter(on_visible_cases(user))
 
     def writable_by(self, user: User | AnonymousUser) -> Self:
         """Referrals the user may act on as the referring agency."""
