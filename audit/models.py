@@ -42,6 +42,9 @@ class AuditEvent(models.Model):
 
     The application never changes or deletes a row: the model refuses it, and a database
     trigger (migration 0002) refuses it for any other client of the same database user.
+    On PostgreSQL the table is partitioned by month of `at` (migration 0005,
+    audit/partitions.py); its primary key there is (id, at), as partitioning requires, and
+    the identity still gives every row an id of its own.
     """
 
     at = models.DateTimeField(auto_now_add=True)
@@ -73,6 +76,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["client_id", "-at"], name="audit_client_at_idx"),
             # Filter by user on the trail page.
             models.Index(fields=["actor", "-at"], name="audit_actor_at_idx"),
+            # The admin's list of every agency's events, newest first (each month's index
+            # read backwards, merged), and its date drill-down.
+            models.Index(fields=["at", "id"], name="audit_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,11 +1,14 @@
 """Sign-in, sign-out and failed sign-in go to the audit trail (HIPAA 164.312(b)); after
-`migrate`, the application's database role gets its grants again."""
+`migrate`, the audit trail's partitions are topped up and the application's database
+role gets its grants again."""
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from audit import partitions
 from audit.models import Action
 from audit.roles import current_role, grant_app_privileges, role_exists
 from audit.services import record
@@ -37,6 +40,17 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         object_type="user",
         detail={"username": username},
     )
+
+
+@receiver(post_migrate)
+def top_up_partitions(sender, using=DEFAULT_DB_ALIAS, **kwargs):
+    """After `migrate`, run as the owner of the tables, the audit trail has its monthly
+    partitions MONTHS_AHEAD months ahead (audit/partitions.py): an installation whose
+    worker connects as the application's role, which may not create them, gets them on
+    every deploy. A refusal is logged, never raised."""
+    # Sent once per app: once is enough.
+    if sender.label == "audit":
+        partitions.top_up(using=using)
 
 
 def regrant_app_role(sender, using=DEFAULT_DB_ALIAS, **kwargs):

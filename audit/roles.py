@@ -4,7 +4,9 @@ the audit trail, and can do nothing else.
 The role that runs the migrations owns every table. The role the application connects
 as owns nothing, so it cannot TRUNCATE, ALTER, disable or drop the audit table's trigger,
 drop a table or grant anything; on the audit table it may only SELECT and INSERT, so a
-leaked application password cannot rewrite the trail. SQLite has no roles: there the
+leaked application password cannot rewrite the trail. It holds nothing on the audit
+table's monthly partitions (audit/partitions.py), which it reads and writes through the
+audit table, nor on the months detached for archiving. SQLite has no roles: there the
 trail relies on the model and its triggers alone.
 """
 
@@ -13,6 +15,7 @@ import re
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from audit.models import AuditEvent
+from audit.partitions import audit_tables
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 TABLE_GRANTS = "SELECT, INSERT, UPDATE, DELETE"
@@ -70,9 +73,10 @@ def ensure_role(connection: BaseDatabaseWrapper, name: str, password: str | None
 def grant_app_privileges(connection: BaseDatabaseWrapper, name: str) -> None:
     """Revoke everything `name` holds in this database's schema, then grant exactly what
     the application needs: SELECT, INSERT, UPDATE, DELETE on every table but the audit
-    trail's (SELECT and INSERT only), USAGE and SELECT on every sequence. Default
-    privileges give tables that later migrations create (as the role running this) the
-    same. Run as the role that owns the tables; idempotent."""
+    trail's (SELECT and INSERT only) and its partitions' (nothing), USAGE and SELECT on
+    every sequence. Default privileges give tables that later migrations create (as the
+    role running this) the same; a new partition is stripped of them as it is made. Run as
+    the role that owns the tables; idempotent."""
     role = connection.ops.quote_name(check_role_name(name))
     if current_role(connection) == name:
         raise RoleError(f"Run this as the role that owns the tables, not as {name}.")
@@ -82,6 +86,7 @@ def grant_app_privileges(connection: BaseDatabaseWrapper, name: str) -> None:
         cursor.execute("SELECT current_schema()")
         row = cursor.fetchone()
         schema = connection.ops.quote_name(str(row[0]) if row else "public")
+        partitions = [connection.ops.quote_name(table) for table in audit_tables(cursor)]
         statements = [
             f"REVOKE ALL ON DATABASE {database} FROM {role}",
             f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role}",
@@ -91,6 +96,7 @@ def grant_app_privileges(connection: BaseDatabaseWrapper, name: str) -> None:
             f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {role}",
             f"GRANT {TABLE_GRANTS} ON ALL TABLES IN SCHEMA {schema} TO {role}",
             f"REVOKE UPDATE, DELETE ON {audit_table} FROM {role}",
+            *(f"REVOKE ALL ON {partition} FROM {role}" for partition in partitions),
             f"GRANT {SEQUENCE_GRANTS} ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT {TABLE_GRANTS} ON TABLES TO {role}",
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "

@@ -7,6 +7,8 @@ own process and drops it (and what it holds) when done. The grants must be commi
 a second connection to see them: these tests commit, and flush after.
 """
 
+import datetime
+import logging
 import os
 import secrets
 from contextlib import suppress
@@ -14,13 +16,16 @@ from io import StringIO
 
 import psycopg
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.management.sql import emit_post_migrate_signal
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import override_settings
+from django.utils import timezone
 from psycopg import errors, sql
 
+from audit import partitions
 from audit.models import Action, AuditEvent
 from audit.roles import drop_role
 from cases.models import Client, Contact
@@ -95,7 +100,25 @@ def event(alice):
     )
 
 
+@pytest.fixture
+def partition():
+    """This month's partition of the trail, which `event` lands in."""
+    partitions.ensure_partitions(months_ahead=0)
+    return partitions.partition_name(partitions.month_of(timezone.now()))
+
+
+@pytest.fixture
+def as_app_role(app_role):
+    """Django's own connection working as the application's role."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(app_role.name)))
+    yield app_role
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+
+
 TRAIL = "audit_auditevent"
+DEFAULT_PARTITION = "audit_auditevent_default"
 TAMPERING = [
     ("update", "UPDATE audit_auditevent SET action = 'login' WHERE id = {id}"),
     ("delete", "DELETE FROM audit_auditevent WHERE id = {id}"),
@@ -111,17 +134,40 @@ TAMPERING = [
     ("take ownership", "ALTER TABLE audit_auditevent OWNER TO {role}"),
     ("skip triggers", "SET session_replication_role = replica"),
     ("make a table", "CREATE TABLE audit_shadow (id int)"),
+    # The partitions (audit/partitions.py): the same, and more ways to lose a month.
+    ("update a partition", "UPDATE {partition} SET action = 'login' WHERE id = {id}"),
+    ("delete from a partition", "DELETE FROM {partition} WHERE id = {id}"),
+    ("truncate a partition", "TRUNCATE {partition}"),
+    ("truncate the default partition", f"TRUNCATE {DEFAULT_PARTITION}"),
+    ("disable a partition's triggers", "ALTER TABLE {partition} DISABLE TRIGGER ALL"),
+    ("drop a partition's trigger", "DROP TRIGGER audit_event_no_update ON {partition}"),
+    ("alter a partition", "ALTER TABLE {partition} RENAME TO audit_hidden"),
+    ("detach a partition", "ALTER TABLE audit_auditevent DETACH PARTITION {partition}"),
+    (
+        "detach the default partition",
+        f"ALTER TABLE audit_auditevent DETACH PARTITION {DEFAULT_PARTITION}",
+    ),
+    ("drop a partition", "DROP TABLE {partition}"),
+    ("drop the default partition", f"DROP TABLE {DEFAULT_PARTITION}"),
+    ("take a partition", "ALTER TABLE {partition} OWNER TO {role}"),
+    (
+        "add a partition",
+        "CREATE TABLE audit_auditevent_y2199m01 PARTITION OF audit_auditevent "
+        "FOR VALUES FROM ('2199-01-01') TO ('2199-02-01')",
+    ),
 ]
 
 
 @commits
 class TestTheApplicationRoleCannotTamperWithTheTrail:
     @pytest.mark.parametrize(("what", "statement"), TAMPERING, ids=[t[0] for t in TAMPERING])
-    def test_it_is_refused(self, app_role, event, what, statement):
+    def test_it_is_refused(self, app_role, partition, event, what, statement):
         conn = app_role.connect()
         with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute(statement.format(id=event.pk, role=app_role.name))
+            conn.execute(statement.format(id=event.pk, role=app_role.name, partition=partition))
         AuditEvent.objects.get(pk=event.pk, action=Action.VIEW)
+        with connection.cursor() as cursor:
+            assert partitions.month_of(event.at) in partitions.attached_months(cursor)
 
     def test_it_cannot_grant_itself_more(self, app_role):
         conn = app_role.connect()
@@ -136,6 +182,11 @@ class TestTheApplicationRoleCannotTamperWithTheTrail:
                 )
         for privilege in ("UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES"):
             assert not has_privilege(app_role.name, TRAIL, privilege), privilege
+
+    def test_it_holds_nothing_on_the_partitions(self, app_role, partition):
+        for table in (partition, DEFAULT_PARTITION):
+            for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER"):
+                assert not has_privilege(app_role.name, table, privilege), (table, privilege)
 
     def test_it_owns_nothing_and_belongs_to_no_role(self, app_role):
         with connection.cursor() as cursor:
@@ -203,6 +254,24 @@ class TestTheApplicationRoleDoesItsWork:
         viewed = AuditEvent.objects.filter(action=Action.VIEW, object_id=str(contact.case_id))
         assert viewed.exists()
 
+    def test_it_appends_to_a_partition_made_later_which_grants_it_nothing(self, app_role):
+        with time_machine.travel(datetime.datetime(2150, 1, 10, tzinfo=datetime.UTC)):
+            assert "audit_auditevent_y2150m01" in partitions.ensure_partitions(months_ahead=0)
+        try:
+            for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+                assert not has_privilege(app_role.name, "audit_auditevent_y2150m01", privilege)
+            conn = app_role.connect()
+            landed = conn.execute(
+                "INSERT INTO audit_auditevent (at, actor_username, action, object_type, "
+                "object_id, path, detail) VALUES ('2150-01-15', '', 'view', 'case', '1', '/', "
+                "'{}') RETURNING tableoid::regclass::text"
+            ).fetchone()[0]
+            assert landed == "audit_auditevent_y2150m01"
+        finally:
+            app_role.close()
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE audit_auditevent_y2150m01")
+
     def test_a_table_made_by_a_later_migration_is_granted_too(self, app_role):
         with connection.cursor() as cursor:
             cursor.execute("CREATE TABLE audit_later_table (id bigserial PRIMARY KEY, v int)")
@@ -218,6 +287,42 @@ class TestTheApplicationRoleDoesItsWork:
             app_role.close()
             with connection.cursor() as cursor:
                 cursor.execute("DROP TABLE audit_later_table")
+
+
+@commits
+class TestPartitionsUnderTheApplicationRole:
+    """A worker connected as the application's role: the daily task cannot make the
+    months ahead, so it checks them, loudly, and recording an event never fails."""
+
+    FAR = datetime.datetime(2151, 3, 10, tzinfo=datetime.UTC)
+
+    def test_the_daily_task_only_checks_and_logs_what_the_owner_must_do(
+        self, as_app_role, alice, caplog
+    ):
+        with (
+            time_machine.travel(self.FAR),
+            caplog.at_level(logging.ERROR, logger="audit.partitions"),
+        ):
+            assert partitions.top_up() == []
+            event = AuditEvent.objects.create(actor=alice, action=Action.VIEW)
+            partitions.top_up()
+        assert "monthly partitions for 0 month(s)" in caplog.text
+        assert "2151-03 (1)" in caplog.text
+        assert "ensure_audit_partitions --move-default" in caplog.text
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            cursor.execute("SELECT to_regclass('audit_auditevent_y2151m03')")
+            assert cursor.fetchone() == (None,)
+        assert AuditEvent.objects.get(pk=event.pk).at.year == 2151
+
+    def test_postgresql_refuses_it_the_partitions(self, as_app_role):
+        with time_machine.travel(self.FAR), pytest.raises(DatabaseError):
+            partitions.ensure_partitions(months_ahead=0)
+
+    @pytest.mark.parametrize("command", ["ensure_audit_partitions", "archive_audit_partitions"])
+    def test_the_commands_ask_for_the_owner(self, as_app_role, command):
+        with pytest.raises(CommandError, match="Only the owner"):
+            call_command(command, stdout=StringIO())
 
 
 @commits
@@ -237,12 +342,17 @@ class TestSetupDatabaseRolesCommand:
         assert has_privilege(app_role.name, TRAIL, "INSERT")
         assert has_privilege(app_role.name, "cases_client", "UPDATE")
 
-    def test_migrate_grants_again_when_the_role_is_configured(self, app_role):
+    def test_migrate_grants_again_when_the_role_is_configured(self, app_role, partition):
         with connection.cursor() as cursor:
             # As a migration that rebuilt the tables would leave them.
             cursor.execute(
-                sql.SQL("REVOKE ALL ON cases_client FROM {0}; GRANT ALL ON {1} TO {0}").format(
-                    sql.Identifier(app_role.name), sql.Identifier(TRAIL)
+                sql.SQL(
+                    "REVOKE ALL ON cases_client FROM {0}; GRANT ALL ON {1} TO {0}; "
+                    "GRANT ALL ON {2} TO {0}"
+                ).format(
+                    sql.Identifier(app_role.name),
+                    sql.Identifier(TRAIL),
+                    sql.Identifier(partition),
                 )
             )
         assert not has_privilege(app_role.name, "cases_client", "SELECT")
@@ -252,6 +362,7 @@ class TestSetupDatabaseRolesCommand:
         assert has_privilege(app_role.name, "cases_client", "SELECT")
         assert not has_privilege(app_role.name, TRAIL, "TRUNCATE")
         assert not has_privilege(app_role.name, TRAIL, "UPDATE")
+        assert not has_privilege(app_role.name, partition, "DELETE")
 
     def test_migrate_leaves_roles_alone_when_none_is_configured(self, app_role):
         with connection.cursor() as cursor:

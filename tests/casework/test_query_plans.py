@@ -19,7 +19,7 @@ from django.urls import reverse
 from accounts.models import Role, User
 from cases.models import Case, Client
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 CASES = 30_000
 # A table past this many rows is one whose sequential scan a page cannot afford at 1M

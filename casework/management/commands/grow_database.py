@@ -23,6 +23,7 @@ disclosures, referral and follow-up events, attempts, notifications, Caring Cont
 PostgreSQL only (generate_series, hashint8extended, temporary tables).
 """
 
+import datetime
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
+from audit.partitions import ensure_partitions
 from cases.models import Case
 from casework.growth.chunks import chunk_statements, grow_chunk
 from casework.growth.reference import (
@@ -43,6 +45,9 @@ from casework.growth.reference import (
     staff_params,
 )
 from casework.growth.sql_cases import GROW_U
+
+# How far back the grown cases open (sql_cases.CASES: up to 1,095 days), with a margin.
+HISTORY = datetime.timedelta(days=1_100)
 
 
 class Command(BaseCommand):
@@ -82,6 +87,9 @@ class Command(BaseCommand):
             **name_params(),
             **sequence_params(),
         }
+        # The audit reads go back three years: their months get partitions of their own
+        # rather than filling the DEFAULT one.
+        ensure_partitions(since=(params["now"] - HISTORY).date())
         with connection.cursor() as cursor:
             cursor.execute(GROW_U.format(seed=1000 * options["seed"]))
         self.stdout.write(f"Growing the database from {have:,} to {target:,} cases.")
