@@ -16,13 +16,17 @@ Then, for the agency admin, times:
 - the report (reports.report referral_rows + referral_summary) over 3 months and over
   the year, against raw SQL computing the same totals, connection rate and medians
   (percentile_cont), and checks that the numbers agree;
-- the CSV and XLSX writers the export job uses (reports/exports.py) over all the
-  agency's rows, de-identified and identified, against COPY (SELECT ...) TO STDOUT of
-  the same columns; rows/second, and in a fresh process each: peak Python memory
+- the CSV and XLSX writers the export job uses (reports/export_sql.py: one COPY, and typed
+  rows computed in SQL) and the Python writers they replaced on PostgreSQL (still
+  SQLite's, reports/exports.py; --no-python-exports skips them) over all the agency's
+  rows, de-identified and identified, against a bare COPY (SELECT ...) TO STDOUT of the
+  same columns (raw values, the same HMAC client key); rows/second, how many times
+  faster than the Python writer, and in a fresh process each: peak Python memory
   (tracemalloc) and the process's peak RSS (VmHWM; getrusage's ru_maxrss is inherited
   from the parent on Linux) before and after;
 - the streamed CSV response (/reports/referrals.csv) through Django's test client:
-  time to first byte and total.
+  time to first byte and total, against the Python stream it replaced;
+- XlsxWriter alone writing rows already in memory: the XLSX's ceiling.
 Exits non-zero when the report's numbers or the exports' row counts differ from SQL's.
 """
 
@@ -105,8 +109,9 @@ RAW_GROUPS = (
     + "GROUP BY r.status, r.need_category, r.outcome"
 )
 
-# The export's columns (reports.exports.columns), as SQL. The de-identified key is an
-# md5 stand-in of the same length for the export's HMAC-SHA256 (pgcrypto is not assumed).
+# The export's columns (reports.exports.columns), as SQL: raw values, unformatted, and the
+# de-identified key as the export computes it (pgcrypto's HMAC-SHA256, reports migration
+# 0002; before it, the baseline had an md5 stand-in of the same length).
 RAW_EXPORT = """
 SELECT r.id, (r.sent_at AT TIME ZONE %(tz)s)::date, r.status, r.outcome, r.need_category,
        r.urgency, coalesce(t.name, ''),
@@ -130,7 +135,7 @@ WHERE r.agency_id = %(agency)s AND r.sent_at IS NOT NULL
   AND r.status NOT IN ('draft', 'entered-in-error')
 ORDER BY r.sent_at, r.id
 """
-DEIDENTIFIED_SQL = "substr(md5(%(secret)s || r.client_id::text), 1, 16)"
+DEIDENTIFIED_SQL = "substr(encode(hmac(r.client_id::text, %(secret)s, 'sha256'), 'hex'), 1, 16)"
 IDENTIFIED_SQL = "cl.legal_name, cl.date_of_birth, cl.phone"
 
 
@@ -526,19 +531,33 @@ def explain_report(admin, agency, start, end):
 
 
 def run_export(kind, deidentified, admin, agency):
-    """One export of all the agency's rows; returns (rows, bytes)."""
-    from reports import exports
+    """One export of all the agency's rows; returns (rows, bytes of an XLSX file).
+    "csv" and "xlsx" are the export job's writers (reports/export_sql.py: COPY and typed
+    SQL rows on PostgreSQL); "csv-python" and "xlsx-python" are the Python writers that
+    were the job's before and stay SQLite's (reports/exports.py)."""
+    from reports import export_sql, exports
     from reports.report import referral_rows
 
-    header = exports.columns(deidentified, agency=agency)
     if kind == "copy":
         return raw_copy(agency, deidentified)
-    rows = exports.export_rows(referral_rows(admin, {}), agency=agency, deidentified=deidentified)
+    rows = referral_rows(admin, {})
+    header = exports.columns(deidentified, agency=agency)
     if kind == "csv":
-        return exports.write_csv(os.devnull, header, rows), 0
+        return export_sql.write_csv(os.devnull, rows, agency=agency, deidentified=deidentified), 0
+    if kind == "csv-python":
+        data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
+        return exports.write_csv(os.devnull, header, data), 0
+    if kind == "stream-python":
+        # What the streamed response did before: the Python rows through csv_stream.
+        data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
+        return sum(line.count("\n") for line in exports.csv_stream(header, data)) - 1, 0
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.xlsx"
-        n = exports.write_xlsx(path, header, rows)
+        if kind == "xlsx":
+            n = export_sql.write_xlsx(path, rows, agency=agency, deidentified=deidentified)
+        else:
+            data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
+            n = exports.write_xlsx(path, header, data)
         return n, path.stat().st_size
 
 
@@ -668,9 +687,10 @@ def main():
     if args.explain:
         print_plans(agency, admin)
     variants = (True,) if args.de_identified_only else (True, False)
-    bench_exports(agency, admin, variants, args.export_repeat, failures)
+    with_python = not args.no_python_exports
+    bench_exports(agency, admin, variants, args.export_repeat, failures, with_python)
     if not args.no_memory:
-        bench_memory(variants)
+        bench_memory(variants, with_python)
 
     print(f"\nWhole run: {time.perf_counter() - began:.0f} s")
     for failure in failures:
@@ -688,7 +708,12 @@ def parse_args():
         "--de-identified-only", action="store_true", help="skip the identified exports"
     )
     parser.add_argument("--explain", action="store_true", help="print the report's plans")
-    parser.add_argument("--memory", choices=["csv", "xlsx", "copy", "response"])
+    parser.add_argument("--memory", choices=[kind for _, kind in EXPORT_KINDS] + ["response"])
+    parser.add_argument(
+        "--no-python-exports",
+        action="store_true",
+        help="skip the Python writers (the exports before COPY, SQLite's path)",
+    )
     parser.add_argument("--deidentified", type=int, default=1)
     return parser.parse_args()
 
@@ -739,12 +764,20 @@ def print_plans(agency, admin):
 
 EXPORT_KINDS = [
     ("COPY ... TO STDOUT (baseline)", "copy"),
-    ("CSV writer (export job)", "csv"),
-    ("XLSX writer (export job)", "xlsx"),
+    ("CSV job: COPY", "csv"),
+    ("CSV job: Python (before)", "csv-python"),
+    ("XLSX job: SQL rows", "xlsx"),
+    ("XLSX job: Python (before)", "xlsx-python"),
+    ("CSV stream: Python (before)", "stream-python"),
 ]
+PYTHON_KINDS = ("csv-python", "xlsx-python", "stream-python")
 
 
-def bench_exports(agency, admin, variants, repeat, failures):
+def export_kinds(with_python):
+    return [(n, k) for n, k in EXPORT_KINDS if with_python or k not in PYTHON_KINDS]
+
+
+def bench_exports(agency, admin, variants, repeat, failures, with_python=True):
     """Each export writer and the streamed response over all the agency's reported rows,
     for each of `variants` (de-identified or not); a row count off goes to `failures`."""
     from referrals.models import Referral
@@ -763,28 +796,67 @@ def bench_exports(agency, admin, variants, repeat, failures):
     http.force_login(admin)
     for deidentified in variants:
         print(f"  {variant_label(deidentified)}")
-        baseline = bench_writers(agency, admin, deidentified, expected, repeat, failures)
-        bench_response(http, deidentified, expected, baseline, repeat, failures)
+        seconds = bench_writers(
+            agency, admin, deidentified, expected, repeat, failures, with_python
+        )
+        seconds["response"] = bench_response(
+            http, deidentified, expected, seconds["copy"], repeat, failures
+        )
+        print_speedups(seconds)
+    bench_xlsx_ceiling(agency, admin)
 
 
-def bench_writers(agency, admin, deidentified, expected, repeat, failures):
-    """Print each export kind's line; returns the baseline's (COPY's) seconds."""
+def bench_writers(agency, admin, deidentified, expected, repeat, failures, with_python):
+    """Print each export kind's line; returns each kind's seconds."""
     label = variant_label(deidentified)
-    baseline = None
-    for name, kind in EXPORT_KINDS:
-        seconds, (rows, size) = timed(
+    seconds = {}
+    for name, kind in export_kinds(with_python):
+        took, (rows, size) = timed(
             lambda k=kind, d=deidentified: run_export(k, d, admin, agency),
             repeat,
             warm=False,
         )
         if rows != expected:
             failures.append(f"{kind} {label}: {rows} rows, expected {expected}")
-        baseline = baseline or seconds
-        extra = f"  ({size / 2**20:.0f} MB file)" if size and kind == "xlsx" else ""
-        print(
-            f"  {name:<28}{seconds:>8.2f}{rows / seconds:>10,.0f}{seconds / baseline:>8.1f}{extra}"
+        seconds[kind] = took
+        extra = f"  ({size / 2**20:.0f} MB file)" if size else ""
+        print(f"  {name:<28}{took:>8.2f}{rows / took:>10,.0f}{took / seconds['copy']:>8.2f}{extra}")
+    return seconds
+
+
+def bench_xlsx_ceiling(agency, admin, rows=50000):
+    """XlsxWriter alone: the XLSX writer over typed rows already fetched into memory."""
+    from reports import export_sql, exports
+    from reports.report import referral_rows
+
+    cells = export_sql.xlsx_cells(agency, True)
+    query = export_sql._values(referral_rows(admin, {}), [expression for expression, _ in cells])
+    data = list(query[:rows])
+    header = exports.columns(True, agency=agency)
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        export_sql._write_typed_xlsx(
+            Path(folder) / "ceiling.xlsx", header, [kind for _, kind in cells], data, None
         )
-    return baseline
+        seconds = time.perf_counter() - start
+    print(
+        f"  {'XLSX: XlsxWriter alone':<28}{seconds:>8.2f}{len(data) / seconds:>10,.0f}"
+        f"{'':>8}  ({len(data):,} de-identified rows already in memory: the ceiling)"
+    )
+
+
+def print_speedups(seconds):
+    pairs = [
+        ("CSV job", "csv", "csv-python"),
+        ("XLSX job", "xlsx", "xlsx-python"),
+        ("CSV stream", "response", "stream-python"),
+    ]
+    for what, after, before in pairs:
+        if before in seconds:
+            print(
+                f"  {what}: {seconds[before]:.2f} s before, {seconds[after]:.2f} s now "
+                f"({seconds[before] / seconds[after]:.1f}× faster)"
+            )
 
 
 def bench_response(http, deidentified, expected, baseline, repeat, failures):
@@ -795,16 +867,17 @@ def bench_response(http, deidentified, expected, baseline, repeat, failures):
     if samples[0][2] != expected:
         failures.append(f"response {label}: {samples[0][2]} rows, expected {expected}")
     print(
-        f"  {'streamed CSV response':<28}{total:>8.2f}{expected / total:>10,.0f}"
-        f"{total / baseline:>8.1f}  (first byte after {first * 1000:.0f} ms)"
+        f"  {'CSV stream: response (COPY)':<28}{total:>8.2f}{expected / total:>10,.0f}"
+        f"{total / baseline:>8.2f}  (first byte after {first * 1000:.0f} ms)"
     )
+    return total
 
 
 def variant_label(deidentified):
     return "de-identified" if deidentified else "identified"
 
 
-def bench_memory(variants):
+def bench_memory(variants, with_python=True):
     print("\nMemory, each export in a fresh process (tracemalloc on: slower)")
     print("(peak RSS: VmHWM of the process before and after the export; ru_maxrss after,")
     print(" which on Linux starts from the parent's RSS, so it only shows growth beyond that)")
@@ -813,7 +886,7 @@ def bench_memory(variants):
         f"{'after':>7}{'ru_maxrss':>10}"
     )
     for deidentified in variants:
-        for kind in ("copy", "csv", "xlsx", "response"):
+        for kind in [k for _, k in export_kinds(with_python)] + ["response"]:
             m = memory_in_child(kind, deidentified)
             name = f"{kind} {variant_label(deidentified)}"
             print(

@@ -11,6 +11,9 @@ yet"), times in the agency's zone named in the column's header ("Sent at (Los An
 time)"), in the CSV as "YYYY-MM-DD HH:MM:SS" and in the XLSX as date cells. The numbers
 are those the report counts (report.durations), so a spreadsheet summed by hand gives the
 report's numbers.
+
+These rows and writers are SQLite's, and the reference: on PostgreSQL reports/export_sql.py
+computes the same files in the database.
 """
 
 import csv
@@ -18,6 +21,7 @@ import datetime
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import xlsxwriter
@@ -30,6 +34,11 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
 DATETIME_WIDTH = len("2026-01-31 21:00:00")
+# The rows' order in every export: as sent, ties by id.
+ORDER = ("sent_at", "pk")
+CLIENT_KEY_LENGTH = 16
+# A cell starting with one of these is a formula to a spreadsheet (see defused).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # "{zone}" is the agency's zone as people say it ("Los Angeles time").
 COLUMNS = [
@@ -65,7 +74,7 @@ def client_key(secret: str, client_id: int) -> str:
     anyone without the agency's secret can link back to the client or to another
     agency's key for the same id."""
     digest = hmac.new(secret.encode(), str(client_id).encode(), hashlib.sha256)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:CLIENT_KEY_LENGTH]
 
 
 def export_queryset(rows, deidentified: bool):
@@ -73,7 +82,7 @@ def export_queryset(rows, deidentified: bool):
     related = ["case__team", "created_by", "service__organization"]
     if not deidentified:
         related.append("client")
-    return rows.select_related(*related).order_by("sent_at", "pk")
+    return rows.select_related(*related).order_by(*ORDER)
 
 
 def export_rows(rows, *, agency, deidentified: bool) -> Iterator[list]:
@@ -138,14 +147,14 @@ def as_text(value) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, str):
-        return _defused(value)
+        return defused(value)
     return str(value)
 
 
-def _defused(text: str) -> str:
+def defused(text: str) -> str:
     # A cell starting with =, +, - or @ is a formula to a spreadsheet (CSV injection):
     # a typed-in provider name must not run as one when the export is opened.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if text[:1] in FORMULA_STARTS:
         return "'" + text
     return text
 
@@ -157,11 +166,16 @@ class _Echo:
         return value
 
 
+def csv_header(header: list[str]) -> str:
+    """The CSV's first line: the BOM (Excel then reads UTF-8, accents intact) and the
+    header row."""
+    return BOM + csv.writer(_Echo()).writerow(header)
+
+
 def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
-    """The CSV, one line at a time, BOM first (Excel then reads UTF-8, accents intact):
-    for a StreamingHttpResponse."""
+    """The CSV, one line at a time, BOM first: for a StreamingHttpResponse."""
     writer = csv.writer(_Echo())
-    yield BOM + writer.writerow(header)
+    yield csv_header(header)
     for row in rows:
         yield writer.writerow([as_text(value) for value in row])
 
@@ -186,6 +200,27 @@ def write_csv(path, header: list[str], rows: Iterable[list], progress: ProgressF
 
 def write_xlsx(path, header: list[str], rows: Iterable[list], progress: ProgressFn | None = None):
     """Write the XLSX to `path` in constant memory; returns the number of rows written."""
+    with xlsx_sheet(path, header) as (sheet, formats):
+        count = 0
+        for row in rows:
+            count += 1
+            for col, value in enumerate(row):
+                _write_cell(sheet, count, col, value, formats.date, formats.datetime)
+            if progress and count % PROGRESS_EVERY == 0:
+                progress(count)
+    return count
+
+
+class XlsxFormats:
+    def __init__(self, workbook):
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+
+
+@contextmanager
+def xlsx_sheet(path, header: list[str]):
+    """(sheet, XlsxFormats) of a new constant-memory workbook at `path` whose first row is
+    `header`; the workbook is written out when the block ends."""
     workbook = xlsxwriter.Workbook(
         str(path),
         {
@@ -200,23 +235,15 @@ def write_xlsx(path, header: list[str], rows: Iterable[list], progress: Progress
     try:
         sheet = workbook.add_worksheet("Referrals")
         bold = workbook.add_format({"bold": True})
-        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        formats = XlsxFormats(workbook)
         # Wide enough for each header and for a date and time (else Excel shows ####).
         for col, name in enumerate(header):
             sheet.set_column(col, col, max(len(name), DATETIME_WIDTH) + 2)
         sheet.write_row(0, 0, header, bold)
         sheet.freeze_panes(1, 0)
-        count = 0
-        for row in rows:
-            count += 1
-            for col, value in enumerate(row):
-                _write_cell(sheet, count, col, value, date_format, datetime_format)
-            if progress and count % PROGRESS_EVERY == 0:
-                progress(count)
+        yield sheet, formats
     finally:
         workbook.close()
-    return count
 
 
 def _write_cell(sheet, row, col, value, date_format, datetime_format):

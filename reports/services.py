@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import Agency, User
 from audit.models import Action
 from audit.services import record as audit
-from reports import exports
+from reports import export_sql
 from reports.models import ExportFormat, ExportJob, ExportStatus
 from reports.report import can_run_report, referral_rows
 
@@ -184,10 +184,10 @@ def _write(job: ExportJob, folder: Path) -> Path:
     agency = cast(Agency, user.agency)  # exports are for an agency's staff (can_run_report)
     asked = agency.local(job.created_at)
     path = folder / f"referrals-{kind}-{asked:%Y%m%d-%H%M}.{job.format}"
-    header = exports.columns(job.deidentified, agency=agency)
-    data = exports.export_rows(rows, agency=agency, deidentified=job.deidentified)
-    writer = exports.write_xlsx if job.format == ExportFormat.XLSX else exports.write_csv
-    job.rows_done = writer(path, header, data, progress)
+    writer = export_sql.write_xlsx if job.format == ExportFormat.XLSX else export_sql.write_csv
+    job.rows_done = writer(
+        path, rows, agency=agency, deidentified=job.deidentified, progress=progress
+    )
     return path
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.models import Action
 from audit.services import record as audit
 from audit.services import refuse
-from reports import exports, services
+from reports import export_sql, exports, services
 from reports.access import get_export_for_user
 from reports.forms import ExportRequestForm, ReferralFilterForm, label_filters
 from reports.models import ExportJob
@@ -151,11 +151,10 @@ def referral_csv(request):
 
 
 def csv_response(user, filters, deidentified):
-    rows = exports.export_rows(
-        referral_rows(user, filters), agency=user.agency, deidentified=deidentified
-    )
     response = StreamingHttpResponse(
-        exports.csv_stream(exports.columns(deidentified, agency=user.agency), rows),
+        export_sql.csv_stream(
+            referral_rows(user, filters), agency=user.agency, deidentified=deidentified
+        ),
         content_type=exports.CSV_CONTENT_TYPE,
     )
     name = download_name(user.agency, deidentified)

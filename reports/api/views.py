@@ -19,7 +19,7 @@ from audit.services import record as audit
 from audit.services import refuse
 from core.api import PARSER_CLASSES
 from core.api_schema import ERROR_SCHEMA, AutoSchema
-from reports import exports, services
+from reports import export_sql, exports, services
 from reports.access import get_export_for_user
 from reports.api.serializers import (
     ExportJobSerializer,
@@ -115,12 +115,10 @@ class ReferralReportView(JSONOnlyNegotiation, APIView):
 
 
 def _xlsx_response(user, filters, deidentified):
-    rows = exports.export_rows(
-        referral_rows(user, filters), agency=user.agency, deidentified=deidentified
-    )
+    rows = referral_rows(user, filters)
     with tempfile.TemporaryDirectory(prefix="casebook-report-") as folder:
         path = Path(folder) / "report.xlsx"
-        exports.write_xlsx(path, exports.columns(deidentified, agency=user.agency), rows)
+        export_sql.write_xlsx(path, rows, agency=user.agency, deidentified=deidentified)
         # Open before the folder goes: the open handle keeps the data readable.
         handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
     response = FileResponse(

@@ -1,0 +1,424 @@
+"""The referral exports as the export job, the direct CSV and the API make them: on
+PostgreSQL computed by the database, elsewhere by exports' Python writers.
+
+On PostgreSQL the CSV is one `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv)` read through
+psycopg's cursor.copy() and handed on a chunk at a time, in constant memory. The SELECT is
+the queryset of report.referral_rows itself (its filters and joins compiled by the ORM,
+its parameters bound by psycopg on the client as Django's own queries are), in
+exports.ORDER, and each cell is an SQL expression giving the text exports.as_text gives
+exports.referral_row's value: choice labels from the model fields' choices, times in the
+agency's zone, report.durations' days, Excel-safe text (exports.FORMULA_STARTS) and the
+client key (exports.client_key by pgcrypto's hmac(), the agency's secret read by the
+query, never written into the statement). tests/reports/test_export_sql.py holds the
+file to the Python writer's, byte for byte.
+
+The XLSX reads the same cells as typed values (numbers, labels, local times and dates), so
+the work per cell left in Python is XlsxWriter's: its own share of the time is most of it.
+
+Exports' Python writers make the files on SQLite (the embedded default), and for an agency
+whose zone name PostgreSQL reads as a fixed-offset abbreviation (CET, EST, ...), where
+`AT TIME ZONE` would miss the zone's summer time.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateTimeField,
+    F,
+    Field,
+    FloatField,
+    Func,
+    IntegerField,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+
+from accounts.models import Agency
+from referrals.models import Referral
+from reports import exports
+from reports.report import NO_OUTCOME_LABEL
+
+# What str.strip() strips (str.isspace()): User.get_full_name() strips the full name.
+PYTHON_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# The CSV is handed on in pieces of about this size.
+CHUNK_BYTES = 256 * 1024
+XLSX_NUMBER, XLSX_STRING, XLSX_DATETIME, XLSX_DATE, XLSX_BOOLEAN = range(5)
+
+_ARGUMENT = re.compile(r"\{(\d)\}")
+
+
+class _Sql(Func):
+    """An SQL expression whose `template` names its arguments {0}, {1}, ...: each compiled
+    by the ORM (columns of the joins it needs, values as parameters), and may be named
+    more than once."""
+
+    template = "{0}"
+
+    def as_sql(self, compiler, connection, function=None, template=None, **extra_context):
+        compiled = [compiler.compile(arg) for arg in self.get_source_expressions()]
+        params: list[Any] = []
+
+        def argument(match: re.Match) -> str:
+            sql, arg_params = compiled[int(match.group(1))]
+            params.extend(arg_params)
+            return f"({sql})"
+
+        template = template or self.extra.get("template", self.template)
+        return _ARGUMENT.sub(argument, template), params
+
+
+class _AtZone(_Sql):
+    """A timestamptz as the wall clock of zone {1} shows it (timestamp without zone)."""
+
+    template = "{0} AT TIME ZONE {1}"
+    output_field = DateTimeField()
+
+
+class _LocalText(_Sql):
+    # as_text's "%Y-%m-%d %H:%M:%S" is the ISO DateStyle's text of the whole seconds, but
+    # that glibc's %Y does not pad a year before 1000. (psycopg reads timestamps in the ISO
+    # DateStyle only, so a connection Django can use has it; to_char takes half as long
+    # again.)
+    template = "ltrim(date_trunc('second', {0})::text, '0')"
+    output_field = TextField()
+
+
+class _Defused(_Sql):
+    """{0} as exports.defused makes it: a leading formula character behind a quote."""
+
+    template = (
+        "CASE WHEN left({0}, 1) IN ("
+        + ", ".join(f"chr({ord(char)})" for char in exports.FORMULA_STARTS)
+        + ") THEN '''' || {0} ELSE {0} END"
+    )
+    output_field = TextField()
+
+
+class _Blank(_Sql):
+    # COPY writes NULL as nothing and quotes an empty string (""), which the csv module
+    # writes as nothing: an empty text becomes NULL.
+    template = "NULLIF({0}, '')"
+    output_field = TextField()
+
+
+class _FullName(_Sql):
+    """User.get_full_name() or the username: "first last" stripped as str.strip() does."""
+
+    template = "COALESCE(NULLIF(btrim({0} || ' ' || {1}, {3}), ''), {2})"
+    output_field = TextField()
+
+
+class _Days(_Sql):
+    """(accepted - sent).total_seconds() / 86400 as report.durations computes it: the
+    seconds are exact in numeric, then the same two IEEE double operations as Python."""
+
+    template = "(extract(epoch FROM {0}) - extract(epoch FROM {1}))::float8 / 86400"
+    output_field = FloatField()
+
+
+class _OneDecimal(_Sql):
+    # str(round(days, 1)): glibc's printf rounds the double exactly, ties to even, as
+    # Python's round() does; 11 digits before the point are far more than any span.
+    template = "to_char({0}, 'FM99999999990.0')"
+    output_field = TextField()
+
+
+class _ClientKey(_Sql):
+    """exports.client_key: HMAC-SHA256 of the client id's digits keyed by the agency's
+    secret, hex, cut to CLIENT_KEY_LENGTH (pgcrypto, reports migration 0002)."""
+
+    template = (
+        f"left(encode(hmac({{0}}::text, {{1}}, 'sha256'), 'hex'), {exports.CLIENT_KEY_LENGTH})"
+    )
+    output_field = TextField()
+
+
+def _label(field: str, for_csv: bool, empty_label: str | None = None) -> Case:
+    """Referral.get_<field>_display() in SQL, from the field's own choices; the stored
+    value when it is not one of them. `empty_label` stands for an empty value."""
+    text = exports.defused if for_csv else str
+    whens = [When(**{field: ""}, then=Value(text(empty_label)))] if empty_label else []
+    whens += [
+        When(**{field: value}, then=Value(text(str(label))))
+        for value, label in cast(Field, Referral._meta.get_field(field)).flatchoices
+    ]
+    default = _Defused(F(field)) if for_csv else F(field)
+    return Case(*whens, default=default, output_field=TextField())
+
+
+def _texts(for_csv: bool) -> dict[str, Any]:
+    """The text cells, with what the Python rows read (exports.referral_row)."""
+    service = Case(
+        When(service__isnull=True, then=F("provider_name")),
+        default=F("service__name"),
+        output_field=TextField(),
+    )
+    worker = _FullName(
+        F("created_by__first_name"),
+        F("created_by__last_name"),
+        F("created_by__username"),
+        Value(PYTHON_WHITESPACE),
+    )
+    texts = {
+        "status": _label("status", for_csv),
+        "outcome": _label("outcome", for_csv, empty_label=NO_OUTCOME_LABEL),
+        "need": _label("need_category", for_csv),
+        "urgency": _label("urgency", for_csv),
+        "team": F("case__team__name"),
+        "worker": worker,
+        "organization": F("service__organization__name"),
+        "service": service,
+        "client_name": F("client__legal_name"),
+        "client_phone": F("client__phone"),
+    }
+    for name in ("team", "worker", "organization", "service", "client_name", "client_phone"):
+        texts[name] = _Defused(texts[name]) if for_csv else texts[name]
+    return {name: _Blank(value) for name, value in texts.items()}
+
+
+def _local(field: str, zone: str) -> _AtZone:
+    return _AtZone(F(field), Value(zone))
+
+
+def _to_service(zone: str) -> Func:
+    # report.durations: whole days from the sending date in the agency's zone.
+    return _Sql(
+        F("service_date"),
+        _local("sent_at", zone),
+        template="{0} - {1}::date",
+        output_field=IntegerField(),
+    )
+
+
+def _secret(agency) -> Subquery:
+    # Read once by the query (an InitPlan), never sent in the statement's text.
+    return Subquery(Agency.objects.filter(pk=agency.pk).order_by().values("client_key_secret"))
+
+
+def csv_cells(agency, deidentified: bool) -> list:
+    """exports.columns' cells as the CSV has them (text, or numbers COPY writes as Python
+    does)."""
+    zone = agency.timezone
+    text = _texts(for_csv=True)
+    cells = [
+        F("pk"),
+        _LocalText(_local("sent_at", zone)),
+        text["status"],
+        text["outcome"],
+        text["need"],
+        text["urgency"],
+        text["team"],
+        text["worker"],
+        text["organization"],
+        text["service"],
+        _LocalText(_local("accepted_at", zone)),
+        # date.isoformat() is the ISO DateStyle's text of a date.
+        F("service_date"),
+        _LocalText(_local("closed_at", zone)),
+        _OneDecimal(_Days(F("accepted_at"), F("sent_at"))),
+        _to_service(zone),
+        _Sql(
+            F("closed_at"),
+            template="CASE WHEN {0} IS NULL THEN 'No' ELSE 'Yes' END",
+            output_field=TextField(),
+        ),
+    ]
+    if deidentified:
+        return [*cells, _ClientKey(F("client_id"), _secret(agency))]
+    return [
+        *cells,
+        text["client_name"],
+        F("client__date_of_birth"),
+        text["client_phone"],
+    ]
+
+
+def xlsx_cells(agency, deidentified: bool) -> list[tuple[Any, int]]:
+    """exports.columns' cells as the XLSX has them: (expression, XLSX_ kind)."""
+    zone = agency.timezone
+    text = _texts(for_csv=False)
+    days = _Sql(
+        _OneDecimal(_Days(F("accepted_at"), F("sent_at"))),
+        template="{0}::float8",
+        output_field=FloatField(),
+    )
+    cells = [
+        (F("pk"), XLSX_NUMBER),
+        (_local("sent_at", zone), XLSX_DATETIME),
+        (text["status"], XLSX_STRING),
+        (text["outcome"], XLSX_STRING),
+        (text["need"], XLSX_STRING),
+        (text["urgency"], XLSX_STRING),
+        (text["team"], XLSX_STRING),
+        (text["worker"], XLSX_STRING),
+        (text["organization"], XLSX_STRING),
+        (text["service"], XLSX_STRING),
+        (_local("accepted_at", zone), XLSX_DATETIME),
+        (F("service_date"), XLSX_DATE),
+        (_local("closed_at", zone), XLSX_DATETIME),
+        (days, XLSX_NUMBER),
+        (_to_service(zone), XLSX_NUMBER),
+        (
+            _Sql(F("closed_at"), template="{0} IS NOT NULL", output_field=BooleanField()),
+            XLSX_BOOLEAN,
+        ),
+    ]
+    if deidentified:
+        key = _ClientKey(F("client_id"), _secret(agency))
+        return [*cells, (key, XLSX_STRING)]
+    return [
+        *cells,
+        (text["client_name"], XLSX_STRING),
+        (F("client__date_of_birth"), XLSX_DATE),
+        (text["client_phone"], XLSX_STRING),
+    ]
+
+
+def _values(rows, cells: list):
+    """`rows` (report.referral_rows) in the export's order, each row the tuple of `cells`."""
+    names = [f"cell{i}" for i in range(len(cells))]
+    return (
+        rows.order_by(*exports.ORDER)
+        .annotate(**dict(zip(names, cells, strict=True)))
+        .values_list(*names)
+    )
+
+
+def computed_in_sql(rows, agency) -> bool:
+    """Whether PostgreSQL computes this export: on PostgreSQL, unless the agency's zone
+    name is also one of its time zone abbreviations (fixed offsets, which AT TIME ZONE
+    reads first)."""
+    connection = connections[rows.db]
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_timezone_abbrevs WHERE lower(abbrev) = lower(%s))",
+            [agency.timezone],
+        )
+        row = cursor.fetchone()
+    return not (row and row[0])
+
+
+def copy_csv(rows, *, agency, deidentified: bool) -> Iterator[tuple[bytes, int]]:
+    """The CSV's rows (no header) in chunks of about CHUNK_BYTES: (bytes, rows in them).
+    One COPY on `rows`' connection, which it holds until the last chunk is taken: run no
+    other query on it in between. PostgreSQL only."""
+    try:
+        select, params = (
+            _values(rows, csv_cells(agency, deidentified)).query.get_compiler(rows.db).as_sql()
+        )
+    except EmptyResultSet:
+        return
+    statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv)"
+    with connections[rows.db].cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
+        lines: list = []
+        size = 0
+        for data in copy:
+            # One piece per row: PostgreSQL's protocol sends one message per row.
+            lines.append(data)
+            size += len(data)
+            if size >= CHUNK_BYTES:
+                yield _crlf(b"".join(lines)), len(lines)
+                lines, size = [], 0
+        if lines:
+            yield _crlf(b"".join(lines)), len(lines)
+
+
+def _crlf(rows: bytes) -> bytes:
+    r"""Whole CSV rows as COPY ends them (\n) ended as the csv module ends them (\r\n). A
+    \n inside a quoted field is kept, as the csv module keeps it: between an even and an
+    odd double quote (an escaped quote, "", encloses nothing)."""
+    if b'"' not in rows:
+        return rows.replace(b"\n", b"\r\n")
+    parts = rows.split(b'"')
+    parts[::2] = [part.replace(b"\n", b"\r\n") for part in parts[::2]]
+    return b'"'.join(parts)
+
+
+# --- the entry points ------------------------------------------------------------------
+
+ProgressFn = Callable[[int], None]
+
+
+def write_csv(path, rows, *, agency, deidentified: bool, progress: ProgressFn | None = None):
+    """Write the CSV export of `rows` (report.referral_rows) to `path`; returns the number
+    of rows. Through COPY, `progress` is not called: the COPY holds the connection, and
+    is done in seconds where the Python writer takes minutes."""
+    header = exports.columns(deidentified, agency=agency)
+    if not computed_in_sql(rows, agency):
+        data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
+        return exports.write_csv(path, header, data, progress)
+    count = 0
+    with open(path, "wb") as out:
+        out.write(exports.csv_header(header).encode())
+        for chunk, lines in copy_csv(rows, agency=agency, deidentified=deidentified):
+            out.write(chunk)
+            count += lines
+    return count
+
+
+def csv_stream(rows, *, agency, deidentified: bool) -> Iterator[bytes]:
+    """The CSV export of `rows` in pieces (UTF-8), for a StreamingHttpResponse. Its
+    query runs when the response is read."""
+    header = exports.columns(deidentified, agency=agency)
+    if not computed_in_sql(rows, agency):
+        data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
+        for line in exports.csv_stream(header, data):
+            yield line.encode()
+        return
+    yield exports.csv_header(header).encode()
+    for chunk, _ in copy_csv(rows, agency=agency, deidentified=deidentified):
+        yield chunk
+
+
+def write_xlsx(path, rows, *, agency, deidentified: bool, progress: ProgressFn | None = None):
+    """Write the XLSX export of `rows` to `path` in constant memory; returns the number
+    of rows."""
+    header = exports.columns(deidentified, agency=agency)
+    if not computed_in_sql(rows, agency):
+        data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
+        return exports.write_xlsx(path, header, data, progress)
+    cells = xlsx_cells(agency, deidentified)
+    values = _values(rows, [expression for expression, _ in cells])
+    return _write_typed_xlsx(
+        Path(path),
+        header,
+        [kind for _, kind in cells],
+        values.iterator(chunk_size=exports.CHUNK_SIZE),
+        progress,
+    )
+
+
+def _write_typed_xlsx(path: Path, header, kinds, rows, progress) -> int:
+    """Each row's values (None: no cell) written by kind with the preset formats."""
+    count = 0
+    with exports.xlsx_sheet(path, header) as (sheet, formats):
+        by_kind = {
+            XLSX_NUMBER: (sheet.write_number, None),
+            XLSX_STRING: (sheet.write_string, None),
+            XLSX_DATETIME: (sheet.write_datetime, formats.datetime),
+            XLSX_DATE: (sheet.write_datetime, formats.date),
+            XLSX_BOOLEAN: (sheet.write_boolean, None),
+        }
+        plan = [(col, *by_kind[kind]) for col, kind in enumerate(kinds)]
+        for row in rows:
+            count += 1
+            for (col, write, cell_format), value in zip(plan, row, strict=True):
+                if value is not None:
+                    write(count, col, value, cell_format)
+            if progress and count % exports.PROGRESS_EVERY == 0:
+                progress(count)
+    return count
