@@ -1,8 +1,8 @@
 """Follow-up after an ER visit, computed like HEDIS FUM (mental illness, intentional
 self-harm) and FUA (substance use, drug overdose); see the shared DOMAIN notes.
 
-    hedis_rates(*, agency_id, measure, start, end, teams=None, worker=None, today=None)
-        -> HedisRates
+    hedis_rates(*, agency_id, measure, start, end, teams=None, worker=None, today=None,
+                zone=None) -> HedisRates
 
 `measure` is "fum" or "fua" (anything else: ValueError). `start`, `end`: the agency's
 dates, both included (metrics.compliance explains periods). `teams` (team ids) and
@@ -98,7 +98,7 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from cases.models import Contact, Disposition
+from cases.models import Case, Contact, Disposition
 from followups.models import (
     FUA_REASONS,
     FUM_REASONS,
@@ -178,17 +178,31 @@ def age_on(day: datetime.date, row: dict) -> int | None:
     return None
 
 
-def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=None):
+def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=None, zone=None):
     """(outcomes, exclusions, today): the denominator visits of the period with their
     outcome per window, and the ids left out per rule ("admitted", "repeat", "age")."""
     if measure not in MEASURES:
         raise ValueError(f"Unknown measure {measure!r}: use fum or fua.")
     rules = MEASURES[measure]
-    tz = agency_zone(agency_id)
+    tz = agency_zone(agency_id, zone)
     today = today or timezone.now().astimezone(tz).date()
     since, until = period_bounds(start, end, tz)
-    candidates = _candidates(agency_id, rules["reasons"], since, until, teams, worker)
-    admissions = _admission_dates(agency_id, candidates, until, tz)
+    scope = scope_q(teams=teams, worker=worker, worker_field="case__assigned_worker")
+    ed_visits = HospitalVisit.objects.filter(
+        agency_id=agency_id,
+        kind=VisitKind.ED,
+        reason__in=rules["reasons"],
+        arrived_at__gte=since,
+        arrived_at__lt=until,
+    )
+    candidates = _candidates(ed_visits, ed_visits.filter(scope).values("client_id"), scope)
+    # The clients the later queries search by. For the whole agency, the period's visits
+    # (a subquery on their index): a list of its hundreds of ids would cost more to send.
+    # For teams or a worker, the few ids just read: joining the cases again costs more.
+    clients = (
+        sorted({v["client_id"] for v in candidates}) if scope else ed_visits.values("client_id")
+    )
+    admissions = _admission_dates(agency_id, candidates, clients, until, tz)
     exclusions = {"admitted": [], "repeat": [], "age": []}
     eligible = []
     last_counted = {}
@@ -203,27 +217,18 @@ def evaluate(*, agency_id, measure, start, end, teams=None, worker=None, today=N
         if visit["reported"]:
             eligible.append((visit, ed_date))
 
-    followed = _followup_times(agency_id, {v["client_id"] for v, _ in eligible}, since, until)
+    followed = _followup_times(agency_id, clients if eligible else None, since, until)
     outcomes = [_outcome(visit, ed_date, followed, today, tz) for visit, ed_date in eligible]
     return outcomes, {k: sorted(v) for k, v in exclusions.items()}, today
 
 
-def _candidates(agency_id, reasons, since, until, teams, worker) -> list[Mapping[str, Any]]:
-    """Rule 1: the ED visits of the period, in time order per client, of every client
-    with one in scope (rule 5: the rules run over all of a client's visits; `reported`
-    says whether the visit itself is in scope)."""
-    ed_visits = HospitalVisit.objects.filter(
-        agency_id=agency_id, kind=VisitKind.ED, reason__in=reasons
-    )
-    scope = scope_q(teams=teams, worker=worker, worker_field="case__assigned_worker")
+def _candidates(ed_visits, clients, scope) -> list[Mapping[str, Any]]:
+    """Rule 1: the ED visits of the period (`ed_visits`), in time order per client, of
+    every client with one in scope (`clients`, a subquery; rule 5: the rules run over all
+    of a client's visits; `reported` says whether the visit itself is in `scope`)."""
     reported = ExpressionWrapper(scope, output_field=BooleanField()) if scope else Value(True)
-    clients = (
-        ed_visits.filter(arrived_at__gte=since, arrived_at__lt=until)
-        .filter(scope)
-        .values("client_id")
-    )
     return list(
-        ed_visits.filter(client_id__in=clients, arrived_at__gte=since, arrived_at__lt=until)
+        ed_visits.filter(client_id__in=clients)
         .annotate(reported=reported)
         .order_by("client_id", "arrived_at", "pk")
         .values(
@@ -241,17 +246,15 @@ def _candidates(agency_id, reasons, since, until, teams, worker) -> list[Mapping
     )
 
 
-def _admission_dates(agency_id, candidates, until, tz) -> defaultdict:
+def _admission_dates(agency_id, candidates, clients, until, tz) -> defaultdict:
     """client id -> the agency's dates of the inpatient admissions that may exclude one of
-    the candidates (rule 3), in one query."""
+    the candidates (rule 3) of `clients` (ids or a subquery), in one query."""
     admissions: defaultdict[int, list[datetime.date]] = defaultdict(list)
     if not candidates:
         return admissions
     first = min(v["arrived_at"] for v in candidates) - datetime.timedelta(days=1)
     for client_id, arrived_at in (
-        HospitalVisit.objects.filter(
-            agency_id=agency_id, client_id__in=sorted({v["client_id"] for v in candidates})
-        )
+        HospitalVisit.objects.filter(agency_id=agency_id, client_id__in=clients)
         .filter(Q(kind=VisitKind.INPATIENT) | Q(admitted=True))
         .filter(arrived_at__gte=first)
         .filter(arrived_at__lt=until + datetime.timedelta(days=ADMISSION_DAYS + 1))
@@ -308,21 +311,24 @@ def _window_result(days, ed_date, followup_dates, today) -> str:
     return "missed"
 
 
-def _followup_times(agency_id, client_ids, since, until):
+def _followup_times(agency_id, clients, since, until):
     """client id -> [(time, contact id or None)] of qualifying follow-ups (rule 6 of the
-    module docstring) from the period's start to 31 days after its end, in one query."""
+    module docstring) of `clients` (ids or a subquery; None: no query) from the period's
+    start to 31 days after its end, in one query."""
     followed = defaultdict(list)
-    if not client_ids:
+    if clients is None:
         return followed
-    client_ids = sorted(client_ids)
     last = until + datetime.timedelta(days=32)
+    # The clients' cases, searched once (= ANY(ARRAY(...)) on PostgreSQL,
+    # core.lookups), then their follow-ups by the case index.
+    cases = Case.objects.filter(agency_id=agency_id, client_id__in=clients)
     reached_attempts = Attempt.objects.filter(
         followup=OuterRef("pk"), outcome=AttemptOutcome.REACHED
     )
     completed = (
         FollowUp.objects.filter(
             agency_id=agency_id,
-            case__client_id__in=client_ids,
+            case_id__any_of=cases.values("pk"),
             status=Status.COMPLETED,
             completed_at__gte=since,
             completed_at__lt=last,
@@ -336,7 +342,7 @@ def _followup_times(agency_id, client_ids, since, until):
     reached = (
         Attempt.objects.filter(
             followup__agency_id=agency_id,
-            followup__case__client_id__in=client_ids,
+            followup__case_id__any_of=cases.values("pk"),
             outcome=AttemptOutcome.REACHED,
             method__in=QUALIFYING_METHODS,
             at__gte=since,
@@ -348,7 +354,7 @@ def _followup_times(agency_id, client_ids, since, until):
     contacts = (
         Contact.objects.filter(
             agency_id=agency_id,
-            client_id__in=client_ids,
+            client_id__in=clients,
             received_at__gte=since,
             received_at__lt=last,
         )
@@ -395,7 +401,7 @@ def summarise(measure, start, end, today, outcomes, exclusions) -> HedisRates:
 
 
 def hedis_rates(
-    *, agency_id, measure, start, end, teams=None, worker=None, today=None
+    *, agency_id, measure, start, end, teams=None, worker=None, today=None, zone=None
 ) -> HedisRates:
     outcomes, exclusions, today = evaluate(
         agency_id=agency_id,
@@ -405,5 +411,6 @@ def hedis_rates(
         teams=teams,
         worker=worker,
         today=today,
+        zone=zone,
     )
     return summarise(measure, start, end, today, outcomes, exclusions)

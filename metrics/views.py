@@ -18,14 +18,9 @@ from django.views.decorators.http import require_GET
 from audit.services import record_list
 from cases.models import Case, Contact, Disposition
 from followups.models import FollowUp, HospitalVisit
+from metrics.attention import drop_off, no_contact_workers
 from metrics.charts import trend_svg
-from metrics.compliance import (
-    COUNT_NAMES,
-    compliance,
-    compliance_ids,
-    drop_off,
-    no_contact_workers,
-)
+from metrics.compliance import COUNT_NAMES, compliance, compliance_ids
 from metrics.forms import MetricsFilterForm
 from metrics.hedis import MEASURES, hedis_rates
 from metrics.programme import programme_figures, weekly_trend
@@ -99,7 +94,9 @@ def compliance_page(request):
     dropping = drop_off(**scope.filters())
     no_contact = no_contact_workers(**scope.filters())
     # Per team or for the agency: a worker brings no programme figures of their own.
-    programme = programme_figures(agency_id=scope.agency_id, teams=scope.teams, **period)
+    programme = programme_figures(
+        agency_id=scope.agency_id, teams=scope.teams, zone=scope.zone, **period
+    )
     trend = weekly_trend(**scope.filters(), today=scope.today)
 
     drop_rows = _drop_off_rows(scope, dropping[:DROP_OFF_SHOWN])
@@ -222,7 +219,9 @@ def _drilldown_ids(what, scope):
             (HEDIS_BUCKETS[rest](rates)),
         )
     if group == "contacts":
-        figures = programme_figures(agency_id=scope.agency_id, teams=scope.teams, **period)
+        figures = programme_figures(
+            agency_id=scope.agency_id, teams=scope.teams, zone=scope.zone, **period
+        )
         fixed = {
             "all": figures.contact_ids,
             "police-backup": figures.police_backup.ids,

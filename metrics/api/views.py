@@ -31,7 +31,8 @@ from metrics.api.serializers import (
     TrendQuerySerializer,
     TrendWeekSerializer,
 )
-from metrics.compliance import compliance, drop_off, no_contact_workers
+from metrics.attention import drop_off, no_contact_workers
+from metrics.compliance import compliance
 from metrics.hedis import hedis_rates
 from metrics.programme import DIVERSION_DEFINITION, programme_figures, weekly_trend
 from metrics.scope import MetricsScope, audit_refused, require_metrics_access, resolve_scope
@@ -240,7 +241,9 @@ class ProgrammeView(MetricsView):
         scope, _ = self.scope(request)
         if scope.worker is not None:
             raise ValidationError({"worker": ["Programme figures are per team or for the agency."]})
-        figures = programme_figures(agency_id=scope.agency_id, teams=scope.teams, **scope.period())
+        figures = programme_figures(
+            agency_id=scope.agency_id, teams=scope.teams, zone=scope.zone, **scope.period()
+        )
         data = ProgrammeFiguresSerializer(figures).data
         return self.audited(request, scope, data, contacts=figures.contacts)
 

@@ -7,6 +7,7 @@ import zoneinfo
 
 from cases.models import CallNature, ContactSource, Disposition
 from followups.models import (
+    OPEN_STATUSES,
     Attempt,
     AttemptOutcome,
     FollowUp,
@@ -16,6 +17,7 @@ from followups.models import (
     VisitKind,
     VisitReason,
 )
+from metrics.compliance import period_followups
 from tests.cases.factories import CaseFactory, ClientFactory, ContactFactory
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -95,6 +97,48 @@ def attempt(fu, at, outcome=AttemptOutcome.REACHED, method=Method.PHONE):
     return Attempt.objects.create(
         followup=fu, at=at, method=method, outcome=outcome, by=fu.assigned_to
     )
+
+
+def followup_rows(*, agency_id, since, until, teams=None, worker=None) -> list[dict]:
+    """Plain values of the agency's follow-ups with due_at in [since, until), in scope."""
+    return list(
+        period_followups(
+            agency_id=agency_id, since=since, until=until, teams=teams, worker=worker
+        ).values(
+            "id",
+            "enrolment_id",
+            "status",
+            "due_at",
+            "window_start",
+            "window_end",
+            "completed_at",
+        )
+    )
+
+
+def buckets_of(row: dict, now) -> list:
+    """The counts one follow-up row (followup_rows) falls in at `now`: the definitions of
+    metrics.compliance, stated again in Python, against which its SQL conditions
+    (bucket_conditions) are checked."""
+    status = row["status"]
+    if status == Status.CANCELLED:
+        return ["cancelled"]
+    names = ["due"]
+    done_within = False
+    if status == Status.COMPLETED:
+        done_within = row["completed_at"] <= row["window_end"]
+        names.append("done_within_window" if done_within else "completed_late")
+    elif status == Status.MISSED or (status in OPEN_STATUSES and now >= row["window_end"]):
+        names.append("missed")
+    elif now >= row["due_at"]:
+        names.append("overdue")
+    else:
+        names.append("not_yet_due")
+    if row["enrolment_id"] is not None and (status == Status.COMPLETED or "missed" in names):
+        names.append("steps_due")
+        if done_within and row["completed_at"] >= row["window_start"]:
+            names.append("steps_done_within_window")
+    return names
 
 
 __all__ = ["ContactSource", "Disposition", "VisitKind", "VisitReason"]

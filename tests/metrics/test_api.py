@@ -17,7 +17,8 @@ from metrics.api.serializers import (
     ProgrammeFiguresSerializer,
     TrendWeekSerializer,
 )
-from metrics.compliance import compliance, drop_off, no_contact_workers
+from metrics.attention import drop_off, no_contact_workers
+from metrics.compliance import compliance
 from metrics.hedis import hedis_rates
 from metrics.programme import programme_figures, weekly_trend
 from tests.metrics.helpers import LA, client_case, contact, followup, visit
@@ -280,7 +281,9 @@ class TestAnotherAgencyNeverAppears:
 
 def _kind_of(endpoint, path):
     """Which table the ids at `path` of an answer of `endpoint` are of."""
-    if endpoint == "compliance" and path.endswith("_ids") and "case_ids" not in path:
+    if "case_ids" in path:  # before "worker" and "team": workers.counts.case_ids.due
+        return "case"
+    if endpoint == "compliance" and path.endswith("_ids"):
         return "followup"
     for kind in ("client", "worker", "team"):
         if kind in path:

@@ -17,14 +17,19 @@ from followups.models import AttemptOutcome, FollowUp, Status
 from metrics.compliance import (
     COUNT_NAMES,
     agency_zone,
-    buckets_of,
     compliance,
     compliance_ids,
-    followup_rows,
     period_bounds,
 )
 from tests.followups.factories import ed_visit, make_case
-from tests.metrics.helpers import attempt, client_case, followup, local
+from tests.metrics.helpers import (
+    attempt,
+    buckets_of,
+    client_case,
+    followup,
+    followup_rows,
+    local,
+)
 
 D = datetime.date
 MARCH = {"start": D(2025, 3, 1), "end": D(2025, 3, 31)}
@@ -32,8 +37,8 @@ MARCH = {"start": D(2025, 3, 1), "end": D(2025, 3, 31)}
 
 def assert_counted_alike(agency_id, now, **scope):
     """compliance()'s counts (grouped in the database), the ids behind them, the
-    drill-down's compliance_ids() and buckets_of() (the same rules in Python, which
-    metrics.programme counts with) agree, for the totals and every team and worker row."""
+    drill-down's compliance_ids() and buckets_of() (the same rules stated in Python)
+    agree, for the totals and every team and worker row."""
     report = compliance(agency_id=agency_id, **MARCH, now=now, **scope)
     groups = [(report.totals, scope)]
     groups += [(r.counts, {**scope, "teams": [r.key]}) for r in report.teams if r.key]

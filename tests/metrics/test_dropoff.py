@@ -5,9 +5,9 @@ import datetime
 
 import pytest
 
-from cases.models import CaseStatus
+from cases.models import CaseStatus, Disposition
 from followups.models import Method, Status
-from metrics.compliance import drop_off, no_contact_workers
+from metrics.attention import drop_off, no_contact_workers
 from tests.metrics.helpers import attempt, client_case, contact, followup, local, visit
 
 D = datetime.date
@@ -105,12 +105,39 @@ class TestDropOff:
         listed = [r.case_id for r in drop_off(agency_id=agency_a.pk, now=NOW)]
         assert sorted(listed) == sorted(left_on)
 
+    def test_one_row_per_client_the_visit_first_at_the_same_instant(self, alice, agency_a):
+        at = local(D(2025, 3, 18), 9)
+        both = client_case(alice)
+        contact(both, at)
+        the_visit = visit(both, at)
+        twice = client_case(alice)
+        first, _ = contact(twice, at), contact(twice, at)
+        rows = drop_off(agency_id=agency_a.pk, now=NOW)
+        assert sorted((r.case_id, r.event_kind, r.event_id) for r in rows) == sorted(
+            [(both.pk, "ed_visit", the_visit.pk), (twice.pk, "contact", first.pk)]
+        )
+
+    def test_a_contact_that_completed_a_follow_up_is_no_event(self, alice, agency_a):
+        case = client_case(alice)
+        visit(case, local(D(2025, 3, 17)))
+        done_by = contact(case, local(D(2025, 3, 18)), disposition=Disposition.DECLINED)
+        followup(
+            case,
+            local(D(2025, 3, 18)),
+            method=Method.LETTER,
+            status=Status.COMPLETED,
+            completed_at=local(D(2025, 3, 18)),
+            completed_contact=done_by,
+        )
+        # The follow-up done by the contact reached the client: no row.
+        assert drop_off(agency_id=agency_a.pk, now=NOW) == []
+
     def test_query_count(self, cases, agency_a, alice, django_assert_num_queries):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(3):
             drop_off(agency_id=agency_a.pk, now=NOW)
         for day in range(14, 20):
             visit(client_case(alice), local(D(2025, 3, day)))
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(3):
             drop_off(agency_id=agency_a.pk, now=NOW)
 
 
@@ -141,6 +168,29 @@ class TestNoContactWorkers:
         assert (b.case_ids_14, b.case_ids_30) == ([cases["b1"].pk], [cases["b1"].pk])
         assert (e.case_ids_14, e.case_ids_30) == ([cases["e1"].pk], [])
 
+    def test_the_latest_of_the_case_field_follow_ups_and_attempts(self, alice, agency_a):
+        opened = {"opened_at": local(D(2025, 1, 10))}
+        # No contact recorded on the case: its latest follow-up done or client reached.
+        done_20 = client_case(alice, last_contact_at=None, **opened)
+        followup(
+            done_20,
+            local(D(2025, 2, 28)),
+            status=Status.COMPLETED,
+            completed_at=local(D(2025, 2, 28)),
+        )
+        reached_5 = client_case(alice, last_contact_at=None, **opened)
+        attempt(followup(reached_5, local(D(2025, 3, 16))), local(D(2025, 3, 15)))
+        # A follow-up done after the case's last contact, and one left open.
+        done_3 = client_case(alice, last_contact_at=local(D(2025, 1, 5)), **opened)
+        followup(done_3, local(D(2025, 3, 17)), status=Status.COMPLETED, completed_at=NOW)
+        followup(done_3, local(D(2025, 3, 1)), status=Status.MISSED)
+        # Nothing at all: counted from the opening.
+        never = client_case(alice, last_contact_at=None, **opened)
+        (row,) = no_contact_workers(agency_id=agency_a.pk, now=NOW)
+        assert row.open_cases == 4
+        assert row.case_ids_14 == sorted([done_20.pk, never.pk])
+        assert row.case_ids_30 == [never.pk]
+
     def test_team_filter_and_other_agency(self, cases, agency_a, agency_b, team_a2, carol):
         rows = no_contact_workers(agency_id=agency_a.pk, teams=[team_a2.pk], now=NOW)
         assert [r.case_ids_14 for r in rows] == [[cases["e1"].pk]]
@@ -154,9 +204,9 @@ class TestNoContactWorkers:
         assert no_contact_workers(agency_id=agency_a.pk, worker=carol.pk, now=NOW) == []
 
     def test_query_count(self, cases, agency_a, bob, django_assert_num_queries):
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):
             no_contact_workers(agency_id=agency_a.pk, now=NOW)
         for _ in range(5):
             client_case(bob, last_contact_at=local(D(2025, 1, 1)))
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):
             no_contact_workers(agency_id=agency_a.pk, now=NOW)

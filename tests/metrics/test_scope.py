@@ -2,6 +2,7 @@
 rules, resolved once for the compliance page and the API, so that the two agree."""
 
 import datetime
+import zoneinfo
 
 import pytest
 import time_machine
@@ -43,6 +44,7 @@ class TestResolveScope:
             "agency_id": dana.agency_id,
             "teams": [team_a2.pk],
             "worker": erin.pk,
+            "zone": zoneinfo.ZoneInfo("America/Los_Angeles"),
         }
         assert scope.period() == {"start": D(2025, 3, 1), "end": TODAY}
         assert scope.audit_detail() == {

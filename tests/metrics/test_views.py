@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.models import Role
 from audit.models import Action, AuditEvent
 from followups.models import Status
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import TeamFactory, UserFactory
 from tests.metrics.helpers import client_case, contact, followup, local, visit
 
 D = datetime.date
@@ -183,6 +183,47 @@ class TestPage:
             contact(case, local(D(2025, 3, day)))
         with django_assert_max_num_queries(len(first.captured_queries)):
             client.get(PAGE, PERIOD)
+
+
+class TestPageQueries:
+    """The page's queries: a fixed number (each section a few aggregate queries, none per
+    team, worker or row), for the agency admin as for a supervisor."""
+
+    BOUND = 31
+
+    def grow(self, agency, teams=3, workers=2):
+        """`teams` more teams of `workers` workers, each with cases in every section: a
+        missed follow-up, an ER visit, a contact, no contact for weeks."""
+        for t in range(teams):
+            team = TeamFactory(agency=agency, name=f"Grown team {t}")
+            for w in range(workers):
+                worker = UserFactory(
+                    username=f"grown{t}-{w}", team=team, agency=agency, role=Role.SOCIAL_WORKER
+                )
+                for day in (3, 9, 15):
+                    case = client_case(worker, last_contact_at=local(D(2025, 2, day)))
+                    followup(case, local(D(2025, 3, day)), status=Status.MISSED)
+                    contact(case, local(D(2025, 3, day + 2)))
+                    visit(case, local(D(2025, 3, day + 3)))
+
+    @pytest.mark.parametrize("persona", ["dana", "sam"])
+    def test_they_do_not_grow_with_teams_workers_or_rows(
+        self, request, login, persona, data, alice, agency_a, team_a, django_assert_max_num_queries
+    ):
+        user = request.getfixturevalue(persona)
+        client_case(alice, last_contact_at=local(D(2025, 2, 1)))  # a row in every section
+        client = login(user)
+        client.get(PAGE, PERIOD)  # the session's first request saves it
+        with django_assert_max_num_queries(self.BOUND) as first:
+            client.get(PAGE, PERIOD)
+        self.grow(agency_a)
+        if persona == "sam":
+            user.supervised_teams.add(*agency_a.teams.exclude(pk=team_a.pk))
+        with django_assert_max_num_queries(len(first.captured_queries)):
+            response = client.get(PAGE, PERIOD)
+        assert len(response.context["team_rows"]) == 5  # team_a, team_a2 and the 3 grown
+        assert len(response.context["no_contact"]) >= 6
+        assert response.context["drop_total"] >= 6
 
 
 class TestDrilldown:
