@@ -77,6 +77,8 @@ bench: venv-dev
 	$(PY) bench/caseload.py
 	$(PY) bench/referrals.py
 	$(PY) bench/followups.py
+	$(PY) bench/surge.py
+	$(PY) bench/scale.py
 
 # With MIGRATION_DATABASE_URL (PostgreSQL) the migrations run as the owner of the tables,
 # the application (DATABASE_URL) as a role that owns nothing (README, "Database roles").

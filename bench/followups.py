@@ -499,12 +499,12 @@ def bench_claim(now, repeat, explain, failures):
     def reset():
         sql(UNCLAIM, {})
 
-    with mock.patch.object(tasks.process_followup, "delay") as delay:
+    with mock.patch.object(tasks.process_followups, "delay") as delay:
 
         def orm():
             delay.reset_mock()
             engine.sweep(now=now, limit=500)
-            return sorted(call.args[0] for call in delay.call_args_list)
+            return sorted(pk for call in delay.call_args_list for pk, _ in call.args[0])
 
         def raw():
             with transaction.atomic():

@@ -173,7 +173,7 @@ def _staff_email(template: str, context: dict[str, Any]) -> str:
     return render_to_string(f"notifications/email/{template}", context)
 
 
-def _client_label(fu: FollowUpRow) -> str:
+def client_label(fu: FollowUpRow) -> str:
     client: Client = fu.case.client
     return client.display_name
 
@@ -181,7 +181,7 @@ def _client_label(fu: FollowUpRow) -> str:
 # --- Follow-up notices -----------------------------------------------------------------------
 
 
-def _stamp(at: datetime.datetime) -> str:
+def due_stamp(at: datetime.datetime) -> str:
     """A due time as dedupe keys name it: in UTC, as the database gives it back."""
     return at.astimezone(datetime.UTC).isoformat()
 
@@ -203,7 +203,7 @@ def followup_fell_due(fu: FollowUpRow) -> list[Notification]:
     whoever was assigned then, by whatever channel the client had then), a second call
     returns those rows and gives nothing, even after a reassignment or a change of the
     client's channel. Call with the follow-up's row locked (the engine does)."""
-    when = _stamp(fu.due_at)
+    when = due_stamp(fu.due_at)
     given = _given(fu, [Kind.FOLLOWUP_DUE], f"due:{fu.pk}:{when}:")
     if given:
         return given + _given(fu, [Kind.CLIENT_REMINDER], f"reminder:{fu.pk}:{when}:")
@@ -218,7 +218,7 @@ def followup_fell_due(fu: FollowUpRow) -> list[Notification]:
             client=fu.case.client,
             followup=fu,
             subject=f"Follow-up due: {fu.title}"[:200],
-            body=f"{_client_label(fu)}: {fu.title}. Due {_local(fu.due_at, fu)}.",
+            body=f"{client_label(fu)}: {fu.title}. Due {local_time(fu.due_at, fu)}.",
             url=followup_path(fu),
         )
     ]
@@ -250,7 +250,7 @@ def client_reminder(fu: FollowUpRow) -> Notification | None:
         agency_id=fu.agency_id,
         kind=Kind.CLIENT_REMINDER,
         channel=channel,
-        dedupe_key=f"reminder:{fu.pk}:{_stamp(fu.due_at)}:{channel}:client{client.pk}",
+        dedupe_key=f"reminder:{fu.pk}:{due_stamp(fu.due_at)}:{channel}:client{client.pk}",
         client=client,
         followup=fu,
         address=address,
@@ -263,7 +263,7 @@ def client_reminder(fu: FollowUpRow) -> Notification | None:
 def followup_overdue(fu: FollowUpRow) -> Notification:
     """The assigned worker in-app: the due time has passed, the window is still open.
     Once per follow-up and due time (see followup_fell_due)."""
-    when = _stamp(fu.due_at)
+    when = due_stamp(fu.due_at)
     given = _given(fu, [Kind.FOLLOWUP_OVERDUE], f"overdue:{fu.pk}:{when}:")
     if given:
         return given[0]
@@ -278,8 +278,8 @@ def followup_overdue(fu: FollowUpRow) -> Notification:
         followup=fu,
         subject=f"Overdue: {fu.title}"[:200],
         body=(
-            f"{_client_label(fu)}: {fu.title} was due {_local(fu.due_at, fu)}; "
-            f"its window closes {_local(fu.window_end, fu)}."
+            f"{client_label(fu)}: {fu.title} was due {local_time(fu.due_at, fu)}; "
+            f"its window closes {local_time(fu.window_end, fu)}."
         ),
         url=followup_path(fu),
     )
@@ -341,8 +341,8 @@ def followup_missed(fu: FollowUpRow) -> list[Notification]:
         stem=f"missed:{fu.pk}:{fu.window_end.isoformat()}",
         subject=f"Missed: {fu.title}",
         body=(
-            f"{_client_label(fu)}: {fu.title}, assigned to {fu.assigned_to}, "
-            f"was not done before its window closed {_local(fu.window_end, fu)}."
+            f"{client_label(fu)}: {fu.title}, assigned to {fu.assigned_to}, "
+            f"was not done before its window closed {local_time(fu.window_end, fu)}."
         ),
         email_subject="A follow-up passed its window",
         email_template="followup_missed.txt",
@@ -360,7 +360,7 @@ def followup_parked(fu: FollowUpRow, error: str) -> list[Notification]:
         stem=f"parked:{fu.pk}:{stamp}",
         subject=f"Needs a person: {fu.title}",
         body=(
-            f"{_client_label(fu)}: {fu.title}. The system stopped processing this "
+            f"{client_label(fu)}: {fu.title}. The system stopped processing this "
             f"follow-up after repeated errors ({error[:300]}). Check it by hand."
         ),
         email_subject="A follow-up needs checking by hand",
@@ -386,7 +386,7 @@ def delivery_failed(notification: Notification) -> list[Notification]:
         what = "A reminder to the client"
     else:
         what = "An email"
-    about = f" ({_client_label(fu)}: {fu.title})" if fu is not None else ""
+    about = f" ({client_label(fu)}: {fu.title})" if fu is not None else ""
     path = reverse("notifications:deliveries") + "?status=failed"
     return [
         notify(
@@ -469,7 +469,7 @@ def cancel_delivery(*, notification_id: int, reason: str) -> bool:
     )
 
 
-def _local(at: datetime.datetime, fu: FollowUpRow) -> str:
+def local_time(at: datetime.datetime, fu: FollowUpRow) -> str:
     return f"{fu.case.agency.local(at):%a %d %b %H:%M}"
 
 

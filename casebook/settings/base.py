@@ -295,6 +295,9 @@ if not CELERY_BROKER_URL:
         # Exchange bindings; kombu's default is a folder relative to the working directory.
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
+        # How long an idle worker waits before looking for messages again (kombu: 1 s);
+        # a batch of follow-ups waits no longer than this for a worker.
+        "polling_interval": 0.1,
     }
 # Cache: Redis when REDIS_URL is set (shared by every process), else files in var/cache.
 _redis_url = env.str("REDIS_URL", default="")
@@ -331,16 +334,29 @@ CELERY_BEAT_SCHEDULE = {
     # An export whose worker died is marked failed, never left running silently; one whose
     # hand-off to a worker was lost (the broker down) is built here instead.
     "sweep-exports": {"task": "reports.tasks.sweep_exports", "schedule": 60.0},
-    # Follow-ups: the database holds every due time; this sweep claims what has come.
-    "sweep-followups": {"task": "followups.tasks.sweep", "schedule": 60.0},
+    # Follow-ups: the database holds every due time; this sweep claims what has come (a
+    # full sweep sends the next at once). One that waited longer than the interval behind
+    # other work is dropped: the next is on its way.
+    "sweep-followups": {
+        "task": "followups.tasks.sweep",
+        "schedule": 10.0,
+        "options": {"expires": 10.0},
+    },
     # Notifications waiting for delivery (a lost message is found here again).
     "sweep-notifications": {"task": "notifications.tasks.sweep", "schedule": 60.0},
     # Each worker's digest goes once a day, after DIGEST_HOUR in the agency's time zone.
     "daily-digests": {"task": "followups.tasks.send_daily_digests", "schedule": 60.0 * 15},
+    # The audit trail's monthly partitions, a year ahead (audit/partitions.py: created when
+    # the worker connects as the owner, else only checked; `migrate` tops them up too).
+    "audit-partitions": {"task": "audit.tasks.top_up_partitions", "schedule": 60.0 * 60 * 24},
 }
 # How long a dispatched follow-up is held before the sweeper sends it again (a lost
 # message, a killed worker); followups/engine.py doubles it on each resend, up to an hour.
 FOLLOWUP_LEASE_SECONDS = _int("FOLLOWUP_LEASE_SECONDS", 300)
+# How many claimed follow-ups one processing task takes (followups/engine.py).
+FOLLOWUP_BATCH_SIZE = _int("FOLLOWUP_BATCH_SIZE", 200)
+if not 1 <= FOLLOWUP_BATCH_SIZE <= 1000:
+    raise ImproperlyConfigured("FOLLOWUP_BATCH_SIZE must be between 1 and 1000")
 # Client reminders by text: a dotted path to a backend class (notifications/backends.py).
 # The default prints to the console, like the console email backend.
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.ConsoleSMSBackend")

@@ -71,33 +71,34 @@ def enrol_hourly(agency_a):
 
 
 class EngineRun:
-    """One pass of the engine by hand: `sweep()` with the tasks it sends collected, then
-    `process()` for each, as a worker would. `sent` keeps every (id, token) ever sent."""
+    """One pass of the engine by hand: `sweep()` with the batches it sends collected, then
+    `process_batch()` for each, as a worker would. `sent` keeps every (id, token) ever
+    sent."""
 
     def __init__(self, capture):
         self.capture = capture
         self.sent: list[tuple[int, str]] = []
 
-    def sweep(self, now=None, limit=engine.SWEEP_LIMIT) -> list[tuple[int, str]]:
-        batch = []
+    def sweep_batches(self, now=None, limit=engine.SWEEP_LIMIT) -> list[list[tuple[int, str]]]:
+        batches: list[list[tuple[int, str]]] = []
         with (
-            mock.patch.object(
-                tasks.process_followup,
-                "delay",
-                side_effect=lambda pk, token: batch.append((pk, token)),
-            ),
+            mock.patch.object(tasks.process_followups, "delay", side_effect=batches.append),
             self.capture(execute=True),
         ):
             count = engine.sweep(now, limit=limit)
-        assert count == len(batch)
-        self.sent += batch
-        return batch
+        claims = [claim for batch in batches for claim in batch]
+        assert count == len(claims)
+        self.sent += claims
+        return batches
+
+    def sweep(self, now=None, limit=engine.SWEEP_LIMIT) -> list[tuple[int, str]]:
+        return [claim for batch in self.sweep_batches(now, limit) for claim in batch]
 
     def __call__(self, now=None) -> list[tuple[int, str]]:
-        batch = self.sweep(now)
-        for pk, token in batch:
-            assert engine.process(pk, token, now=now) is True
-        return batch
+        batches = self.sweep_batches(now)
+        for batch in batches:
+            assert engine.process_batch(batch, now=now) == len(batch)
+        return [claim for batch in batches for claim in batch]
 
 
 @pytest.fixture

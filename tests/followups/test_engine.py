@@ -75,7 +75,7 @@ class TestSweep:
         (fu,) = enrol_hourly(quiet_case)
         now = timezone.now() + hours(2)
 
-        with mock.patch.object(tasks.process_followup, "delay") as delay:
+        with mock.patch.object(tasks.process_followups, "delay") as delay:
             with django_capture_on_commit_callbacks(execute=False) as callbacks:
                 assert engine.sweep(now) == 1
             delay.assert_not_called()  # nothing leaves before the claim is committed
@@ -83,7 +83,7 @@ class TestSweep:
                 callback()
 
         fu.refresh_from_db()
-        delay.assert_called_once_with(fu.pk, str(fu.lease_token))
+        delay.assert_called_once_with([(fu.pk, str(fu.lease_token))])
         assert fu.lease_until == now + lease()
         assert fu.dispatch_count == 1
         assert fu.status == Status.SCHEDULED  # the task changes it, not the sweep
@@ -117,14 +117,15 @@ class TestSweep:
         assert [pk for pk, _ in run_engine.sweep(now, limit=1)] == [late[0].pk]
 
     def test_a_refused_send_is_unclaimed_for_the_next_sweep(
-        self, quiet_case, enrol_hourly, django_capture_on_commit_callbacks
+        self, quiet_case, enrol_hourly, django_capture_on_commit_callbacks, settings
     ):
+        settings.FOLLOWUP_BATCH_SIZE = 1  # two batches: the second is never tried
         fus = enrol_hourly(quiet_case, steps=[(2, 4, 6), (2, 4, 6)])
         now = timezone.now() + hours(2)
 
         with (
             mock.patch.object(
-                tasks.process_followup, "delay", side_effect=OSError("broker down")
+                tasks.process_followups, "delay", side_effect=OSError("broker down")
             ) as delay,
             django_capture_on_commit_callbacks(execute=True),
         ):

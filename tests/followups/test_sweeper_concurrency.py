@@ -1,6 +1,6 @@
 """Two sweepers at once on PostgreSQL claim nothing twice (SELECT ... FOR UPDATE SKIP
 LOCKED under a lease). Each sweeper runs in a thread with its own database connection;
-the tasks they send are collected instead of queued."""
+the batches they send are collected instead of queued."""
 
 import threading
 from unittest import mock
@@ -31,13 +31,14 @@ def due_rows(quiet_case, enrol_hourly):
 
 @pytest.fixture
 def sent():
-    """Every task the sweepers send: (sweeper name, follow-up id, token)."""
+    """Every follow-up the sweepers send, in the batches' order: (sweeper name, follow-up
+    id, token)."""
     collected = []
 
-    def delay(pk, token):
-        collected.append((threading.current_thread().name, pk, token))
+    def delay(batch):
+        collected.extend((threading.current_thread().name, pk, token) for pk, token in batch)
 
-    with mock.patch.object(tasks.process_followup, "delay", side_effect=delay):
+    with mock.patch.object(tasks.process_followups, "delay", side_effect=delay):
         yield collected
 
 
