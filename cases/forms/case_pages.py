@@ -25,10 +25,11 @@ class ConcernsForm(forms.Form):
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        # Retired concerns stay selectable while the case still carries them.
+        # Retired concerns stay selectable while the case still carries them: this case's
+        # ids, not a join through every case's concerns.
         self.fields["concerns"].queryset = Concern.objects.filter(
-            Q(is_active=True) | Q(cases=case)
-        ).distinct()
+            Q(is_active=True) | Q(pk__any_of=case.presenting_concerns.values("pk"))
+        )
 
 
 class EmergencyAccessForm(forms.Form):
