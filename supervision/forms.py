@@ -152,12 +152,20 @@ class CaseListFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.filter(agency_id=user.agency_id).order_by(
-            "name"
-        )
-        self.fields["worker"].queryset = User.objects.filter(
+        # An agency admin chooses among the agency's teams and workers; a supervisor among
+        # those their list can show (their own team and those they supervise), not the
+        # hundreds of a statewide agency's.
+        teams = Team.objects.filter(agency_id=user.agency_id)
+        workers = User.objects.filter(
             agency_id=user.agency_id, role__in=[Role.SOCIAL_WORKER, Role.SUPERVISOR]
-        ).order_by("first_name", "last_name", "username")
+        )
+        if user.role != Role.AGENCY_ADMIN:
+            teams = teams.filter(
+                Q(pk=user.team_id) | Q(pk__any_of=user.supervised_teams.values("pk"))
+            )
+            workers = workers.filter(Q(pk=user.pk) | Q(team_id__any_of=teams.values("pk")))
+        self.fields["team"].queryset = teams.order_by("name")
+        self.fields["worker"].queryset = workers.order_by("first_name", "last_name", "username")
 
     def clean(self):
         data = super().clean()

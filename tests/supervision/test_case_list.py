@@ -159,3 +159,26 @@ class TestCaseListFilters:
         with django_assert_max_num_queries(12):  # +1: the inbox count in the nav
             response = signed_in.get(URL, {"status": "open"})
         assert len(response.context["cases"]) == 25
+
+
+class TestFilterChoices:
+    def test_a_supervisor_chooses_among_their_teams_and_their_workers(
+        self, login, sam, alice, erin, team_a, team_a2
+    ):
+        form = login(sam).get(URL).context["form"]
+        assert set(form.fields["team"].queryset) == {team_a}
+        assert alice in form.fields["worker"].queryset
+        assert erin not in form.fields["worker"].queryset
+
+    def test_a_supervisor_of_another_team_chooses_it_too(self, login, sam, erin, team_a, team_a2):
+        sam.supervised_teams.add(team_a2)
+        form = login(sam).get(URL).context["form"]
+        assert set(form.fields["team"].queryset) == {team_a, team_a2}
+        assert erin in form.fields["worker"].queryset
+
+    def test_the_agency_admin_chooses_among_the_whole_agency(
+        self, login, dana, alice, erin, team_a, team_a2
+    ):
+        form = login(dana).get(URL).context["form"]
+        assert set(form.fields["team"].queryset) == {team_a, team_a2}
+        assert {alice, erin} <= set(form.fields["worker"].queryset)
