@@ -73,12 +73,14 @@ format: venv-dev
 	$(VENV)/bin/ruff format .
 
 # Speed against a raw-SQL baseline on PostgreSQL (BENCH_DATABASE_URL); run on demand.
-bench: venv-dev
+bench: venv-dev assets
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-bench.txt
 	$(PY) bench/caseload.py
 	$(PY) bench/referrals.py
 	$(PY) bench/followups.py
 	$(PY) bench/surge.py
 	$(PY) bench/scale.py
+	$(PY) bench/load.py
 
 # With MIGRATION_DATABASE_URL (PostgreSQL) the migrations run as the owner of the tables,
 # the application (DATABASE_URL) as a role that owns nothing (README, "Database roles").
