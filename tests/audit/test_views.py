@@ -5,6 +5,7 @@ import time_machine
 from django.urls import reverse
 
 from accounts.models import Role
+from audit import views
 from audit.models import Action, AuditEvent
 from audit.services import record
 from tests.accounts.factories import UserFactory
@@ -191,3 +192,22 @@ class TestProviderLinkRows:
         assert link.token() not in page
         refused = AuditEvent.objects.get(action=Action.DENIED, object_type="providerlink")
         assert (refused.ip_address, refused.path) == ("198.51.100.8", "/p/***/")
+
+
+@pytest.mark.django_db
+class TestCountOfALongTrail:
+    def test_it_counts_up_to_the_cap_and_says_more_than(self, login, dana, alice, monkeypatch):
+        monkeypatch.setattr(views, "COUNT_AT_MOST", 5)
+        for n in range(7):
+            record(actor=alice, action=Action.VIEW, object_type="case", object_id=n)
+        response = login(dana).get(URL, {"user": "alice"})
+        assert response.context["page"].paginator.count == 6
+        assert "More than 5 events" in response.content.decode()
+        assert len(shown(response)) == 6
+
+    def test_under_the_cap_it_gives_the_exact_count(self, login, dana, alice, monkeypatch):
+        monkeypatch.setattr(views, "COUNT_AT_MOST", 5)
+        for n in range(4):
+            record(actor=alice, action=Action.VIEW, object_type="case", object_id=n)
+        response = login(dana).get(URL, {"user": "alice"})
+        assert "4 events" in response.content.decode()
