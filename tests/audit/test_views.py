@@ -211,3 +211,11 @@ class TestCountOfALongTrail:
             record(actor=alice, action=Action.VIEW, object_type="case", object_id=n)
         response = login(dana).get(URL, {"user": "alice"})
         assert "4 events" in response.content.decode()
+
+    def test_the_admin_list_counts_no_further_either(self, login, root, alice, monkeypatch):
+        monkeypatch.setattr(views, "COUNT_AT_MOST", 3)
+        for n in range(5):
+            record(actor=alice, action=Action.VIEW, object_type="case", object_id=n)
+        response = login(root).get(reverse("admin:audit_auditevent_changelist"))
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 4
