@@ -587,7 +587,7 @@ def _fell_due(fu: FollowUp, batch: _Prompting) -> list[Notification]:
     when = notices.due_stamp(fu.due_at)
     if f"due:{fu.pk}:{when}:" in batch.given:
         return []
-    label, due = notices.client_label(fu), notices.local_time(fu.due_at, fu)
+    subject, body = notices.fell_due_text(fu)
     worker = _notification(
         fu,
         now=batch.now,
@@ -596,28 +596,25 @@ def _fell_due(fu: FollowUp, batch: _Prompting) -> list[Notification]:
         dedupe_key=f"due:{fu.pk}:{when}:{Channel.IN_APP}:{fu.assigned_to_id}",
         recipient_id=fu.assigned_to_id,
         client_id=fu.case.client_id,
-        subject=f"Follow-up due: {fu.title}",
-        body=f"{label}: {fu.title}. Due {due}.",
+        subject=subject,
+        body=body,
         url=batch.path(fu.pk),
     )
-    reminder = _client_reminder(fu, when, batch)
+    reminder = _client_reminder(fu, batch)
     return [worker] if reminder is None else [worker, reminder]
 
 
-def _client_reminder(fu: FollowUp, when: str, batch: _Prompting) -> Notification | None:
+def _client_reminder(fu: FollowUp, batch: _Prompting) -> Notification | None:
     """notices.client_reminder: the neutral reminder by the client's channel, if any."""
     client = fu.case.client
     chosen = client_reminders.reminder_address(client)
     if chosen is None:
         return None
     channel, address = chosen
-    key = f"reminder:{fu.pk}:{when}:{channel}:client{client.pk}"
+    key = notices.reminder_key(fu, channel, client.pk)
     if key in batch.given:
         return None
-    if channel == Channel.TEXT:
-        subject, body = client_reminders.REMINDER_SUBJECT, client_reminders.reminder_text()
-    else:
-        subject, body = client_reminders.reminder_email()
+    subject, body = notices.reminder_content(channel)
     return _notification(
         fu,
         now=batch.now,
@@ -637,11 +634,7 @@ def _overdue(fu: FollowUp, batch: _Prompting) -> list[Notification]:
     when = notices.due_stamp(fu.due_at)
     if f"overdue:{fu.pk}:{when}:" in batch.given:
         return []
-    label, due, end = (
-        notices.client_label(fu),
-        notices.local_time(fu.due_at, fu),
-        notices.local_time(fu.window_end, fu),
-    )
+    subject, body = notices.overdue_text(fu)
     return [
         _notification(
             fu,
@@ -651,8 +644,8 @@ def _overdue(fu: FollowUp, batch: _Prompting) -> list[Notification]:
             dedupe_key=f"overdue:{fu.pk}:{when}:{Channel.IN_APP}:{fu.assigned_to_id}",
             recipient_id=fu.assigned_to_id,
             client_id=fu.case.client_id,
-            subject=f"Overdue: {fu.title}",
-            body=f"{label}: {fu.title} was due {due}; its window closes {end}.",
+            subject=subject,
+            body=body,
             url=batch.path(fu.pk),
         )
     ]

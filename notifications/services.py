@@ -196,6 +196,34 @@ def _given(fu: FollowUpRow, kinds: Iterable[str], stem: str) -> list[Notificatio
     )
 
 
+def fell_due_text(fu: FollowUpRow) -> tuple[str, str]:
+    """The worker's "fell due" notice: (subject, body). The engine's batches use it too."""
+    return (
+        f"Follow-up due: {fu.title}"[:200],
+        f"{client_label(fu)}: {fu.title}. Due {local_time(fu.due_at, fu)}.",
+    )
+
+
+def overdue_text(fu: FollowUpRow) -> tuple[str, str]:
+    """The worker's "overdue" notice: (subject, body)."""
+    return (
+        f"Overdue: {fu.title}"[:200],
+        f"{client_label(fu)}: {fu.title} was due {local_time(fu.due_at, fu)}; "
+        f"its window closes {local_time(fu.window_end, fu)}.",
+    )
+
+
+def reminder_content(channel: str) -> tuple[str, str]:
+    """The client's neutral reminder by `channel`: (subject, body)."""
+    if channel == Channel.TEXT:
+        return client_reminders.REMINDER_SUBJECT, client_reminders.reminder_text()
+    return client_reminders.reminder_email()
+
+
+def reminder_key(fu: FollowUpRow, channel: str, client_id: int) -> str:
+    return f"reminder:{fu.pk}:{due_stamp(fu.due_at)}:{channel}:client{client_id}"
+
+
 def followup_fell_due(fu: FollowUpRow) -> list[Notification]:
     """The assigned worker in-app; the client a reminder by their channel, if any.
 
@@ -208,6 +236,7 @@ def followup_fell_due(fu: FollowUpRow) -> list[Notification]:
     if given:
         return given + _given(fu, [Kind.CLIENT_REMINDER], f"reminder:{fu.pk}:{when}:")
     worker = fu.assigned_to
+    subject, body = fell_due_text(fu)
     rows = [
         notify(
             agency_id=fu.agency_id,
@@ -217,8 +246,8 @@ def followup_fell_due(fu: FollowUpRow) -> list[Notification]:
             recipient=worker,
             client=fu.case.client,
             followup=fu,
-            subject=f"Follow-up due: {fu.title}"[:200],
-            body=f"{client_label(fu)}: {fu.title}. Due {local_time(fu.due_at, fu)}.",
+            subject=subject,
+            body=body,
             url=followup_path(fu),
         )
     ]
@@ -235,10 +264,7 @@ def client_reminder(fu: FollowUpRow) -> Notification | None:
     if chosen is None:
         return None
     channel, address = chosen
-    if channel == Channel.TEXT:
-        subject, body = client_reminders.REMINDER_SUBJECT, client_reminders.reminder_text()
-    else:
-        subject, body = client_reminders.reminder_email()
+    subject, body = reminder_content(channel)
     send_at = client_reminders.reminder_send_time(timezone.now(), fu.case.agency)
     if send_at > timezone.now():
         logger.info(
@@ -250,7 +276,7 @@ def client_reminder(fu: FollowUpRow) -> Notification | None:
         agency_id=fu.agency_id,
         kind=Kind.CLIENT_REMINDER,
         channel=channel,
-        dedupe_key=f"reminder:{fu.pk}:{due_stamp(fu.due_at)}:{channel}:client{client.pk}",
+        dedupe_key=reminder_key(fu, channel, client.pk),
         client=client,
         followup=fu,
         address=address,
@@ -268,6 +294,7 @@ def followup_overdue(fu: FollowUpRow) -> Notification:
     if given:
         return given[0]
     worker = fu.assigned_to
+    subject, body = overdue_text(fu)
     return notify(
         agency_id=fu.agency_id,
         kind=Kind.FOLLOWUP_OVERDUE,
@@ -276,11 +303,8 @@ def followup_overdue(fu: FollowUpRow) -> Notification:
         recipient=worker,
         client=fu.case.client,
         followup=fu,
-        subject=f"Overdue: {fu.title}"[:200],
-        body=(
-            f"{client_label(fu)}: {fu.title} was due {local_time(fu.due_at, fu)}; "
-            f"its window closes {local_time(fu.window_end, fu)}."
-        ),
+        subject=subject,
+        body=body,
         url=followup_path(fu),
     )
 
