@@ -2,6 +2,7 @@ import datetime
 from typing import cast
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import models
 from django.db.models.functions import JSONObject
 from django.shortcuts import redirect, render
@@ -75,10 +76,56 @@ def stale_referral_flag(data, now) -> str:
     return f"Referral{joiner}{reason[0].lower()}{reason[1:]}"
 
 
+SECTION_SIZE = 50
+
+
+class CountedPaginator(Paginator):
+    """A paginator given its count: the caseload counts both sections in one query."""
+
+    def __init__(self, object_list, per_page, count: int):
+        super().__init__(object_list, per_page)
+        self._count = count
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
+def caseload_sections(user, show: str, numbers: dict, now) -> dict:
+    """The caseload's sections ("mine", "others"), each a page of SECTION_SIZE rows: the
+    open cases assigned to the user, then their team's; within each, highest risk first,
+    then the longest since the last contact. The two sections are counted in one query,
+    and each page is its own query, so a team of hundreds of open cases renders fifty."""
+    visible = Case.objects.visible_to(user).open()
+    mine_q = models.Q(assigned_worker=user)
+    counts = visible.aggregate(
+        mine=models.Count("pk", filter=mine_q), others=models.Count("pk", filter=~mine_q)
+    )
+    ordered = with_stale_referral(visible.for_caseload(), now).order_by(
+        models.Case(
+            *[models.When(risk_level=level, then=rank) for level, rank in RISK_ORDER.items()],
+            default=0,
+            output_field=models.IntegerField(),
+        ).desc(),
+        models.F("last_contact_at").asc(nulls_first=True),
+        "opened_at",
+        "pk",
+    )
+    wanted = {"mine": show in ("all", "mine"), "others": show in ("all", "team")}
+    sections = {}
+    for name, rows in (("mine", ordered.filter(mine_q)), ("others", ordered.exclude(mine_q))):
+        if not wanted[name] or not counts[name]:
+            continue
+        page = CountedPaginator(rows, SECTION_SIZE, counts[name]).get_page(numbers.get(name))
+        page.object_list = list(page.object_list)
+        sections[name] = page
+    return sections
+
+
 @login_required
 def caseload(request):
-    """My caseload: the open cases I can see, mine first, then my team's; within each,
-    highest risk first, then the longest since the last contact."""
+    """My caseload: the open cases I can see, mine first, then my team's, a page of each
+    (caseload_sections)."""
     user = request.user
     if user.is_system_admin:
         return redirect("admin:index")
@@ -91,30 +138,13 @@ def caseload(request):
     if show not in FILTERS:
         show = "all"
     now = timezone.now()
-    cases = with_stale_referral(Case.objects.visible_to(user).open().for_caseload(), now)
-    if show == "mine":
-        cases = cases.filter(assigned_worker=user)
-    elif show == "team":
-        cases = cases.exclude(assigned_worker=user)
-    cases = list(
-        cases.annotate(
-            is_mine=models.Case(
-                models.When(assigned_worker_id=user.pk, then=0),
-                default=1,
-                output_field=models.IntegerField(),
-            ),
-            risk_rank=models.Case(
-                *[models.When(risk_level=level, then=rank) for level, rank in RISK_ORDER.items()],
-                default=0,
-                output_field=models.IntegerField(),
-            ),
-        ).order_by(
-            "is_mine",
-            "-risk_rank",
-            models.F("last_contact_at").asc(nulls_first=True),
-            "opened_at",
-        )
+    sections = caseload_sections(
+        user,
+        show,
+        {"mine": request.GET.get("mine_page"), "others": request.GET.get("team_page")},
+        now,
     )
+    cases = [case for page in sections.values() for case in page.object_list]
     due = next_due_for(cases)
     for case in cases:
         case.next_due = due.get(case.pk)
@@ -131,8 +161,8 @@ def caseload(request):
         request,
         "casework/caseload.html",
         {
-            "mine": [case for case in cases if case.is_mine == 0],
-            "others": [case for case in cases if case.is_mine == 1],
+            "mine": sections.get("mine"),
+            "others": sections.get("others"),
             "show": show,
             "filters": FILTERS,
         },

@@ -133,13 +133,44 @@ class TestCaseload:
         client = login(alice)
         make_cases(alice, 2)
         make_cases(bob, 1)
-        # +1: the inbox count in the nav; +1: the next follow-up due of the rows.
-        with django_assert_max_num_queries(11):
+        # +1: the inbox count in the nav; +1: the next follow-up due of the rows; each
+        # section is a page with its concerns (2 + 2), both counted in one query.
+        with django_assert_max_num_queries(14):
             assert len(caseload_names(client.get(CASELOAD_URL))) == 3
         make_cases(alice, 8)
         make_cases(bob, 4)
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(14):
             assert len(caseload_names(client.get(CASELOAD_URL))) == 15
+
+    def test_each_section_is_a_page_of_fifty_with_its_own_pager(
+        self, login, alice, bob, django_assert_max_num_queries
+    ):
+        make_cases(alice, 3)
+        make_cases(bob, 60)
+        client = login(alice)
+
+        first = client.get(CASELOAD_URL)
+        page = first.content.decode()
+        assert len(caseload_names(first)) == 3 + 50
+        assert '<span class="badge text-bg-secondary">60</span>' in page
+        assert "1–50 of 60" in page and "?team_page=2" in page
+        assert "Pages of my cases" not in page
+
+        with django_assert_max_num_queries(14):
+            second = client.get(CASELOAD_URL, {"team_page": 2})
+        assert len(caseload_names(second)) == 3 + 10
+        assert "51–60 of 60" in second.content.decode()
+        shown = set(caseload_names(first)[3:]) | set(caseload_names(second)[3:])
+        assert len(shown) == 60
+        # Only what was shown is audited as read.
+        last = AuditEvent.objects.filter(actor=alice, action=Action.LIST).latest("pk")
+        assert len(last.detail["ids"]) == 13
+
+    def test_a_page_past_the_end_shows_the_last(self, login, alice, bob):
+        make_cases(bob, 55)
+        response = login(alice).get(CASELOAD_URL, {"team_page": 9, "mine_page": "x"})
+        assert response.status_code == 200
+        assert len(caseload_names(response)) == 5
 
     def test_agency_admins_go_to_the_agency_case_list(self, login, dana):
         response = login(dana).get(CASELOAD_URL)

@@ -80,9 +80,10 @@ class TestStaleReferralFlag:
                 )
 
         add(2)
-        # +1: the inbox count in the nav; +1: the next follow-up due of the rows.
-        with django_assert_max_num_queries(11):
+        # +1: the inbox count in the nav; +1: the next follow-up due of the rows; +1: the
+        # sections' counts.
+        with django_assert_max_num_queries(12):
             assert len([f for f in flags(client.get(CASELOAD_URL)).values() if f]) == 2
         add(10)
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(12):
             assert len([f for f in flags(client.get(CASELOAD_URL)).values() if f]) == 12
