@@ -30,12 +30,18 @@ class AgencyTimezoneMiddleware:
 
 # When the session's user signed in, in seconds since the epoch (accounts/receivers.py).
 SIGNED_IN_AT = "casebook_signed_in_at"
+# When the session was last renewed, in seconds since the epoch.
+TOUCHED_AT = "casebook_touched_at"
 
 
 class SessionLifetimeMiddleware:
     """End a session SESSION_MAX_HOURS after its sign-in, however active it has been; the
     idle logoff (SESSION_COOKIE_AGE) ends it sooner without activity. A stolen session
     cookie kept alive by a script dies within the day too.
+
+    A signed-in request renews the idle expiry when it was last renewed more than
+    SESSION_TOUCH_SECONDS ago: changing the session has the session middleware save it,
+    with a new expiry.
 
     After the logout the request goes on as an anonymous one: a page redirects to the login
     page, which shows why, and the API answers 401/403."""
@@ -44,14 +50,22 @@ class SessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated and self._expired(request):
-            logout(request)
-            messages.info(
-                request,
-                f"Your session reached its {settings.SESSION_MAX_HOURS}-hour limit. "
-                "Log in again to go on.",
-            )
+        if request.user.is_authenticated:
+            if self._expired(request):
+                logout(request)
+                messages.info(
+                    request,
+                    f"Your session reached its {settings.SESSION_MAX_HOURS}-hour limit. "
+                    "Log in again to go on.",
+                )
+            else:
+                self._touch(request.session)
         return self.get_response(request)
+
+    def _touch(self, session) -> None:
+        now = timezone.now().timestamp()
+        if now - session.get(TOUCHED_AT, 0) >= settings.SESSION_TOUCH_SECONDS:
+            session[TOUCHED_AT] = now
 
     def _expired(self, request) -> bool:
         now = timezone.now().timestamp()

@@ -171,9 +171,11 @@ LOGIN_REDIRECT_URL = "casework:caseload"
 LOGOUT_REDIRECT_URL = "login"
 
 # HIPAA 164.312(a)(2)(iii) automatic logoff: the session ends after 30 minutes idle.
-# Every request renews it, so only real inactivity ends it.
+# A signed-in request renews it when it was last renewed more than SESSION_TOUCH_SECONDS
+# ago (accounts/middleware.py), so only real inactivity ends it, give or take that much,
+# and a page view does not write the session row every time.
 SESSION_COOKIE_AGE = _int("SESSION_IDLE_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_TOUCH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -2,7 +2,9 @@ import datetime
 
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent
@@ -29,6 +31,36 @@ class TestIdleLogoff:
         for minutes in (20, 40, 60):
             with time_machine.travel(start + datetime.timedelta(minutes=minutes), tick=False):
                 assert client.get("/supervision/cases/").status_code == 403
+
+    def test_a_request_within_a_minute_of_the_last_renewal_writes_no_session(self, client, alice):
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            client.force_login(alice)
+            client.get("/supervision/cases/")
+        with (
+            time_machine.travel(start + datetime.timedelta(seconds=59), tick=False),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            assert client.get("/supervision/cases/").status_code == 403
+        assert not [q for q in queries if q["sql"].startswith('UPDATE "django_session"')]
+        with (
+            time_machine.travel(start + datetime.timedelta(seconds=61), tick=False),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            assert client.get("/supervision/cases/").status_code == 403
+        assert [q for q in queries if q["sql"].startswith('UPDATE "django_session"')]
+
+    def test_the_idle_limit_counts_from_the_last_renewal(self, client, alice):
+        """A request less than a minute after a renewal does not renew: the logoff comes
+        30 minutes after the renewal, at most a minute early."""
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            client.force_login(alice)
+            client.get("/supervision/cases/")
+        with time_machine.travel(start + datetime.timedelta(seconds=30), tick=False):
+            assert client.get("/supervision/cases/").status_code == 403
+        with time_machine.travel(start + datetime.timedelta(minutes=30, seconds=1), tick=False):
+            assert client.get("/supervision/cases/").status_code == 302
 
 
 def page(client, path="/supervision/cases/"):
