@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
 from accounts.models import Role, zone_of
+from core.db import lag_tolerant_db
 from directory.models import NeedCategory
 from referrals.models import Outcome, Referral, Status
 
@@ -79,11 +80,18 @@ def referral_rows(user, filters: dict):
     """The sent referrals the user may see (agency admin: the agency's; supervisor: their
     teams' and their own scope, as Case.visible_to), without drafts and records entered
     in error, narrowed by `filters` (FILTER_KEYS, already validated: ids and ISO dates;
-    the period is the sending date in the agency's time zone)."""
+    the period is the sending date in the agency's time zone).
+
+    Read from the replica when one is configured (core.db.lag_tolerant_db), as is all
+    that is computed from them (the summary, an export's COPY): they are counted and
+    listed, never used to decide a write. Who may run the report is decided on default
+    (the user's own row); the teams a supervisor's scope covers are read with the rows,
+    so a change of teams reaches the report once the replica has it."""
     rows = (
         Referral.objects.visible_to(user)
         .filter(sent_at__isnull=False)
         .exclude(status__in=[Status.DRAFT, Status.ENTERED_IN_ERROR])
+        .using(lag_tolerant_db())
     )
     if not user.agency_id:
         return rows.none()

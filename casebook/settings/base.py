@@ -144,6 +144,30 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = _int("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# A PostgreSQL replica of default, read only by the queries that ask for it because they
+# tolerate replication lag (reports and exports: core/db.py). The router keeps every other
+# read, every write and the migrations on default, replica or not.
+DATABASE_ROUTERS = ["core.db.PrimaryReplicaRouter"]
+if env.str("DATABASE_REPLICA_URL", default=""):
+    try:
+        _replica = env.db_url("DATABASE_REPLICA_URL")
+    except Exception as exc:  # django-environ raises several types on a malformed URL
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL is not a valid database URL: {exc}"
+        ) from exc
+    if _replica.get("ENGINE") != "django.db.backends.postgresql" or not _replica.get("NAME"):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must be postgres://user:password@host:port/name"
+        )
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL")
+    _replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # Tests make no database on the replica (it is read-only): its alias reads default's
+    # test database, through a connection of its own that sees only what is committed.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+
 # PostgreSQL: the role the application connects as (DATABASE_URL's user), when the
 # migrations run as the owner of the tables (MIGRATION_DATABASE_URL, used by `make
 # migrate`). `migrate` then re-applies its narrow grants (audit/roles.py).

@@ -52,6 +52,10 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
+# A replica in the developer's environment (DATABASE_REPLICA_URL) is not the tests':
+# tests/reports/test_replica.py adds its own alias, a mirror of default.
+DATABASES.pop("replica", None)
+
 # The side lane is not an xdist worker, so its test database takes the lane's number
 # (SQLite's test databases are in memory, one per process).
 _db = DATABASES["default"]
