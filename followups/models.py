@@ -3,7 +3,7 @@ the hospital visits that anchor them.
 
 The database is the source of truth for every follow-up: its status changes at the times
 stored on the row (window_start, due_at, window_end), applied by the sweeper
-(followups/engine.py), never by a long-lived Celery ETA.
+(followups/engine/), never by a long-lived Celery ETA.
 
 Statuses over time, for a follow-up that is not done:
 
@@ -422,7 +422,7 @@ class FollowUp(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    # The engine (followups/engine.py). next_check_at: when the sweeper must next look
+    # The engine (followups/engine/). next_check_at: when the sweeper must next look
     # at the row (its next status change); null once nothing more will happen to it.
     next_check_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)

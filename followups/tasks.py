@@ -1,4 +1,4 @@
-"""Follow-up work for the Celery worker: thin, idempotent, taking ids (followups/engine.py),
+"""Follow-up work for the Celery worker: thin, idempotent, taking ids (followups/engine/),
 and the daily digest (followups/digest.py)."""
 
 import logging

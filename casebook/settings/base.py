@@ -377,9 +377,9 @@ CELERY_BEAT_SCHEDULE = {
     "audit-partitions": {"task": "audit.tasks.top_up_partitions", "schedule": 60.0 * 60 * 24},
 }
 # How long a dispatched follow-up is held before the sweeper sends it again (a lost
-# message, a killed worker); followups/engine.py doubles it on each resend, up to an hour.
+# message, a killed worker); followups/engine/ doubles it on each resend, up to an hour.
 FOLLOWUP_LEASE_SECONDS = _int("FOLLOWUP_LEASE_SECONDS", 300)
-# How many claimed follow-ups one processing task takes (followups/engine.py).
+# How many claimed follow-ups one processing task takes (followups/engine/).
 FOLLOWUP_BATCH_SIZE = _int("FOLLOWUP_BATCH_SIZE", 200)
 if not 1 <= FOLLOWUP_BATCH_SIZE <= 1000:
     raise ImproperlyConfigured("FOLLOWUP_BATCH_SIZE must be between 1 and 1000")

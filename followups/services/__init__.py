@@ -3,7 +3,7 @@ completion, moving a due date, cancelling, and what closing or reassigning a cas
 
 Every write that creates follow-ups runs in the transaction of the event that causes it
 (a contact, a hospital visit, a sent referral), so a follow-up exists exactly when its
-cause does. Time-driven status changes belong to the engine (followups/engine.py).
+cause does. Time-driven status changes belong to the engine (followups/engine/).
 
 Callers import from here (`from followups import services`); the submodules hold the
 code by concern. A test that patches a function patches it in the submodule that calls

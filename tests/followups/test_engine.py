@@ -1,4 +1,4 @@
-"""The follow-up engine (followups/engine.py): the sweep claims rows under a lease, the
+"""The follow-up engine (followups/engine/): the sweep claims rows under a lease, the
 processing applies time-driven status changes once, with their events and notices."""
 
 import datetime

@@ -1,4 +1,4 @@
-"""The engine in a surge (followups/engine.py, followups/tasks.py): a full sweep sends the
+"""The engine in a surge (followups/engine/, followups/tasks.py): a full sweep sends the
 next at once, claimed rows go to the workers in batches, and a batch processes each row
 under its own lease, with its prompts made in bulk exactly as one by one."""
 

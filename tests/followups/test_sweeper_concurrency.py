@@ -92,7 +92,7 @@ class TestTwoSweepers:
         def second():
             sweeper()
 
-        with mock.patch.object(engine, "lease_for", side_effect=lease_for):
+        with mock.patch("followups.engine.sweeping.lease_for", side_effect=lease_for):
             in_threads(first, second)
 
         one, two = set(claimed_by(sent, "first")), set(claimed_by(sent, "second"))
