@@ -140,8 +140,33 @@ def compliance_page(request):
             "trend": trend,
             "trend_svg": trend_svg(trend, link=lambda w: _week_link(scope, w)),
             "qs": _query(scope),
+            "drill": _drilldown_urls(),
         },
     )
+
+
+# The drill-downs every row of counts links to: reversed once for the page, not once per
+# link (a statewide agency's page has thousands).
+DRILLED_COUNTS = [
+    "due",
+    "done_within_window",
+    "completed_late",
+    "overdue",
+    "missed",
+    "not_yet_due",
+    "cancelled",
+    "steps_done_within_window",
+    "steps_due",
+]
+
+
+def _drilldown_urls() -> dict[str, str]:
+    urls = {
+        name: reverse("metrics:drilldown", args=[f"followups-{name}"]) for name in DRILLED_COUNTS
+    }
+    for days in (14, 30):
+        urls[f"no_contact_{days}"] = reverse("metrics:drilldown", args=[f"no-contact-{days}"])
+    return urls
 
 
 def pct(value) -> str:

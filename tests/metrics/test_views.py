@@ -139,6 +139,17 @@ class TestPage:
         assert drill("fum-7-pending") in body
         assert "<svg" in body and "<script" not in body.split("<svg")[1].split("</svg>")[0]
 
+    def test_every_count_of_every_row_links_to_its_drilldown(self, login, sam, alice, data):
+        long_ago = local(D(2025, 1, 10))
+        client_case(alice, opened_at=long_ago, last_contact_at=long_ago)  # no contact 30+ days
+        body = login(sam).get(PAGE, PERIOD).content.decode()
+        counts = ["due", "done_within_window", "completed_late", "overdue", "missed"]
+        counts += ["not_yet_due", "cancelled", "steps_done_within_window", "steps_due"]
+        for name in counts:
+            # The team's row (its own query string), in the table and in the card.
+            assert body.count(f"{drill(f'followups-{name}')}?start=2025-03-01") >= 2, name
+        assert f"{drill('no-contact-14')}?" in body and f"{drill('no-contact-30')}?" in body
+
     def test_the_page_is_audited(self, login, sam, data):
         login(sam).get(PAGE, PERIOD)
         event = AuditEvent.objects.filter(actor=sam, action=Action.LIST).latest("pk")
