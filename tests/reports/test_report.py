@@ -2,6 +2,7 @@
 by hand below."""
 
 import pytest
+from django.db import connection
 
 from referrals.models import Outcome, Status
 from reports.report import agency_zone, referral_rows, referral_summary
@@ -104,7 +105,9 @@ class TestReferralSummary:
         rows = referral_rows(dana, {})
         tz = agency_zone(dana.agency)
 
-        with django_assert_num_queries(4):
+        # The totals with the medians (percentile_cont), and the counts per status,
+        # category and outcome; SQLite passes over the rows for its medians.
+        with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
             referral_summary(rows, tz=tz)
 
 
