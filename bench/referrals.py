@@ -354,7 +354,7 @@ def _build_referral(rng, agency, case, services, statuses, now, tz):
         outcome = ""
     else:
         accepted, service_date, closed, outcome = referral_times(rng, status, sent, now, tz)
-    return Referral(
+    referral = Referral(
         agency=agency,
         case=case,
         client_id=case.client_id,
@@ -376,6 +376,8 @@ def _build_referral(rng, agency, case, services, statuses, now, tz):
         closed_at=closed,
         last_activity_at=max(t for t in (sent, accepted, closed) if t),
     )
+    referral.refresh_staleness(now)
+    return referral
 
 
 def _draw_status(rng, statuses, sent, now):

@@ -24,7 +24,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Agency, User
+from accounts.models import Agency, User, zone_of
 from directory.models import NeedCategory
 from notifications.models import DeliveryStatus
 
@@ -144,13 +144,38 @@ class ShareItem(models.TextChoices):
 # (business days unaccepted after sending, calendar days without the client being seen).
 # Substance use treatment moves fastest (a detox bed is gone in a day or two); housing
 # placements take longest.
-STALE_AFTER = {
+STALE_AFTER: dict[str, tuple[int, int]] = {
     NeedCategory.SUBSTANCE_USE: (2, 7),
     NeedCategory.MEDICAL: (2, 14),
     NeedCategory.HOUSING: (3, 30),
     NeedCategory.DOMESTIC_VIOLENCE: (1, 7),
 }
 STALE_AFTER_DEFAULT = (3, 14)
+# Accepted but the client not seen yet (no service_date): the second clock of STALE_AFTER.
+UNCONNECTED_STATUSES = frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})
+
+
+def business_days_after(
+    moment: datetime.datetime, days: int, zone: datetime.tzinfo
+) -> datetime.datetime:
+    """The moment `days` business days (Monday to Friday in `zone`) after `moment`: its
+    clock time on the `days`th weekday after its day; from a Saturday or Sunday, counted
+    from the Monday's midnight. That is `days` times 24 hours of weekday time, the weekend
+    left out. Public holidays are not known here and count as business days. A wall time
+    that a clock change skips is read as the clock showed it before the change (as
+    Agency.at does)."""
+    local = moment.astimezone(zone)
+    day, clock = local.date(), local.time()
+    if day.weekday() >= 5:
+        day += datetime.timedelta(days=7 - day.weekday())
+        clock = datetime.time()
+    remaining = days
+    while remaining > 0:
+        day += datetime.timedelta(days=1)
+        if day.weekday() < 5:
+            remaining -= 1
+    return datetime.datetime.combine(day, clock, tzinfo=zone)
+
 
 # The notice that goes with every disclosure made under a Part 2 consent, in the words of
 # 42 CFR 2.32(a)(1) as the 2024 rule (89 FR 12472) gives it: verbatim, never paraphrased.
@@ -311,10 +336,9 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
     def stale(self, now: datetime.datetime | None = None) -> Self:
         """Live referrals with no movement for too long for their need (STALE_AFTER):
         sent and not accepted for N business days, or the client not yet seen and
-        nothing recorded for M days."""
-        from referrals.staleness import stale_q
-
-        return self.filter(stale_q(now or timezone.now()))
+        nothing recorded for M days; stale from their stored stale_at on (exact at any
+        `now`, unlike the swept is_stale). For one case's referrals: referral_case_stale_idx."""
+        return self.filter(stale_at__lte=now or timezone.now())
 
     def for_list(self) -> Self:
         return self.select_related(
@@ -364,6 +388,15 @@ class Referral(models.Model):
         null=True, blank=True, help_text="When the loop closed (seen, or a final outcome)."
     )
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # When the referral goes stale (compute_stale_at), stored so that lists filter and
+    # order on an index; None when it cannot (a draft, an ending, a client seen). Set by
+    # every write of status, last_activity_at or service_date (refresh_staleness).
+    stale_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # stale_at has come: set by the beat sweep (referrals.tasks.flag_stale_referrals,
+    # every 5 minutes) and cleared by the writes that move stale_at, so that the referral
+    # list orders by an indexed column. It lags stale_at by up to one sweep; the filters
+    # that must be exact at any `now` use stale_at (ReferralQuerySet.stale).
+    is_stale = models.BooleanField(default=False, editable=False)
 
     objects = ReferralQuerySet.as_manager()
 
@@ -386,11 +419,26 @@ class Referral(models.Model):
             models.Index(fields=["case", "-created_at"], name="referral_case_idx"),
             # Reports: an agency's referrals by sending date.
             models.Index(fields=["agency", "sent_at"], name="referral_agency_sent_idx"),
-            # Stale flags on the caseload: live referrals only.
+            # Stale flags on the caseload: a case's referrals whose stale_at has come
+            # (Referral.objects.stale(now).filter(case=...)); only those that can go stale.
             models.Index(
-                fields=["case", "status", "last_activity_at"],
-                condition=Q(status__in=["requested", "accepted", "in-progress", "on-hold"]),
-                name="referral_live_idx",
+                fields=["case", "stale_at"],
+                condition=Q(stale_at__isnull=False),
+                name="referral_case_stale_idx",
+            ),
+            # The agency admin's referral list: the agency's referrals, stale ones first,
+            # then newest first (ORDER BY is_stale DESC, created_at DESC, id DESC read
+            # backwards), and its "Needs attention" filter (is_stale = true).
+            models.Index(
+                fields=["agency", "is_stale", "created_at", "id"],
+                name="referral_agency_stale_idx",
+            ),
+            # The stale sweep: referrals not flagged yet whose stale_at has come (the
+            # referrals waiting on a provider, a small part of the table).
+            models.Index(
+                fields=["stale_at"],
+                condition=Q(is_stale=False, stale_at__isnull=False),
+                name="referral_stale_due_idx",
             ),
         ]
 
@@ -408,6 +456,29 @@ class Referral(models.Model):
     @property
     def loop_closed(self) -> bool:
         return self.closed_at is not None
+
+    def compute_stale_at(self, zone: datetime.tzinfo | None = None) -> datetime.datetime | None:
+        """When this referral goes stale as it stands (STALE_AFTER for its need): sent
+        and not accepted, N business days after its last activity (business_days_after,
+        weekdays of `zone`, by default the agency's); accepted, in progress or on hold
+        with the client not seen, M days (of 24 hours) after it. None when it cannot go
+        stale: a draft, an ending, or a client already seen."""
+        accept_days, connect_days = STALE_AFTER.get(self.need_category, STALE_AFTER_DEFAULT)
+        if self.status == Status.REQUESTED:
+            return business_days_after(
+                self.last_activity_at, accept_days, zone or zone_of(self.agency)
+            )
+        if self.status in UNCONNECTED_STATUSES and self.service_date is None:
+            return self.last_activity_at + datetime.timedelta(days=connect_days)
+        return None
+
+    def refresh_staleness(self, now: datetime.datetime) -> list[str]:
+        """Set stale_at (compute_stale_at) and is_stale as of `now`, after a change of
+        status, need, last_activity_at or service_date. Returns the fields set, for the
+        caller's save(update_fields=...)."""
+        self.stale_at = self.compute_stale_at()
+        self.is_stale = self.stale_at is not None and self.stale_at <= now
+        return ["stale_at", "is_stale"]
 
     def can_transition_to(self, status: str, party: str) -> bool:
         return party in ALLOWED_TRANSITIONS.get((self.status, status), ())

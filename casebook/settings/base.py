@@ -370,6 +370,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Notifications waiting for delivery (a lost message is found here again).
     "sweep-notifications": {"task": "notifications.tasks.sweep", "schedule": 60.0},
+    # Referrals whose stale_at has come are flagged is_stale for the referral list's
+    # order; the list lags their stale_at by at most this interval.
+    "flag-stale-referrals": {
+        "task": "referrals.tasks.flag_stale_referrals",
+        "schedule": 60.0 * 5,
+    },
     # Each worker's digest goes once a day, after DIGEST_HOUR in the agency's time zone.
     "daily-digests": {"task": "followups.tasks.send_daily_digests", "schedule": 60.0 * 15},
     # The audit trail's monthly partitions, a year ahead (audit/partitions.py: created when

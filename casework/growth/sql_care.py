@@ -1,6 +1,8 @@
 """The set-based SQL that grows a chunk's enrolments, follow-ups, referrals and the audit
 rows of the case page's reads, from the temporary tables of casework.growth.sql_cases."""
 
+from referrals.models import STALE_AFTER, STALE_AFTER_DEFAULT
+
 # What enrols a case (followups.services.triggers): a contact resolved on scene or ended
 # at a shelter starts the post-crisis check (not while the one before is pending: contacts
 # under 3 days apart); a high-risk screen the safety planning calls; an ER visit or
@@ -121,9 +123,21 @@ FROM grow_enrolment e JOIN (
     FROM grow_fu f WHERE f.enrolment_id IS NOT NULL GROUP BY f.enrolment_id
 ) f ON f.enrolment_id = e.id
 """
+# A referral's STALE_AFTER as SQL: ARRAY[business days unaccepted, days with the client
+# not seen] of its need. Numbers and need codes from referrals.models, no outside value.
+STALE_DAYS = (
+    "CASE (%(needs)s::text[])[closing.need_ix] "
+    + " ".join(f"WHEN '{need}' THEN ARRAY[{a}, {c}]" for need, (a, c) in STALE_AFTER.items())
+    + " ELSE ARRAY[{}, {}] END".format(*STALE_AFTER_DEFAULT)
+)
 # Referrals made during the case, in every status, weighted by how long ago they were sent
 # (see RECENT_REFERRALS); accepted hours later, the client seen days after, the loop
 # closed then, each no later than now. One in ten to a provider outside the directory.
+# Its last activity and when it goes stale as the services store them
+# (Referral.compute_stale_at): sent and not accepted, N business days on, counted as
+# business_days_after does in the agency's zone (from a weekend, from Monday's midnight;
+# then N weekdays on, the weekends between skipped: 7 days per 5, and 2 more when the
+# rest crosses a weekend); accepted with the client not seen, M days of 24 hours on.
 REFERRALS = """
 CREATE TEMP TABLE grow_referral AS
 WITH r AS (
@@ -161,18 +175,45 @@ WITH r AS (
         THEN least(acc.accepted_at + (0.5 + 10 * pg_temp.grow_u(acc.key, 79)) * interval '1 day',
             %(now)s) END AS seen_at
     FROM acc
+), closing AS (
+    SELECT seen.*,
+        CASE WHEN seen.status = 'completed' THEN least(
+                seen.seen_at + (1 + 71 * pg_temp.grow_u(seen.key, 80)) * interval '1 hour',
+                %(now)s)
+            WHEN seen.status IN ('rejected', 'cancelled', 'failed') THEN least(
+                coalesce(seen.accepted_at, seen.sent_at)
+                    + (0.5 + 12 * pg_temp.grow_u(seen.key, 80)) * interval '1 day', %(now)s)
+            END AS closed_at,
+        (seen.need_ix - 1) * %(services_per_need)s + 1
+            + floor(%(services_per_need)s * pg_temp.grow_u(seen.key, 81))::int AS service_ix
+    FROM seen
+), activity AS (
+    SELECT closing.*,
+        greatest(closing.created_at, CASE WHEN closing.status <> 'draft' THEN closing.sent_at END,
+            closing.accepted_at, closing.seen_at, closing.closed_at) AS last_activity_at,
+        STALE_DAYS AS stale_days
+    FROM closing
+), wall AS (
+    SELECT activity.*, activity.last_activity_at AT TIME ZONE activity.tz AS wall_activity
+    FROM activity
+), counted AS (
+    SELECT wall.*, CASE WHEN extract(isodow FROM wall.wall_activity) > 5
+        THEN date_trunc('day', wall.wall_activity)
+            + (8 - extract(isodow FROM wall.wall_activity)::int) * interval '1 day'
+        ELSE wall.wall_activity END AS counted_from
+    FROM wall
 )
-SELECT seen.*,
-    CASE WHEN seen.status = 'completed' THEN least(
-            seen.seen_at + (1 + 71 * pg_temp.grow_u(seen.key, 80)) * interval '1 hour', %(now)s)
-        WHEN seen.status IN ('rejected', 'cancelled', 'failed') THEN least(
-            coalesce(seen.accepted_at, seen.sent_at)
-                + (0.5 + 12 * pg_temp.grow_u(seen.key, 80)) * interval '1 day', %(now)s)
-        END AS closed_at,
-    (seen.need_ix - 1) * %(services_per_need)s + 1
-        + floor(%(services_per_need)s * pg_temp.grow_u(seen.key, 81))::int AS service_ix
-FROM seen
-"""
+SELECT counted.*, CASE
+    WHEN counted.status = 'requested' THEN (counted.counted_from + (
+            7 * (counted.stale_days[1] / 5) + mod(counted.stale_days[1], 5)
+            + CASE WHEN extract(isodow FROM counted.counted_from)::int
+                + mod(counted.stale_days[1], 5) > 5 THEN 2 ELSE 0 END
+        ) * interval '1 day') AT TIME ZONE counted.tz
+    WHEN counted.status IN ('accepted', 'in-progress', 'on-hold') AND counted.seen_at IS NULL
+        THEN counted.last_activity_at + counted.stale_days[2] * interval '1 day'
+    END AS stale_at
+FROM counted
+""".replace("STALE_DAYS", STALE_DAYS)
 REFERRAL_OUTCOME = """
 CASE r.status
     WHEN 'completed' THEN (%(outcomes_completed)s::text[])[
@@ -269,8 +310,10 @@ REFERRAL_VALUES = {
     "sent_at": "CASE WHEN r.status <> 'draft' THEN r.sent_at END",
     "accepted_at": "r.accepted_at",
     "closed_at": "r.closed_at",
-    "last_activity_at": """greatest(r.created_at, CASE WHEN r.status <> 'draft' THEN r.sent_at END,
-        r.accepted_at, r.seen_at, r.closed_at)""",
+    "last_activity_at": "r.last_activity_at",
+    "stale_at": "r.stale_at",
+    # As the stale sweep would have left it (referrals.tasks.flag_stale_referrals).
+    "is_stale": "coalesce(r.stale_at <= %(now)s, false)",
 }
 AUDIT_VALUES = {
     "at": "x.at",

@@ -236,7 +236,8 @@ def send_referral(
     referral.status = Status.REQUESTED
     referral.sent_at = now
     referral.last_activity_at = now
-    referral.save(update_fields=["consent", "status", "sent_at", "last_activity_at"])
+    staleness = referral.refresh_staleness(now)
+    referral.save(update_fields=["consent", "status", "sent_at", "last_activity_at", *staleness])
     events.referral_event(
         referral=referral,
         kind=ReferralEventKind.STATUS,

@@ -343,6 +343,7 @@ def _move(referral: Referral, to_status: str, now: datetime.datetime) -> None:
         # The loop closes when the client was seen or a final outcome was recorded; a
         # draft that was never sent had no loop to close.
         referral.closed_at = now
+    staleness = referral.refresh_staleness(now)
     referral.save(
         update_fields=[
             "status",
@@ -351,6 +352,7 @@ def _move(referral: Referral, to_status: str, now: datetime.datetime) -> None:
             "accepted_at",
             "closed_at",
             "last_activity_at",
+            *staleness,
         ]
     )
 
@@ -422,7 +424,8 @@ def record_appointment(
         )
     referral.appointment_at = appointment_at
     referral.last_activity_at = now
-    referral.save(update_fields=["appointment_at", "last_activity_at"])
+    staleness = referral.refresh_staleness(now)
+    referral.save(update_fields=["appointment_at", "last_activity_at", *staleness])
     event = events.referral_event(
         referral=referral,
         kind=ReferralEventKind.APPOINTMENT,

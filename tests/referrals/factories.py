@@ -9,6 +9,7 @@ import datetime
 from typing import Any
 
 import factory
+import time_machine
 from django.utils import timezone
 
 from directory.models import NeedCategory
@@ -25,6 +26,7 @@ from referrals.models import (
     ShareItem,
     Status,
 )
+from referrals.tasks import flag_stale_referrals
 from tests.cases.factories import CaseFactory
 
 ALL_ITEMS = list(ShareItem.values)
@@ -49,10 +51,19 @@ class ConsentFactory(factory.django.DjangoModelFactory):
 
 class ReferralFactory(factory.django.DjangoModelFactory):
     """A referral row in any status. Pass `sent_at`, `accepted_at`, `closed_at`,
-    `service_date` and `outcome` that fit the status: nothing is derived."""
+    `service_date` and `outcome` that fit the status: nothing is derived but stale_at and
+    is_stale, as the services store them (Referral.refresh_staleness) unless given."""
 
     class Meta:
         model = Referral
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        referral = model_class(*args, **kwargs)
+        if "stale_at" not in kwargs and "is_stale" not in kwargs:
+            referral.refresh_staleness(timezone.now())
+        referral.save()
+        return referral
 
     case = factory.SubFactory(CaseFactory)
     agency = factory.LazyAttribute(lambda o: o.case.agency)
@@ -153,6 +164,27 @@ def sent_referral(worker, case, **fields) -> Referral:
     if "consent" not in fields:
         fields["consent"] = give_consent(worker, case)
     return make_referral(worker, case, send=True, **fields)
+
+
+def backdate(referral, days) -> Referral:
+    """The referral with no activity for `days` days: its last activity moved back, and
+    its stale_at and is_stale as the services and the stale sweep would have left them
+    (a shortcut for sending it that long ago: see sent_days_ago)."""
+    now = timezone.now()
+    referral.last_activity_at = now - datetime.timedelta(days=days)
+    fields = referral.refresh_staleness(now)
+    referral.save(update_fields=["last_activity_at", *fields])
+    return referral
+
+
+def sent_days_ago(worker, case, days, **fields) -> Referral:
+    """A referral sent through the services `days` ago (the clock moved back for it),
+    then swept as beat would have since (referrals.tasks.flag_stale_referrals)."""
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=days), tick=False):
+        referral = sent_referral(worker, case, **fields)
+    flag_stale_referrals()
+    referral.refresh_from_db()
+    return referral
 
 
 def move_to(referral, status, *, actor=None) -> Referral:

@@ -8,9 +8,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from directory.models import NeedCategory
-from referrals.models import Referral, Status
+from referrals.models import Status
 from tests.cases.factories import CaseFactory, ClientFactory
-from tests.referrals.factories import ReferralFactory, make_referral, move_to, sent_referral
+from tests.referrals.factories import (
+    ReferralFactory,
+    backdate,
+    make_referral,
+    move_to,
+    sent_referral,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +34,7 @@ def flags(response):
 
 
 def idle(referral, days):
-    Referral.objects.filter(pk=referral.pk).update(
-        last_activity_at=timezone.now() - datetime.timedelta(days=days)
-    )
+    backdate(referral, days)
 
 
 class TestStaleReferralFlag:

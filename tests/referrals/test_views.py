@@ -45,6 +45,7 @@ from tests.referrals.factories import (
     make_referral,
     move_to,
     part2_fields,
+    sent_days_ago,
     sent_referral,
 )
 
@@ -145,11 +146,7 @@ class TestReferralList:
 
     def test_stale_ones_come_first_with_the_reason(self, login, alice, alice_case, bob_case, bob):
         fresh = sent_referral(alice, alice_case)
-        stale = sent_referral(bob, bob_case)
-        Referral.objects.filter(pk=stale.pk).update(
-            last_activity_at=timezone.now() - datetime.timedelta(days=10),
-            created_at=timezone.now() - datetime.timedelta(days=10),
-        )
+        stale = sent_days_ago(bob, bob_case, 10)
 
         response = login(alice).get(LIST_URL)
 

@@ -519,6 +519,10 @@ class Command(BaseCommand):
             fields["closed_at"] = last
         if referral.appointment_at is not None:
             fields["appointment_at"] = sent + datetime.timedelta(days=3, hours=10)
+        # Stale as a referral idle since `last` is, and flagged as the sweep would have.
+        referral.last_activity_at = last
+        for name in referral.refresh_staleness(timezone.now()):
+            fields[name] = getattr(referral, name)
         Referral.objects.filter(pk=referral.pk).update(**fields)
         referral.disclosures.update(disclosed_at=sent)
         referral.links.update(created_at=sent)
