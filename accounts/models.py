@@ -126,6 +126,8 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "Supervisor"
     AGENCY_ADMIN = "agency_admin", "Agency admin"
     SYSTEM_ADMIN = "system_admin", "System admin"
+    # Takes requests for a mobile team and sends units (dispatch/); works no cases.
+    DISPATCHER = "dispatcher", "Dispatcher"
 
 
 class User(AbstractUser):
@@ -192,6 +194,13 @@ class User(AbstractUser):
     def works_cases(self) -> bool:
         """Whether this user records contacts and carries a caseload."""
         return self.role in (Role.SOCIAL_WORKER, Role.SUPERVISOR)
+
+    @property
+    def can_dispatch(self) -> bool:
+        """Whether this user records requests for a mobile team and sends units to them
+        (dispatch/): a dispatcher, or a supervisor acting as one, of their agency. An
+        agency admin reads the dispatch records and changes none."""
+        return bool(self.agency_id) and self.role in (Role.DISPATCHER, Role.SUPERVISOR)
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

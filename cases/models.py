@@ -91,6 +91,8 @@ class ClientQuerySet(models.QuerySet["Client"]):
             return self.none()
         if user.role == Role.AGENCY_ADMIN:
             return self.filter(agency_id=user.agency_id)
+        if not user.works_cases:
+            return self.none()
         return self.filter(agency_id=user.agency_id).filter(
             Q(pk__any_of=Case.objects.visible_to(user).values("client_id"))
             | self._registered_without_case_q(user)
@@ -344,7 +346,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
         """Cases the user may see.
 
         A social worker: cases assigned to them or to their team, and cases opened to
-        them by a live emergency access. A supervisor: the same, plus every case of the
+        them by a live emergency access. A dispatcher: none. A supervisor: the same, plus every case of the
         teams they supervise. An agency admin: every case of their agency. A system admin
         and anyone without an agency: none. Never another agency's.
 
@@ -357,6 +359,9 @@ class CaseQuerySet(models.QuerySet["Case"]):
         in_agency = self.filter(agency_id=user.agency_id)
         if user.role == Role.AGENCY_ADMIN:
             return in_agency
+        if not user.works_cases:
+            # A dispatcher reads requests, not caseloads, whatever team they are given.
+            return self.none()
         return in_agency.filter(self._scope_q(user) | self._emergency_q(user))
 
     def writable_by(self, user: User | AnonymousUser) -> Self:

@@ -18,6 +18,7 @@ APPS = [
     "notifications",
     "followups",
     "referrals",
+    "dispatch",
     "metrics",
     "reports",
     "supervision",

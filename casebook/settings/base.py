@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "cases",
     "directory",
     "referrals",
+    "dispatch",
     "reports",
     "followups",
     "notifications",
@@ -376,6 +377,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.tasks.flag_stale_referrals",
         "schedule": 60.0 * 5,
     },
+    # Units' shared positions past the agency's retention (dispatch.DispatchSettings):
+    # kept at most an hour longer than it says.
+    "purge-unit-positions": {"task": "dispatch.tasks.purge_positions", "schedule": 60.0 * 60},
     # Each worker's digest goes once a day, after DIGEST_HOUR in the agency's time zone.
     "daily-digests": {"task": "followups.tasks.send_daily_digests", "schedule": 60.0 * 15},
     # The audit trail's monthly partitions, a year ahead (audit/partitions.py: created when

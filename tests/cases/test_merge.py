@@ -11,11 +11,13 @@ from cases import services
 from cases.exceptions import MergeRefused
 from cases.models import Case, CaseEventKind, Client, ClientIdentifier, Contact
 from core.exceptions import NotPermitted
+from dispatch.models import TeamRequest
 from followups.models import HospitalVisit, VisitReason
 from notifications.models import Channel, Kind, Notification
 from referrals.models import Consent, Disclosure, Referral
 from tests.cases.factories import ClientFactory
 from tests.conftest import new_client
+from tests.dispatch.factories import TeamRequestFactory
 from tests.referrals.factories import DisclosureFactory
 
 
@@ -58,6 +60,7 @@ def pair(alice, bob, record_contact_for):
         body="A call is coming",
         dedupe_key="merge-test",
     )
+    TeamRequestFactory(agency=duplicate.agency, client=duplicate)  # a request naming them
     return survivor, duplicate
 
 
@@ -85,6 +88,7 @@ class TestMergeClients:
             "referrals.disclosure",
             "followups.hospitalvisit",
             "notifications.notification",
+            "dispatch.teamrequest",
             "cases.client",
         } == names
 
@@ -101,6 +105,7 @@ class TestMergeClients:
         assert Disclosure.objects.filter(client=survivor).count() == 1
         assert HospitalVisit.objects.filter(client=survivor).count() == 1
         assert Notification.objects.filter(client=survivor).count() == 1
+        assert TeamRequest.objects.filter(client=survivor).count() == 1
         assert list(survivor.identifiers.values_list("value", flat=True)) == ["HM-77"]
 
     def test_the_duplicate_is_kept_pointing_to_the_survivor(self, dana, pair):
