@@ -17,16 +17,19 @@ Then, for the agency admin, times:
   the year, against raw SQL computing the same totals, connection rate and medians
   (percentile_cont), and checks that the numbers agree;
 - the CSV and XLSX writers the export job uses (reports/export_sql.py: one COPY, and typed
-  rows computed in SQL) and the Python writers they replaced on PostgreSQL (still
-  SQLite's, reports/exports.py; --no-python-exports skips them) over all the agency's
-  rows, de-identified and identified, against a bare COPY (SELECT ...) TO STDOUT of the
-  same columns (raw values, the same HMAC client key); rows/second, how many times
-  faster than the Python writer, and in a fresh process each: peak Python memory
+  rows computed in SQL for rustpy-xlsxwriter) and the Python writers they replaced on
+  PostgreSQL (still SQLite's, reports/exports.py; --no-python-exports skips them) over all
+  the agency's rows, de-identified and identified, against a bare COPY (SELECT ...) TO
+  STDOUT of the same columns (raw values, the same HMAC client key); rows/second, how many
+  times faster than the Python writer, and in a fresh process each: peak Python memory
   (tracemalloc) and the process's peak RSS (VmHWM; getrusage's ru_maxrss is inherited
   from the parent on Linux) before and after;
 - the streamed CSV response (/reports/referrals.csv) through Django's test client:
   time to first byte and total, against the Python stream it replaced;
-- XlsxWriter alone writing rows already in memory: the XLSX's ceiling.
+- for the XLSX job, the same rows fetched alone, and the same rows already in memory
+  written by its writer alone (rustpy-xlsxwriter: the job's ceiling) and by XlsxWriter
+  alone (constant_memory, write_row, the same formats: the ceiling it had before), each
+  with how many times as long the job takes.
 Exits non-zero when the report's numbers or the exports' row counts differ from SQL's.
 """
 
@@ -80,6 +83,8 @@ TZ = "America/Los_Angeles"
 BATCH = 5000
 REFERRALS_PER_CLIENT = 4
 DAY = datetime.timedelta(days=1)
+# The width of the export table's first column ("what").
+WHAT = 42
 
 # The report's numbers, straight from the table: the rows an agency admin's report counts
 # are the agency's sent referrals but drafts and records entered in error.
@@ -792,7 +797,7 @@ def bench_exports(agency, admin, variants, repeat, failures, with_python=True):
         f"\nExports of all the agency's {expected:,} reported rows (median of "
         f"{repeat}; rows/s from the median)"
     )
-    print(f"{'what':<30}{'s':>8}{'rows/s':>10}{'× COPY':>8}")
+    print(f"{'what':<{WHAT}}{'s':>8}{'rows/s':>10}{'× COPY':>8}")
     settings.ALLOWED_HOSTS = ["testserver"]
     http = HttpClient()
     http.force_login(admin)
@@ -801,11 +806,11 @@ def bench_exports(agency, admin, variants, repeat, failures, with_python=True):
         seconds = bench_writers(
             agency, admin, deidentified, expected, repeat, failures, with_python
         )
+        bench_xlsx_baselines(agency, admin, deidentified, expected, repeat, seconds, failures)
         seconds["response"] = bench_response(
             http, deidentified, expected, seconds["copy"], repeat, failures
         )
         print_speedups(seconds)
-    bench_xlsx_ceiling(agency, admin)
 
 
 def bench_writers(agency, admin, deidentified, expected, repeat, failures, with_python):
@@ -822,29 +827,95 @@ def bench_writers(agency, admin, deidentified, expected, repeat, failures, with_
             failures.append(f"{kind} {label}: {rows} rows, expected {expected}")
         seconds[kind] = took
         extra = f"  ({size / 2**20:.0f} MB file)" if size else ""
-        print(f"  {name:<28}{took:>8.2f}{rows / took:>10,.0f}{took / seconds['copy']:>8.2f}{extra}")
+        print(
+            f"  {name:<{WHAT - 2}}{took:>8.2f}{rows / took:>10,.0f}"
+            f"{took / seconds['copy']:>8.2f}{extra}"
+        )
     return seconds
 
 
-def bench_xlsx_ceiling(agency, admin, rows=50000):
-    """XlsxWriter alone: the XLSX writer over typed rows already fetched into memory."""
+def bench_xlsx_baselines(agency, admin, deidentified, expected, repeat, seconds, failures):
+    """The XLSX job's rows (export_sql.xlsx_cells) fetched alone, and written from memory
+    by its writer alone and by XlsxWriter alone: what the job could reach at best with
+    each. Prints a line each, with how many times as long the job takes."""
     from reports import export_sql, exports
     from reports.report import referral_rows
 
-    cells = export_sql.xlsx_cells(agency, True)
-    query = export_sql._values(referral_rows(admin, {}), [expression for expression, _ in cells])
-    data = list(query[:rows])
-    header = exports.columns(True, agency=agency)
-    with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
-        export_sql._write_typed_xlsx(
-            Path(folder) / "ceiling.xlsx", header, [kind for _, kind in cells], data, None
-        )
-        seconds = time.perf_counter() - start
-    print(
-        f"  {'XLSX: XlsxWriter alone':<28}{seconds:>8.2f}{len(data) / seconds:>10,.0f}"
-        f"{'':>8}  ({len(data):,} de-identified rows already in memory: the ceiling)"
+    header = exports.columns(deidentified, agency=agency)
+    formats = exports.xlsx_formats(header)
+    query = export_sql._values(
+        referral_rows(admin, {}), export_sql.xlsx_cells(agency, deidentified)
     )
+
+    def fetch():
+        return sum(1 for _ in query.iterator(chunk_size=exports.CHUNK_SIZE))
+
+    data = list(query)
+    baselines = [
+        ("XLSX: fetching the rows alone", fetch),
+        ("XLSX: bare rustpy-xlsxwriter, same rows", lambda: bare_rustpy(header, formats, data)),
+        ("XLSX: bare xlsxwriter, same rows", lambda: bare_xlsxwriter(header, formats, data)),
+    ]
+    for name, baseline in baselines:
+        took, rows = timed(baseline, repeat, warm=False)
+        if rows != expected:
+            failures.append(
+                f"{name} {variant_label(deidentified)}: {rows} rows, expected {expected}"
+            )
+        print(
+            f"  {name:<{WHAT - 2}}{took:>8.2f}{rows / took:>10,.0f}"
+            f"{took / seconds['copy']:>8.2f}  (XLSX job: {seconds['xlsx'] / took:.2f}× as long)"
+        )
+
+
+def bare_rustpy(header, formats, data):
+    """rustpy-xlsxwriter as the job calls it, over rows already in memory."""
+    import rustpy_xlsxwriter
+
+    from reports import exports
+
+    with tempfile.TemporaryDirectory() as folder:
+        rustpy_xlsxwriter.write_worksheet(
+            (dict(zip(header, row, strict=True)) for row in data),
+            str(Path(folder) / "bare.xlsx"),
+            sheet_name="Referrals",
+            freeze_row=1,
+            bold_headers=True,
+            column_widths=[max(len(name), exports.DATETIME_WIDTH) + 2 for name in header],
+            column_formats=[
+                rustpy_xlsxwriter.Format().set_num_format(f) if f else rustpy_xlsxwriter.Format()
+                for f in formats
+            ],
+        )
+    return len(data)
+
+
+def bare_xlsxwriter(header, formats, data):
+    """XlsxWriter in constant_memory mode, write_row over rows already in memory, the
+    same column formats: the writer the job had before, at its best."""
+    import xlsxwriter
+
+    from reports import exports
+
+    with tempfile.TemporaryDirectory() as folder:
+        workbook = xlsxwriter.Workbook(
+            str(Path(folder) / "bare.xlsx"),
+            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        sheet = workbook.add_worksheet("Referrals")
+        for col, number_format in enumerate(formats):
+            cell_format = (
+                workbook.add_format({"num_format": number_format}) if number_format else None
+            )
+            sheet.set_column(
+                col, col, max(len(header[col]), exports.DATETIME_WIDTH) + 2, cell_format
+            )
+        sheet.write_row(0, 0, header, workbook.add_format({"bold": True}))
+        sheet.freeze_panes(1, 0)
+        for number, row in enumerate(data, 1):
+            sheet.write_row(number, 0, row)
+        workbook.close()
+    return len(data)
 
 
 def print_speedups(seconds):
@@ -869,7 +940,7 @@ def bench_response(http, deidentified, expected, baseline, repeat, failures):
     if samples[0][2] != expected:
         failures.append(f"response {label}: {samples[0][2]} rows, expected {expected}")
     print(
-        f"  {'CSV stream: response (COPY)':<28}{total:>8.2f}{expected / total:>10,.0f}"
+        f"  {'CSV stream: response (COPY)':<{WHAT - 2}}{total:>8.2f}{expected / total:>10,.0f}"
         f"{total / baseline:>8.2f}  (first byte after {first * 1000:.0f} ms)"
     )
     return total

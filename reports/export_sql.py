@@ -12,8 +12,9 @@ client key (exports.client_key by pgcrypto's hmac(), the agency's secret read by
 query, never written into the statement). tests/reports/test_export_sql.py holds the
 file to the Python writer's, byte for byte.
 
-The XLSX reads the same cells as typed values (numbers, labels, local times and dates), so
-the work per cell left in Python is XlsxWriter's: its own share of the time is most of it.
+The XLSX reads the same cells as typed values (numbers, labels, and local times and dates
+as Excel date numbers), which Python hands to the writer (rustpy-xlsxwriter) unchanged:
+fetching the rows and the writer's own work are most of the time.
 
 Exports' Python writers make the files on SQLite (the embedded default), and for an agency
 whose zone name PostgreSQL reads as a fixed-offset abbreviation (CET, EST, ...), where
@@ -22,7 +23,6 @@ whose zone name PostgreSQL reads as a fixed-offset abbreviation (CET, EST, ...),
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
@@ -54,7 +54,6 @@ PYTHON_WHITESPACE = (
 )
 # The CSV is handed on in pieces of about this size.
 CHUNK_BYTES = 256 * 1024
-XLSX_NUMBER, XLSX_STRING, XLSX_DATETIME, XLSX_DATE, XLSX_BOOLEAN = range(5)
 
 _ARGUMENT = re.compile(r"\{(\d)\}")
 
@@ -245,44 +244,75 @@ def csv_cells(agency, deidentified: bool) -> list:
     ]
 
 
-def xlsx_cells(agency, deidentified: bool) -> list[tuple[Any, int]]:
-    """exports.columns' cells as the XLSX has them: (expression, XLSX_ kind)."""
+def xlsx_cells(agency, deidentified: bool) -> list:
+    """exports.columns' cells as the XLSX has them (exports.xlsx_row's values): numbers,
+    labels and text cut at exports.XLSX_TEXT_MAX, True/False, and the local times and
+    dates as Excel's serial numbers (exports.excel_date), so that Python only hands the
+    rows to the writer."""
     zone = agency.timezone
-    text = _texts(for_csv=False)
+    day_0, leap_bug_from = Value(exports.EXCEL_DAY_0), Value(exports.EXCEL_LEAP_BUG_FROM)
+
+    def excel_date(date) -> _Sql:
+        # exports.excel_date of a date: whole days (proleptic Gregorian, as Python's).
+        return _Sql(
+            date,
+            day_0,
+            leap_bug_from,
+            template="{0} - {1} + ({0} >= {2})::int",
+            output_field=IntegerField(),
+        )
+
+    def excel_time(field: str) -> _Sql:
+        # exports.excel_date of the wall-clock time: its date's days, then the whole
+        # seconds of its day over 86400 added as Python adds them (int + float8 / int:
+        # the same IEEE doubles).
+        return _Sql(
+            _local(field, zone),
+            day_0,
+            leap_bug_from,
+            template=(
+                "{0}::date - {1} + ({0}::date >= {2})::int"
+                " + floor(extract(epoch FROM {0}::time))::float8 / 86400"
+            ),
+            output_field=FloatField(),
+        )
+
+    text = {
+        name: _Sql(
+            value, template=f"left({{0}}, {exports.XLSX_TEXT_MAX})", output_field=TextField()
+        )
+        for name, value in _texts(for_csv=False).items()
+    }
     days = _Sql(
         _OneDecimal(_Days(F("accepted_at"), F("sent_at"))),
         template="{0}::float8",
         output_field=FloatField(),
     )
     cells = [
-        (F("pk"), XLSX_NUMBER),
-        (_local("sent_at", zone), XLSX_DATETIME),
-        (text["status"], XLSX_STRING),
-        (text["outcome"], XLSX_STRING),
-        (text["need"], XLSX_STRING),
-        (text["urgency"], XLSX_STRING),
-        (text["team"], XLSX_STRING),
-        (text["worker"], XLSX_STRING),
-        (text["organization"], XLSX_STRING),
-        (text["service"], XLSX_STRING),
-        (_local("accepted_at", zone), XLSX_DATETIME),
-        (F("service_date"), XLSX_DATE),
-        (_local("closed_at", zone), XLSX_DATETIME),
-        (days, XLSX_NUMBER),
-        (_to_service(zone), XLSX_NUMBER),
-        (
-            _Sql(F("closed_at"), template="{0} IS NOT NULL", output_field=BooleanField()),
-            XLSX_BOOLEAN,
-        ),
+        F("pk"),
+        excel_time("sent_at"),
+        text["status"],
+        text["outcome"],
+        text["need"],
+        text["urgency"],
+        text["team"],
+        text["worker"],
+        text["organization"],
+        text["service"],
+        excel_time("accepted_at"),
+        excel_date(F("service_date")),
+        excel_time("closed_at"),
+        days,
+        _to_service(zone),
+        _Sql(F("closed_at"), template="{0} IS NOT NULL", output_field=BooleanField()),
     ]
     if deidentified:
-        key = _ClientKey(F("client_id"), _secret(agency))
-        return [*cells, (key, XLSX_STRING)]
+        return [*cells, _ClientKey(F("client_id"), _secret(agency))]
     return [
         *cells,
-        (text["client_name"], XLSX_STRING),
-        (F("client__date_of_birth"), XLSX_DATE),
-        (text["client_phone"], XLSX_STRING),
+        text["client_name"],
+        excel_date(F("client__date_of_birth")),
+        text["client_phone"],
     ]
 
 
@@ -391,34 +421,7 @@ def write_xlsx(path, rows, *, agency, deidentified: bool, progress: ProgressFn |
     if not computed_in_sql(rows, agency):
         data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
         return exports.write_xlsx(path, header, data, progress)
-    cells = xlsx_cells(agency, deidentified)
-    values = _values(rows, [expression for expression, _ in cells])
-    return _write_typed_xlsx(
-        Path(path),
-        header,
-        [kind for _, kind in cells],
-        values.iterator(chunk_size=exports.CHUNK_SIZE),
-        progress,
+    values = _values(rows, xlsx_cells(agency, deidentified))
+    return exports.write_xlsx_cells(
+        path, header, values.iterator(chunk_size=exports.CHUNK_SIZE), progress
     )
-
-
-def _write_typed_xlsx(path: Path, header, kinds, rows, progress) -> int:
-    """Each row's values (None: no cell) written by kind with the preset formats."""
-    count = 0
-    with exports.xlsx_sheet(path, header) as (sheet, formats):
-        by_kind = {
-            XLSX_NUMBER: (sheet.write_number, None),
-            XLSX_STRING: (sheet.write_string, None),
-            XLSX_DATETIME: (sheet.write_datetime, formats.datetime),
-            XLSX_DATE: (sheet.write_datetime, formats.date),
-            XLSX_BOOLEAN: (sheet.write_boolean, None),
-        }
-        plan = [(col, *by_kind[kind]) for col, kind in enumerate(kinds)]
-        for row in rows:
-            count += 1
-            for (col, write, cell_format), value in zip(plan, row, strict=True):
-                if value is not None:
-                    write(count, col, value, cell_format)
-            if progress and count % exports.PROGRESS_EVERY == 0:
-                progress(count)
-    return count

@@ -45,7 +45,12 @@ def dana_identified(dana):
 
 def file_rows(job):
     data = Path(job.file_path).read_bytes()
-    return read_xlsx(data) if job.format == "xlsx" else read_csv(data)
+    if job.format == "csv":
+        return read_csv(data)
+    # A sheet stores every number as a double, whole ones as "4903.0" (rust_xlsxwriter):
+    # the cell is the number 4903, which reads back as the CSV's "4903".
+    rows = read_xlsx(data)
+    return [{**row, "Referral ID": str(int(float(row["Referral ID"])))} for row in rows]
 
 
 class TestRequestExport:
