@@ -89,7 +89,7 @@ UNCLAIM = """UPDATE followups_followup SET lease_until = NULL, lease_token = NUL
 BUCKETS = ("done_within_window", "completed_late", "overdue", "missed", "not_yet_due")
 RAW_COMPLIANCE = f"""
 WITH f AS (
-  SELECT c.team_id, f.assigned_to_id, f.enrolment_id, CASE
+  SELECT c.team_id, f.assigned_to_id, f.enrolment_id, f.completed_at, f.window_start, CASE
       WHEN f.status = 'cancelled' THEN 'cancelled'
       WHEN f.status = 'completed' AND f.completed_at <= f.window_end THEN 'done_within_window'
       WHEN f.status = 'completed' THEN 'completed_late'
@@ -105,12 +105,16 @@ SELECT GROUPING(team_id, assigned_to_id), team_id, assigned_to_id,
   count(*) FILTER (WHERE bucket = 'cancelled'),
   count(*) FILTER (WHERE enrolment_id IS NOT NULL
                    AND bucket IN ('done_within_window', 'completed_late', 'missed')),
-  count(*) FILTER (WHERE enrolment_id IS NOT NULL AND bucket = 'done_within_window')
+  count(*) FILTER (WHERE enrolment_id IS NOT NULL AND bucket = 'done_within_window'
+                   AND completed_at >= window_start)
 FROM f GROUP BY GROUPING SETS ((), (team_id), (assigned_to_id))
 """
 COUNTS = ("due", *BUCKETS, "cancelled", "steps_due", "steps_done_within_window")
 
-# HEDIS FUM as metrics/hedis.py states its rules 1-6, in one statement.
+# HEDIS FUM as metrics/hedis.py states its rules 1-6, in one statement. A follow-up is a
+# phone call or a visit (a completed follow-up done by hand, or a reached attempt), or a
+# crisis contact that met the client and did not end in the ER or hospital.
+NOT_FOLLOW_UP = "'er', 'hospitalised', 'unable_to_locate', 'declined'"
 LOCAL_DATE = "(({}) AT TIME ZONE %(tz)s)::date"
 RAW_FUM = f"""
 WITH RECURSIVE cand AS (
@@ -146,13 +150,18 @@ WITH RECURSIVE cand AS (
       SELECT f.completed_at AS at, NULL::bigint AS contact_id
       FROM followups_followup f JOIN cases_case c ON c.id = f.case_id
       WHERE f.agency_id = %(agency)s AND c.client_id = e.client_id AND f.status = 'completed'
+        AND f.method IN ('phone', 'visit') AND f.completed_contact_id IS NULL
+        AND NOT EXISTS (SELECT 1 FROM followups_attempt r
+                        WHERE r.followup_id = f.id AND r.outcome = 'reached')
       UNION ALL
       SELECT a.at, NULL FROM followups_attempt a
       JOIN followups_followup f ON f.id = a.followup_id JOIN cases_case c ON c.id = f.case_id
       WHERE f.agency_id = %(agency)s AND c.client_id = e.client_id AND a.outcome = 'reached'
+        AND a.method IN ('phone', 'visit')
       UNION ALL
       SELECT k.received_at, k.id FROM cases_contact k
-      WHERE k.agency_id = %(agency)s AND k.client_id = e.client_id) t
+      WHERE k.agency_id = %(agency)s AND k.client_id = e.client_id
+        AND k.disposition NOT IN ({NOT_FOLLOW_UP})) t
     WHERE t.at >= e.arrived_at AND coalesce(t.contact_id <> e.source_contact_id, true)
   ) AS first_day
   FROM eligible e JOIN chain ch ON ch.id = e.id WHERE ch.counted AND e.in_period
