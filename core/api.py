@@ -24,6 +24,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.exceptions import DomainError
 from core.ids import MAX_ID
+from core.pagination import DeferredJoinPaginator
 
 if TYPE_CHECKING:
     from django.http.request import _ImmutableQueryDict
@@ -33,6 +34,7 @@ class Pagination(PageNumberPagination):
     """Pages of 25. `page_size` asks for more or fewer (more than 100 gives 100); one that
     is not a whole number from 1 is a 400 rather than quietly the default."""
 
+    django_paginator_class = DeferredJoinPaginator
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100

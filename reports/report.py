@@ -295,7 +295,7 @@ class Minus(Func):
 def _median_aggregates(tz) -> dict:
     """The three medians and how many referrals each is over, as the aggregates of one
     query: the durations of `durations`, NULL where the event has not happened."""
-    days = {
+    days: dict[str, Func] = {
         # Fractional days between two times.
         "accept": Func(
             Minus(F("accepted_at"), F("sent_at")),
@@ -312,7 +312,7 @@ def _median_aggregates(tz) -> dict:
             output_field=FloatField(),
         ),
     }
-    aggregates = {}
+    aggregates: dict[str, Aggregate] = {}
     for name, expression in days.items():
         aggregates[f"{name}_median"] = PercentileCont(expression)
         aggregates[f"{name}_of"] = Count(expression)

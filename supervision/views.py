@@ -20,6 +20,7 @@ from cases.access import get_case_for_user
 from cases.cssrs import RISK_ORDER, RiskLevel
 from cases.models import Case, CaseStatus, EmergencyAccess
 from core.exceptions import DomainError
+from core.pagination import DeferredJoinPaginator
 from supervision.forms import (
     CaseListFilterForm,
     EmergencyAccessReviewForm,
@@ -264,7 +265,7 @@ def case_list(request):
     cases = Case.objects.visible_to(user).select_related("client", "assigned_worker", "team")
     if form.is_bound:
         cases = form.filter(cases) if form.is_valid() else cases.none()
-    page = Paginator(cases.order_by("-opened_at", "-pk"), CASE_LIST_PAGE_SIZE).get_page(
+    page = DeferredJoinPaginator(cases.order_by("-opened_at", "-pk"), CASE_LIST_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     shown = list(page.object_list)

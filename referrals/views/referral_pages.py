@@ -3,7 +3,6 @@ with its history, disclosures, provider links and the actions allowed on it."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -15,6 +14,7 @@ from audit.services import record as audit
 from audit.services import record_list, refuse
 from cases.access import get_case_for_user
 from core.exceptions import DomainError
+from core.pagination import DeferredJoinPaginator
 from directory.access import get_directory_row_for_user, parse_uuid
 from directory.models import Location, NeedCategory, Service
 from directory.search import need_categories_for
@@ -78,7 +78,7 @@ def referral_list(request):
     else:
         referrals = referrals.filter(status=show)
     referrals = referrals.order_by("-is_stale", "-created_at", "-pk")
-    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = DeferredJoinPaginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     for referral in page:
         referral.stale_reason = stale_reason(referral, now) if referral.is_stale else ""
     record_list(

@@ -161,9 +161,10 @@ class TestClientList:
                 ClientIdentifier.objects.create(
                     agency=alice.agency, client=case.client, kind="hmis", value=f"H{case.pk}"
                 )
-            # Session, user, agency time zone, count, page, identifiers, audit row, and
-            # the session's renewal (savepoint, update, release).
-            with django_assert_max_num_queries(10):
+            # Session, user, agency time zone, count, the page's ids, the page,
+            # identifiers, audit row, and the session's renewal (savepoint, update,
+            # release).
+            with django_assert_max_num_queries(11):
                 response = api.get("/api/v1/clients/")
             assert response.json()["count"] == rows
 
@@ -443,7 +444,7 @@ class TestCaseList:
                 case = CaseFactory(client__agency=alice.agency, assigned_worker=alice)
                 case.presenting_concerns.set(concerns)
             # As for clients, with the concerns in place of identifiers.
-            with django_assert_max_num_queries(10):
+            with django_assert_max_num_queries(11):
                 response = api.get("/api/v1/cases/", {"page_size": 50})
             assert len(response.json()["results"]) == rows
 
@@ -785,7 +786,7 @@ class TestContactList:
                 contact.attended_by.set([alice, bob])
                 contact.presenting_concerns.set(concerns)
             # As for clients, with attendees, concerns and services in place of identifiers.
-            with django_assert_max_num_queries(12):
+            with django_assert_max_num_queries(13):
                 response = api.get("/api/v1/contacts/", {"page_size": 50})
             assert len(response.json()["results"]) == rows
 

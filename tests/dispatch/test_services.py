@@ -161,7 +161,7 @@ class TestRecordCadIncident:
         with pytest.raises(DispatchInvalid):
             services.record_cad_incident(actor=dex, incident_number="  ", data=request_data())
 
-    @pytest.mark.django_db(transaction=True)
+    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
     def test_two_posts_at_once_record_it_once(self, dex, monkeypatch):
         """The second post looks before the first commits and finds nothing; its insert
         waits on teamrequest_cad_unique, is refused when the first commits, and it
