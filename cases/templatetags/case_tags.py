@@ -1,6 +1,9 @@
+import functools
+
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from cases.cssrs import RiskLevel
 
@@ -10,6 +13,12 @@ register = template.Library()
 @register.simple_tag
 def risk_badge(level):
     """The risk level as a coloured badge (risk-high etc. in casebook.css)."""
+    return _risk_badge(level, get_language())
+
+
+@functools.lru_cache(maxsize=64)
+def _risk_badge(level, language):
+    # A caseload shows it twice a row: made once per level and language.
     try:
         label = RiskLevel(level).label
     except ValueError:

@@ -76,7 +76,9 @@ def stale_referral_flag(data, now) -> str:
     return f"Referral{joiner}{reason[0].lower()}{reason[1:]}"
 
 
-SECTION_SIZE = 50
+# Rows per page of each section: the worker's own cases, then the team's (a secondary
+# list, highest risk first: its first page is the one that matters).
+SECTION_SIZES = {"mine": 50, "others": 25}
 
 
 class CountedPaginator(Paginator):
@@ -92,7 +94,7 @@ class CountedPaginator(Paginator):
 
 
 def caseload_sections(user, show: str, numbers: dict, now) -> dict:
-    """The caseload's sections ("mine", "others"), each a page of SECTION_SIZE rows: the
+    """The caseload's sections ("mine", "others"), each a page of SECTION_SIZES rows: the
     open cases assigned to the user, then their team's; within each, highest risk first,
     then the longest since the last contact. The two sections are counted in one query,
     and each page is its own query, so a team of hundreds of open cases renders fifty."""
@@ -116,7 +118,7 @@ def caseload_sections(user, show: str, numbers: dict, now) -> dict:
     for name, rows in (("mine", ordered.filter(mine_q)), ("others", ordered.exclude(mine_q))):
         if not wanted[name] or not counts[name]:
             continue
-        page = CountedPaginator(rows, SECTION_SIZE, counts[name]).get_page(numbers.get(name))
+        page = CountedPaginator(rows, SECTION_SIZES[name], counts[name]).get_page(numbers.get(name))
         page.object_list = list(page.object_list)
         sections[name] = page
     return sections

@@ -142,32 +142,43 @@ class TestCaseload:
         with django_assert_max_num_queries(14):
             assert len(caseload_names(client.get(CASELOAD_URL))) == 15
 
-    def test_each_section_is_a_page_of_fifty_with_its_own_pager(
+    def test_the_teams_cases_come_25_to_a_page_with_their_own_pager(
         self, login, alice, bob, django_assert_max_num_queries
     ):
         make_cases(alice, 3)
-        make_cases(bob, 60)
+        make_cases(bob, 30)
         client = login(alice)
 
         first = client.get(CASELOAD_URL)
         page = first.content.decode()
-        assert len(caseload_names(first)) == 3 + 50
-        assert '<span class="badge text-bg-secondary">60</span>' in page
-        assert "1–50 of 60" in page and "?team_page=2" in page
+        assert len(caseload_names(first)) == 3 + 25
+        assert '<span class="badge text-bg-secondary">30</span>' in page
+        assert "1–25 of 30" in page and "?team_page=2" in page
         assert "Pages of my cases" not in page
 
         with django_assert_max_num_queries(14):
             second = client.get(CASELOAD_URL, {"team_page": 2})
-        assert len(caseload_names(second)) == 3 + 10
-        assert "51–60 of 60" in second.content.decode()
+        assert len(caseload_names(second)) == 3 + 5
+        assert "26–30 of 30" in second.content.decode()
         shown = set(caseload_names(first)[3:]) | set(caseload_names(second)[3:])
-        assert len(shown) == 60
+        assert len(shown) == 30
         # Only what was shown is audited as read.
         last = AuditEvent.objects.filter(actor=alice, action=Action.LIST).latest("pk")
-        assert len(last.detail["ids"]) == 13
+        assert len(last.detail["ids"]) == 8
+
+    def test_my_cases_come_50_to_a_page(self, login, alice):
+        make_cases(alice, 52)
+        client = login(alice)
+
+        first = client.get(CASELOAD_URL)
+        assert len(caseload_names(first)) == 50
+        assert "1–50 of 52" in first.content.decode()
+        second = client.get(CASELOAD_URL, {"mine_page": 2})
+        assert len(caseload_names(second)) == 2
+        assert len(set(caseload_names(first)) | set(caseload_names(second))) == 52
 
     def test_a_page_past_the_end_shows_the_last(self, login, alice, bob):
-        make_cases(bob, 55)
+        make_cases(bob, 30)
         response = login(alice).get(CASELOAD_URL, {"team_page": 9, "mine_page": "x"})
         assert response.status_code == 200
         assert len(caseload_names(response)) == 5
