@@ -41,7 +41,7 @@ from casework.growth.pools import (
 from directory.models import Organization, Service
 from followups.models import SAFETY_PLANNING_KEY, Enrolment, HospitalVisit, Protocol, ProtocolStep
 from followups.protocols import install_standard_protocols
-from referrals.models import OUTCOMES_FOR_STATUS
+from referrals.models import OUTCOMES_FOR_STATUS, STALE_AFTER, STALE_AFTER_DEFAULT
 
 # --- Reference rows, with the ORM --------------------------------------------------------
 
@@ -263,13 +263,17 @@ def choice_params() -> dict[str, Any]:
         f"outcomes_{status}": list(OUTCOMES_FOR_STATUS[status])
         for status in (S.COMPLETED, S.REJECTED, S.FAILED, S.CANCELLED)
     }
+    needs = weighted("needs", NEEDS)
+    stale_after = [STALE_AFTER.get(need, STALE_AFTER_DEFAULT) for need in needs["needs"]]
     return {
+        **needs,
+        "needs_accept_days": [accept for accept, _ in stale_after],
+        "needs_connect_days": [connect for _, connect in stale_after],
         **weighted("sources", SOURCES),
         **weighted("dispositions", DISPOSITIONS),
         **weighted("risks", RISKS),
         **weighted("close_reasons", CLOSE_REASONS),
         **weighted("visit_reasons", VISIT_REASONS),
-        **weighted("needs", NEEDS),
         **weighted("urgencies", URGENCIES),
         **weighted("recent", RECENT_REFERRALS),
         **weighted("older", OLDER_REFERRALS),

@@ -1,8 +1,6 @@
 """The set-based SQL that grows a chunk's enrolments, follow-ups, referrals and the audit
 rows of the case page's reads, from the temporary tables of casework.growth.sql_cases."""
 
-from referrals.models import STALE_AFTER, STALE_AFTER_DEFAULT
-
 # What enrols a case (followups.services.triggers): a contact resolved on scene or ended
 # at a shelter starts the post-crisis check (not while the one before is pending: contacts
 # under 3 days apart); a high-risk screen the safety planning calls; an ER visit or
@@ -123,13 +121,6 @@ FROM grow_enrolment e JOIN (
     FROM grow_fu f WHERE f.enrolment_id IS NOT NULL GROUP BY f.enrolment_id
 ) f ON f.enrolment_id = e.id
 """
-# A referral's STALE_AFTER as SQL: ARRAY[business days unaccepted, days with the client
-# not seen] of its need. Numbers and need codes from referrals.models, no outside value.
-STALE_DAYS = (
-    "CASE (%(needs)s::text[])[closing.need_ix] "
-    + " ".join(f"WHEN '{need}' THEN ARRAY[{a}, {c}]" for need, (a, c) in STALE_AFTER.items())
-    + " ELSE ARRAY[{}, {}] END".format(*STALE_AFTER_DEFAULT)
-)
 # Referrals made during the case, in every status, weighted by how long ago they were sent
 # (see RECENT_REFERRALS); accepted hours later, the client seen days after, the loop
 # closed then, each no later than now. One in ten to a provider outside the directory.
@@ -191,7 +182,10 @@ WITH r AS (
     SELECT closing.*,
         greatest(closing.created_at, CASE WHEN closing.status <> 'draft' THEN closing.sent_at END,
             closing.accepted_at, closing.seen_at, closing.closed_at) AS last_activity_at,
-        STALE_DAYS AS stale_days
+        -- STALE_AFTER of its need: [business days unaccepted, days with the client not
+        -- seen] (choice_params: needs_accept_days, needs_connect_days).
+        ARRAY[(%(needs_accept_days)s::int[])[closing.need_ix],
+              (%(needs_connect_days)s::int[])[closing.need_ix]] AS stale_days
     FROM closing
 ), wall AS (
     SELECT activity.*, activity.last_activity_at AT TIME ZONE activity.tz AS wall_activity
@@ -213,7 +207,7 @@ SELECT counted.*, CASE
         THEN counted.last_activity_at + counted.stale_days[2] * interval '1 day'
     END AS stale_at
 FROM counted
-""".replace("STALE_DAYS", STALE_DAYS)
+"""
 REFERRAL_OUTCOME = """
 CASE r.status
     WHEN 'completed' THEN (%(outcomes_completed)s::text[])[
