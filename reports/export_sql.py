@@ -21,7 +21,6 @@ whose zone name PostgreSQL reads as a fixed-offset abbreviation (CET, EST, ...),
 `AT TIME ZONE` would miss the zone's summer time.
 """
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
@@ -30,11 +29,9 @@ from django.db import connections
 from django.db.models import (
     BooleanField,
     Case,
-    DateTimeField,
     F,
     Field,
     FloatField,
-    Func,
     IntegerField,
     Subquery,
     TextField,
@@ -45,7 +42,7 @@ from django.db.models import (
 from accounts.models import Agency
 from referrals.models import Referral
 from reports import exports
-from reports.report import NO_OUTCOME_LABEL
+from reports.report import NO_OUTCOME_LABEL, Days, Sql, days_to_service, local_time
 
 # What str.strip() strips (str.isspace()): User.get_full_name() strips the full name.
 PYTHON_WHITESPACE = (
@@ -55,37 +52,8 @@ PYTHON_WHITESPACE = (
 # The CSV is handed on in pieces of about this size.
 CHUNK_BYTES = 256 * 1024
 
-_ARGUMENT = re.compile(r"\{(\d)\}")
 
-
-class _Sql(Func):
-    """An SQL expression whose `template` names its arguments {0}, {1}, ...: each compiled
-    by the ORM (columns of the joins it needs, values as parameters), and may be named
-    more than once."""
-
-    template = "{0}"
-
-    def as_sql(self, compiler, connection, function=None, template=None, **extra_context):
-        compiled = [compiler.compile(arg) for arg in self.get_source_expressions()]
-        params: list[Any] = []
-
-        def argument(match: re.Match) -> str:
-            sql, arg_params = compiled[int(match.group(1))]
-            params.extend(arg_params)
-            return f"({sql})"
-
-        template = template or self.extra.get("template", self.template)
-        return _ARGUMENT.sub(argument, template), params
-
-
-class _AtZone(_Sql):
-    """A timestamptz as the wall clock of zone {1} shows it (timestamp without zone)."""
-
-    template = "{0} AT TIME ZONE {1}"
-    output_field = DateTimeField()
-
-
-class _LocalText(_Sql):
+class _LocalText(Sql):
     # as_text's "%Y-%m-%d %H:%M:%S" is the ISO DateStyle's text of the whole seconds, but
     # that glibc's %Y does not pad a year before 1000. (psycopg reads timestamps in the ISO
     # DateStyle only, so a connection Django can use has it; to_char takes half as long
@@ -94,7 +62,7 @@ class _LocalText(_Sql):
     output_field = TextField()
 
 
-class _Defused(_Sql):
+class _Defused(Sql):
     """{0} as exports.defused makes it: a leading formula character behind a quote."""
 
     template = (
@@ -105,36 +73,28 @@ class _Defused(_Sql):
     output_field = TextField()
 
 
-class _Blank(_Sql):
+class _Blank(Sql):
     # COPY writes NULL as nothing and quotes an empty string (""), which the csv module
     # writes as nothing: an empty text becomes NULL.
     template = "NULLIF({0}, '')"
     output_field = TextField()
 
 
-class _FullName(_Sql):
+class _FullName(Sql):
     """User.get_full_name() or the username: "first last" stripped as str.strip() does."""
 
     template = "COALESCE(NULLIF(btrim({0} || ' ' || {1}, {3}), ''), {2})"
     output_field = TextField()
 
 
-class _Days(_Sql):
-    """(accepted - sent).total_seconds() / 86400 as report.durations computes it: the
-    seconds are exact in numeric, then the same two IEEE double operations as Python."""
-
-    template = "(extract(epoch FROM {0}) - extract(epoch FROM {1}))::float8 / 86400"
-    output_field = FloatField()
-
-
-class _OneDecimal(_Sql):
+class _OneDecimal(Sql):
     # str(round(days, 1)): glibc's printf rounds the double exactly, ties to even, as
     # Python's round() does; 11 digits before the point are far more than any span.
     template = "to_char({0}, 'FM99999999990.0')"
     output_field = TextField()
 
 
-class _ClientKey(_Sql):
+class _ClientKey(Sql):
     """exports.client_key: HMAC-SHA256 of the client id's digits keyed by the agency's
     secret, hex, cut to CLIENT_KEY_LENGTH (pgcrypto, reports migration 0002)."""
 
@@ -187,20 +147,6 @@ def _texts(for_csv: bool) -> dict[str, Any]:
     return {name: _Blank(value) for name, value in texts.items()}
 
 
-def _local(field: str, zone: str) -> _AtZone:
-    return _AtZone(F(field), Value(zone))
-
-
-def _to_service(zone: str) -> Func:
-    # report.durations: whole days from the sending date in the agency's zone.
-    return _Sql(
-        F("service_date"),
-        _local("sent_at", zone),
-        template="{0} - {1}::date",
-        output_field=IntegerField(),
-    )
-
-
 def _secret(agency) -> Subquery:
     # Read once by the query (an InitPlan), never sent in the statement's text.
     return Subquery(Agency.objects.filter(pk=agency.pk).order_by().values("client_key_secret"))
@@ -213,7 +159,7 @@ def csv_cells(agency, deidentified: bool) -> list:
     text = _texts(for_csv=True)
     cells = [
         F("pk"),
-        _LocalText(_local("sent_at", zone)),
+        _LocalText(local_time("sent_at", zone)),
         text["status"],
         text["outcome"],
         text["need"],
@@ -222,13 +168,13 @@ def csv_cells(agency, deidentified: bool) -> list:
         text["worker"],
         text["organization"],
         text["service"],
-        _LocalText(_local("accepted_at", zone)),
+        _LocalText(local_time("accepted_at", zone)),
         # date.isoformat() is the ISO DateStyle's text of a date.
         F("service_date"),
-        _LocalText(_local("closed_at", zone)),
-        _OneDecimal(_Days(F("accepted_at"), F("sent_at"))),
-        _to_service(zone),
-        _Sql(
+        _LocalText(local_time("closed_at", zone)),
+        _OneDecimal(Days(F("accepted_at"), F("sent_at"))),
+        days_to_service(zone),
+        Sql(
             F("closed_at"),
             template="CASE WHEN {0} IS NULL THEN 'No' ELSE 'Yes' END",
             output_field=TextField(),
@@ -252,9 +198,9 @@ def xlsx_cells(agency, deidentified: bool) -> list:
     zone = agency.timezone
     day_0, leap_bug_from = Value(exports.EXCEL_DAY_0), Value(exports.EXCEL_LEAP_BUG_FROM)
 
-    def excel_date(date) -> _Sql:
+    def excel_date(date) -> Sql:
         # exports.excel_date of a date: whole days (proleptic Gregorian, as Python's).
-        return _Sql(
+        return Sql(
             date,
             day_0,
             leap_bug_from,
@@ -262,12 +208,12 @@ def xlsx_cells(agency, deidentified: bool) -> list:
             output_field=IntegerField(),
         )
 
-    def excel_time(field: str) -> _Sql:
+    def excel_time(field: str) -> Sql:
         # exports.excel_date of the wall-clock time: its date's days, then the whole
         # seconds of its day over 86400 added as Python adds them (int + float8 / int:
         # the same IEEE doubles).
-        return _Sql(
-            _local(field, zone),
+        return Sql(
+            local_time(field, zone),
             day_0,
             leap_bug_from,
             template=(
@@ -278,13 +224,11 @@ def xlsx_cells(agency, deidentified: bool) -> list:
         )
 
     text = {
-        name: _Sql(
-            value, template=f"left({{0}}, {exports.XLSX_TEXT_MAX})", output_field=TextField()
-        )
+        name: Sql(value, template=f"left({{0}}, {exports.XLSX_TEXT_MAX})", output_field=TextField())
         for name, value in _texts(for_csv=False).items()
     }
-    days = _Sql(
-        _OneDecimal(_Days(F("accepted_at"), F("sent_at"))),
+    days = Sql(
+        _OneDecimal(Days(F("accepted_at"), F("sent_at"))),
         template="{0}::float8",
         output_field=FloatField(),
     )
@@ -303,8 +247,8 @@ def xlsx_cells(agency, deidentified: bool) -> list:
         excel_date(F("service_date")),
         excel_time("closed_at"),
         days,
-        _to_service(zone),
-        _Sql(F("closed_at"), template="{0} IS NOT NULL", output_field=BooleanField()),
+        days_to_service(zone),
+        Sql(F("closed_at"), template="{0} IS NOT NULL", output_field=BooleanField()),
     ]
     if deidentified:
         return [*cells, _ClientKey(F("client_id"), _secret(agency))]

@@ -8,14 +8,25 @@ pass over four columns of the same rows in Python.
 """
 
 import datetime
+import re
 import statistics
 import zoneinfo
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Aggregate, Count, F, FloatField, Func, IntegerField, Q
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateTimeField,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+)
 
 from accounts.models import Role, zone_of
 from core.db import lag_tolerant_db
@@ -134,6 +145,61 @@ def durations(sent_at, accepted_at, service_date, closed_at, tz):
     to_service = (service_date - sent_at.astimezone(tz).date()).days if service_date else None
     to_close = (closed_at - sent_at).total_seconds() / 86400 if closed_at else None
     return to_accept, to_service, to_close
+
+
+# --- The durations in SQL, as `durations` computes them (the report's medians, the exports)
+
+
+_ARGUMENT = re.compile(r"\{(\d)\}")
+
+
+class Sql(Func):
+    """An SQL expression whose `template` names its arguments {0}, {1}, ...: each compiled
+    by the ORM (columns of the joins it needs, values as parameters), and may be named
+    more than once."""
+
+    template = "{0}"
+
+    def as_sql(self, compiler, connection, function=None, template=None, **extra_context):
+        compiled = [compiler.compile(arg) for arg in self.get_source_expressions()]
+        params: list[Any] = []
+
+        def argument(match: re.Match) -> str:
+            sql, arg_params = compiled[int(match.group(1))]
+            params.extend(arg_params)
+            return f"({sql})"
+
+        template = template or self.extra.get("template", self.template)
+        return _ARGUMENT.sub(argument, template), params
+
+
+class AtZone(Sql):
+    """A timestamptz as the wall clock of zone {1} shows it (timestamp without zone)."""
+
+    template = "{0} AT TIME ZONE {1}"
+    output_field = DateTimeField()
+
+
+class Days(Sql):
+    """(later - earlier).total_seconds() / 86400 as `durations` computes it: the seconds
+    are exact in numeric, then the same two IEEE double operations as Python."""
+
+    template = "(extract(epoch FROM {0}) - extract(epoch FROM {1}))::float8 / 86400"
+    output_field = FloatField()
+
+
+def local_time(field: str, zone: str) -> AtZone:
+    return AtZone(F(field), Value(zone))
+
+
+def days_to_service(zone: str) -> Func:
+    """`durations`' whole days from the sending date in the agency's zone."""
+    return Sql(
+        F("service_date"),
+        local_time("sent_at", zone),
+        template="{0} - {1}::date",
+        output_field=IntegerField(),
+    )
 
 
 @dataclass
@@ -287,30 +353,13 @@ class PercentileCont(Aggregate):
     output_field = FloatField()
 
 
-class Minus(Func):
-    template = "(%(expressions)s)"
-    arg_joiner = " - "
-
-
 def _median_aggregates(tz) -> dict:
     """The three medians and how many referrals each is over, as the aggregates of one
     query: the durations of `durations`, NULL where the event has not happened."""
     days: dict[str, Func] = {
-        # Fractional days between two times.
-        "accept": Func(
-            Minus(F("accepted_at"), F("sent_at")),
-            template="extract(epoch FROM %(expressions)s) / 86400",
-            output_field=FloatField(),
-        ),
-        # Whole days from the sending date in the agency's zone: date - date is an integer.
-        "service": Minus(
-            F("service_date"), TruncDate("sent_at", tzinfo=tz), output_field=IntegerField()
-        ),
-        "close": Func(
-            Minus(F("closed_at"), F("sent_at")),
-            template="extract(epoch FROM %(expressions)s) / 86400",
-            output_field=FloatField(),
-        ),
+        "accept": Days(F("accepted_at"), F("sent_at")),
+        "service": days_to_service(str(tz)),
+        "close": Days(F("closed_at"), F("sent_at")),
     }
     aggregates: dict[str, Aggregate] = {}
     for name, expression in days.items():
