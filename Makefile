@@ -78,6 +78,7 @@ bench: venv-dev assets
 	$(PY) bench/caseload.py
 	$(PY) bench/referrals.py
 	$(PY) bench/followups.py
+	$(PY) bench/dispatch.py
 	$(PY) bench/surge.py
 	$(PY) bench/scale.py
 	$(PY) bench/load.py

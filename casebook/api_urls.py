@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from casebook.api_views import ApiTokenViewSet, LogoutView, ObtainTokenView
+from metrics.api.views import ResponseMeasuresView
 
 tokens = SimpleRouter()
 tokens.register("auth/tokens", ApiTokenViewSet, basename="api-tokens")
@@ -15,5 +16,7 @@ urlpatterns = [
     path("", include("reports.api.urls")),
     path("", include("followups.api.urls")),
     path("metrics/", include("metrics.api.urls")),
+    path("dispatch/measures/", ResponseMeasuresView.as_view(), name="api-dispatch-measures"),
+    path("dispatch/", include("dispatch.api.urls")),
     path("", include("cases.api.urls")),
 ]

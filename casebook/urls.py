@@ -33,6 +33,7 @@ urlpatterns = [
     path("followups/", include("followups.urls")),
     path("inbox/", include("notifications.urls")),
     path("metrics/", include("metrics.urls")),
+    path("dispatch/", include("dispatch.urls")),
     path("api/v1/", include("casebook.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -29,6 +29,9 @@ class ContactForm(ContactFieldsForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    # The request for a mobile team this contact answers (the team phone's "Record the
+    # contact"): its stamps filled the times in; the saved contact is linked to it.
+    team_request = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     # The page's one-time id (made when the page is served, kept in re-renders and
     # drafts): a second submit of the same page records nothing new.
     submission_id = forms.UUIDField(

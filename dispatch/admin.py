@@ -4,16 +4,20 @@ admin sees none, as with client records).
 The agency's dispatch settings and its units' set-up (call sign, team, base) are edited
 here, each change audited. A unit's status, shifts and position, and the requests with
 their timelines, are read-only: every change to them goes through dispatch/services/.
-Requests are client data when they name a client: every list and record is audited."""
+Requests are client data when they name a client: every list and record is audited.
+The agency's CAD keys are made here (the key is shown once, in a message) and revoked;
+a key's secret is never stored, so never shown again."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from accounts.admin import AuditedAdmin
 from accounts.models import Team
 from audit.admin_base import ClientRecordAdmin, is_agency_admin
+from dispatch.cad_keys import create_cad_key, revoke_cad_key
 from dispatch.models import (
     Assignment,
+    CadKey,
     DispatchSettings,
     RequestEvent,
     Shift,
@@ -190,3 +194,35 @@ class TeamRequestAdmin(ClientRecordAdmin):
     exclude = ["client", "contact"]
     readonly_fields = ["client_id", "contact_id"]
     inlines = [AssignmentInline, RequestEventInline]
+
+
+class CadKeyForm(forms.ModelForm):
+    class Meta:
+        model = CadKey
+        fields = ["name"]
+
+
+@admin.register(CadKey)
+class CadKeyAdmin(AgencyRowsAdmin):
+    form = CadKeyForm
+    list_display = ["name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = create_cad_key(agency=request.user.agency, name=obj.name, actor=request.user)
+        obj.pk = key.pk
+        obj.refresh_from_db()
+        messages.warning(
+            request,
+            f"The key of {key.name}, shown this once (only its digest is kept): {raw}",
+        )
+
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = [revoke_cad_key(key=key, actor=request.user) for key in queryset.active()]
+        messages.success(request, f"{len(revoked)} key(s) revoked: they no longer work.")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.models import User
+from dispatch import live
 from dispatch.models import (
     STAMP_EVENTS,
     Assignment,
@@ -33,6 +34,7 @@ def _request_event(
     longitude: Decimal | None = None,
     detail: dict[str, Any] | None = None,
 ) -> RequestEvent:
+    live.announce(request.agency_id)
     return RequestEvent.objects.create(
         request=request,
         kind=kind,
@@ -174,6 +176,7 @@ def _unit_event(
     actor: User | None,
     detail: dict[str, Any] | None = None,
 ) -> UnitEvent:
+    live.announce(unit.agency_id)
     return UnitEvent.objects.create(unit=unit, kind=kind, at=at, actor=actor, detail=detail or {})
 
 
@@ -212,3 +215,22 @@ def sharing_changed(
     kind = UnitEventKind.SHARING_STARTED if unit.shares_position else UnitEventKind.SHARING_STOPPED
     detail = {} if unit.shares_position else {"positions_deleted": positions_deleted}
     return _unit_event(unit=unit, kind=kind, at=at, actor=actor, detail=detail)
+
+
+def safety_event(
+    *, unit: Unit, kind: str, actor: User | None, at: datetime.datetime, alert_id: int | None = None
+) -> UnitEvent:
+    """A check-in, a missed one, an SOS (dispatch.services.safety)."""
+    return _unit_event(
+        unit=unit, kind=kind, at=at, actor=actor, detail={"alert_id": alert_id} if alert_id else {}
+    )
+
+
+def contact_recorded(*, request: TeamRequest, actor: User, at: datetime.datetime) -> RequestEvent:
+    return _request_event(
+        request=request,
+        kind=RequestEventKind.CONTACT_RECORDED,
+        at=at,
+        actor=actor,
+        detail={"contact_id": request.contact_id},
+    )

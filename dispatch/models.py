@@ -20,7 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -76,6 +76,14 @@ class DispatchSettings(models.Model):
         default=20,
         validators=[MinValueValidator(1)],
         help_text="How often a team on scene checks in.",
+    )
+    check_in_escalate_minutes = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "A missed check-in or an SOS nobody has answered by then is escalated to every "
+            "supervisor and admin of the agency."
+        ),
     )
     position_retention_hours = models.PositiveIntegerField(
         default=24,
@@ -146,7 +154,7 @@ class Credential(models.TextChoices):
     OTHER = "other", "Other"
 
 
-def _in_agency_of(user: User | AnonymousUser) -> int | None:
+def agency_seen_by(user: User | AnonymousUser) -> int | None:
     """The agency whose dispatch records the user may see: their own, for anyone of an
     agency (a system admin sees none)."""
     if not user.is_authenticated or not user.agency_id or user.role == Role.SYSTEM_ADMIN:
@@ -158,12 +166,22 @@ class UnitQuerySet(models.QuerySet["Unit"]):
     def visible_to(self, user: User | AnonymousUser) -> Self:
         """The units of the user's agency (their status and last position are seen by
         everyone in the agency and nobody outside it)."""
-        agency_id = _in_agency_of(user)
+        agency_id = agency_seen_by(user)
         return self.none() if agency_id is None else self.filter(agency_id=agency_id)
 
     def available(self) -> Self:
         """Units on shift and free to take a request (unit_agency_status_idx)."""
         return self.filter(status=UnitStatus.AVAILABLE)
+
+    def with_crew(self) -> Self:
+        """The units with their open shift's members (`open_shifts`) and their live
+        assignment (`live_assignments`): a fixed number of queries however many units."""
+        members = ShiftMember.objects.select_related("user").order_by("pk")
+        open_shifts = Shift.objects.open().prefetch_related(Prefetch("members", members))
+        return self.prefetch_related(
+            Prefetch("shifts", open_shifts, to_attr="open_shifts"),
+            Prefetch("assignments", Assignment.objects.live(), to_attr="live_assignments"),
+        )
 
 
 class Unit(models.Model):
@@ -187,6 +205,9 @@ class Unit(models.Model):
     last_latitude = latitude_field(null=True, blank=True, editable=False)
     last_longitude = longitude_field(null=True, blank=True, editable=False)
     last_position_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # While on scene: when the team is next to say it is safe (services.safety). Cleared
+    # when it leaves the scene, and by the sweep that reports a missed check-in.
+    check_in_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UnitQuerySet.as_manager()
 
@@ -206,6 +227,13 @@ class Unit(models.Model):
             # suggest_units and the board: an agency's units in a status
             # (agency_id = %s AND status = 'available').
             models.Index(fields=["agency", "status"], name="unit_agency_status_idx"),
+            # The check-in sweep: units whose check-in has come (check_in_due_at <= now),
+            # a handful on scene at any time.
+            models.Index(
+                fields=["check_in_due_at"],
+                condition=Q(check_in_due_at__isnull=False),
+                name="unit_check_in_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -299,6 +327,9 @@ class UnitEventKind(models.TextChoices):
     RETURNED_TO_SERVICE = "returned_to_service", "Returned to service"
     SHARING_STARTED = "sharing_started", "Started sharing its position"
     SHARING_STOPPED = "sharing_stopped", "Stopped sharing its position"
+    CHECKED_IN = "checked_in", "Checked in: safe"
+    CHECK_IN_MISSED = "check_in_missed", "Missed a check-in"
+    SOS = "sos", "SOS"
 
 
 class UnitEvent(models.Model):
@@ -505,11 +536,11 @@ class TeamRequestQuerySet(models.QuerySet["TeamRequest"]):
         back up), and at any time the requests of the shifts they were on (to record the
         contact after the shift). One small query (shiftmember_user_idx) decides which.
         """
-        agency_id = _in_agency_of(user)
+        agency_id = agency_seen_by(user)
         if agency_id is None:
             return self.none()
         in_agency = self.filter(agency_id=agency_id)
-        person = cast(User, user)  # signed in: _in_agency_of
+        person = cast(User, user)  # signed in: agency_seen_by
         if person.role != Role.SOCIAL_WORKER:
             return in_agency
         on_shift = ShiftMember.objects.filter(user_id=person.pk, shift__ended_at__isnull=True)
@@ -537,6 +568,22 @@ class TeamRequestQuerySet(models.QuerySet["TeamRequest"]):
     def for_list(self) -> Self:
         """A list's rows with what it shows of each joined in."""
         return self.select_related("client", "created_by")
+
+    def with_live_unit(self) -> Self:
+        """The requests with their live assignment and its unit (`live_assignments`)."""
+        live = Assignment.objects.live().select_related("unit")
+        return self.prefetch_related(Prefetch("assignments", live, to_attr="live_assignments"))
+
+    def with_timeline(self) -> Self:
+        """The requests with their events and every assignment, each with who and which
+        unit."""
+        events = RequestEvent.objects.select_related("actor", "unit")
+        assignments = Assignment.objects.select_related(
+            "unit", "assigned_by", "acknowledged_by", "released_by"
+        )
+        return self.prefetch_related(
+            Prefetch("events", events), Prefetch("assignments", assignments)
+        )
 
 
 class TeamRequest(models.Model):
@@ -577,6 +624,10 @@ class TeamRequest(models.Model):
     cad_incident_number = models.CharField(max_length=64, blank=True)
     police_requested = models.BooleanField(null=True, blank=True)
     police_present = models.BooleanField(null=True, blank=True)
+    # Whether the person was held, or taken somewhere, against their will (the measures
+    # count both; shared DOMAIN notes, "Crisis response"). None is "not recorded".
+    involuntary_hold = models.BooleanField(null=True, blank=True)
+    involuntary_transport = models.BooleanField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=RequestStatus.choices, default=RequestStatus.WAITING
     )
@@ -596,8 +647,12 @@ class TeamRequest(models.Model):
     contact = models.ForeignKey(
         "cases.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Who recorded it: a dispatcher, or (for a 911 hand-off a CAD posted) the CAD's key.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cad_key = models.ForeignKey(
+        "CadKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -618,6 +673,10 @@ class TeamRequest(models.Model):
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
                 | Q(latitude__isnull=False, longitude__isnull=False),
                 name="teamrequest_both_coordinates_or_none",
+            ),
+            models.CheckConstraint(
+                condition=Q(created_by__isnull=False) | Q(cad_key__isnull=False),
+                name="teamrequest_recorded_by_someone",
             ),
             models.CheckConstraint(
                 condition=(Q(status=S.NOT_SERVED) & ~Q(not_served_reason=""))
@@ -786,6 +845,7 @@ class RequestEventKind(models.TextChoices):
     RELEASED = "released", "Unit released"
     REASSIGNED = "reassigned", "Reassigned"
     EDITED = "edited", "Edited"
+    CONTACT_RECORDED = "contact_recorded", "Contact recorded"
 
 
 # The event each stamp of a step writes.
@@ -824,3 +884,148 @@ class RequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- Responder safety --------------------------------------------------------------------
+
+
+class AlertKind(models.TextChoices):
+    ACK_OVERDUE = "ack_overdue", "Assignment not acknowledged"
+    CHECK_IN_MISSED = "check_in_missed", "Check-in missed"
+    SOS = "sos", "SOS"
+
+
+# The alerts about a team's safety: escalated when nobody answers them.
+SAFETY_ALERTS = (AlertKind.CHECK_IN_MISSED, AlertKind.SOS)
+
+
+class AlertQuerySet(models.QuerySet["Alert"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
+        """The alerts of the user's agency (dispatchers, supervisors, the teams)."""
+        agency_id = agency_seen_by(user)
+        return self.none() if agency_id is None else self.filter(agency_id=agency_id)
+
+    def open(self) -> Self:
+        """Alerts nobody has resolved yet, newest first (alert_open_idx)."""
+        return self.filter(resolved_at__isnull=True).order_by("-raised_at", "-pk")
+
+    def to_escalate(self, now: datetime.datetime, after: datetime.timedelta) -> Self:
+        """Open safety alerts raised `after` ago or more and not yet escalated
+        (alert_escalation_idx)."""
+        return self.filter(
+            resolved_at__isnull=True,
+            escalated_at__isnull=True,
+            kind__in=SAFETY_ALERTS,
+            raised_at__lte=now - after,
+        )
+
+
+class Alert(models.Model):
+    """Something the dispatcher must act on now: a unit that did not acknowledge its
+    assignment, a team on scene that missed its check-in, an SOS. Raised by the services
+    (dispatch.services.safety), shown on the board, sent to the people who must know, and
+    open until someone resolves it."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="alerts")
+    request = models.ForeignKey(
+        TeamRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
+    )
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    # Who pressed SOS; None for an alert the sweep raised.
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The unit's last known position when the alert was raised (or its base).
+    latitude = latitude_field(null=True, blank=True)
+    longitude = longitude_field(null=True, blank=True)
+    position_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=300, blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            # One acknowledgement alert an assignment, however often the sweep runs.
+            models.UniqueConstraint(
+                fields=["assignment", "kind"],
+                condition=Q(kind="ack_overdue"),
+                name="alert_ack_once_per_assignment",
+            ),
+        ]
+        indexes = [
+            # The board: an agency's open alerts, newest first.
+            models.Index(
+                fields=["agency", "-raised_at"],
+                condition=Q(resolved_at__isnull=True),
+                name="alert_open_idx",
+            ),
+            # The escalation sweep: open, unescalated alerts by age (to_escalate).
+            models.Index(
+                fields=["raised_at"],
+                condition=Q(resolved_at__isnull=True, escalated_at__isnull=True),
+                name="alert_escalation_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.unit_id}) at {self.raised_at:%H:%M:%S}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+# --- CAD keys ----------------------------------------------------------------------------
+
+
+class CadKeyQuerySet(models.QuerySet["CadKey"]):
+    def active(self) -> Self:
+        return self.filter(revoked_at__isnull=True)
+
+
+class CadKey(models.Model):
+    """An agency's key for its CAD (computer-aided dispatch) system to post incidents.
+
+    The key is shown once when made (services.cad_keys.create_cad_key):
+    ``cad_<prefix>_<secret>``; only the prefix (to find the row) and the SHA-256 of the
+    whole key are kept. A key posts to its own agency and nowhere else."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100, help_text="Which system holds it: “County CAD”.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CadKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "CAD key"
+        ordering = ["agency", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (cad_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -3,6 +3,7 @@ import datetime
 from django import forms
 
 from accounts.models import Team, User
+from metrics.response import period_problem, response_period
 from metrics.scope import fill_period, in_calendar, period_error, scope_teams, scope_workers
 
 PRESETS = (7, 30, 90)
@@ -75,3 +76,41 @@ class MetricsFilterForm(forms.Form):
             for name in ("team", "worker")
             if self.is_bound and self.has_error(name, "invalid_choice")
         }
+
+
+RESPONSE_PRESETS = (7, 28, 90, 365)
+
+
+class ResponsePeriodForm(forms.Form):
+    """The period of the response measures: `days` (a preset) ends today; else `start`
+    and `end` (the agency's dates, both included), by default the last 28 days
+    (metrics.response.response_period). `cleaned_data` holds the period's two days."""
+
+    days = forms.TypedChoiceField(
+        choices=[("", "Custom")] + [(str(d), f"Last {d} days") for d in RESPONSE_PRESETS],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Period",
+    )
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        if data.get("days"):
+            data["end"] = self.today
+            data["start"] = self.today - datetime.timedelta(days=data["days"] - 1)
+            return data
+        if self.errors:
+            return data
+        problem = period_problem(data.get("start"), data.get("end"), self.today)
+        if problem:
+            self.add_error(*problem)
+            return data
+        data["start"], data["end"] = response_period(data.get("start"), data.get("end"), self.today)
+        return data

@@ -1,4 +1,5 @@
-"""The supervisor's compliance page and its drill-downs.
+"""The supervisor's compliance page and its drill-downs; the response measures page and
+the requests behind each of its counts.
 
 Supervisors see the teams they supervise, agency admins their whole agency; everyone
 else is refused. Every number on the page links to /metrics/drilldown/<what>/ with the
@@ -15,15 +16,24 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from audit.services import record_list
+from accounts.models import zone_of
+from audit.models import Action
+from audit.services import record, record_list
 from cases.models import Case, Contact, Disposition
 from followups.models import FollowUp, HospitalVisit
 from metrics.attention import drop_off, no_contact_workers
 from metrics.charts import trend_svg
 from metrics.compliance import COUNT_NAMES, compliance, compliance_ids
-from metrics.forms import MetricsFilterForm
+from metrics.forms import MetricsFilterForm, ResponsePeriodForm
 from metrics.hedis import MEASURES, hedis_rates
 from metrics.programme import programme_figures, weekly_trend
+from metrics.response import (
+    agency_targets,
+    requests_behind,
+    require_response_access,
+    response_measures,
+    response_period,
+)
 from metrics.scope import audit_refused, fill_period, require_metrics_access, resolve_scope
 
 HEDIS_NAMES = {
@@ -314,5 +324,113 @@ def drilldown(request, what):
             "page": page,
             "total": len(ids),
             "qs": _query(scope),
+        },
+    )
+
+
+# --- The response measures ----------------------------------------------------------------
+
+RESPONSE_REFUSAL = "This page is for supervisors, agency admins and dispatchers."
+REQUESTS_PAGE_SIZE = 50
+
+
+def _response_scope(request, page) -> tuple[dict, ResponsePeriodForm]:
+    """(the arguments of response_measures, the form) for the request's period; a period
+    that is not valid shows the default one, with the form's errors."""
+    require_response_access(request, page, RESPONSE_REFUSAL)
+    user = request.user
+    today = user.agency.today()
+    form = ResponsePeriodForm(request.GET or None, today=today)
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    else:
+        start, end = response_period(None, None, today)
+    scope = {
+        "agency_id": user.agency_id,
+        "start": start,
+        "end": end,
+        "zone": zone_of(user.agency),
+        "targets": agency_targets(user.agency_id),
+    }
+    return scope, form
+
+
+def _minutes(duration) -> float | None:
+    return None if duration is None else round(duration.total_seconds() / 60, 1)
+
+
+def _period_query(scope) -> str:
+    return urlencode({"start": scope["start"].isoformat(), "end": scope["end"].isoformat()})
+
+
+def _audit_period(page, scope, **detail):
+    filters = {"start": scope["start"].isoformat(), "end": scope["end"].isoformat()}
+    return {"page": page, "filters": filters, **detail}
+
+
+@login_required
+@require_GET
+def response_page(request):
+    scope, form = _response_scope(request, "metrics_response")
+    measures = response_measures(**scope)
+    record(
+        request=request,
+        action=Action.LIST,
+        object_type="metrics_response",
+        detail=_audit_period("metrics_response", scope, requests=measures.requests),
+    )
+    return render(
+        request,
+        "metrics/response.html",
+        {
+            "m": measures,
+            "form": form,
+            "qs": _period_query(scope),
+            # Every count links to its requests: the URL's stem reversed once, not once
+            # per link (the hour × weekday table alone has 168).
+            "drill": reverse("metrics:response_requests", args=["all"]).removesuffix("all/"),
+        },
+    )
+
+
+@login_required
+@require_GET
+def response_requests(request, what):
+    scope, _ = _response_scope(request, "metrics_response_requests")
+    found = requests_behind(what, **scope)
+    if found is None:
+        raise Http404("No such figure.")
+    title, requests = found
+    rows = requests.order_by("-received_at", "-pk").only(
+        "pk",
+        "received_at",
+        "priority",
+        "reason",
+        "source",
+        "status",
+        "not_served_reason",
+        "on_scene_at",
+        "client_id",
+    )
+    page = Paginator(rows, REQUESTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    record_list(
+        request=request,
+        object_type="teamrequest",
+        objects=items,
+        client_ids=[r.client_id for r in items if r.client_id],
+        detail=_audit_period("metrics_response_requests", scope, metric=what),
+    )
+    return render(
+        request,
+        "metrics/response_requests.html",
+        {
+            "title": title,
+            "rows": [(r, _minutes(r.response_time)) for r in items],
+            "page": page,
+            "total": page.paginator.count,
+            "start": scope["start"],
+            "end": scope["end"],
+            "qs": _period_query(scope),
         },
     )

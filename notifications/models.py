@@ -28,6 +28,7 @@ class Kind(models.TextChoices):
     PROCESSING_PARKED = "processing_parked", "Follow-up processing stopped (supervisor)"
     REFERRAL_UPDATE = "referral_update", "Referral update from the provider"
     PROVIDER_LINK = "provider_link", "Referral link to a provider"
+    DISPATCH_ALERT = "dispatch_alert", "Dispatch alert: a team's safety or an assignment"
 
 
 class Channel(models.TextChoices):

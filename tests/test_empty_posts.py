@@ -8,13 +8,18 @@ from django.apps import apps
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import Role
 from cases import services as case_services
+from dispatch import services as dispatch_services
+from dispatch.services import safety
 from followups import services as followup_services
 from followups.models import AttemptOutcome, Protocol
 from followups.protocols import install_standard_protocols
 from notifications.models import Notification
 from reports import services as report_services
+from tests.accounts.factories import UserFactory
 from tests.directory.factories import LocationFactory, OrganizationFactory, ServiceFactory
+from tests.dispatch.factories import UnitFactory
 from tests.followups.factories import due_followup, ed_visit
 from tests.referrals.factories import give_consent, sent_referral
 
@@ -36,6 +41,13 @@ ACTIONS_WITHOUT_FIELDS = {
     "followups:undo_attempt",
     "referrals:send",
     "referrals:link_revoke",
+    # The team phone's one-tap buttons: each is the action (the step forks only on scene,
+    # where its button names the branch).
+    "dispatch:unit_acknowledge",
+    "dispatch:unit_step",
+    "dispatch:unit_check_in",
+    "dispatch:unit_sos",
+    "dispatch:unit_end_shift",
 }
 
 
@@ -95,7 +107,16 @@ def world(alice, bob, sam, dana, erin, carol, alice_case, bob_case, erin_case):
     )
     export = report_services.request_export(actor=sam, format="csv", deidentified=True, filters={})
     notification = Notification.objects.filter(recipient=alice).first()
+    request, unit, alert = dispatch_world(alice.agency, erin)
     ids = {
+        "dispatch:request": request.pk,
+        "dispatch:request_edit": request.pk,
+        "dispatch:request_assign": request.pk,
+        "dispatch:request_release": request.pk,
+        "dispatch:request_not_served": request.pk,
+        "dispatch:unit_service": unit.pk,
+        "dispatch:alert_resolve": alert.pk,
+        "metrics:response_requests": "served",
         "casework:case_detail": alice_case.pk,
         "casework:case_close": alice_case.pk,
         "casework:case_concerns": alice_case.pk,
@@ -142,6 +163,21 @@ def world(alice, bob, sam, dana, erin, carol, alice_case, bob_case, erin_case):
     if notification is not None:
         ids["notifications:mark_read"] = notification.pk
     return ids
+
+
+def dispatch_world(agency, crew):
+    """A unit on shift (crewed by `crew`) sent to a request, and an SOS from it."""
+    dex = UserFactory(username="dex", agency=agency, role=Role.DISPATCHER)
+    unit = UnitFactory(agency=agency, call_sign="Van 1")
+    dispatch_services.start_shift(
+        unit=unit, members=[(crew, "licensed_clinician")], actor=dex, shares_position=True
+    )
+    request = dispatch_services.record_request(
+        actor=dex,
+        data={"source": "team_line", "priority": "urgent", "reason": "other", "location_text": "x"},
+    )
+    dispatch_services.assign_unit(request=request, unit=unit, actor=dex)
+    return request, unit, safety.raise_sos(unit=unit, actor=crew)
 
 
 def url_of(name, arguments, ids):

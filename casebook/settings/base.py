@@ -105,6 +105,10 @@ CASE_FANOUT = {
     "case_reassigned": ["followups.services.move_to_new_worker"],
 }
 WSGI_APPLICATION = "casebook.wsgi.application"
+# The same Django over ASGI, with the dispatch board's and the team phone's WebSockets
+# (casebook/asgi.py): served by uvicorn (bin/run; in production beside gunicorn, which
+# keeps the pages, or alone).
+ASGI_APPLICATION = "casebook.asgi.application"
 
 TEMPLATES = [
     {
@@ -210,13 +214,22 @@ SESSION_MAX_HOURS = _int("SESSION_MAX_HOURS", 12)
 # Content-Security-Policy (core/middleware.py): scripts and styles only from our own static
 # files or an element carrying this answer's nonce; no inline handlers, style attributes or
 # eval. htmx's own inline style and eval are turned off in base.html (meta htmx-config).
+# The dispatch board's map tiles (Leaflet): a tile server's URL template such as
+# https://tile.example.org/{z}/{x}/{y}.png, or empty for a map without tiles (the units and
+# requests on a blank grid, with the lists beside it). Its origin is allowed as images.
+DISPATCH_TILE_URL = env.str("DISPATCH_TILE_URL", default="")
+DISPATCH_TILE_ATTRIBUTION = env.str("DISPATCH_TILE_ATTRIBUTION", default="")
+if DISPATCH_TILE_URL and not DISPATCH_TILE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("DISPATCH_TILE_URL must start with https:// (or http://)")
+_tile_origin = "/".join(DISPATCH_TILE_URL.split("/", 3)[:3]) if DISPATCH_TILE_URL else ""
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [csp.SELF],
         "script-src": [csp.SELF, csp.NONCE],
         "style-src": [csp.SELF, csp.NONCE],
         # Bootstrap draws its form controls' icons with data: SVGs in its stylesheet.
-        "img-src": [csp.SELF, "data:"],
+        "img-src": [csp.SELF, "data:", *([_tile_origin] if _tile_origin else [])],
         "font-src": [csp.SELF],
         "connect-src": [csp.SELF],
         "frame-ancestors": [csp.NONE],
@@ -252,6 +265,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/htmx-ext-ws", BASE_DIR / "node_modules" / "htmx-ext-ws" / "dist"),
+    ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -290,6 +305,15 @@ SPECTACULAR_SETTINGS = {
     # One schema name per choice set used by more than one field.
     "ENUM_NAME_OVERRIDES": {
         "IdentifierKindEnum": "cases.models.IdentifierKind",
+        # The dispatch API's choices share their field names with other apps' (status,
+        # reason, source): each gets its own name, and the contacts' source keeps its own.
+        "DispatchRequestStatusEnum": "dispatch.models.RequestStatus",
+        "UnitStatusEnum": "dispatch.models.UnitStatus",
+        "RequestSourceEnum": "dispatch.models.RequestSource",
+        "RequestReasonEnum": "dispatch.models.RequestReason",
+        "NotServedReasonEnum": "dispatch.models.NotServedReason",
+        "StepEnum": "dispatch.models.Step",
+        "SourceEnum": "cases.models.ContactSource",
         "CaseEventKindEnum": "cases.models.CaseEventKind",
         "CloseReasonEnum": "cases.models.CloseReason",
         "ReferralStatusEnum": "referrals.models.Status",
@@ -343,6 +367,20 @@ else:
         }
     }
 
+# Live updates (dispatch.live): Channels' Redis layer when REDIS_URL is set, shared by the
+# web servers and the Celery worker; else the in-process layer, which reaches the pages
+# served by the same process (on the embedded default, changes the worker makes reach
+# the pages on their next catch-up, dispatch.live.CATCH_UP_SECONDS).
+if _redis_url:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [_redis_url], "prefix": "casebook-live"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -380,6 +418,9 @@ CELERY_BEAT_SCHEDULE = {
     # Units' shared positions past the agency's retention (dispatch.DispatchSettings):
     # kept at most an hour longer than it says.
     "purge-unit-positions": {"task": "dispatch.tasks.purge_positions", "schedule": 60.0 * 60},
+    # Dispatch alerts: assignments not acknowledged, missed check-ins, escalations
+    # (dispatch.services.safety); an alert waits at most this long past its deadline.
+    "dispatch-safety": {"task": "dispatch.tasks.sweep_safety", "schedule": 10.0},
     # Each worker's digest goes once a day, after DIGEST_HOUR in the agency's time zone.
     "daily-digests": {"task": "followups.tasks.send_daily_digests", "schedule": 60.0 * 15},
     # The audit trail's monthly partitions, a year ahead (audit/partitions.py: created when
@@ -424,6 +465,9 @@ EMERGENCY_ACCESS_HOURS = _int("EMERGENCY_ACCESS_HOURS", 4)
 OUTSIDE_SCOPE_LOOKUP_RATE = env.str("OUTSIDE_SCOPE_LOOKUP_RATE", default="20/h")
 PROVIDER_LINK_RATE = env.str("PROVIDER_LINK_RATE", default="30/m")
 API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="20/m")
+# The CAD endpoint (dispatch/api/cad.py): posts per key, and refused keys per address.
+DISPATCH_CAD_RATE = env.str("DISPATCH_CAD_RATE", default="120/m")
+DISPATCH_CAD_REFUSED_RATE = env.str("DISPATCH_CAD_REFUSED_RATE", default="20/m")
 
 # What an HSDS package may hold once uncompressed (directory/hsds.py).
 HSDS_MAX_FILE_BYTES = _int("HSDS_MAX_FILE_BYTES", 50 * 1024 * 1024)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.models import Role
 from audit.services import record_list, refuse
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
@@ -133,6 +134,8 @@ def caseload(request):
         return redirect("admin:index")
     if user.is_agency_admin:
         return redirect("supervision:case_list")
+    if user.role == Role.DISPATCHER:
+        return redirect("dispatch:board")
     if not user.works_cases:
         refuse(request, "caseload", "You have no caseload.")
 

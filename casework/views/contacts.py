@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -37,6 +37,9 @@ from casework.forms import ContactForm
 from core.exceptions import DomainError, NotPermitted
 from core.forms import add_error
 from core.ids import as_id
+from dispatch import services as dispatch_services
+from dispatch.access import get_request_for_user
+from dispatch.models import RequestSource
 from followups import services as followup_services
 from followups.models import FollowUp
 
@@ -67,7 +70,12 @@ def contact_new(request):
         client_form, contact_form, valid = _posted_forms(request)
         contact = _save_contact(request, client_form, contact_form) if valid else None
         if contact is not None:
-            return _saved(request, contact, contact_form.cleaned_data["followup"])
+            return _saved(
+                request,
+                contact,
+                contact_form.cleaned_data["followup"],
+                contact_form.cleaned_data["team_request"],
+            )
     else:
         client_form, contact_form, draft = _new_forms(request)
     return render(
@@ -128,13 +136,60 @@ def _save_contact(request, client_form, contact_form) -> Contact | None:
     return None
 
 
-def _saved(request, contact, followup):
-    """To the case page, once the contact is saved and the follow-up it was recorded for
-    (if any) completed."""
+def _saved(request, contact, followup, team_request=None):
+    """To the case page, once the contact is saved, the follow-up it was recorded for
+    (if any) completed and the request it answers (if any) linked to it."""
     messages.success(request, "Contact saved")
     if followup is not None:
         _complete_followup(request, followup, contact)
+    if team_request is not None:
+        _link_request(request, team_request, contact)
     return redirect("casework:case_detail", contact.case_id)
+
+
+# The contact's source for a request's (dispatch.RequestSource -> cases.ContactSource).
+CONTACT_SOURCE_OF_REQUEST: dict[str, str] = {
+    RequestSource.TEAM_LINE: ContactSource.MOBILE_CRISIS,
+    RequestSource.LIFELINE_988: ContactSource.LIFELINE_988,
+    RequestSource.CAD_911: ContactSource.DIVERSION_911,
+    RequestSource.POLICE: ContactSource.POLICE_REQUEST,
+    RequestSource.SELF: ContactSource.SELF,
+    RequestSource.OTHER: ContactSource.OTHER,
+}
+
+
+def _request_initial(request, pk) -> dict:
+    """The new contact's fields from a request the team served (?request=): the times
+    from its stamps, where, the source, police, who went, and the client when known."""
+    found = get_request_for_user(request, pk)
+    crew = found.assignments.filter(released_at__isnull=True).first() or (
+        found.assignments.order_by("-assigned_at").first()
+    )
+    initial = {
+        "team_request": found.pk,
+        "received_at": found.received_at,
+        "dispatched_at": found.dispatched_at,
+        "on_scene_at": found.on_scene_at,
+        "cleared_at": found.back_in_service_at or found.left_scene_at,
+        "source": CONTACT_SOURCE_OF_REQUEST.get(found.source, ""),
+        "location": found.location_text,
+        "police_backup_requested": bool(found.police_requested),
+    }
+    if crew is not None:
+        initial["attended_by"] = [m["user_id"] for m in crew.members] or [request.user.pk]
+    if found.client_id is not None:
+        initial["client"] = found.client_id
+    return {name: value for name, value in initial.items() if value is not None}
+
+
+def _link_request(request, pk, contact) -> None:
+    """The saved contact answers the request; if that is refused (another contact was
+    recorded for it meanwhile), the contact stays saved and the page says so."""
+    try:
+        found = get_request_for_user(request, pk, audit_read=False)
+        dispatch_services.link_contact(request=found, contact=contact, actor=request.user)
+    except (DomainError, Http404) as exc:
+        messages.warning(request, f"The contact is saved, but not linked to the request: {exc}")
 
 
 def _new_forms(request):
@@ -146,11 +201,19 @@ def _new_forms(request):
     initial = {}
     if draft and draft.data:
         initial = _draft_initial(draft.data, user)
+        if request.GET.get("request"):
+            messages.info(
+                request,
+                "Your contact in progress is shown: save or discard it, then record the "
+                "contact for the request again.",
+            )
     else:
         draft = None
         if request.GET.get("client"):
             client = get_client_for_user(request, request.GET["client"])
             initial = {"client": client.pk}
+        elif request.GET.get("request"):
+            initial = _request_initial(request, request.GET["request"])
     if request.GET.get("followup"):
         followup = _followup_for(request, request.GET["followup"])
         initial["followup"] = followup.pk

@@ -9,6 +9,7 @@ from dispatch.services.timeline import (
     advance,
     assign_unit,
     close_not_served,
+    link_contact,
     reassign_unit,
     release_unit,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "advance",
     "assign_unit",
     "close_not_served",
+    "link_contact",
     "edit_request",
     "end_shift",
     "purge_positions",

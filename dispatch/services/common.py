@@ -185,14 +185,15 @@ def coordinates(latitude: Degrees, longitude: Degrees) -> tuple[Decimal | None, 
 def audit_change(
     *,
     request: TeamRequest,
-    actor: User,
+    actor: User | None,
     action: str,
     http_request: HttpRequest | None,
     detail: dict[str, Any],
     client_id: int | None = None,
 ) -> None:
     """A dispatch record that names a client is client data: its every change is in the
-    audit trail (under the client it names, or `client_id` when given)."""
+    audit trail (under the client it names, or `client_id` when given). `actor` is None
+    for a change a CAD made with its key (the API's own audit row names the key)."""
     client_id = client_id or request.client_id
     if client_id is None:
         return

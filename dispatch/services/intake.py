@@ -13,7 +13,7 @@ from audit.models import Action
 from cases.models import Client
 from dispatch import events
 from dispatch.exceptions import DispatchInvalid, NotAllowed
-from dispatch.models import RequestSource, TeamRequest
+from dispatch.models import CadKey, RequestSource, TeamRequest
 from dispatch.services.common import (
     audit_change,
     clean_text,
@@ -52,7 +52,12 @@ REQUEST_FIELDS = frozenset(
 )
 # What may be corrected afterwards: not when and how the request came in, which the
 # measures and the CAD incident's uniqueness rest on.
-EDITABLE_FIELDS = REQUEST_FIELDS - {"received_at", "source", "cad_incident_number"}
+# The outcome (involuntary hold or transport) is recorded afterwards, by the team or the
+# dispatcher.
+EDITABLE_FIELDS = (REQUEST_FIELDS - {"received_at", "source", "cad_incident_number"}) | {
+    "involuntary_hold",
+    "involuntary_transport",
+}
 TEXT_FIELDS = frozenset(
     {
         "callback_number",
@@ -93,11 +98,14 @@ def _client_of_agency(client: Client | None, agency_id: int) -> Client | None:
 
 
 def _record(
-    *, actor: User, data: Mapping[str, Any], http_request: HttpRequest | None
+    *,
+    actor: User | None,
+    agency_id: int,
+    data: Mapping[str, Any],
+    http_request: HttpRequest | None,
+    cad_key: CadKey | None = None,
 ) -> TeamRequest:
-    require_dispatcher(actor, actor.agency_id or 0)
-    agency_id = cast(int, actor.agency_id)  # a dispatcher has one (User.can_dispatch)
-    request = TeamRequest(agency_id=agency_id, created_by=actor)
+    request = TeamRequest(agency_id=agency_id, created_by=actor, cad_key=cad_key)
     _set_fields(request, data, REQUEST_FIELDS)
     request.client = _client_of_agency(data.get("client"), agency_id)
     if "received_at" in data:
@@ -123,25 +131,29 @@ def record_request(
     and `client` (a cases.Client of the agency) when the person is known. Only a
     dispatcher or supervisor records one (NotAllowed); the model's rules give a
     ValidationError naming the field."""
-    return _record(actor=actor, data=data, http_request=http_request)
+    require_dispatcher(actor, actor.agency_id or 0)
+    agency_id = cast(int, actor.agency_id)  # a dispatcher has one (User.can_dispatch)
+    return _record(actor=actor, agency_id=agency_id, data=data, http_request=http_request)
 
 
 @transaction.atomic
 def record_cad_incident(
     *,
-    actor: User,
+    cad_key: CadKey,
     incident_number: str,
     data: Mapping[str, Any],
     http_request: HttpRequest | None = None,
 ) -> tuple[TeamRequest, bool]:
-    """A request handed off by 911 (its CAD incident), as record_request. The same
-    incident number posted again, even at the same moment, returns the request first
-    recorded for it, unchanged: (request, created)."""
+    """A request handed off by 911, as the agency's CAD posted it with `cad_key` (its
+    agency is the key's; the request is recorded by the key), otherwise as
+    record_request. The same incident number posted again, even at the same moment,
+    returns the request first recorded for it, unchanged: (request, created)."""
     number = clean_text(incident_number)
     if not number:
         raise DispatchInvalid("Give the CAD incident number.", field="cad_incident_number")
-    require_dispatcher(actor, actor.agency_id or 0)
-    agency_id = cast(int, actor.agency_id)  # a dispatcher has one (User.can_dispatch)
+    if not cad_key.is_active:
+        raise NotAllowed("The CAD key was revoked.")
+    agency_id = cad_key.agency_id
     same = TeamRequest.objects.filter(agency_id=agency_id, cad_incident_number=number)
     existing = same.first()
     if existing is not None:
@@ -149,7 +161,14 @@ def record_cad_incident(
     fields = {"source": RequestSource.CAD_911, **data, "cad_incident_number": number}
     try:
         with transaction.atomic():
-            return _record(actor=actor, data=fields, http_request=http_request), True
+            recorded = _record(
+                actor=None,
+                agency_id=agency_id,
+                data=fields,
+                http_request=http_request,
+                cad_key=cad_key,
+            )
+            return recorded, True
     except IntegrityError:
         # Another post of the incident committed first (teamrequest_cad_unique).
         existing = same.first()

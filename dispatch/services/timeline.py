@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Action
+from cases.models import Contact
 from dispatch import events
 from dispatch.exceptions import (
     DispatchInvalid,
@@ -41,6 +42,7 @@ from dispatch.services.common import (
     audit_change,
     clean_text,
     coordinates,
+    is_crew,
     lock_live_assignment,
     lock_request,
     lock_unit,
@@ -53,6 +55,7 @@ from dispatch.services.common import (
     require_dispatcher,
     settings_for,
 )
+from dispatch.services.safety import answer_ack_alert, answer_missed_check_ins, check_in_due
 from dispatch.services.units import crew_of
 
 # --- Sending a unit -----------------------------------------------------------------------
@@ -137,6 +140,7 @@ def _acknowledge(
     events.unit_acknowledged(
         assignment=assignment, actor=actor, at=at, late=at > assignment.acknowledge_by
     )
+    answer_ack_alert(assignment=assignment, actor=actor, at=at, resolution="The unit acknowledged.")
 
 
 @transaction.atomic
@@ -213,9 +217,30 @@ def _destination_for(step: str, destination: str) -> str:
     return destination
 
 
-def _stamp(request: TeamRequest, rule: StepRule, at: datetime.datetime, destination: str) -> None:
-    """Move the locked request as the step's rule says and set its stamps to `at`."""
-    changed = list(rule.stamps)
+def _outcome_for(step: str, outcome: dict[str, bool | None]) -> dict[str, bool]:
+    """Whether the person was held or taken against their will: given when the team
+    leaves the scene (with the person, or back in service), and only then."""
+    given = {name: value for name, value in outcome.items() if value is not None}
+    if given and step not in (Step.TRANSPORTING, Step.BACK_IN_SERVICE):
+        raise DispatchInvalid(
+            "An involuntary hold or transport is recorded when the team leaves the scene.",
+            field=next(iter(given)),
+        )
+    return given
+
+
+def _stamp(
+    request: TeamRequest,
+    rule: StepRule,
+    at: datetime.datetime,
+    destination: str,
+    outcome: dict[str, bool],
+) -> None:
+    """Move the locked request as the step's rule says, set its stamps to `at` and its
+    outcome."""
+    changed = list(rule.stamps) + list(outcome)
+    for name, value in outcome.items():
+        setattr(request, name, value)
     if rule.to != request.status:
         move_request(request, rule.to)
         changed.append("status")
@@ -237,27 +262,40 @@ def advance(
     latitude: Decimal | float | str | None = None,
     longitude: Decimal | float | str | None = None,
     destination: str = "",
+    involuntary_hold: bool | None = None,
+    involuntary_transport: bool | None = None,
     http_request: HttpRequest | None = None,
 ) -> TeamRequest:
     """One tap: move the unit and its request to the next step of the timeline
     (TeamRequest.next_step), or to the Step `to` where it forks (on scene: TRANSPORTING,
     with its `destination`, or BACK_IN_SERVICE). Stamps the request's columns of the step,
     each only once, at `at` (now by default; never before the previous stamp) and writes
-    an event per stamp with where the unit was. By the unit's team, or a dispatcher
-    recording what it radioed. Going en route acknowledges the assignment if nobody did;
+    an event per stamp with where the unit was. Leaving the scene, it records whether the
+    person was held or taken against their will (involuntary_hold, involuntary_transport,
+    None: not said). By the unit's team, or a dispatcher recording what it radioed. Going en route acknowledges the assignment if nobody did;
     back in service ends the assignment and frees the unit."""
     request, unit, assignment = _lock_for_step(unit)
     require_crew_or_dispatcher(actor, unit, assignment.shift)
     step, rule = _step_of(request, to)
     destination = _destination_for(step, destination)
+    outcome = _outcome_for(
+        step,
+        {"involuntary_hold": involuntary_hold, "involuntary_transport": involuntary_transport},
+    )
     at = moment(at, not_before=request.latest_stamp())
     lat, lon = coordinates(latitude, longitude)
 
     if step == Step.EN_ROUTE and assignment.acknowledged_at is None:
         _acknowledge(request=request, assignment=assignment, actor=actor, at=at)
-    _stamp(request, rule, at, destination)
+    _stamp(request, rule, at, destination, outcome)
     move_unit(unit, UNIT_STATUS_FOR[request.status], at)
-    unit.save(update_fields=UNIT_STATUS_FIELDS)
+    # On scene the team checks in at intervals (services.safety); off it, not.
+    unit.check_in_due_at = check_in_due(unit, at) if unit.status == UnitStatus.ON_SCENE else None
+    unit.save(update_fields=[*UNIT_STATUS_FIELDS, "check_in_due_at"])
+    if is_crew(actor, assignment.shift):
+        answer_missed_check_ins(
+            unit=unit, actor=actor, at=at, resolution=f"The team recorded: {Step(step).label}."
+        )
     if request.status == RequestStatus.COMPLETED:
         _end_assignment(assignment, actor=actor, at=at, reason="back in service")
     for stamp in rule.stamps:
@@ -292,6 +330,7 @@ def _end_assignment(
     assignment.released_by = actor
     assignment.release_reason = reason[:300]
     assignment.save(update_fields=["released_at", "released_by", "release_reason"])
+    answer_ack_alert(assignment=assignment, actor=actor, at=at, resolution=f"Released: {reason}")
 
 
 def _release(
@@ -457,5 +496,36 @@ def close_not_served(
         action=Action.UPDATE,
         http_request=http_request,
         detail={"event": RequestEventKind.NOT_SERVED, "reason": reason},
+    )
+    return request
+
+
+# --- The contact --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def link_contact(*, request: TeamRequest, contact: Contact, actor: User) -> TeamRequest:
+    """The crisis contact the team recorded for a request it served (its times came from
+    the request's stamps): one per request, of the request's agency and client."""
+    request = lock_request(request)
+    if request.contact_id is not None:
+        raise InvalidTransition("A contact is already recorded for this request.")
+    if request.status != RequestStatus.COMPLETED:
+        raise InvalidTransition("The contact is recorded once the team is back in service.")
+    if contact.agency_id != request.agency_id:
+        raise NotAllowed("The contact belongs to another agency.")
+    request.contact = contact
+    changed = ["contact"]
+    if request.client_id is None:
+        request.client_id = contact.client_id
+        changed.append("client")
+    request.save(update_fields=changed)
+    events.contact_recorded(request=request, actor=actor, at=timezone.now())
+    audit_change(
+        request=request,
+        actor=actor,
+        action=Action.UPDATE,
+        http_request=None,
+        detail={"event": RequestEventKind.CONTACT_RECORDED, "contact_id": contact.pk},
     )
     return request

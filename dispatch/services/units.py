@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from dispatch import events
+from dispatch import events, live
 from dispatch.exceptions import DispatchInvalid, InvalidTransition, NotOnShift, PositionNotShared
 from dispatch.geo import distance_km
 from dispatch.models import (
@@ -212,6 +212,7 @@ def record_position(
     if unit.last_position_at is None or at >= unit.last_position_at:
         unit.last_latitude, unit.last_longitude, unit.last_position_at = lat, lon, at
         unit.save(update_fields=POSITION_FIELDS)
+        live.announce(unit.agency_id)
     return position
 
 

@@ -11,7 +11,10 @@ from rest_framework import serializers
 from accounts.models import Team, User
 from cases.cssrs import RiskLevel
 from core.api import UTCDateTimeField
+from dispatch.models import Priority
 from metrics.programme import DIVERSION_DEFINITION, MAX_WEEKS
+from metrics.response import DEFAULT_DAYS as RESPONSE_DAYS
+from metrics.response import period_problem, response_period
 from metrics.scope import (
     DEFAULT_DAYS,
     fill_period,
@@ -254,3 +257,113 @@ class TrendWeekSerializer(serializers.Serializer):
     fum_numerator = serializers.IntegerField()
     fum_pending = serializers.IntegerField()
     fum_rate = serializers.FloatField(allow_null=True)
+
+
+# --- Response measures (metrics/response.py) ---------------------------------------------
+
+
+class ResponseQuerySerializer(serializers.Serializer):
+    """The period of the response measures; `today` in the context: the agency's date."""
+
+    start = serializers.DateField(
+        required=False,
+        help_text=f"First day (agency's date); by default {RESPONSE_DAYS - 1} days before `end`",
+    )
+    end = serializers.DateField(
+        required=False, help_text="Last day, included (agency's date); by default today"
+    )
+
+    def validate(self, data):
+        today = self.context["today"]
+        problem = period_problem(data.get("start"), data.get("end"), today)
+        if problem:
+            field, message = problem
+            raise serializers.ValidationError({field: message})
+        start, end = response_period(data.get("start"), data.get("end"), today)
+        return {**data, "start": start, "end": end}
+
+
+class SpreadSerializer(serializers.Serializer):
+    median = serializers.FloatField(allow_null=True, help_text="Minutes, to 0.1")
+    p90 = serializers.FloatField(allow_null=True, help_text="90th percentile, minutes, to 0.1")
+    of = serializers.IntegerField(help_text="How many requests had both times")
+
+
+class ResponseFigureSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        help_text="Names the count: /metrics/response/requests/<key>/ lists its requests"
+    )
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
+    count = serializers.IntegerField()
+    share = serializers.FloatField(allow_null=True, help_text="Of the group the figure is in")
+
+
+class PriorityRowSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
+    requests = ResponseFigureSerializer(help_text="Share: of all requests")
+    response = SpreadSerializer(help_text="Received to on scene")
+    target_minutes = serializers.IntegerField(help_text="The agency's target for the priority")
+    within_target = ResponseFigureSerializer(
+        help_text="Reached within the target; share: of the priority's requests reached"
+    )
+
+
+class OutcomesSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    served = ResponseFigureSerializer(help_text="A team reached the person (on scene)")
+    not_served = ResponseFigureSerializer(help_text="Closed without a team on scene")
+    open = ResponseFigureSerializer(help_text="Neither yet: waiting, or a unit on its way")
+    reasons = ResponseFigureSerializer(many=True, help_text="Not served, by reason")
+
+
+class HeatCellSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    day = serializers.IntegerField(help_text="ISO weekday on the agency's clock, 1 = Monday")
+    hour = serializers.IntegerField(help_text="0 to 23 on the agency's clock")
+    count = serializers.IntegerField()
+    median_minutes = serializers.FloatField(allow_null=True, help_text="Median response time")
+
+
+class HeatRowSerializer(serializers.Serializer):
+    day = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
+    cells = HeatCellSerializer(many=True)
+
+
+class ResponseMeasuresSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    zone = serializers.CharField(help_text="The agency's time zone: days, hours, weekdays")
+    requests = serializers.IntegerField(help_text="Received in the period")
+    response = SpreadSerializer(help_text="Received to on scene, every priority")
+    within_target = ResponseFigureSerializer(
+        help_text="Reached within their priority's target; share: of all reached"
+    )
+    by_priority = PriorityRowSerializer(many=True)
+    on_scene = SpreadSerializer(help_text="On scene to left scene")
+    outcomes = OutcomesSerializer()
+    no_unit_wait = SpreadSerializer(
+        help_text="Received to closed, of the requests not served for want of a unit"
+    )
+    police_requested = ResponseFigureSerializer(help_text="Among the served; share of them")
+    police_present = ResponseFigureSerializer(help_text="Among the served; share of them")
+    involuntary_hold = ResponseFigureSerializer(help_text="Among the served; share of them")
+    involuntary_transport = ResponseFigureSerializer(help_text="Among the served; share of them")
+    lifeline = ResponseFigureSerializer(help_text="988 hand-offs; share of all requests")
+    lifeline_details = ResponseFigureSerializer(
+        many=True,
+        help_text="Warm transfers, line open until arrival, voluntary and involuntary "
+        "active rescues; shares of the 988 hand-offs",
+    )
+    lifeline_outcomes = OutcomesSerializer()
+    cad = ResponseFigureSerializer(help_text="911 / CAD hand-offs; share of all requests")
+    cad_outcomes = OutcomesSerializer()
+    by_source = ResponseFigureSerializer(many=True)
+    crews = ResponseFigureSerializer(
+        many=True,
+        help_text="Served requests by the distinct credentials of the crew that reached "
+        "them; shares of the served",
+    )
+    heat = HeatRowSerializer(many=True, help_text="Monday to Sunday, each with 24 hours")
+    heat_max = serializers.IntegerField(help_text="The busiest cell's count")

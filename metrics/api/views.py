@@ -1,6 +1,8 @@
 """The supervisor's numbers over the API: thin views over the query functions of
 metrics/compliance.py, metrics/hedis.py and metrics/programme.py, which the compliance
-page uses too (so the page and the API always agree).
+page uses too (so the page and the API always agree); and the response measures of
+metrics/response.py (/api/v1/dispatch/measures/, wired in casebook/api_urls.py), which the
+response page uses, for supervisors, agency admins and dispatchers.
 
 Supervisors see the teams they supervise, agency admins their whole agency; everyone
 else is refused (403, audited). A `team` or `worker` outside what the user may see is a
@@ -16,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from accounts.models import zone_of
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Client
@@ -27,6 +30,8 @@ from metrics.api.serializers import (
     NoContactRowSerializer,
     PeriodQuerySerializer,
     ProgrammeFiguresSerializer,
+    ResponseMeasuresSerializer,
+    ResponseQuerySerializer,
     ScopeQuerySerializer,
     TrendQuerySerializer,
     TrendWeekSerializer,
@@ -35,6 +40,7 @@ from metrics.attention import drop_off, no_contact_workers
 from metrics.compliance import compliance
 from metrics.hedis import hedis_rates
 from metrics.programme import DIVERSION_DEFINITION, programme_figures, weekly_trend
+from metrics.response import agency_targets, require_response_access, response_measures
 from metrics.scope import MetricsScope, audit_refused, require_metrics_access, resolve_scope
 
 SUPERVISORS_ONLY = "The metrics are for supervisors and agency admins."
@@ -264,3 +270,66 @@ class TrendView(MetricsView):
         weeks = weekly_trend(**scope.filters(), weeks=query["weeks"], today=scope.today)
         data = TrendWeekSerializer(weeks, many=True).data
         return self.audited(request, scope, data, extra=query)
+
+
+RESPONSE_REFUSAL = "The response measures are for supervisors, agency admins and dispatchers."
+
+
+class ResponseSchema(AutoSchema):
+    """The 400 to a period that is not valid, the 403 to a role that may not see the
+    measures."""
+
+    def refusals(self):
+        refusals = super().refusals()
+        invalid = self._component("ValidationError", VALIDATION_ERROR_SCHEMA)
+        refusals.setdefault("400", (invalid, "The period is not valid; the body says why."))
+        refusals.setdefault("403", (self._component("Error", ERROR_SCHEMA), RESPONSE_REFUSAL))
+        return refusals
+
+
+@extend_schema(tags=["dispatch"])
+class ResponseMeasuresView(APIView):
+    """The response measures of the caller's agency (metrics.response), as the response
+    page shows them. Supervisors, agency admins and dispatchers; every answer audited."""
+
+    schema = ResponseSchema()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        require_response_access(request, "api:dispatch:measures", RESPONSE_REFUSAL)
+
+    @extend_schema(
+        summary="The response measures crisis programmes publish",
+        description="Over the requests for a mobile team received on the agency's dates "
+        "`start` to `end`: response time (received to on scene: median and 90th "
+        "percentile, as percentile_cont, overall and by priority, with the share within "
+        "the agency's target), requests and median response by weekday and hour on the "
+        "agency's clock, time on scene, served and not served by reason (and how long "
+        "the requests closed for want of a unit waited), police requested and present, "
+        "involuntary holds and transports among the served, 988 and 911 / CAD hand-offs "
+        "with their outcomes, requests by source, and the crews' credentials. Each count "
+        "has a `key`: the page /metrics/response/requests/<key>/ lists its requests.",
+        parameters=[ResponseQuerySerializer],
+        responses=ResponseMeasuresSerializer,
+    )
+    def get(self, request):
+        user = request.user
+        today = user.agency.today()
+        query = ResponseQuerySerializer(data=request.query_params, context={"today": today})
+        query.is_valid(raise_exception=True)
+        start, end = query.validated_data["start"], query.validated_data["end"]
+        measures = response_measures(
+            agency_id=user.agency_id,
+            start=start,
+            end=end,
+            zone=zone_of(user.agency),
+            targets=agency_targets(user.agency_id),
+        )
+        filters = {"start": start.isoformat(), "end": end.isoformat(), "today": today.isoformat()}
+        audit(
+            request=request,
+            action=Action.LIST,
+            object_type="metrics_response",
+            detail={"filters": filters, "requests": measures.requests},
+        )
+        return Response(ResponseMeasuresSerializer(measures).data)

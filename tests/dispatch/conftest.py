@@ -48,6 +48,21 @@ def bea(agency_b):
 
 
 @pytest.fixture
+def cad_key(agency_a):
+    """Agency A's CAD key (the row; the key itself is not needed below the API)."""
+    from dispatch.cad_keys import create_cad_key
+
+    return create_cad_key(agency=agency_a, name="Lane County CAD", actor=None)[0]
+
+
+@pytest.fixture
+def cad_key_b(agency_b):
+    from dispatch.cad_keys import create_cad_key
+
+    return create_cad_key(agency=agency_b, name="Denver CAD", actor=None)[0]
+
+
+@pytest.fixture
 def van(agency_a, team_a):
     return UnitFactory(agency=agency_a, team=team_a, call_sign="Van 1")
 

@@ -129,14 +129,14 @@ class TestRecordRequest:
 
 
 class TestRecordCadIncident:
-    def test_the_same_incident_twice_is_recorded_once(self, dex):
+    def test_the_same_incident_twice_is_recorded_once(self, cad_key):
         data = request_data(reason="suicidal")
         del data["source"]  # a CAD hand-off unless it says otherwise (a police request)
         first, created = services.record_cad_incident(
-            actor=dex, incident_number="E26-1001", data=data
+            cad_key=cad_key, incident_number="E26-1001", data=data
         )
         again, created_again = services.record_cad_incident(
-            actor=dex, incident_number=" E26-1001 ", data=request_data(reason="intoxication")
+            cad_key=cad_key, incident_number=" E26-1001 ", data=request_data(reason="intoxication")
         )
         assert (created, created_again) == (True, False)
         assert again.pk == first.pk
@@ -147,22 +147,37 @@ class TestRecordCadIncident:
             RequestSource.CAD_911,
             "E26-1001",
         )
+        assert (first.agency_id, first.cad_key, first.created_by) == (
+            cad_key.agency_id,
+            cad_key,
+            None,
+        )
         assert kinds(first) == ["received"]
 
-    def test_another_agency_has_its_own_incident_numbers(self, dex, bea):
-        services.record_cad_incident(actor=dex, incident_number="7", data=request_data())
+    def test_another_agency_has_its_own_incident_numbers(self, cad_key, cad_key_b):
+        services.record_cad_incident(cad_key=cad_key, incident_number="7", data=request_data())
         _, created = services.record_cad_incident(
-            actor=bea, incident_number="7", data=request_data()
+            cad_key=cad_key_b, incident_number="7", data=request_data()
         )
         assert created
         assert TeamRequest.objects.count() == 2
 
-    def test_a_blank_number_is_refused(self, dex):
+    def test_a_blank_number_is_refused(self, cad_key):
         with pytest.raises(DispatchInvalid):
-            services.record_cad_incident(actor=dex, incident_number="  ", data=request_data())
+            services.record_cad_incident(cad_key=cad_key, incident_number="  ", data=request_data())
+
+    def test_a_revoked_key_is_refused(self, cad_key):
+        from dispatch.cad_keys import revoke_cad_key
+
+        revoke_cad_key(key=cad_key, actor=None)
+        with pytest.raises(NotAllowed):
+            services.record_cad_incident(
+                cad_key=cad_key, incident_number="E-1", data=request_data()
+            )
+        assert not TeamRequest.objects.exists()
 
     @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-    def test_two_posts_at_once_record_it_once(self, dex, monkeypatch):
+    def test_two_posts_at_once_record_it_once(self, cad_key, monkeypatch):
         """The second post looks before the first commits and finds nothing; its insert
         waits on teamrequest_cad_unique, is refused when the first commits, and it
         returns the first request."""
@@ -177,7 +192,7 @@ class TestRecordCadIncident:
             try:
                 return record(**kwargs)
             except IntegrityError:
-                refused.append(kwargs["actor"])
+                refused.append(kwargs["cad_key"])
                 raise
 
         monkeypatch.setattr(intake, "_record", watched)
@@ -186,7 +201,7 @@ class TestRecordCadIncident:
             try:
                 with transaction.atomic():
                     results[name] = services.record_cad_incident(
-                        actor=dex, incident_number="E-9", data=request_data()
+                        cad_key=cad_key, incident_number="E-9", data=request_data()
                     )
                     if hold:
                         inserted.set()
@@ -208,7 +223,7 @@ class TestRecordCadIncident:
         made, created = results["first"]
         assert created
         assert results["second"] == (made, False)
-        assert refused == [dex]  # the second's insert was refused: it lost the race
+        assert refused == [cad_key]  # the second's insert was refused: it lost the race
         assert TeamRequest.objects.count() == 1
 
 
@@ -640,3 +655,34 @@ class TestEditRequest:
     def test_how_it_came_in_is_not_edited(self, new_request, dex):
         with pytest.raises(TypeError):
             services.edit_request(request=new_request(), actor=dex, data={"source": "police"})
+
+
+class TestInvoluntaryOutcome:
+    def test_it_is_recorded_when_the_team_leaves_with_the_person(self, request_at, on_shift, alice):
+        request = request_at("on_scene")
+        services.advance(
+            unit=on_shift,
+            actor=alice,
+            to=Step.TRANSPORTING,
+            destination="Emergency department",
+            involuntary_hold=True,
+            involuntary_transport=True,
+        )
+        request.refresh_from_db()
+        assert (request.involuntary_hold, request.involuntary_transport) == (True, True)
+
+    def test_not_saying_leaves_it_unrecorded(self, request_at, on_shift, alice):
+        request = request_at("on_scene")
+        services.advance(unit=on_shift, actor=alice, to=Step.BACK_IN_SERVICE)
+        request.refresh_from_db()
+        assert (request.involuntary_hold, request.involuntary_transport) == (None, None)
+
+    def test_it_is_refused_before_the_scene_and_nothing_is_stamped(
+        self, request_at, on_shift, alice
+    ):
+        request = request_at("assigned")
+        with pytest.raises(DispatchInvalid) as refused:
+            services.advance(unit=on_shift, actor=alice, involuntary_hold=False)
+        assert refused.value.field == "involuntary_hold"
+        request.refresh_from_db()
+        assert request.en_route_at is None

@@ -53,6 +53,7 @@ USERS = {
     "sam": ("Sam", "Okafor", Role.SUPERVISOR, AGENCY_A, None, ("north",)),
     "sofia": ("Sofia", "Reyes", Role.SUPERVISOR, AGENCY_A, None, ("south",)),
     "dana": ("Dana", "Whitfield", Role.AGENCY_ADMIN, AGENCY_A, None, ()),
+    "dex": ("Dex", "Moreau", Role.DISPATCHER, AGENCY_A, None, ()),
     "carol": ("Carol", "Jensen", Role.SOCIAL_WORKER, AGENCY_B, "star", ()),
     "dave": ("Dave", "Romero", Role.SUPERVISOR, AGENCY_B, None, ("star",)),
     "admin": ("System", "Admin", Role.SYSTEM_ADMIN, None, None, ()),
@@ -803,6 +804,7 @@ class Command(BaseCommand):
         )
         call_command("seed_demo_referrals", stdout=self.stdout)
         call_command("seed_demo_followups", stdout=self.stdout)
+        call_command("seed_demo_dispatch", stdout=self.stdout)
 
     def _agency(self, spec):
         agency, _ = Agency.objects.get_or_create(

@@ -1,0 +1,165 @@
+"""A request's pages for the dispatcher: taking one, and one request with its timeline
+and what can be done to it (send a unit, release it, close it unserved, correct it)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.exceptions import DomainError, NotPermitted
+from core.forms import add_error
+from dispatch import services
+from dispatch.access import get_request_for_user, get_unit_for_user
+from dispatch.forms import AssignForm, NotServedForm, ReasonForm, RequestForm
+from dispatch.models import Assignment, RequestEvent, RequestStatus, Unit
+from dispatch.services.intake import EDITABLE_FIELDS
+from dispatch.views.common import attempt, require_dispatcher_page
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_new(request):
+    require_dispatcher_page(request, "new dispatch request")
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
+        try:
+            created = services.record_request(actor=request.user, data=data, http_request=request)
+        except NotPermitted as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except (DomainError, ValidationError) as exc:
+            add_error(exc, form)
+        else:
+            return redirect("dispatch:request", created.pk)
+    return render(request, "dispatch/request_form.html", {"form": form})
+
+
+def _detail_context(request, found) -> dict:
+    writer = request.user.can_dispatch
+    assignments = list(
+        Assignment.objects.filter(request=found).select_related("unit").order_by("assigned_at")
+    )
+    context = {
+        "req": found,
+        "events": RequestEvent.objects.filter(request=found).select_related("unit", "actor"),
+        "assignments": assignments,
+        "live": next((a for a in assignments if a.is_live), None),
+        "writer": writer,
+        "target": services.settings_for(found.agency_id).target_minutes(found.priority),
+    }
+    if writer and not found.is_final:
+        context["suggestions"] = (
+            services.suggest_units(found) if found.status == RequestStatus.WAITING else []
+        )
+        context["not_served_form"] = NotServedForm()
+        context["release_form"] = ReasonForm()
+    return context
+
+
+@login_required
+def request_detail(request, pk):
+    found = get_request_for_user(request, pk)
+    return render(request, "dispatch/request_detail.html", _detail_context(request, found))
+
+
+@login_required
+@require_POST
+def request_assign(request, pk):
+    found = get_request_for_user(request, pk, write=True, audit_read=False)
+    form = AssignForm(request.POST, units=Unit.objects.filter(agency_id=found.agency_id))
+    if form.is_valid():
+        unit = form.cleaned_data["unit"]
+        attempt(
+            request,
+            lambda: services.assign_unit(
+                request=found, unit=unit, actor=request.user, http_request=request
+            ),
+            done=f"{unit} sent.",
+        )
+    else:
+        messages.error(request, "Choose a unit.")
+    return redirect("dispatch:request", found.pk)
+
+
+@login_required
+@require_POST
+def request_release(request, pk):
+    found = get_request_for_user(request, pk, write=True, audit_read=False)
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    attempt(
+        request,
+        lambda: services.release_unit(
+            request=found, actor=request.user, reason=reason, http_request=request
+        ),
+        done="The unit was released; the request waits again.",
+    )
+    return redirect("dispatch:request", found.pk)
+
+
+@login_required
+@require_POST
+def request_not_served(request, pk):
+    found = get_request_for_user(request, pk, audit_read=False)
+    form = NotServedForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    notes = form.cleaned_data.get("notes", "") if form.is_valid() else ""
+    attempt(
+        request,
+        lambda: services.close_not_served(
+            request=found, reason=reason, notes=notes, actor=request.user, http_request=request
+        ),
+        done="The request was closed as not served.",
+    )
+    if request.POST.get("back") == "unit":
+        return redirect("dispatch:unit")
+    return redirect("dispatch:request", found.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_edit(request, pk):
+    found = get_request_for_user(request, pk, write=True)
+    initial = {name: getattr(found, name) for name in RequestForm.base_fields}
+    form = RequestForm(request.POST or None, initial=initial)
+    for name in set(form.fields) - EDITABLE_FIELDS:
+        form.fields[name].disabled = True
+    if request.method == "POST" and form.is_valid():
+        data = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS
+        }
+        if attempt(
+            request,
+            lambda: services.edit_request(
+                request=found, actor=request.user, data=data, http_request=request
+            ),
+            done="Request corrected." if data else "",
+        ):
+            return redirect("dispatch:request", found.pk)
+    return render(request, "dispatch/request_form.html", {"form": form, "req": found})
+
+
+@login_required
+@require_POST
+def unit_service(request, pk):
+    """A dispatcher, or the unit's own team, takes it out of service or returns it (the
+    service checks which: require_crew_or_dispatcher)."""
+    unit = get_unit_for_user(request, pk)
+    to = request.POST.get("to")
+    if to not in ("out", "in"):
+        messages.error(request, "Say whether the unit goes out of service or back.")
+    elif to == "out":
+        reason = request.POST.get("reason", "")
+        attempt(
+            request,
+            lambda: services.take_out_of_service(unit=unit, actor=request.user, reason=reason),
+            done=f"{unit} is out of service.",
+        )
+    else:
+        attempt(
+            request,
+            lambda: services.return_to_service(unit=unit, actor=request.user),
+            done=f"{unit} is back in service.",
+        )
+    return redirect("dispatch:unit" if request.POST.get("back") == "unit" else "dispatch:board")
