@@ -139,12 +139,20 @@ def same_whole_name(given: list[str], known: list[str]) -> bool:
 
 
 def find_outside_clients(
-    *, user, legal_name="", preferred_name="", date_of_birth=None, phone="", exclude_pk=None
+    *,
+    user,
+    legal_name="",
+    preferred_name="",
+    date_of_birth=None,
+    phone="",
+    exclude_pk=None,
+    with_case_only=True,
 ) -> list[Suggestion]:
     """Clients of the user's agency outside their scope who are, near enough for certain,
     the person described (see the module's docstring), each with the case emergency
     access would open. Nothing when `can_look_outside` is false. Indexed: the same date
-    of birth or phone within the agency, then names compared in Python."""
+    of birth or phone within the agency, then names compared in Python. `with_case_only`
+    False: also those with no case (a dispatcher naming the person a request is for)."""
     criteria = {"legal_name": legal_name, "preferred_name": preferred_name}
     if not can_look_outside(**criteria, date_of_birth=date_of_birth, phone=phone):
         return []
@@ -158,8 +166,10 @@ def find_outside_clients(
     cases = emergency_cases([s.client.pk for s in found])
     for suggestion in found:
         suggestion.emergency_case_id = cases.get(suggestion.client.pk)
-    # Emergency access opens a case: a client without one cannot be reached this way.
-    return [s for s in found if s.emergency_case_id is not None][:MAX_SUGGESTIONS]
+    if with_case_only:
+        # Emergency access opens a case: a client without one cannot be reached this way.
+        found = [s for s in found if s.emergency_case_id is not None]
+    return found[:MAX_SUGGESTIONS]
 
 
 def _outside_candidates(user, date_of_birth, digits: str, exclude_pk):

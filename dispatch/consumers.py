@@ -15,20 +15,27 @@ def _agency_of(user) -> int | None:
 
 
 class DispatchConsumer(AsyncWebsocketConsumer):
-    group: str | None = None
+    """/ws/dispatch/ (a team's phone: every change) or /ws/dispatch/board/ (the board:
+    also the units' shared positions)."""
+
+    groups_joined: list[str] = []
 
     async def connect(self) -> None:
         agency_id = await _agency_of(self.scope["user"])
         if agency_id is None:
             await self.close(code=4403)
             return
-        self.group = live.group_for(agency_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        board = self.scope["url_route"]["kwargs"].get("page") == "board"
+        self.groups_joined = [live.group_for(agency_id)]
+        if board:
+            self.groups_joined.append(live.group_for(agency_id, boards=True))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The pages only listen: what they send is ignored (htmx's extension may send

@@ -4,6 +4,7 @@ services (dispatch.services)."""
 from django import forms
 
 from accounts.models import Role, User
+from cases.models import Client
 from dispatch.models import (
     ActiveRescue,
     Credential,
@@ -41,7 +42,10 @@ class RequestForm(forms.Form):
     source = forms.ChoiceField(choices=RequestSource.choices)
     callback_number = forms.CharField(label="Callback number", max_length=40, required=False)
     reason_notes = forms.CharField(
-        label="What the caller said", max_length=2000, required=False, widget=forms.Textarea
+        label="What the caller said",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     weapons = unknown_yes_no("Weapons at the scene")
     violence_history = unknown_yes_no("History of violence")
@@ -69,6 +73,19 @@ class RequestForm(forms.Form):
     cad_incident_number = forms.CharField(
         label="CAD incident number", max_length=64, required=False
     )
+    # The person, when the agency knows them (chosen with the lookup: views.requests).
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That client was not found in your agency."},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.filter(
+            agency_id=user.agency_id, merged_into__isnull=True
+        )
 
     def clean(self):
         cleaned = super().clean()

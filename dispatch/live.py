@@ -23,30 +23,33 @@ CATCH_UP_SECONDS = 15
 SIGNAL = '<div id="dispatch-live" hx-swap-oob="true"></div>'
 
 
-def group_for(agency_id: int) -> str:
-    return f"dispatch.agency.{agency_id}"
+def group_for(agency_id: int, *, boards: bool = False) -> str:
+    """The agency's group of every live page, or of its boards only."""
+    return f"dispatch.{'boards' if boards else 'agency'}.{agency_id}"
 
 
-def announce(agency_id: int) -> None:
+def announce(agency_id: int, *, boards_only: bool = False) -> None:
     """Tell the agency's open dispatch pages that something changed, after the current
-    transaction commits (at once outside one). Several changes in one transaction send
-    one message."""
+    transaction commits (at once outside one): all of them, or only the boards
+    (`boards_only`: a unit's shared position, which only the board shows, arrives from
+    every unit every 30 seconds). Several changes in one transaction send one message."""
     connection = transaction.get_connection()
     pending = getattr(connection, "_dispatch_live_pending", None)
     if pending is None or not connection.in_atomic_block:
         pending = connection._dispatch_live_pending = set()
-    if agency_id in pending:
+    group = group_for(agency_id, boards=boards_only)
+    if group in pending:
         return
-    pending.add(agency_id)
-    transaction.on_commit(lambda: _send(agency_id, pending))
+    pending.add(group)
+    transaction.on_commit(lambda: _send(group, pending))
 
 
-def _send(agency_id: int, pending: set[int]) -> None:
-    pending.discard(agency_id)
+def _send(group: str, pending: set[str]) -> None:
+    pending.discard(group)
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_for(agency_id), {"type": "dispatch.changed"})
+        async_to_sync(layer.group_send)(group, {"type": "dispatch.changed"})
     except Exception:  # the change is saved; the pages catch up by themselves
-        logger.warning("The dispatch pages of agency %s could not be told of a change", agency_id)
+        logger.warning("The live dispatch pages (%s) could not be told of a change", group)

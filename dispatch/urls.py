@@ -9,6 +9,7 @@ urlpatterns = [
     path("panels/", board.board_panels, name="board_panels"),
     path("alerts/<int:pk>/resolve/", board.resolve_alert, name="alert_resolve"),
     path("requests/new/", requests.request_new, name="request_new"),
+    path("requests/client-lookup/", requests.client_lookup, name="client_lookup"),
     path("requests/<int:pk>/", requests.request_detail, name="request"),
     path("requests/<int:pk>/edit/", requests.request_edit, name="request_edit"),
     path("requests/<int:pk>/assign/", requests.request_assign, name="request_assign"),

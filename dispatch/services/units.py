@@ -212,7 +212,7 @@ def record_position(
     if unit.last_position_at is None or at >= unit.last_position_at:
         unit.last_latitude, unit.last_longitude, unit.last_position_at = lat, lon, at
         unit.save(update_fields=POSITION_FIELDS)
-        live.announce(unit.agency_id)
+        live.announce(unit.agency_id, boards_only=True)
     return position
 
 

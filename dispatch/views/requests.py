@@ -5,10 +5,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cases.forms import OutsideSearchForm
+from cases.lookup import outside_lookup_allowed, record_outside_lookup
+from cases.matching import find_outside_clients
 from core.exceptions import DomainError, NotPermitted
 from core.forms import add_error
+from core.ids import as_id
 from dispatch import services
 from dispatch.access import get_request_for_user, get_unit_for_user
 from dispatch.forms import AssignForm, NotServedForm, ReasonForm, RequestForm
@@ -16,12 +20,15 @@ from dispatch.models import Assignment, RequestEvent, RequestStatus, Unit
 from dispatch.services.intake import EDITABLE_FIELDS
 from dispatch.views.common import attempt, require_dispatcher_page
 
+LOOKUP_PAGE = "dispatch request"
+LOOKUP_PREFIX = "lookup"
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_new(request):
     require_dispatcher_page(request, "new dispatch request")
-    form = RequestForm(request.POST or None)
+    form = RequestForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
         try:
@@ -32,7 +39,7 @@ def request_new(request):
             add_error(exc, form)
         else:
             return redirect("dispatch:request", created.pk)
-    return render(request, "dispatch/request_form.html", {"form": form})
+    return render(request, "dispatch/request_form.html", _form_context(form))
 
 
 def _detail_context(request, found) -> dict:
@@ -121,14 +128,14 @@ def request_not_served(request, pk):
 @require_http_methods(["GET", "POST"])
 def request_edit(request, pk):
     found = get_request_for_user(request, pk, write=True)
-    initial = {name: getattr(found, name) for name in RequestForm.base_fields}
-    form = RequestForm(request.POST or None, initial=initial)
-    for name in set(form.fields) - EDITABLE_FIELDS:
+    initial = {name: getattr(found, name) for name in RequestForm.base_fields if name != "client"}
+    initial["client"] = found.client_id
+    form = RequestForm(request.POST or None, initial=initial, user=request.user)
+    editable = EDITABLE_FIELDS | {"client"}
+    for name in set(form.fields) - editable:
         form.fields[name].disabled = True
     if request.method == "POST" and form.is_valid():
-        data = {
-            name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS
-        }
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in editable}
         if attempt(
             request,
             lambda: services.edit_request(
@@ -137,7 +144,44 @@ def request_edit(request, pk):
             done="Request corrected." if data else "",
         ):
             return redirect("dispatch:request", found.pk)
-    return render(request, "dispatch/request_form.html", {"form": form, "req": found})
+    return render(request, "dispatch/request_form.html", {**_form_context(form), "req": found})
+
+
+def _form_context(form) -> dict:
+    client = form["client"].value()
+    chosen = form.fields["client"].queryset.filter(pk=as_id(client)).first() if client else None
+    return {
+        "form": form,
+        "lookup_form": OutsideSearchForm(prefix=LOOKUP_PREFIX),
+        "chosen_client": chosen,
+    }
+
+
+@login_required
+@require_GET
+def client_lookup(request):
+    """Whether the person a request is for is known to the agency: the strict matches of
+    cases.matching (a whole name, and a date of birth or a phone number), named with no
+    more than is needed to be sure. Counted against the user's lookup limit and audited
+    (who, when, whom it found; never what was typed), as every lookup outside a
+    caseload."""
+    require_dispatcher_page(request, "dispatch client lookup")
+    form = OutsideSearchForm(request.GET, prefix=LOOKUP_PREFIX)
+    context: dict = {"form": form, "found": [], "limited": False}
+    if form.is_valid():
+        if outside_lookup_allowed(request, page=LOOKUP_PAGE):
+            found = find_outside_clients(
+                user=request.user,
+                legal_name=form.cleaned_data["name"],
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                phone=form.cleaned_data["phone"],
+                with_case_only=False,
+            )
+            record_outside_lookup(request, page=LOOKUP_PAGE, found=found)
+            context["found"] = found
+        else:
+            context["limited"] = True
+    return render(request, "dispatch/_client_lookup.html", context)
 
 
 @login_required

@@ -119,3 +119,22 @@ document.addEventListener("submit", (event) => {
   );
   document.body.addEventListener("htmx:afterSwap", fill);
 })();
+
+// A new request's known client: "This is the person" from the lookup fills the hidden
+// field and names them; "Not this person" clears it.
+(function () {
+  const field = document.getElementById("id_client");
+  const chosen = document.getElementById("chosen-client");
+  if (!field || !chosen) return;
+  document.addEventListener("click", (event) => {
+    const use = event.target.closest("[data-use-client]");
+    if (use) {
+      field.value = use.dataset.useClient;
+      document.getElementById("chosen-client-name").textContent = use.dataset.label;
+      chosen.hidden = false;
+    } else if (event.target.id === "clear-client") {
+      field.value = "";
+      chosen.hidden = true;
+    }
+  });
+})();

@@ -7,6 +7,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.conf import settings
 from django.db import transaction
+from django.test import Client
 
 from casebook.asgi import application
 from dispatch import live, services
@@ -70,8 +71,8 @@ def sync(function, *args, **kwargs):
     return sync_to_async(function)(*args, **kwargs)
 
 
-async def opened(headers):
-    socket = WebsocketCommunicator(application, "/ws/dispatch/", headers)
+async def opened(headers, path="/ws/dispatch/"):
+    socket = WebsocketCommunicator(application, path, headers)
     connected, code = await socket.connect()
     assert connected, code
     return socket
@@ -169,6 +170,40 @@ class TestSocket:
             assert await socket.receive_from() == live.SIGNAL
             assert await socket.receive_nothing(0.5)
             await socket.disconnect()
+
+        run(scenario)
+
+    def test_a_shared_position_reaches_the_boards_only(self, client, dex, alice, on_shift):
+        services.set_position_sharing(unit=on_shift, actor=alice, shares=True)
+        board_headers = headers_for(client, dex)
+        phone_headers = headers_for(Client(), alice)  # a second browser
+
+        async def scenario():
+            board = await opened(board_headers, "/ws/dispatch/board/")
+            phone = await opened(phone_headers)
+            await sync(
+                services.record_position,
+                unit=on_shift,
+                actor=alice,
+                latitude="44.05",
+                longitude="-123.09",
+            )
+            assert await board.receive_from() == live.SIGNAL
+            assert await phone.receive_nothing(0.5)
+            await board.disconnect()
+            await phone.disconnect()
+
+        run(scenario)
+
+    def test_a_board_hears_every_change_once(self, client, dex, new_request):
+        headers = headers_for(client, dex)
+
+        async def scenario():
+            board = await opened(headers, "/ws/dispatch/board/")
+            await sync(new_request)
+            assert await board.receive_from() == live.SIGNAL
+            assert await board.receive_nothing(0.5)
+            await board.disconnect()
 
         run(scenario)
 

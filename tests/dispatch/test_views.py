@@ -2,6 +2,8 @@
 each, what they show, that their actions go through the services, and that the board's
 queries do not grow with its rows."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -410,3 +412,67 @@ class TestPhone:
         client.force_login(alice)
         client.post(reverse("dispatch:unit_end_shift"))
         assert Unit.objects.get(pk=on_shift.pk).status == UnitStatus.OFF_SHIFT
+
+
+class TestKnownClient:
+    LOOKUP = reverse("dispatch:client_lookup")
+
+    @pytest.fixture
+    def known(self, alice_case):
+        client = alice_case.client
+        client.legal_name, client.date_of_birth = "Morgan Ellis", datetime.date(1985, 6, 30)
+        client.refresh_search_keys()
+        client.save()
+        return client
+
+    def test_a_dispatcher_finds_the_person_by_name_and_birth_date(self, client, dex, known):
+        client.force_login(dex)
+        page = client.get(
+            self.LOOKUP, {"lookup-name": "morgan ellis", "lookup-date_of_birth": "1985-06-30"}
+        )
+        assert [s.client for s in page.context["found"]] == [known]
+        assert f'data-use-client="{known.pk}"' in page.content.decode()
+        search = AuditEvent.objects.get(actor=dex, action=Action.SEARCH)
+        assert search.detail["ids"] == [known.pk]
+        assert "Morgan" not in str(search.detail)
+
+    def test_a_name_alone_looks_nobody_up(self, client, dex, known):
+        client.force_login(dex)
+        page = client.get(self.LOOKUP, {"lookup-name": "Morgan Ellis"})
+        assert page.context["found"] == [] and not page.context["form"].is_valid()
+        assert not AuditEvent.objects.filter(actor=dex, action=Action.SEARCH).exists()
+
+    def test_another_agencys_dispatcher_finds_nobody(self, client, bea, known):
+        client.force_login(bea)
+        page = client.get(
+            self.LOOKUP, {"lookup-name": "Morgan Ellis", "lookup-date_of_birth": "1985-06-30"}
+        )
+        assert page.context["found"] == []
+
+    def test_a_worker_cannot_use_it(self, client, alice):
+        client.force_login(alice)
+        assert client.get(self.LOOKUP, {"lookup-name": "x"}).status_code == 403
+
+    @staticmethod
+    def record_for(client, person):
+        return client.post(
+            reverse("dispatch:request_new"),
+            {
+                "priority": "urgent",
+                "reason": "welfare_check",
+                "source": "team_line",
+                "location_text": "Amazon Park",
+                "client": person.pk,
+            },
+        )
+
+    def test_the_request_names_the_chosen_client(self, client, dex, known):
+        client.force_login(dex)
+        self.record_for(client, known)
+        assert TeamRequest.objects.get().client == known
+
+    def test_another_agencys_client_is_refused(self, client, bea, known):
+        client.force_login(bea)
+        page = self.record_for(client, known)
+        assert "not found in your agency" in page.content.decode()
+        assert not TeamRequest.objects.exists()
