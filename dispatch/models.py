@@ -750,6 +750,12 @@ class TeamRequest(models.Model):
         return None if self.on_scene_at is None else self.on_scene_at - self.received_at
 
     @property
+    def response_minutes(self) -> int | None:
+        """The response time in whole minutes, as the board shows it."""
+        response = self.response_time
+        return None if response is None else int(response.total_seconds() // 60)
+
+    @property
     def waited(self) -> datetime.timedelta | None:
         """How long a request that no unit could take waited before it was closed."""
         if self.not_served_reason != NotServedReason.NO_UNIT_AVAILABLE or self.closed_at is None:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dispatch import live
 from dispatch.forms import ResolveAlertForm
 from dispatch.models import (
+    FINAL_STATUSES,
     Alert,
     Assignment,
     Priority,
@@ -31,6 +32,8 @@ from dispatch.views.common import attempt, require_dispatcher_page
 # The board shows at most this many of each list; more waiting than this is a crisis of
 # its own, and the count says so.
 BOARD_ROWS = 100
+# The board's "recently closed": requests received this long ago or since, now closed.
+RECENT = datetime.timedelta(hours=12)
 # Units shown as off shift after the ones on shift.
 STATUS_ORDER = [status for status, _ in UnitStatus.choices if status != UnitStatus.OFF_SHIFT]
 
@@ -102,12 +105,19 @@ def board_context(request) -> dict[str, Any]:
     alerts = list(
         Alert.objects.visible_to(request.user).open().select_related("unit", "request")[:BOARD_ROWS]
     )
+    # By teamrequest_received_idx: the agency's requests of the last hours, the closed ones.
+    closed = list(
+        TeamRequest.objects.filter(
+            agency_id=agency_id, received_at__gte=now - RECENT, status__in=FINAL_STATUSES
+        ).order_by("-closed_at", "-pk")[:BOARD_ROWS]
+    )
     return {
         "now": now,
         "alerts": alerts,
         "waiting": waiting,
         "waiting_count": waiting_count,
         "live_assignments": live_assignments,
+        "closed": closed,
         "units": units,
         "markers": _markers(units, waiting, now),
         "resolve_form": ResolveAlertForm(),
