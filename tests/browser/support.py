@@ -45,9 +45,18 @@ def log_in(page, live_server, username, *, next_url=None):
     page.wait_for_url(re.compile(re.escape(next_url or reverse("casework:caseload")) + "$"))
 
 
+# The phone's menu once its opening animation is over (Bootstrap's collapse: "collapsing"
+# while it moves, then "show").
+MENU_OPEN = re.compile(r"(^|\s)show(\s|$)")
+
+
 def open_menu_item(page, name):
-    """On a phone the navigation sits behind the toggler."""
+    """On a phone the navigation sits behind the toggler; its links are clicked once it
+    has stopped moving."""
+    from playwright.sync_api import expect
+
     page.get_by_role("button", name="Menu").click()
+    expect(page.locator("#nav")).to_have_class(MENU_OPEN)
     link = page.locator("#nav").get_by_role("link", name=name)
     link.wait_for(state="visible")
     link.click()

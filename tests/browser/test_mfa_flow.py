@@ -13,7 +13,13 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.support import ARTIFACTS, LIVE_SERVER_DB, PASSWORD, fits_the_screen
+from tests.browser.support import (
+    ARTIFACTS,
+    LIVE_SERVER_DB,
+    MENU_OPEN,
+    PASSWORD,
+    fits_the_screen,
+)
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
 
@@ -60,9 +66,11 @@ def test_a_worker_enrols_then_signs_in_with_the_apps_code(phone, live_server, se
 
     # Sign out, and in again: the app's code is asked for.
     page.get_by_role("button", name="Menu").click()
+    # The menu opens with an animation, during which its buttons move: wait for its end
+    # (Bootstrap's "show"), or on a busy machine the click can land where nothing is.
+    expect(page.locator("#nav")).to_have_class(MENU_OPEN)
     log_out = page.get_by_role("button", name="Log out")
     expect(log_out).to_be_visible()
-    # The menu opens with an animation: on a busy machine, give the sign-out its time.
     with page.expect_navigation(url=re.compile(re.escape(reverse("login"))), timeout=30_000):
         log_out.click()
     sign_in_with_password(page, live_server, "alice")
