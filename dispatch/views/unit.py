@@ -3,6 +3,8 @@ the one tap to the next step, the check-in, SOS, sharing the position, and recor
 contact once back in service. It refreshes its panel when told of a change
 (dispatch.live)."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,6 +22,7 @@ from dispatch.models import (
     ShiftMember,
     Step,
     TeamRequest,
+    Unit,
 )
 from dispatch.services import safety
 from dispatch.views.common import attempt
@@ -108,6 +111,16 @@ def unit_panel(request):
     return render(request, "dispatch/_unit_panel.html", _unit_context(request))
 
 
+def _on_my_unit(request, act: Callable[[Unit], object], *, done: str) -> HttpResponse:
+    """A button of the phone: `act` on the user's unit on shift (a refusal shown as a
+    message), then back to the phone."""
+    membership = _on_shift(request)
+    if membership is not None:
+        unit = membership.shift.unit
+        attempt(request, lambda: act(unit), done=done)
+    return redirect("dispatch:unit")
+
+
 def _on_shift(request):
     membership = _membership(request.user)
     if membership is None:
@@ -190,35 +203,29 @@ def unit_not_served(request):
 @login_required
 @require_POST
 def unit_check_in(request):
-    membership = _on_shift(request)
-    if membership is not None:
-        attempt(
-            request,
-            lambda: safety.check_in(unit=membership.shift.unit, actor=request.user),
-            done="Checked in: safe.",
-        )
-    return redirect("dispatch:unit")
+    return _on_my_unit(
+        request,
+        lambda unit: safety.check_in(unit=unit, actor=request.user),
+        done="Checked in: safe.",
+    )
 
 
 @login_required
 @require_POST
 def unit_sos(request):
     """SOS: raised at once with the position the phone sends, if it could."""
-    membership = _on_shift(request)
-    if membership is not None:
-        form = PositionForm(request.POST)
-        place = form.cleaned_data if form.is_valid() else {}
-        attempt(
-            request,
-            lambda: safety.raise_sos(
-                unit=membership.shift.unit,
-                actor=request.user,
-                latitude=place.get("latitude"),
-                longitude=place.get("longitude"),
-            ),
-            done="SOS sent: the dispatcher and your supervisor are being told now.",
-        )
-    return redirect("dispatch:unit")
+    form = PositionForm(request.POST)
+    place = form.cleaned_data if form.is_valid() else {}
+    return _on_my_unit(
+        request,
+        lambda unit: safety.raise_sos(
+            unit=unit,
+            actor=request.user,
+            latitude=place.get("latitude"),
+            longitude=place.get("longitude"),
+        ),
+        done="SOS sent: the dispatcher and your supervisor are being told now.",
+    )
 
 
 @login_required
@@ -267,11 +274,8 @@ def unit_position(request):
 @login_required
 @require_POST
 def unit_end_shift(request):
-    membership = _on_shift(request)
-    if membership is not None:
-        attempt(
-            request,
-            lambda: services.end_shift(unit=membership.shift.unit, actor=request.user),
-            done="Shift ended.",
-        )
-    return redirect("dispatch:unit")
+    return _on_my_unit(
+        request,
+        lambda unit: services.end_shift(unit=unit, actor=request.user),
+        done="Shift ended.",
+    )
