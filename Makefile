@@ -18,12 +18,12 @@ ASSETS_STAMP := node_modules/.installed-$(call hash,package.json package-lock.js
 # pytest more beside the workers, in the lane numbered after theirs.
 TEST_WORKERS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
-.PHONY: run test test-fast lint audit mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium
+.PHONY: run test test-fast lint audit mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium messages translations gettext
 
-run: venv assets migrate seed
+run: venv assets translations migrate seed
 	bin/run
 
-test: venv-dev assets chromium
+test: venv-dev assets chromium gettext translations
 	@status=0; mkdir -p var; \
 	CASEBOOK_TEST_LANE=$$(( $(TEST_WORKERS) > 0 ? $(TEST_WORKERS) : 1 )) $(VENV)/bin/pytest \
 		-m integration -p no:cacheprovider >var/test-integration.log 2>&1 & waiting=$$!; \
@@ -33,6 +33,8 @@ test: venv-dev assets chromium
 	echo "== mypy"; $(VENV)/bin/mypy . || status=1; \
 	echo "== bandit"; $(VENV)/bin/bandit -q -c pyproject.toml -r . || status=1; \
 	echo "== known vulnerabilities in the pinned packages"; $(PY) bin/audit-dependencies || status=1; \
+	echo "== translations: every marked text has a Spanish entry, none fuzzy"; \
+	$(PY) bin/messages check || status=1; \
 	echo "== makemigrations --check"; \
 	DJANGO_SETTINGS_MODULE=casebook.settings.test $(PY) manage.py makemigrations --check --dry-run || status=1; \
 	echo "== pytest, $(TEST_WORKERS) workers (the tests marked integration run beside them)"; \
@@ -49,7 +51,7 @@ test: venv-dev assets chromium
 # While developing: the suite less the browser, the real processes and the slow tests,
 # on the test databases of the last run (migrations added since are applied; after
 # editing or removing one, pass PYTEST_ADDOPTS=--create-db). `make test` before a commit.
-test-fast: venv-dev
+test-fast: venv-dev translations
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --reuse-db -m "not browser and not integration and not slow"
 
 # ruff (lint and format), the complexity bound (bin/check-complexity: 15), mypy and bandit.
@@ -137,6 +139,26 @@ $(ASSETS_STAMP):
 	touch $@
 
 # The browser test drives Debian's Chromium.
+# The texts in Spanish (README: "Translating"). `translations` compiles the catalogues
+# (run and test do it first); `messages` gathers new texts into them, to translate.
+translations: venv
+	$(PY) bin/compile-messages
+
+messages: venv gettext
+	$(PY) bin/messages update
+	$(PY) bin/compile-messages
+
+# GNU gettext: gathering texts (makemessages) and the catalogues' check in `make test`.
+gettext:
+	@if command -v msgfmt >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing GNU gettext for the translation catalogues"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y gettext >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y gettext; }; \
+	else \
+		echo "The translation check needs GNU gettext: run 'sudo apt-get install gettext'"; exit 1; \
+	fi
+
 chromium:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \

@@ -15,6 +15,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -90,15 +92,17 @@ for _model in (TOTPDevice, StaticDevice):
 
 class ResetForm(forms.Form):
     reason = forms.CharField(
-        label="Why",
+        label=gettext_lazy("Why"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the audit trail, e.g. “phone lost, identity checked in person”.",
+        help_text=gettext_lazy(
+            "Kept in the audit trail, e.g. “phone lost, identity checked in person”."
+        ),
     )
 
 
 @admin.action(
-    description="Reset second factor (they set it up again at next sign-in)",
+    description=gettext_lazy("Reset second factor (they set it up again at next sign-in)"),
     permissions=["change"],
 )
 def reset_second_factor(
@@ -117,20 +121,24 @@ def reset_second_factor(
                     actor=actor, user=user, reason=form.cleaned_data["reason"], request=request
                 )
             except DomainError as exc:
-                modeladmin.message_user(request, f"{user}: {exc}", messages.ERROR)
+                modeladmin.message_user(
+                    request,
+                    _("%(user)s: %(reason)s") % {"user": user, "reason": exc},
+                    messages.ERROR,
+                )
             else:
                 done.append(str(user))
         if done:
             modeladmin.message_user(
                 request,
-                f"Second factor reset for {', '.join(done)}: they set it up again at "
-                "their next sign-in.",
+                _("Second factor reset for %(users)s: they set it up again at their next sign-in.")
+                % {"users": ", ".join(done)},
                 messages.SUCCESS,
             )
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": "Reset second factor",
+        "title": _("Reset second factor"),
         "opts": modeladmin.model._meta,
         "users": list(queryset),
         "form": form,
@@ -160,9 +168,12 @@ class UserAdmin(AgencyScopedAdmin, BaseUserAdmin):
     list_select_related = ["agency", "team"]
     filter_horizontal = ["supervised_teams", "groups", "user_permissions"]
     actions = [reset_second_factor]
-    casebook_fields = ("Casebook", {"fields": ("role", "agency", "team", "supervised_teams")})
+    casebook_fields = (
+        gettext_lazy("Casebook"),
+        {"fields": ("role", "agency", "team", "supervised_teams", "language")},
+    )
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
-        ("Casebook", {"fields": ("role", "agency", "team")}),
+        (gettext_lazy("Casebook"), {"fields": ("role", "agency", "team", "language")}),
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -172,10 +183,10 @@ class UserAdmin(AgencyScopedAdmin, BaseUserAdmin):
             return BaseUserAdmin.fieldsets + (self.casebook_fields,)
         return (
             (None, {"fields": ("username", "password")}),
-            ("Personal info", {"fields": ("first_name", "last_name", "email")}),
-            ("Access", {"fields": ("is_active",)}),
+            (gettext_lazy("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+            (gettext_lazy("Access"), {"fields": ("is_active",)}),
             self.casebook_fields,
-            ("Important dates", {"fields": ("last_login", "date_joined")}),
+            (gettext_lazy("Important dates"), {"fields": ("last_login", "date_joined")}),
         )
 
     def get_readonly_fields(self, request, obj=None):

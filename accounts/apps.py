@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Agencies, teams and users"
+    verbose_name = _("Agencies, teams and users")
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in

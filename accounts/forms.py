@@ -1,9 +1,13 @@
+from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from accounts.signin import check_allowed, refusal_of
+from core.i18n import StrOrPromise
 
 
 class SignInForm(AuthenticationForm):
@@ -38,3 +42,24 @@ class ChangePasswordForm(PasswordChangeForm):
                 sender=__name__, credentials={"username": username}, request=self.request
             )
             raise
+
+
+def language_choices() -> list[tuple[str, StrOrPromise]]:
+    """The languages a user may choose, each named in itself ("Español"), after the
+    browser's own choice."""
+    return [("", _("The browser's language")), *settings.LANGUAGES]
+
+
+class LanguageForm(forms.Form):
+    """The language of one's own pages and e-mails (User.language)."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=language_choices,
+        required=False,
+        help_text=_(
+            "Your pages and the e-mails casebook sends you are written in it. With the "
+            "browser's language, pages follow your browser's settings and e-mails use the "
+            "default language."
+        ),
+    )

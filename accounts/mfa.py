@@ -20,6 +20,7 @@ from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 from django_otp.models import Device
@@ -172,7 +173,7 @@ def confirm_enrolment(*, user: User, code: str, request: HttpRequest | None = No
     token = "".join(code.split())
     if not (token.isdigit() and len(token) == 6) or not device.verify_token(token):
         raise DomainError(
-            "That code does not match. Enter the 6-digit code your app shows now.",
+            _("That code does not match. Enter the 6-digit code your app shows now."),
             field="code",
         )
     device.confirmed = True
@@ -193,10 +194,13 @@ def renew_recovery_codes(*, user: User, code: str, request: HttpRequest | None =
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
     token = "".join(code.split())
     if device is None or not (token.isdigit() and len(token) == 6):
-        raise DomainError("Enter the 6-digit code your authenticator app shows now.", field="code")
+        raise DomainError(
+            _("Enter the 6-digit code your authenticator app shows now."), field="code"
+        )
     if not device.verify_token(token):
         raise DomainError(
-            "That code does not match. Enter the 6-digit code your app shows now.", field="code"
+            _("That code does not match. Enter the 6-digit code your app shows now."),
+            field="code",
         )
     codes = _replace_recovery_codes(user)
     record(
@@ -251,9 +255,9 @@ def reset_devices(
     their next sign-in, and sessions verified with the old devices stop being verified."""
     reason = reason.strip()
     if not reason:
-        raise DomainError("Say why the second factor is reset.", field="reason")
+        raise DomainError(_("Say why the second factor is reset."), field="reason")
     if not may_reset(actor, user):
-        raise NotPermitted("You may reset the second factor of your own agency's users only.")
+        raise NotPermitted(_("You may reset the second factor of your own agency's users only."))
     removed = TOTPDevice.objects.filter(user=user).count()
     removed += StaticDevice.objects.filter(user=user).count()
     TOTPDevice.objects.filter(user=user).delete()

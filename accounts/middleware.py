@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.mfa import has_authenticator, owes_factor
 from accounts.models import User, zone_of
+from core.i18n import supported
 
 
 class AgencyTimezoneMiddleware:
@@ -26,6 +28,25 @@ class AgencyTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """Speak the signed-in user's language (their setting); before sign-in, and for a
+    user who has not chosen, LocaleMiddleware's choice from the browser stands."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = supported(getattr(user, "language", "")) if user is not None else None
+        if language and user.is_authenticated:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        if language:
+            response.headers["Content-Language"] = language
+        return response
 
 
 # When the session's user signed in, in seconds since the epoch (accounts/receivers.py).
@@ -55,8 +76,8 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 messages.info(
                     request,
-                    f"Your session reached its {settings.SESSION_MAX_HOURS}-hour limit. "
-                    "Log in again to go on.",
+                    _("Your session reached its %(hours)d-hour limit. Log in again to go on.")
+                    % {"hours": settings.SESSION_MAX_HOURS},
                 )
             else:
                 self._touch(request.session)
@@ -94,7 +115,7 @@ class MfaMiddleware:
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse(
-                {"detail": "Verify your second factor before using the API."}, status=403
+                {"detail": _("Verify your second factor before using the API.")}, status=403
             )
         user = cast(User, request.user)  # owes_factor: signed in
         page = "accounts:mfa_verify" if has_authenticator(user) else "accounts:mfa_enrol"

@@ -8,13 +8,17 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.dates import day_label
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a time zone name such as America/Denver.")
+        raise ValidationError(
+            _("%(value)r is not a time zone name such as America/Denver.") % {"value": value}
+        )
 
 
 def new_client_key_secret() -> str:
@@ -37,7 +41,7 @@ class Agency(models.Model):
     )
 
     class Meta:
-        verbose_name_plural = "agencies"
+        verbose_name_plural = gettext_lazy("agencies")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -92,7 +96,7 @@ def zone_label(name: str) -> str:
     """ "Los Angeles time" for America/Los_Angeles, "UTC" for UTC."""
     if "/" not in name:
         return name
-    return f"{name.rsplit('/', 1)[1].replace('_', ' ')} time"
+    return _("%(city)s time") % {"city": name.rsplit("/", 1)[1].replace("_", " ")}
 
 
 def zone_of(agency: Agency | None) -> zoneinfo.ZoneInfo:
@@ -122,12 +126,12 @@ class Team(models.Model):
 
 
 class Role(models.TextChoices):
-    SOCIAL_WORKER = "social_worker", "Social worker"
-    SUPERVISOR = "supervisor", "Supervisor"
-    AGENCY_ADMIN = "agency_admin", "Agency admin"
-    SYSTEM_ADMIN = "system_admin", "System admin"
+    SOCIAL_WORKER = "social_worker", gettext_lazy("Social worker")
+    SUPERVISOR = "supervisor", gettext_lazy("Supervisor")
+    AGENCY_ADMIN = "agency_admin", gettext_lazy("Agency admin")
+    SYSTEM_ADMIN = "system_admin", gettext_lazy("System admin")
     # Takes requests for a mobile team and sends units (dispatch/); works no cases.
-    DISPATCHER = "dispatcher", "Dispatcher"
+    DISPATCHER = "dispatcher", gettext_lazy("Dispatcher")
 
 
 class User(AbstractUser):
@@ -147,6 +151,11 @@ class User(AbstractUser):
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
     )
     supervised_teams = models.ManyToManyField(Team, blank=True, related_name="supervisors")
+    # The language of the user's pages and e-mails (settings.LANGUAGES); blank: the
+    # browser's, and the installation's default for e-mails.
+    language = models.CharField(
+        gettext_lazy("language"), max_length=8, blank=True, choices=settings.LANGUAGES
+    )
 
     objects: ClassVar[UserManager[Self]] = UserManager()
 
@@ -159,9 +168,11 @@ class User(AbstractUser):
     def clean(self) -> None:
         super().clean()
         if self.role != Role.SYSTEM_ADMIN and self.agency_id is None:
-            raise ValidationError({"agency": "Everyone but a system admin belongs to an agency."})
+            raise ValidationError(
+                {"agency": _("Everyone but a system admin belongs to an agency.")}
+            )
         if self.agency_id and self.team is not None and self.team.agency_id != self.agency_id:
-            raise ValidationError({"team": "The team must belong to the user's agency."})
+            raise ValidationError({"team": _("The team must belong to the user's agency.")})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A new password ends every API token issued under the old one, however it was
@@ -259,7 +270,7 @@ class ApiToken(models.Model):
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "API sign-in"
+        verbose_name = gettext_lazy("API sign-in")
         ordering = ["-created_at", "-pk"]
         constraints = [
             # Serves the lookup of every token-authenticated request (prefix = %s).

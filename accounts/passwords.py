@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # A season or a month and a year: the password people choose when made to change it
 # ("Summer2026!", "September2026"). Django's list of common passwords has none of them.
@@ -27,15 +28,18 @@ class GuessablePasswordValidator:
         plain = _letters_and_digits(password)
         if _CALENDAR_AND_YEAR.search(plain):
             raise ValidationError(
-                "This password is a season or a month with a year, among the first to be guessed.",
+                _(
+                    "This password is a season or a month with a year, among the first to "
+                    "be guessed."
+                ),
                 code="password_calendar",
             )
         agency = getattr(user, "agency", None) if user is not None else None
         name = _letters_and_digits(getattr(agency, "name", "") or "")
         if len(name) >= 4 and name in plain:
             raise ValidationError(
-                "This password contains your agency's name.", code="password_agency_name"
+                _("This password contains your agency's name."), code="password_agency_name"
             )
 
     def get_help_text(self) -> str:
-        return "Your password can't be a season or month with a year, or your agency's name."
+        return _("Your password can't be a season or month with a year, or your agency's name.")

@@ -1,10 +1,13 @@
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import record
+from core.exceptions import DomainError
 
 AGENCY_ADMIN_PERMISSIONS = [
     ("accounts", "view_user"),
@@ -73,4 +76,25 @@ def change_password(*, user: User, password: str, request: HttpRequest | None = 
         obj=user,
         detail={"changed": ["password"]},
     )
+    return user
+
+
+@transaction.atomic
+def set_language(*, user: User, language: str, request: HttpRequest | None = None) -> User:
+    """The language of `user`'s pages and e-mails: one of settings.LANGUAGES, or "" for
+    their browser's (and the installation's default for e-mails). The caller sets the
+    language cookie, so that the login page speaks it after they log out."""
+    language = (language or "").strip()
+    if language and language not in dict(settings.LANGUAGES):
+        raise DomainError(_("Choose one of the languages offered."), field="language")
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+        record(
+            request=request,
+            actor=user,
+            action=Action.UPDATE,
+            obj=user,
+            detail={"changed": ["language"], "language": language},
+        )
     return user

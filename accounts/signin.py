@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from audit.models import Action
 from audit.services import record
@@ -63,10 +64,17 @@ class Refusal:
     @property
     def message(self) -> str:
         if self.wait_seconds < 120:
-            wait = f"{self.wait_seconds} second{'' if self.wait_seconds == 1 else 's'}"
-        else:
-            wait = f"{math.ceil(self.wait_seconds / 60)} minutes"
-        return f"Too many failed sign-in attempts. Wait {wait}, then try again."
+            return ngettext(
+                "Too many failed sign-in attempts. Wait %(count)d second, then try again.",
+                "Too many failed sign-in attempts. Wait %(count)d seconds, then try again.",
+                self.wait_seconds,
+            ) % {"count": self.wait_seconds}
+        minutes = math.ceil(self.wait_seconds / 60)
+        return ngettext(
+            "Too many failed sign-in attempts. Wait %(count)d minute, then try again.",
+            "Too many failed sign-in attempts. Wait %(count)d minutes, then try again.",
+            minutes,
+        ) % {"count": minutes}
 
 
 def check_allowed(request: HttpRequest, username: str) -> Refusal | None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 from audit.models import Action
 from audit.services import record as audit
@@ -51,10 +52,13 @@ def get_for_user(
     obj = queryset.filter(pk=pk_id).first() if pk_id else None
     if obj is None:
         record_denied(request, model, pk, "not visible")
-        raise Http404(f"No {model._meta.verbose_name} found.")
+        raise Http404(_("No %(thing)s found.") % {"thing": model._meta.verbose_name})
     if write and not writable_queryset.filter(pk=obj.pk).exists():
         record_denied(request, model, pk, "read only")
-        raise PermissionDenied(f"You may view this {model._meta.verbose_name} but not change it.")
+        raise PermissionDenied(
+            _("You may view this %(thing)s but not change it.")
+            % {"thing": model._meta.verbose_name}
+        )
     if audit_read:
         audit(request=request, action=Action.VIEW, obj=obj)
     return obj

@@ -5,6 +5,7 @@ from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from audit.views import CappedPaginator
@@ -47,7 +48,7 @@ class AuditEventAdmin(RefusesUnusableQueries, admin.ModelAdmin):
     list_filter = ["action", "agency", "at"]
     # Shows the search box; get_search_results does the searching, exact and indexed.
     search_fields = ["actor", "client_id"]
-    search_help_text = (
+    search_help_text = _(
         "An exact username or user id, or client:<id> for one client's events. "
         "Part of a name, an object id or a path finds nothing."
     )

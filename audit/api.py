@@ -4,13 +4,14 @@ the app's access helper, lists are audited with the ids they show."""
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 from rest_framework.parsers import BaseParser
 
 from audit.services import record_list, refuse
 from core.api import PARSER_CLASSES
 
-WORKERS_ONLY = "Only social workers and supervisors record clients and contacts."
+WORKERS_ONLY = _("Only social workers and supervisors record clients and contacts.")
 
 
 class AccessHelperMixin:

@@ -2,6 +2,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from audit.models import Action
 from core.dates import start_of_day
@@ -10,22 +12,30 @@ from core.dates import start_of_day
 class TrailFilterForm(forms.Form):
     """Filters of the audit trail page. Every field is optional."""
 
-    user = forms.CharField(max_length=150, required=False, label="User (username)")
-    action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
-    object_type = forms.CharField(max_length=40, required=False, label="Object type")
-    client_id = forms.IntegerField(required=False, min_value=1, label="Client id")
+    user = forms.CharField(max_length=150, required=False, label=gettext_lazy("User (username)"))
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"),
+        choices=[("", gettext_lazy("Any action")), *Action.choices],
+        required=False,
+    )
+    object_type = forms.CharField(max_length=40, required=False, label=gettext_lazy("Object type"))
+    client_id = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Client id"))
     date_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=pgettext_lazy("date range", "From"),
     )
     date_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=pgettext_lazy("date range", "To"),
     )
 
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return data
 
     def filter(self, queryset):

@@ -2,27 +2,28 @@ from typing import Any, NoReturn, Self
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 
 class Action(models.TextChoices):
-    VIEW = "view", "Viewed"
-    LIST = "list", "Listed"
-    SEARCH = "search", "Searched"
-    EXPORT = "export", "Exported"
-    CREATE = "create", "Created"
-    UPDATE = "update", "Changed"
-    AMEND = "amend", "Amended"
-    REASSIGN = "reassign", "Reassigned"
-    CLOSE = "close", "Closed"
-    MERGE = "merge", "Merged"
-    DENIED = "denied", "Access denied"
-    EMERGENCY_ACCESS = "emergency_access", "Emergency access"
-    DISCLOSE = "disclose", "Disclosed"
-    PROVIDER_LINK = "provider_link", "Provider link used"
-    IMPORT = "import", "Imported"
-    LOGIN = "login", "Signed in"
-    LOGOUT = "logout", "Signed out"
-    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    VIEW = "view", pgettext_lazy("audit trail action", "Viewed")
+    LIST = "list", pgettext_lazy("audit trail action", "Listed")
+    SEARCH = "search", pgettext_lazy("audit trail action", "Searched")
+    EXPORT = "export", pgettext_lazy("audit trail action", "Exported")
+    CREATE = "create", pgettext_lazy("audit trail action", "Created")
+    UPDATE = "update", pgettext_lazy("audit trail action", "Changed")
+    AMEND = "amend", pgettext_lazy("audit trail action", "Amended")
+    REASSIGN = "reassign", pgettext_lazy("audit trail action", "Reassigned")
+    CLOSE = "close", pgettext_lazy("audit trail action", "Closed")
+    MERGE = "merge", pgettext_lazy("audit trail action", "Merged")
+    DENIED = "denied", pgettext_lazy("audit trail action", "Access denied")
+    EMERGENCY_ACCESS = "emergency_access", pgettext_lazy("audit trail action", "Emergency access")
+    DISCLOSE = "disclose", pgettext_lazy("audit trail action", "Disclosed")
+    PROVIDER_LINK = "provider_link", pgettext_lazy("audit trail action", "Provider link used")
+    IMPORT = "import", pgettext_lazy("audit trail action", "Imported")
+    LOGIN = "login", pgettext_lazy("audit trail action", "Signed in")
+    LOGOUT = "logout", pgettext_lazy("audit trail action", "Signed out")
+    LOGIN_FAILED = "login_failed", pgettext_lazy("audit trail action", "Failed sign-in")
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -11,6 +11,7 @@ from django.utils.crypto import salted_hmac
 
 from audit.models import Action, AuditEvent
 from core.http import client_address
+from core.i18n import StrOrPromise
 from core.text import without_nul
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ def without_search_text(detail: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def refuse(request: HttpRequest, page: str, message: str) -> NoReturn:
+def refuse(request: HttpRequest, page: str, message: StrOrPromise) -> NoReturn:
     """403 for a role that has no business on `page`, with its trace in the trail."""
     record(request=request, action=Action.DENIED, object_type=page, detail={"reason": "role"})
     raise PermissionDenied(message)

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.shortcuts import render
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from audit.forms import TrailFilterForm
@@ -43,7 +44,7 @@ def trail(request):
             object_type="audit_trail",
             detail={"reason": "role"},
         )
-        raise PermissionDenied("The audit trail is for agency admins.")
+        raise PermissionDenied(_("The audit trail is for agency admins."))
     form = TrailFilterForm(request.GET or None)
     events = AuditEvent.objects.for_agency(user.agency).order_by("-at", "-id")
     if form.is_bound:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include(tokens.urls)),
     path("directory/", include("directory.api.urls")),
     path("", include("referrals.api.urls")),
+    path("", include("attachments.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("followups.api.urls")),
     path("metrics/", include("metrics.api.urls")),

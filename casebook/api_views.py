@@ -5,6 +5,8 @@ import logging
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -33,18 +35,22 @@ class TokenRequestSerializer(serializers.Serializer):
         max_length=64,
         required=False,
         allow_blank=True,
-        help_text="The code your authenticator app shows, or a recovery code: required "
-        "when the account signs in with a second factor.",
+        help_text=gettext_lazy(
+            "The code your authenticator app shows, or a recovery code: required "
+            "when the account signs in with a second factor."
+        ),
     )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Shown only here: keep it, it cannot be read again.")
+    token = serializers.CharField(
+        help_text=gettext_lazy("Shown only here: keep it, it cannot be read again.")
+    )
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     current = serializers.SerializerMethodField(
-        help_text="Whether this is the token the request was sent with."
+        help_text=gettext_lazy("Whether this is the token the request was sent with.")
     )
 
     class Meta:
@@ -100,11 +106,13 @@ class LockedOut(exceptions.APIException):
     default_code = "locked_out"
 
 
-MISSING_CODE = (
+MISSING_CODE = gettext_lazy(
     "This account signs in with a second factor: enter the code your authenticator app "
     "shows, or a recovery code."
 )
-WRONG_CODE = "That code is not right: enter the code your authenticator app shows now."
+WRONG_CODE = gettext_lazy(
+    "That code is not right: enter the code your authenticator app shows now."
+)
 
 
 class ObtainTokenView(APIView):
@@ -142,7 +150,7 @@ class ObtainTokenView(APIView):
             if (refusal := refusal_of(request)) is not None:
                 raise LockedOut(refusal.message)
             raise exceptions.ValidationError(
-                {"non_field_errors": ["The username or password is not correct."]},
+                {"non_field_errors": [_("The username or password is not correct.")]},
                 code="authorization",
             )
         if mfa_required(user):

@@ -18,6 +18,7 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -60,17 +61,17 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[object, ApiToken]:
         token = find_token(key)
         if token is None:
-            raise AuthenticationFailed("Invalid token.")
+            raise AuthenticationFailed(_("Invalid token."))
         user = token.user
         if not user.is_active:
-            raise AuthenticationFailed("User inactive or deleted.")
+            raise AuthenticationFailed(_("User inactive or deleted."))
         if token.is_revoked:
-            raise AuthenticationFailed("This sign-in has ended: obtain a new token.")
+            raise AuthenticationFailed(_("This sign-in has ended: obtain a new token."))
         now = timezone.now()
         cached, cache_up = _cached_last_use(token)
         last = max(cached, token.last_used_at) if cached else token.last_used_at
         if token.is_expired(now, last):
-            raise AuthenticationFailed("The token has expired: obtain a new one.")
+            raise AuthenticationFailed(_("The token has expired: obtain a new one."))
         _note_use(token, now, cache_up)
         # The page middleware activated no zone (a token is read only now): dates in the
         # answer and its checks are the user's agency's days, as on the pages.

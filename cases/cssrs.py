@@ -12,29 +12,38 @@ skips to 6. Question 6 is always asked; if yes, 6b asks whether it was in the pa
 """
 
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 QUESTIONS = {
-    "cssrs_wish_dead": "1. In the past month, have you wished you were dead or wished you "
-    "could go to sleep and not wake up?",
-    "cssrs_suicidal_thoughts": "2. In the past month, have you actually had any thoughts "
-    "of killing yourself?",
-    "cssrs_method": "3. Have you been thinking about how you might do this?",
-    "cssrs_intent": "4. Have you had these thoughts and had some intention of acting on them?",
-    "cssrs_plan": "5. Have you started to work out or worked out the details of how to kill "
-    "yourself? Do you intend to carry out this plan?",
-    "cssrs_behavior": "6. Have you ever done anything, started to do anything, or prepared to "
-    "do anything to end your life?",
-    "cssrs_behavior_recent": "6b. If yes: was this within the past 3 months?",
+    "cssrs_wish_dead": _(
+        "1. In the past month, have you wished you were dead or wished you "
+        "could go to sleep and not wake up?"
+    ),
+    "cssrs_suicidal_thoughts": _(
+        "2. In the past month, have you actually had any thoughts of killing yourself?"
+    ),
+    "cssrs_method": _("3. Have you been thinking about how you might do this?"),
+    "cssrs_intent": _("4. Have you had these thoughts and had some intention of acting on them?"),
+    "cssrs_plan": _(
+        "5. Have you started to work out or worked out the details of how to kill "
+        "yourself? Do you intend to carry out this plan?"
+    ),
+    "cssrs_behavior": _(
+        "6. Have you ever done anything, started to do anything, or prepared to "
+        "do anything to end your life?"
+    ),
+    "cssrs_behavior_recent": _("6b. If yes: was this within the past 3 months?"),
 }
 GATED = ("cssrs_method", "cssrs_intent", "cssrs_plan")
 
 
 class RiskLevel(models.TextChoices):
-    NOT_SCREENED = "not_screened", "Not screened"
-    NONE = "none", "No risk identified"
-    LOW = "low", "Low"
-    MODERATE = "moderate", "Moderate"
-    HIGH = "high", "High"
+    NOT_SCREENED = "not_screened", _("Not screened")
+    NONE = "none", _("No risk identified")
+    LOW = "low", _("Low")
+    MODERATE = "moderate", _("Moderate")
+    HIGH = "high", _("High")
 
 
 # Higher number, higher risk: used to sort caseloads.
@@ -55,19 +64,19 @@ def skip_logic_errors(answers: dict) -> dict:
     errors = {}
     for key in ("cssrs_wish_dead", "cssrs_suicidal_thoughts", "cssrs_behavior"):
         if answers.get(key) is None:
-            errors[key] = "This question is always asked."
+            errors[key] = gettext("This question is always asked.")
     if answers.get("cssrs_suicidal_thoughts") is True:
         for key in GATED:
             if answers.get(key) is None:
-                errors[key] = "Asked when question 2 is yes."
+                errors[key] = gettext("Asked when question 2 is yes.")
     elif answers.get("cssrs_suicidal_thoughts") is False:
         for key in GATED:
             if answers.get(key) is not None:
-                errors[key] = "Skipped when question 2 is no: leave it blank."
+                errors[key] = gettext("Skipped when question 2 is no: leave it blank.")
     if answers.get("cssrs_behavior") is True and answers.get("cssrs_behavior_recent") is None:
-        errors["cssrs_behavior_recent"] = "Asked when question 6 is yes."
+        errors["cssrs_behavior_recent"] = gettext("Asked when question 6 is yes.")
     if answers.get("cssrs_behavior") is False and answers.get("cssrs_behavior_recent") is not None:
-        errors["cssrs_behavior_recent"] = "Skipped when question 6 is no: leave it blank."
+        errors["cssrs_behavior_recent"] = gettext("Skipped when question 6 is no: leave it blank.")
     return errors
 
 

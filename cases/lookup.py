@@ -10,6 +10,7 @@ one audit row says the limit was hit in that window.
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import Action
 from audit.services import record as audit
@@ -23,7 +24,7 @@ from cases.models import Client
 from core.ratelimit import count
 
 OUTSIDE_GROUP = "cases.outside_scope_lookup"
-LIMITED_MESSAGE = (
+LIMITED_MESSAGE = _(
     "You have looked for clients outside your caseload too often: only your own clients "
     "are searched for now. Try again later, or ask your supervisor."
 )

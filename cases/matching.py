@@ -23,6 +23,8 @@ from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilar
 from django.db import connection
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
+from django.utils import dateformat
+from django.utils.translation import gettext, ngettext
 
 from cases.models import Case, CaseStatus, Client, ClientIdentifier, name_key, phone_digits
 from cases.names import name_similarity, name_tokens, sound
@@ -161,7 +163,11 @@ def find_outside_clients(
     for client in _outside_candidates(user, date_of_birth, phone_digits(phone), exclude_pk):
         if any(same_whole_name(g, k) for g in names for k in _stored_names(client)):
             same_birth = bool(date_of_birth) and client.date_of_birth == date_of_birth
-            reason = f"same name and {'date of birth' if same_birth else 'phone number'}"
+            reason = (
+                gettext("same name and date of birth")
+                if same_birth
+                else gettext("same name and phone number")
+            )
             found.append(Suggestion(client=client, reasons=[reason], score=3, in_scope=False))
     cases = emergency_cases([s.client.pk for s in found])
     for suggestion in found:
@@ -269,13 +275,13 @@ def _score(client, *, names, date_of_birth, estimated_age, digits, wanted, today
     reasons = suggestion.reasons
 
     if age == "same_dob" and similarity >= SAME_BIRTH_DATE_NAME_SIMILARITY:
-        reasons.append("same date of birth and a similar name")
+        reasons.append(gettext("same date of birth and a similar name"))
         suggestion.score += 2 + similarity
     if len(digits) >= 7 and client.phone_normalized == digits:
-        reasons.append("same phone number")
+        reasons.append(gettext("same phone number"))
         suggestion.score += 1.5 + similarity
     if wanted & {(i.kind, i.value.lower()) for i in client.identifiers.all()}:
-        reasons.append("same identifier")
+        reasons.append(gettext("same identifier"))
         suggestion.score += 3
     if age in ("close", "unknown") and similarity >= NAME_SIMILARITY:
         reasons.append(
@@ -311,13 +317,16 @@ def _name_likeness(names, stored) -> tuple[float, bool]:
 def _name_reason(client, *, age, same_name, date_of_birth) -> str:
     """Why a similar name, with an age that is close or unknown, is offered."""
     if same_name and not date_of_birth:
-        return "same name (no date of birth given)"
+        return gettext("same name (no date of birth given)")
     if age == "close" and date_of_birth and client.date_of_birth is None:
-        return "similar name, age estimated close to this date of birth"
-    kind = "same" if same_name else "similar"
+        return gettext("similar name, age estimated close to this date of birth")
     if age == "close":
-        return f"{kind} name, close in age"
-    return f"{kind} name"
+        return (
+            gettext("same name, close in age")
+            if same_name
+            else gettext("similar name, close in age")
+        )
+    return gettext("same name") if same_name else gettext("similar name")
 
 
 def likely_match_message(suggestions, *, how_to_confirm: str) -> str:
@@ -325,22 +334,37 @@ def likely_match_message(suggestions, *, how_to_confirm: str) -> str:
     (one outside the user's scope by name only, with the way in)."""
     if not suggestions[0].in_scope:
         first = suggestions[0]
-        return (
-            f"This may be a client of your agency outside your caseload: "
-            f"{first.client.display_name} ({'; '.join(first.reasons)}). Use emergency access "
-            f"to reach their case, or {how_to_confirm} if this is a new person."
-        )
+        return gettext(
+            "This may be a client of your agency outside your caseload: "
+            "%(name)s (%(reasons)s). Use emergency access "
+            "to reach their case, or %(how_to_confirm)s if this is a new person."
+        ) % {
+            "name": first.client.display_name,
+            "reasons": "; ".join(first.reasons),
+            "how_to_confirm": how_to_confirm,
+        }
     first = suggestions[0].client
     if first.date_of_birth:
-        age = f", born {first.date_of_birth:%d %b %Y}"
+        # "02 Mar 1990", the month named in the active language.
+        born = dateformat.format(first.date_of_birth, "d M Y")
+        client = gettext("client %(id)s, born %(date)s") % {"id": first.pk, "date": born}
     elif first.estimated_age is not None:
-        age = f", about {first.age}"
+        client = gettext("client %(id)s, about %(age)s") % {"id": first.pk, "age": first.age}
     else:
-        age = ""
+        client = gettext("client %(id)s") % {"id": first.pk}
     others = len(suggestions) - 1
-    more = f" (and {others} other{'s' if others > 1 else ''})" if others else ""
-    return (
-        f"This may be an existing client: {first.display_name} (client {first.pk}{age}; "
-        f"{'; '.join(suggestions[0].reasons)}){more}. Choose the existing person, or "
-        f"{how_to_confirm} if this is a new person."
+    more = (
+        ngettext(" (and %(count)s other)", " (and %(count)s others)", others) % {"count": others}
+        if others
+        else ""
     )
+    return gettext(
+        "This may be an existing client: %(name)s (%(client)s; %(reasons)s)%(more)s. Choose "
+        "the existing person, or %(how_to_confirm)s if this is a new person."
+    ) % {
+        "name": first.display_name,
+        "client": client,
+        "reasons": "; ".join(suggestions[0].reasons),
+        "more": more,
+        "how_to_confirm": how_to_confirm,
+    }

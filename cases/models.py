@@ -10,11 +10,14 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Agency, Role, User
 from cases.cssrs import RiskLevel
 from cases.names import phonetic_key
 from core import lookups  # noqa: F401  (registers field__any_of)
+from core.i18n import render_stored
 
 # --- Reference data (edited in the Django admin) ------------------------------------------
 
@@ -40,7 +43,43 @@ class ReferenceItem(models.Model):
         ordering = ["sort_order", "label"]
 
     def __str__(self) -> str:
-        return self.label
+        # The label in the reader's language when it is one the product installed
+        # (SEEDED_LABELS); a label an agency typed in the admin shows as typed.
+        return gettext(self.label) if self.label else self.label
+
+
+# The labels migration 0002 installs (concerns, call natures, services on scene), marked
+# here so that makemessages finds them: ReferenceItem.__str__ shows them translated.
+SEEDED_LABELS = (
+    gettext_noop("Mental health"),
+    gettext_noop("Suicide risk or self-harm"),
+    gettext_noop("Substance use"),
+    gettext_noop("Housing or homelessness"),
+    gettext_noop("Domestic violence"),
+    gettext_noop("Medical"),
+    gettext_noop("Food insecurity"),
+    gettext_noop("Financial hardship"),
+    gettext_noop("Family or relationship conflict"),
+    gettext_noop("Legal"),
+    gettext_noop("Other"),
+    gettext_noop("Welfare check"),
+    gettext_noop("Suicidal ideation or threat"),
+    gettext_noop("Mental-health crisis"),
+    gettext_noop("Intoxication"),
+    gettext_noop("Disorientation or confusion"),
+    gettext_noop("Trespass or disturbance"),
+    gettext_noop("Conflict or dispute"),
+    gettext_noop("Housing or shelter need"),
+    gettext_noop("Transport request"),
+    gettext_noop("Medical need"),
+    gettext_noop("Crisis counselling or de-escalation"),
+    gettext_noop("Safety planning"),
+    gettext_noop("First aid"),
+    gettext_noop("Transport"),
+    gettext_noop("Supplies (food, water, clothing, blankets)"),
+    gettext_noop("Information and referral"),
+    gettext_noop("Support for family or bystanders"),
+)
 
 
 class Concern(ReferenceItem):
@@ -78,9 +117,9 @@ class ReminderChannel(models.TextChoices):
     """How the client agreed to receive reminders. Reminders never name the programme,
     a diagnosis or anything clinical (notifications/client_reminders.py)."""
 
-    NONE = "", "No reminders"
-    TEXT = "text", "Text message"
-    EMAIL = "email", "Email"
+    NONE = "", _("No reminders")
+    TEXT = "text", _("Text message")
+    EMAIL = "email", _("Email")
 
 
 class ClientQuerySet(models.QuerySet["Client"]):
@@ -149,7 +188,7 @@ class Client(models.Model):
     preferred_name = models.CharField(max_length=200, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     estimated_age = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="When the date of birth is not known."
+        null=True, blank=True, help_text=_("When the date of birth is not known.")
     )
     estimated_age_on = models.DateField(null=True, blank=True)
     pronouns = models.CharField(max_length=40, blank=True)
@@ -161,18 +200,18 @@ class Client(models.Model):
         choices=ReminderChannel.choices,
         blank=True,
         default=ReminderChannel.NONE,
-        help_text="Reminders go only this way, and only if the client agreed.",
+        help_text=_("Reminders go only this way, and only if the client agreed."),
     )
     where_to_find = models.TextField(
-        max_length=1000, blank=True, help_text="Where the client can usually be found."
+        max_length=1000, blank=True, help_text=_("Where the client can usually be found.")
     )
     is_unidentified = models.BooleanField(
-        "unidentified person", default=False, help_text="No name given or known yet."
+        _("unidentified person"), default=False, help_text=_("No name given or known yet.")
     )
     description = models.CharField(
         max_length=300,
         blank=True,
-        help_text="How to recognise an unidentified person, e.g. man, about 40, red jacket.",
+        help_text=_("How to recognise an unidentified person, e.g. man, about 40, red jacket."),
     )
     name_key = models.CharField(max_length=420, editable=False, db_index=False)
     # The names' sounds (cases.names.phonetic_key), for duplicate suggestions.
@@ -223,8 +262,11 @@ class Client(models.Model):
     @property
     def display_name(self) -> str:
         if not self.legal_name:
-            described = f": {self.description}" if self.description else ""
-            return f"Unidentified person{described}"
+            if self.description:
+                return gettext("Unidentified person: %(description)s") % {
+                    "description": self.description
+                }
+            return gettext("Unidentified person")
         if self.preferred_name and self.preferred_name != self.legal_name:
             return f"{self.preferred_name} ({self.legal_name})"
         return self.legal_name
@@ -257,9 +299,15 @@ class Client(models.Model):
         return self.merged_into_id is not None
 
     # What each reminder channel needs recorded, and what to say when it is missing.
-    REMINDER_NEEDS: ClassVar[dict[str, tuple[str, str]]] = {
-        ReminderChannel.EMAIL: ("email", "Give the client's email address for email reminders."),
-        ReminderChannel.TEXT: ("phone", "Give the client's phone number for text reminders."),
+    REMINDER_NEEDS: ClassVar[dict[str, tuple[str, Any]]] = {
+        ReminderChannel.EMAIL: (
+            "email",
+            _("Give the client's email address for email reminders."),
+        ),
+        ReminderChannel.TEXT: (
+            "phone",
+            _("Give the client's phone number for text reminders."),
+        ),
     }
 
     def clean_reminder_channel(self) -> None:
@@ -277,25 +325,29 @@ class Client(models.Model):
         if not self.legal_name.strip() and not self.is_unidentified:
             raise ValidationError(
                 {
-                    "legal_name": "Give the client's legal name (or the name they give), or "
-                    "record an unidentified person with a description."
+                    "legal_name": gettext(
+                        "Give the client's legal name (or the name they give), or "
+                        "record an unidentified person with a description."
+                    )
                 }
             )
         if self.is_unidentified and not self.legal_name.strip() and not self.description.strip():
             raise ValidationError(
                 {
-                    "description": "Describe the unidentified person (e.g. man, about 40, red jacket)."
+                    "description": gettext(
+                        "Describe the unidentified person (e.g. man, about 40, red jacket)."
+                    )
                 }
             )
         self.clean_reminder_channel()
 
 
 class IdentifierKind(models.TextChoices):
-    HMIS = "hmis", "HMIS id"
-    COUNTY = "county", "County id"
-    MEDICAID = "medicaid", "Medicaid id"
-    MRN = "mrn", "Hospital record number"
-    OTHER = "other", "Other"
+    HMIS = "hmis", _("HMIS id")
+    COUNTY = "county", _("County id")
+    MEDICAID = "medicaid", _("Medicaid id")
+    MRN = "mrn", _("Hospital record number")
+    OTHER = "other", _("Other")
 
 
 class ClientIdentifier(models.Model):
@@ -325,20 +377,20 @@ class ClientIdentifier(models.Model):
 
 
 class CaseStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
 
 
 class CloseReason(models.TextChoices):
-    STABILISED = "stabilised", "Crisis resolved, client stabilised"
-    CONNECTED = "connected", "Connected to ongoing care"
-    DECLINED = "declined", "Client declined further services"
-    UNABLE_TO_CONTACT = "unable_to_contact", "Unable to contact"
-    MOVED = "moved", "Moved out of the service area"
-    TRANSFERRED = "transferred", "Transferred to another provider"
-    DECEASED = "deceased", "Deceased"
-    OPENED_IN_ERROR = "opened_in_error", "Opened in error"
-    OTHER = "other", "Other"
+    STABILISED = "stabilised", _("Crisis resolved, client stabilised")
+    CONNECTED = "connected", _("Connected to ongoing care")
+    DECLINED = "declined", _("Client declined further services")
+    UNABLE_TO_CONTACT = "unable_to_contact", _("Unable to contact")
+    MOVED = "moved", _("Moved out of the service area")
+    TRANSFERRED = "transferred", _("Transferred to another provider")
+    DECEASED = "deceased", _("Deceased")
+    OPENED_IN_ERROR = "opened_in_error", _("Opened in error")
+    OTHER = "other", _("Other")
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -485,21 +537,24 @@ class Case(models.Model):
 
 
 class CaseEventKind(models.TextChoices):
-    OPENED = "opened", "Case opened"
-    CONTACT = "contact", "Crisis contact"
-    AMENDED = "amended", "Contact amended"
-    RISK_CHANGED = "risk_changed", "Risk level changed"
-    CLIENT_UPDATED = "client_updated", "Client details changed"
-    CLIENTS_MERGED = "clients_merged", "Client records merged"
-    CONCERNS_CHANGED = "concerns_changed", "Presenting concerns changed"
-    REASSIGNED = "reassigned", "Reassigned"
-    CLOSED = "closed", "Case closed"
-    EMERGENCY_ACCESS = "emergency_access", "Emergency access"
-    REFERRAL = "referral", "Referral"
-    CONSENT = "consent", "Consent"
-    DISCLOSURE = "disclosure", "Disclosure"
-    FOLLOWUP = "followup", "Follow-up"
-    HOSPITAL_VISIT = "hospital_visit", "Hospital visit"
+    OPENED = "opened", _("Case opened")
+    CONTACT = "contact", _("Crisis contact")
+    AMENDED = "amended", _("Contact amended")
+    RISK_CHANGED = "risk_changed", _("Risk level changed")
+    CLIENT_UPDATED = "client_updated", _("Client details changed")
+    CLIENTS_MERGED = "clients_merged", _("Client records merged")
+    CONCERNS_CHANGED = "concerns_changed", _("Presenting concerns changed")
+    REASSIGNED = "reassigned", _("Reassigned")
+    CLOSED = "closed", _("Case closed")
+    EMERGENCY_ACCESS = "emergency_access", _("Emergency access")
+    REFERRAL = "referral", _("Referral")
+    CONSENT = "consent", _("Consent")
+    DISCLOSURE = "disclosure", _("Disclosure")
+    FOLLOWUP = "followup", _("Follow-up")
+    HOSPITAL_VISIT = "hospital_visit", _("Hospital visit")
+    NOTE = "note", _("Note")
+    # A photo or document attached to the case (attachments/events.py).
+    ATTACHMENT = "attachment", _("Attachment")
 
 
 class CaseEvent(models.Model):
@@ -527,6 +582,12 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return self.summary
 
+    @property
+    def text(self) -> str:
+        """The summary in the reader's language (core.i18n.stored_text, kept in
+        detail["i18n"] by the event's constructor)."""
+        return render_stored(self.detail.get("i18n"), self.summary)
+
 
 # --- Contacts ----------------------------------------------------------------------------
 
@@ -535,16 +596,16 @@ class ContactSource(models.TextChoices):
     """Where the call came from. CAHOOTS, STAR and 988 report 911, 988, police request,
     self and other (shared DOMAIN notes, "Crisis contact record")."""
 
-    DIVERSION_911 = "911", "911 diversion"
-    LIFELINE_988 = "988", "988 Lifeline"
-    POLICE_REQUEST = "police", "Police request"
-    SELF = "self", "Self (the person in crisis asked for help)"
-    MOBILE_CRISIS = "mobile_crisis", "Mobile crisis dispatch"
-    WALK_IN = "walk_in", "Walk-in"
-    OUTREACH = "outreach", "Outreach or welfare check"
-    PHONE = "phone", "Phone"
-    HOSPITAL = "hospital", "Hospital or ER"
-    OTHER = "other", "Other"
+    DIVERSION_911 = "911", _("911 diversion")
+    LIFELINE_988 = "988", _("988 Lifeline")
+    POLICE_REQUEST = "police", _("Police request")
+    SELF = "self", _("Self (the person in crisis asked for help)")
+    MOBILE_CRISIS = "mobile_crisis", _("Mobile crisis dispatch")
+    WALK_IN = "walk_in", _("Walk-in")
+    OUTREACH = "outreach", _("Outreach or welfare check")
+    PHONE = "phone", _("Phone")
+    HOSPITAL = "hospital", _("Hospital or ER")
+    OTHER = "other", _("Other")
 
 
 class Disposition(models.TextChoices):
@@ -556,16 +617,16 @@ class Disposition(models.TextChoices):
     post-crisis check as a crisis resolved on scene does; detox starts none, as a crisis
     centre does (followups.services.triggers explains why)."""
 
-    RESOLVED_ON_SCENE = "resolved", "Resolved on scene"
-    REFERRED = "referred", "Referred to services"
-    CRISIS_CENTRE = "crisis_centre", "Transported to crisis centre"
-    SHELTER = "shelter", "Transported to shelter"
-    DETOX = "detox", "Transported to detox"
-    EMERGENCY_ROOM = "er", "Transported to ER"
-    HOSPITALISED = "hospitalised", "Hospitalised"
-    POLICE_CUSTODY = "police_custody", "Police custody"
-    DECLINED = "declined", "Declined services"
-    UNABLE_TO_LOCATE = "unable_to_locate", "Unable to locate"
+    RESOLVED_ON_SCENE = "resolved", _("Resolved on scene")
+    REFERRED = "referred", _("Referred to services")
+    CRISIS_CENTRE = "crisis_centre", _("Transported to crisis centre")
+    SHELTER = "shelter", _("Transported to shelter")
+    DETOX = "detox", _("Transported to detox")
+    EMERGENCY_ROOM = "er", _("Transported to ER")
+    HOSPITALISED = "hospitalised", _("Hospitalised")
+    POLICE_CUSTODY = "police_custody", _("Police custody")
+    DECLINED = "declined", _("Declined services")
+    UNABLE_TO_LOCATE = "unable_to_locate", _("Unable to locate")
 
 
 def on_visible_cases(user: User | AnonymousUser) -> Q:
@@ -588,11 +649,12 @@ class ContactQuerySet(models.QuerySet["Contact"]):
 
 
 TIME_ORDER = ("received_at", "dispatched_at", "on_scene_at", "cleared_at")
+# The times as a message names them ("The on scene time is before the dispatched time.").
 TIME_LABELS = {
-    "received_at": "received",
-    "dispatched_at": "dispatched",
-    "on_scene_at": "on scene",
-    "cleared_at": "cleared",
+    "received_at": pgettext_lazy("call time", "received"),
+    "dispatched_at": pgettext_lazy("call time", "dispatched"),
+    "on_scene_at": pgettext_lazy("call time", "on scene"),
+    "cleared_at": pgettext_lazy("call time", "cleared"),
 }
 
 
@@ -613,17 +675,18 @@ def contact_time_errors(times: Mapping[str, datetime.datetime | None]) -> dict[s
     latest_allowed = timezone.now() + FUTURE_TOLERANCE
     for name, value in given:
         if value < OLDEST_CALL_TIME:
-            errors[name] = "Check the year of this time."
+            errors[name] = gettext("Check the year of this time.")
         elif value > latest_allowed:
-            errors[name] = "This time is more than a day in the future."
+            errors[name] = gettext("This time is more than a day in the future.")
     if errors:
         return errors
     for i, (name, value) in enumerate(given):
         for earlier, earlier_value in given[:i]:
             if value < earlier_value:
-                errors[name] = (
-                    f"The {TIME_LABELS[name]} time is before the {TIME_LABELS[earlier]} time."
-                )
+                errors[name] = gettext("The %(later)s time is before the %(earlier)s time.") % {
+                    "later": TIME_LABELS[name],
+                    "earlier": TIME_LABELS[earlier],
+                }
                 break
     return errors
 
@@ -659,16 +722,16 @@ def late_entry_error(
     day = agency.day_of(received_at)
     named = agency.describe_day(day)
     if day < _years_before(today, OLDEST_ENTRY_YEARS):
-        return (
-            f"The call would have been received on {named}, more than {OLDEST_ENTRY_YEARS} "
+        return gettext(
+            "The call would have been received on %(day)s, more than %(years)s "
             "years ago: check the year."
-        )
+        ) % {"day": named, "years": OLDEST_ENTRY_YEARS}
     days_ago = (today - day).days
     if days_ago > LATE_ENTRY_DAYS and not confirmed:
-        return (
-            f"The call was received on {named}, {days_ago} days before today. "
-            f"If that is right, {how_to_confirm}."
-        )
+        return gettext(
+            "The call was received on %(day)s, %(days)s days before today. "
+            "If that is right, %(how_to_confirm)s."
+        ) % {"day": named, "days": days_ago, "how_to_confirm": how_to_confirm}
     return None
 
 
@@ -715,7 +778,7 @@ class Contact(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     source = models.CharField(max_length=20, choices=ContactSource.choices)
-    received_at = models.DateTimeField(help_text="When the call was received.")
+    received_at = models.DateTimeField(help_text=_("When the call was received."))
     dispatched_at = models.DateTimeField(null=True, blank=True)
     on_scene_at = models.DateTimeField(null=True, blank=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
@@ -725,7 +788,7 @@ class Contact(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="attended_contacts"
     )
     others_present = models.CharField(
-        max_length=300, blank=True, help_text="Others on scene: police, EMS, family, ..."
+        max_length=300, blank=True, help_text=_("Others on scene: police, EMS, family, ...")
     )
     presenting_concerns = models.ManyToManyField(Concern, blank=True, related_name="contacts")
 
@@ -864,6 +927,40 @@ class ContactDraft(models.Model):
         return f"Draft of {self.user}"
 
 
+# --- Case notes --------------------------------------------------------------------------
+
+
+class CaseNote(models.Model):
+    """A note on a case, written by its author and never edited. `at` is when it was
+    written (on a phone without a connection, before it reached the server)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField(max_length=5000)
+    # The form's one-time id: a note sent twice (a retry from the phone) is kept once.
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # The case's notes, newest first.
+            models.Index(fields=["case", "-at"], name="casenote_case_at_idx"),
+        ]
+        constraints = [
+            # A repeated submit of the same form records one note.
+            models.UniqueConstraint(
+                fields=["author", "submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="casenote_submission_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Note on case {self.case_id} by {self.author} at {self.at:%Y-%m-%d %H:%M}"
+
+
 # --- Emergency access ("break the glass", HIPAA 164.312(a)(2)(ii)) -----------------------
 
 
@@ -905,7 +1002,7 @@ class EmergencyAccess(models.Model):
 
     class Meta:
         ordering = ["-granted_at"]
-        verbose_name_plural = "emergency accesses"
+        verbose_name_plural = _("emergency accesses")
         indexes = [
             # Visibility check: this user's live grant on this case.
             models.Index(fields=["case", "user", "expires_at"], name="emergency_case_user_idx"),

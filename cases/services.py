@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ForeignObjectRel
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from audit.models import Action
@@ -29,6 +30,7 @@ from cases.exceptions import (
 from cases.models import (
     AMENDABLE_FIELDS,
     Case,
+    CaseNote,
     CaseStatus,
     Client,
     ClientIdentifier,
@@ -97,7 +99,10 @@ def _clean_identifiers(identifiers: Iterable[tuple[str, str | None]]) -> list[tu
 def _identifier_taken(kind: str, value: str) -> ValidationError:
     label = IdentifierKind(kind).label if kind in IdentifierKind.values else kind
     return ValidationError(
-        {"identifiers": f"{label} {value} already belongs to another client of this agency."}
+        {
+            "identifiers": _("%(kind)s %(value)s already belongs to another client of this agency.")
+            % {"kind": label, "value": value}
+        }
     )
 
 
@@ -188,7 +193,7 @@ def compute_screen(data: Mapping[str, Any]) -> tuple[bool, RiskLevel]:
     answers = {key: data.get(key) for key in QUESTIONS}
     if not data.get("cssrs_performed"):
         if any(v is not None for v in answers.values()):
-            raise ValidationError({"cssrs_performed": "Tick 'screen done' to record answers."})
+            raise ValidationError({"cssrs_performed": _("Tick 'screen done' to record answers.")})
         return False, RiskLevel.NOT_SCREENED
     errors = skip_logic_errors(answers)
     if errors:
@@ -260,7 +265,7 @@ def _record_contact(
     request: HttpRequest | None,
 ) -> Contact:
     if not actor.works_cases:
-        raise NotPermitted("Only social workers and supervisors record contacts.")
+        raise NotPermitted(_("Only social workers and supervisors record contacts."))
     if client is None:
         client = create_client(
             actor=actor,
@@ -334,8 +339,10 @@ def _case_to_record_on(
     case = client.cases.filter(status=CaseStatus.OPEN).first()
     if case is not None and not Case.objects.contactable_by(actor).filter(pk=case.pk).exists():
         raise OutsideScope(
-            "This client's open case is outside your caseload: use emergency access to "
-            "open it, then record the contact.",
+            _(
+                "This client's open case is outside your caseload: use emergency access to "
+                "open it, then record the contact."
+            ),
             case_id=case.pk,
         )
     if case is not None:
@@ -406,7 +413,7 @@ def amend_contact(
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     diff = _apply_changes(contact, changes)
     if not diff:
-        raise InvalidAmendment("Nothing was changed.")
+        raise InvalidAmendment(_("Nothing was changed."))
     screen_changed = any(name.startswith("cssrs_") for name in diff)
     if screen_changed:
         _rescore_screen(contact, diff)
@@ -438,10 +445,13 @@ def amend_contact(
 def _check_amendment(*, changes: dict[str, Any], reason: str) -> None:
     """Raises InvalidAmendment without a reason or for a field that may not be amended."""
     if not reason or not reason.strip():
-        raise InvalidAmendment("Say why the contact is being corrected.")
+        raise InvalidAmendment(_("Say why the contact is being corrected."))
     unknown = set(changes) - set(AMENDABLE_FIELDS)
     if unknown:
-        raise InvalidAmendment(f"These fields cannot be amended: {', '.join(sorted(unknown))}.")
+        raise InvalidAmendment(
+            _("These fields cannot be amended: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
 
 
 def _apply_changes(contact: Contact, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -475,7 +485,7 @@ def set_case_concerns(
 ) -> Case:
     case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
-        raise CaseClosed("This case is closed.")
+        raise CaseClosed(_("This case is closed."))
     old = {c.pk: c for c in case.presenting_concerns.all()}
     new = {c.pk: c for c in concerns}
     added = [new[pk].label for pk in new.keys() - old.keys()]
@@ -499,7 +509,7 @@ def close_case(
 ) -> Case:
     case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
-        raise CaseClosed("This case is already closed.")
+        raise CaseClosed(_("This case is already closed."))
     case.status = CaseStatus.CLOSED
     case.closed_at = timezone.now()
     case.closed_by = actor
@@ -522,11 +532,11 @@ def can_reassign(user: User, case: Case) -> bool:
 
 def _check_assignee(actor: User, worker: User) -> None:
     if worker.agency_id != actor.agency_id or not worker.works_cases or not worker.is_active:
-        raise InvalidReassignment("Cases can only go to an active worker of the same agency.")
+        raise InvalidReassignment(_("Cases can only go to an active worker of the same agency."))
     if worker.pk == actor.pk:
         return
     if not (worker.team_id and actor.supervised_teams.filter(pk=worker.team_id).exists()):
-        raise InvalidReassignment("You can only assign cases to members of teams you supervise.")
+        raise InvalidReassignment(_("You can only assign cases to members of teams you supervise."))
 
 
 def _reassign(*, actor: User, case: Case, to_worker: User, request: HttpRequest | None) -> None:
@@ -569,12 +579,14 @@ def reassign_case(
         .get(pk=case.pk)
     )
     if not can_reassign(actor, case):
-        raise InvalidReassignment("Only a supervisor of this case's team can reassign it.")
+        raise InvalidReassignment(_("Only a supervisor of this case's team can reassign it."))
     if not case.is_open:
-        raise CaseClosed("A closed case cannot be reassigned.")
+        raise CaseClosed(_("A closed case cannot be reassigned."))
     _check_assignee(actor, to_worker)
     if case.assigned_worker_id == to_worker.pk:
-        raise InvalidReassignment(f"The case is already assigned to {to_worker}.")
+        raise InvalidReassignment(
+            _("The case is already assigned to %(worker)s.") % {"worker": to_worker}
+        )
     _reassign(actor=actor, case=case, to_worker=to_worker, request=request)
     return case
 
@@ -586,11 +598,11 @@ def reassign_caseload(
     """Move every open case of `from_worker` in the actor's teams to `to_worker`, in one
     step (for a departing worker). Returns how many cases moved."""
     if actor.role != Role.SUPERVISOR:
-        raise InvalidReassignment("Only supervisors reassign caseloads.")
+        raise InvalidReassignment(_("Only supervisors reassign caseloads."))
     if from_worker.pk == to_worker.pk:
-        raise InvalidReassignment("Choose a different worker to take the caseload.")
+        raise InvalidReassignment(_("Choose a different worker to take the caseload."))
     if from_worker.agency_id != actor.agency_id:
-        raise InvalidReassignment("That worker is not in your agency.")
+        raise InvalidReassignment(_("That worker is not in your agency."))
     _check_assignee(actor, to_worker)
     cases = list(
         Case.objects.select_for_update(of=("self",))
@@ -615,14 +627,14 @@ def grant_emergency_access(
     EMERGENCY_ACCESS_HOURS. Audited, on the case timeline, and listed for supervisors."""
     if not actor.works_cases:
         raise EmergencyAccessRefused(
-            "Only social workers and supervisors can use emergency access."
+            _("Only social workers and supervisors can use emergency access.")
         )
     if case.agency_id != actor.agency_id:
-        raise EmergencyAccessRefused("No such case.")
+        raise EmergencyAccessRefused(_("No such case."))
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise EmergencyAccessRefused(
-            "Give the reason for emergency access (at least 10 characters)."
+            _("Give the reason for emergency access (at least 10 characters).")
         )
     now = timezone.now()
     grant = EmergencyAccess.objects.create(
@@ -649,12 +661,12 @@ def review_emergency_access(
 ) -> EmergencyAccess:
     """A supervisor marks an emergency access as reviewed."""
     if not EmergencyAccess.objects.for_supervisor(actor).filter(pk=grant.pk).exists():
-        raise EmergencyAccessRefused("You do not supervise this access.")
+        raise EmergencyAccessRefused(_("You do not supervise this access."))
     updated = EmergencyAccess.objects.filter(pk=grant.pk, reviewed_at__isnull=True).update(
         reviewed_by=actor, reviewed_at=timezone.now(), review_note=note[:500]
     )
     if not updated:
-        raise EmergencyAccessRefused("This access was already reviewed.")
+        raise EmergencyAccessRefused(_("This access was already reviewed."))
     grant.refresh_from_db()
     audit(
         request=request,
@@ -672,6 +684,91 @@ def save_draft(*, actor: User, data: dict[str, Any]) -> ContactDraft:
         user=actor, defaults={"data": without_nul(data)}
     )
     return draft
+
+
+# A note written on a phone without a connection reaches the server later, with the
+# time it was written: that may be ahead of the server's clock by this much, no more.
+NOTE_CLOCK_SKEW = timedelta(minutes=5)
+NOTE_MAX_CHARS = 5000
+
+
+def add_case_note(
+    *,
+    actor: User,
+    case: Case,
+    text: str,
+    at: datetime | None = None,
+    submission_id: uuid.UUID | None = None,
+    request: HttpRequest | None = None,
+) -> CaseNote:
+    """A note on an open case the actor may change (Case.objects.writable_by), on the
+    timeline at `at` (when it was written; now by default). Raises CaseClosed on a closed
+    case, NotPermitted outside the actor's cases, ValidationError on an empty note or a
+    time in the future or before the case opened.
+
+    With a `submission_id` (the form's one-time id), a repeated call returns the note the
+    first one recorded, even when both arrive at once."""
+    if submission_id is not None:
+        done = CaseNote.objects.filter(author=actor, submission_id=submission_id).first()
+        if done:
+            return done
+    try:
+        return _add_case_note(
+            actor=actor, case=case, text=text, at=at, submission_id=submission_id, request=request
+        )
+    except IntegrityError:
+        done = (
+            CaseNote.objects.filter(author=actor, submission_id=submission_id).first()
+            if submission_id
+            else None
+        )
+        if done:
+            return done
+        raise
+
+
+@transaction.atomic
+def _add_case_note(
+    *,
+    actor: User,
+    case: Case,
+    text: str,
+    at: datetime | None,
+    submission_id: uuid.UUID | None,
+    request: HttpRequest | None,
+) -> CaseNote:
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    if not Case.objects.writable_by(actor).filter(pk=case.pk).exists():
+        raise NotPermitted(_("Only the workers of this case can add a note to it."))
+    if not case.is_open:
+        raise CaseClosed(_("This case is closed: a note cannot be added."))
+    text = without_nul(text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the note.")})
+    if len(text) > NOTE_MAX_CHARS:
+        raise ValidationError(
+            {"text": _("A note holds at most %(count)s characters.") % {"count": NOTE_MAX_CHARS}}
+        )
+    now = timezone.now()
+    at = now if at is None else at
+    if at > now + NOTE_CLOCK_SKEW:
+        raise ValidationError({"at": _("A note cannot be written in the future.")})
+    if at < case.opened_at:
+        raise ValidationError({"at": _("That is before the case was opened.")})
+    note = CaseNote.objects.create(
+        case=case, author=actor, at=at, text=text, submission_id=submission_id
+    )
+    events.note_added(note=note)
+    audit(
+        request=request,
+        actor=actor,
+        action=Action.CREATE,
+        obj=note,
+        agency_id=case.agency_id,
+        client_id=case.client_id,
+        detail={"case_id": case.pk},
+    )
+    return note
 
 
 # Details a merge copies from the duplicate where the survivor has none.
@@ -708,9 +805,9 @@ def merge_clients(
     closes one first).
     """
     if not can_merge_clients(actor):
-        raise NotPermitted("Only an agency admin can merge client records.")
+        raise NotPermitted(_("Only an agency admin can merge client records."))
     if survivor.pk == duplicate.pk:
-        raise MergeRefused("Choose two different records to merge.")
+        raise MergeRefused(_("Choose two different records to merge."))
     # Both rows locked, in id order so that two merges cannot deadlock; a contact being
     # recorded for either waits (record_contact locks the client too).
     locked = {
@@ -720,12 +817,13 @@ def merge_clients(
         .order_by("pk")
     }
     if len(locked) != 2:
-        raise MergeRefused("No such client in your agency.")
+        raise MergeRefused(_("No such client in your agency."))
     survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
     for client in (survivor, duplicate):
         if client.is_merged:
             raise MergeRefused(
-                f"Record {client.pk} was already merged into record {client.merged_into_id}."
+                _("Record %(merged)s was already merged into record %(survivor)s.")
+                % {"merged": client.pk, "survivor": client.merged_into_id}
             )
     open_cases = list(
         Case.objects.select_for_update(of=("self",))
@@ -734,8 +832,11 @@ def merge_clients(
     )
     if len(open_cases) > 1:
         raise MergeRefused(
-            f"Both records have an open case (cases {open_cases[0]} and {open_cases[1]}): a "
-            "client has one open case at a time, so one must be closed before merging."
+            _(
+                "Both records have an open case (cases %(first)s and %(second)s): a "
+                "client has one open case at a time, so one must be closed before merging."
+            )
+            % {"first": open_cases[0], "second": open_cases[1]}
         )
 
     moved, kept_identifiers = _move_client_rows(duplicate=duplicate, survivor=survivor)

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CaseworkConfig(AppConfig):
     name = "casework"
-    verbose_name = "The worker's pages"
+    verbose_name = _("The worker's pages")

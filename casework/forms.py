@@ -1,6 +1,9 @@
 """The new crisis contact form, which may also complete a follow-up."""
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
 from cases.forms.contacts import ContactFieldsForm, late_entry_error, now_to_the_minute
@@ -8,23 +11,29 @@ from cases.models import LATE_ENTRY_DAYS, Case, Concern, OnSceneService
 from followups.models import FollowUp, Status
 
 
+def late_entry_help() -> str:
+    return _("Needed when the call was received more than %(days)d days ago.") % {
+        "days": LATE_ENTRY_DAYS
+    }
+
+
 class ContactForm(ContactFieldsForm):
     """The contact part of the new-contact page."""
 
     attended_by = forms.ModelMultipleChoiceField(
-        label="Who attended",
+        label=gettext_lazy("Who attended"),
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     presenting_concerns = forms.ModelMultipleChoiceField(
-        label="Presenting concerns",
+        label=gettext_lazy("Presenting concerns"),
         queryset=Concern.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     services_on_scene = forms.ModelMultipleChoiceField(
-        label="Services on scene",
+        label=gettext_lazy("Services on scene"),
         queryset=OnSceneService.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -37,12 +46,12 @@ class ContactForm(ContactFieldsForm):
     submission_id = forms.UUIDField(
         required=False,
         widget=forms.HiddenInput,
-        error_messages={"invalid": "This form is damaged: open a new contact form."},
+        error_messages={"invalid": gettext_lazy("This form is damaged: open a new contact form.")},
     )
     late_entry = forms.BooleanField(
-        label="Yes, this is a late entry",
+        label=gettext_lazy("Yes, this is a late entry"),
         required=False,
-        help_text=f"Needed when the call was received more than {LATE_ENTRY_DAYS} days ago.",
+        help_text=lazy(late_entry_help, str)(),
     )
     # The follow-up this contact completes (the Today list's "Record contact"): one the
     # user may work, on the chosen client's case (checked by the page against the client).
@@ -51,8 +60,10 @@ class ContactForm(ContactFieldsForm):
         required=False,
         widget=forms.HiddenInput,
         error_messages={
-            "invalid_choice": "That follow-up was not found among those you can work: "
-            "open it again from your Today list."
+            "invalid_choice": gettext_lazy(
+                "That follow-up was not found among those you can work: "
+                "open it again from your Today list."
+            )
         },
     )
 
@@ -84,7 +95,7 @@ class ContactForm(ContactFieldsForm):
                 received,
                 agency,
                 confirmed=cleaned.get("late_entry", False),
-                how_to_confirm='tick "Yes, this is a late entry" below the times',
+                how_to_confirm=_('tick "Yes, this is a late entry" below the times'),
             )
             if message:
                 self.add_error("received_at", message)
@@ -100,12 +111,14 @@ class ContactForm(ContactFieldsForm):
             return
         if followup.status in (Status.COMPLETED, Status.CANCELLED):
             self.add_error(
-                "followup", f"That follow-up is already {followup.get_status_display().lower()}."
+                "followup",
+                _("That follow-up is already %(status)s.")
+                % {"status": followup.get_status_display().lower()},
             )
         elif client is None or followup.case.client_id != client.pk:
-            self.add_error("followup", "That follow-up is for another client.")
+            self.add_error("followup", _("That follow-up is for another client."))
         elif not followup.case.is_open:
-            self.add_error("followup", "That follow-up's case is closed.")
+            self.add_error("followup", _("That follow-up's case is closed."))
 
     def contact_data(self) -> dict:
         """The contact's fields, as record_contact takes them."""

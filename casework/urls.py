@@ -14,6 +14,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("cases/<int:pk>/close/", views.case_close, name="case_close"),
     path("cases/<int:pk>/concerns/", views.case_concerns, name="case_concerns"),
+    path("cases/<int:pk>/notes/", views.case_note, name="case_note"),
     path("cases/<int:pk>/emergency-access/", views.emergency_access, name="emergency_access"),
     path("followups/cases/<int:case_pk>/add/", views.add, name="followup_add"),
     path("followups/cases/<int:case_pk>/visits/new/", views.visit_add, name="visit_add"),

@@ -15,6 +15,8 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -46,7 +48,7 @@ class Pagination(PageNumberPagination):
         digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
         if not digits:
             raise exceptions.ValidationError(
-                {self.page_size_query_param: ["Give a whole number from 1."]}
+                {self.page_size_query_param: [_("Give a whole number from 1.")]}
             )
         return min(int(digits) if len(digits) < 10 else self.max_page_size, self.max_page_size)
 
@@ -64,7 +66,7 @@ class Pagination(PageNumberPagination):
 
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "request_too_large"
 
 
@@ -94,12 +96,12 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError as exc:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
+            raise exceptions.ParseError(_("JSON parse error - nested too deeply.")) from exc
         field = _lone_surrogate_field(data)
         if field is not None:
             # JSON can escape half of a UTF-16 pair ("\ud800"): not text, and nothing that
             # stores, logs or answers it in UTF-8 can encode it.
-            message = "Text cannot hold a lone surrogate (half of a UTF-16 pair)."
+            message = _("Text cannot hold a lone surrogate (half of a UTF-16 pair).")
             raise exceptions.ParseError({field: [message]} if field else message)
         return data
 
@@ -203,7 +205,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
     elif isinstance(exc, SuspiciousOperation):
-        exc = exceptions.ParseError("The request could not be read.")
+        exc = exceptions.ParseError(_("The request could not be read."))
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)

@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 
 from core.ids import MAX_ID
@@ -62,7 +63,7 @@ class StrictBooleanField(forms.NullBooleanField):
             return None
         answer = {"true": True, "1": True, "false": False, "0": False}.get(str(value).lower())
         if answer is None:
-            raise forms.ValidationError("Give true or false.", code="invalid")
+            raise forms.ValidationError(_("Give true or false."), code="invalid")
         return answer
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext as _
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -29,7 +30,10 @@ def add_error(exc: Exception, *forms: forms.BaseForm) -> None:
             if target is not None:
                 target.add_error(name, message)
             elif labelled and name != NON_FIELD_ERRORS:
-                last.add_error(None, f"{name.replace('_', ' ').capitalize()}: {message}")
+                field = name.replace("_", " ").capitalize()
+                last.add_error(
+                    None, _("%(field)s: %(message)s") % {"field": field, "message": message}
+                )
             else:
                 last.add_error(None, message)
 

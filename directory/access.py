@@ -10,12 +10,41 @@ from typing import TypeVar, cast
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import Action
 from audit.services import record as audit
 from directory.models import DirectoryQuerySet, HsdsModel
 
 _Row = TypeVar("_Row", bound=HsdsModel)
+
+# The refusals for the rows pages and the API fetch, as whole sentences (a model's
+# verbose_name is not translated): (not found, read only) by model name.
+REFUSALS = {
+    "organization": (
+        gettext_lazy("No organization found."),
+        gettext_lazy("You may view this organization but not change it."),
+    ),
+    "service": (
+        gettext_lazy("No service found."),
+        gettext_lazy("You may view this service but not change it."),
+    ),
+    "location": (
+        gettext_lazy("No location found."),
+        gettext_lazy("You may view this location but not change it."),
+    ),
+}
+
+
+def _refusal(model: type[HsdsModel], which: int) -> str:
+    words = REFUSALS.get(model._meta.model_name or "")
+    if words is not None:
+        return str(words[which])
+    kind = {"kind": model._meta.verbose_name}
+    if which == 0:
+        return _("No %(kind)s found.") % kind
+    return _("You may view this %(kind)s but not change it.") % kind
 
 
 def parse_uuid(pk: object) -> uuid.UUID | None:
@@ -50,7 +79,7 @@ def get_directory_row_for_user(
             agency_id=owner["agency_id"] if owner else None,
             detail={"reason": "not visible"},
         )
-        raise Http404(f"No {model._meta.verbose_name} found.")
+        raise Http404(_refusal(model, 0))
     if write and not model.objects.editable_by(user).filter(pk=obj.pk).exists():
         audit(
             request=request,
@@ -58,5 +87,5 @@ def get_directory_row_for_user(
             obj=obj,
             detail={"reason": "read only"},
         )
-        raise PermissionDenied(f"You may view this {model._meta.verbose_name} but not change it.")
+        raise PermissionDenied(_refusal(model, 1))
     return obj

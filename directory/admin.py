@@ -9,6 +9,7 @@ audited (AuditedAdmin).
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import AuditedAdmin
 from directory.models import (
@@ -89,9 +90,9 @@ class DirectoryAdmin(DirectoryScoped, AuditedAdmin):
     exclude = ["agency", "id"]
     readonly_fields = ["id"]
 
-    @admin.display(description="Directory")
+    @admin.display(description=_("Directory"))
     def owner(self, obj):
-        return "Shared" if obj.agency_id is None else "Own agency"
+        return _("Shared") if obj.agency_id is None else _("Own agency")
 
     def save_model(self, request, obj, form, change):
         user = request.user

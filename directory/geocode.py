@@ -16,12 +16,15 @@ import urllib.request
 
 from django.conf import settings
 from django.db.models import Avg, Q
+from django.utils.translation import gettext_lazy
 
 from directory.models import Address
 
 logger = logging.getLogger(__name__)
 
-NOT_FOUND = "Could not find that address. Try a postal code or a city, or use your location."
+NOT_FOUND = gettext_lazy(
+    "Could not find that address. Try a postal code or a city, or use your location."
+)
 TIMEOUT_SECONDS = 5
 # Postal codes: digits with an optional suffix (97401, 97401-1234), or alphanumeric
 # groups as in Canada and the UK (K1A 0B1, SW1A 1AA).
@@ -34,6 +37,8 @@ COORDINATES = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)
 
 class GeocodeError(Exception):
     def __init__(self, message=NOT_FOUND):
+        # In the language of the request that raised it (a lazy message is read now).
+        message = str(message)
         super().__init__(message)
         self.message = message
 

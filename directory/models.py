@@ -18,6 +18,7 @@ from typing import Any, Self, TypeVar
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -26,17 +27,17 @@ class NeedCategory(models.TextChoices):
     """What a worker searches the directory by. Each maps to taxonomy terms through
     TaxonomyTerm.need_category."""
 
-    HOUSING = "housing", "Housing and shelter"
-    MENTAL_HEALTH = "mental_health", "Counselling and mental health"
-    SUBSTANCE_USE = "substance_use", "Substance use treatment"
-    EMPLOYMENT = "employment", "Employment"
-    FINANCIAL = "financial", "Financial aid and benefits"
-    MEDICAL = "medical", "Medical"
-    FOOD = "food", "Food"
-    LEGAL = "legal", "Legal"
-    TRANSPORTATION = "transportation", "Transportation"
-    DOMESTIC_VIOLENCE = "domestic_violence", "Domestic violence"
-    OTHER = "other", "Other"
+    HOUSING = "housing", _("Housing and shelter")
+    MENTAL_HEALTH = "mental_health", _("Counselling and mental health")
+    SUBSTANCE_USE = "substance_use", _("Substance use treatment")
+    EMPLOYMENT = "employment", _("Employment")
+    FINANCIAL = "financial", _("Financial aid and benefits")
+    MEDICAL = "medical", _("Medical")
+    FOOD = "food", _("Food")
+    LEGAL = "legal", _("Legal")
+    TRANSPORTATION = "transportation", _("Transportation")
+    DOMESTIC_VIOLENCE = "domestic_violence", _("Domestic violence")
+    OTHER = "other", _("Other")
 
 
 _Row = TypeVar("_Row", bound="HsdsModel")
@@ -72,7 +73,7 @@ class HsdsModel(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Empty for the shared community directory.",
+        help_text=_("Empty for the shared community directory."),
     )
 
     objects = DirectoryQuerySet.as_manager()
@@ -115,10 +116,10 @@ class Organization(HsdsModel):
 
 
 class ServiceStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    INACTIVE = "inactive", "Inactive"
-    DEFUNCT = "defunct", "Defunct"
-    TEMPORARILY_CLOSED = "temporarily closed", "Temporarily closed"
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Inactive")
+    DEFUNCT = "defunct", _("Defunct")
+    TEMPORARILY_CLOSED = "temporarily closed", _("Temporarily closed")
 
 
 class Service(HsdsModel):
@@ -166,9 +167,9 @@ class Service(HsdsModel):
 
 
 class LocationType(models.TextChoices):
-    PHYSICAL = "physical", "Physical"
-    POSTAL = "postal", "Postal"
-    VIRTUAL = "virtual", "Virtual"
+    PHYSICAL = "physical", _("Physical")
+    POSTAL = "postal", _("Postal")
+    VIRTUAL = "virtual", _("Virtual")
 
 
 class Location(HsdsModel):
@@ -216,9 +217,9 @@ class ServiceAtLocation(HsdsModel):
 
 
 class AddressType(models.TextChoices):
-    PHYSICAL = "physical", "Physical"
-    POSTAL = "postal", "Postal"
-    VIRTUAL = "virtual", "Virtual"
+    PHYSICAL = "physical", _("Physical")
+    POSTAL = "postal", _("Postal")
+    VIRTUAL = "virtual", _("Virtual")
 
 
 class Address(HsdsModel):
@@ -239,7 +240,7 @@ class Address(HsdsModel):
 
     class Meta:
         ordering = ["id"]
-        verbose_name_plural = "addresses"
+        verbose_name_plural = _("addresses")
         indexes = [
             # Geocoding an address typed by a worker against the directory's own addresses.
             models.Index(fields=["postal_code"], name="dir_address_postal_idx"),
@@ -366,7 +367,7 @@ class Taxonomy(HsdsModel):
 
     class Meta:
         ordering = ["name", "id"]
-        verbose_name_plural = "taxonomies"
+        verbose_name_plural = _("taxonomies")
 
     def __str__(self) -> str:
         return self.name

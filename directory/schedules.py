@@ -12,6 +12,9 @@ someone to a door that may be shut.
 
 import datetime
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from accounts.models import zone_of
 
 OPEN = "open"
@@ -19,8 +22,30 @@ CLOSED = "closed"
 UNKNOWN = "unknown"
 
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
-DAY_NAMES = dict(zip(DAYS, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], strict=True))
-ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", -1: "last", -2: "2nd last"}
+DAY_NAMES = dict(
+    zip(
+        DAYS,
+        [
+            gettext_lazy("Mon"),
+            gettext_lazy("Tue"),
+            gettext_lazy("Wed"),
+            gettext_lazy("Thu"),
+            gettext_lazy("Fri"),
+            gettext_lazy("Sat"),
+            gettext_lazy("Sun"),
+        ],
+        strict=True,
+    )
+)
+ORDINALS = {
+    1: gettext_lazy("1st"),
+    2: gettext_lazy("2nd"),
+    3: gettext_lazy("3rd"),
+    4: gettext_lazy("4th"),
+    5: gettext_lazy("5th"),
+    -1: gettext_lazy("last"),
+    -2: gettext_lazy("2nd last"),
+}
 
 
 def agency_zone(user) -> datetime.tzinfo:
@@ -194,7 +219,11 @@ def describe(schedule) -> str:
         hours = f" {_time(schedule.opens_at)}–{_time(schedule.closes_at)}"
     text = f"{_days_in_words(schedule)}{hours}{_offset_in_words(schedule.timezone)}"
     if schedule.valid_from or schedule.valid_to:
-        text += f", {schedule.valid_from or '…'} to {schedule.valid_to or '…'}"
+        text = _("%(hours)s, %(start)s to %(end)s") % {
+            "hours": text,
+            "start": schedule.valid_from or "…",
+            "end": schedule.valid_to or "…",
+        }
     if schedule.description:
         text += f". {schedule.description}"
     return text
@@ -207,16 +236,25 @@ def _days_in_words(schedule) -> str:
     if freq == "MONTHLY":
         return _monthly_in_words(schedule, byday)
     if byday:
-        return ", ".join(DAY_NAMES[d] for _, d in byday)
-    return "Every day" if freq in ("DAILY", "") else "Weekly"
+        return ", ".join(str(DAY_NAMES[d]) for _ordinal, d in byday)
+    return _("Every day") if freq in ("DAILY", "") else _("Weekly")
+
+
+def _nth_day(ordinal: int | None, day: str) -> str:
+    """ "1st Mon", "last Fri", "every Mon"."""
+    if not ordinal:
+        return _("every %(day)s") % {"day": DAY_NAMES[day]}
+    nth = ORDINALS.get(ordinal) or _("%(number)sth") % {"number": ordinal}
+    return _("%(ordinal)s %(day)s") % {"ordinal": nth, "day": DAY_NAMES[day]}
 
 
 def _monthly_in_words(schedule, byday: list[tuple[int | None, str]]) -> str:
-    parts = [
-        f"{ORDINALS.get(o, f'{o}th') + ' ' if o else 'every '}{DAY_NAMES[d]}" for o, d in byday
+    parts = [_nth_day(o, d) for o, d in byday]
+    parts += [
+        _("day %(number)s") % {"number": d} if d > 0 else _("last day")
+        for d in _monthdays(schedule)
     ]
-    parts += [f"day {d}" if d > 0 else "last day" for d in _monthdays(schedule)]
-    return ("Monthly: " + ", ".join(parts)) if parts else "Monthly"
+    return _("Monthly: %(days)s") % {"days": ", ".join(parts)} if parts else _("Monthly")
 
 
 def _offset_in_words(offset: float | None) -> str:

@@ -9,7 +9,8 @@ from typing import Any, TypeVar, cast
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import Action
@@ -111,7 +112,7 @@ def _editor_agency_id(actor: User) -> int | None:
         return None
     if actor.is_agency_admin and actor.agency_id:
         return actor.agency_id
-    raise PermissionDenied("Only agency admins and the system admin edit the directory.")
+    raise PermissionDenied(_("Only agency admins and the system admin edit the directory."))
 
 
 def _locked(model: type[_Row], obj: _Row, actor: User) -> _Row:
@@ -121,8 +122,20 @@ def _locked(model: type[_Row], obj: _Row, actor: User) -> _Row:
         model.objects.editable_by(actor).select_for_update().filter(pk=obj.pk).first(),
     )
     if row is None:
-        raise PermissionDenied(f"You may not change this {model._meta.verbose_name}.")
+        raise PermissionDenied(_cannot_change(model))
     return row
+
+
+def _cannot_change(model: type[HsdsModel]) -> str:
+    """The refusal of a row the actor may not change, as a whole sentence."""
+    name = model._meta.model_name
+    if name == "organization":
+        return _("You may not change this organization.")
+    if name == "service":
+        return _("You may not change this service.")
+    if name == "location":
+        return _("You may not change this location.")
+    return _("You may not change this %(kind)s.") % {"kind": model._meta.verbose_name}
 
 
 def _apply(obj: models.Model, data: dict[str, Any], fields: Iterable[str]) -> list[str]:
@@ -182,7 +195,9 @@ def need_terms(categories: Collection[str]) -> dict[str, TaxonomyTerm]:
     }
     for category in categories:
         if category not in terms:
-            label = NeedCategory(category).label
+            # The term is data: named in English, whoever's language the request speaks.
+            with translation.override("en"):
+                label = str(NeedCategory(category).label)
             terms[category] = TaxonomyTerm.objects.create(
                 id=NEED_TERM_IDS[category],
                 taxonomy=NEEDS_TAXONOMY,
@@ -317,7 +332,7 @@ def save_service(
         service = _locked(Service, service, actor)
     changed = _apply(service, data, SERVICE_FIELDS)
     if service.organization_id is None:
-        raise ValidationError({"organization": "Choose the organization."})
+        raise ValidationError({"organization": _("Choose the organization.")})
     service.last_modified = timezone.now()
     service.full_clean(exclude=["organization", "program_id"])
     service.save()
@@ -353,12 +368,12 @@ def _check_service_input(
     if organization is not None and not (
         Organization.objects.editable_by(actor).filter(pk=organization.pk).exists()
     ):
-        raise ValidationError({"organization": "Choose an organization you may edit."})
+        raise ValidationError({"organization": _("Choose an organization you may edit.")})
     minimum, maximum = data.get("minimum_age"), data.get("maximum_age")
     if minimum is not None and maximum is not None and minimum > maximum:
-        raise ValidationError({"maximum_age": "The maximum age is below the minimum age."})
+        raise ValidationError({"maximum_age": _("The maximum age is below the minimum age.")})
     if schedule_days and (opens_at is None or closes_at is None):
-        raise ValidationError({"opens_at": "Give the opening and closing times."})
+        raise ValidationError({"opens_at": _("Give the opening and closing times.")})
 
 
 @transaction.atomic
@@ -378,9 +393,9 @@ def save_location(
     if organization is not None and not (
         Organization.objects.editable_by(actor).filter(pk=organization.pk).exists()
     ):
-        raise ValidationError({"organization": "Choose an organization you may edit."})
+        raise ValidationError({"organization": _("Choose an organization you may edit.")})
     if (data.get("latitude") is None) != (data.get("longitude") is None):
-        raise ValidationError({"longitude": "Give both latitude and longitude, or neither."})
+        raise ValidationError({"longitude": _("Give both latitude and longitude, or neither.")})
     creating = location is None
     location = (
         Location(agency_id=agency_id) if location is None else _locked(Location, location, actor)
@@ -425,7 +440,7 @@ def _set_services(location: Location, services: Iterable[Service], actor: User) 
     editable = Service.objects.editable_by(actor)
     wanted = {s.pk for s in services}
     if wanted - set(editable.filter(pk__in=wanted).values_list("pk", flat=True)):
-        raise ValidationError({"services": "Choose services you may edit."})
+        raise ValidationError({"services": _("Choose services you may edit.")})
     links = ServiceAtLocation.objects.filter(
         agency=location.agency_id, location=location, service__in=editable
     )

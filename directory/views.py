@@ -10,6 +10,8 @@ from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import refuse
@@ -37,7 +39,13 @@ from directory.models import (
     ServiceAtLocation,
 )
 
-EDITORS_ONLY = "Only agency admins and the system admin edit the directory."
+EDITORS_ONLY = gettext_lazy("Only agency admins and the system admin edit the directory.")
+# The editing page's titles, by the kind of row: (new, edit).
+ROW_TITLES = {
+    "organization": (gettext_lazy("New organization"), gettext_lazy("Edit organization")),
+    "service": (gettext_lazy("New service"), gettext_lazy("Edit service")),
+    "location": (gettext_lazy("New location"), gettext_lazy("Edit location")),
+}
 
 
 def referral_case(request) -> Case | None:
@@ -199,7 +207,7 @@ def service_detail(request, pk):
 def require_editor(request):
     user = request.user
     if not (user.is_system_admin or (user.is_agency_admin and user.agency_id)):
-        refuse(request, "directory_manage", EDITORS_ONLY)
+        refuse(request, "directory_manage", str(EDITORS_ONLY))
 
 
 @login_required
@@ -236,8 +244,18 @@ def _edit(request, form, save, *, success, kind, row):
         else:
             messages.success(request, success)
             return redirect("directory:manage")
+    new_title, edit_title = ROW_TITLES[kind]
     return render(
-        request, "directory/row_form.html", {"form": form, "kind": kind, "row": row, kind: row}
+        request,
+        "directory/row_form.html",
+        {
+            "form": form,
+            "kind": kind,
+            "row": row,
+            kind: row,
+            "new_title": new_title,
+            "edit_title": edit_title,
+        },
     )
 
 
@@ -263,7 +281,7 @@ def organization_edit(request, pk=None):
             data=form.cleaned_data,
             request=request,
         ),
-        success="Organization saved.",
+        success=_("Organization saved."),
         kind="organization",
         row=organization,
     )
@@ -321,7 +339,7 @@ def service_edit(request, pk=None):
         lambda: services.save_service(
             actor=request.user, service=service or None, request=request, **form.service_kwargs()
         ),
-        success="Service saved.",
+        success=_("Service saved."),
         kind="service",
         row=service,
     )
@@ -362,7 +380,7 @@ def location_edit(request, pk=None):
             request=request,
             **form.location_kwargs(),
         ),
-        success="Location saved.",
+        success=_("Location saved."),
         kind="location",
         row=location,
     )

@@ -10,6 +10,8 @@ a key's secret is never stored, so never shown again."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.admin import AuditedAdmin
 from accounts.models import Team
@@ -107,7 +109,7 @@ class UnitForm(forms.ModelForm):
         call_sign = self.cleaned_data["call_sign"].strip()
         taken = Unit.objects.filter(agency_id=self.agency_id, call_sign=call_sign)
         if taken.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("Another unit of the agency has this call sign.")
+            raise forms.ValidationError(_("Another unit of the agency has this call sign."))
         return call_sign
 
 
@@ -219,10 +221,19 @@ class CadKeyAdmin(AgencyRowsAdmin):
         obj.refresh_from_db()
         messages.warning(
             request,
-            f"The key of {key.name}, shown this once (only its digest is kept): {raw}",
+            _("The key of %(name)s, shown this once (only its digest is kept): %(key)s")
+            % {"name": key.name, "key": raw},
         )
 
-    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    @admin.action(description=gettext_lazy("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
         revoked = [revoke_cad_key(key=key, actor=request.user) for key in queryset.active()]
-        messages.success(request, f"{len(revoked)} key(s) revoked: they no longer work.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d key(s) revoked: they no longer work.",
+                "%(count)d key(s) revoked: they no longer work.",
+                len(revoked),
+            )
+            % {"count": len(revoked)},
+        )

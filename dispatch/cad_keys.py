@@ -14,6 +14,7 @@ import secrets
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Agency, User
 from audit.models import Action
@@ -48,9 +49,11 @@ def create_cad_key(*, agency: Agency, name: str, actor: User | None) -> tuple[Ca
     this once, never stored. `actor` is who made it (None from the command line)."""
     name = without_nul(name or "").strip()
     if not name:
-        raise DispatchInvalid("Name the system that holds the key.", field="name")
+        raise DispatchInvalid(_("Name the system that holds the key."), field="name")
     if len(name) > NAME_MAX:
-        raise DispatchInvalid(f"A name has at most {NAME_MAX} characters.", field="name")
+        raise DispatchInvalid(
+            _("A name has at most %(max)s characters.") % {"max": NAME_MAX}, field="name"
+        )
     prefix = secrets.token_hex(6)
     raw = f"{KEY_START}{prefix}_{secrets.token_urlsafe(32)}"
     key = CadKey.objects.create(

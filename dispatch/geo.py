@@ -3,6 +3,8 @@
 import math
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 # The mean Earth radius (IUGG), in kilometres.
 EARTH_RADIUS_KM = 6371.0088
 SIX_PLACES = Decimal("0.000001")
@@ -28,7 +30,12 @@ def as_degrees(value: Decimal | float | str | None, limit: int) -> Decimal | Non
     try:
         degrees = Decimal(str(value)).quantize(SIX_PLACES)
     except (InvalidOperation, ValueError):
-        raise ValueError(f"{value!r} is not a number of degrees.") from None
+        raise ValueError(
+            _("%(value)s is not a number of degrees.") % {"value": repr(value)}
+        ) from None
     if not degrees.is_finite() or abs(degrees) > limit:
-        raise ValueError(f"{value} is not between -{limit} and {limit} degrees.")
+        raise ValueError(
+            _("%(value)s is not between -%(limit)s and %(limit)s degrees.")
+            % {"value": value, "limit": limit}
+        )
     return degrees

@@ -22,6 +22,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
 
@@ -70,17 +72,19 @@ class DispatchSettings(models.Model):
     acknowledge_timeout_seconds = models.PositiveIntegerField(
         default=120,
         validators=[MinValueValidator(10)],
-        help_text="A unit that has not acknowledged an assignment by then is reported.",
+        help_text=gettext_lazy(
+            "A unit that has not acknowledged an assignment by then is reported."
+        ),
     )
     check_in_minutes = models.PositiveSmallIntegerField(
         default=20,
         validators=[MinValueValidator(1)],
-        help_text="How often a team on scene checks in.",
+        help_text=gettext_lazy("How often a team on scene checks in."),
     )
     check_in_escalate_minutes = models.PositiveSmallIntegerField(
         default=5,
         validators=[MinValueValidator(1)],
-        help_text=(
+        help_text=gettext_lazy(
             "A missed check-in or an SOS nobody has answered by then is escalated to every "
             "supervisor and admin of the agency."
         ),
@@ -88,12 +92,14 @@ class DispatchSettings(models.Model):
     position_retention_hours = models.PositiveIntegerField(
         default=24,
         validators=[MinValueValidator(1)],
-        help_text="Shared positions are deleted after this long (and at the end of a shift).",
+        help_text=gettext_lazy(
+            "Shared positions are deleted after this long (and at the end of a shift)."
+        ),
     )
 
     class Meta:
-        verbose_name = "dispatch settings"
-        verbose_name_plural = "dispatch settings"
+        verbose_name = gettext_lazy("dispatch settings")
+        verbose_name_plural = gettext_lazy("dispatch settings")
 
     def __str__(self) -> str:
         return f"Dispatch settings of agency {self.agency_id}"
@@ -109,14 +115,14 @@ class DispatchSettings(models.Model):
 
 
 class UnitStatus(models.TextChoices):
-    OFF_SHIFT = "off_shift", "Off shift"
-    AVAILABLE = "available", "Available"
-    ASSIGNED = "assigned", "Assigned"
-    EN_ROUTE = "en_route", "En route"
-    ON_SCENE = "on_scene", "On scene"
-    TRANSPORTING = "transporting", "Transporting"
-    AT_DESTINATION = "at_destination", "At destination"
-    OUT_OF_SERVICE = "out_of_service", "Out of service"
+    OFF_SHIFT = "off_shift", gettext_lazy("Off shift")
+    AVAILABLE = "available", gettext_lazy("Available")
+    ASSIGNED = "assigned", gettext_lazy("Assigned")
+    EN_ROUTE = "en_route", gettext_lazy("En route")
+    ON_SCENE = "on_scene", gettext_lazy("On scene")
+    TRANSPORTING = "transporting", gettext_lazy("Transporting")
+    AT_DESTINATION = "at_destination", gettext_lazy("At destination")
+    OUT_OF_SERVICE = "out_of_service", gettext_lazy("Out of service")
 
 
 U = UnitStatus
@@ -147,11 +153,11 @@ UNIT_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
 class Credential(models.TextChoices):
     """What a team member is, so that the team's make-up is recorded with each response."""
 
-    LICENSED_CLINICIAN = "licensed_clinician", "Licensed clinician"
-    PEER_SPECIALIST = "peer_specialist", "Peer specialist"
-    EMT_PARAMEDIC = "emt_paramedic", "EMT or paramedic"
-    NURSE = "nurse", "Nurse"
-    OTHER = "other", "Other"
+    LICENSED_CLINICIAN = "licensed_clinician", gettext_lazy("Licensed clinician")
+    PEER_SPECIALIST = "peer_specialist", gettext_lazy("Peer specialist")
+    EMT_PARAMEDIC = "emt_paramedic", gettext_lazy("EMT or paramedic")
+    NURSE = "nurse", gettext_lazy("Nurse")
+    OTHER = "other", gettext_lazy("Other")
 
 
 def agency_seen_by(user: User | AnonymousUser) -> int | None:
@@ -188,7 +194,9 @@ class Unit(models.Model):
     """A team that goes out: a van, or a pair. Its members are those of its open shift."""
 
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
-    call_sign = models.CharField(max_length=40, help_text="What the dispatcher calls it: “Van 3”.")
+    call_sign = models.CharField(
+        max_length=40, help_text=gettext_lazy("What the dispatcher calls it: “Van 3”.")
+    )
     team = models.ForeignKey(
         "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -321,15 +329,15 @@ class ShiftMember(models.Model):
 
 
 class UnitEventKind(models.TextChoices):
-    SHIFT_STARTED = "shift_started", "Shift started"
-    SHIFT_ENDED = "shift_ended", "Shift ended"
-    OUT_OF_SERVICE = "out_of_service", "Out of service"
-    RETURNED_TO_SERVICE = "returned_to_service", "Returned to service"
-    SHARING_STARTED = "sharing_started", "Started sharing its position"
-    SHARING_STOPPED = "sharing_stopped", "Stopped sharing its position"
-    CHECKED_IN = "checked_in", "Checked in: safe"
-    CHECK_IN_MISSED = "check_in_missed", "Missed a check-in"
-    SOS = "sos", "SOS"
+    SHIFT_STARTED = "shift_started", gettext_lazy("Shift started")
+    SHIFT_ENDED = "shift_ended", gettext_lazy("Shift ended")
+    OUT_OF_SERVICE = "out_of_service", gettext_lazy("Out of service")
+    RETURNED_TO_SERVICE = "returned_to_service", gettext_lazy("Returned to service")
+    SHARING_STARTED = "sharing_started", gettext_lazy("Started sharing its position")
+    SHARING_STOPPED = "sharing_stopped", gettext_lazy("Stopped sharing its position")
+    CHECKED_IN = "checked_in", gettext_lazy("Checked in: safe")
+    CHECK_IN_MISSED = "check_in_missed", gettext_lazy("Missed a check-in")
+    SOS = "sos", gettext_lazy("SOS")
 
 
 class UnitEvent(models.Model):
@@ -383,56 +391,56 @@ class UnitPosition(models.Model):
 class RequestSource(models.TextChoices):
     """Who asked for the team (CAHOOTS, STAR and 988 report these; shared DOMAIN notes)."""
 
-    TEAM_LINE = "team_line", "Call to the team"
-    LIFELINE_988 = "lifeline_988", "988 hand-off"
-    CAD_911 = "cad_911", "911 / CAD hand-off"
-    POLICE = "police", "Police request"
-    SELF = "self", "Self"
-    OTHER = "other", "Other"
+    TEAM_LINE = "team_line", gettext_lazy("Call to the team")
+    LIFELINE_988 = "lifeline_988", gettext_lazy("988 hand-off")
+    CAD_911 = "cad_911", gettext_lazy("911 / CAD hand-off")
+    POLICE = "police", gettext_lazy("Police request")
+    SELF = "self", gettext_lazy("Self")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class RequestReason(models.TextChoices):
-    WELFARE_CHECK = "welfare_check", "Welfare check"
-    SUICIDAL = "suicidal", "Suicidal"
-    MENTAL_HEALTH_CRISIS = "mental_health_crisis", "Mental-health crisis"
-    INTOXICATION = "intoxication", "Intoxication"
-    TRESPASS_UNWANTED = "trespass_unwanted", "Trespass or unwanted person"
-    OTHER = "other", "Other"
+    WELFARE_CHECK = "welfare_check", gettext_lazy("Welfare check")
+    SUICIDAL = "suicidal", gettext_lazy("Suicidal")
+    MENTAL_HEALTH_CRISIS = "mental_health_crisis", gettext_lazy("Mental-health crisis")
+    INTOXICATION = "intoxication", gettext_lazy("Intoxication")
+    TRESPASS_UNWANTED = "trespass_unwanted", gettext_lazy("Trespass or unwanted person")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class Priority(models.TextChoices):
     """Each with the agency's target response time (DispatchSettings.target_minutes)."""
 
-    EMERGENT = "emergent", "Emergent"
-    URGENT = "urgent", "Urgent"
+    EMERGENT = "emergent", gettext_lazy("Emergent")
+    URGENT = "urgent", gettext_lazy("Urgent")
 
 
 class ActiveRescue(models.TextChoices):
     """Whether the 988 centre started an active rescue (about 1% of 988 contacts end in
     an involuntary one; shared DOMAIN notes)."""
 
-    NONE = "none", "No active rescue"
-    VOLUNTARY = "voluntary", "Voluntary"
-    INVOLUNTARY = "involuntary", "Involuntary"
+    NONE = "none", gettext_lazy("No active rescue")
+    VOLUNTARY = "voluntary", gettext_lazy("Voluntary")
+    INVOLUNTARY = "involuntary", gettext_lazy("Involuntary")
 
 
 class NotServedReason(models.TextChoices):
-    NO_UNIT_AVAILABLE = "no_unit_available", "No unit available"
-    CANCELLED_BEFORE_ARRIVAL = "cancelled_before_arrival", "Cancelled before arrival"
-    NO_ONE_FOUND = "no_one_found", "No one found"
-    HANDED_TO_POLICE_EMS = "handed_to_police_ems", "Handed to police or EMS"
-    DECLINED = "declined", "Declined by the person"
+    NO_UNIT_AVAILABLE = "no_unit_available", gettext_lazy("No unit available")
+    CANCELLED_BEFORE_ARRIVAL = "cancelled_before_arrival", gettext_lazy("Cancelled before arrival")
+    NO_ONE_FOUND = "no_one_found", gettext_lazy("No one found")
+    HANDED_TO_POLICE_EMS = "handed_to_police_ems", gettext_lazy("Handed to police or EMS")
+    DECLINED = "declined", gettext_lazy("Declined by the person")
 
 
 class RequestStatus(models.TextChoices):
-    WAITING = "waiting", "Waiting for a unit"
-    ASSIGNED = "assigned", "Assigned"
-    EN_ROUTE = "en_route", "En route"
-    ON_SCENE = "on_scene", "On scene"
-    TRANSPORTING = "transporting", "Transporting"
-    AT_DESTINATION = "at_destination", "At destination"
-    COMPLETED = "completed", "Completed"
-    NOT_SERVED = "not_served", "Not served"
+    WAITING = "waiting", gettext_lazy("Waiting for a unit")
+    ASSIGNED = "assigned", gettext_lazy("Assigned")
+    EN_ROUTE = "en_route", gettext_lazy("En route")
+    ON_SCENE = "on_scene", gettext_lazy("On scene")
+    TRANSPORTING = "transporting", gettext_lazy("Transporting")
+    AT_DESTINATION = "at_destination", gettext_lazy("At destination")
+    COMPLETED = "completed", gettext_lazy("Completed")
+    NOT_SERVED = "not_served", gettext_lazy("Not served")
 
 
 S = RequestStatus
@@ -477,12 +485,12 @@ UNIT_STATUS_FOR: dict[str, str] = {
 class Step(models.TextChoices):
     """What one tap of the unit records."""
 
-    EN_ROUTE = "en_route", "En route"
-    ON_SCENE = "on_scene", "On scene"
-    TRANSPORTING = "transporting", "Left scene, transporting"
-    AT_DESTINATION = "at_destination", "Arrived at destination"
-    TRANSFER_OF_CARE = "transfer_of_care", "Transfer of care"
-    BACK_IN_SERVICE = "back_in_service", "Back in service"
+    EN_ROUTE = "en_route", gettext_lazy("En route")
+    ON_SCENE = "on_scene", gettext_lazy("On scene")
+    TRANSPORTING = "transporting", gettext_lazy("Left scene, transporting")
+    AT_DESTINATION = "at_destination", gettext_lazy("Arrived at destination")
+    TRANSFER_OF_CARE = "transfer_of_care", gettext_lazy("Transfer of care")
+    BACK_IN_SERVICE = "back_in_service", gettext_lazy("Back in service")
 
 
 class StepRule(NamedTuple):
@@ -659,7 +667,7 @@ class TeamRequest(models.Model):
     objects = TeamRequestQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "request"
+        verbose_name = gettext_lazy("request")
         ordering = ["-received_at", "-pk"]
         constraints = [
             # record_cad_incident: agency_id = %s AND cad_incident_number = %s, and the
@@ -699,9 +707,9 @@ class TeamRequest(models.Model):
         """Somewhere to go; the 988 centre's details only on a 988 hand-off."""
         errors: dict[str, str] = {}
         if not self.location_text.strip() and self.latitude is None:
-            errors["location_text"] = "Give the address or place, or the coordinates."
+            errors["location_text"] = _("Give the address or place, or the coordinates.")
         if self.source != RequestSource.LIFELINE_988 and self.has_988_details:
-            errors["source"] = "The 988 centre's details are recorded only for a 988 hand-off."
+            errors["source"] = _("The 988 centre's details are recorded only for a 988 hand-off.")
         if errors:
             raise ValidationError(errors)
 
@@ -838,20 +846,20 @@ class Assignment(models.Model):
 
 
 class RequestEventKind(models.TextChoices):
-    RECEIVED = "received", "Received"
-    DISPATCHED = "dispatched", "Dispatched"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    EN_ROUTE = "en_route", "En route"
-    ON_SCENE = "on_scene", "On scene"
-    LEFT_SCENE = "left_scene", "Left scene"
-    AT_DESTINATION = "at_destination", "Arrived at destination"
-    TRANSFER_OF_CARE = "transfer_of_care", "Transfer of care"
-    BACK_IN_SERVICE = "back_in_service", "Back in service"
-    NOT_SERVED = "not_served", "Closed, not served"
-    RELEASED = "released", "Unit released"
-    REASSIGNED = "reassigned", "Reassigned"
-    EDITED = "edited", "Edited"
-    CONTACT_RECORDED = "contact_recorded", "Contact recorded"
+    RECEIVED = "received", gettext_lazy("Received")
+    DISPATCHED = "dispatched", gettext_lazy("Dispatched")
+    ACKNOWLEDGED = "acknowledged", gettext_lazy("Acknowledged")
+    EN_ROUTE = "en_route", gettext_lazy("En route")
+    ON_SCENE = "on_scene", gettext_lazy("On scene")
+    LEFT_SCENE = "left_scene", gettext_lazy("Left scene")
+    AT_DESTINATION = "at_destination", gettext_lazy("Arrived at destination")
+    TRANSFER_OF_CARE = "transfer_of_care", gettext_lazy("Transfer of care")
+    BACK_IN_SERVICE = "back_in_service", gettext_lazy("Back in service")
+    NOT_SERVED = "not_served", gettext_lazy("Closed, not served")
+    RELEASED = "released", gettext_lazy("Unit released")
+    REASSIGNED = "reassigned", gettext_lazy("Reassigned")
+    EDITED = "edited", gettext_lazy("Edited")
+    CONTACT_RECORDED = "contact_recorded", gettext_lazy("Contact recorded")
 
 
 # The event each stamp of a step writes.
@@ -896,9 +904,9 @@ class RequestEvent(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    ACK_OVERDUE = "ack_overdue", "Assignment not acknowledged"
-    CHECK_IN_MISSED = "check_in_missed", "Check-in missed"
-    SOS = "sos", "SOS"
+    ACK_OVERDUE = "ack_overdue", gettext_lazy("Assignment not acknowledged")
+    CHECK_IN_MISSED = "check_in_missed", gettext_lazy("Check-in missed")
+    SOS = "sos", gettext_lazy("SOS")
 
 
 # The alerts about a team's safety: escalated when nobody answers them.
@@ -1008,7 +1016,9 @@ class CadKey(models.Model):
     whole key are kept. A key posts to its own agency and nowhere else."""
 
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
-    name = models.CharField(max_length=100, help_text="Which system holds it: “County CAD”.")
+    name = models.CharField(
+        max_length=100, help_text=gettext_lazy("Which system holds it: “County CAD”.")
+    )
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     digest = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -1026,7 +1036,7 @@ class CadKey(models.Model):
     objects = CadKeyQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "CAD key"
+        verbose_name = gettext_lazy("CAD key")
         ordering = ["agency", "name"]
 
     def __str__(self) -> str:

@@ -12,8 +12,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import Agency, User
+from core.i18n import user_language
 from followups.models import ACTIONABLE_STATUSES, OPEN_STATUSES, Status
 from notifications import services as notices
 from notifications.models import Channel, Kind, Notification
@@ -93,13 +97,17 @@ def _digest(
         "missed": user.missed,
         "url": notices.absolute(path),
     }
+    # In the reader's language, as every e-mail to a member of staff.
+    with translation.override(user_language(user)):
+        subject = _("Your follow-ups for %(day)s") % {"day": date_format(today, "D d M")}
+        body = render_to_string("notifications/email/daily_digest.txt", context)
     return notices.get_or_create_notification(
         agency_id=agency.pk,
         kind=Kind.DAILY_DIGEST,
         channel=Channel.EMAIL,
         dedupe_key=f"digest:{user.pk}:{today.isoformat()}",
         recipient=user,
-        subject=f"Your follow-ups for {today:%a %d %b}",
-        body=render_to_string("notifications/email/daily_digest.txt", context),
+        subject=subject,
+        body=body,
         url=path,
     )

@@ -1,8 +1,14 @@
 """Named constructors for follow-up history (FollowUpEvent) and the case timeline (kinds
 FOLLOWUP and HOSPITAL_VISIT). Call inside the transaction that made the change."""
 
+from typing import Any
+
+from django.utils.translation import gettext_noop
+
 from cases.models import CaseEvent, CaseEventKind
-from followups.models import FollowUpEvent, FollowUpEventKind
+from core.i18n import StoredText, label, stored_text
+from followups import texts
+from followups.models import FollowUpEvent, FollowUpEventKind, VisitKind, VisitReason
 
 SUMMARY_MAX = 300
 
@@ -12,7 +18,12 @@ def _summary(text: str) -> str:
 
 
 def followup_event(*, followup, kind, actor=None, at=None, reason="", **fields) -> FollowUpEvent:
+    """A follow-up's history event. A `reason` the product wrote as a stored text keeps
+    its English as the reason and its message in detail["reason_i18n"]."""
     extra = {"at": at} if at is not None else {}
+    if isinstance(reason, StoredText):
+        fields["detail"] = {**(fields.get("detail") or {}), "reason_i18n": reason.data}
+        reason = reason.english
     return FollowUpEvent.objects.create(
         followup=followup, kind=kind, actor=actor, reason=reason[:500], **extra, **fields
     )
@@ -30,16 +41,33 @@ def status_changed(*, followup, actor, from_status, at=None, reason="") -> Follo
     )
 
 
-def on_timeline(*, case_id, actor, summary, at=None, kind=CaseEventKind.FOLLOWUP, detail=None):
+def on_timeline(
+    *, case_id, actor, text: StoredText, at=None, kind=CaseEventKind.FOLLOWUP, detail=None
+):
+    """A case timeline entry: `text` (core.i18n.stored_text) in English as its summary,
+    and kept as a message with its arguments (detail["i18n"]) for each reader's language."""
     extra = {"at": at} if at is not None else {}
     return CaseEvent.objects.create(
         case_id=case_id,
         actor=actor,
         kind=kind,
-        summary=_summary(summary),
-        detail=detail or {},
+        summary=_summary(text.english),
+        detail={**(detail or {}), "i18n": text.data},
         **extra,
     )
+
+
+def followup_title(followup) -> Any:
+    """A follow-up's title as an argument of a timeline entry: the one-off's default title
+    translated when shown, any other as stored (followups.texts)."""
+    return texts.argument(followup.title) if followup.step_id is None else followup.title
+
+
+def _reason_argument(text: str, message: Any) -> Any:
+    """A stored reason as an argument of a timeline entry: its message when the product
+    wrote it as a stored text, translated when shown if it is a fixed text, else as
+    stored."""
+    return message if message else texts.argument(text)
 
 
 def enrolled(*, enrolment, actor, count) -> CaseEvent:
@@ -47,28 +75,56 @@ def enrolled(*, enrolment, actor, count) -> CaseEvent:
     return on_timeline(
         case_id=enrolment.case_id,
         actor=actor,
-        summary=f"Enrolled in {protocol.name} ({count} follow-ups): {enrolment.reason}",
+        text=stored_text(
+            gettext_noop("Enrolled in %(protocol)s (%(count)s follow-ups): %(reason)s"),
+            protocol=protocol.name,
+            count=count,
+            reason=_reason_argument(enrolment.reason, enrolment.reason_i18n),
+        ),
         detail={"enrolment_id": enrolment.pk, "version": enrolment.version.number},
     )
 
 
 def enrolment_ended(*, enrolment, actor, cancelled) -> CaseEvent:
     protocol = enrolment.version.protocol
-    verb = "cancelled" if cancelled else "ended"
+    message = (
+        gettext_noop("%(protocol)s cancelled: %(reason)s")
+        if cancelled
+        else gettext_noop("%(protocol)s ended: %(reason)s")
+    )
     return on_timeline(
         case_id=enrolment.case_id,
         actor=actor,
-        summary=f"{protocol.name} {verb}: {enrolment.end_reason}",
+        text=stored_text(
+            message,
+            protocol=protocol.name,
+            reason=_reason_argument(enrolment.end_reason, enrolment.end_reason_i18n),
+        ),
         detail={"enrolment_id": enrolment.pk},
     )
 
 
+# A visit's reason as the timeline writes it, inside a sentence.
+VISIT_REASON_IN_TEXT: dict[str, str] = {
+    VisitReason.MENTAL_HEALTH: gettext_noop("mental health crisis"),
+    VisitReason.SELF_HARM: gettext_noop("intentional self-harm"),
+    VisitReason.SUBSTANCE_USE: gettext_noop("substance use"),
+    VisitReason.OVERDOSE: gettext_noop("drug overdose"),
+    VisitReason.OTHER: gettext_noop("other (medical)"),
+}
+
+
 def hospital_visit_recorded(*, visit, actor) -> CaseEvent:
+    reason = VISIT_REASON_IN_TEXT.get(visit.reason)
     return on_timeline(
         case_id=visit.case_id,
         actor=actor,
         kind=CaseEventKind.HOSPITAL_VISIT,
-        summary=f"{visit.get_kind_display()} recorded ({visit.get_reason_display().lower()})",
+        text=stored_text(
+            gettext_noop("%(kind)s recorded (%(reason)s)"),
+            kind=label(VisitKind(visit.kind).label),
+            reason=label(reason) if reason else visit.reason,
+        ),
         detail={"visit_id": visit.pk},
     )
 
@@ -78,6 +134,6 @@ def discharge_recorded(*, visit, actor) -> CaseEvent:
         case_id=visit.case_id,
         actor=actor,
         kind=CaseEventKind.HOSPITAL_VISIT,
-        summary="Hospital discharge recorded",
+        text=stored_text(gettext_noop("Hospital discharge recorded")),
         detail={"visit_id": visit.pk, "discharged_at": visit.discharged_at.isoformat()},
     )

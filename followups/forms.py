@@ -4,6 +4,9 @@ the agency's time zone (AgencyTimezoneMiddleware activates it; the fields make t
 aware)."""
 
 from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateTimeLocalInput
 from followups.models import AttemptOutcome, Method, VisitKind, VisitReason
@@ -17,14 +20,14 @@ def _time_field(label, *, required=True, help_text=""):
     )
 
 
-def _reason_field(label="Reason", *, required=True, help_text=""):
+def _reason_field(label=None, *, required=True, help_text=""):
     return forms.CharField(
-        label=label,
+        label=label or _("Reason"),
         max_length=REASON_MAX,
         required=required,
         help_text=help_text,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        error_messages={"required": "Give a reason."},
+        error_messages={"required": _("Give a reason.")},
     )
 
 
@@ -37,21 +40,40 @@ class NoNulCharField(forms.CharField):
 
 class AttemptForm(forms.Form):
     outcome = forms.ChoiceField(
-        choices=AttemptOutcome.choices, error_messages={"required": "Choose what happened."}
+        label=_("Outcome"),
+        choices=AttemptOutcome.choices,
+        error_messages={"required": _("Choose what happened.")},
     )
-    method = forms.ChoiceField(choices=Method.choices, required=False)
-    note = NoNulCharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    method = forms.ChoiceField(label=_("Method"), choices=Method.choices, required=False)
+    note = NoNulCharField(
+        label=_("Note"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    # The form's one-time id (given by the page script): a retry logs the attempt once.
+    submission_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # When the worker tapped it, set by the phone's outbox for an attempt kept offline.
+    saved_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+
+    def clean_saved_at(self):
+        # A phone's clock may run ahead: never later than the server's now.
+        saved_at = self.cleaned_data["saved_at"]
+        return min(saved_at, timezone.now()) if saved_at else None
 
 
 class CompleteForm(forms.Form):
     note = NoNulCharField(
-        label="Note", max_length=REASON_MAX, required=False, help_text="What was done (optional)."
+        label=_("Note"),
+        max_length=REASON_MAX,
+        required=False,
+        help_text=_("What was done (optional)."),
     )
     # Sent by the page's button: a POST without it (an empty one) changes nothing.
     confirm = forms.BooleanField(
         widget=forms.HiddenInput,
         initial=True,
-        error_messages={"required": "Use the Mark done button."},
+        error_messages={"required": _("Use the Mark done button.")},
     )
 
     def __init__(self, *args, note_required=False, **kwargs):
@@ -60,59 +82,61 @@ class CompleteForm(forms.Form):
         super().__init__(*args, **kwargs)
         if note_required:
             self.fields["note"].required = True
-            self.fields["note"].help_text = (
+            self.fields["note"].help_text = _(
                 "Required for this call (high risk or safety planning): how the client is, "
                 "the risk now, the safety plan."
             )
 
 
 class MoveForm(forms.Form):
-    due_at = _time_field("New due date and time")
-    reason = _reason_field(help_text="Kept in the follow-up's history, with your name.")
+    due_at = _time_field(_("New due date and time"))
+    reason = _reason_field(help_text=_("Kept in the follow-up's history, with your name."))
 
 
 class CancelForm(forms.Form):
-    reason = _reason_field(help_text="Why this follow-up is no longer needed.")
+    reason = _reason_field(help_text=_("Why this follow-up is no longer needed."))
 
 
 class OneOffForm(forms.Form):
     """A one-off follow-up added by hand on the case page."""
 
-    due_at = _time_field("Due")
-    method = forms.ChoiceField(choices=Method.choices, initial=Method.PHONE)
-    reason = _reason_field(help_text="Why this follow-up is needed.")
-    title = forms.CharField(label="Title (optional)", max_length=200, required=False)
+    due_at = _time_field(pgettext_lazy("when a follow-up is due", "Due"))
+    method = forms.ChoiceField(label=_("Method"), choices=Method.choices, initial=Method.PHONE)
+    reason = _reason_field(help_text=_("Why this follow-up is needed."))
+    title = forms.CharField(label=_("Title (optional)"), max_length=200, required=False)
 
 
 class VisitForm(forms.Form):
     """An ER visit or admission recorded on the case page."""
 
-    kind = forms.ChoiceField(label="Kind", choices=VisitKind.choices, initial=VisitKind.ED)
+    kind = forms.ChoiceField(label=_("Kind"), choices=VisitKind.choices, initial=VisitKind.ED)
     reason = forms.ChoiceField(
-        label="Reason for the visit", choices=[("", "—")] + list(VisitReason.choices)
+        label=_("Reason for the visit"), choices=[("", "—")] + list(VisitReason.choices)
     )
-    arrived_at = _time_field("Arrived")
+    arrived_at = _time_field(_("Arrived"))
     discharged_at = _time_field(
-        "Discharged", required=False, help_text="Leave empty while the client is still there."
+        _("Discharged"),
+        required=False,
+        help_text=_("Leave empty while the client is still there."),
     )
-    admitted = forms.BooleanField(label="Admitted as an inpatient", required=False)
-    facility = forms.CharField(label="Hospital", max_length=200, required=False)
+    admitted = forms.BooleanField(label=_("Admitted as an inpatient"), required=False)
+    facility = forms.CharField(label=_("Hospital"), max_length=200, required=False)
 
     def clean(self):
         cleaned = super().clean()
         arrived, discharged = cleaned.get("arrived_at"), cleaned.get("discharged_at")
         if arrived and discharged and discharged < arrived:
-            self.add_error("discharged_at", "The discharge cannot be before the arrival.")
+            self.add_error("discharged_at", gettext("The discharge cannot be before the arrival."))
         return cleaned
 
 
 class DischargeForm(forms.Form):
-    discharged_at = _time_field("Discharged")
+    discharged_at = _time_field(_("Discharged"))
 
 
 class EndEnrolmentForm(forms.Form):
     reason = _reason_field(
-        help_text="For example: attended a mental health appointment; declined further calls."
+        help_text=_("For example: attended a mental health appointment; declined further calls.")
     )
 
 
@@ -121,7 +145,7 @@ class ProtocolActiveForm(forms.Form):
     empty POST, a form that lost its field) changes nothing rather than meaning "off"."""
 
     active = forms.TypedChoiceField(
-        choices=[("1", "On"), ("0", "Off")],
+        choices=[("1", _("On")), ("0", _("Off"))],
         coerce=lambda value: value == "1",
-        error_messages={"required": "Say whether to switch the protocol on or off."},
+        error_messages={"required": _("Say whether to switch the protocol on or off.")},
     )

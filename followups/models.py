@@ -18,16 +18,26 @@ its window. Cancelled always carries a reason.
 """
 
 import datetime
-from typing import Self
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from cases.cssrs import RISK_ORDER, RiskLevel
+from core.i18n import render_stored
+from followups import texts
+
+
+def _shown(text: str, data: Any) -> str:
+    """A stored reason in the reader's language: from its message and arguments when the
+    product wrote it as a stored text (core.i18n), else as `texts.shown` shows it."""
+    return render_stored(data, text) if data else texts.shown(text)
+
 
 # --- Protocols ------------------------------------------------------------------------------
 
@@ -35,40 +45,40 @@ from cases.cssrs import RISK_ORDER, RiskLevel
 class Trigger(models.TextChoices):
     """What recorded fact enrols a client in a protocol."""
 
-    ED_VISIT = "ed_visit", "ER visit or hospital discharge"
-    HIGH_RISK = "high_risk", "High suicide risk on the C-SSRS screener"
-    RESOLVED_ON_SCENE = "resolved_on_scene", "Crisis contact resolved on scene"
-    REFERRAL_SENT = "referral_sent", "Referral sent"
-    PSYCHIATRIC_DISCHARGE = "psychiatric_discharge", "Discharge after a psychiatric stay"
-    MANUAL = "manual", "Enrolled by a worker"
+    ED_VISIT = "ed_visit", _("ER visit or hospital discharge")
+    HIGH_RISK = "high_risk", _("High suicide risk on the C-SSRS screener")
+    RESOLVED_ON_SCENE = "resolved_on_scene", _("Crisis contact resolved on scene")
+    REFERRAL_SENT = "referral_sent", _("Referral sent")
+    PSYCHIATRIC_DISCHARGE = "psychiatric_discharge", _("Discharge after a psychiatric stay")
+    MANUAL = "manual", _("Enrolled by a worker")
 
 
 class Method(models.TextChoices):
-    PHONE = "phone", "Phone call"
-    VISIT = "visit", "Visit"
-    TEXT = "text", "Text message"
-    LETTER = "letter", "Letter or card"
+    PHONE = "phone", _("Phone call")
+    VISIT = "visit", _("Visit")
+    TEXT = "text", _("Text message")
+    LETTER = "letter", _("Letter or card")
 
 
 class Performer(models.TextChoices):
-    ASSIGNED_WORKER = "assigned_worker", "The case's assigned worker"
-    SUPERVISOR = "supervisor", "The team's supervisor"
+    ASSIGNED_WORKER = "assigned_worker", _("The case's assigned worker")
+    SUPERVISOR = "supervisor", _("The team's supervisor")
 
 
 class Unit(models.TextChoices):
     """How a step's offsets count. See followups/schedule.py for the written DST rule."""
 
-    DAYS = "days", "Days (calendar days in the agency's time zone)"
-    HOURS = "hours", "Hours (elapsed time)"
+    DAYS = "days", _("Days (calendar days in the agency's time zone)")
+    HOURS = "hours", _("Hours (elapsed time)")
 
 
 class EndRule(models.TextChoices):
     """When an enrolment ends besides running out of steps."""
 
-    STEPS_DONE = "steps_done", "When every step is done, missed or cancelled"
+    STEPS_DONE = "steps_done", _("When every step is done, missed or cancelled")
     ENGAGED_IN_CARE = (
         "engaged_in_care",
-        ("When the client has attended a mental health appointment or declines further calls"),
+        _("When the client has attended a mental health appointment or declines further calls"),
     )
 
 
@@ -113,7 +123,7 @@ class ProtocolVersion(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
     description = models.TextField(
-        max_length=4000, help_text="What the protocol is for and the evidence it follows."
+        max_length=4000, help_text=_("What the protocol is for and the evidence it follows.")
     )
     end_rule = models.CharField(max_length=30, choices=EndRule.choices, default=EndRule.STEPS_DONE)
     created_at = models.DateTimeField(default=timezone.now)
@@ -175,19 +185,19 @@ class ProtocolStep(models.Model):
 
 
 class VisitKind(models.TextChoices):
-    ED = "ed", "Emergency department visit"
-    INPATIENT = "inpatient", "Inpatient admission"
+    ED = "ed", _("Emergency department visit")
+    INPATIENT = "inpatient", _("Inpatient admission")
 
 
 class VisitReason(models.TextChoices):
     """The principal reason, as HEDIS FUM (mental illness, intentional self-harm) and FUA
     (substance use disorder, drug overdose) select ED visits."""
 
-    MENTAL_HEALTH = "mental_health", "Mental health crisis"
-    SELF_HARM = "self_harm", "Intentional self-harm"
-    SUBSTANCE_USE = "substance_use", "Substance use"
-    OVERDOSE = "overdose", "Drug overdose"
-    OTHER = "other", "Other (medical)"
+    MENTAL_HEALTH = "mental_health", _("Mental health crisis")
+    SELF_HARM = "self_harm", _("Intentional self-harm")
+    SUBSTANCE_USE = "substance_use", _("Substance use")
+    OVERDOSE = "overdose", _("Drug overdose")
+    OTHER = "other", _("Other (medical)")
 
 
 FUM_REASONS = (VisitReason.MENTAL_HEALTH, VisitReason.SELF_HARM)
@@ -262,9 +272,9 @@ class HospitalVisit(models.Model):
 
 
 class EnrolmentStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    ENDED = "ended", "Ended"
-    CANCELLED = "cancelled", "Cancelled"
+    ACTIVE = "active", _("Active")
+    ENDED = "ended", _("Ended")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Enrolment(models.Model):
@@ -276,7 +286,10 @@ class Enrolment(models.Model):
         ProtocolVersion, on_delete=models.PROTECT, related_name="enrolments"
     )
     trigger = models.CharField(max_length=30, choices=Trigger.choices)
-    reason = models.CharField(max_length=300, help_text="Why the client was enrolled.")
+    reason = models.CharField(max_length=300, help_text=_("Why the client was enrolled."))
+    # The reason's message and arguments when the product wrote it (core.i18n.stored_text),
+    # shown in each reader's language; null for a reason a person typed.
+    reason_i18n = models.JSONField(null=True, blank=True, editable=False)
     anchor_at = models.DateTimeField()
     source_contact = models.ForeignKey(
         "cases.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -292,6 +305,7 @@ class Enrolment(models.Model):
     )
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=300, blank=True)
+    end_reason_i18n = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -326,17 +340,27 @@ class Enrolment(models.Model):
     def __str__(self) -> str:
         return f"{self.version} for case {self.case_id}"
 
+    @property
+    def display_reason(self) -> str:
+        """Why the client was enrolled, in the reader's language when the product wrote it."""
+        return _shown(self.reason, self.reason_i18n)
+
+    @property
+    def display_end_reason(self) -> str:
+        """Why it ended, in the reader's language when the product wrote it."""
+        return _shown(self.end_reason, self.end_reason_i18n)
+
 
 # --- Follow-ups -----------------------------------------------------------------------------
 
 
 class Status(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    DUE = "due", "Due"
-    OVERDUE = "overdue", "Overdue"
-    COMPLETED = "completed", "Completed"
-    MISSED = "missed", "Missed"
-    CANCELLED = "cancelled", "Cancelled"
+    SCHEDULED = "scheduled", _("Scheduled")
+    DUE = "due", _("Due")
+    OVERDUE = "overdue", _("Overdue")
+    COMPLETED = "completed", _("Completed")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 OPEN_STATUSES = (Status.SCHEDULED, Status.DUE, Status.OVERDUE)
@@ -399,7 +423,9 @@ class FollowUp(models.Model):
     )
     occurrence = models.PositiveIntegerField(default=1)
     title = models.CharField(max_length=200)
-    reason = models.CharField(max_length=300, help_text="Why this follow-up exists.")
+    reason = models.CharField(max_length=300, help_text=_("Why this follow-up exists."))
+    # As Enrolment.reason_i18n: copied from the enrolment, null for a one-off's.
+    reason_i18n = models.JSONField(null=True, blank=True, editable=False)
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.PHONE)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="followups"
@@ -417,6 +443,7 @@ class FollowUp(models.Model):
         "cases.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     cancel_reason = models.CharField(max_length=300, blank=True)
+    cancel_reason_i18n = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -480,6 +507,25 @@ class FollowUp(models.Model):
         return f"{self.title} (case {self.case_id})"
 
     @property
+    def display_title(self) -> str:
+        """The title in the reader's language: the product's own words in it (a one-off's
+        default title, a repeating step's "2 of 4") translated; the protocol's and the
+        step's names, and a title a worker typed, as stored (followups.texts)."""
+        return texts.shown_title(
+            self.title, from_step=self.step_id is not None, occurrence=self.occurrence
+        )
+
+    @property
+    def display_reason(self) -> str:
+        """Why it exists, in the reader's language when the product wrote it."""
+        return _shown(self.reason, self.reason_i18n)
+
+    @property
+    def display_cancel_reason(self) -> str:
+        """Why it was cancelled, in the reader's language when the product wrote it."""
+        return _shown(self.cancel_reason, self.cancel_reason_i18n)
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
@@ -522,11 +568,11 @@ class FollowUp(models.Model):
 
 
 class AttemptOutcome(models.TextChoices):
-    REACHED = "reached", "Reached"
-    NO_ANSWER = "no_answer", "No answer"
-    LEFT_MESSAGE = "left_message", "Left a message"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
-    DECLINED = "declined", "Declined"
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    LEFT_MESSAGE = "left_message", _("Left a message")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    DECLINED = "declined", _("Declined")
 
 
 class Attempt(models.Model):
@@ -541,26 +587,37 @@ class Attempt(models.Model):
     contact = models.ForeignKey(
         "cases.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The form's one-time id: an attempt sent twice (a retry from the phone's outbox) is
+    # logged once.
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["followup", "at"], name="attempt_followup_at_idx")]
+        constraints = [
+            # A repeated submit of the same form logs one attempt (services.log_attempt).
+            models.UniqueConstraint(
+                fields=["by", "submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="attempt_submission_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class FollowUpEventKind(models.TextChoices):
-    CREATED = "created", "Scheduled"
-    STATUS = "status", "Status changed"
-    ATTEMPT = "attempt", "Attempt logged"
-    ATTEMPT_UNDONE = "attempt_undone", "Attempt undone"
-    COMPLETED = "completed", "Completed"
-    RESCHEDULED = "rescheduled", "Due date moved"
-    REASSIGNED = "reassigned", "Reassigned"
-    CANCELLED = "cancelled", "Cancelled"
-    PARKED = "parked", "Processing stopped after repeated failures"
-    RELEASED = "released", "Processing resumed"
+    CREATED = "created", _("Scheduled")
+    STATUS = "status", _("Status changed")
+    ATTEMPT = "attempt", _("Attempt logged")
+    ATTEMPT_UNDONE = "attempt_undone", _("Attempt undone")
+    COMPLETED = "completed", _("Completed")
+    RESCHEDULED = "rescheduled", _("Due date moved")
+    REASSIGNED = "reassigned", _("Reassigned")
+    CANCELLED = "cancelled", _("Cancelled")
+    PARKED = "parked", _("Processing stopped after repeated failures")
+    RELEASED = "released", _("Processing resumed")
 
 
 class FollowUpEvent(models.Model):
@@ -584,3 +641,9 @@ class FollowUpEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at}"
+
+    @property
+    def display_reason(self) -> str:
+        """The reason, in the reader's language when the product wrote it (as a fixed text,
+        or as a stored text kept in detail["reason_i18n"])."""
+        return _shown(self.reason, (self.detail or {}).get("reason_i18n"))

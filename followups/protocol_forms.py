@@ -3,6 +3,8 @@ note, and one form per step (a formset). They validate and hand their values to
 followups.services.save_protocol_version, which checks them again."""
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from followups.models import EndRule, Method, Performer, Unit
 from followups.services import MAX_OFFSET
@@ -13,17 +15,18 @@ LARGEST_OFFSET = max(MAX_OFFSET.values())
 
 class ProtocolVersionForm(forms.Form):
     description = forms.CharField(
+        label=_("Description"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="What the protocol is for and the evidence it follows.",
-        error_messages={"required": "Describe the protocol and its evidence."},
+        help_text=_("What the protocol is for and the evidence it follows."),
+        error_messages={"required": _("Describe the protocol and its evidence.")},
     )
-    end_rule = forms.ChoiceField(label="Ends", choices=EndRule.choices)
+    end_rule = forms.ChoiceField(label=_("Ends"), choices=EndRule.choices)
     change_note = forms.CharField(
-        label="What changed and why",
+        label=_("What changed and why"),
         max_length=300,
-        help_text="Kept with the new version, with your name.",
-        error_messages={"required": "Say what changed and why."},
+        help_text=_("Kept with the new version, with your name."),
+        error_messages={"required": _("Say what changed and why.")},
     )
 
     def clean_description(self):
@@ -33,27 +36,36 @@ class ProtocolVersionForm(forms.Form):
         return self.cleaned_data["change_note"].replace("\x00", "")
 
 
+def _at_most(most: int, unit: str) -> str:
+    """ "Keep it to at most 1830 days." """
+    if unit == Unit.HOURS:
+        return gettext("Keep it to at most %(n)s hours.") % {"n": most}
+    return gettext("Keep it to at most %(n)s days.") % {"n": most}
+
+
 class StepForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    unit = forms.ChoiceField(choices=Unit.choices, initial=Unit.DAYS)
-    start = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label="Opens at")
-    due = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label="Due by")
-    end = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label="Closes after")
-    method = forms.ChoiceField(choices=Method.choices, initial=Method.PHONE)
+    name = forms.CharField(label=_("Name"), max_length=120)
+    unit = forms.ChoiceField(label=_("Unit"), choices=Unit.choices, initial=Unit.DAYS)
+    start = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label=_("Opens at"))
+    due = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label=_("Due by"))
+    end = forms.IntegerField(min_value=0, max_value=LARGEST_OFFSET, label=_("Closes after"))
+    method = forms.ChoiceField(label=_("Method"), choices=Method.choices, initial=Method.PHONE)
     performer = forms.ChoiceField(
-        label="Who", choices=Performer.choices, initial=Performer.ASSIGNED_WORKER
+        label=_("Who"), choices=Performer.choices, initial=Performer.ASSIGNED_WORKER
     )
     repeat_every = forms.IntegerField(
+        label=_("Repeat every"),
         min_value=1,
         max_value=LARGEST_OFFSET,
         required=False,
-        help_text="Units between repeats (blank: no repeat).",
+        help_text=_("Units between repeats (blank: no repeat)."),
     )
     repeat_times = forms.IntegerField(
+        label=_("Repeat times"),
         min_value=2,
         max_value=100,
         required=False,
-        help_text="Times in all (blank with a repeat: until the protocol ends).",
+        help_text=_("Times in all (blank with a repeat: until the protocol ends)."),
     )
 
     def clean_name(self):
@@ -64,22 +76,26 @@ class StepForm(forms.Form):
         start, due, end = data.get("start"), data.get("due"), data.get("end")
         if None not in (start, due, end) and not start <= due <= end:
             raise forms.ValidationError(
-                "The window must open, fall due and close in that order (opens <= due <= closes)."
+                gettext(
+                    "The window must open, fall due and close in that order "
+                    "(opens <= due <= closes)."
+                )
             )
         most = MAX_OFFSET.get(data.get("unit"))
         if most is not None:
             # A repeat or an offset past this would overflow the dates of a schedule.
             for name in ("start", "due", "end", "repeat_every"):
                 if (data.get(name) or 0) > most:
-                    self.add_error(name, f"Keep it to at most {most} {data['unit']}.")
+                    self.add_error(name, _at_most(most, data["unit"]))
                     data.pop(name, None)
             start, due, end = data.get("start"), data.get("due"), data.get("end")
         every, times = data.get("repeat_every"), data.get("repeat_times")
         if times and not every:
-            self.add_error("repeat_every", "Say how often it repeats.")
+            self.add_error("repeat_every", gettext("Say how often it repeats."))
         if every and None not in (start, end) and every <= end - start:
             self.add_error(
-                "repeat_every", "It would repeat before its window closes: repeat less often."
+                "repeat_every",
+                gettext("It would repeat before its window closes: repeat less often."),
             )
         return data
 

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
@@ -25,7 +26,7 @@ STEP_FIELDS = ("name", "unit", "start", "due", "end", "method", "performer")
 
 def _require_reader(request, page):
     if request.user.role not in READERS or not request.user.agency_id:
-        refuse(request, page, "Protocols are for supervisors and agency admins.")
+        refuse(request, page, _("Protocols are for supervisors and agency admins."))
 
 
 def _protocol_for(request, pk, *, page, admin=False) -> Protocol:
@@ -34,10 +35,10 @@ def _protocol_for(request, pk, *, page, admin=False) -> Protocol:
     protocol = Protocol.objects.filter(agency_id=request.user.agency_id, pk=pk).first()
     if protocol is None or not request.user.agency_id:
         record_denied(request, Protocol, pk, "not visible", page=page)
-        raise Http404("No protocol found.")
+        raise Http404(_("No protocol found."))
     _require_reader(request, page)
     if admin and request.user.role != Role.AGENCY_ADMIN:
-        refuse(request, page, "Only agency admins change protocols.")
+        refuse(request, page, _("Only agency admins change protocols."))
     return protocol
 
 
@@ -99,7 +100,9 @@ def protocol_edit(request, pk):
                     form.add_error(None, str(exc))
             else:
                 messages.success(
-                    request, f"Version {version.number} saved: it applies to new enrolments."
+                    request,
+                    _("Version %(number)s saved: it applies to new enrolments.")
+                    % {"number": version.number},
                 )
                 return redirect("followups:protocol_detail", pk=protocol.pk)
     else:
@@ -135,9 +138,10 @@ def protocol_active(request, pk):
     services.set_protocol_active(
         actor=request.user, protocol=protocol, active=active, request=request
     )
-    messages.success(
-        request,
-        f"{protocol.name} is {'on' if active else 'off'} for new enrolments; running ones "
-        "carry on.",
+    message = (
+        _("%(protocol)s is on for new enrolments; running ones carry on.")
+        if active
+        else _("%(protocol)s is off for new enrolments; running ones carry on.")
     )
+    messages.success(request, message % {"protocol": protocol.name})
     return redirect("followups:protocol_detail", pk=protocol.pk)

@@ -5,6 +5,7 @@ import datetime
 
 from django.db import models
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
 
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
@@ -69,15 +70,21 @@ def describe(fu, now):
     fu.shown_status = fu.status_at(now)
     fu.shown_status_label = Status(fu.shown_status).label
     if fu.status == Status.COMPLETED:
-        fu.window_note = "Done"
+        fu.window_note = _("Done")
     elif fu.status == Status.CANCELLED:
-        fu.window_note = f"Cancelled: {fu.cancel_reason}"
+        fu.window_note = _("Cancelled: %(reason)s") % {"reason": fu.display_cancel_reason}
     elif now < fu.window_start:
-        fu.window_note = f"window opens in {timeuntil(fu.window_start, now, depth=1)}"
+        fu.window_note = _("window opens in %(time)s") % {
+            "time": timeuntil(fu.window_start, now, depth=1)
+        }
     elif now < fu.window_end:
-        fu.window_note = f"window closes in {timeuntil(fu.window_end, now, depth=1)}"
+        fu.window_note = _("window closes in %(time)s") % {
+            "time": timeuntil(fu.window_end, now, depth=1)
+        }
     else:
-        fu.window_note = f"window closed {timesince(fu.window_end, now, depth=1)} ago"
+        fu.window_note = _("window closed %(time)s ago") % {
+            "time": timesince(fu.window_end, now, depth=1)
+        }
     fu.last_outcome_label = (
         Attempt(outcome=fu.last_outcome).get_outcome_display()
         if getattr(fu, "last_outcome", None)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import Action
@@ -16,7 +17,8 @@ from audit.services import record_list, refuse
 from core.exceptions import DomainError
 from core.forms import add_error
 from core.ids import as_id
-from followups import engine, services
+from core.offline import keep_offline
+from followups import engine, services, texts
 from followups.access import (
     get_followup_for_user,
 )
@@ -66,7 +68,9 @@ def today(request):
     soonest; what opens within a day; and what was missed in the last week."""
     user = request.user
     if not user.works_cases:
-        refuse(request, "followups_today", "Only social workers and supervisors have follow-ups.")
+        refuse(
+            request, "followups_today", _("Only social workers and supervisors have follow-ups.")
+        )
     rows, sections = _today_sections(user, timezone.now())
     record_list(
         request=request,
@@ -75,7 +79,9 @@ def today(request):
         client_ids=[fu.case.client_id for fu in rows],
         detail={"page": "today"},
     )
-    return render(request, "followups/today.html", {**sections, "attempt_form": AttemptForm()})
+    response = render(request, "followups/today.html", {**sections, "attempt_form": AttemptForm()})
+    # The phone keeps the worker's Today list for reading offline (core.offline).
+    return keep_offline(response, user)
 
 
 def _today_row(request, fu, *, error="", undo=None, reaching=False, note="", done=""):
@@ -197,9 +203,9 @@ def release(request, pk):
             client_id=fu.case.client_id,
             detail={"reason": "not a supervisor of this case's team"},
         )
-        raise PermissionDenied("Only a supervisor of this case's team can resume it.")
+        raise PermissionDenied(_("Only a supervisor of this case's team can resume it."))
     if fu.parked_at is not None:
-        engine.release(fu, request.user, reason="Resumed by a supervisor")
+        engine.release(fu, request.user, reason=texts.RESUMED_BY_SUPERVISOR)
         audit(
             request=request,
             action=Action.UPDATE,
@@ -207,7 +213,7 @@ def release(request, pk):
             client_id=fu.case.client_id,
             detail={"released": True},
         )
-        messages.success(request, "Processing resumed: the follow-up is checked again now.")
+        messages.success(request, _("Processing resumed: the follow-up is checked again now."))
     return redirect("followups:detail", pk=fu.pk)
 
 
@@ -226,6 +232,8 @@ def attempt(request, pk):
                 outcome=form.cleaned_data["outcome"],
                 method=form.cleaned_data["method"] or None,
                 note=form.cleaned_data["note"],
+                at=form.cleaned_data["saved_at"],
+                submission_id=form.cleaned_data["submission_id"],
                 request=request,
             )
         except DomainError as exc:
@@ -240,7 +248,7 @@ def attempt(request, pk):
         return _today_row(request, fu, error=error, undo=logged, reaching=reaching, note=note)
     if form.errors:
         return _detail_page(request, _get_followup(request, pk), forms={"attempt": form})
-    messages.success(request, "Attempt logged.")
+    messages.success(request, _("Attempt logged."))
     return redirect("followups:detail", fu.pk)
 
 
@@ -253,18 +261,18 @@ def undo_attempt(request, pk, attempt_pk):
     attempt = fu.attempts.filter(pk=as_id(attempt_pk)).first() if as_id(attempt_pk) else None
     error = ""
     if attempt is None:
-        error = "Nothing to undo: that attempt is not there any more."
+        error = _("Nothing to undo: that attempt is not there any more.")
     else:
         try:
             services.undo_attempt(actor=request.user, attempt=attempt, request=request)
         except DomainError as exc:
             error = str(exc)
     if request.htmx:
-        return _today_row(request, fu, error=error, done="" if error else "Undone.")
+        return _today_row(request, fu, error=error, done="" if error else _("Undone."))
     if error:
         messages.error(request, error)
         return _detail_page(request, _get_followup(request, pk))
-    messages.success(request, "Attempt undone.")
+    messages.success(request, _("Attempt undone."))
     return redirect("followups:detail", fu.pk)
 
 
@@ -292,7 +300,7 @@ def complete(request, pk):
             actor=request.user, followup=fu, note=data["note"], request=request
         )
 
-    return _detail_action(request, pk, CompleteForm, "complete", act, "Follow-up marked done.")
+    return _detail_action(request, pk, CompleteForm, "complete", act, _("Follow-up marked done."))
 
 
 @login_required
@@ -307,7 +315,7 @@ def move(request, pk):
             request=request,
         )
 
-    return _detail_action(request, pk, MoveForm, "move", act, "Due date moved.")
+    return _detail_action(request, pk, MoveForm, "move", act, _("Due date moved."))
 
 
 @login_required
@@ -318,4 +326,4 @@ def cancel(request, pk):
             actor=request.user, followup=fu, reason=data["reason"], request=request
         )
 
-    return _detail_action(request, pk, CancelForm, "cancel", act, "Follow-up cancelled.")
+    return _detail_action(request, pk, CancelForm, "cancel", act, _("Follow-up cancelled."))

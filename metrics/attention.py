@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.cssrs import RISK_ORDER
 from cases.models import Case, CaseStatus, Contact
@@ -295,7 +296,7 @@ def no_contact_workers(*, agency_id, teams=None, worker=None, now=None, zone=Non
     rows = [
         NoContactRow(
             worker_id=worker_id,
-            label=names.get(worker_id, f"User {worker_id}"),
+            label=names.get(worker_id, _("User %(id)s") % {"id": worker_id}),
             open_cases=open_cases[worker_id],
             no_contact_14=len(ids[14]),
             no_contact_30=len(ids[30]),

@@ -5,7 +5,10 @@ dots: the 7-day FUM rate (0-100 %, right-hand scale). Each week is a link to the
 follow-ups due that week, with a tooltip giving the numbers.
 """
 
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 36, 40, 12, 28
@@ -34,12 +37,19 @@ def trend_svg(weeks, *, link) -> str:
     groups, points = [], []
     for i, week in enumerate(weeks):
         x = LEFT + i * slot + slot * 0.15
-        rate = "no rate" if week.fum_rate is None else f"{week.fum_rate:.0%}"
-        tip = (
-            f"Week of {week.week_start:%b} {week.week_start.day}: {week.due} due, "
-            f"{week.done_within_window} done within window, 7-day FUM {rate} "
-            f"({week.fum_numerator} of {week.fum_denominator - week.fum_pending})"
-        )
+        rate = _("no rate") if week.fum_rate is None else f"{week.fum_rate:.0%}"
+        tip = _(
+            "Week of %(week)s: %(due)s due, %(done)s done within window, 7-day FUM %(rate)s "
+            "(%(numerator)s of %(denominator)s)"
+        ) % {
+            # The week's first day: "Mar 3" in English (a date format, translatable).
+            "week": date_format(week.week_start, pgettext("week in the chart's tooltips", "M j")),
+            "due": week.due,
+            "done": week.done_within_window,
+            "rate": rate,
+            "numerator": week.fum_numerator,
+            "denominator": week.fum_denominator - week.fum_pending,
+        }
         groups.append(
             format_html(
                 '<a href="{}"><title>{}</title>'
@@ -58,7 +68,9 @@ def trend_svg(weeks, *, link) -> str:
                 _n(TOP + plot_h - y_count(week.done_within_window)),
                 _n(x + bar),
                 HEIGHT - 10,
-                f"{week.week_start.month}/{week.week_start.day}",
+                # The week's first day on the axis: "3/14" (month/day) in English.
+                _("%(month)s/%(day)s")
+                % {"month": week.week_start.month, "day": week.week_start.day},
             )
         )
         if week.fum_rate is not None:
@@ -95,12 +107,12 @@ def trend_svg(weeks, *, link) -> str:
         # and each week here is a link (axe's nested-interactive).
         '<svg class="trend-chart" viewBox="0 0 {} {}" role="group" '
         'aria-labelledby="trend-title" preserveAspectRatio="xMidYMid meet">'
-        '<title id="trend-title">Weekly follow-ups due, done within window, and the 7-day '
-        "FUM rate</title>"
+        '<title id="trend-title">{}</title>'
         # Its colours are in casebook.css: the Content-Security-Policy refuses inline styles.
         "{}{}{}</svg>",
         WIDTH,
         HEIGHT,
+        _("Weekly follow-ups due, done within window, and the 7-day FUM rate"),
         axes,
         format_html_join("", "{}", ((group,) for group in groups)),
         line,

@@ -76,6 +76,7 @@ from typing import Any
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Agency, Team, User, zone_of
 from followups.models import OPEN_STATUSES, FollowUp, Method, Status
@@ -345,14 +346,16 @@ def compliance(
     source = ComplianceIds(followups, now)
     team_rows = [
         ComplianceRow(
-            key=k, label=team_names.get(k, "No team"), counts=_counts(v, source, ("team", k))
+            key=k,
+            label=team_names.get(k, _("No team")),
+            counts=_counts(v, source, ("team", k)),
         )
         for k, v in by_team.items()
     ]
     worker_rows = [
         ComplianceRow(
             key=k,
-            label=workers.get(k, f"User {k}"),
+            label=workers.get(k, _("User %(id)s") % {"id": k}),
             counts=_counts(v, source, ("worker", k)),
         )
         for k, v in by_worker.items()

@@ -1,12 +1,28 @@
 import datetime
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team, User
 from metrics.response import period_problem, response_period
 from metrics.scope import fill_period, in_calendar, period_error, scope_teams, scope_workers
 
 PRESETS = (7, 30, 90)
+
+
+def _last_days(n: int) -> str:
+    return ngettext("Last %(n)s day", "Last %(n)s days", n) % {"n": n}
+
+
+# "Last 7 days", in the reader's language when shown.
+_last = lazy(_last_days, str)
+
+
+def _presets(days) -> list:
+    """The period's choices: custom, or the last N days."""
+    return [("", _("Custom"))] + [(str(d), _last(d)) for d in days]
 
 
 class TeamChoiceField(forms.ModelChoiceField):
@@ -26,16 +42,30 @@ class MetricsFilterForm(forms.Form):
     (metrics.scope). `cleaned_data` holds the inputs of metrics.scope.resolve_scope."""
 
     days = forms.TypedChoiceField(
-        choices=[("", "Custom")] + [(str(d), f"Last {d} days") for d in PRESETS],
+        choices=_presets(PRESETS),
         coerce=int,
         empty_value=None,
         required=False,
-        label="Period",
+        label=_("Period"),
     )
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    team = TeamChoiceField(queryset=Team.objects.none(), required=False, empty_label="All teams")
-    worker = WorkerChoiceField(queryset=User.objects.none(), required=False, empty_label="Everyone")
+    start = forms.DateField(
+        label=_("Start"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("End"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    team = TeamChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("All teams"),
+    )
+    worker = WorkerChoiceField(
+        label=_("Worker"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Everyone"),
+    )
 
     def __init__(self, *args, user, today, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,15 +87,15 @@ class MetricsFilterForm(forms.Form):
             data["start"], data["end"] = fill_period(None, None, self.today)
             return data
         if start is None:
-            self.add_error("start", "Give the first day of the period.")
+            self.add_error("start", gettext("Give the first day of the period."))
         if end is None:
-            self.add_error("end", "Give the last day of the period.")
+            self.add_error("end", gettext("Give the last day of the period."))
         if start and end:
             error = period_error(start, end)
             if error:
                 self.add_error(*error)
             elif not (in_calendar(start, self.today) and in_calendar(end, self.today)):
-                self.add_error("start", "Check the years of the period.")
+                self.add_error("start", gettext("Check the years of the period."))
         return data
 
     def refused_choices(self) -> dict:
@@ -87,14 +117,18 @@ class ResponsePeriodForm(forms.Form):
     (metrics.response.response_period). `cleaned_data` holds the period's two days."""
 
     days = forms.TypedChoiceField(
-        choices=[("", "Custom")] + [(str(d), f"Last {d} days") for d in RESPONSE_PRESETS],
+        choices=_presets(RESPONSE_PRESETS),
         coerce=int,
         empty_value=None,
         required=False,
-        label="Period",
+        label=_("Period"),
     )
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("Start"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("End"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, today, **kwargs):
         super().__init__(*args, **kwargs)

@@ -58,8 +58,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Extract, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from cases.models import Contact, ContactSource, Disposition
+from core.i18n import StrOrPromise
 from metrics.compliance import (
     agency_zone,
     bucket_conditions,
@@ -71,7 +73,9 @@ from metrics.hedis import evaluate
 from metrics.scope import scope_q
 
 NOT_DIVERTED = (Disposition.EMERGENCY_ROOM, Disposition.HOSPITALISED)
-DIVERSION_DEFINITION = "Contacts not ending in an ED transport or admission, over all contacts"
+DIVERSION_DEFINITION = gettext_lazy(
+    "Contacts not ending in an ED transport or admission, over all contacts"
+)
 MAX_WEEKS = 104
 # on_scene_at - received_at: null unless both are known.
 RESPONSE_TIME = ExpressionWrapper(F("on_scene_at") - F("received_at"), output_field=DurationField())
@@ -163,7 +167,7 @@ class ProgrammeFigures:
     police_backup: Figure
     arrests: Figure
     er_diversions: Figure
-    er_diversion_definition: str = DIVERSION_DEFINITION
+    er_diversion_definition: StrOrPromise = DIVERSION_DEFINITION
     source: ContactIds | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -42,7 +42,7 @@ import datetime
 import math
 import zoneinfo
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections
@@ -57,9 +57,14 @@ from django.db.models import (
     TextField,
 )
 from django.db.models.functions import Extract, ExtractHour, ExtractIsoWeekDay
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import Role
 from audit.services import refuse
+from core.i18n import StrOrPromise
 from dispatch.models import (
     ActiveRescue,
     Assignment,
@@ -78,7 +83,8 @@ from metrics.scope import in_calendar, period_error
 RESPONSE_ROLES = (Role.SUPERVISOR, Role.AGENCY_ADMIN, Role.DISPATCHER)
 DEFAULT_DAYS = 28
 FRACTIONS = (0.5, 0.9)
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# "Mon" to "Sun" (ISO weekday - 1), in the reader's language (Django's own names).
+DAYS = tuple(WEEKDAYS_ABBR[i] for i in range(7))
 HEAT_LEVELS = 5
 
 SERVED = Q(on_scene_at__isnull=False)
@@ -93,7 +99,7 @@ def can_see_measures(user) -> bool:
     return bool(user.is_authenticated and user.agency_id and user.role in RESPONSE_ROLES)
 
 
-def require_response_access(request, page: str, message: str) -> None:
+def require_response_access(request, page: str, message: StrOrPromise) -> None:
     """403 (its trace in the trail, under `page`) unless the user is a supervisor, an
     agency admin or a dispatcher of an agency: they all see every request of it
     (TeamRequest.objects.visible_to)."""
@@ -116,10 +122,10 @@ def period_problem(start, end, today) -> tuple[str, str] | None:
     the page may show (metrics.scope's rules), else None."""
     for name, day in (("start", start), ("end", end)):
         if day is not None and not in_calendar(day, today):
-            return name, "Check the year of this date."
+            return name, _("Check the year of this date.")
     start, end = response_period(start, end, today)
     if not (in_calendar(start, today) and in_calendar(end, today)):
-        return "start", "Check the years of the period."
+        return "start", _("Check the years of the period.")
     return period_error(start, end)
 
 
@@ -135,51 +141,130 @@ def agency_targets(agency_id: int) -> dict[str, int]:
 # --- The counts and their conditions -------------------------------------------------------
 
 
-def _outcomes(prefix: str, base: Q, label: str) -> dict[str, tuple[str, Q]]:
+def _compose(message: str, args: dict[str, Any]) -> str:
+    return _(message) % {name: str(value) for name, value in args.items()}
+
+
+# A label of the tables below, built once at import and read in each reader's language:
+# `message` (marked with gettext_noop) with its arguments (lazy labels), translated when
+# shown.
+_label = lazy(_compose, str)
+
+# The outcome labels of each group of requests: served, not served, open, not served for
+# a reason.
+OUTCOME_LABELS = {
+    "": (
+        gettext_noop("Requests served"),
+        gettext_noop("Requests not served"),
+        gettext_noop("Requests open (no team on scene yet)"),
+        gettext_noop("Requests not served: %(reason)s"),
+    ),
+    "988-": (
+        gettext_noop("988 hand-offs served"),
+        gettext_noop("988 hand-offs not served"),
+        gettext_noop("988 hand-offs open (no team on scene yet)"),
+        gettext_noop("988 hand-offs not served: %(reason)s"),
+    ),
+    "cad-": (
+        gettext_noop("911 / CAD hand-offs served"),
+        gettext_noop("911 / CAD hand-offs not served"),
+        gettext_noop("911 / CAD hand-offs open (no team on scene yet)"),
+        gettext_noop("911 / CAD hand-offs not served: %(reason)s"),
+    ),
+}
+
+# The reasons as the labels name them, inside a sentence.
+_lower = lazy(lambda text: str(text).lower(), str)
+
+
+def _outcomes(prefix: str, base: Q) -> dict[str, tuple[str, Q]]:
+    served, not_served, still_open, for_reason = OUTCOME_LABELS[prefix]
     figures = {
-        f"{prefix}served": (f"{label}served", base & SERVED),
-        f"{prefix}not-served": (f"{label}not served", base & NOT_SERVED),
-        f"{prefix}open": (f"{label}open (no team on scene yet)", base & OPEN),
+        f"{prefix}served": (_label(served, {}), base & SERVED),
+        f"{prefix}not-served": (_label(not_served, {}), base & NOT_SERVED),
+        f"{prefix}open": (_label(still_open, {}), base & OPEN),
     }
     for reason, reason_label in NotServedReason.choices:
         figures[f"{prefix}not-served-{reason}"] = (
-            f"{label}not served: {str(reason_label).lower()}",
+            _label(for_reason, {"reason": _lower(reason_label)}),
             base & Q(not_served_reason=reason),
         )
     return figures
 
 
+# The details of the 988 hand-offs, as the page lists them under that heading.
+LIFELINE_DETAILS = {
+    "988-warm": gettext_lazy("warm transfer"),
+    "988-line-open": gettext_lazy("line open until arrival"),
+    "988-rescue-voluntary": gettext_lazy("voluntary active rescue"),
+    "988-rescue-involuntary": gettext_lazy("involuntary active rescue"),
+}
+_HAND_OFFS_DETAIL = gettext_noop("988 hand-offs, %(detail)s")
+
 # Key -> (what the drill-down calls it, the condition counted).
-FIGURES: dict[str, tuple[str, Q]] = {
-    "all": ("All requests", Q()),
-    **{f"priority-{p}": (f"{label} requests", Q(priority=p)) for p, label in Priority.choices},
+FIGURES: dict[str, tuple[StrOrPromise, Q]] = {
+    "all": (gettext_lazy("All requests"), Q()),
     **{
-        f"timed-{p}": (f"{label} requests a team reached", Q(priority=p) & SERVED)
+        f"priority-{p}": (
+            _label(gettext_noop("%(priority)s requests"), {"priority": label}),
+            Q(priority=p),
+        )
         for p, label in Priority.choices
     },
-    **_outcomes("", Q(), "Requests "),
-    "police-requested": ("Served, police requested", SERVED & Q(police_requested=True)),
-    "police-present": ("Served, police present", SERVED & Q(police_present=True)),
-    "hold": ("Served, involuntary hold", SERVED & Q(involuntary_hold=True)),
-    "transport": ("Served, involuntary transport", SERVED & Q(involuntary_transport=True)),
-    **{f"source-{s}": (f"From: {label}", Q(source=s)) for s, label in RequestSource.choices},
-    "988": ("988 hand-offs", LIFELINE),
-    "988-warm": ("988 hand-offs, warm transfer", LIFELINE & Q(warm_transfer=True)),
+    **{
+        f"timed-{p}": (
+            _label(gettext_noop("%(priority)s requests a team reached"), {"priority": label}),
+            Q(priority=p) & SERVED,
+        )
+        for p, label in Priority.choices
+    },
+    **_outcomes("", Q()),
+    "police-requested": (
+        gettext_lazy("Served, police requested"),
+        SERVED & Q(police_requested=True),
+    ),
+    "police-present": (gettext_lazy("Served, police present"), SERVED & Q(police_present=True)),
+    "hold": (gettext_lazy("Served, involuntary hold"), SERVED & Q(involuntary_hold=True)),
+    "transport": (
+        gettext_lazy("Served, involuntary transport"),
+        SERVED & Q(involuntary_transport=True),
+    ),
+    **{
+        f"source-{s}": (_label(gettext_noop("From: %(source)s"), {"source": label}), Q(source=s))
+        for s, label in RequestSource.choices
+    },
+    "988": (gettext_lazy("988 hand-offs"), LIFELINE),
+    "988-warm": (
+        _label(_HAND_OFFS_DETAIL, {"detail": LIFELINE_DETAILS["988-warm"]}),
+        LIFELINE & Q(warm_transfer=True),
+    ),
     "988-line-open": (
-        "988 hand-offs, line open until arrival",
+        _label(_HAND_OFFS_DETAIL, {"detail": LIFELINE_DETAILS["988-line-open"]}),
         LIFELINE & Q(line_open_until_arrival=True),
     ),
     "988-rescue-voluntary": (
-        "988 hand-offs, voluntary active rescue",
+        _label(_HAND_OFFS_DETAIL, {"detail": LIFELINE_DETAILS["988-rescue-voluntary"]}),
         LIFELINE & Q(active_rescue=ActiveRescue.VOLUNTARY),
     ),
     "988-rescue-involuntary": (
-        "988 hand-offs, involuntary active rescue",
+        _label(_HAND_OFFS_DETAIL, {"detail": LIFELINE_DETAILS["988-rescue-involuntary"]}),
         LIFELINE & Q(active_rescue=ActiveRescue.INVOLUNTARY),
     ),
-    **_outcomes("988-", LIFELINE, "988 hand-offs "),
-    "cad": ("911 / CAD hand-offs", CAD),
-    **_outcomes("cad-", CAD, "911 / CAD hand-offs "),
+    **_outcomes("988-", LIFELINE),
+    "cad": (gettext_lazy("911 / CAD hand-offs"), CAD),
+    **_outcomes("cad-", CAD),
+}
+
+# Key -> the short label a table of the page shows under its group's heading: a source's
+# own name, a 988 detail, a reason for not serving.
+SHORT_LABELS: dict[str, Any] = {
+    **{f"source-{s}": label for s, label in RequestSource.choices},
+    **LIFELINE_DETAILS,
+    **{
+        f"{prefix}not-served-{reason}": label
+        for prefix in OUTCOME_LABELS
+        for reason, label in NotServedReason.choices
+    },
 }
 
 # Name -> (later stamp, earlier stamp, which requests): the durations whose median and
@@ -277,7 +362,7 @@ def serving_assignments(*, agency_id: int, start, end, zone) -> QuerySet[Assignm
 
 def crew_label(key: str | None) -> str:
     if not key:
-        return "No crew recorded"
+        return _("No crew recorded")
     labels = dict(Credential.choices)
     return " + ".join(str(labels.get(part, part)) for part in key.split("-"))
 
@@ -299,7 +384,7 @@ def _local_cells(requests, zone):
 
 
 def _cell_of(rest: str) -> tuple[int, int] | None:
-    day, _, hour = rest.partition("-")
+    day, _sep, hour = rest.partition("-")
     if not (day.isdigit() and hour.isdigit()):
         return None
     if 1 <= int(day) <= 7 and 0 <= int(hour) <= 23:
@@ -319,24 +404,31 @@ def _crew_behind(requests, assignments, rest: str) -> QuerySet[TeamRequest] | No
 
 def requests_behind(
     key: str, *, agency_id: int, start, end, zone, targets: dict[str, int]
-) -> tuple[str, QuerySet[TeamRequest]] | None:
+) -> tuple[StrOrPromise, QuerySet[TeamRequest]] | None:
     """(title, the requests) behind the count named `key`, by the condition the count
     used; None when `key` names no count."""
     requests = period_requests(agency_id=agency_id, start=start, end=end, zone=zone)
     if key in FIGURES:
         label, condition = FIGURES[key]
         return label, requests.filter(condition)
-    group, _, rest = key.partition("-")
+    group, _sep, rest = key.partition("-")
     if group == "within" and rest in targets:
-        label = f"{Priority(rest).label} requests reached within {targets[rest]} min"
+        label = _("%(priority)s requests reached within %(minutes)s min") % {
+            "priority": Priority(rest).label,
+            "minutes": targets[rest],
+        }
         return label, requests.filter(within_target(rest, targets[rest]))
     if group == "cell" and (cell := _cell_of(rest)) is not None:
         day, hour = cell
-        title = f"Received on {DAYS[day - 1]} {hour:02d}:00–{hour:02d}:59"
+        title = _("Received on %(day)s %(hour)s:00–%(hour)s:59") % {
+            "day": DAYS[day - 1],
+            "hour": f"{hour:02d}",
+        }
         return title, _local_cells(requests, zone).filter(day=day, hour=hour)
     assignments = serving_assignments(agency_id=agency_id, start=start, end=end, zone=zone)
     if group == "crew" and (crews := _crew_behind(requests, assignments, rest)) is not None:
-        return f"Served by a crew of {crew_label(None if rest == 'none' else rest)}", crews
+        crew = crew_label(None if rest == "none" else rest)
+        return _("Served by a crew of %(crew)s") % {"crew": crew}, crews
     return None
 
 
@@ -355,9 +447,11 @@ class Spread:
 @dataclass(frozen=True)
 class Figure:
     key: str
-    label: str
+    label: StrOrPromise
     count: int
     share: float | None  # of what the figure's group says
+    # What a table of the page shows under its group's heading (SHORT_LABELS), else label.
+    short: Any = field(default="", compare=False)
 
     @property
     def percent(self) -> str:
@@ -517,7 +611,10 @@ def _crews(assignments, served: int) -> list[Figure]:
 
 
 def _figure(counted: dict, key: str, of: int) -> Figure:
-    return Figure(key, FIGURES[key][0], counted[key], ratio(counted[key], of))
+    label = FIGURES[key][0]
+    return Figure(
+        key, label, counted[key], ratio(counted[key], of), short=SHORT_LABELS.get(key, label)
+    )
 
 
 def _outcome(counted: dict, prefix: str, total: int) -> Outcomes:
@@ -546,7 +643,7 @@ def _by_priority(counted: dict, spreads: dict, targets: dict[str, int]) -> list[
                 target_minutes=targets[priority],
                 within_target=Figure(
                     f"within-{priority}",
-                    f"Within {targets[priority]} min",
+                    _("Within %(minutes)s min") % {"minutes": targets[priority]},
                     within,
                     ratio(within, counted[f"timed-{priority}"]),
                 ),
@@ -573,7 +670,7 @@ def response_measures(
         zone=str(zone),
         requests=total,
         response=spreads["response"],
-        within_target=Figure("", "Within target", within, ratio(within, served)),
+        within_target=Figure("", _("Within target"), within, ratio(within, served)),
         by_priority=_by_priority(counted, spreads, targets),
         on_scene=spreads["on_scene"],
         outcomes=_outcome(counted, "", total),

@@ -22,6 +22,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, Team, User, zone_of
 from audit.access import record_denied
@@ -94,9 +95,9 @@ def period_error(start, end) -> tuple[str, str] | None:
     """(field, message) for a period that ends before it starts or is longer than
     MAX_PERIOD_DAYS, else None."""
     if end < start:
-        return "end", "The period ends before it starts."
+        return "end", _("The period ends before it starts.")
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        return "start", f"Choose a period of at most {MAX_PERIOD_DAYS} days."
+        return "start", _("Choose a period of at most %(days)s days.") % {"days": MAX_PERIOD_DAYS}
     return None
 
 

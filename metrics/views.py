@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET
 
 from accounts.models import zone_of
@@ -37,8 +39,8 @@ from metrics.response import (
 from metrics.scope import audit_refused, fill_period, require_metrics_access, resolve_scope
 
 HEDIS_NAMES = {
-    "fum": "After an ER visit for mental health or self-harm (FUM, ages 6+)",
-    "fua": "After an ER visit for substance use or overdose (FUA, ages 13+)",
+    "fum": gettext_lazy("After an ER visit for mental health or self-harm (FUM, ages 6+)"),
+    "fua": gettext_lazy("After an ER visit for substance use or overdose (FUA, ages 13+)"),
 }
 DRILLDOWN_PAGE_SIZE = 50
 DROP_OFF_SHOWN = 50
@@ -59,7 +61,7 @@ HEDIS_BUCKETS = {
 def _page_scope(request, page):
     """(scope, form) of the page's query (metrics.scope.resolve_scope). A query that is not
     valid shows the default period for everyone, with its refused choices audited."""
-    require_metrics_access(request, page, "This page is for supervisors and agency admins.")
+    require_metrics_access(request, page, _("This page is for supervisors and agency admins."))
     user = request.user
     today = user.agency.today()
     form = MetricsFilterForm(request.GET or None, user=user, today=today)
@@ -125,7 +127,7 @@ def compliance_page(request):
             "form": form,
             "report": report,
             "count_names": COUNT_NAMES,
-            "totals": _row("All", report.totals, _query(scope)),
+            "totals": _row(_("All"), report.totals, _query(scope)),
             "team_rows": [
                 _row(r.label, r.counts, _query(scope, team=r.key or "")) for r in report.teams
             ],
@@ -239,18 +241,51 @@ def _week_link(scope, week):
 # --- Drill-down ---------------------------------------------------------------------------
 
 
+# What each drill-down lists, as its title says.
+FOLLOWUP_TITLES = {
+    "due": gettext_noop("Follow-ups: due"),
+    "done_within_window": gettext_noop("Follow-ups: done within window"),
+    "completed_late": gettext_noop("Follow-ups: completed late"),
+    "overdue": gettext_noop("Follow-ups: overdue"),
+    "missed": gettext_noop("Follow-ups: missed"),
+    "not_yet_due": gettext_noop("Follow-ups: not yet due"),
+    "cancelled": gettext_noop("Follow-ups: cancelled"),
+    "steps_due": gettext_noop("Follow-ups: steps due"),
+    "steps_done_within_window": gettext_noop("Follow-ups: steps done within window"),
+}
+HEDIS_BUCKET_NAMES = {
+    "denominator": gettext_noop("denominator"),
+    "7-hit": gettext_noop("7 hit"),
+    "7-pending": gettext_noop("7 pending"),
+    "7-missed": gettext_noop("7 missed"),
+    "30-hit": gettext_noop("30 hit"),
+    "30-pending": gettext_noop("30 pending"),
+    "30-missed": gettext_noop("30 missed"),
+    "excluded-admitted": gettext_noop("excluded admitted"),
+    "excluded-repeat": gettext_noop("excluded repeat"),
+    "excluded-age": gettext_noop("excluded age"),
+}
+CONTACT_TITLES = {
+    "all": gettext_noop("Crisis contacts: all"),
+    "police-backup": gettext_noop("Crisis contacts: police backup"),
+    "arrests": gettext_noop("Crisis contacts: arrests"),
+    "er-diversions": gettext_noop("Crisis contacts: er diversions"),
+}
+
+
 def _drilldown_ids(what, scope):
     """(kind, title, ids) for `what`, or None when it names nothing."""
     period = scope.period()
-    group, _, rest = what.partition("-")
+    group, _sep, rest = what.partition("-")
     if group == "followups" and rest in COUNT_NAMES:
         ids = compliance_ids(name=rest, **scope.filters(), **period)
-        return "followup", f"Follow-ups: {rest.replace('_', ' ')}", ids
+        return "followup", _(FOLLOWUP_TITLES[rest]), ids
     if group in MEASURES and rest in HEDIS_BUCKETS:
         rates = hedis_rates(**scope.filters(), **period, measure=group)
         return (
             "visit",
-            f"{group.upper()} ER visits: {rest.replace('-', ' ')}",
+            _("%(measure)s ER visits: %(what)s")
+            % {"measure": group.upper(), "what": _(HEDIS_BUCKET_NAMES[rest])},
             (HEDIS_BUCKETS[rest](rates)),
         )
     if group == "contacts":
@@ -264,23 +299,25 @@ def _drilldown_ids(what, scope):
             "er-diversions": figures.er_diversions.ids,
         }
         if rest in fixed:
-            return "contact", f"Crisis contacts: {rest.replace('-', ' ')}", fixed[rest]
+            return "contact", _(CONTACT_TITLES[rest]), fixed[rest]
         for prefix, buckets in (
             ("source-", figures.by_source),
             ("disposition-", figures.dispositions),
         ):
             for bucket in buckets:
                 if rest == prefix + bucket.key:
-                    return "contact", f"Crisis contacts: {bucket.label}", bucket.ids
-        return "contact", "Crisis contacts", []
+                    title = _("Crisis contacts: %(what)s") % {"what": bucket.label}
+                    return "contact", title, bucket.ids
+        return "contact", _("Crisis contacts"), []
     if what in ("no-contact-14", "no-contact-30"):
         days = int(what.rsplit("-", 1)[1])
         rows = no_contact_workers(**scope.filters())
         ids = sorted(i for r in rows for i in getattr(r, f"case_ids_{days}"))
-        return "case", f"Open cases without contact for {days} days or more", ids
+        title = _("Open cases without contact for %(days)s days or more") % {"days": days}
+        return "case", title, ids
     if what == "drop-off":
         rows = drop_off(**scope.filters())
-        return "case", "Clients at risk of dropping off", [r.case_id for r in rows]
+        return "case", _("Clients at risk of dropping off"), [r.case_id for r in rows]
     return None
 
 
@@ -295,10 +332,10 @@ DRILLDOWN_MODELS = {
 @login_required
 @require_GET
 def drilldown(request, what):
-    scope, _ = _page_scope(request, "metrics_drilldown")
+    scope, _rest = _page_scope(request, "metrics_drilldown")
     found = _drilldown_ids(what, scope)
     if found is None:
-        raise Http404("No such figure.")
+        raise Http404(_("No such figure."))
     kind, title, ids = found
     page = Paginator(ids, DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
     model, related = DRILLDOWN_MODELS[kind]
@@ -330,7 +367,7 @@ def drilldown(request, what):
 
 # --- The response measures ----------------------------------------------------------------
 
-RESPONSE_REFUSAL = "This page is for supervisors, agency admins and dispatchers."
+RESPONSE_REFUSAL = gettext_lazy("This page is for supervisors, agency admins and dispatchers.")
 REQUESTS_PAGE_SIZE = 50
 
 
@@ -396,10 +433,10 @@ def response_page(request):
 @login_required
 @require_GET
 def response_requests(request, what):
-    scope, _ = _response_scope(request, "metrics_response_requests")
+    scope, _rest = _response_scope(request, "metrics_response_requests")
     found = requests_behind(what, **scope)
     if found is None:
-        raise Http404("No such figure.")
+        raise Http404(_("No such figure."))
     title, requests = found
     rows = requests.order_by("-received_at", "-pk").only(
         "pk",

@@ -11,18 +11,26 @@ never appear.
 
 Reminders go out in the daytime of the agency's time zone: a follow-up whose window opens
 at midnight is reminded at QUIET_HOURS_END that morning, not at midnight.
+
+The texts are in the active language: the caller composes them in the client's
+(notifications.services.reminder_content). Their translations must stay as neutral as the
+English.
 """
 
 import datetime
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from accounts.models import Agency
 from cases.models import ReminderChannel
 
-REMINDER_SUBJECT = "A reminder"
-REMINDER_TEXT = (
+REMINDER_SUBJECT = gettext_lazy("A reminder")
+# "STOP" is the carrier's opt-out keyword: it stays as it is in every language.
+REMINDER_TEXT = gettext_lazy(
     "Hi, this is a reminder that someone will check in with you soon. Reply STOP to opt out."
 )
-REMINDER_EMAIL = (
+REMINDER_EMAIL = gettext_lazy(
     "Hi,\n\nThis is a reminder that someone will check in with you soon.\n\n"
     "If you would rather not get these reminders, reply to say so.\n"
 )
@@ -32,13 +40,15 @@ QUIET_HOURS_START = 20
 
 
 def reminder_text() -> str:
-    """The text message body: the same for every client and every follow-up."""
-    return REMINDER_TEXT
+    """The text message body: the same for every client and every follow-up (in the active
+    language)."""
+    return str(REMINDER_TEXT)
 
 
 def reminder_email() -> tuple[str, str]:
-    """(subject, body) of the email reminder: the same for everyone."""
-    return REMINDER_SUBJECT, REMINDER_EMAIL
+    """(subject, body) of the email reminder: the same for everyone (in the active
+    language)."""
+    return str(REMINDER_SUBJECT), str(REMINDER_EMAIL)
 
 
 def reminder_address(client) -> tuple[str, str] | None:
@@ -68,7 +78,7 @@ def mask_address(channel: str, address: str) -> str:
     """A client's number or email as staff lists show it: the last two digits, or the
     first letter of the email."""
     if not address:
-        return "(none recorded)"
+        return _("(none recorded)")
     if channel == ReminderChannel.TEXT:
         digits = "".join(c for c in address if c.isdigit())
         return f"••• ••{digits[-2:]}" if len(digits) >= 2 else "•••"

@@ -14,36 +14,38 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 
 
 class Kind(models.TextChoices):
-    FOLLOWUP_DUE = "followup_due", "Follow-up due"
-    FOLLOWUP_OVERDUE = "followup_overdue", "Follow-up overdue"
-    FOLLOWUP_MISSED = "followup_missed", "Follow-up missed (supervisor)"
-    DAILY_DIGEST = "daily_digest", "Daily digest"
-    CLIENT_REMINDER = "client_reminder", "Client reminder"
-    DELIVERY_FAILED = "delivery_failed", "Delivery failed (supervisor)"
-    PROCESSING_PARKED = "processing_parked", "Follow-up processing stopped (supervisor)"
-    REFERRAL_UPDATE = "referral_update", "Referral update from the provider"
-    PROVIDER_LINK = "provider_link", "Referral link to a provider"
-    DISPATCH_ALERT = "dispatch_alert", "Dispatch alert: a team's safety or an assignment"
+    FOLLOWUP_DUE = "followup_due", _("Follow-up due")
+    FOLLOWUP_OVERDUE = "followup_overdue", _("Follow-up overdue")
+    FOLLOWUP_MISSED = "followup_missed", _("Follow-up missed (supervisor)")
+    DAILY_DIGEST = "daily_digest", _("Daily digest")
+    CLIENT_REMINDER = "client_reminder", _("Client reminder")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery failed (supervisor)")
+    PROCESSING_PARKED = "processing_parked", _("Follow-up processing stopped (supervisor)")
+    REFERRAL_UPDATE = "referral_update", _("Referral update from the provider")
+    PROVIDER_LINK = "provider_link", _("Referral link to a provider")
+    DISPATCH_ALERT = "dispatch_alert", _("Dispatch alert: a team's safety or an assignment")
 
 
 class Channel(models.TextChoices):
-    IN_APP = "in_app", "In-app inbox"
-    EMAIL = "email", "Email"
-    TEXT = "text", "Text message"
+    IN_APP = "in_app", _("In-app inbox")
+    EMAIL = "email", _("Email")
+    TEXT = "text", _("Text message")
 
 
 class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", pgettext_lazy("delivery status", "Queued")
+    SENDING = "sending", pgettext_lazy("delivery status", "Sending")
+    SENT = "sent", pgettext_lazy("delivery status", "Sent")
+    FAILED = "failed", pgettext_lazy("delivery status", "Failed")
     # Withdrawn before it went (a provider link revoked while its email waited).
-    CANCELLED = "cancelled", "Cancelled"
+    CANCELLED = "cancelled", pgettext_lazy("delivery status", "Cancelled")
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):

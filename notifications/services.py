@@ -22,22 +22,29 @@ Who hears what (the issue asks for no email per follow-up):
 Staff emails carry a short sentence and a link, never a client's name or anything
 clinical: email is not a secure channel. In-app text may name the client; the inbox is
 behind the login and shows each person only their own rows.
+
+Each text is written in its reader's language (core/i18n.py): what goes to a member of
+staff (in-app or by email) in theirs, a reminder to a client in the client's. These run in
+Celery tasks and the follow-up engine as often as in a request, so the language is set
+here, around the composing, never taken from whoever's request happens to run it.
 """
 
 import datetime
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from cases.models import Case, Client
+from core.i18n import client_language, user_language
 from notifications import client_reminders
 from notifications.models import Channel, DeliveryStatus, Kind, Notification
 
@@ -197,26 +204,43 @@ def _given(fu: FollowUpRow, kinds: Iterable[str], stem: str) -> list[Notificatio
 
 
 def fell_due_text(fu: FollowUpRow) -> tuple[str, str]:
-    """The worker's "fell due" notice: (subject, body). The engine's batches use it too."""
-    return (
-        f"Follow-up due: {fu.title}"[:200],
-        f"{client_label(fu)}: {fu.title}. Due {local_time(fu.due_at, fu)}.",
-    )
+    """The worker's "fell due" notice: (subject, body), in the assigned worker's language.
+    The engine's batches use it too."""
+    with translation.override(user_language(fu.assigned_to)):
+        return (
+            (_("Follow-up due: %(title)s") % {"title": fu.display_title})[:200],
+            _("%(client)s: %(title)s. Due %(due)s.")
+            % {
+                "client": client_label(fu),
+                "title": fu.display_title,
+                "due": local_time(fu.due_at, fu),
+            },
+        )
 
 
 def overdue_text(fu: FollowUpRow) -> tuple[str, str]:
-    """The worker's "overdue" notice: (subject, body)."""
-    return (
-        f"Overdue: {fu.title}"[:200],
-        f"{client_label(fu)}: {fu.title} was due {local_time(fu.due_at, fu)}; "
-        f"its window closes {local_time(fu.window_end, fu)}.",
-    )
+    """The worker's "overdue" notice: (subject, body), in the assigned worker's language."""
+    with translation.override(user_language(fu.assigned_to)):
+        return (
+            (_("Overdue: %(title)s") % {"title": fu.display_title})[:200],
+            _("%(client)s: %(title)s was due %(due)s; its window closes %(closes)s.")
+            % {
+                "client": client_label(fu),
+                "title": fu.display_title,
+                "due": local_time(fu.due_at, fu),
+                "closes": local_time(fu.window_end, fu),
+            },
+        )
 
 
-def reminder_content(channel: str) -> tuple[str, str]:
-    """The client's neutral reminder by `channel`: (subject, body)."""
+def reminder_content(channel: str, client: Client | None = None) -> tuple[str, str]:
+    """The client's neutral reminder by `channel`: (subject, body), in the client's
+    language (`client`; without it, the active language)."""
+    if client is not None:
+        with translation.override(client_language(client)):
+            return reminder_content(channel)
     if channel == Channel.TEXT:
-        return client_reminders.REMINDER_SUBJECT, client_reminders.reminder_text()
+        return str(client_reminders.REMINDER_SUBJECT), client_reminders.reminder_text()
     return client_reminders.reminder_email()
 
 
@@ -264,7 +288,7 @@ def client_reminder(fu: FollowUpRow) -> Notification | None:
     if chosen is None:
         return None
     channel, address = chosen
-    subject, body = reminder_content(channel)
+    subject, body = reminder_content(channel, client)
     send_at = client_reminders.reminder_send_time(timezone.now(), fu.case.agency)
     if send_at > timezone.now():
         logger.info(
@@ -315,16 +339,20 @@ def _tell_staff(
     *,
     kind: str,
     stem: str,
-    subject: str,
-    body: str,
-    email_subject: str,
+    texts: Callable[[], tuple[str, str, str]],
     email_template: str,
 ) -> list[Notification]:
     """Each of `people` in-app (naming the client) and, when they have an address, by an
-    email that names nobody and links to the follow-up."""
+    email that names nobody and links to the follow-up; each in their own language.
+    `texts` gives (subject, body, email subject) in the active language."""
     path = followup_path(fu)
     rows: list[Notification] = []
     for person in people:
+        with translation.override(user_language(person)):
+            subject, body, email_subject = texts()
+            email_body = (
+                _staff_email(email_template, {"url": absolute(path)}) if person.email else ""
+            )
         rows.append(
             notify(
                 agency_id=fu.agency_id,
@@ -349,7 +377,7 @@ def _tell_staff(
                     recipient=person,
                     followup=fu,
                     subject=email_subject,
-                    body=_staff_email(email_template, {"url": absolute(path)}),
+                    body=email_body,
                     url=path,
                 )
             )
@@ -358,17 +386,29 @@ def _tell_staff(
 
 def followup_missed(fu: FollowUpRow) -> list[Notification]:
     """The case team's supervisors, in-app and by email: the window closed undone."""
+
+    def texts() -> tuple[str, str, str]:
+        return (
+            _("Missed: %(title)s") % {"title": fu.display_title},
+            _(
+                "%(client)s: %(title)s, assigned to %(worker)s, was not done before its "
+                "window closed %(closed)s."
+            )
+            % {
+                "client": client_label(fu),
+                "title": fu.display_title,
+                "worker": fu.assigned_to,
+                "closed": local_time(fu.window_end, fu),
+            },
+            _("A follow-up passed its window"),
+        )
+
     return _tell_staff(
         fu,
         supervisors_of(fu.case),
         kind=Kind.FOLLOWUP_MISSED,
         stem=f"missed:{fu.pk}:{fu.window_end.isoformat()}",
-        subject=f"Missed: {fu.title}",
-        body=(
-            f"{client_label(fu)}: {fu.title}, assigned to {fu.assigned_to}, "
-            f"was not done before its window closed {local_time(fu.window_end, fu)}."
-        ),
-        email_subject="A follow-up passed its window",
+        texts=texts,
         email_template="followup_missed.txt",
     )
 
@@ -377,17 +417,25 @@ def followup_parked(fu: FollowUpRow, error: str) -> list[Notification]:
     """Supervisors and agency admins, in-app and by email: the engine stopped trying."""
     stamp = fu.parked_at.isoformat() if fu.parked_at else ""
     people = {p.pk: p for p in supervisors_of(fu.case) + agency_admins(fu.agency_id)}
+
+    def texts() -> tuple[str, str, str]:
+        return (
+            _("Needs a person: %(title)s") % {"title": fu.display_title},
+            _(
+                "%(client)s: %(title)s. The system stopped processing this follow-up after "
+                "repeated errors (%(error)s). Check it by hand."
+            )
+            # The error is the machine's own words, for whoever fixes it.
+            % {"client": client_label(fu), "title": fu.display_title, "error": error[:300]},
+            _("A follow-up needs checking by hand"),
+        )
+
     return _tell_staff(
         fu,
         people.values(),
         kind=Kind.PROCESSING_PARKED,
         stem=f"parked:{fu.pk}:{stamp}",
-        subject=f"Needs a person: {fu.title}",
-        body=(
-            f"{client_label(fu)}: {fu.title}. The system stopped processing this "
-            f"follow-up after repeated errors ({error[:300]}). Check it by hand."
-        ),
-        email_subject="A follow-up needs checking by hand",
+        texts=texts,
         email_template="followup_parked.txt",
     )
 
@@ -404,32 +452,49 @@ def delivery_failed(notification: Notification) -> list[Notification]:
         )
     else:
         people = agency_admins(notification.agency_id)
-    if notification.kind == Kind.PROVIDER_LINK:
-        what = "A referral link to a provider"
-    elif notification.recipient_id is None:
-        what = "A reminder to the client"
-    else:
-        what = "An email"
-    about = f" ({client_label(fu)}: {fu.title})" if fu is not None else ""
     path = reverse("notifications:deliveries") + "?status=failed"
-    return [
-        notify(
-            agency_id=notification.agency_id,
-            kind=Kind.DELIVERY_FAILED,
-            channel=Channel.IN_APP,
-            dedupe_key=f"delivery_failed:{notification.pk}:{Channel.IN_APP}:{person.pk}",
-            recipient=person,
-            client=notification.client or (fu.case.client if fu else None),
-            followup=fu,
-            subject=f"{what} was not sent"[:200],
-            body=(
-                f"{what}{about} was not sent: {notification.failure_reason}. "
-                "Reach the person another way."
-            ),
-            url=path,
+    rows = []
+    for person in people:
+        with translation.override(user_language(person)):
+            subject, body = _delivery_failed_text(notification, fu)
+        rows.append(
+            notify(
+                agency_id=notification.agency_id,
+                kind=Kind.DELIVERY_FAILED,
+                channel=Channel.IN_APP,
+                dedupe_key=f"delivery_failed:{notification.pk}:{Channel.IN_APP}:{person.pk}",
+                recipient=person,
+                client=notification.client or (fu.case.client if fu else None),
+                followup=fu,
+                subject=subject[:200],
+                body=body,
+                url=path,
+            )
         )
-        for person in people
-    ]
+    return rows
+
+
+def _delivery_failed_text(notification: Notification, fu: FollowUpRow | None) -> tuple[str, str]:
+    """(subject, body) of the alert that `notification` was not sent, in the active
+    language. The failure reason is the delivery's own words (tasks.py, backends.py)."""
+    if notification.kind == Kind.PROVIDER_LINK:
+        what = _("A referral link to a provider")
+    elif notification.recipient_id is None:
+        what = _("A reminder to the client")
+    else:
+        what = _("An email")
+    reason = notification.failure_reason
+    if fu is not None:
+        body = _(
+            "%(what)s (%(client)s: %(title)s) was not sent: %(reason)s. Reach the person "
+            "another way."
+        ) % {"what": what, "client": client_label(fu), "title": fu.display_title, "reason": reason}
+    else:
+        body = _("%(what)s was not sent: %(reason)s. Reach the person another way.") % {
+            "what": what,
+            "reason": reason,
+        }
+    return _("%(what)s was not sent") % {"what": what}, body
 
 
 # --- Referral notices ------------------------------------------------------------------------
@@ -443,6 +508,15 @@ def referral_update(
     In-app only: a provider's answer may itself say something clinical (a substance use
     treatment programme accepted the client), and email is not a secure channel."""
     client = referral.client
+    provider = referral.provider_name
+    # In the worker's language; `what` is the caller's, written in it too.
+    with translation.override(user_language(recipient)):
+        subject = _("Referral update from %(provider)s") % {"provider": provider}
+        body = _("%(client)s: %(provider)s %(what)s.") % {
+            "client": client.display_name,
+            "provider": provider,
+            "what": what,
+        }
     return notify(
         agency_id=referral.agency_id,
         kind=Kind.REFERRAL_UPDATE,
@@ -450,8 +524,8 @@ def referral_update(
         dedupe_key=f"referral:{referral.pk}:{event_id}:{Channel.IN_APP}:{recipient.pk}",
         recipient=recipient,
         client=client,
-        subject=f"Referral update from {referral.provider_name}"[:200],
-        body=f"{client.display_name}: {referral.provider_name} {what}.",
+        subject=subject[:200],
+        body=body,
         url=reverse("referrals:detail", args=[referral.pk]),
     )
 
@@ -494,7 +568,8 @@ def cancel_delivery(*, notification_id: int, reason: str) -> bool:
 
 
 def local_time(at: datetime.datetime, fu: FollowUpRow) -> str:
-    return f"{fu.case.agency.local(at):%a %d %b %H:%M}"
+    """A time as the agency's clock shows it, in the active language: "Sat 05 Dec 18:00"."""
+    return formats.date_format(fu.case.agency.local(at), "D d M H:i")
 
 
 def resolve_followup_notices(*, followup_ids: Iterable[int]) -> int:

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
@@ -23,7 +24,7 @@ DELIVERIES_PAGE_SIZE = 50
 
 def _require_agency(request, page):
     if not request.user.agency_id:
-        refuse(request, page, "The inbox belongs to agency staff.")
+        refuse(request, page, _("The inbox belongs to agency staff."))
 
 
 def _audit_page(request, rows, page_name, detail=None):
@@ -67,7 +68,7 @@ def mark_read(request, pk):
     if notification is None:
         # In the trail of the agency whose notification it is, when it is one.
         record_denied(request, Notification, pk, "not visible", page="inbox")
-        raise Http404("No such notification.")
+        raise Http404(_("No such notification."))
     services.mark_read(user=request.user, notification_id=notification.pk)
     if request.htmx:
         notification.refresh_from_db()
@@ -104,7 +105,7 @@ def deliveries_for(user):
 def deliveries(request):
     user = request.user
     if user.role not in (Role.SUPERVISOR, Role.AGENCY_ADMIN) or not user.agency_id:
-        refuse(request, "notification_deliveries", "This page is for supervisors and admins.")
+        refuse(request, "notification_deliveries", _("This page is for supervisors and admins."))
     form = DeliveryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     scope = deliveries_for(user)

@@ -8,6 +8,7 @@ system admin sees no rows, and every list and record shown is audited.
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from audit.admin_base import ClientRecordAdmin, is_agency_admin
 from referrals.models import Consent, Disclosure, Referral, ReferralEvent
@@ -49,11 +50,11 @@ class ReferralAdmin(ClientRecordAdmin):
     readonly_fields = ["service_name", "location_name"]
     inlines = [ReferralEventInline]
 
-    @admin.display(description="Service")
+    @admin.display(description=_("Service"))
     def service_name(self, obj):
         return obj.service.name if obj.service_id else "—"
 
-    @admin.display(description="Location")
+    @admin.display(description=_("Location"))
     def location_name(self, obj):
         return str(obj.location) if obj.location_id else "—"
 
@@ -67,9 +68,9 @@ class ConsentAdmin(ClientRecordAdmin):
     exclude = ["recipient_organization"]
     readonly_fields = ["recipient_organization_name"]
 
-    @admin.display(description="Recipient organization")
+    @admin.display(description=_("Recipient organization"))
     def recipient_organization_name(self, obj):
-        return obj.recipient_organization.name if obj.recipient_organization_id else "Any"
+        return obj.recipient_organization.name if obj.recipient_organization_id else _("Any")
 
 
 @admin.register(Disclosure)

@@ -7,6 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import DateTimeLocalInput
 from directory.models import Location, NeedCategory, Organization, Service
@@ -21,7 +23,7 @@ from referrals.models import (
 )
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
-PART2_SHARE_NOTE = (
+PART2_SHARE_NOTE = _(
     "Substance use information is protected by 42 CFR Part 2: it needs a written, signed "
     "Part 2 consent, and the redisclosure notice travels with it."
 )
@@ -44,27 +46,29 @@ class ReferralForm(forms.Form):
     location = forms.ModelChoiceField(
         queryset=Location.objects.none(), required=False, widget=forms.HiddenInput
     )
-    provider_name = forms.CharField(label="Provider name", max_length=300, required=False)
+    provider_name = forms.CharField(label=_("Provider name"), max_length=300, required=False)
     provider_email = forms.EmailField(
-        label="Provider email",
+        label=_("Provider email"),
         required=False,
-        help_text="The provider gets a secure link to accept and update the referral.",
+        help_text=_("The provider gets a secure link to accept and update the referral."),
     )
     provider_phone = forms.CharField(
-        label="Provider phone",
+        label=_("Provider phone"),
         max_length=60,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel"}),
     )
     need_category = forms.ChoiceField(
-        label="Need", choices=[("", "—")] + list(NeedCategory.choices)
+        label=_("Need"), choices=[("", "—")] + list(NeedCategory.choices)
     )
-    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
+    urgency = forms.ChoiceField(
+        label=_("Urgency"), choices=Urgency.choices, initial=Urgency.ROUTINE
+    )
     reason = forms.CharField(
-        label="Reason for referral", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Reason for referral"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
     shared_items = forms.MultipleChoiceField(
-        label="What to share",
+        label=_("What to share"),
         choices=ShareItem.choices,
         required=False,
         # Rendered one by one in the template, to put the Part 2 note beside its item.
@@ -72,13 +76,16 @@ class ReferralForm(forms.Form):
         help_text=PART2_SHARE_NOTE,
     )
     consent_choice = forms.ChoiceField(
-        label="Consent",
-        choices=[("existing", "Use a consent on file"), ("new", "Record a new consent now")],
+        label=_("Consent"),
+        choices=[
+            ("existing", _("Use a consent on file")),
+            ("new", _("Record a new consent now")),
+        ],
         initial="existing",
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
     consent = forms.ModelChoiceField(
-        label="Consent on file",
+        label=_("Consent on file"),
         queryset=Consent.objects.none(),
         required=False,
         empty_label="—",
@@ -104,7 +111,8 @@ class ReferralForm(forms.Form):
         untouched = "service" not in self.errors and "provider_name" not in self.errors
         if service is None and not named and untouched:
             self.add_error(
-                "provider_name", "Choose a service from the directory or name the provider."
+                "provider_name",
+                gettext("Choose a service from the directory or name the provider."),
             )
         if service is not None:
             # The directory's provider is the recipient; typed-in details are for others.
@@ -148,53 +156,61 @@ class ConsentForm(forms.Form):
     `part2` is true; services.record_consent refuses a Part 2 consent lacking any."""
 
     method = forms.ChoiceField(
-        choices=ConsentMethod.choices, initial=ConsentMethod.VERBAL, widget=forms.RadioSelect
+        label=_("Method"),
+        choices=ConsentMethod.choices,
+        initial=ConsentMethod.VERBAL,
+        widget=forms.RadioSelect,
     )
     scope = forms.MultipleChoiceField(
-        label="The client agrees to share",
+        label=_("The client agrees to share"),
         choices=ShareItem.choices,
         widget=forms.CheckboxSelectMultiple,
         help_text=PART2_SHARE_NOTE,
     )
     recipients = forms.CharField(
-        label="With whom",
+        label=_("With whom"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="In the words the client agreed to.",
+        help_text=_("In the words the client agreed to."),
     )
     recipient_organization = forms.ModelChoiceField(
-        label="Only this organization",
+        label=_("Only this organization"),
         queryset=Organization.objects.none(),
         required=False,
-        empty_label="Any provider the client is referred to",
+        empty_label=_("Any provider the client is referred to"),
     )
-    purpose = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
-    expires_on = forms.DateField(label="Expires on", required=False, widget=DATE_INPUT)
+    purpose = forms.CharField(
+        label=_("Purpose"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    expires_on = forms.DateField(label=_("Expires on"), required=False, widget=DATE_INPUT)
     expiry_event = forms.CharField(
-        label="Or expires when",
+        label=_("Or expires when"),
         max_length=300,
         required=False,
-        help_text="An event, e.g. 'when treatment ends'.",
+        help_text=_("An event, e.g. 'when treatment ends'."),
     )
     is_part2 = forms.BooleanField(
-        label="42 CFR Part 2 consent (substance use disorder information)", required=False
+        label=_("42 CFR Part 2 consent (substance use disorder information)"), required=False
     )
     discloser = forms.CharField(
-        label="Who may disclose", max_length=300, required=False, help_text="The programme."
+        label=_("Who may disclose"),
+        max_length=300,
+        required=False,
+        help_text=_("The programme."),
     )
     information_description = forms.CharField(
-        label="Description of the information",
+        label=_("Description of the information"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     right_to_revoke_explained = forms.BooleanField(
-        label="The right to revoke, and how, was explained", required=False
+        label=_("The right to revoke, and how, was explained"), required=False
     )
-    signed_by = forms.CharField(label="Signed by", max_length=200, required=False)
-    signed_on = forms.DateField(label="Signed on", required=False, widget=DATE_INPUT)
+    signed_by = forms.CharField(label=_("Signed by"), max_length=200, required=False)
+    signed_on = forms.DateField(label=_("Signed on"), required=False, widget=DATE_INPUT)
     note = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     PART2_FIELDS = (
@@ -234,7 +250,8 @@ class ConsentForm(forms.Form):
         today = self.agency.today()
         if value and value < today:
             raise ValidationError(
-                f"The expiry date has passed: today is {self.agency.describe_day(today)}."
+                gettext("The expiry date has passed: today is %(today)s.")
+                % {"today": self.agency.describe_day(today)}
             )
         return value
 
@@ -243,7 +260,8 @@ class ConsentForm(forms.Form):
         today = self.agency.today()
         if value and value > today:
             raise ValidationError(
-                f"The date signed is after today, {self.agency.describe_day(today)}."
+                gettext("The date signed is after today, %(today)s.")
+                % {"today": self.agency.describe_day(today)}
             )
         return value
 
@@ -279,13 +297,13 @@ class ConsentForm(forms.Form):
 
 class RevokeConsentForm(forms.Form):
     note = forms.CharField(
-        label="Note", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     # Sent by the page's button: a POST without it (an empty one) changes nothing.
     confirm = forms.BooleanField(
         widget=forms.HiddenInput,
         initial=True,
-        error_messages={"required": "Use the Revoke consent button."},
+        error_messages={"required": _("Use the Revoke consent button.")},
     )
 
 
@@ -293,14 +311,14 @@ class RevokeConsentForm(forms.Form):
 
 # What each status change is called on a button, for the side that makes it.
 ACTION_LABELS = {
-    Status.ACCEPTED: "Accept",
-    Status.REJECTED: "Decline",
-    Status.IN_PROGRESS: "Started",
-    Status.ON_HOLD: "On hold",
-    Status.COMPLETED: "Client seen",
-    Status.FAILED: "Client not seen",
-    Status.CANCELLED: "Cancel referral",
-    Status.ENTERED_IN_ERROR: "Entered in error",
+    Status.ACCEPTED: _("Accept"),
+    Status.REJECTED: _("Decline"),
+    Status.IN_PROGRESS: _("Started"),
+    Status.ON_HOLD: _("On hold"),
+    Status.COMPLETED: _("Client seen"),
+    Status.FAILED: _("Client not seen"),
+    Status.CANCELLED: _("Cancel referral"),
+    Status.ENTERED_IN_ERROR: _("Entered in error"),
 }
 
 
@@ -309,15 +327,15 @@ class StatusForm(forms.Form):
     the client was seen, and a note."""
 
     to_status = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
-    outcome = forms.ChoiceField(choices=(), required=False)
-    service_date = forms.DateField(label="Date seen", required=False, widget=DATE_INPUT)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=(), required=False)
+    service_date = forms.DateField(label=_("Date seen"), required=False, widget=DATE_INPUT)
     # Shown once the service refused a date seen before the booked appointment.
     seen_early_confirmed = forms.BooleanField(
-        label="The date is right: the client was seen before the booked appointment",
+        label=_("The date is right: the client was seen before the booked appointment"),
         required=False,
     )
     note = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, to_status, reported=False, **kwargs):
@@ -341,7 +359,7 @@ class StatusForm(forms.Form):
             field = self.fields["outcome"]
             field.choices = [("", "—")] + [(o.value, o.label) for o in outcomes]
             field.required = to_status in (Status.REJECTED, Status.FAILED)
-            field.label = "Reason" if to_status == Status.REJECTED else "Outcome"
+            field.label = _("Reason") if to_status == Status.REJECTED else _("Outcome")
         if to_status == Status.COMPLETED:
             self.fields["service_date"].required = True
             self.fields["service_date"].initial = timezone.localdate()
@@ -350,16 +368,18 @@ class StatusForm(forms.Form):
             del self.fields["seen_early_confirmed"]
         if to_status == Status.ENTERED_IN_ERROR:
             self.fields["note"].required = True
-            self.fields["note"].label = "What was wrong"
+            self.fields["note"].label = _("What was wrong")
         elif reported:
             self.fields["note"].required = True
-            self.fields["note"].label = "How the provider reported it"
-            self.fields["note"].widget.attrs["placeholder"] = "Phone call with intake, email, ..."
+            self.fields["note"].label = _("How the provider reported it")
+            self.fields["note"].widget.attrs["placeholder"] = _(
+                "Phone call with intake, email, ..."
+            )
 
     def clean_to_status(self):
         value = self.cleaned_data["to_status"]
         if value != self.to_status:
-            raise ValidationError("The form does not match the action.")
+            raise ValidationError(gettext("The form does not match the action."))
         return value
 
     @property
@@ -387,19 +407,19 @@ class StatusForm(forms.Form):
 
 
 class AppointmentForm(forms.Form):
-    appointment_at = forms.DateTimeField(label="Appointment", widget=DateTimeLocalInput())
+    appointment_at = forms.DateTimeField(label=_("Appointment"), widget=DateTimeLocalInput())
     note = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class ProviderLinkForm(forms.Form):
-    email = forms.EmailField(label="Send a new link to", required=False)
+    email = forms.EmailField(label=_("Send a new link to"), required=False)
     # Sent by the page's button: a POST without it (an empty one) changes nothing.
     confirm = forms.BooleanField(
         widget=forms.HiddenInput,
         initial=True,
-        error_messages={"required": "Use the Send a new link button."},
+        error_messages={"required": _("Use the Send a new link button.")},
     )
 
 

@@ -23,6 +23,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Agency, User, zone_of
 from directory.models import NeedCategory
@@ -30,23 +32,23 @@ from notifications.models import DeliveryStatus
 
 
 class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    REQUESTED = "requested", "Sent"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
-    IN_PROGRESS = "in-progress", "In progress"
-    ON_HOLD = "on-hold", "On hold"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    FAILED = "failed", "Failed"
-    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+    DRAFT = "draft", _("Draft")
+    REQUESTED = "requested", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    IN_PROGRESS = "in-progress", _("In progress")
+    ON_HOLD = "on-hold", _("On hold")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
+    ENTERED_IN_ERROR = "entered-in-error", _("Entered in error")
 
 
 class Party(models.TextChoices):
     """Which side of the referral sets a status (FHIR Task requester / owner)."""
 
-    REQUESTER = "requester", "Referring agency"
-    PERFORMER = "performer", "Receiving provider"
+    REQUESTER = "requester", _("Referring agency")
+    PERFORMER = "performer", _("Receiving provider")
 
 
 R, P = Party.REQUESTER, Party.PERFORMER
@@ -82,13 +84,13 @@ LIVE_STATUSES = frozenset(_LIVE)
 class Outcome(models.TextChoices):
     """Why a referral ended, as closed-loop referral platforms record it."""
 
-    GOT_HELP = "got_help", "Got help"
-    COULD_NOT_CONTACT = "could_not_contact", "Could not contact the client"
-    NOT_ELIGIBLE = "not_eligible", "Not eligible"
-    NO_CAPACITY = "no_capacity", "No capacity"
-    DECLINED = "declined", "Client declined or no longer interested"
-    REFERRED_ELSEWHERE = "referred_elsewhere", "Referred elsewhere"
-    DID_NOT_ATTEND = "did_not_attend", "Did not attend"
+    GOT_HELP = "got_help", _("Got help")
+    COULD_NOT_CONTACT = "could_not_contact", _("Could not contact the client")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+    NO_CAPACITY = "no_capacity", _("No capacity")
+    DECLINED = "declined", _("Client declined or no longer interested")
+    REFERRED_ELSEWHERE = "referred_elsewhere", _("Referred elsewhere")
+    DID_NOT_ATTEND = "did_not_attend", _("Did not attend")
 
 
 # Which outcomes fit which ending; an ending with any other outcome is refused.
@@ -122,22 +124,35 @@ OUTCOMES_FOR_STATUS: dict[str, tuple[str, ...]] = {
 class Urgency(models.TextChoices):
     """FHIR request priority."""
 
-    ROUTINE = "routine", "Routine"
-    URGENT = "urgent", "Urgent"
-    ASAP = "asap", "As soon as possible"
-    STAT = "stat", "Immediately"
+    ROUTINE = "routine", _("Routine")
+    URGENT = "urgent", _("Urgent")
+    ASAP = "asap", _("As soon as possible")
+    STAT = "stat", _("Immediately")
 
 
 class ShareItem(models.TextChoices):
     """What a consent lets the agency share and a referral shares."""
 
-    NAME = "name", "Name"
-    PHONE = "phone", "Phone number"
-    DATE_OF_BIRTH = "date_of_birth", "Date of birth"
-    REASON = "reason", "Reason for referral"
-    CONCERNS = "concerns", "Presenting concerns"
-    RISK = "risk", "Suicide risk level"
-    SUBSTANCE_USE = "substance_use", "Substance use information (42 CFR Part 2)"
+    NAME = "name", _("Name")
+    PHONE = "phone", _("Phone number")
+    DATE_OF_BIRTH = "date_of_birth", _("Date of birth")
+    REASON = "reason", _("Reason for referral")
+    CONCERNS = "concerns", _("Presenting concerns")
+    RISK = "risk", _("Suicide risk level")
+    SUBSTANCE_USE = "substance_use", _("Substance use information (42 CFR Part 2)")
+
+
+# The ShareItem labels as they read inside a sentence ("... to share name, phone number"):
+# in English as marked (the stored timeline texts), through gettext where shown.
+ITEM_WORDS: dict[str, str] = {
+    ShareItem.NAME: gettext_noop("name"),
+    ShareItem.PHONE: gettext_noop("phone number"),
+    ShareItem.DATE_OF_BIRTH: gettext_noop("date of birth"),
+    ShareItem.REASON: gettext_noop("reason for referral"),
+    ShareItem.CONCERNS: gettext_noop("presenting concerns"),
+    ShareItem.RISK: gettext_noop("suicide risk level"),
+    ShareItem.SUBSTANCE_USE: gettext_noop("substance use information (42 cfr part 2)"),
+}
 
 
 # How long a referral may sit before it is flagged on the worker's caseload, per need:
@@ -208,8 +223,8 @@ SUBSTANCE_USE_WORDS = re.compile(
 
 
 class ConsentMethod(models.TextChoices):
-    VERBAL = "verbal", "Verbal"
-    WRITTEN = "written", "Written (signed)"
+    VERBAL = "verbal", _("Verbal")
+    WRITTEN = "written", _("Written (signed)")
 
 
 class ConsentQuerySet(models.QuerySet["Consent"]):
@@ -239,17 +254,17 @@ class Consent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     obtained_at = models.DateTimeField(default=timezone.now)
-    scope = models.JSONField(default=list, help_text="ShareItem values the client agreed to.")
+    scope = models.JSONField(default=list, help_text=_("ShareItem values the client agreed to."))
     recipient_organization = models.ForeignKey(
         "directory.Organization",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        help_text="Empty: any provider the client is referred to (not for Part 2).",
+        help_text=_("Empty: any provider the client is referred to (not for Part 2)."),
     )
     recipients = models.TextField(
-        max_length=1000, help_text="To whom, in the words the client agreed to."
+        max_length=1000, help_text=_("To whom, in the words the client agreed to.")
     )
     purpose = models.TextField(max_length=1000)
     expires_on = models.DateField(null=True, blank=True)
@@ -257,7 +272,7 @@ class Consent(models.Model):
     is_part2 = models.BooleanField(default=False)
     # §2.31 elements beyond the above.
     discloser = models.CharField(
-        max_length=300, blank=True, help_text="Who may disclose (the programme)."
+        max_length=300, blank=True, help_text=_("Who may disclose (the programme).")
     )
     information_description = models.TextField(max_length=2000, blank=True)
     right_to_revoke_explained = models.BooleanField(default=False)
@@ -294,16 +309,16 @@ class Consent(models.Model):
         """The §2.31 elements this consent lacks (empty when complete)."""
         missing = []
         if self.method != ConsentMethod.WRITTEN:
-            missing.append("written consent")
+            missing.append(gettext("written consent"))
         checks = [
-            (self.discloser, "who may disclose"),
-            (self.information_description, "a description of the information"),
-            (self.recipients, "the recipients"),
-            (self.purpose, "the purpose"),
-            (self.right_to_revoke_explained, "the right to revoke"),
-            (self.expires_on or self.expiry_event, "an expiry date or event"),
-            (self.signed_by, "the signature"),
-            (self.signed_on, "the date signed"),
+            (self.discloser, gettext("who may disclose")),
+            (self.information_description, gettext("a description of the information")),
+            (self.recipients, gettext("the recipients")),
+            (self.purpose, gettext("the purpose")),
+            (self.right_to_revoke_explained, gettext("the right to revoke")),
+            (self.expires_on or self.expiry_event, gettext("an expiry date or event")),
+            (self.signed_by, gettext("the signature")),
+            (self.signed_on, gettext("the date signed")),
         ]
         missing += [label for value, label in checks if not value]
         return missing
@@ -376,7 +391,7 @@ class Referral(models.Model):
     outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
     appointment_at = models.DateTimeField(null=True, blank=True)
     service_date = models.DateField(
-        null=True, blank=True, help_text="The day the client was first seen."
+        null=True, blank=True, help_text=_("The day the client was first seen.")
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made"
@@ -385,7 +400,7 @@ class Referral(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the loop closed (seen, or a final outcome)."
+        null=True, blank=True, help_text=_("When the loop closed (seen, or a final outcome).")
     )
     last_activity_at = models.DateTimeField(default=timezone.now)
     # When the referral goes stale (compute_stale_at), stored so that lists filter and
@@ -492,19 +507,19 @@ class Referral(models.Model):
 
 
 class EventVia(models.TextChoices):
-    STAFF = "staff", "Recorded by staff"
-    STAFF_FOR_PROVIDER = "staff_for_provider", "Recorded by staff as reported by the provider"
-    PROVIDER_LINK = "provider_link", "Recorded by the provider through its link"
-    SYSTEM = "system", "System"
+    STAFF = "staff", _("Recorded by staff")
+    STAFF_FOR_PROVIDER = "staff_for_provider", _("Recorded by staff as reported by the provider")
+    PROVIDER_LINK = "provider_link", _("Recorded by the provider through its link")
+    SYSTEM = "system", _("System")
 
 
 class ReferralEventKind(models.TextChoices):
-    CREATED = "created", "Created"
-    STATUS = "status", "Status changed"
-    APPOINTMENT = "appointment", "Appointment recorded"
-    LINK_SENT = "link_sent", "Provider link sent"
-    LINK_REVOKED = "link_revoked", "Provider link revoked"
-    NOTE = "note", "Note"
+    CREATED = "created", _("Created")
+    STATUS = "status", _("Status changed")
+    APPOINTMENT = "appointment", _("Appointment recorded")
+    LINK_SENT = "link_sent", _("Provider link sent")
+    LINK_REVOKED = "link_revoked", _("Provider link revoked")
+    NOTE = "note", _("Note")
 
 
 class ReferralEvent(models.Model):
@@ -532,10 +547,10 @@ class ReferralEvent(models.Model):
 
 
 class DisclosureChannel(models.TextChoices):
-    PROVIDER_LINK = "provider_link", "Secure provider link"
-    PHONE = "phone", "Phone"
-    FAX = "fax", "Fax"
-    IN_PERSON = "in_person", "In person"
+    PROVIDER_LINK = "provider_link", _("Secure provider link")
+    PHONE = "phone", _("Phone")
+    FAX = "fax", _("Fax")
+    IN_PERSON = "in_person", _("In person")
 
 
 class Disclosure(models.Model):
@@ -556,7 +571,7 @@ class Disclosure(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     part2_notice = models.BooleanField(
-        default=False, help_text="The 42 CFR §2.32 notice went with it."
+        default=False, help_text=_("The 42 CFR §2.32 notice went with it.")
     )
 
     class Meta:
@@ -629,7 +644,7 @@ class ProviderLink(models.Model):
     @classmethod
     def parse(cls, token: str) -> uuid.UUID | None:
         """The public id a well-formed, correctly signed token names, else None."""
-        written, _, sig = (token or "").partition(".")
+        written, _dot, sig = (token or "").partition(".")
         try:
             public_id = uuid.UUID(written)
         except ValueError:

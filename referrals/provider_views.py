@@ -13,7 +13,8 @@ limit was hit, so guessing tokens neither goes on nor fills the trail.
 
 from django.conf import settings
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import zone_of
@@ -21,6 +22,7 @@ from audit.models import Action
 from audit.services import record as audit
 from core.exceptions import DomainError
 from core.http import client_address
+from core.i18n import client_language
 from core.ratelimit import count
 from referrals import services
 from referrals.forms import AppointmentForm, StatusForm, status_auto_id, status_forms
@@ -56,12 +58,16 @@ def provider_link(request, token):
         return _private(render(request, "referrals/provider_link_gone.html", status=404))
     referral = link.referral
     agency = referral.agency
-    with timezone.override(zone_of(agency)):
+    # The page speaks the language of the client the referral is about, in the
+    # referring agency's time zone (the provider has no account, so no setting of its own).
+    language = client_language(referral.client)
+    with timezone.override(zone_of(agency)), translation.override(language):
         if request.method == "POST":
             response = _act(request, link, token)
         else:
             services.record_link_use(link=link, request=request, what="view")
             response = _page(request, link, done=request.GET.get("done", ""))
+    response["Content-Language"] = language
     return _private(response)
 
 
@@ -157,7 +163,7 @@ def _act(request, link, token):
             detail={"link": str(link.public_id), "what": "unknown action"},
             path=services.link_audit_path(request, link.public_id),
         )
-        return _page(request, link, error="That action is not available.", status=400)
+        return _page(request, link, error=_("That action is not available."), status=400)
     services.record_link_use(link=link, request=request, what=f"refused:{action}")
     referral.refresh_from_db()
     return _page(request, link, failed=failed, appointment_form=appointment_form)
@@ -177,9 +183,11 @@ def _page(request, link, *, failed=None, appointment_form=None, done="", error="
     live = referral.status in LIVE_STATUSES
     done_label = ""
     if done == APPOINTMENT:
-        done_label = "Appointment recorded. Thank you."
+        done_label = _("Appointment recorded. Thank you.")
     elif done in Status.values:
-        done_label = f"Recorded: {Status(done).label.lower()}. Thank you."
+        done_label = _("Recorded: %(status)s. Thank you.") % {
+            "status": str(Status(done).label).lower()
+        }
     worker = referral.created_by
     return render(
         request,

@@ -6,8 +6,8 @@ list's swept is_stale)."""
 
 import datetime
 
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from referrals.models import STALE_AFTER, STALE_AFTER_DEFAULT, Referral, Status
 
@@ -24,5 +24,13 @@ def stale_reason(referral: Referral, now: datetime.datetime) -> str:
         return ""
     accept_days, connect_days = STALE_AFTER.get(referral.need_category, STALE_AFTER_DEFAULT)
     if referral.status == Status.REQUESTED:
-        return f"Not accepted after {accept_days} business day{pluralize(accept_days)}"
-    return f"Client not seen and no update for {connect_days} day{pluralize(connect_days)}"
+        return ngettext(
+            "Not accepted after %(days)d business day",
+            "Not accepted after %(days)d business days",
+            accept_days,
+        ) % {"days": accept_days}
+    return ngettext(
+        "Client not seen and no update for %(days)d day",
+        "Client not seen and no update for %(days)d days",
+        connect_days,
+    ) % {"days": connect_days}

@@ -38,6 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils import translation
 
 from accounts.models import Agency
 from referrals.models import Referral
@@ -104,11 +105,11 @@ class _ClientKey(Sql):
     output_field = TextField()
 
 
-def _label(field: str, for_csv: bool, empty_label: str | None = None) -> Case:
+def _label(field: str, for_csv: bool, empty_label: Any = None) -> Case:
     """Referral.get_<field>_display() in SQL, from the field's own choices; the stored
     value when it is not one of them. `empty_label` stands for an empty value."""
     text = exports.defused if for_csv else str
-    whens = [When(**{field: ""}, then=Value(text(empty_label)))] if empty_label else []
+    whens = [When(**{field: ""}, then=Value(text(str(empty_label))))] if empty_label else []
     whens += [
         When(**{field: value}, then=Value(text(str(label))))
         for value, label in cast(Field, Referral._meta.get_field(field)).flatchoices
@@ -323,10 +324,27 @@ def _crlf(rows: bytes) -> bytes:
 
 
 # --- the entry points ------------------------------------------------------------------
+# An export reads the same whoever asks for it and in whatever language: agencies'
+# pipelines read its headers and cells, so its labels (statuses, outcomes, needs, "No
+# outcome yet") are the English ones, also in a Spanish reader's direct CSV.
 
 ProgressFn = Callable[[int], None]
+_END = object()
 
 
+def _in_english(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """`pieces`, each made with English active (and the reader's language back in
+    between: a streamed response is read a piece at a time, maybe each in a thread of its
+    own under ASGI)."""
+    while True:
+        with translation.override("en"):
+            piece = next(pieces, _END)
+        if piece is _END:
+            return
+        yield cast(bytes, piece)
+
+
+@translation.override("en")
 def write_csv(path, rows, *, agency, deidentified: bool, progress: ProgressFn | None = None):
     """Write the CSV export of `rows` (report.referral_rows) to `path`; returns the number
     of rows. Through COPY, `progress` is not called: the COPY holds the connection, and
@@ -347,6 +365,10 @@ def write_csv(path, rows, *, agency, deidentified: bool, progress: ProgressFn | 
 def csv_stream(rows, *, agency, deidentified: bool) -> Iterator[bytes]:
     """The CSV export of `rows` in pieces (UTF-8), for a StreamingHttpResponse. Its
     query runs when the response is read."""
+    return _in_english(_csv_stream(rows, agency=agency, deidentified=deidentified))
+
+
+def _csv_stream(rows, *, agency, deidentified: bool) -> Iterator[bytes]:
     header = exports.columns(deidentified, agency=agency)
     if not computed_in_sql(rows, agency):
         data = exports.export_rows(rows, agency=agency, deidentified=deidentified)
@@ -358,6 +380,7 @@ def csv_stream(rows, *, agency, deidentified: bool) -> Iterator[bytes]:
         yield chunk
 
 
+@translation.override("en")
 def write_xlsx(path, rows, *, agency, deidentified: bool, progress: ProgressFn | None = None):
     """Write the XLSX export of `rows` to `path` in constant memory; returns the number
     of rows."""

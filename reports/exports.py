@@ -140,7 +140,7 @@ def referral_row(referral, *, tz, secret: str, deidentified: bool) -> list:
         referral.pk,
         referral.sent_at.astimezone(tz) if referral.sent_at else None,
         referral.get_status_display(),
-        referral.get_outcome_display() if referral.outcome else NO_OUTCOME_LABEL,
+        referral.get_outcome_display() if referral.outcome else str(NO_OUTCOME_LABEL),
         referral.get_need_category_display(),
         referral.get_urgency_display(),
         case.team.name if case.team_id else "",

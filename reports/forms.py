@@ -3,6 +3,8 @@ import datetime
 from django import forms
 from django.forms.utils import pretty_name
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, Team, User
 from directory.models import NeedCategory, Organization, Service
@@ -41,26 +43,56 @@ class ReferralFilterForm(forms.Form):
     JSON shape that report.referral_rows and export jobs take."""
 
     sent_from = forms.DateField(
-        required=False, widget=DATE_INPUT, label="Sent from", validators=[validate_period_day]
+        required=False,
+        widget=DATE_INPUT,
+        label=gettext_lazy("Sent from"),
+        validators=[validate_period_day],
     )
     sent_to = forms.DateField(
-        required=False, widget=DATE_INPUT, label="Sent to", validators=[validate_period_day]
+        required=False,
+        widget=DATE_INPUT,
+        label=gettext_lazy("Sent to"),
+        validators=[validate_period_day],
     )
-    team = NameChoiceField(queryset=Team.objects.none(), required=False, empty_label="Any team")
+    team = NameChoiceField(
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any team"),
+    )
     worker = PersonChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Any worker"
+        label=gettext_lazy("Worker"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any worker"),
     )
     need_category = forms.ChoiceField(
-        choices=[("", "Any need"), *NeedCategory.choices], required=False, label="Need"
+        choices=[("", gettext_lazy("Any need")), *NeedCategory.choices],
+        required=False,
+        label=gettext_lazy("Need"),
     )
     organization = NameChoiceField(
-        queryset=Organization.objects.none(), required=False, empty_label="Any organization"
+        label=gettext_lazy("Organization"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any organization"),
     )
     service = NameChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="Any service"
+        label=gettext_lazy("Service"),
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any service"),
     )
-    status = forms.ChoiceField(choices=[("", "Any status"), *REPORTED_STATUSES], required=False)
-    outcome = forms.ChoiceField(choices=[("", "Any outcome"), *Outcome.choices], required=False)
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        choices=[("", gettext_lazy("Any status")), *REPORTED_STATUSES],
+        required=False,
+    )
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("Outcome"),
+        choices=[("", gettext_lazy("Any outcome")), *Outcome.choices],
+        required=False,
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,7 +109,7 @@ class ReferralFilterForm(forms.Form):
         data = super().clean()
         start, end = data.get("sent_from"), data.get("sent_to")
         if start and end and start > end:
-            self.add_error("sent_to", "The end date is before the start date.")
+            self.add_error("sent_to", _("The end date is before the start date."))
         return data
 
     def filters(self) -> dict:
@@ -133,7 +165,7 @@ def label_filters(jobs) -> None:
             if value in (None, ""):
                 continue
             if key in names:
-                shown = names[key].get(str(value), "(no longer there)")
+                shown = names[key].get(str(value), _("(no longer there)"))
             elif key in choices:
                 shown = choices[key].get(value, value)
             else:
@@ -153,8 +185,9 @@ def _day(value):
 
 
 class ExportRequestForm(forms.Form):
-    format = forms.ChoiceField(choices=ExportFormat.choices)
+    format = forms.ChoiceField(label=gettext_lazy("Format"), choices=ExportFormat.choices)
     deidentified = forms.TypedChoiceField(
-        choices=[("1", "De-identified"), ("0", "With names")],
+        label=gettext_lazy("Deidentified"),
+        choices=[("1", gettext_lazy("De-identified")), ("0", gettext_lazy("With names"))],
         coerce=lambda value: value == "1",
     )

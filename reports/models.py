@@ -4,18 +4,24 @@ progress on the row, and only the person who asked may download it."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+
+# What the export sweep writes into a job whose worker died (services.fail_stalled_exports):
+# stored in English, shown in the reader's language (ExportJob.error_text).
+STALLED_MESSAGE = gettext_noop("The export stopped; please try again.")
 
 
 class ExportFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    XLSX = "xlsx", "Excel (XLSX)"
+    CSV = "csv", gettext_lazy("CSV")
+    XLSX = "xlsx", gettext_lazy("Excel (XLSX)")
 
 
 class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Ready"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    DONE = "done", gettext_lazy("Ready")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class ExportJob(models.Model):
@@ -54,6 +60,12 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Export {self.pk} ({self.get_format_display()}) by {self.requested_by}"
+
+    @property
+    def error_text(self) -> str:
+        """Why the job failed, as its reader reads it: the sweep's own message in their
+        language, a worker's error (an exception's name and text) as it was stored."""
+        return _(self.error) if self.error == STALLED_MESSAGE else self.error
 
     @property
     def progress_percent(self) -> int:

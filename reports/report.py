@@ -27,9 +27,12 @@ from django.db.models import (
     Q,
     Value,
 )
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, zone_of
 from core.db import lag_tolerant_db
+from core.i18n import StrOrPromise
 from directory.models import NeedCategory
 from referrals.models import Outcome, Referral, Status
 
@@ -41,7 +44,8 @@ REPORTED_STATUSES = [
     if value not in (Status.DRAFT, Status.ENTERED_IN_ERROR)
 ]
 NO_OUTCOME = ""
-NO_OUTCOME_LABEL = "No outcome yet"
+# Shown in the reader's language; the exports write it in English (export_sql).
+NO_OUTCOME_LABEL = gettext_lazy("No outcome yet")
 
 # The JSON-shaped filters every entry point hands to referral_rows (ids and ISO dates).
 FILTER_KEYS = (
@@ -65,7 +69,8 @@ LAST_DAY = datetime.date(2999, 12, 31)
 def validate_period_day(day: datetime.date) -> None:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValidationError(
-            f"Give a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}.",
+            _("Give a date from %(first)s to %(last)s.")
+            % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
             code="out_of_range",
         )
 
@@ -221,7 +226,7 @@ class Median:
 @dataclass
 class CategoryRow:
     category: str
-    label: str
+    label: StrOrPromise
     total: int
     # (outcome value, label, count) in OUTCOME_COLUMNS order, zeros included.
     cells: list = field(default_factory=list)

@@ -19,12 +19,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Agency, User
 from audit.models import Action
 from audit.services import record as audit
 from reports import export_sql
-from reports.models import ExportFormat, ExportJob, ExportStatus
+from reports.models import STALLED_MESSAGE, ExportFormat, ExportJob, ExportStatus
 from reports.report import can_run_report, referral_rows
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ WAITING_GRACE = datetime.timedelta(minutes=1)
 # Jobs one sweep builds, one after another (beat sweeps every minute; sweeps that overlap
 # each claim different jobs).
 SWEEP_LIMIT = 5
-STALLED_MESSAGE = "The export stopped; please try again."
 KEEP_FILES_FOR = datetime.timedelta(days=7)
 
 
@@ -64,8 +64,10 @@ def require_export_permission(
         detail={"reason": "role", "deidentified": deidentified},
     )
     if deidentified or not can_run_report(actor):
-        raise PermissionDenied("Referral exports are for agency admins and supervisors.")
-    raise PermissionDenied("You may export de-identified rows only (no names or contact details).")
+        raise PermissionDenied(_("Referral exports are for agency admins and supervisors."))
+    raise PermissionDenied(
+        _("You may export de-identified rows only (no names or contact details).")
+    )
 
 
 def request_export(

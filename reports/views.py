@@ -5,6 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import Action
@@ -26,7 +29,7 @@ EXPORTS_PAGE_SIZE = 25
 # Up to this many rows the page offers the CSV straight away; beyond, the job (with its
 # progress and retry-safe file) is the way.
 DIRECT_CSV_MAX_ROWS = 5000
-REPORT_ONLY = "The referral report is for agency admins and supervisors."
+REPORT_ONLY = gettext_lazy("The referral report is for agency admins and supervisors.")
 
 
 def _require_report_role(request, page):
@@ -61,27 +64,41 @@ def referral_report(request):
         "can_export_identified": services.can_export(user, deidentified=False),
         "direct_csv": summary is not None and summary.total_sent <= DIRECT_CSV_MAX_ROWS,
         "query": request.GET.urlencode(),
+        "csv_urls": _csv_urls(request.GET.urlencode()),
     }
     return render(request, "reports/referral_report.html", context)
 
 
+def _csv_urls(query):
+    """The direct CSV's links, with the report's filters: de-identified and with names."""
+    start = (
+        f"{reverse('reports:referral_csv')}?{query}&"
+        if query
+        else f"{reverse('reports:referral_csv')}?"
+    )
+    return {
+        "deidentified": f"{start}deidentified=1",
+        "identified": f"{start}deidentified=0",
+    }
+
+
 def _medians(summary):
     return [
-        ("To acceptance", summary.days_to_acceptance),
-        ("To first service", summary.days_to_first_service),
-        ("To closure", summary.days_to_closure),
+        (_("To acceptance"), summary.days_to_acceptance),
+        (_("To first service"), summary.days_to_first_service),
+        (_("To closure"), summary.days_to_closure),
     ]
 
 
 def _export_choices(user):
     choices = [
-        {"format": "csv", "deidentified": True, "label": "CSV, de-identified"},
-        {"format": "xlsx", "deidentified": True, "label": "XLSX, de-identified"},
+        {"format": "csv", "deidentified": True, "label": _("CSV, de-identified")},
+        {"format": "xlsx", "deidentified": True, "label": _("XLSX, de-identified")},
     ]
     if services.can_export(user, deidentified=False):
         choices += [
-            {"format": "csv", "deidentified": False, "label": "CSV with names"},
-            {"format": "xlsx", "deidentified": False, "label": "XLSX with names"},
+            {"format": "csv", "deidentified": False, "label": _("CSV with names")},
+            {"format": "xlsx", "deidentified": False, "label": _("XLSX with names")},
         ]
     return choices
 
@@ -133,7 +150,9 @@ def referral_csv(request):
     form = ReferralFilterForm(query, user=user)
     if not form.is_valid():
         errors = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in form.errors.items())
-        return HttpResponseBadRequest(f"Bad filters: {errors}", content_type="text/plain")
+        return HttpResponseBadRequest(
+            _("Bad filters: %(errors)s") % {"errors": errors}, content_type="text/plain"
+        )
     filters = form.filters()
     audit(
         request=request,
@@ -176,7 +195,7 @@ def export_request(request):
     choice = ExportRequestForm(request.POST)
     form = ReferralFilterForm(request.POST, user=request.user)
     if not choice.is_valid() or not form.is_valid():
-        messages.error(request, "The export could not be queued: check the filters.")
+        messages.error(request, _("The export could not be queued: check the filters."))
         return redirect("reports:referral_report")
     services.request_export(
         actor=request.user,
@@ -185,7 +204,7 @@ def export_request(request):
         filters=form.filters(),
         request=request,
     )
-    messages.success(request, "Your export is being prepared. It will be ready here.")
+    messages.success(request, _("Your export is being prepared. It will be ready here."))
     return redirect("reports:exports")
 
 
@@ -222,7 +241,7 @@ def download_response(request, job):
         )
     path = services.export_file(job)
     if path is None:
-        raise Http404("This export has no file: it failed, is not ready, or was deleted.")
+        raise Http404(_("This export has no file: it failed, is not ready, or was deleted."))
     audit(
         request=request,
         action=Action.EXPORT,

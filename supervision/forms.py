@@ -2,6 +2,8 @@ from datetime import timedelta
 
 from django import forms
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Role, Team, User
 from cases.cssrs import RiskLevel
@@ -41,10 +43,18 @@ def movable_cases(supervisor, worker):
 
 class WorkerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        team = f", {obj.team.name}" if obj.team_id else ""
         count = getattr(obj, "open_case_count", None)
-        cases = "" if count is None else f" — {count} open"
-        return f"{obj}{team}{cases}"
+        if obj.team_id and count is not None:
+            return _("%(worker)s, %(team)s — %(count)s open") % {
+                "worker": obj,
+                "team": obj.team.name,
+                "count": count,
+            }
+        if count is not None:
+            return _("%(worker)s — %(count)s open") % {"worker": obj, "count": count}
+        if obj.team_id:
+            return f"{obj}, {obj.team.name}"
+        return str(obj)
 
 
 class TeamChoiceField(forms.ModelChoiceField):
@@ -56,7 +66,12 @@ class TeamChoiceField(forms.ModelChoiceField):
 class TeamFilterForm(forms.Form):
     """The team page's filter: one worker's cases."""
 
-    worker = WorkerChoiceField(queryset=User.objects.none(), required=False, empty_label="Everyone")
+    worker = WorkerChoiceField(
+        label=gettext_lazy("Worker"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Everyone"),
+    )
 
     def __init__(self, *args, supervisor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,7 +82,9 @@ class TeamFilterForm(forms.Form):
 
 class ReassignCaseForm(forms.Form):
     to_worker = WorkerChoiceField(
-        queryset=User.objects.none(), label="New worker", empty_label="Choose a worker"
+        queryset=User.objects.none(),
+        label=gettext_lazy("New worker"),
+        empty_label=gettext_lazy("Choose a worker"),
     )
 
     def __init__(self, *args, supervisor, case, **kwargs):
@@ -80,11 +97,13 @@ class ReassignCaseForm(forms.Form):
 class ReassignCaseloadForm(forms.Form):
     from_worker = WorkerChoiceField(
         queryset=User.objects.none(),
-        label="Move the open cases of",
-        empty_label="Choose the departing worker",
+        label=gettext_lazy("Move the open cases of"),
+        empty_label=gettext_lazy("Choose the departing worker"),
     )
     to_worker = WorkerChoiceField(
-        queryset=User.objects.none(), label="To", empty_label="Choose who takes them"
+        queryset=User.objects.none(),
+        label=pgettext_lazy("reassign the cases to", "To"),
+        empty_label=gettext_lazy("Choose who takes them"),
     )
 
     def __init__(self, *args, supervisor, **kwargs):
@@ -109,10 +128,12 @@ class ReassignCaseloadForm(forms.Form):
         from_worker, to_worker = data.get("from_worker"), data.get("to_worker")
         if from_worker and to_worker:
             if from_worker.pk == to_worker.pk:
-                self.add_error("to_worker", "Choose a different worker to take the caseload.")
+                self.add_error("to_worker", _("Choose a different worker to take the caseload."))
             elif not movable_cases(self.supervisor, from_worker).exists():
                 self.add_error(
-                    "from_worker", f"{from_worker} has no open cases in the teams you supervise."
+                    "from_worker",
+                    _("%(worker)s has no open cases in the teams you supervise.")
+                    % {"worker": from_worker},
                 )
         return data
 
@@ -121,33 +142,51 @@ class EmergencyAccessReviewForm(forms.Form):
     note = forms.CharField(
         max_length=500,
         required=False,
-        label="Review note",
-        widget=forms.TextInput(attrs={"placeholder": "Optional note"}),
+        label=gettext_lazy("Review note"),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Optional note")}),
     )
     # Sent by the page's button: a POST without it (an empty one) changes nothing.
     confirm = forms.BooleanField(
         widget=forms.HiddenInput,
         initial=True,
-        error_messages={"required": "Use the Mark reviewed button."},
+        error_messages={"required": gettext_lazy("Use the Mark reviewed button.")},
     )
 
 
 class CaseListFilterForm(forms.Form):
     """Filters of the "All cases" list. Every field is optional."""
 
-    status = forms.ChoiceField(choices=[("", "Any status"), *CaseStatus.choices], required=False)
-    team = TeamChoiceField(queryset=Team.objects.none(), required=False, empty_label="Any team")
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        choices=[("", gettext_lazy("Any status")), *CaseStatus.choices],
+        required=False,
+    )
+    team = TeamChoiceField(
+        label=gettext_lazy("Team"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any team"),
+    )
     worker = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Any worker"
+        label=gettext_lazy("Worker"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any worker"),
     )
     risk = forms.ChoiceField(
-        choices=[("", "Any risk level"), *RiskLevel.choices], required=False, label="Risk level"
+        choices=[("", gettext_lazy("Any risk level")), *RiskLevel.choices],
+        required=False,
+        label=gettext_lazy("Risk level"),
     )
     opened_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Opened from"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=gettext_lazy("Opened from"),
     )
     opened_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Opened to"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=gettext_lazy("Opened to"),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -171,7 +210,7 @@ class CaseListFilterForm(forms.Form):
         data = super().clean()
         start, end = data.get("opened_from"), data.get("opened_to")
         if start and end and start > end:
-            self.add_error("opened_to", "The end date is before the start date.")
+            self.add_error("opened_to", _("The end date is before the start date."))
         return data
 
     def filter(self, queryset):

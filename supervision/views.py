@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, When
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -44,7 +46,7 @@ RISK_RANK = models.Case(
 
 def _require_supervisor(request, page):
     if request.user.role != Role.SUPERVISOR or not request.user.agency_id:
-        refuse(request, page, "This page is for supervisors.")
+        refuse(request, page, _("This page is for supervisors."))
 
 
 def _filters_of(request):
@@ -124,7 +126,7 @@ def reassign_case(request, pk):
             obj=case,
             detail={"reason": "not a supervisor of this case's team"},
         )
-        raise PermissionDenied("Only a supervisor of this case's team can reassign it.")
+        raise PermissionDenied(_("Only a supervisor of this case's team can reassign it."))
     form = ReassignCaseForm(request.POST or None, supervisor=request.user, case=case)
     if request.method == "POST" and form.is_valid():
         to_worker = form.cleaned_data["to_worker"]
@@ -135,7 +137,7 @@ def reassign_case(request, pk):
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Case reassigned to {to_worker}.")
+            messages.success(request, _("Case reassigned to %(worker)s.") % {"worker": to_worker})
             return redirect("casework:case_detail", pk=case.pk)
     return render(request, "supervision/case_reassign.html", {"case": case, "form": form})
 
@@ -166,8 +168,15 @@ def reassign_caseload(request):
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            noun = "case" if moved == 1 else "cases"
-            messages.success(request, f"{moved} {noun} moved from {from_worker} to {to_worker}.")
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d case moved from %(from_worker)s to %(to_worker)s.",
+                    "%(count)d cases moved from %(from_worker)s to %(to_worker)s.",
+                    moved,
+                )
+                % {"count": moved, "from_worker": from_worker, "to_worker": to_worker},
+            )
             return redirect("supervision:team")
     return render(request, "supervision/caseload_reassign.html", {"form": form})
 
@@ -224,7 +233,7 @@ def emergency_access_review(request, pk):
             object_id=pk,
             detail={"reason": "not visible"},
         )
-        raise Http404("No emergency access found.")
+        raise Http404(_("No emergency access found."))
     form = EmergencyAccessReviewForm(request.POST)
     error = None
     if form.is_valid():
@@ -252,7 +261,9 @@ def emergency_access_review(request, pk):
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"Emergency access by {grant.user} marked reviewed.")
+        messages.success(
+            request, _("Emergency access by %(user)s marked reviewed.") % {"user": grant.user}
+        )
     return redirect("supervision:emergency_access")
 
 
@@ -260,7 +271,7 @@ def emergency_access_review(request, pk):
 def case_list(request):
     user = request.user
     if user.role not in (Role.SUPERVISOR, Role.AGENCY_ADMIN) or not user.agency_id:
-        refuse(request, "case_list", "This page is for supervisors and agency admins.")
+        refuse(request, "case_list", _("This page is for supervisors and agency admins."))
     form = CaseListFilterForm(request.GET or None, user=user)
     cases = Case.objects.visible_to(user).select_related("client", "assigned_worker", "team")
     if form.is_bound:

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connections
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from accounts import signin
@@ -70,6 +70,16 @@ def _own_signin_counts(monkeypatch):
     """Each test counts failed sign-ins from zero (accounts/signin.py keeps them in the
     shared cache, keyed by username, and the personas' names are every test's)."""
     monkeypatch.setattr(signin, "KEY_PREFIX", f"casebook:signin:{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page served in Spanish leaves Spanish
+    active in the thread after it (the locale middleware activates a language for each
+    request and never deactivates it; a server's next request activates its own)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ APPS = [
     "notifications",
     "followups",
     "referrals",
+    "attachments",
     "dispatch",
     "metrics",
     "reports",

@@ -18,6 +18,7 @@ from followups.protocols import install_standard_protocols
 from notifications.models import Notification
 from reports import services as report_services
 from tests.accounts.factories import UserFactory
+from tests.attachments.factories import attach
 from tests.directory.factories import LocationFactory, OrganizationFactory, ServiceFactory
 from tests.dispatch.factories import UnitFactory
 from tests.followups.factories import due_followup, ed_visit
@@ -99,6 +100,7 @@ def world(alice, bob, sam, dana, erin, carol, alice_case, bob_case, erin_case):
     consent = give_consent(alice, alice_case)
     referral = sent_referral(alice, alice_case, consent=consent)
     link = referral.links.first()
+    attachment = attach(alice, case=alice_case, consent=consent, label="Form 12, page 1")
     organization = OrganizationFactory(agency=dana.agency)
     service = ServiceFactory(agency=dana.agency, organization=organization)
     location = LocationFactory(agency=dana.agency, organization=organization)
@@ -120,6 +122,7 @@ def world(alice, bob, sam, dana, erin, carol, alice_case, bob_case, erin_case):
         "casework:case_detail": alice_case.pk,
         "casework:case_close": alice_case.pk,
         "casework:case_concerns": alice_case.pk,
+        "casework:case_note": alice_case.pk,
         "casework:emergency_access": alice_case.pk,
         "casework:followup_add": alice_case.pk,
         "casework:visit_add": alice_case.pk,
@@ -145,6 +148,12 @@ def world(alice, bob, sam, dana, erin, carol, alice_case, bob_case, erin_case):
         "referrals:link_revoke": (referral.pk, link.pk),
         "referrals:consent_detail": consent.pk,
         "referrals:consent_revoke": consent.pk,
+        "attachments:case": alice_case.pk,
+        "attachments:client": alice_case.client_id,
+        "attachments:contact": alice_case.contacts.get().pk,
+        "attachments:consent": consent.pk,
+        "attachments:file": attachment.pk,
+        "attachments:in_error": attachment.pk,
         "provider:link": link.token(),
         "reports:export_status": export.pk,
         "reports:export_download": export.pk,

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from audit.models import Action, AuditEvent
 from cases.models import Case
+from tests.attachments.factories import attach
 from tests.referrals.factories import sent_referral
 
 PERSONAS = ["alice", "bob", "erin", "sam", "dana", "carol", "root"]
@@ -39,6 +40,8 @@ def world(alice, bob, erin, sam, dana, carol, root, alice_case, bob_case, erin_c
     for case in cases.values():
         # Each case's own worker has sent a referral under the client's consent.
         sent_referral(case.assigned_worker, case)
+        # And attached a photo of the signed consent.
+        attach(case.assigned_worker, case=case)
     return users, cases
 
 
@@ -51,6 +54,7 @@ def _ids(case):
         "contact": contact.pk,
         "referral": referral.pk,
         "consent": referral.consent_id,
+        "attachment": case.attachments.get().pk,
     }
 
 
@@ -61,6 +65,7 @@ READ_PAGES = [
     ("client page", lambda i: reverse("cases:client_detail", args=[i["client"]])),
     ("referral page", lambda i: reverse("referrals:detail", args=[i["referral"]])),
     ("consent page", lambda i: reverse("referrals:consent_detail", args=[i["consent"]])),
+    ("attachment file", lambda i: reverse("attachments:file", args=[i["attachment"]])),
 ]
 READ_API = [
     ("api client", lambda i: f"/api/v1/clients/{i['client']}/"),
@@ -72,10 +77,19 @@ READ_API = [
     ("api referral events", lambda i: f"/api/v1/referrals/{i['referral']}/events/"),
     ("api referral links", lambda i: f"/api/v1/referrals/{i['referral']}/provider-links/"),
     ("api consent", lambda i: f"/api/v1/consents/{i['consent']}/"),
+    ("api attachment", lambda i: f"/api/v1/attachments/{i['attachment']}/"),
+    ("api attachment file", lambda i: f"/api/v1/attachments/{i['attachment']}/file/"),
 ]
 WRITE_PAGES = [
     ("close case", lambda i: reverse("casework:case_close", args=[i["case"]]), {}),
     ("case concerns", lambda i: reverse("casework:case_concerns", args=[i["case"]]), {}),
+    ("case note", lambda i: reverse("casework:case_note", args=[i["case"]]), {}),
+    ("attach to case", lambda i: reverse("attachments:case", args=[i["case"]]), {}),
+    (
+        "attachment in error",
+        lambda i: reverse("attachments:in_error", args=[i["attachment"]]),
+        {},
+    ),
     ("amend contact", lambda i: reverse("cases:contact_amend", args=[i["contact"]]), {}),
     ("edit client", lambda i: reverse("cases:client_edit", args=[i["client"]]), {}),
     ("referral status", lambda i: reverse("referrals:status", args=[i["referral"]]), {}),
@@ -194,6 +208,8 @@ class TestReadMatrix:
         listed = {row["id"] for row in _results(api, "/api/v1/clients/?page_size=100")}
         assert listed == {c.client_id for c in shown}
         listed = {row["case"] for row in _results(api, "/api/v1/contacts/?page_size=100")}
+        assert listed == {c.pk for c in shown}
+        listed = {row["case"] for row in _results(api, "/api/v1/attachments/?page_size=100")}
         assert listed == {c.pk for c in shown}
 
     def test_searches_find_no_hidden_client(self, api, client, world, persona):

@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from reports.models import ExportJob
+from tests.attachments.factories import attach
 from tests.directory.factories import ServiceAtLocationFactory
 from tests.followups.factories import due_followup, ed_visit
 from tests.referrals.factories import sent_referral
@@ -97,6 +98,7 @@ def world(alice, alice_case, bob_case):
         agency_id=alice.agency_id, requested_by=alice, format="csv", rows_total=10, rows_done=4
     )
     enrolment = alice_case.enrolments.order_by("pk").first()
+    attachment = attach(alice, case=alice_case)
     return {
         "cases/pk": alice_case.pk,
         "case_pk": alice_case.pk,
@@ -115,6 +117,12 @@ def world(alice, alice_case, bob_case):
         "locations/pk": service.location_id,
         "exports/pk": export.pk,
         "what": "followups-due",
+        # attachments/<record>/<pk>/, attachments/<pk>/file/ and the API's.
+        "case/pk": alice_case.pk,
+        "client/pk": alice_case.client_id,
+        "contact/pk": alice_case.contacts.first().pk,
+        "consent/pk": referral.consent_id,
+        "attachments/pk": attachment.pk,
     }
 
 
@@ -189,6 +197,8 @@ REACHED = {
         reverse("followups:today"),
         reverse("followups:detail", args=[ids["followups/pk"]]),
         reverse("directory:service_detail", args=[ids["services/pk"]]),
+        reverse("attachments:case", args=[ids["case/pk"]]),
+        reverse("attachments:file", args=[ids["attachments/pk"]]),
         f"/api/v1/cases/{ids['cases/pk']}/",
         reverse("api-docs"),
     ],

@@ -1,1 +1,2 @@
-"""The pages of one's own account: the password, the second factor, the API sign-ins."""
+"""The pages of one's own account: the password, the language, the second factor, the API
+sign-ins."""

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -22,7 +24,7 @@ from core.forms import add_error
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=gettext_lazy("Code"),
         max_length=40,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
@@ -70,7 +72,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
             )
     device = mfa.pending_authenticator(user)
     qr = segno.make(device.config_url, error="m").svg_inline(
-        scale=4, title="QR code for your authenticator app"
+        scale=4, title=_("QR code for your authenticator app")
     )
     context = {
         "form": form,
@@ -105,8 +107,10 @@ def verify(request: HttpRequest) -> HttpResponse:
             signin.record_failure(request, user.get_username())
             form.add_error(
                 "code",
-                "That code is not right. Enter the 6-digit code your app shows now, "
-                "or one of your recovery codes.",
+                _(
+                    "That code is not right. Enter the 6-digit code your app shows now, "
+                    "or one of your recovery codes."
+                ),
             )
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request)})
 
@@ -119,7 +123,11 @@ def _refusal(request: HttpRequest, user: User) -> str:
         return refusal.message
     wait = mfa.seconds_to_wait(user)
     if wait:
-        return f"Too many wrong codes. Wait {wait} seconds, then enter the code your app shows."
+        return ngettext(
+            "Too many wrong codes. Wait %(wait)d second, then enter the code your app shows.",
+            "Too many wrong codes. Wait %(wait)d seconds, then enter the code your app shows.",
+            wait,
+        ) % {"wait": wait}
     return ""
 
 

@@ -3,6 +3,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 
 from accounts.forms import ChangePasswordForm
 from accounts.mfa import has_authenticator
@@ -36,6 +37,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         update_session_auth_hash(self.request, user)
         messages.success(
             self.request,
-            "Your password was changed. Your other sessions and API tokens have ended.",
+            _("Your password was changed. Your other sessions and API tokens have ended."),
         )
         return redirect(self.get_success_url())

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import ApiToken, User
@@ -48,7 +49,9 @@ def mine(request: HttpRequest) -> HttpResponse:
 def agency(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not (user.is_agency_admin and user.agency_id):
-        refuse(request, "agency api sign-ins", "Only an agency admin sees the agency's sign-ins.")
+        refuse(
+            request, "agency api sign-ins", _("Only an agency admin sees the agency's sign-ins.")
+        )
     tokens = ApiToken.objects.live().filter(agency_id=user.agency_id).select_related("user")
     return _page(request, tokens, agency_view=True)
 
@@ -61,5 +64,5 @@ def revoke(request: HttpRequest, pk: str) -> HttpResponse:
     own = token.user_id == user.pk
     reason = "revoked by its user" if own else "revoked by admin"
     revoke_token(token=token, actor=user, reason=reason, request=request)
-    messages.success(request, f"The API sign-in {token.prefix} has ended.")
+    messages.success(request, _("The API sign-in %(prefix)s has ended.") % {"prefix": token.prefix})
     return redirect("accounts:api_tokens" if own else "accounts:agency_api_tokens")

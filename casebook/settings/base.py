@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "cases",
     "directory",
     "referrals",
+    "attachments",
     "dispatch",
     "reports",
     "followups",
@@ -80,8 +81,12 @@ MIDDLEWARE = [
     "core.middleware.ContentSecurityPolicyMiddleware",
     "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language before sign-in; the user's own after (accounts/middleware.py).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Answers the phone's outbox can read (a redirect as 204): core/offline.py.
+    "core.offline.OutboxMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # A signed-in user who still owes a second factor reaches only the pages that take it.
@@ -92,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.AgencyTimezoneMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "casebook.urls"
@@ -236,6 +242,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [csp.NONE],
         "base-uri": [csp.NONE],
         "form-action": [csp.SELF],
+        # The installable app: its service worker (/sw.js) and manifest, from the site.
+        "worker-src": [csp.SELF],
+        "manifest-src": [csp.SELF],
     }
 }
 
@@ -250,11 +259,17 @@ TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 MFA_REQUIRED = _bool("MFA_REQUIRED", False)
 OTP_TOTP_ISSUER = "casebook"
 
-LANGUAGE_CODE = "en-us"
+# The languages the product speaks; every text goes through Django's translation machinery
+# and the catalogues live in locale/ (README: "Translating"). core/i18n.py says whose
+# language each text is written in.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-# Dates as "Sat 5 Dec 2026", date-times as "Sat 5 Dec 2026, 19:30": casebook/formats/en.
+# Dates as "Sat 5 Dec 2026", date-times as "Sat 5 Dec 2026, 19:30": casebook/formats/en
+# (and formats/es: "sáb 5 dic 2026, 19:30").
 FORMAT_MODULE_PATH = ["casebook.formats"]
 
 STATIC_URL = "static/"
@@ -267,11 +282,78 @@ STATICFILES_DIRS = [
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/htmx-ext-ws", BASE_DIR / "node_modules" / "htmx-ext-ws" / "dist"),
     ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
+    # The installable app (casebook/offline.py): Workbox's modules side by side, as
+    # workbox-sw loads them from one folder, and idb's UMD build.
+    *(
+        ("vendor/workbox", BASE_DIR / "node_modules" / f"workbox-{name}" / "build")
+        for name in (
+            "sw",
+            "core",
+            "routing",
+            "strategies",
+            "expiration",
+            "precaching",
+            "cacheable-response",
+        )
+    ),
+    ("vendor/idb", BASE_DIR / "node_modules" / "idb" / "build"),
 ]
+# Photos and documents attached to client records (attachments/): never under a public URL
+# (no MEDIA_URL route serves them), only streamed by the access-checked, audited views. On
+# the embedded default a private folder, readable by this user only; with
+# ATTACHMENTS_S3_BUCKET an S3-compatible bucket (django-storages), private, read by the
+# server with its own keys (when the keys are left out, boto3 finds them as usual: an
+# instance role, ~/.aws). prod.py uses the same.
+ATTACHMENTS_DIR = Path(env.str("ATTACHMENTS_DIR", default=str(VAR_DIR / "attachments")))
+ATTACHMENTS_S3_BUCKET = env.str("ATTACHMENTS_S3_BUCKET", default="")
+ATTACHMENTS_STORAGE: dict[str, object]
+if ATTACHMENTS_S3_BUCKET:
+    _s3_endpoint = env.str("ATTACHMENTS_S3_ENDPOINT_URL", default="")
+    if _s3_endpoint and not _s3_endpoint.startswith(("https://", "http://")):
+        raise ImproperlyConfigured("ATTACHMENTS_S3_ENDPOINT_URL must start with https://")
+    ATTACHMENTS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            "endpoint_url": _s3_endpoint or None,
+            "region_name": env.str("ATTACHMENTS_S3_REGION", default="") or None,
+            "access_key": env.str("ATTACHMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ATTACHMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("ATTACHMENTS_S3_PREFIX", default="attachments"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            # Nothing links to the bucket: files are streamed through Django.
+            "querystring_auth": True,
+        },
+    }
+else:
+    ATTACHMENTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(ATTACHMENTS_DIR),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": ATTACHMENTS_STORAGE,
 }
+# The largest photo or PDF that may be attached, in MB (attachments/files.py): a larger one
+# is refused with a message naming this limit. Its bytes are dropped as they arrive
+# (attachments.uploads), before they reach a temporary file; a file under the limit is
+# held in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB), then in a temporary
+# file. DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) counts the form's other fields, not files.
+# The proxy in front must let a body this large through (README, "Attachments").
+ATTACHMENT_MAX_MB = _int("ATTACHMENT_MAX_MB", 15)
+if not 1 <= ATTACHMENT_MAX_MB <= 100:
+    raise ImproperlyConfigured("ATTACHMENT_MAX_MB must be between 1 and 100")
+FILE_UPLOAD_HANDLERS = [
+    "attachments.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -305,6 +387,7 @@ SPECTACULAR_SETTINGS = {
     # One schema name per choice set used by more than one field.
     "ENUM_NAME_OVERRIDES": {
         "IdentifierKindEnum": "cases.models.IdentifierKind",
+        "AttachmentKindEnum": "attachments.models.AttachmentKind",
         # The dispatch API's choices share their field names with other apps' (status,
         # reason, source): each gets its own name, and the contacts' source keeps its own.
         "DispatchRequestStatusEnum": "dispatch.models.RequestStatus",

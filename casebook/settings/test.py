@@ -45,6 +45,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # tests/attachments put the files in a temporary folder of each test's own.
+    "attachments": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
 }
 
 # The browser tests load Bootstrap and htmx from the finders, as in development.

@@ -2,6 +2,7 @@
 already scoped by visible_to(user): an id of another agency's record matches nothing."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Client, Contact, ContactSource, Disposition
@@ -10,10 +11,10 @@ from core.api_filters import IdFilter, StrictBooleanFilter, UTCIsoDateTimeFilter
 
 class ClientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        method="filter_search", max_length=200, label="Name, phone or identifier"
+        method="filter_search", max_length=200, label=_("Name, phone or identifier")
     )
     has_open_case = StrictBooleanFilter(
-        method="filter_has_open_case", label="Has an open case you can see"
+        method="filter_has_open_case", label=_("Has an open case you can see")
     )
 
     def filter_search(self, queryset, name, value):

@@ -10,6 +10,9 @@ import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -62,7 +65,7 @@ class CodeField(serializers.SlugRelatedField):
     """An active reference item (concern, call nature, service) named by its stable code.
     Anything that cannot be a code is refused before it reaches the database."""
 
-    default_error_messages = {"invalid": "Give a code, such as 'other'."}
+    default_error_messages = {"invalid": _("Give a code, such as 'other'.")}
 
     def __init__(self, model, **kwargs):
         super().__init__(slug_field="code", queryset=model.objects.active(), **kwargs)
@@ -86,15 +89,15 @@ def _codes_field(model, **kwargs):
 @extend_schema_field(
     {
         "oneOf": [{"type": "integer"}, {"type": "string"}],
-        "description": "The id or username of a user of your agency.",
+        "description": _("The id or username of a user of your agency."),
     }
 )
 class AgencyUserField(serializers.RelatedField):
     """An active user of the requester's agency, given by id or username."""
 
     default_error_messages = {
-        "does_not_exist": "No user {value} in your agency.",
-        "incorrect_type": "Give a user's id or username, not {data_type}.",
+        "does_not_exist": _("No user {value} in your agency."),
+        "incorrect_type": _("Give a user's id or username, not {data_type}."),
     }
 
     def get_queryset(self):
@@ -113,7 +116,10 @@ class AgencyUserField(serializers.RelatedField):
             user = queryset.filter(username=data).first()
         if user is None:
             plain = len(str(data)) <= 60 and "\x00" not in str(data)
-            self.fail("does_not_exist", value=repr(data) if plain else "with that id or username")
+            self.fail(
+                "does_not_exist",
+                value=repr(data) if plain else gettext("with that id or username"),
+            )
         return user
 
     def to_representation(self, value):
@@ -136,8 +142,8 @@ class CallTimeField(UTCDateTimeField):
     ahead (the rule of cases.models.contact_time_errors)."""
 
     default_error_messages = {
-        "too_old": "Check the year of this time.",
-        "future": "This time is more than a day in the future.",
+        "too_old": _("Check the year of this time."),
+        "future": _("This time is more than a day in the future."),
     }
 
     def to_internal_value(self, value):
@@ -259,20 +265,22 @@ class ClientInputSerializer(serializers.Serializer):
         max_length=200,
         required=False,
         allow_blank=True,
-        help_text="Required unless `is_unidentified` is true.",
+        help_text=_("Required unless `is_unidentified` is true."),
     )
     preferred_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     is_unidentified = serializers.BooleanField(
         required=False,
-        help_text="An unidentified person (not found, or gave no name): `description` "
-        "instead of a name. Identified later by giving the name, or merged into a known "
-        "client by an agency admin.",
+        help_text=_(
+            "An unidentified person (not found, or gave no name): `description` "
+            "instead of a name. Identified later by giving the name, or merged into a known "
+            "client by an agency admin."
+        ),
     )
     description = serializers.CharField(
         max_length=300,
         required=False,
         allow_blank=True,
-        help_text="How to recognise an unidentified person, e.g. man, about 40, red jacket.",
+        help_text=_("How to recognise an unidentified person, e.g. man, about 40, red jacket."),
     )
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     estimated_age = serializers.IntegerField(
@@ -280,7 +288,7 @@ class ClientInputSerializer(serializers.Serializer):
         max_value=120,
         required=False,
         allow_null=True,
-        help_text="Years, when the date of birth is not known.",
+        help_text=_("Years, when the date of birth is not known."),
     )
     pronouns = serializers.CharField(max_length=40, required=False, allow_blank=True)
     preferred_language = serializers.CharField(max_length=60, required=False, allow_blank=True)
@@ -290,17 +298,19 @@ class ClientInputSerializer(serializers.Serializer):
         choices=ReminderChannel.choices,
         required=False,
         allow_blank=True,
-        help_text="How the client agreed to get reminders (blank: none). `email` needs the "
-        "email address, `text` the phone number. Reminders never name the programme or "
-        "anything clinical.",
+        help_text=_(
+            "How the client agreed to get reminders (blank: none). `email` needs the "
+            "email address, `text` the phone number. Reminders never name the programme or "
+            "anything clinical."
+        ),
     )
     where_to_find = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
     def validate_date_of_birth(self, value):
         if value is not None and value > timezone.localdate():
-            raise serializers.ValidationError("The date of birth cannot be in the future.")
+            raise serializers.ValidationError(gettext("The date of birth cannot be in the future."))
         if value is not None and value < OLDEST_BIRTH_DATE:
-            raise serializers.ValidationError("Check the year of the date of birth.")
+            raise serializers.ValidationError(gettext("Check the year of the date of birth."))
         return value
 
     def validate(self, attrs):
@@ -310,7 +320,7 @@ class ClientInputSerializer(serializers.Serializer):
         if dob is not None and age is not None:
             field = "estimated_age" if "estimated_age" in attrs else "date_of_birth"
             raise serializers.ValidationError(
-                {field: "Give a date of birth or an estimated age, not both."}
+                {field: gettext("Give a date of birth or an estimated age, not both.")}
             )
         self.check_reminder_channel(attrs)
         self.check_identity(attrs)
@@ -330,13 +340,15 @@ class ClientInputSerializer(serializers.Serializer):
             if not named:
                 raise serializers.ValidationError(
                     {
-                        "legal_name": "Give the client's legal name, or send "
-                        '"is_unidentified": true with a description.'
+                        "legal_name": gettext(
+                            "Give the client's legal name, or send "
+                            '"is_unidentified": true with a description.'
+                        )
                     }
                 )
         elif not named and not (value("description", "") or "").strip():
             raise serializers.ValidationError(
-                {"description": "Describe the unidentified person (e.g. man, about 40)."}
+                {"description": gettext("Describe the unidentified person (e.g. man, about 40).")}
             )
 
     def check_reminder_channel(self, attrs):
@@ -361,8 +373,10 @@ class ClientCreateSerializer(ClientInputSerializer):
         required=False,
         default=False,
         write_only=True,
-        help_text="A new person although the agency has a likely match: without it, a likely "
-        "match answers 400 on `confirm_new`, naming the client.",
+        help_text=_(
+            "A new person although the agency has a likely match: without it, a likely "
+            "match answers 400 on `confirm_new`, naming the client."
+        ),
     )
 
     def validate(self, attrs):
@@ -393,15 +407,15 @@ class ClientCreateSerializer(ClientInputSerializer):
     @property
     def how_to_confirm(self):
         if self.parent is not None:
-            return 'send "confirm_new": true in "new_client"'
-        return 'send "confirm_new": true'
+            return gettext('send "confirm_new": true in "new_client"')
+        return gettext('send "confirm_new": true')
 
     def validate_identifiers(self, value):
         seen = set()
         for item in value:
             key = (item["kind"], item["value"].strip())
             if key in seen:
-                raise serializers.ValidationError("The same identifier is given twice.")
+                raise serializers.ValidationError(gettext("The same identifier is given twice."))
             seen.add(key)
         if seen:
             agency_id = _request_user(self).agency_id
@@ -410,7 +424,8 @@ class ClientCreateSerializer(ClientInputSerializer):
                 if taken.exists():
                     label = IdentifierKind(kind).label
                     raise serializers.ValidationError(
-                        f"{label} {text} already belongs to a client of your agency."
+                        gettext("%(kind)s %(value)s already belongs to a client of your agency.")
+                        % {"kind": label, "value": text}
                     )
         return value
 
@@ -419,13 +434,13 @@ class ClientUpdateSerializer(ClientInputSerializer):
     identifiers = IdentifierInputSerializer(
         many=True,
         required=False,
-        help_text="When given, the client's whole set of identifiers: any left out are removed.",
+        help_text=_("When given, the client's whole set of identifiers: any left out are removed."),
     )
 
     def validate_identifiers(self, value):
         pairs = [(item["kind"], item["value"].strip()) for item in value]
         if len(set(pairs)) != len(pairs):
-            raise serializers.ValidationError("The same identifier is given twice.")
+            raise serializers.ValidationError(gettext("The same identifier is given twice."))
         return value
 
 
@@ -448,7 +463,10 @@ class CaseSerializer(ModelSerializer):
         slug_field="code", many=True, read_only=True
     )
     close_reason = serializers.ChoiceField(
-        choices=CloseReason.choices, allow_blank=True, read_only=True, help_text="Blank while open."
+        choices=CloseReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("Blank while open."),
     )
     links = serializers.SerializerMethodField()
 
@@ -498,7 +516,7 @@ class CaseEventSerializer(ModelSerializer):
 
 
 class CaseConcernsSerializer(serializers.Serializer):
-    presenting_concerns = _codes_field(Concern, help_text="Concern codes; replaces the list.")
+    presenting_concerns = _codes_field(Concern, help_text=_("Concern codes; replaces the list."))
 
 
 class CloseCaseSerializer(serializers.Serializer):
@@ -526,8 +544,10 @@ class ContactFieldsSerializer(serializers.Serializer):
     # Field.source attribute the stubs see.
     source = serializers.ChoiceField(choices=ContactSource.choices)  # type: ignore[assignment]
     received_at = CallTimeField(
-        help_text="ISO 8601; without an offset, UTC. Since 1990 and at most a day ahead, as "
-        "are the other times; each is not before the ones it follows."
+        help_text=_(
+            "ISO 8601; without an offset, UTC. Since 1990 and at most a day ahead, as "
+            "are the other times; each is not before the ones it follows."
+        )
     )
     dispatched_at = CallTimeField(required=False, allow_null=True, default=None)
     on_scene_at = CallTimeField(required=False, allow_null=True, default=None)
@@ -545,13 +565,13 @@ class ContactFieldsSerializer(serializers.Serializer):
         max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False
     )
     cssrs_performed = serializers.BooleanField(required=False, default=False)
-    cssrs_wish_dead = _answer_field("C-SSRS 1: wished to be dead (null: not asked).")
-    cssrs_suicidal_thoughts = _answer_field("C-SSRS 2: thoughts of killing yourself.")
-    cssrs_method = _answer_field("C-SSRS 3: thought about how; asked only when 2 is yes.")
-    cssrs_intent = _answer_field("C-SSRS 4: some intention of acting; only when 2 is yes.")
-    cssrs_plan = _answer_field("C-SSRS 5: details of a plan, intends to carry it out.")
-    cssrs_behavior = _answer_field("C-SSRS 6: ever done anything to end your life.")
-    cssrs_behavior_recent = _answer_field("C-SSRS 6b: within the past 3 months; if 6 is yes.")
+    cssrs_wish_dead = _answer_field(_("C-SSRS 1: wished to be dead (null: not asked)."))
+    cssrs_suicidal_thoughts = _answer_field(_("C-SSRS 2: thoughts of killing yourself."))
+    cssrs_method = _answer_field(_("C-SSRS 3: thought about how; asked only when 2 is yes."))
+    cssrs_intent = _answer_field(_("C-SSRS 4: some intention of acting; only when 2 is yes."))
+    cssrs_plan = _answer_field(_("C-SSRS 5: details of a plan, intends to carry it out."))
+    cssrs_behavior = _answer_field(_("C-SSRS 6: ever done anything to end your life."))
+    cssrs_behavior_recent = _answer_field(_("C-SSRS 6b: within the past 3 months; if 6 is yes."))
 
 
 class ContactInputSerializer(ContactFieldsSerializer):
@@ -565,21 +585,27 @@ class ContactInputSerializer(ContactFieldsSerializer):
     late_entry = serializers.BooleanField(
         required=False,
         default=False,
-        help_text=f"Confirms a late entry: a call received more than {LATE_ENTRY_DAYS} days "
-        "before the agency's today (its calendar date) is refused with a 400 on "
-        f"`received_at` unless this is true. More than {OLDEST_ENTRY_YEARS} years back is "
-        "refused either way.",
+        help_text=format_lazy(
+            _(
+                "Confirms a late entry: a call received more than {days} days "
+                "before the agency's today (its calendar date) is refused with a 400 on "
+                "`received_at` unless this is true. More than {years} years back is "
+                "refused either way."
+            ),
+            days=LATE_ENTRY_DAYS,
+            years=OLDEST_ENTRY_YEARS,
+        ),
     )
 
     def validate(self, attrs):
         confirmed = attrs.pop("late_entry", False)
         if attrs.get("client") is None and attrs.get("new_client") is None:
             raise serializers.ValidationError(
-                {"client": "Give the id of an existing client, or a new_client."}
+                {"client": gettext("Give the id of an existing client, or a new_client.")}
             )
         if attrs.get("client") is not None and attrs.get("new_client") is not None:
             raise serializers.ValidationError(
-                {"new_client": "Give either an existing client or a new_client, not both."}
+                {"new_client": gettext("Give either an existing client or a new_client, not both.")}
             )
         errors = contact_time_errors(attrs)
         if "received_at" not in errors:
@@ -587,7 +613,7 @@ class ContactInputSerializer(ContactFieldsSerializer):
                 attrs["received_at"],
                 _request_user(self).agency,
                 confirmed=confirmed,
-                how_to_confirm='send "late_entry": true',
+                how_to_confirm=gettext('send "late_entry": true'),
             )
             if late:
                 errors["received_at"] = late
@@ -610,16 +636,20 @@ class AmendContactSerializer(serializers.Serializer):
 
     reason = serializers.CharField(max_length=500)
     changes = ChangesField(
-        help_text=f"Field -> new value. Amendable: {', '.join(AMENDABLE_FIELDS)}."
+        help_text=format_lazy(
+            _("Field -> new value. Amendable: {fields}."), fields=", ".join(AMENDABLE_FIELDS)
+        )
     )
 
     def validate_changes(self, value):
         unknown = sorted(set(value) - set(AMENDABLE_FIELDS))
         if unknown:
             shown = ", ".join(name[:40] for name in unknown[:10])
-            raise serializers.ValidationError(f"These fields cannot be amended: {shown}.")
+            raise serializers.ValidationError(
+                gettext("These fields cannot be amended: %(fields)s.") % {"fields": shown}
+            )
         if not value:
-            raise serializers.ValidationError("Name at least one field to correct.")
+            raise serializers.ValidationError(gettext("Name at least one field to correct."))
         fields = ContactFieldsSerializer(data=value, partial=True, context=self.context)
         fields.is_valid(raise_exception=True)
         changes = dict(fields.validated_data)
@@ -632,7 +662,9 @@ class AmendContactSerializer(serializers.Serializer):
                 continue
             # An unchanged time is out of order because an earlier time was moved past it.
             moved = [m for m in TIME_ORDER[: TIME_ORDER.index(name)] if m in changes]
-            errors[moved[0] if moved else name] = f"{message} Correct that time as well."
+            errors[moved[0] if moved else name] = gettext(
+                "%(message)s Correct that time as well."
+            ) % {"message": message}
         if "received_at" in changes and "received_at" not in errors:
             # The amendment's reason stands for the late-entry confirmation; the bound on
             # the year still applies.
@@ -660,7 +692,7 @@ class ContactSerializer(ModelSerializer):
         serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     )
     response_minutes = serializers.IntegerField(
-        read_only=True, allow_null=True, help_text="On scene minus received, in minutes."
+        read_only=True, allow_null=True, help_text=_("On scene minus received, in minutes.")
     )
 
     class Meta:
@@ -706,7 +738,7 @@ class ContactSerializer(ModelSerializer):
 class ContactAmendmentSerializer(ModelSerializer):
     amended_by = UserSummarySerializer(read_only=True)
     changes = serializers.JSONField(
-        read_only=True, help_text='Field -> {"from": old value, "to": new value}.'
+        read_only=True, help_text=_('Field -> {"from": old value, "to": new value}.')
     )
 
     class Meta:

@@ -7,6 +7,8 @@ user may only read answers 403. Every write is one service call.
 """
 
 from django.db.models import OuterRef, Subquery
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -37,10 +39,10 @@ from cases.models import Case, Client, Contact
 @extend_schema(tags=["clients"])
 @extend_schema_view(
     list=extend_schema(
-        summary="Clients you can see",
-        description="`q` searches names, phone numbers and identifiers.",
+        summary=_("Clients you can see"),
+        description=_("`q` searches names, phone numbers and identifiers."),
     ),
-    retrieve=extend_schema(summary="A client"),
+    retrieve=extend_schema(summary=_("A client")),
 )
 class ClientViewSet(
     AccessHelperMixin,
@@ -71,7 +73,7 @@ class ClientViewSet(
         return obj.pk
 
     @extend_schema(
-        summary="Create a client",
+        summary=_("Create a client"),
         request=ClientCreateSerializer,
         responses={201: ClientSerializer},
     )
@@ -91,7 +93,7 @@ class ClientViewSet(
         )
 
     @extend_schema(
-        summary="Change a client's details",
+        summary=_("Change a client's details"),
         request=ClientUpdateSerializer,
         responses={200: ClientSerializer},
     )
@@ -111,7 +113,7 @@ class ClientViewSet(
         return Response(ClientSerializer(client, context=self.get_serializer_context()).data)
 
     @extend_schema(
-        summary="Change some of a client's details",
+        summary=_("Change some of a client's details"),
         request=ClientUpdateSerializer,
         responses={200: ClientSerializer},
     )
@@ -121,8 +123,8 @@ class ClientViewSet(
 
 @extend_schema(tags=["cases"])
 @extend_schema_view(
-    list=extend_schema(summary="Cases you can see"),
-    retrieve=extend_schema(summary="A case"),
+    list=extend_schema(summary=_("Cases you can see")),
+    retrieve=extend_schema(summary=_("A case")),
 )
 class CaseViewSet(
     AccessHelperMixin,
@@ -148,11 +150,12 @@ class CaseViewSet(
     @extend_schema(exclude=True)
     def create(self, request):
         raise MethodNotAllowed(
-            "POST", detail="Cases are opened by recording a contact: POST /api/v1/contacts/."
+            "POST",
+            detail=gettext("Cases are opened by recording a contact: POST /api/v1/contacts/."),
         )
 
     @extend_schema(
-        summary="Change a case's presenting concerns",
+        summary=_("Change a case's presenting concerns"),
         request=CaseConcernsSerializer,
         responses={200: CaseSerializer},
     )
@@ -168,7 +171,7 @@ class CaseViewSet(
         )
         return self.case_response(case)
 
-    @extend_schema(summary="Close a case", request=CloseCaseSerializer, responses=CaseSerializer)
+    @extend_schema(summary=_("Close a case"), request=CloseCaseSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         case = self.get_object()
@@ -180,7 +183,7 @@ class CaseViewSet(
         return self.case_response(case)
 
     @extend_schema(
-        summary="Reassign a case (supervisors of its team)",
+        summary=_("Reassign a case (supervisors of its team)"),
         request=ReassignCaseSerializer,
         responses=CaseSerializer,
     )
@@ -188,7 +191,9 @@ class CaseViewSet(
     def reassign(self, request, pk=None):
         case = self.get_object()
         if not services.can_reassign(request.user, case):
-            raise PermissionDenied("Only a supervisor of this case's team can reassign it.")
+            raise PermissionDenied(
+                gettext("Only a supervisor of this case's team can reassign it.")
+            )
         serializer = ReassignCaseSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         case = services.reassign_case(
@@ -200,7 +205,7 @@ class CaseViewSet(
         return self.case_response(case)
 
     @extend_schema(
-        summary="A case's timeline, newest first", responses=CaseEventSerializer(many=True)
+        summary=_("A case's timeline, newest first"), responses=CaseEventSerializer(many=True)
     )
     @action(detail=True, methods=["get"], filterset_class=None)
     def timeline(self, request, pk=None):
@@ -214,8 +219,8 @@ class CaseViewSet(
 
 @extend_schema(tags=["contacts"])
 @extend_schema_view(
-    list=extend_schema(summary="Contacts on cases you can see"),
-    retrieve=extend_schema(summary="A contact"),
+    list=extend_schema(summary=_("Contacts on cases you can see")),
+    retrieve=extend_schema(summary=_("A contact")),
 )
 class ContactViewSet(
     AccessHelperMixin,
@@ -242,9 +247,11 @@ class ContactViewSet(
         )
 
     @extend_schema(
-        summary="Record a crisis contact",
-        description="For an existing client (`client`) or a new one (`new_client`). Adds to "
-        "the client's open case or opens one; the answer names the case.",
+        summary=_("Record a crisis contact"),
+        description=_(
+            "For an existing client (`client`) or a new one (`new_client`). Adds to "
+            "the client's open case or opens one; the answer names the case."
+        ),
         request=ContactInputSerializer,
         responses={201: ContactSerializer},
     )
@@ -277,7 +284,9 @@ class ContactViewSet(
     def update(self, request, pk=None):
         raise MethodNotAllowed(
             request.method,
-            detail="Contacts are corrected by amendment: POST /api/v1/contacts/{id}/amend/.",
+            detail=gettext(
+                "Contacts are corrected by amendment: POST /api/v1/contacts/{id}/amend/."
+            ),
         )
 
     @extend_schema(exclude=True)
@@ -285,7 +294,7 @@ class ContactViewSet(
         return self.update(request, pk=pk)
 
     @extend_schema(
-        summary="Correct a contact (the original values are kept)",
+        summary=_("Correct a contact (the original values are kept)"),
         request=AmendContactSerializer,
         responses={201: ContactAmendmentSerializer},
     )
@@ -308,7 +317,7 @@ class ContactViewSet(
         )
 
     @extend_schema(
-        summary="A contact's amendments, oldest first",
+        summary=_("A contact's amendments, oldest first"),
         responses=ContactAmendmentSerializer(many=True),
     )
     @action(detail=True, methods=["get"], filterset_class=None)

@@ -2,22 +2,23 @@
 
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import CloseReason, Concern
 
 
 class CloseCaseForm(forms.Form):
     reason = forms.ChoiceField(
-        label="Reason for closing", choices=[("", "—")] + list(CloseReason.choices)
+        label=_("Reason for closing"), choices=[("", "—")] + list(CloseReason.choices)
     )
     note = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class ConcernsForm(forms.Form):
     concerns = forms.ModelMultipleChoiceField(
-        label="Presenting concerns",
+        label=_("Presenting concerns"),
         queryset=Concern.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -34,9 +35,9 @@ class ConcernsForm(forms.Form):
 
 class EmergencyAccessForm(forms.Form):
     reason = forms.CharField(
-        label="Why do you need this case now?",
+        label=_("Why do you need this case now?"),
         min_length=10,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Your supervisor reviews every emergency access.",
+        help_text=_("Your supervisor reviews every emergency access."),
     )

@@ -3,13 +3,15 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cases.lookup import likely_clients_for
 from cases.matching import can_look_outside, likely_match_message
 from cases.models import Client, ClientIdentifier, IdentifierKind, ReminderChannel
 from cases.services import CLIENT_FIELDS
 
-DUPLICATE_MESSAGE = (
+DUPLICATE_MESSAGE = _(
     "This may be an existing client: choose one of the suggestions or tick 'This is a new person'."
 )
 
@@ -17,37 +19,42 @@ DUPLICATE_MESSAGE = (
 class ClientDetailsForm(forms.Form):
     """A client's own details, as `services.create_client` and `update_client` take them."""
 
-    legal_name = forms.CharField(label="Legal name", max_length=200, required=False)
-    preferred_name = forms.CharField(label="Preferred name", max_length=200, required=False)
+    legal_name = forms.CharField(label=_("Legal name"), max_length=200, required=False)
+    preferred_name = forms.CharField(label=_("Preferred name"), max_length=200, required=False)
     is_unidentified = forms.BooleanField(
-        label="Unidentified person (no name given or known)",
+        label=_("Unidentified person (no name given or known)"),
         required=False,
-        help_text="Not found, or would not give a name: describe them instead.",
+        help_text=_("Not found, or would not give a name: describe them instead."),
     )
     description = forms.CharField(
-        label="Description",
+        label=_("Description"),
         max_length=300,
         required=False,
-        help_text="How to recognise them, e.g. man, about 40, red jacket.",
+        help_text=_("How to recognise them, e.g. man, about 40, red jacket."),
     )
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     estimated_age = forms.IntegerField(
-        label="Estimated age",
+        label=_("Estimated age"),
         required=False,
         min_value=0,
         max_value=120,
-        help_text="Only when the date of birth is not known.",
+        help_text=_("Only when the date of birth is not known."),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    pronouns = forms.CharField(max_length=40, required=False)
-    preferred_language = forms.CharField(label="Preferred language", max_length=60, required=False)
+    pronouns = forms.CharField(label=_("Pronouns"), max_length=40, required=False)
+    preferred_language = forms.CharField(
+        label=_("Preferred language"), max_length=60, required=False
+    )
     phone = forms.CharField(
-        max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+        label=_("Phone"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel"}),
     )
     where_to_find = forms.CharField(
-        label="Where to find them",
+        label=_("Where to find them"),
         max_length=1000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -56,7 +63,7 @@ class ClientDetailsForm(forms.Form):
     def clean_date_of_birth(self):
         value = self.cleaned_data.get("date_of_birth")
         if value and value > timezone.localdate():
-            raise ValidationError("The date of birth is in the future.")
+            raise ValidationError(gettext("The date of birth is in the future."))
         return value
 
     def check_details(self, cleaned):
@@ -66,7 +73,7 @@ class ClientDetailsForm(forms.Form):
         if cleaned.get("is_unidentified"):
             if not named and not (cleaned.get("description") or "").strip():
                 self.add_error(
-                    "description", "Describe the unidentified person (e.g. man, about 40)."
+                    "description", gettext("Describe the unidentified person (e.g. man, about 40).")
                 )
             if cleaned.get("date_of_birth"):
                 cleaned["estimated_age"] = None
@@ -74,8 +81,10 @@ class ClientDetailsForm(forms.Form):
         if not named and "legal_name" not in self.errors:
             self.add_error(
                 "legal_name",
-                "Give the client's legal name (or the name they give), or tick "
-                "'Unidentified person' and describe them.",
+                gettext(
+                    "Give the client's legal name (or the name they give), or tick "
+                    "'Unidentified person' and describe them."
+                ),
             )
         if cleaned.get("date_of_birth"):
             # A known date of birth supersedes an estimate.
@@ -86,7 +95,7 @@ class ClientDetailsForm(forms.Form):
             # A date of birth given but refused has its own message.
             and not self.has_error("date_of_birth")
         ):
-            self.add_error("estimated_age", "Give a date of birth or an estimated age.")
+            self.add_error("estimated_age", gettext("Give a date of birth or an estimated age."))
 
     def client_data(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in CLIENT_FIELDS}
@@ -99,19 +108,19 @@ class ClientEditForm(ClientDetailsForm):
     """A client's details, how they agreed to get reminders, and their identifiers (one
     per kind; a blank one is removed)."""
 
-    email = forms.EmailField(label="Email", max_length=254, required=False)
+    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
     reminder_channel = forms.ChoiceField(
-        label="Reminders",
+        label=_("Reminders"),
         choices=ReminderChannel.choices,
         required=False,
-        help_text=(
+        help_text=_(
             "Only if the client agreed. Reminders give a time to expect a call, never the "
             "programme's name or anything clinical."
         ),
     )
 
     confirm_distinct = forms.BooleanField(
-        label="A different person (none of the suggested clients)", required=False
+        label=_("A different person (none of the suggested clients)"), required=False
     )
     # A change of these is checked against the agency's other clients.
     IDENTITY_FIELDS = ("legal_name", "preferred_name", "date_of_birth", "estimated_age")
@@ -157,10 +166,15 @@ class ClientEditForm(ClientDetailsForm):
             if self.suggestions and not cleaned.get("confirm_distinct"):
                 self.add_error(
                     "confirm_distinct",
-                    likely_match_message(
-                        self.suggestions, how_to_confirm="tick 'A different person'"
+                    gettext(
+                        "%(message)s If it is the same person, ask an agency admin to merge the "
+                        "records."
                     )
-                    + " If it is the same person, ask an agency admin to merge the records.",
+                    % {
+                        "message": likely_match_message(
+                            self.suggestions, how_to_confirm=gettext("tick 'A different person'")
+                        )
+                    },
                 )
         return cleaned
 
@@ -209,16 +223,16 @@ class ClientSectionForm(ClientDetailsForm):
         queryset=Client.objects.none(),
         required=False,
         widget=forms.HiddenInput,
-        error_messages={"invalid_choice": "That client was not found: search again."},
+        error_messages={"invalid_choice": _("That client was not found: search again.")},
     )
     identifier_kind = forms.ChoiceField(
-        label="Identifier",
+        label=_("Identifier"),
         choices=[("", "—")] + list(IdentifierKind.choices),
         required=False,
     )
-    identifier_value = forms.CharField(label="Identifier value", max_length=100, required=False)
+    identifier_value = forms.CharField(label=_("Identifier value"), max_length=100, required=False)
     confirm_new = forms.BooleanField(
-        label="This is a new person (none of the suggestions)", required=False
+        label=_("This is a new person (none of the suggestions)"), required=False
     )
 
     def __init__(self, *args, user, request=None, **kwargs):
@@ -247,7 +261,7 @@ class ClientSectionForm(ClientDetailsForm):
             self.add_error(
                 "confirm_new",
                 likely_match_message(
-                    self.suggestions, how_to_confirm="tick 'This is a new person'"
+                    self.suggestions, how_to_confirm=gettext("tick 'This is a new person'")
                 ),
             )
         return cleaned
@@ -259,14 +273,18 @@ class ClientSectionForm(ClientDetailsForm):
         value = (cleaned.get("identifier_value") or "").strip()
         cleaned["identifier_value"] = value
         if value and not kind:
-            self.add_error("identifier_kind", "Say what kind of identifier this is.")
+            self.add_error("identifier_kind", gettext("Say what kind of identifier this is."))
         elif kind and not value:
-            self.add_error("identifier_value", "Give the identifier, or leave its kind blank.")
+            self.add_error(
+                "identifier_value", gettext("Give the identifier, or leave its kind blank.")
+            )
         elif value and self._identifier_taken(kind, value):
             self.add_error(
                 "identifier_value",
-                "This identifier already belongs to a client of your agency: "
-                "choose them from the suggestions.",
+                gettext(
+                    "This identifier already belongs to a client of your agency: "
+                    "choose them from the suggestions."
+                ),
             )
 
     def _identifier_taken(self, kind, value):
@@ -325,7 +343,7 @@ class SuggestQueryForm(forms.Form):
 
 class ClientSearchForm(forms.Form):
     q = forms.CharField(
-        label="Name, phone or identifier",
+        label=_("Name, phone or identifier"),
         max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
@@ -337,17 +355,17 @@ class OutsideSearchForm(forms.Form):
     and a second identifier, exactly (cases.matching.find_outside_clients)."""
 
     name = forms.CharField(
-        label="Full name",
+        label=_("Full name"),
         max_length=200,
         widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
     )
     date_of_birth = forms.DateField(
-        label="Date of birth",
+        label=_("Date of birth"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     phone = forms.CharField(
-        label="Phone",
+        label=_("Phone"),
         max_length=40,
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "class": "form-control"}),
@@ -363,15 +381,19 @@ class OutsideSearchForm(forms.Form):
             phone=cleaned.get("phone") or "",
         ):
             raise ValidationError(
-                "Give the full name and the full date of birth or phone number: outside your "
-                "caseload only an exact match is shown."
+                gettext(
+                    "Give the full name and the full date of birth or phone number: outside "
+                    "your caseload only an exact match is shown."
+                )
             )
         return cleaned
 
 
 class MergeConfirmForm(forms.Form):
     confirmed = forms.BooleanField(
-        label="These two records are the same person",
-        help_text="The record on the right is kept as merged and points to the one on the "
-        "left; nothing is deleted.",
+        label=_("These two records are the same person"),
+        help_text=_(
+            "The record on the right is kept as merged and points to the one on the "
+            "left; nothing is deleted."
+        ),
     )

@@ -5,6 +5,8 @@ from datetime import timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cases import services
 from cases.cssrs import QUESTIONS
@@ -34,7 +36,7 @@ def _yes_no_field(label):
     """True, False, or None when the question was not asked."""
     return forms.TypedChoiceField(
         label=label,
-        choices=[("yes", "Yes"), ("no", "No")],
+        choices=[("yes", _("Yes")), ("no", _("No"))],
         coerce=lambda value: value == "yes",
         empty_value=None,
         required=False,
@@ -51,29 +53,34 @@ class ContactFieldsForm(forms.Form):
     rules they follow wherever they are entered: call times in order, and the C-SSRS
     screener's skip logic."""
 
-    source = forms.ChoiceField(choices=[("", "—")] + list(ContactSource.choices))
-    received_at = _time_field("Call received", required=True)
-    dispatched_at = _time_field("Dispatched")
-    on_scene_at = _time_field("On scene")
-    cleared_at = _time_field("Cleared")
+    source = forms.ChoiceField(label=_("Source"), choices=[("", "—")] + list(ContactSource.choices))
+    received_at = _time_field(_("Call received"), required=True)
+    dispatched_at = _time_field(_("Dispatched"))
+    on_scene_at = _time_field(_("On scene"))
+    cleared_at = _time_field(_("Cleared"))
     call_nature = forms.ModelChoiceField(
-        label="Call nature", queryset=CallNature.objects.none(), empty_label="—"
+        label=_("Call nature"), queryset=CallNature.objects.none(), empty_label="—"
     )
-    location = forms.CharField(max_length=300, required=False)
+    location = forms.CharField(label=_("Location"), max_length=300, required=False)
     others_present = forms.CharField(
-        label="Others present",
+        label=_("Others present"),
         max_length=300,
         required=False,
-        help_text="Police, EMS, family, ...",
+        help_text=_("Police, EMS, family, ..."),
     )
-    police_backup_requested = forms.BooleanField(label="Police backup requested", required=False)
-    arrest = forms.BooleanField(required=False)
-    injury = forms.BooleanField(required=False)
-    disposition = forms.ChoiceField(choices=[("", "—")] + list(Disposition.choices))
+    police_backup_requested = forms.BooleanField(label=_("Police backup requested"), required=False)
+    arrest = forms.BooleanField(label=_("Arrest"), required=False)
+    injury = forms.BooleanField(label=_("Injury"), required=False)
+    disposition = forms.ChoiceField(
+        label=_("Disposition"), choices=[("", "—")] + list(Disposition.choices)
+    )
     narrative = forms.CharField(
-        max_length=20000, required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Narrative"),
+        max_length=20000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
     )
-    cssrs_performed = forms.BooleanField(label="C-SSRS screen done", required=False)
+    cssrs_performed = forms.BooleanField(label=_("C-SSRS screen done"), required=False)
     cssrs_wish_dead = _yes_no_field(QUESTIONS["cssrs_wish_dead"])
     cssrs_suicidal_thoughts = _yes_no_field(QUESTIONS["cssrs_suicidal_thoughts"])
     cssrs_method = _yes_no_field(QUESTIONS["cssrs_method"])
@@ -94,7 +101,7 @@ class ContactFieldsForm(forms.Form):
         cleaned = super().clean()
         received = cleaned.get("received_at")
         if received and received > timezone.now() + FUTURE_TOLERANCE:
-            self.add_error("received_at", "The call cannot be received in the future.")
+            self.add_error("received_at", gettext("The call cannot be received in the future."))
         times = {name: cleaned.get(name) for name in TIME_ORDER if not self.has_error(name)}
         for name, message in contact_time_errors(times).items():
             self.add_error(name, message)
@@ -110,10 +117,10 @@ class ContactAmendForm(ContactFieldsForm):
     """Corrections to a saved contact, with the reason. Prefilled with its current values."""
 
     reason = forms.CharField(
-        label="Reason for the correction",
+        label=_("Reason for the correction"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Say why the contact is being corrected."},
+        error_messages={"required": _("Say why the contact is being corrected.")},
     )
 
     def __init__(self, *args, contact, **kwargs):

@@ -3,7 +3,7 @@ import functools
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from cases.cssrs import RiskLevel
 
@@ -45,5 +45,5 @@ def last4(phone_digits):
 def yes_no(value):
     """True/False/None (not asked) as a page shows it."""
     if value is None:
-        return "Not asked"
-    return "Yes" if value else "No"
+        return gettext("Not asked")
+    return gettext("Yes") if value else gettext("No")

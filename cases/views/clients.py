@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import Action
@@ -30,7 +31,7 @@ def client_search(request):
     carry a caseload, a separate exact lookup outside it, for emergency access only."""
     user = request.user
     if not user.agency_id:
-        refuse(request, "client_search", "Client records belong to agencies.")
+        refuse(request, "client_search", _("Client records belong to agencies."))
     form = ClientSearchForm(request.GET)
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
     page = None
@@ -127,7 +128,7 @@ def _merged_into(user, client):
 def client_edit(request, pk):
     client = get_client_for_user(request, pk, write=True)
     if client.is_merged:
-        messages.info(request, "This record was merged into another: edit that one.")
+        messages.info(request, _("This record was merged into another: edit that one."))
         return redirect("cases:client_detail", client.pk)
     if request.method == "POST":
         form = ClientEditForm(request.POST, client=client, request=request)
@@ -143,7 +144,7 @@ def client_edit(request, pk):
             except ValidationError as exc:
                 add_error(exc, form)
             else:
-                messages.success(request, "Client details saved.")
+                messages.success(request, _("Client details saved."))
                 return redirect("cases:client_detail", client.pk)
     else:
         form = ClientEditForm(
@@ -160,7 +161,7 @@ def client_edit(request, pk):
 
 def _require_merger(request):
     if not services.can_merge_clients(request.user):
-        refuse(request, "client_merge", "Only an agency admin can merge client records.")
+        refuse(request, "client_merge", _("Only an agency admin can merge client records."))
 
 
 @login_required
@@ -171,7 +172,7 @@ def client_merge(request, pk):
     _require_merger(request)
     client = get_client_for_user(request, pk)
     if client.is_merged:
-        messages.info(request, "This record was already merged into another.")
+        messages.info(request, _("This record was already merged into another."))
         return redirect("cases:client_detail", client.pk)
     likely = [
         s.client
@@ -233,8 +234,11 @@ def client_merge_confirm(request, pk, other):
         else:
             messages.success(
                 request,
-                f"Record {duplicate.pk} merged into this one: its cases, contacts and history "
-                "are here now.",
+                _(
+                    "Record %(id)s merged into this one: its cases, contacts and history "
+                    "are here now."
+                )
+                % {"id": duplicate.pk},
             )
             return redirect("cases:client_detail", survivor.pk)
     records = [
@@ -246,7 +250,7 @@ def client_merge_confirm(request, pk, other):
             .filter(client=c)
             .select_related("assigned_worker"),
         )
-        for label, c in (("Keep", survivor), ("Merge into it", duplicate))
+        for label, c in ((_("Keep"), survivor), (_("Merge into it"), duplicate))
     ]
     return render(
         request,

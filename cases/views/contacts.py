@@ -7,6 +7,9 @@ from django.forms.utils import pretty_name
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import services
@@ -64,9 +67,9 @@ FIELD_LABELS = {
         name: field.label or pretty_name(name)
         for name, field in ContactFieldsForm.base_fields.items()
     },
-    **{key: f"C-SSRS {text}" for key, text in QUESTIONS.items()},
+    **{key: format_lazy("C-SSRS {}", text) for key, text in QUESTIONS.items()},
     # Worked out again by amend_contact when a screen is corrected.
-    "risk_level": "Risk level",
+    "risk_level": _("Risk level"),
 }
 # Amended fields in the order the contact page lists them.
 FIELD_ORDER = {name: index for index, name in enumerate((*AMENDABLE_FIELDS, "risk_level"))}
@@ -81,7 +84,10 @@ def _amendment_rows(amendments):
         if name == "call_nature"
         for side in ("from", "to")
     }
-    natures = dict(CallNature.objects.filter(pk__in=nature_ids).values_list("pk", "label"))
+    natures = {
+        pk: gettext(label)  # as CallNature.__str__ shows it
+        for pk, label in CallNature.objects.filter(pk__in=nature_ids).values_list("pk", "label")
+    }
     return [
         {
             "amendment": amendment,
@@ -103,11 +109,11 @@ def _amendment_rows(amendments):
 def _shown(name, value, natures):
     """An amended value as the page shows it (times in the agency's time zone)."""
     if value is None and name in QUESTIONS:
-        return "Not asked"
+        return gettext("Not asked")
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if name in TIME_FIELDS:
         moment = parse_datetime(value)
         if moment is None:
@@ -139,7 +145,7 @@ def contact_amend(request, pk):
             except ValidationError as exc:
                 add_error(exc, form)
             else:
-                messages.success(request, "Contact amended. The original values are kept.")
+                messages.success(request, gettext("Contact amended. The original values are kept."))
                 return redirect("cases:contact_detail", contact.pk)
     else:
         form = ContactAmendForm(contact=contact)

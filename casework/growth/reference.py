@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import Agency, Role, Team, User
 from accounts.services import grant_agency_admin_permissions
@@ -223,9 +224,12 @@ def weighted(name: str, weights: Mapping[Any, float]) -> dict[str, list]:
     for weight in weights.values():
         thresholds.append(running / total)
         running += weight
+    # The labels in English, as the rows store them (their translations are shown).
+    with translation.override("en"):
+        labels = [str(getattr(value, "label", value)) for value in weights]
     return {
         name: [str(value) for value in weights],
-        f"{name}_labels": [str(getattr(value, "label", value)) for value in weights],
+        f"{name}_labels": labels,
         f"{name}_at": thresholds,
     }
 

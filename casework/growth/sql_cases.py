@@ -198,22 +198,40 @@ FROM grow_contact t JOIN (VALUES
 ) AS s(level, performed, wish_dead, thoughts, method, intent, plan, behavior, recent)
     ON s.level = t.risk_level
 """
+# The timeline's events as cases/events.py writes them: the English summary, and in
+# detail["i18n"] its message and arguments (core.i18n.stored_text; {"t": ...} an English
+# label, translated when shown), so that the timeline reads in each reader's language.
+# "%%" is a literal "%" beside the query parameters.
 CASE_EVENTS = """
 FROM (
     SELECT t.case_id, t.worker_id, t.received_at AS at, 'opened' AS kind, t.id AS contact_id,
         'Case opened for ' || t.display_name || ', assigned to ' || t.worker_name AS summary,
-        '{}'::jsonb AS detail
+        jsonb_build_object('i18n', jsonb_build_object(
+            'm', 'Case opened for %%(client)s, assigned to %%(worker)s',
+            'a', jsonb_build_object('client', t.display_name, 'worker', t.worker_name)
+        )) AS detail
     FROM grow_contact t WHERE t.k = 1
     UNION ALL
     SELECT t.case_id, t.worker_id, t.received_at, 'contact', t.id,
         (%(sources_labels)s::text[])[t.source_ix] || ' contact: '
             || (%(natures_labels)s::text[])[t.nature_ix] || ' — '
             || (%(dispositions_labels)s::text[])[t.disposition_ix],
-        jsonb_build_object('risk_level', t.risk_level)
+        jsonb_build_object('risk_level', t.risk_level, 'i18n', jsonb_build_object(
+            'm', '%%(source)s contact: %%(nature)s — %%(disposition)s',
+            'a', jsonb_build_object(
+                'source', jsonb_build_object('t', (%(sources_labels)s::text[])[t.source_ix]),
+                'nature', jsonb_build_object('t', (%(natures_labels)s::text[])[t.nature_ix]),
+                'disposition',
+                jsonb_build_object('t', (%(dispositions_labels)s::text[])[t.disposition_ix])
+            )
+        ))
     FROM grow_contact t
     UNION ALL
     SELECT c.case_id, c.worker_id, c.closed_at, 'closed', NULL, 'Case closed: ' || c.close_label,
-        jsonb_build_object('reason', c.close_reason)
+        jsonb_build_object('reason', c.close_reason, 'i18n', jsonb_build_object(
+            'm', 'Case closed: %%(reason)s',
+            'a', jsonb_build_object('reason', jsonb_build_object('t', c.close_label))
+        ))
     FROM grow_case c WHERE NOT c.is_open
 ) e
 """

@@ -5,6 +5,7 @@ form's errors shown, when the service refuses."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases.access import get_case_for_user
@@ -49,7 +50,7 @@ def add(request, case_pk):
         )
 
     return _case_action(
-        request, case, OneOffForm(request.POST), "followup_form", act, "Follow-up added."
+        request, case, OneOffForm(request.POST), "followup_form", act, _("Follow-up added.")
     )
 
 
@@ -79,7 +80,7 @@ def visit_add(request, case_pk):
         VisitForm(request.POST),
         "visit_form",
         act,
-        "Hospital visit recorded; its follow-ups are scheduled.",
+        _("Hospital visit recorded; its follow-ups are scheduled."),
     )
 
 
@@ -111,7 +112,7 @@ def visit_discharge(request, pk):
         DischargeForm(request.POST),
         "discharge_form",
         act,
-        "Discharge recorded; the follow-ups count from it.",
+        _("Discharge recorded; the follow-ups count from it."),
         discharge_visit_id=visit.pk,
     )
 
@@ -141,6 +142,6 @@ def enrolment_end(request, pk):
         EndEnrolmentForm(request.POST),
         "end_form",
         act,
-        "Protocol ended; its pending follow-ups are cancelled.",
+        _("Protocol ended; its pending follow-ups are cancelled."),
         end_enrolment_id=enrolment.pk,
     )

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.access import record_denied
@@ -18,6 +19,7 @@ from cases.exceptions import CaseClosed, EmergencyAccessRefused
 from cases.forms import CloseCaseForm, ConcernsForm, EmergencyAccessForm
 from cases.models import Case
 from cases.views.common import require_worker
+from core.offline import keep_offline
 from followups.forms import DischargeForm, EndEnrolmentForm, OneOffForm, VisitForm
 from followups.models import CLOSED_STATUSES, Enrolment, EnrolmentStatus, FollowUp, HospitalVisit
 from followups.today import describe, with_row_details
@@ -32,7 +34,11 @@ RECENT_CLOSED = 10
 @require_GET
 def case_detail(request, pk):
     case = get_case_for_user(request, pk, audit_read=False)
-    return case_page(request, case)
+    response = case_page(request, case)
+    if case.is_open and case.assigned_worker_id == request.user.pk:
+        # The phone keeps the worker's own open cases for reading offline (core.offline).
+        keep_offline(response, request.user)
+    return response
 
 
 def referral_sections_of(case) -> dict:
@@ -174,7 +180,7 @@ def case_close(request, pk):
     except CaseClosed as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Case closed.")
+        messages.success(request, _("Case closed."))
     return redirect("casework:case_detail", case.pk)
 
 
@@ -192,7 +198,7 @@ def case_concerns(request, pk):
     except CaseClosed as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Presenting concerns saved.")
+        messages.success(request, _("Presenting concerns saved."))
     return redirect("casework:case_detail", case.pk)
 
 
@@ -209,7 +215,7 @@ def emergency_access(request, pk):
     )
     if case is None:
         record_denied(request, Case, pk, "not visible", page="emergency access")
-        raise Http404("No case found.")
+        raise Http404(_("No case found."))
     if Case.objects.visible_to(user).filter(pk=case.pk).exists():
         return redirect("casework:case_detail", case.pk)
     require_worker(request, "emergency_access")
@@ -226,7 +232,8 @@ def emergency_access(request, pk):
             until = formats.date_format(timezone.localtime(grant.expires_at), "DATETIME_FORMAT")
             messages.warning(
                 request,
-                f"Emergency access granted until {until}. Your supervisor will review it.",
+                _("Emergency access granted until %(until)s. Your supervisor will review it.")
+                % {"until": until},
             )
             return redirect("casework:case_detail", case.pk)
     if request.method == "GET":

@@ -8,16 +8,19 @@ from django.db.models.functions import JSONObject
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from audit.services import record_list, refuse
 from cases.cssrs import RISK_ORDER
 from cases.models import Case
+from core.offline import keep_offline
 from followups.models import OPEN_STATUSES, FollowUp
 from referrals.models import Referral
 from referrals.staleness import stale_reason
 
-FILTERS = {"all": "All", "mine": "Mine", "team": "Team"}
+FILTERS = {"all": gettext_lazy("All"), "mine": gettext_lazy("Mine"), "team": gettext_lazy("Team")}
 
 
 def next_due_for(cases) -> dict:
@@ -72,9 +75,11 @@ def stale_referral_flag(data, now) -> str:
     reason = stale_reason(referral, now)
     if not reason:
         return ""
+    lowered = f"{reason[0].lower()}{reason[1:]}"
     # "Not accepted after ..." reads on from "Referral"; the others need a colon.
-    joiner = " " if reason.startswith("Not ") else ": "
-    return f"Referral{joiner}{reason[0].lower()}{reason[1:]}"
+    if reason.startswith("Not "):
+        return _("Referral %(reason)s") % {"reason": lowered}
+    return _("Referral: %(reason)s") % {"reason": lowered}
 
 
 # Rows per page of each section: the worker's own cases, then the team's (a secondary
@@ -137,7 +142,7 @@ def caseload(request):
     if user.role == Role.DISPATCHER:
         return redirect("dispatch:board")
     if not user.works_cases:
-        refuse(request, "caseload", "You have no caseload.")
+        refuse(request, "caseload", _("You have no caseload."))
 
     show = request.GET.get("show", "all")
     if show not in FILTERS:
@@ -162,7 +167,7 @@ def caseload(request):
         client_ids=[case.client_id for case in cases],
         detail={"page": "caseload", "show": show},
     )
-    return render(
+    response = render(
         request,
         "casework/caseload.html",
         {
@@ -172,3 +177,5 @@ def caseload(request):
             "filters": FILTERS,
         },
     )
+    # The phone keeps the caseload's first page for reading offline (core.offline).
+    return keep_offline(response, user) if not request.GET else response

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.access import get_for_user, record_denied
@@ -37,6 +38,7 @@ from casework.forms import ContactForm
 from core.exceptions import DomainError, NotPermitted
 from core.forms import add_error
 from core.ids import as_id
+from core.offline import DUPLICATE, PROBLEM_HEADER, keep_offline
 from dispatch import services as dispatch_services
 from dispatch.access import get_request_for_user
 from dispatch.models import RequestSource
@@ -65,7 +67,7 @@ def contact_new(request):
         done = _already_recorded(user, request.POST.get("submission_id"))
         if done is not None:
             # The same page sent twice (a double tap, a retry on a slow connection).
-            messages.success(request, "Contact saved")
+            messages.success(request, _("Contact saved"))
             return redirect("casework:case_detail", done.case_id)
         client_form, contact_form, valid = _posted_forms(request)
         contact = _save_contact(request, client_form, contact_form) if valid else None
@@ -78,7 +80,7 @@ def contact_new(request):
             )
     else:
         client_form, contact_form, draft = _new_forms(request)
-    return render(
+    response = render(
         request,
         "casework/contact_form.html",
         {
@@ -92,6 +94,13 @@ def contact_new(request):
             "time_fields": TIME_FIELDS,
         },
     )
+    if request.method == "GET" and not request.GET:
+        # The phone keeps the empty form, to record contacts without a connection.
+        keep_offline(response, user)
+    elif client_form.has_error("confirm_new"):
+        # Sent from the phone's outbox: a likely existing client, for the worker to choose.
+        response[PROBLEM_HEADER] = DUPLICATE
+    return response
 
 
 def _posted_forms(request):
@@ -139,7 +148,7 @@ def _save_contact(request, client_form, contact_form) -> Contact | None:
 def _saved(request, contact, followup, team_request=None):
     """To the case page, once the contact is saved, the follow-up it was recorded for
     (if any) completed and the request it answers (if any) linked to it."""
-    messages.success(request, "Contact saved")
+    messages.success(request, _("Contact saved"))
     if followup is not None:
         _complete_followup(request, followup, contact)
     if team_request is not None:
@@ -189,7 +198,10 @@ def _link_request(request, pk, contact) -> None:
         found = get_request_for_user(request, pk, audit_read=False)
         dispatch_services.link_contact(request=found, contact=contact, actor=request.user)
     except (DomainError, Http404) as exc:
-        messages.warning(request, f"The contact is saved, but not linked to the request: {exc}")
+        messages.warning(
+            request,
+            _("The contact is saved, but not linked to the request: %(reason)s") % {"reason": exc},
+        )
 
 
 def _new_forms(request):
@@ -204,8 +216,10 @@ def _new_forms(request):
         if request.GET.get("request"):
             messages.info(
                 request,
-                "Your contact in progress is shown: save or discard it, then record the "
-                "contact for the request again.",
+                _(
+                    "Your contact in progress is shown: save or discard it, then record the "
+                    "contact for the request again."
+                ),
             )
     else:
         draft = None
@@ -266,9 +280,11 @@ def _complete_followup(request, followup, contact):
             actor=request.user, followup=followup, contact=contact, request=request
         )
     except DomainError as exc:
-        messages.warning(request, f"The follow-up was not marked done: {exc}")
+        messages.warning(
+            request, _("The follow-up was not marked done: %(reason)s") % {"reason": exc}
+        )
     else:
-        messages.success(request, f"Follow-up done: {followup.title}")
+        messages.success(request, _("Follow-up done: %(title)s") % {"title": followup.title})
 
 
 def _as_uuid(value):
@@ -300,9 +316,10 @@ def _chosen_client(user, value):
 
 def _emergency_access_message(message, case_id):
     return format_html(
-        '{} <a href="{}" class="alert-link">Emergency access</a>',
+        '{} <a href="{}" class="alert-link">{}</a>',
         message,
         reverse("casework:emergency_access", args=[case_id]),
+        _("Emergency access"),
     )
 
 
@@ -327,7 +344,7 @@ def _refuse_client(request, client_form):
     case_id = emergency_cases([pk]).get(pk)
     if case_id is not None:
         client_form.errors["client"] = client_form.error_class(
-            [_emergency_access_message("This client is outside your caseload.", case_id)]
+            [_emergency_access_message(_("This client is outside your caseload."), case_id)]
         )
 
 
@@ -391,7 +408,7 @@ def contact_draft(request):
     require_worker(request, "contact_draft")
     if request.POST.get("discard"):
         ContactDraft.objects.filter(user=user).delete()
-        messages.info(request, "Draft discarded.")
+        messages.info(request, _("Draft discarded."))
         url = reverse("casework:contact_new")
         params = {
             name: request.POST.get(f"{name}_param", "")
@@ -403,9 +420,9 @@ def contact_draft(request):
     data = {name: request.POST.getlist(name) for name in request.POST if name in names}
     if not data:
         # The page always sends its fields: a body without any would wipe the draft.
-        return HttpResponseBadRequest("Nothing to save.")
+        return HttpResponseBadRequest(_("Nothing to save."))
     if len(json.dumps(data)) > MAX_DRAFT_CHARS:
-        return HttpResponseBadRequest("The draft is too large to keep.")
+        return HttpResponseBadRequest(_("The draft is too large to keep."))
     draft = services.save_draft(actor=user, data=data)
     saved = formats.time_format(timezone.localtime(draft.updated_at), "H:i")
-    return HttpResponse(f"Draft saved {saved}")
+    return HttpResponse(_("Draft saved %(time)s") % {"time": saved})

@@ -1,5 +1,7 @@
 """Shapes of the directory API: HSDS rows as they are stored, and search results."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -62,7 +64,7 @@ class TimeOfDayField(serializers.TimeField):
 
 
 class ScheduleSerializer(ModelSerializer):
-    in_words = serializers.SerializerMethodField(help_text="The schedule in words.")
+    in_words = serializers.SerializerMethodField(help_text=gettext_lazy("The schedule in words."))
     opens_at = TimeOfDayField(allow_null=True, read_only=True)
     closes_at = TimeOfDayField(allow_null=True, read_only=True)
 
@@ -91,7 +93,9 @@ class ScheduleSerializer(ModelSerializer):
 
 class OrganizationSerializer(ModelSerializer):
     shared = serializers.SerializerMethodField(
-        help_text="True for the shared community directory, false for your agency's own."
+        help_text=gettext_lazy(
+            "True for the shared community directory, false for your agency's own."
+        )
     )
 
     class Meta:
@@ -120,7 +124,9 @@ class ServiceSerializer(ModelSerializer):
     phones = PhoneSerializer(many=True, read_only=True)
     languages = LanguageSerializer(many=True, read_only=True)
     schedules = ScheduleSerializer(many=True, read_only=True)
-    locations = serializers.SerializerMethodField(help_text="Ids of the service's locations.")
+    locations = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Ids of the service's locations.")
+    )
     need_categories = serializers.SerializerMethodField()
 
     class Meta:
@@ -198,49 +204,65 @@ class SearchInputSerializer(serializers.Serializer):
     """The search's query parameters; a bad one answers 400 naming it."""
 
     need = serializers.ChoiceField(
-        choices=NeedCategory.choices, required=False, allow_blank=True, help_text="A need."
+        choices=NeedCategory.choices,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("A need."),
     )
     q = serializers.CharField(
         max_length=200,
         required=False,
         allow_blank=True,
-        help_text="Words in the service's or organization's name or description.",
+        help_text=gettext_lazy("Words in the service's or organization's name or description."),
     )
     language = serializers.CharField(
         max_length=60,
         required=False,
         allow_blank=True,
-        help_text="A language the service or location offers: ISO 639 code or name.",
+        help_text=gettext_lazy("A language the service or location offers: ISO 639 code or name."),
     )
     age = serializers.IntegerField(
-        min_value=0, max_value=130, required=False, help_text="The client's age."
+        min_value=0, max_value=130, required=False, help_text=gettext_lazy("The client's age.")
     )
     open_now = serializers.BooleanField(
-        required=False, default=False, help_text="Only services open now by their schedules."
+        required=False,
+        default=False,
+        help_text=gettext_lazy("Only services open now by their schedules."),
     )
     lat = serializers.FloatField(
-        min_value=-90, max_value=90, required=False, help_text="Latitude, for nearest first."
+        min_value=-90,
+        max_value=90,
+        required=False,
+        help_text=gettext_lazy("Latitude, for nearest first."),
     )
     lng = serializers.FloatField(
-        min_value=-180, max_value=180, required=False, help_text="Longitude, with lat."
+        min_value=-180,
+        max_value=180,
+        required=False,
+        help_text=gettext_lazy("Longitude, with lat."),
     )
     address = serializers.CharField(
         max_length=300,
         required=False,
         allow_blank=True,
-        help_text='An address, postal code or city (or "lat,lng"), for nearest first.',
+        help_text=gettext_lazy(
+            'An address, postal code or city (or "lat,lng"), for nearest first.'
+        ),
     )
     case = IdField(
-        required=False, help_text="The case you are referring from (noted in the audit trail)."
+        required=False,
+        help_text=gettext_lazy("The case you are referring from (noted in the audit trail)."),
     )
-    page = serializers.IntegerField(min_value=1, required=False, help_text="Page number.")
+    page = serializers.IntegerField(
+        min_value=1, required=False, help_text=gettext_lazy("Page number.")
+    )
 
     def validate(self, attrs):
         if ("lat" in attrs) != ("lng" in attrs):
             missing = "lng" if "lat" in attrs else "lat"
-            raise serializers.ValidationError({missing: ["Give both lat and lng."]})
+            raise serializers.ValidationError({missing: [_("Give both lat and lng.")]})
         if "lat" in attrs and not valid_coordinates(attrs["lat"], attrs["lng"]):
-            raise serializers.ValidationError({"lat": ["These coordinates are out of range."]})
+            raise serializers.ValidationError({"lat": [_("These coordinates are out of range.")]})
         return attrs
 
     def params(self) -> SearchParams:
@@ -287,10 +309,10 @@ class SearchResultSerializer(serializers.Serializer):
     location = LocationSummarySerializer(allow_null=True)
     address = AddressSerializer(allow_null=True)
     distance_km = serializers.SerializerMethodField(
-        help_text="Kilometres from the given place, to one decimal; null without one."
+        help_text=gettext_lazy("Kilometres from the given place, to one decimal; null without one.")
     )
     open_now = serializers.BooleanField(
-        allow_null=True, help_text="Null when the hours are unknown (no schedule)."
+        allow_null=True, help_text=gettext_lazy("Null when the hours are unknown (no schedule).")
     )
     open_status = serializers.ChoiceField(choices=[hours.OPEN, hours.CLOSED, hours.UNKNOWN])
     temporarily_closed = serializers.BooleanField()

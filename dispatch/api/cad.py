@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -82,11 +83,11 @@ class CadKeyAuthentication(BaseAuthentication):
             if usage.first_refusal:
                 _audit_refused_key(request, raw)
             raise exceptions.Throttled(
-                wait=usage.retry_after, detail="Too many refused keys from this address."
+                wait=usage.retry_after, detail=_("Too many refused keys from this address.")
             )
         _audit_refused_key(request, raw)
         raise exceptions.AuthenticationFailed(
-            "Send the agency's CAD key: `Authorization: Bearer cad_<prefix>_<secret>`."
+            _("Send the agency's CAD key: `Authorization: Bearer cad_<prefix>_<secret>`.")
         )
 
     def authenticate_header(self, request: Request) -> str:
@@ -156,7 +157,7 @@ class CadIncidentView(APIView):
     parser_classes = [JSONParser]
 
     def throttled(self, request: Request, wait: float | None) -> NoReturn:
-        raise exceptions.Throttled(wait=wait, detail="Too many incidents from this CAD key.")
+        raise exceptions.Throttled(wait=wait, detail=_("Too many incidents from this CAD key."))
 
     @extend_schema(
         summary="Hand a 911 incident to the team (a CAD system, with its agency's key)",

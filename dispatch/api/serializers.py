@@ -9,6 +9,8 @@ it, and units are only ever shown inside their agency (Unit.objects.visible_to).
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -72,7 +74,7 @@ def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
     )
 
 
-def _maybe(help_text: str = "") -> serializers.BooleanField:
+def _maybe(help_text: Any = "") -> serializers.BooleanField:
     """Yes, no, or null for "not known"."""
     return serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text=help_text
@@ -130,11 +132,13 @@ class UnitSerializer(ModelSerializer):
     base_latitude = _coordinate(allow_null=True)
     base_longitude = _coordinate(allow_null=True)
     last_position = serializers.SerializerMethodField(
-        help_text="Where the unit last was: only while it shares its position."
+        help_text=gettext_lazy("Where the unit last was: only while it shares its position.")
     )
-    crew = serializers.SerializerMethodField(help_text="The members of its open shift.")
+    crew = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The members of its open shift.")
+    )
     live_request = serializers.SerializerMethodField(
-        help_text="The id of the request the unit is on, if any."
+        help_text=gettext_lazy("The id of the request the unit is on, if any.")
     )
 
     class Meta:
@@ -207,7 +211,8 @@ class AssignmentSerializer(ModelSerializer):
     acknowledged_by = UserSummarySerializer(read_only=True, allow_null=True)
     released_by = UserSummarySerializer(read_only=True, allow_null=True)
     members = serializers.JSONField(
-        read_only=True, help_text="The team's make-up when sent: user_id, name, credential."
+        read_only=True,
+        help_text=gettext_lazy("The team's make-up when sent: user_id, name, credential."),
     )
     is_live = serializers.BooleanField(read_only=True)
 
@@ -286,7 +291,9 @@ class TeamRequestSerializer(ModelSerializer):
     created_by = UserSummarySerializer(read_only=True)
     latitude = _coordinate(allow_null=True)
     longitude = _coordinate(allow_null=True)
-    live_unit = serializers.SerializerMethodField(help_text="The unit on the request now.")
+    live_unit = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The unit on the request now.")
+    )
 
     class Meta:
         model = TeamRequest
@@ -305,7 +312,7 @@ class TeamRequestDetailSerializer(TeamRequestSerializer):
     allowed_steps = serializers.ListField(
         child=serializers.ChoiceField(choices=Step.choices),
         read_only=True,
-        help_text="The steps its unit may record now.",
+        help_text=gettext_lazy("The steps its unit may record now."),
     )
     events = RequestEventSerializer(many=True, read_only=True)
     assignments = AssignmentSerializer(many=True, read_only=True)
@@ -318,10 +325,15 @@ class TeamRequestDetailSerializer(TeamRequestSerializer):
 class SuggestionSerializer(serializers.Serializer):
     unit = UnitSummarySerializer()
     distance_km = serializers.FloatField(
-        allow_null=True, help_text="Great-circle distance; null when a place is not known."
+        allow_null=True,
+        help_text=gettext_lazy("Great-circle distance; null when a place is not known."),
     )
     measured_from = serializers.ChoiceField(
-        choices=[("position", "Shared position"), ("base", "Base"), ("", "Not known")],
+        choices=[
+            ("position", gettext_lazy("Shared position")),
+            ("base", gettext_lazy("Base")),
+            ("", gettext_lazy("Not known")),
+        ],
         allow_blank=True,
     )
 
@@ -339,7 +351,10 @@ class _RequestFieldsSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=RequestReason.choices)
     reason_notes = _text(2000)
     client = VisibleClientField(
-        required=False, allow_null=True, default=None, help_text="A client you can see."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=gettext_lazy("A client you can see."),
     )
     weapons = _maybe()
     violence_history = _maybe()
@@ -347,16 +362,16 @@ class _RequestFieldsSerializer(serializers.Serializer):
     access_notes = _text(1000)
     hazard_notes = _text(1000)
     priority = serializers.ChoiceField(choices=Priority.choices)
-    centre_name = _text(200, help_text="988 hand-off only.")
-    centre_call_id = _text(100, help_text="988 hand-off only.")
-    warm_transfer = _maybe("988 hand-off only.")
-    line_open_until_arrival = _maybe("988 hand-off only.")
+    centre_name = _text(200, help_text=gettext_lazy("988 hand-off only."))
+    centre_call_id = _text(100, help_text=gettext_lazy("988 hand-off only."))
+    warm_transfer = _maybe(gettext_lazy("988 hand-off only."))
+    line_open_until_arrival = _maybe(gettext_lazy("988 hand-off only."))
     active_rescue = serializers.ChoiceField(
         choices=ActiveRescue.choices,
         required=False,
         allow_blank=True,
         default="",
-        help_text="988 hand-off only.",
+        help_text=gettext_lazy("988 hand-off only."),
     )
     police_requested = _maybe()
     police_present = _maybe()
@@ -366,32 +381,38 @@ class RequestEditSerializer(_RequestFieldsSerializer):
     """What may be corrected afterwards (services.intake.EDITABLE_FIELDS), with the
     outcome; only the fields given are changed."""
 
-    involuntary_hold = _maybe("Whether the person was held against their will.")
-    involuntary_transport = _maybe("Whether the person was taken somewhere against their will.")
+    involuntary_hold = _maybe(gettext_lazy("Whether the person was held against their will."))
+    involuntary_transport = _maybe(
+        gettext_lazy("Whether the person was taken somewhere against their will.")
+    )
 
 
 class RequestCreateSerializer(_RequestFieldsSerializer):
     received_at = UTCDateTimeField(
-        required=False, help_text="When the call came in; now when not given."
+        required=False, help_text=gettext_lazy("When the call came in; now when not given.")
     )
     source = serializers.ChoiceField(choices=RequestSource.choices)  # type: ignore[assignment]
-    cad_incident_number = _text(64, help_text="The 911 CAD's incident, on a CAD hand-off.")
+    cad_incident_number = _text(
+        64, help_text=gettext_lazy("The 911 CAD's incident, on a CAD hand-off.")
+    )
 
     def validate_cad_incident_number(self, value: str) -> str:
         value = value.strip()
         user = _user(self)
         taken = TeamRequest.objects.filter(agency_id=user.agency_id, cad_incident_number=value)
         if value and taken.exists():
-            raise serializers.ValidationError("A request is already recorded for this incident.")
+            raise serializers.ValidationError(_("A request is already recorded for this incident."))
         return value
 
 
 class AssignSerializer(serializers.Serializer):
-    unit = VisibleUnitField(help_text="An available unit of your agency.")
+    unit = VisibleUnitField(help_text=gettext_lazy("An available unit of your agency."))
 
 
 class ReassignSerializer(AssignSerializer):
-    reason = serializers.CharField(max_length=300, help_text="Why the unit on it is released.")
+    reason = serializers.CharField(
+        max_length=300, help_text=gettext_lazy("Why the unit on it is released.")
+    )
 
 
 class ReleaseSerializer(serializers.Serializer):
@@ -404,14 +425,21 @@ class AdvanceSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="The step; the next one when not given (on scene it must be given).",
+        help_text=gettext_lazy(
+            "The step; the next one when not given (on scene it must be given)."
+        ),
     )
     at = UTCDateTimeField(
-        required=False, allow_null=True, default=None, help_text="When; now when not given."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=gettext_lazy("When; now when not given."),
     )
     latitude = _degrees(90)
     longitude = _degrees(180)
-    destination = _text(300, help_text="Where the team takes the person (transporting).")
+    destination = _text(
+        300, help_text=gettext_lazy("Where the team takes the person (transporting).")
+    )
 
 
 class NotServedSerializer(serializers.Serializer):
@@ -424,7 +452,7 @@ class NotServedSerializer(serializers.Serializer):
 
 
 class ShiftMemberInputSerializer(serializers.Serializer):
-    user = AgencyUserField(help_text="A worker of your agency.")
+    user = AgencyUserField(help_text=gettext_lazy("A worker of your agency."))
     credential = serializers.ChoiceField(choices=Credential.choices)
 
 
@@ -458,7 +486,9 @@ class CadIncidentSerializer(serializers.Serializer):
     agency is the key's, never the body's."""
 
     incident_number = serializers.CharField(max_length=64)
-    received_at = UTCDateTimeField(required=False, help_text="When 911 took the call.")
+    received_at = UTCDateTimeField(
+        required=False, help_text=gettext_lazy("When 911 took the call.")
+    )
     location_text = _text(300)
     latitude = _degrees(90)
     longitude = _degrees(180)
@@ -470,19 +500,21 @@ class CadIncidentSerializer(serializers.Serializer):
     hazard_notes = _text(1000)
     access_notes = _text(1000)
     callback_number = _text(40)
-    notes = _text(2000, help_text="The call-taker's notes.")
+    notes = _text(2000, help_text=gettext_lazy("The call-taker's notes."))
     police_requested = _maybe()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("location_text", "").strip() and attrs.get("latitude") is None:
             raise serializers.ValidationError(
-                {"location_text": "Give the address or place, or the coordinates."}
+                {"location_text": _("Give the address or place, or the coordinates.")}
             )
         return attrs
 
 
 class CadIncidentResultSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The request's id.")
+    id = serializers.IntegerField(help_text=gettext_lazy("The request's id."))
     incident_number = serializers.CharField()
     status = serializers.CharField()
-    created = serializers.BooleanField(help_text="False when the incident was already recorded.")
+    created = serializers.BooleanField(
+        help_text=gettext_lazy("False when the incident was already recorded.")
+    )

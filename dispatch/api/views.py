@@ -16,6 +16,8 @@ shift (their routes fetch what the user may see, and the service checks the shif
 
 import django_filters
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -40,7 +42,7 @@ from dispatch.models import (
     UnitStatus,
 )
 
-DISPATCHERS_ONLY = "Only a dispatcher or a supervisor records requests."
+DISPATCHERS_ONLY = gettext_lazy("Only a dispatcher or a supervisor records requests.")
 
 
 class RefusalsAudited:
@@ -195,7 +197,7 @@ class RequestViewSet(
         found = self.visible_request()
         assignment = found.assignments.live().first()
         if assignment is None:
-            raise InvalidTransition("No unit is on this request.")
+            raise InvalidTransition(_("No unit is on this request."))
         services.acknowledge(assignment=assignment, actor=request.user, http_request=request)
         return self.detail_response(found)
 
@@ -213,7 +215,7 @@ class RequestViewSet(
         serializer.is_valid(raise_exception=True)
         assignment = found.assignments.live().select_related("unit").first()
         if assignment is None:
-            raise InvalidTransition("No unit is on this request.")
+            raise InvalidTransition(_("No unit is on this request."))
         with transaction.atomic():
             moved = services.advance(
                 unit=assignment.unit,
@@ -223,7 +225,9 @@ class RequestViewSet(
             )
             # The unit is stepped on its live request: one it was sent to since is not this.
             if moved.pk != found.pk:
-                raise InvalidTransition(f"{assignment.unit} is now on another request.")
+                raise InvalidTransition(
+                    _("%(unit)s is now on another request.") % {"unit": assignment.unit}
+                )
         return self.detail_response(found)
 
     @extend_schema(

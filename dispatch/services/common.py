@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Agency, User
 from audit.services import record as audit
@@ -50,9 +51,9 @@ def clean_text(value: object) -> str:
 def require_dispatcher(actor: User, agency_id: int) -> None:
     """Refuse (NotAllowed) unless `actor` dispatches for the agency (User.can_dispatch)."""
     if not (actor.is_authenticated and actor.is_active and actor.can_dispatch):
-        raise NotAllowed("Only a dispatcher or a supervisor sends units and records requests.")
+        raise NotAllowed(_("Only a dispatcher or a supervisor sends units and records requests."))
     if actor.agency_id != agency_id:
-        raise NotAllowed("This belongs to another agency.")
+        raise NotAllowed(_("This belongs to another agency."))
 
 
 def is_crew(actor: User, shift: Shift | None) -> bool:
@@ -64,7 +65,7 @@ def is_crew(actor: User, shift: Shift | None) -> bool:
 
 def require_crew(actor: User, shift: Shift | None) -> None:
     if not is_crew(actor, shift):
-        raise NotAllowed("Only a member of the unit's shift does this.")
+        raise NotAllowed(_("Only a member of the unit's shift does this."))
 
 
 def require_crew_or_dispatcher(actor: User, unit: Unit, shift: Shift | None) -> None:
@@ -72,7 +73,7 @@ def require_crew_or_dispatcher(actor: User, unit: Unit, shift: Shift | None) -> 
     if actor.is_authenticated and actor.can_dispatch and actor.agency_id == unit.agency_id:
         return
     if not is_crew(actor, shift):
-        raise NotAllowed("Only the unit's team or a dispatcher does this.")
+        raise NotAllowed(_("Only the unit's team or a dispatcher does this."))
 
 
 # --- Locks ------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def open_shift(unit: Unit) -> Shift | None:
 def require_open_shift(unit: Unit) -> Shift:
     shift = open_shift(unit)
     if shift is None:
-        raise NotOnShift(f"{unit} is not on shift.")
+        raise NotOnShift(_("%(unit)s is not on shift.") % {"unit": unit})
     return shift
 
 
@@ -111,9 +112,12 @@ def move_request(request: TeamRequest, to: str) -> None:
     """Set the request's status to `to` if ALLOWED_TRANSITIONS allows it (the caller
     saves), else InvalidTransition."""
     if not request.can_transition_to(to):
-        frm = RequestStatus(request.status).label.lower()
         raise InvalidTransition(
-            f"A request that is {frm} cannot become {RequestStatus(to).label.lower()}."
+            _("A request that is %(status)s cannot become %(to)s.")
+            % {
+                "status": RequestStatus(request.status).label.lower(),
+                "to": RequestStatus(to).label.lower(),
+            }
         )
     request.status = to
 
@@ -124,8 +128,14 @@ def move_unit(unit: Unit, to: str, at: datetime.datetime) -> None:
     if unit.status == to:
         return
     if not unit.can_move_to(to):
-        frm = UnitStatus(unit.status).label.lower()
-        raise InvalidTransition(f"{unit} is {frm}: it cannot be {UnitStatus(to).label.lower()}.")
+        raise InvalidTransition(
+            _("%(unit)s is %(status)s: it cannot be %(to)s.")
+            % {
+                "unit": unit,
+                "status": UnitStatus(unit.status).label.lower(),
+                "to": UnitStatus(to).label.lower(),
+            }
+        )
     unit.status = to
     unit.status_changed_at = at
 
@@ -149,13 +159,14 @@ def moment(
     if at is None:
         at = now
     elif timezone.is_naive(at):
-        raise DispatchInvalid("Give the time with its time zone.", field=field)
+        raise DispatchInvalid(_("Give the time with its time zone."), field=field)
     elif at > now + CLOCK_SKEW:
-        raise DispatchInvalid("The time cannot be in the future.", field=field)
+        raise DispatchInvalid(_("The time cannot be in the future."), field=field)
     at = min(at, now)
     if not_before is not None and at < not_before:
         raise DispatchInvalid(
-            "The time cannot be before the previous time on the request's timeline.", field=field
+            _("The time cannot be before the previous time on the request's timeline."),
+            field=field,
         )
     return at
 
@@ -175,7 +186,7 @@ def coordinates(latitude: Degrees, longitude: Degrees) -> tuple[Decimal | None, 
         raise ValidationError({"longitude": str(exc)}) from None
     if (lat is None) != (lon is None):
         missing = "latitude" if lat is None else "longitude"
-        raise ValidationError({missing: "Give both latitude and longitude, or neither."})
+        raise ValidationError({missing: _("Give both latitude and longitude, or neither.")})
     return lat, lon
 
 

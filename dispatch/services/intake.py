@@ -7,6 +7,7 @@ from typing import Any, cast
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import Action
@@ -91,7 +92,7 @@ def _client_of_agency(client: Client | None, agency_id: int) -> Client | None:
     if client is None:
         return None
     if client.agency_id != agency_id:
-        raise NotAllowed("The client belongs to another agency.")
+        raise NotAllowed(_("The client belongs to another agency."))
     if client.merged_into_id:
         return Client.objects.get(pk=client.merged_into_id)
     return client
@@ -150,9 +151,9 @@ def record_cad_incident(
     returns the request first recorded for it, unchanged: (request, created)."""
     number = clean_text(incident_number)
     if not number:
-        raise DispatchInvalid("Give the CAD incident number.", field="cad_incident_number")
+        raise DispatchInvalid(_("Give the CAD incident number."), field="cad_incident_number")
     if not cad_key.is_active:
-        raise NotAllowed("The CAD key was revoked.")
+        raise NotAllowed(_("The CAD key was revoked."))
     agency_id = cad_key.agency_id
     same = TeamRequest.objects.filter(agency_id=agency_id, cad_incident_number=number)
     existing = same.first()

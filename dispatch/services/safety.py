@@ -17,9 +17,12 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
+from core.i18n import user_language
 from dispatch import events, live
 from dispatch.exceptions import InvalidTransition, NotAllowed, NotOnShift
 from dispatch.models import (
@@ -42,10 +45,11 @@ from dispatch.services.common import (
 from notifications.models import Channel, Kind
 from notifications.services import notify, supervisors_of_team
 
+# Translated for each recipient when the notice is composed (_tell).
 SUBJECTS = {
-    AlertKind.ACK_OVERDUE: "{unit} has not acknowledged its assignment",
-    AlertKind.CHECK_IN_MISSED: "{unit} missed its check-in",
-    AlertKind.SOS: "SOS from {unit}",
+    AlertKind.ACK_OVERDUE: gettext_noop("%(unit)s has not acknowledged its assignment"),
+    AlertKind.CHECK_IN_MISSED: gettext_noop("%(unit)s missed its check-in"),
+    AlertKind.SOS: gettext_noop("SOS from %(unit)s"),
 }
 
 
@@ -87,30 +91,40 @@ def _recipients(alert: Alert, *, escalated: bool) -> list[User]:
 
 def _body(alert: Alert) -> str:
     """What the notice says: the unit, the time and where it was last seen; never who
-    the team went to see (no client data leaves in an email)."""
+    the team went to see (no client data leaves in an email). In the active language."""
     agency = alert.unit.agency
     at = agency.local(alert.raised_at)
-    lines = [f"{alert.get_kind_display()}: {alert.unit.call_sign} at {at:%H:%M:%S %Z}."]
+    lines = [
+        _("%(kind)s: %(unit)s at %(time)s.")
+        % {
+            "kind": alert.get_kind_display(),
+            "unit": alert.unit.call_sign,
+            "time": f"{at:%H:%M:%S %Z}",
+        }
+    ]
     if alert.latitude is not None:
         seen = agency.local(alert.position_at or alert.raised_at)
         lines.append(
-            f"Last known position {alert.latitude}, {alert.longitude} (at {seen:%H:%M:%S})."
+            _("Last known position %(latitude)s, %(longitude)s (at %(time)s).")
+            % {"latitude": alert.latitude, "longitude": alert.longitude, "time": f"{seen:%H:%M:%S}"}
         )
-    lines.append("Open the dispatch board to answer it.")
+    lines.append(_("Open the dispatch board to answer it."))
     return "\n".join(lines)
 
 
 def _tell(alert: Alert, *, escalated: bool = False) -> None:
-    """The in-app notice, and for a team's safety the email too, to each who must know."""
-    subject = SUBJECTS[AlertKind(alert.kind)].format(unit=alert.unit.call_sign)
-    if escalated:
-        subject = f"Unanswered: {subject}"
+    """The in-app notice, and for a team's safety the email too, to each who must know,
+    each in their own language (core.i18n.user_language)."""
     channels = [Channel.IN_APP]
     if alert.kind != AlertKind.ACK_OVERDUE:
         channels.append(Channel.EMAIL)
     stage = "escalated" if escalated else "raised"
-    body = _body(alert)
     for person in _recipients(alert, escalated=escalated):
+        with translation.override(user_language(person)):
+            subject = _(SUBJECTS[AlertKind(alert.kind)]) % {"unit": alert.unit.call_sign}
+            if escalated:
+                subject = _("Unanswered: %(subject)s") % {"subject": subject}
+            body = _body(alert)
         for channel in channels:
             if channel == Channel.EMAIL and not person.email:
                 continue
@@ -181,7 +195,7 @@ def raise_sos(
     unit = lock_unit(unit)
     shift = open_shift(unit)
     if shift is None:
-        raise NotOnShift(f"{unit} is not on shift.")
+        raise NotOnShift(_("%(unit)s is not on shift.") % {"unit": unit})
     require_crew(actor, shift)
     lat, lon = coordinates(latitude, longitude)
     assignment = Assignment.objects.live().filter(unit=unit).first()
@@ -203,7 +217,9 @@ def check_in(*, unit: Unit, actor: User) -> Unit:
     unit = lock_unit(unit)
     require_crew(actor, open_shift(unit))
     if unit.status != UnitStatus.ON_SCENE:
-        raise InvalidTransition(f"{unit} is not on scene: there is no check-in to answer.")
+        raise InvalidTransition(
+            _("%(unit)s is not on scene: there is no check-in to answer.") % {"unit": unit}
+        )
     now = timezone.now()
     unit.check_in_due_at = check_in_due(unit, now)
     unit.save(update_fields=["check_in_due_at"])
@@ -235,13 +251,13 @@ def answer_ack_alert(
 def resolve_alert(*, alert: Alert, actor: User, resolution: str) -> Alert:
     """A dispatcher or supervisor of the agency says the alert is handled, and how."""
     if not (actor.is_active and actor.can_dispatch and actor.agency_id == alert.agency_id):
-        raise NotAllowed("Only a dispatcher or a supervisor of the agency resolves an alert.")
+        raise NotAllowed(_("Only a dispatcher or a supervisor of the agency resolves an alert."))
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
     if alert.resolved_at is not None:
-        raise InvalidTransition("The alert is already resolved.")
+        raise InvalidTransition(_("The alert is already resolved."))
     resolution = clean_text(resolution)[:300]
     if not resolution:
-        raise InvalidTransition("Say how it was handled.", field="resolution")
+        raise InvalidTransition(_("Say how it was handled."), field="resolution")
     alert.resolved_at = timezone.now()
     alert.resolved_by = actor
     alert.resolution = resolution

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import Action
@@ -58,6 +59,14 @@ from dispatch.services.common import (
 from dispatch.services.safety import answer_ack_alert, answer_missed_check_ins, check_in_due
 from dispatch.services.units import crew_of
 
+
+def _english(text: object) -> str:
+    """A label as the rows store it (an alert's resolution, an assignment's release
+    reason): in English, whoever's language the change was made in."""
+    with translation.override("en"):
+        return str(text)
+
+
 # --- Sending a unit -----------------------------------------------------------------------
 
 
@@ -71,15 +80,16 @@ def _assign(
 ) -> Assignment:
     """Send the locked `unit` to the locked `request`."""
     if unit.agency_id != request.agency_id:
-        raise NotAllowed("The unit belongs to another agency.")
+        raise NotAllowed(_("The unit belongs to another agency."))
     if unit.status != UnitStatus.AVAILABLE:
         raise UnitNotAvailable(
-            f"{unit} is {UnitStatus(unit.status).label.lower()}: choose an available unit.",
+            _("%(unit)s is %(status)s: choose an available unit.")
+            % {"unit": unit, "status": UnitStatus(unit.status).label.lower()},
             field="unit",
         )
     shift = open_shift(unit)
     if shift is None:  # an available unit is on shift; a row edited by hand may not be
-        raise UnitNotAvailable(f"{unit} is not on shift.", field="unit")
+        raise UnitNotAvailable(_("%(unit)s is not on shift.") % {"unit": unit}, field="unit")
     move_request(request, RequestStatus.ASSIGNED)
     timeout = datetime.timedelta(
         seconds=settings_for(request.agency_id).acknowledge_timeout_seconds
@@ -155,9 +165,9 @@ def acknowledge(
     )
     require_crew(actor, assignment.shift)
     if not assignment.is_live:
-        raise InvalidTransition("The unit was released from this request.")
+        raise InvalidTransition(_("The unit was released from this request."))
     if assignment.acknowledged_at is not None:
-        raise InvalidTransition("The unit has already acknowledged this request.")
+        raise InvalidTransition(_("The unit has already acknowledged this request."))
     now = timezone.now()
     _acknowledge(request=request, assignment=assignment, actor=actor, at=now)
     audit_change(
@@ -179,16 +189,22 @@ def _step_of(request: TeamRequest, to: str | None) -> tuple[str, StepRule]:
     step = to or request.next_step()
     if step is None:
         raise InvalidTransition(
-            "Say whether the team left with the person (transporting) or is back in service.",
+            _("Say whether the team left with the person (transporting) or is back in service."),
             field="to",
         )
     rule = STEPS.get((request.status, step))
     status = RequestStatus(request.status).label.lower()
     if rule is None:
         label = Step(step).label.lower() if step in Step.values else step
-        raise InvalidTransition(f"A request that is {status} cannot be {label}.", field="to")
+        raise InvalidTransition(
+            _("A request that is %(status)s cannot be %(step)s.")
+            % {"status": status, "step": label},
+            field="to",
+        )
     if any(getattr(request, stamp) is not None for stamp in rule.stamps):
-        raise InvalidTransition(f"{Step(step).label} is already recorded.", field="to")
+        raise InvalidTransition(
+            _("%(step)s is already recorded.") % {"step": Step(step).label}, field="to"
+        )
     return step, rule
 
 
@@ -196,12 +212,12 @@ def _lock_for_step(unit: Unit) -> tuple[TeamRequest, Unit, Assignment]:
     """The unit's live request, the unit and their assignment, locked in that order."""
     found = Assignment.objects.live().filter(unit=unit).first()
     if found is None:
-        raise InvalidTransition(f"{unit} is on no request.")
+        raise InvalidTransition(_("%(unit)s is on no request.") % {"unit": unit})
     request = lock_request(found.request)
     unit = lock_unit(unit)
     assignment = lock_live_assignment(request)
     if assignment is None or assignment.unit_id != unit.pk:
-        raise InvalidTransition(f"{unit} was released from the request.")
+        raise InvalidTransition(_("%(unit)s was released from the request.") % {"unit": unit})
     return request, unit, assignment
 
 
@@ -209,10 +225,11 @@ def _destination_for(step: str, destination: str) -> str:
     """Where the team takes the person: given when, and only when, it leaves with them."""
     destination = clean_text(destination)
     if step == Step.TRANSPORTING and not destination:
-        raise DispatchInvalid("Say where the team is taking the person.", field="destination")
+        raise DispatchInvalid(_("Say where the team is taking the person."), field="destination")
     if destination and step != Step.TRANSPORTING:
         raise DispatchInvalid(
-            "A destination is given when the team leaves with the person.", field="destination"
+            _("A destination is given when the team leaves with the person."),
+            field="destination",
         )
     return destination
 
@@ -223,7 +240,7 @@ def _outcome_for(step: str, outcome: dict[str, bool | None]) -> dict[str, bool]:
     given = {name: value for name, value in outcome.items() if value is not None}
     if given and step not in (Step.TRANSPORTING, Step.BACK_IN_SERVICE):
         raise DispatchInvalid(
-            "An involuntary hold or transport is recorded when the team leaves the scene.",
+            _("An involuntary hold or transport is recorded when the team leaves the scene."),
             field=next(iter(given)),
         )
     return given
@@ -294,7 +311,10 @@ def advance(
     unit.save(update_fields=[*UNIT_STATUS_FIELDS, "check_in_due_at"])
     if is_crew(actor, assignment.shift):
         answer_missed_check_ins(
-            unit=unit, actor=actor, at=at, resolution=f"The team recorded: {Step(step).label}."
+            unit=unit,
+            actor=actor,
+            at=at,
+            resolution=f"The team recorded: {_english(Step(step).label)}.",
         )
     if request.status == RequestStatus.COMPLETED:
         _end_assignment(assignment, actor=actor, at=at, reason="back in service")
@@ -358,7 +378,7 @@ def _release(
 def _reason(reason: str) -> str:
     reason = clean_text(reason)
     if not reason:
-        raise DispatchInvalid("Say why the unit is released.", field="reason")
+        raise DispatchInvalid(_("Say why the unit is released."), field="reason")
     return reason
 
 
@@ -377,7 +397,7 @@ def release_unit(
     request = lock_request(request)
     assignment = lock_live_assignment(request)
     if assignment is None:
-        raise InvalidTransition("No unit is on this request.")
+        raise InvalidTransition(_("No unit is on this request."))
     unit = lock_unit(assignment.unit_id)
     _release(
         request=request,
@@ -414,9 +434,11 @@ def reassign_unit(
     request = lock_request(request)
     current = lock_live_assignment(request)
     if current is None:
-        raise InvalidTransition("No unit is on this request: assign one.")
+        raise InvalidTransition(_("No unit is on this request: assign one."))
     if current.unit_id == unit.pk:
-        raise DispatchInvalid(f"{unit} is already on this request.", field="unit")
+        raise DispatchInvalid(
+            _("%(unit)s is already on this request.") % {"unit": unit}, field="unit"
+        )
     # Both units' rows, in id order.
     locked = {
         u.pk: u
@@ -441,10 +463,10 @@ def reassign_unit(
 
 def _check_not_served_reason(reason: str, assignment: Assignment | None) -> None:
     if reason not in NotServedReason.values:
-        raise DispatchInvalid("Choose why the request was not served.", field="reason")
+        raise DispatchInvalid(_("Choose why the request was not served."), field="reason")
     if reason == NotServedReason.NO_UNIT_AVAILABLE and assignment is not None:
         raise DispatchInvalid(
-            "A unit is on this request: release it first, or give another reason.",
+            _("A unit is on this request: release it first, or give another reason."),
             field="reason",
         )
 
@@ -478,7 +500,7 @@ def close_not_served(
     request.closed_at = at
     request.save(update_fields=["status", "not_served_reason", "not_served_notes", "closed_at"])
     if assignment is not None and unit is not None:
-        label = NotServedReason(reason).label.lower()
+        label = _english(NotServedReason(reason).label).lower()
         _end_assignment(assignment, actor=actor, at=at, reason=f"not served: {label}")
         move_unit(unit, UnitStatus.AVAILABLE, at)
         unit.save(update_fields=UNIT_STATUS_FIELDS)
@@ -509,11 +531,11 @@ def link_contact(*, request: TeamRequest, contact: Contact, actor: User) -> Team
     the request's stamps): one per request, of the request's agency and client."""
     request = lock_request(request)
     if request.contact_id is not None:
-        raise InvalidTransition("A contact is already recorded for this request.")
+        raise InvalidTransition(_("A contact is already recorded for this request."))
     if request.status != RequestStatus.COMPLETED:
-        raise InvalidTransition("The contact is recorded once the team is back in service.")
+        raise InvalidTransition(_("The contact is recorded once the team is back in service."))
     if contact.agency_id != request.agency_id:
-        raise NotAllowed("The contact belongs to another agency.")
+        raise NotAllowed(_("The contact belongs to another agency."))
     request.contact = contact
     changed = ["contact"]
     if request.client_id is None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from dispatch import events, live
@@ -53,16 +54,20 @@ def _check_members(unit: Unit, members: Sequence[tuple[User, str]]) -> list[tupl
     none twice and none on another unit's open shift. Locks their user rows, so that two
     shifts started at once cannot both take the same person."""
     if not members:
-        raise DispatchInvalid("A shift has at least one member.", field="members")
+        raise DispatchInvalid(_("A shift has at least one member."), field="members")
     ids = [user.pk for user, _ in members]
     if len(set(ids)) != len(ids):
-        raise DispatchInvalid("Each member is named once.", field="members")
+        raise DispatchInvalid(_("Each member is named once."), field="members")
     for user, credential in members:
         if credential not in Credential.values:
-            raise DispatchInvalid(f"Unknown credential {credential!r}.", field="members")
+            raise DispatchInvalid(
+                _("Unknown credential %(credential)s.") % {"credential": repr(credential)},
+                field="members",
+            )
         if user.agency_id != unit.agency_id or not user.is_active or not user.works_cases:
             raise DispatchInvalid(
-                f"{user} is not a worker of this agency who can go out on a unit.",
+                _("%(user)s is not a worker of this agency who can go out on a unit.")
+                % {"user": user},
                 field="members",
             )
     list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
@@ -73,7 +78,9 @@ def _check_members(unit: Unit, members: Sequence[tuple[User, str]]) -> list[tupl
     )
     if busy is not None:
         raise DispatchInvalid(
-            f"{busy.user} is already on {busy.shift.unit}'s shift.", field="members"
+            _("%(user)s is already on %(unit)s's shift.")
+            % {"user": busy.user, "unit": busy.shift.unit},
+            field="members",
         )
     return list(members)
 
@@ -92,7 +99,7 @@ def start_shift(
         require_dispatcher(actor, unit.agency_id)
     unit = lock_unit(unit)
     if unit.status != UnitStatus.OFF_SHIFT:
-        raise InvalidTransition(f"{unit} is already on shift.")
+        raise InvalidTransition(_("%(unit)s is already on shift.") % {"unit": unit})
     members = _check_members(unit, members)
     now = timezone.now()
     shift = Shift.objects.create(unit=unit, started_at=now, started_by=actor)
@@ -142,7 +149,7 @@ def take_out_of_service(*, unit: Unit, actor: User, reason: str) -> Unit:
     require_crew_or_dispatcher(actor, unit, open_shift(unit))
     reason = clean_text(reason)
     if not reason:
-        raise DispatchInvalid("Say why the unit is out of service.", field="reason")
+        raise DispatchInvalid(_("Say why the unit is out of service."), field="reason")
     now = timezone.now()
     move_unit(unit, UnitStatus.OUT_OF_SERVICE, now)
     unit.save(update_fields=UNIT_STATUS_FIELDS)
@@ -158,7 +165,7 @@ def return_to_service(*, unit: Unit, actor: User) -> Unit:
     require_crew_or_dispatcher(actor, unit, open_shift(unit))
     now = timezone.now()
     if unit.status != UnitStatus.OUT_OF_SERVICE:
-        raise InvalidTransition(f"{unit} is not out of service.")
+        raise InvalidTransition(_("%(unit)s is not out of service.") % {"unit": unit})
     move_unit(unit, UnitStatus.AVAILABLE, now)
     unit.save(update_fields=UNIT_STATUS_FIELDS)
     events.service_changed(unit=unit, kind=UnitEventKind.RETURNED_TO_SERVICE, actor=actor, at=now)
@@ -196,15 +203,17 @@ def record_position(
     unit = lock_unit(unit)
     shift = open_shift(unit)
     if shift is None:
-        raise NotOnShift(f"{unit} is not on shift: its position is not stored.")
+        raise NotOnShift(
+            _("%(unit)s is not on shift: its position is not stored.") % {"unit": unit}
+        )
     if not unit.shares_position:
-        raise PositionNotShared(f"{unit} does not share its position.")
+        raise PositionNotShared(_("%(unit)s does not share its position.") % {"unit": unit})
     require_crew(actor, shift)
     lat, lon = coordinates(latitude, longitude)
     if lat is None or lon is None:
-        raise DispatchInvalid("Give the latitude and longitude.", field="latitude")
+        raise DispatchInvalid(_("Give the latitude and longitude."), field="latitude")
     if accuracy_m is not None and not 0 <= accuracy_m < 1e6:
-        raise DispatchInvalid("The accuracy is a number of metres.", field="accuracy_m")
+        raise DispatchInvalid(_("The accuracy is a number of metres."), field="accuracy_m")
     at = moment(at, not_before=shift.started_at)
     position = UnitPosition.objects.create(
         unit=unit, at=at, latitude=lat, longitude=lon, accuracy_m=accuracy_m

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dispatch import live
@@ -35,7 +36,7 @@ BOARD_ROWS = 100
 # The board's "recently closed": requests received this long ago or since, now closed.
 RECENT = datetime.timedelta(hours=12)
 # Units shown as off shift after the ones on shift.
-STATUS_ORDER = [status for status, _ in UnitStatus.choices if status != UnitStatus.OFF_SHIFT]
+STATUS_ORDER = [status for status in UnitStatus.values if status != UnitStatus.OFF_SHIFT]
 
 
 def _waiting_rows(agency_id: int, now: datetime.datetime) -> tuple[list[dict[str, Any]], int]:
@@ -71,7 +72,15 @@ def _markers(units: list[Unit], waiting: list[dict], now: datetime.datetime) -> 
         if unit.is_on_shift and place is not None:
             lat, lon, measured_from = place
             markers.append(
-                _marker("unit", unit.call_sign, lat, lon, unit.status, source=measured_from)
+                _marker(
+                    "unit",
+                    unit.call_sign,
+                    lat,
+                    lon,
+                    unit.status,
+                    source=measured_from,
+                    status_label=unit.get_status_display(),
+                )
             )
     for row in waiting:
         request = row["request"]
@@ -79,7 +88,11 @@ def _markers(units: list[Unit], waiting: list[dict], now: datetime.datetime) -> 
             markers.append(
                 _marker(
                     "request",
-                    f"{request.get_priority_display()}: {request.get_reason_display()}",
+                    _("%(priority)s: %(reason)s")
+                    % {
+                        "priority": request.get_priority_display(),
+                        "reason": request.get_reason_display(),
+                    },
                     request.latitude,
                     request.longitude,
                     request.priority,
@@ -154,13 +167,13 @@ def resolve_alert(request, pk):
     alert = get_object_or_404(Alert.objects.visible_to(request.user), pk=pk)
     form = ResolveAlertForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say how the alert was handled.")
+        messages.error(request, _("Say how the alert was handled."))
         return redirect("dispatch:board")
     attempt(
         request,
         lambda: safety.resolve_alert(
             alert=alert, actor=request.user, resolution=form.cleaned_data["resolution"]
         ),
-        done=f"Alert about {alert.unit} resolved.",
+        done=_("Alert about %(unit)s resolved.") % {"unit": alert.unit},
     )
     return redirect("dispatch:board")

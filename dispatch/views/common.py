@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from audit.models import Action
 from audit.services import record as audit
@@ -19,7 +20,7 @@ def require_dispatcher_page(request: HttpRequest, page: str) -> None:
     user = request.user
     if not (user.is_authenticated and user.can_dispatch):
         audit(request=request, action=Action.DENIED, object_type=page, detail={"reason": "role"})
-        raise PermissionDenied("Only a dispatcher or a supervisor opens the dispatch board.")
+        raise PermissionDenied(_("Only a dispatcher or a supervisor opens the dispatch board."))
 
 
 def attempt(request: HttpRequest, work: Callable[[], Any], done: str = "") -> bool:

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.forms import OutsideSearchForm
@@ -82,10 +83,10 @@ def request_assign(request, pk):
             lambda: services.assign_unit(
                 request=found, unit=unit, actor=request.user, http_request=request
             ),
-            done=f"{unit} sent.",
+            done=_("%(unit)s sent.") % {"unit": unit},
         )
     else:
-        messages.error(request, "Choose a unit.")
+        messages.error(request, _("Choose a unit."))
     return redirect("dispatch:request", found.pk)
 
 
@@ -100,7 +101,7 @@ def request_release(request, pk):
         lambda: services.release_unit(
             request=found, actor=request.user, reason=reason, http_request=request
         ),
-        done="The unit was released; the request waits again.",
+        done=_("The unit was released; the request waits again."),
     )
     return redirect("dispatch:request", found.pk)
 
@@ -117,7 +118,7 @@ def request_not_served(request, pk):
         lambda: services.close_not_served(
             request=found, reason=reason, notes=notes, actor=request.user, http_request=request
         ),
-        done="The request was closed as not served.",
+        done=_("The request was closed as not served."),
     )
     if request.POST.get("back") == "unit":
         return redirect("dispatch:unit")
@@ -141,7 +142,7 @@ def request_edit(request, pk):
             lambda: services.edit_request(
                 request=found, actor=request.user, data=data, http_request=request
             ),
-            done="Request corrected." if data else "",
+            done=_("Request corrected.") if data else "",
         ):
             return redirect("dispatch:request", found.pk)
     return render(request, "dispatch/request_form.html", {**_form_context(form), "req": found})
@@ -192,18 +193,18 @@ def unit_service(request, pk):
     unit = get_unit_for_user(request, pk)
     to = request.POST.get("to")
     if to not in ("out", "in"):
-        messages.error(request, "Say whether the unit goes out of service or back.")
+        messages.error(request, _("Say whether the unit goes out of service or back."))
     elif to == "out":
         reason = request.POST.get("reason", "")
         attempt(
             request,
             lambda: services.take_out_of_service(unit=unit, actor=request.user, reason=reason),
-            done=f"{unit} is out of service.",
+            done=_("%(unit)s is out of service.") % {"unit": unit},
         )
     else:
         attempt(
             request,
             lambda: services.return_to_service(unit=unit, actor=request.user),
-            done=f"{unit} is back in service.",
+            done=_("%(unit)s is back in service.") % {"unit": unit},
         )
     return redirect("dispatch:unit" if request.POST.get("back") == "unit" else "dispatch:board")

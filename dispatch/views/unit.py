@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.exceptions import DomainError
@@ -98,7 +99,7 @@ def unit_page(request):
                     actor=request.user,
                     shares_position=form.cleaned_data["shares_position"],
                 ),
-                done="On shift.",
+                done=_("On shift."),
             ):
                 return redirect("dispatch:unit")
         context["form"] = form
@@ -124,7 +125,7 @@ def _on_my_unit(request, act: Callable[[Unit], object], *, done: str) -> HttpRes
 def _on_shift(request):
     membership = _membership(request.user)
     if membership is None:
-        messages.error(request, "You are not on a unit's shift.")
+        messages.error(request, _("You are not on a unit's shift."))
     return membership
 
 
@@ -135,7 +136,7 @@ def unit_acknowledge(request):
     if membership is not None:
         assignment = Assignment.objects.live().filter(unit=membership.shift.unit).first()
         if assignment is None:
-            messages.error(request, "Your unit is on no request.")
+            messages.error(request, _("Your unit is on no request."))
         else:
             attempt(
                 request,
@@ -154,7 +155,7 @@ def unit_step(request):
     form = StepForm(request.POST)
     if membership is None or not form.is_valid():
         if membership is not None:
-            messages.error(request, "That step could not be read: try again.")
+            messages.error(request, _("That step could not be read: try again."))
         return redirect("dispatch:unit")
     data = form.cleaned_data
     unit = membership.shift.unit
@@ -184,7 +185,7 @@ def unit_not_served(request):
     if membership is not None and form.is_valid():
         assignment = Assignment.objects.live().filter(unit=membership.shift.unit).first()
         if assignment is None:
-            messages.error(request, "Your unit is on no request.")
+            messages.error(request, _("Your unit is on no request."))
         else:
             attempt(
                 request,
@@ -195,7 +196,7 @@ def unit_not_served(request):
                     actor=request.user,
                     http_request=request,
                 ),
-                done="Closed: not served. The unit is available.",
+                done=_("Closed: not served. The unit is available."),
             )
     return redirect("dispatch:unit")
 
@@ -206,7 +207,7 @@ def unit_check_in(request):
     return _on_my_unit(
         request,
         lambda unit: safety.check_in(unit=unit, actor=request.user),
-        done="Checked in: safe.",
+        done=_("Checked in: safe."),
     )
 
 
@@ -224,7 +225,7 @@ def unit_sos(request):
             latitude=place.get("latitude"),
             longitude=place.get("longitude"),
         ),
-        done="SOS sent: the dispatcher and your supervisor are being told now.",
+        done=_("SOS sent: the dispatcher and your supervisor are being told now."),
     )
 
 
@@ -234,7 +235,7 @@ def unit_sharing(request):
     membership = _on_shift(request)
     choice = request.POST.get("shares")
     if membership is not None and choice not in ("on", "off"):
-        messages.error(request, "Say whether to share the position or not.")
+        messages.error(request, _("Say whether to share the position or not."))
     elif membership is not None:
         shares = choice == "on"
         attempt(
@@ -242,9 +243,9 @@ def unit_sharing(request):
             lambda: services.set_position_sharing(
                 unit=membership.shift.unit, actor=request.user, shares=shares
             ),
-            done="Sharing your position."
+            done=_("Sharing your position.")
             if shares
-            else "Position no longer shared; the stored ones were deleted.",
+            else _("Position no longer shared; the stored ones were deleted."),
         )
     return redirect("dispatch:unit")
 
@@ -256,7 +257,7 @@ def unit_position(request):
     the reason."""
     membership = _membership(request.user)
     if membership is None:
-        return JsonResponse({"detail": "You are not on a unit's shift."}, status=400)
+        return JsonResponse({"detail": _("You are not on a unit's shift.")}, status=400)
     form = PositionForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
@@ -277,5 +278,5 @@ def unit_end_shift(request):
     return _on_my_unit(
         request,
         lambda unit: services.end_shift(unit=unit, actor=request.user),
-        done="Shift ended.",
+        done=_("Shift ended."),
     )

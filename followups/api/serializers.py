@@ -9,6 +9,8 @@ user may see, so another agency's ids answer "does not exist" like ids that do n
 import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -55,7 +57,7 @@ class CaseContactField(serializers.PrimaryKeyRelatedField):
     """A contact the requester may see, on the case given in the context as `case_id`."""
 
     default_error_messages = {
-        "does_not_exist": "No contact {pk_value} on this follow-up's case.",
+        "does_not_exist": _("No contact {pk_value} on this follow-up's case."),
     }
 
     def __init__(self, **kwargs):
@@ -72,8 +74,8 @@ class PlannedTimeField(UTCDateTimeField):
     at most `max_ahead` from now. The service holds the finer rules (not in the past)."""
 
     default_error_messages = {
-        "too_old": "Check the year of this time.",
-        "too_far": "Check the date: that is more than five years ahead.",
+        "too_old": _("Check the year of this time."),
+        "too_far": _("Check the date: that is more than five years ahead."),
     }
 
     def __init__(self, *, max_ahead=MAX_DUE_AHEAD, **kwargs):
@@ -119,15 +121,15 @@ class FollowUpSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-followup-detail")
     client = ClientSummarySerializer(source="case.client", read_only=True)
     risk_level = serializers.CharField(
-        source="case.risk_level", read_only=True, help_text="The case's C-SSRS risk level."
+        source="case.risk_level", read_only=True, help_text=_("The case's C-SSRS risk level.")
     )
     assigned_to = UserSummarySerializer(read_only=True)
     protocol = serializers.SerializerMethodField(
-        help_text="The protocol (and version) it belongs to; null for a one-off follow-up."
+        help_text=_("The protocol (and version) it belongs to; null for a one-off follow-up.")
     )
-    step = serializers.SerializerMethodField(help_text="The protocol step; null for a one-off.")
-    reason = serializers.CharField(read_only=True, help_text="Why this follow-up exists.")
-    cancel_reason = serializers.CharField(read_only=True, help_text="Blank unless cancelled.")
+    step = serializers.SerializerMethodField(help_text=_("The protocol step; null for a one-off."))
+    reason = serializers.CharField(read_only=True, help_text=_("Why this follow-up exists."))
+    cancel_reason = serializers.CharField(read_only=True, help_text=_("Blank unless cancelled."))
     done_within_window = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -192,7 +194,7 @@ class FollowUpEventSerializer(ModelSerializer):
     actor = UserSummarySerializer(read_only=True, allow_null=True)
     detail = serializers.JSONField(
         read_only=True,
-        help_text="For a moved due date: the window before (`from`) and after (`to`).",
+        help_text=_("For a moved due date: the window before (`from`) and after (`to`)."),
     )
 
     class Meta:
@@ -241,7 +243,7 @@ class ProtocolVersionSerializer(ModelSerializer):
 class ProtocolSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-protocol-detail")
     current_version = serializers.SerializerMethodField(
-        help_text="The version new enrolments follow; null when it has none yet."
+        help_text=_("The version new enrolments follow; null when it has none yet.")
     )
 
     class Meta:
@@ -275,7 +277,7 @@ class HospitalVisitSerializer(ModelSerializer):
     recorded_by = UserSummarySerializer(read_only=True)
     anchor_at = UTCDateTimeField(
         read_only=True,
-        help_text="What follow-up protocols count from: the discharge when known.",
+        help_text=_("What follow-up protocols count from: the discharge when known."),
     )
 
     class Meta:
@@ -304,8 +306,8 @@ class HospitalVisitSerializer(ModelSerializer):
 
 class FollowUpCreateSerializer(serializers.Serializer):
     case = VisibleCaseField()
-    due_at = PlannedTimeField(help_text="When it is due (UTC when no offset is given).")
-    reason = _reason_field(help_text="Why it is needed; shown to whoever does it.")
+    due_at = PlannedTimeField(help_text=_("When it is due (UTC when no offset is given)."))
+    reason = _reason_field(help_text=_("Why it is needed; shown to whoever does it."))
     method = serializers.ChoiceField(choices=Method.choices, required=False, default=Method.PHONE)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     window_end = PlannedTimeField(
@@ -313,15 +315,18 @@ class FollowUpCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="When it counts as missed; by default the end of the due day in the "
-        "agency's time zone.",
+        help_text=_(
+            "When it counts as missed; by default the end of the due day in the agency's time zone."
+        ),
     )
     assigned_to = AgencyUserField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="By default the case's assigned worker; else a worker who may work the "
-        "case (its worker, its team, its team's supervisor).",
+        help_text=_(
+            "By default the case's assigned worker; else a worker who may work the "
+            "case (its worker, its team, its team's supervisor)."
+        ),
     )
 
     def validate(self, data):
@@ -334,7 +339,7 @@ class FollowUpCreateSerializer(serializers.Serializer):
             and not Case.objects.writable_by(assignee).filter(pk=case.pk).exists()
         ):
             raise serializers.ValidationError(
-                {"assigned_to": ["Assign it to a worker who may work this case."]}
+                {"assigned_to": [gettext("Assign it to a worker who may work this case.")]}
             )
         return data
 
@@ -343,24 +348,24 @@ class AttemptInputSerializer(serializers.Serializer):
     """One try. The follow-up's case is given in the context as `case_id`."""
 
     outcome = serializers.ChoiceField(
-        choices=AttemptOutcome.choices, help_text="`reached` completes the follow-up."
+        choices=AttemptOutcome.choices, help_text=_("`reached` completes the follow-up.")
     )
     method = serializers.ChoiceField(
         choices=Method.choices,
         required=False,
         allow_null=True,
         default=None,
-        help_text="By default the follow-up's own method.",
+        help_text=_("By default the follow-up's own method."),
     )
     note = _note_field()
     at = CallTimeField(
-        required=False, allow_null=True, default=None, help_text="When; by default now."
+        required=False, allow_null=True, default=None, help_text=_("When; by default now.")
     )
     contact = CaseContactField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="The contact recorded for it, on the follow-up's case.",
+        help_text=_("The contact recorded for it, on the follow-up's case."),
     )
 
 
@@ -372,19 +377,19 @@ class CompleteInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="The contact that completed it, on the follow-up's case.",
+        help_text=_("The contact that completed it, on the follow-up's case."),
     )
     at = CallTimeField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="When it was done; by default the contact's time, else now.",
+        help_text=_("When it was done; by default the contact's time, else now."),
     )
 
 
 class MoveInputSerializer(serializers.Serializer):
-    due_at = PlannedTimeField(help_text="The new due time; the window moves with it.")
-    reason = _reason_field(help_text="Why it moves; kept in its history.")
+    due_at = PlannedTimeField(help_text=_("The new due time; the window moves with it."))
+    reason = _reason_field(help_text=_("Why it moves; kept in its history."))
 
 
 class CancelInputSerializer(serializers.Serializer):
@@ -395,12 +400,12 @@ class HospitalVisitCreateSerializer(serializers.Serializer):
     case = VisibleCaseField()
     kind = serializers.ChoiceField(choices=VisitKind.choices, required=False, default=VisitKind.ED)
     reason = serializers.ChoiceField(
-        choices=VisitReason.choices, help_text="The principal reason (HEDIS FUM or FUA)."
+        choices=VisitReason.choices, help_text=_("The principal reason (HEDIS FUM or FUA).")
     )
     arrived_at = CallTimeField()
     discharged_at = CallTimeField(required=False, allow_null=True, default=None)
     admitted = serializers.BooleanField(
-        required=False, default=False, help_text="The ER visit led to an inpatient stay."
+        required=False, default=False, help_text=_("The ER visit led to an inpatient stay.")
     )
     facility = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -411,5 +416,5 @@ class DischargeInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="Whether it led to an inpatient stay; unchanged when not given.",
+        help_text=_("Whether it led to an inpatient stay; unchanged when not given."),
     )

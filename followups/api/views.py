@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Prefetch, Q, Value, When
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -55,7 +57,7 @@ from followups.models import (
 
 def _require_contactable(request, case, page):
     if not Case.objects.contactable_by(request.user).filter(pk=case.pk).exists():
-        refuse(request, page, "You may view this case but not change its follow-ups.")
+        refuse(request, page, _("You may view this case but not change its follow-ups."))
 
 
 # --- Follow-ups --------------------------------------------------------------------------
@@ -75,13 +77,15 @@ class AssignedToFilter(IdFilter):
 
 class FollowUpFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    assigned_to = AssignedToFilter(field_name="assigned_to_id", label="`me`, or a user's id")
+    assigned_to = AssignedToFilter(
+        field_name="assigned_to_id", label=gettext_lazy("`me`, or a user's id")
+    )
     case = IdFilter(field_name="case_id")
     due_after = UTCIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = UTCIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     overdue = StrictBooleanFilter(
         method="filter_overdue",
-        label="Open and past its due time (by the database clock), or not",
+        label=gettext_lazy("Open and past its due time (by the database clock), or not"),
     )
 
     class Meta:
@@ -308,7 +312,7 @@ class ProtocolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         pk = as_id(self.kwargs[self.lookup_field])
         protocol = self.get_queryset().filter(pk=pk).first() if pk else None
         if protocol is None:
-            raise Http404("No protocol found.")
+            raise Http404(_("No protocol found."))
         return protocol
 
     def get_queryset(self):

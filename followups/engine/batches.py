@@ -35,10 +35,14 @@ Claim = tuple[int, str]
 # field read that is not here would cost a query a row: the query-count test catches it.
 BATCH_FIELDS = (
     *("agency", "case", "title", "assigned_to", "status", "status_changed_at", "lease_token"),
+    # The title in its reader's language (FollowUp.display_title).
+    *("step", "occurrence"),
     *("window_start", "due_at", "window_end", "next_check_at"),
     *("case__agency", "case__client", "case__agency__timezone"),
     *(f"case__client__{name}" for name in ("legal_name", "preferred_name", "description")),
     *(f"case__client__{name}" for name in ("reminder_channel", "phone", "email")),
+    # The languages the prompts are written in (core.i18n).
+    *("case__client__preferred_language", "assigned_to__language"),
 )
 
 

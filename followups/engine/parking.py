@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from followups import events
+from followups import events, texts
 from followups.models import CLOSED_STATUSES, FollowUp, FollowUpEventKind
 from notifications import services as notices
 
@@ -63,7 +63,7 @@ def release(followup: FollowUp, actor, *, reason: str = "") -> FollowUp:
         kind=FollowUpEventKind.RELEASED,
         actor=actor,
         at=now,
-        reason=reason or "Released for processing",
+        reason=reason or texts.RELEASED,
         detail={"last_error": fu.last_error},
     )
     return fu

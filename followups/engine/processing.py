@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from followups import events
+from core.i18n import stored_text
+from followups import events, texts
 from followups.models import OPEN_STATUSES, FollowUp, Status
 from notifications import services as notices
 
@@ -19,11 +21,12 @@ ERROR_MAX = 500
 # The time-driven order of an open follow-up's statuses.
 TIMELINE = (Status.SCHEDULED, Status.DUE, Status.OVERDUE, Status.MISSED)
 
+# Stored in English, shown in the reader's language (followups.texts).
 REASONS: dict[str, str] = {
-    Status.SCHEDULED: "Its window was moved to later",
-    Status.DUE: "Its window opened",
-    Status.OVERDUE: "Its due time passed",
-    Status.MISSED: "Its window closed without a completed contact",
+    Status.SCHEDULED: texts.WINDOW_MOVED_LATER,
+    Status.DUE: texts.WINDOW_OPENED,
+    Status.OVERDUE: texts.DUE_TIME_PASSED,
+    Status.MISSED: texts.WINDOW_CLOSED,
 }
 
 
@@ -145,7 +148,9 @@ def process(followup_id: int, token, now: datetime.datetime | None = None) -> bo
             events.on_timeline(
                 case_id=fu.case_id,
                 actor=None,
-                summary=f"Follow-up missed: {fu.title}",
+                text=stored_text(
+                    gettext_noop("Follow-up missed: %(title)s"), title=events.followup_title(fu)
+                ),
                 detail={"followup_id": fu.pk},
             )
         _send_notices(fu, entered)

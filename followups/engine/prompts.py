@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from core.i18n import client_language, user_language
 from followups.models import FollowUp, Status
 from notifications import client_reminders
 from notifications import services as notices
@@ -84,7 +85,8 @@ def _fell_due(fu: FollowUp, batch: _Prompting) -> list[Notification]:
     when = notices.due_stamp(fu.due_at)
     if f"due:{fu.pk}:{when}:" in batch.given:
         return []
-    subject, body = notices.fell_due_text(fu)
+    with translation.override(user_language(fu.assigned_to)):
+        subject, body = notices.fell_due_text(fu)
     worker = _notification(
         fu,
         now=batch.now,
@@ -111,7 +113,9 @@ def _client_reminder(fu: FollowUp, batch: _Prompting) -> Notification | None:
     key = notices.reminder_key(fu, channel, client.pk)
     if key in batch.given:
         return None
-    subject, body = notices.reminder_content(channel)
+    # In the client's language, as everything sent to them.
+    with translation.override(client_language(client)):
+        subject, body = notices.reminder_content(channel)
     return _notification(
         fu,
         now=batch.now,
@@ -131,7 +135,8 @@ def _overdue(fu: FollowUp, batch: _Prompting) -> list[Notification]:
     when = notices.due_stamp(fu.due_at)
     if f"overdue:{fu.pk}:{when}:" in batch.given:
         return []
-    subject, body = notices.overdue_text(fu)
+    with translation.override(user_language(fu.assigned_to)):
+        subject, body = notices.overdue_text(fu)
     return [
         _notification(
             fu,

@@ -7,7 +7,7 @@ from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case
-from followups import events
+from followups import events, texts
 from followups.models import (
     OPEN_STATUSES,
     Enrolment,
@@ -23,7 +23,7 @@ def cancel_for_closed_case(*, case: Case, actor: User, request: HttpRequest | No
     reason) and ends its enrolments. Call inside close_case's transaction. Returns how
     many follow-ups were cancelled."""
     now = timezone.now()
-    reason = "The case was closed"
+    reason = texts.CASE_CLOSED
     enrolments = list(
         Enrolment.objects.select_for_update(of=("self",)).filter(
             case=case, status=EnrolmentStatus.ACTIVE
@@ -32,8 +32,8 @@ def cancel_for_closed_case(*, case: Case, actor: User, request: HttpRequest | No
     for enrolment in enrolments:
         enrolment.status = EnrolmentStatus.ENDED
         enrolment.ended_at = now
-        enrolment.end_reason = reason
-        enrolment.save(update_fields=["status", "ended_at", "end_reason"])
+        enrolment.end_reason, enrolment.end_reason_i18n = reason, None
+        enrolment.save(update_fields=["status", "ended_at", "end_reason", "end_reason_i18n"])
     cancelled = cancel_open(FollowUp.objects.filter(case=case), actor=actor, reason=reason, now=now)
     if enrolments or cancelled:
         audit(

@@ -2,11 +2,14 @@
 reason cleaning, and saving, cancelling and re-windowing follow-ups with their events."""
 
 import datetime
+from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cases.models import Case
+from core.i18n import StoredText
 from followups import events
 from followups.exceptions import FollowUpInvalid, NotPermitted
 from followups.models import (
@@ -35,16 +38,27 @@ def _may_work(actor: User, case: Case) -> bool:
 
 def require_worker(actor: User | None, case: Case) -> None:
     if actor is not None and not _may_work(actor, case):
-        raise NotPermitted("Only workers on this case can change its follow-ups.")
+        raise NotPermitted(_("Only workers on this case can change its follow-ups."))
 
 
 def clean_reason(reason: str, *, field: str = "reason", required: bool = True) -> str:
     text = " ".join((reason or "").replace("\x00", "").split())
     if required and not text:
-        raise FollowUpInvalid("Give a reason.", field=field)
+        raise FollowUpInvalid(_("Give a reason."), field=field)
     if len(text) > REASON_MAX:
-        raise FollowUpInvalid(f"Keep the reason under {REASON_MAX} characters.", field=field)
+        raise FollowUpInvalid(
+            _("Keep the reason under %(max)s characters.") % {"max": REASON_MAX}, field=field
+        )
     return text
+
+
+def reason_columns(reason: str | StoredText) -> tuple[str, dict[str, Any] | None]:
+    """A reason as its row keeps it: (text, message). A reason the product wrote
+    (core.i18n.stored_text) keeps its English and its message, for each reader's language;
+    one a person typed is kept as typed, with no message."""
+    if isinstance(reason, StoredText):
+        return reason.english[:REASON_MAX], reason.data
+    return reason[:REASON_MAX], None
 
 
 def save_new(
@@ -70,6 +84,7 @@ def save_new(
             kind=FollowUpEventKind.CREATED,
             to_status=fu.status,
             reason=fu.reason[:500],
+            detail={"reason_i18n": fu.reason_i18n} if fu.reason_i18n else {},
         )
         for fu in saved
     )
@@ -77,15 +92,21 @@ def save_new(
 
 
 def cancel_open(
-    followups: QuerySet[FollowUp], *, actor: User | None, reason: str, now: datetime.datetime
+    followups: QuerySet[FollowUp],
+    *,
+    actor: User | None,
+    reason: str | StoredText,
+    now: datetime.datetime,
 ) -> list[FollowUp]:
     """Cancel every open follow-up in the queryset, each with its CANCELLED event; their
     unread notices are resolved with them."""
+    text, message = reason_columns(reason)
     cancelled: list[FollowUp] = []
     for fu in followups.filter(status__in=OPEN_STATUSES).select_for_update(of=("self",)):
         old = fu.status
         fu.status = Status.CANCELLED
-        fu.cancel_reason = reason[:300]
+        fu.cancel_reason = text
+        fu.cancel_reason_i18n = message
         fu.status_changed_at = now
         fu.next_check_at = None
         fu.lease_until = None
@@ -94,6 +115,7 @@ def cancel_open(
             update_fields=[
                 "status",
                 "cancel_reason",
+                "cancel_reason_i18n",
                 "status_changed_at",
                 "next_check_at",
                 "lease_until",

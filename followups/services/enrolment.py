@@ -9,12 +9,15 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case, CaseStatus, Contact
-from followups import events
+from core.i18n import StoredText, stored_text
+from followups import events, texts
 from followups.exceptions import FollowUpClosed
 from followups.models import (
     OPEN_STATUSES,
@@ -31,9 +34,13 @@ from followups.services.common import (
     cancel_open,
     clean_reason,
     lock_case,
+    reason_columns,
     require_worker,
     save_new,
 )
+
+# The end reason of the enrolments a new fact restarts (a readmission): the new one's.
+RESTARTED = gettext_noop("Restarted: %(reason)s")
 
 # Open-ended repeating steps (weekly calls "until engaged in care") stop after this many
 # occurrences at the most; a worker can enrol the client again.
@@ -89,6 +96,7 @@ def _followup_for_step(
         occurrence=occurrence,
         title=f"{protocol.name}: {_step_title(step, occurrence)}"[:200],
         reason=enrolment.reason,
+        reason_i18n=enrolment.reason_i18n,
         method=step.method,
         assigned_to=_performer_for(case, step.performer),
         window_start=window.start,
@@ -103,7 +111,7 @@ def _step_title(step: ProtocolStep, occurrence: int) -> str:
     if not step.repeat_every:
         return step.name
     if step.repeat_times:
-        return f"{step.name} {occurrence} of {step.repeat_times}"
+        return texts.occurrence_title(step.name, occurrence, step.repeat_times)
     return f"{step.name} {occurrence}"
 
 
@@ -111,18 +119,19 @@ def end_locked_enrolment(
     enrolment: Enrolment,
     *,
     actor: User | None,
-    reason: str,
+    reason: str | StoredText,
     cancelled: bool = False,
     now: datetime.datetime | None = None,
     request: HttpRequest | None = None,
 ) -> Enrolment:
     """End an active enrolment (locked by the caller): its open follow-ups are cancelled
-    with the reason, on the timeline and in the audit trail."""
+    with the reason, on the timeline and in the audit trail. A reason the product wrote
+    is a stored text (core.i18n), shown in each reader's language."""
     now = now or timezone.now()
     enrolment.status = EnrolmentStatus.CANCELLED if cancelled else EnrolmentStatus.ENDED
     enrolment.ended_at = now
-    enrolment.end_reason = reason[:300]
-    enrolment.save(update_fields=["status", "ended_at", "end_reason"])
+    enrolment.end_reason, enrolment.end_reason_i18n = reason_columns(reason)
+    enrolment.save(update_fields=["status", "ended_at", "end_reason", "end_reason_i18n"])
     gone = cancel_open(enrolment.followups.all(), actor=actor, reason=reason, now=now)
     events.enrolment_ended(enrolment=enrolment, actor=actor, cancelled=cancelled)
     audit(
@@ -132,7 +141,7 @@ def end_locked_enrolment(
         obj=enrolment,
         agency_id=enrolment.agency_id,
         client_id=enrolment.case.client_id,
-        detail={"ended": reason, "cancelled_followups": [fu.pk for fu in gone]},
+        detail={"ended": enrolment.end_reason, "cancelled_followups": [fu.pk for fu in gone]},
     )
     return enrolment
 
@@ -143,7 +152,7 @@ def _restart(
     running: Q,
     anchor_at: datetime.datetime,
     actor: User | None,
-    reason: str,
+    reason: StoredText,
     sources: dict[str, Any],
 ) -> bool:
     """A new fact restarts a protocol: the case's active enrolments matching `running`
@@ -173,7 +182,7 @@ def enrol(
     protocol: Protocol,
     trigger: str,
     anchor_at: datetime.datetime,
-    reason: str,
+    reason: str | StoredText,
     actor: User | None = None,
     source_contact: Contact | None = None,
     source_visit: HospitalVisit | None = None,
@@ -187,7 +196,9 @@ def enrol(
     this protocol, in any version (idempotent), or when the case is closed. `restarts`
     selects the case's running enrolments that this one replaces (a readmission restarts
     the post-discharge protocol); when one of them counts from a later anchor nothing
-    changes and None is returned."""
+    changes and None is returned. A `reason` the product wrote is a stored text
+    (core.i18n.stored_text), kept in English and shown in each reader's language; one a
+    person typed is kept as typed."""
     case = lock_case(case)
     if case.status != CaseStatus.OPEN:
         return None
@@ -202,13 +213,15 @@ def enrol(
     version = protocol.current_version()
     if version is None:
         return None
-    reason = clean_reason(reason)
+    if not isinstance(reason, StoredText):
+        reason = clean_reason(reason)
+    text, message = reason_columns(reason)
     if restarts is not None and not _restart(
         case=case,
         running=restarts,
         anchor_at=anchor_at,
         actor=actor,
-        reason=f"Restarted: {reason}"[:300],
+        reason=stored_text(RESTARTED, reason=message or text),
         sources=given,
     ):
         return None
@@ -218,7 +231,8 @@ def enrol(
         case=case,
         version=version,
         trigger=trigger,
-        reason=reason,
+        reason=text,
+        reason_i18n=message,
         anchor_at=anchor_at,
         created_by=actor,
         created_at=now,
@@ -274,9 +288,7 @@ def schedule_next_occurrence(followup: FollowUp, *, actor: User | None = None) -
         if not later.exists():
             nxt = _next_occurrence(enrolment, step, followup.occurrence, actor=actor)
     if nxt is None and not enrolment.followups.filter(status__in=OPEN_STATUSES).exists():
-        end_locked_enrolment(
-            enrolment, actor=actor, reason="Every step is done, missed or cancelled"
-        )
+        end_locked_enrolment(enrolment, actor=actor, reason=texts.STEPS_DONE)
     return nxt
 
 
@@ -300,13 +312,16 @@ def end_enrolment(
     *,
     actor: User | None,
     enrolment: Enrolment,
-    reason: str,
+    reason: str | StoredText,
     cancelled: bool = False,
     request: HttpRequest | None = None,
 ) -> Enrolment:
-    """End an enrolment by hand (client engaged in care, declined further calls, ...):
-    its open follow-ups are cancelled with the reason. `actor` must work the case."""
-    reason = clean_reason(reason)
+    """End an enrolment by hand (client engaged in care, declined further calls, ...) or
+    by what showed it is over (its referral ended): its open follow-ups are cancelled
+    with the reason, typed, or written by the product as a stored text. `actor` must
+    work the case."""
+    if not isinstance(reason, StoredText):
+        reason = clean_reason(reason)
     enrolment = (
         Enrolment.objects.select_for_update(of=("self",))
         .select_related("version__protocol", "case")
@@ -315,7 +330,7 @@ def end_enrolment(
     if actor is not None:
         require_worker(actor, enrolment.case)
     if enrolment.status != EnrolmentStatus.ACTIVE:
-        raise FollowUpClosed("This protocol has already ended for the client.")
+        raise FollowUpClosed(_("This protocol has already ended for the client."))
     return end_locked_enrolment(
         enrolment, actor=actor, reason=reason, cancelled=cancelled, request=request
     )

@@ -2,17 +2,21 @@
 date and cancelling it."""
 
 import datetime
+import uuid
 from typing import Any, TypeGuard
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Agency, User
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case, CaseStatus, Contact
-from followups import events
+from core.i18n import stored_text
+from followups import events, texts
 from followups.exceptions import CannotUndo, FollowUpClosed, FollowUpInvalid
 from followups.models import (
     NOTE_REQUIRED,
@@ -47,10 +51,16 @@ MAX_DUE_AHEAD = datetime.timedelta(days=366 * 5)
 # seconds (UNDO_SHOWN_SECONDS); the server allows a little more for a slow network.
 UNDO_SHOWN_SECONDS = 8
 UNDO_WINDOW = datetime.timedelta(seconds=12)
-NOTE_NEEDED = (
+NOTE_NEEDED = gettext_noop(
     "Write a short note for this call: how the client is, the risk now, the safety plan "
     "and what happens next."
 )
+
+
+def _already(fu: FollowUp) -> FollowUpClosed:
+    return FollowUpClosed(
+        _("This follow-up is already %(status)s.") % {"status": fu.get_status_display().lower()}
+    )
 
 
 def _lock(followup: FollowUp) -> FollowUp:
@@ -67,12 +77,12 @@ def _is_time(value: object) -> TypeGuard[datetime.datetime]:
 
 def _check_due(due_at: object, *, field: str = "due_at") -> None:
     if not _is_time(due_at):
-        raise FollowUpInvalid("Give the date and time it is due.", field=field)
+        raise FollowUpInvalid(_("Give the date and time it is due."), field=field)
     now = timezone.now()
     if due_at > now + MAX_DUE_AHEAD:
-        raise FollowUpInvalid("Check the date: that is more than five years ahead.", field=field)
+        raise FollowUpInvalid(_("Check the date: that is more than five years ahead."), field=field)
     if due_at < now - datetime.timedelta(days=1):
-        raise FollowUpInvalid("A follow-up cannot be due in the past.", field=field)
+        raise FollowUpInvalid(_("A follow-up cannot be due in the past."), field=field)
 
 
 def _end_of_local_day(at: datetime.datetime, agency: Agency) -> datetime.datetime:
@@ -105,36 +115,38 @@ def create_followup(
     case = lock_case(case)
     require_worker(actor, case)
     if case.status != CaseStatus.OPEN:
-        raise FollowUpInvalid("This case is closed.")
+        raise FollowUpInvalid(_("This case is closed."))
     _check_due(due_at)
     reason = clean_reason(reason)
     if method not in Method.values:
-        raise FollowUpInvalid("Choose how to follow up.", field="method")
+        raise FollowUpInvalid(_("Choose how to follow up."), field="method")
     agency = case.agency
     if window_start is None:
         window_start = min(_start_of_local_day(due_at, agency), due_at)
     elif not _is_time(window_start) or window_start > due_at:
         raise FollowUpInvalid(
-            "The window must open at or before the due time.", field="window_start"
+            _("The window must open at or before the due time."), field="window_start"
         )
     if window_end is None:
         window_end = max(_end_of_local_day(due_at, agency), due_at)
     elif not _is_time(window_end) or window_end < due_at:
-        raise FollowUpInvalid("The window cannot close before it is due.", field="window_end")
+        raise FollowUpInvalid(_("The window cannot close before it is due."), field="window_end")
     now = timezone.now()
     if window_end <= now:
         raise FollowUpInvalid(
-            f"That day is already over: today is {agency.describe_day(agency.today(now))}. "
-            "Choose a due time from now on.",
+            _("That day is already over: today is %(today)s. Choose a due time from now on.")
+            % {"today": agency.describe_day(agency.today(now))},
             field="due_at",
         )
     assignee = assigned_to or case.assigned_worker
     if not Case.objects.writable_by(assignee).filter(pk=case.pk).exists():
-        raise FollowUpInvalid("Assign it to a worker who may work this case.", field="assigned_to")
+        raise FollowUpInvalid(
+            _("Assign it to a worker who may work this case."), field="assigned_to"
+        )
     fu = FollowUp(
         agency_id=case.agency_id,
         case=case,
-        title=" ".join((title or "").replace("\x00", "").split())[:200] or "One-off follow-up",
+        title=" ".join((title or "").replace("\x00", "").split())[:200] or texts.ONE_OFF_TITLE,
         reason=reason,
         method=method,
         assigned_to=assignee,
@@ -147,7 +159,11 @@ def create_followup(
     events.on_timeline(
         case_id=case.pk,
         actor=actor,
-        summary=f"Follow-up added: {fu.title} ({reason})",
+        text=stored_text(
+            gettext_noop("Follow-up added: %(title)s (%(reason)s)"),
+            title=events.followup_title(fu),
+            reason=reason,
+        ),
         detail={"followup_id": fu.pk},
     )
     audit(
@@ -188,7 +204,7 @@ def _close(
 def _require_note(fu: FollowUp, note: str, *, field: str = "note") -> None:
     """A follow-up NOTE_REQUIRED names is not done without a note."""
     if not note.strip() and FollowUp.objects.filter(NOTE_REQUIRED, pk=fu.pk).exists():
-        raise FollowUpInvalid(NOTE_NEEDED, field=field)
+        raise FollowUpInvalid(_(NOTE_NEEDED), field=field)
 
 
 def _earliest_work(fu: FollowUp) -> datetime.datetime:
@@ -203,10 +219,10 @@ def _check_contact(fu: FollowUp, contact: Contact | None) -> None:
     if contact is None:
         return
     if contact.case_id != fu.case_id:
-        raise FollowUpInvalid("That contact is on another case.", field="contact")
+        raise FollowUpInvalid(_("That contact is on another case."), field="contact")
     if fu.enrolment is not None and fu.enrolment.source_contact_id == contact.pk:
         raise FollowUpInvalid(
-            "That is the contact this follow-up comes from: record the follow-up contact.",
+            _("That is the contact this follow-up comes from: record the follow-up contact."),
             field="contact",
         )
 
@@ -218,9 +234,9 @@ def _attempt_time(
     (past a few minutes of clock skew) and before the reason for the follow-up."""
     at = now if at is None else at
     if not _is_time(at) or at > now + datetime.timedelta(minutes=5):
-        raise FollowUpInvalid("An attempt cannot be in the future.", field="at")
+        raise FollowUpInvalid(_("An attempt cannot be in the future."), field="at")
     if at < _earliest_work(fu):
-        raise FollowUpInvalid("That is before the reason for this follow-up.", field="at")
+        raise FollowUpInvalid(_("That is before the reason for this follow-up."), field="at")
     return at
 
 
@@ -257,20 +273,20 @@ def complete_followup(
     if fu.status in (Status.COMPLETED, Status.CANCELLED):
         if contact is not None and fu.completed_contact_id == contact.pk:
             return fu
-        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+        raise _already(fu)
     _check_contact(fu, contact)
     note = clean_reason(note, field="note", required=False)
     if contact is None:
         _require_note(fu, note)
     if at is not None and not _is_time(at):
-        raise FollowUpInvalid("Give the date and time it was done.", field="at")
+        raise FollowUpInvalid(_("Give the date and time it was done."), field="at")
     now = timezone.now()
     done_at = at or (contact.received_at if contact else now)
     field = "at" if at is not None or contact is None else "contact"
     if done_at > now + datetime.timedelta(minutes=5):
-        raise FollowUpInvalid("It cannot be done in the future.", field=field)
+        raise FollowUpInvalid(_("It cannot be done in the future."), field=field)
     if done_at < _earliest_work(fu):
-        raise FollowUpInvalid("That is before the reason for this follow-up.", field=field)
+        raise FollowUpInvalid(_("That is before the reason for this follow-up."), field=field)
     _close(
         fu,
         to_status=Status.COMPLETED,
@@ -284,7 +300,9 @@ def complete_followup(
     events.on_timeline(
         case_id=fu.case_id,
         actor=actor,
-        summary=f"Follow-up done: {fu.title}",
+        text=stored_text(
+            gettext_noop("Follow-up done: %(title)s"), title=events.followup_title(fu)
+        ),
         detail={"followup_id": fu.pk, "contact_id": contact.pk if contact else None},
     )
     audit(
@@ -312,22 +330,30 @@ def log_attempt(
     note: str = "",
     at: datetime.datetime | None = None,
     contact: Contact | None = None,
+    submission_id: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> Attempt:
     """Log one try (on an open or missed follow-up). Reached completes the follow-up
     (with the note: one that needs a note, models.NOTE_REQUIRED, is refused without one
     unless a contact records it); declined on a protocol that runs until the client is
     engaged in care ends that protocol (the client declines further calls). Returns the
-    attempt."""
+    attempt.
+
+    With a `submission_id` (the form's one-time id), a repeated call returns the attempt
+    the first one logged and changes nothing: the follow-up's row lock orders the two."""
     fu = _lock(followup)
+    if submission_id is not None:
+        done = Attempt.objects.filter(by=actor, submission_id=submission_id).first()
+        if done is not None:
+            return done
     require_worker(actor, fu.case)
     if fu.status in (Status.COMPLETED, Status.CANCELLED):
-        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+        raise _already(fu)
     if outcome not in AttemptOutcome.values:
-        raise FollowUpInvalid("Choose what happened.", field="outcome")
+        raise FollowUpInvalid(_("Choose what happened."), field="outcome")
     method = method or fu.method
     if method not in Method.values:
-        raise FollowUpInvalid("Choose how you tried.", field="method")
+        raise FollowUpInvalid(_("Choose how you tried."), field="method")
     _check_contact(fu, contact)
     now = timezone.now()
     at = _attempt_time(fu, at, now=now)
@@ -335,7 +361,14 @@ def log_attempt(
     if outcome == AttemptOutcome.REACHED and contact is None:
         _require_note(fu, note)
     attempt = Attempt.objects.create(
-        followup=fu, at=at, method=method, outcome=outcome, note=note, by=actor, contact=contact
+        followup=fu,
+        at=at,
+        method=method,
+        outcome=outcome,
+        note=note,
+        by=actor,
+        contact=contact,
+        submission_id=submission_id,
     )
     events.followup_event(
         followup=fu,
@@ -367,7 +400,7 @@ def log_attempt(
         end_enrolment(
             actor=actor,
             enrolment=enrolment,
-            reason="The client declined further calls",
+            reason=texts.CLIENT_DECLINED,
             request=request,
         )
     return attempt
@@ -399,13 +432,15 @@ def _reopen(
     ):
         enrolment.status = EnrolmentStatus.ACTIVE
         enrolment.ended_at = None
-        enrolment.end_reason = ""
-        enrolment.save(update_fields=["status", "ended_at", "end_reason"])
+        enrolment.end_reason, enrolment.end_reason_i18n = "", None
+        enrolment.save(update_fields=["status", "ended_at", "end_reason", "end_reason_i18n"])
         events.on_timeline(
             case_id=fu.case_id,
             actor=actor,
-            summary=f"{fu.enrolment.version.protocol.name} runs again: the call that ended "
-            "it was undone",
+            text=stored_text(
+                gettext_noop("%(protocol)s runs again: the call that ended it was undone"),
+                protocol=fu.enrolment.version.protocol.name,
+            ),
             detail={"enrolment_id": enrolment.pk},
         )
 
@@ -421,7 +456,7 @@ def undo_attempt(*, actor: User, attempt: Attempt, request: HttpRequest | None =
     require_worker(actor, fu.case)
     still_there = fu.attempts.filter(pk=attempt.pk).first()
     if still_there is None:
-        raise CannotUndo("That attempt has already been undone.")
+        raise CannotUndo(_("That attempt has already been undone."))
     attempt = still_there
     logged = (
         fu.events.filter(kind=FollowUpEventKind.ATTEMPT, detail__attempt_id=attempt.pk)
@@ -430,16 +465,16 @@ def undo_attempt(*, actor: User, attempt: Attempt, request: HttpRequest | None =
     )
     now = timezone.now()
     if attempt.by_id != actor.pk:
-        raise CannotUndo("Only the person who logged an attempt can undo it.")
+        raise CannotUndo(_("Only the person who logged an attempt can undo it."))
     if logged is None or now - logged > UNDO_WINDOW:
-        raise CannotUndo("It is too late to undo this attempt.")
+        raise CannotUndo(_("It is too late to undo this attempt."))
     if fu.attempts.filter(pk__gt=attempt.pk).exists():
-        raise CannotUndo("Only the last attempt can be undone.")
+        raise CannotUndo(_("Only the last attempt can be undone."))
     if attempt.contact_id is not None:
-        raise CannotUndo("This attempt was recorded with a contact: amend the contact instead.")
+        raise CannotUndo(_("This attempt was recorded with a contact: amend the contact instead."))
     old = fu.status
     if fu.status == Status.CANCELLED:
-        raise CannotUndo("This answer ended the protocol; it cannot be undone here.")
+        raise CannotUndo(_("This answer ended the protocol; it cannot be undone here."))
     if fu.status == Status.COMPLETED:
         closing = (
             fu.events.filter(
@@ -449,12 +484,15 @@ def undo_attempt(*, actor: User, attempt: Attempt, request: HttpRequest | None =
             .first()
         )
         if closing is None or fu.completed_contact_id is not None:
-            raise CannotUndo("This follow-up was completed another way.")
+            raise CannotUndo(_("This follow-up was completed another way."))
         _reopen(fu, to_status=closing.from_status, since=logged, now=now, actor=actor)
         events.on_timeline(
             case_id=fu.case_id,
             actor=actor,
-            summary=f"Follow-up reopened: {fu.title} (the reached call was undone)",
+            text=stored_text(
+                gettext_noop("Follow-up reopened: %(title)s (the reached call was undone)"),
+                title=events.followup_title(fu),
+            ),
             detail={"followup_id": fu.pk},
         )
     events.followup_event(
@@ -500,14 +538,14 @@ def move_followup(
     fu = _lock(followup)
     require_worker(actor, fu.case)
     if not fu.is_open:
-        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+        raise _already(fu)
     reason = clean_reason(reason)
     _check_due(due_at)
     now = timezone.now()
     delta = due_at - fu.due_at
     if fu.window_end + delta <= now:
         raise FollowUpInvalid(
-            "Its window would already be closed: choose a later time.", field="due_at"
+            _("Its window would already be closed: choose a later time."), field="due_at"
         )
     before = window_detail(fu)
     set_window(fu, fu.window_start + delta, due_at, fu.window_end + delta, now=now)
@@ -525,7 +563,11 @@ def move_followup(
     events.on_timeline(
         case_id=fu.case_id,
         actor=actor,
-        summary=f"Follow-up moved: {fu.title} ({reason})",
+        text=stored_text(
+            gettext_noop("Follow-up moved: %(title)s (%(reason)s)"),
+            title=events.followup_title(fu),
+            reason=reason,
+        ),
         detail={"followup_id": fu.pk},
     )
     audit(
@@ -548,7 +590,7 @@ def cancel_followup(
     fu = _lock(followup)
     require_worker(actor, fu.case)
     if not fu.is_open:
-        raise FollowUpClosed(f"This follow-up is already {fu.get_status_display().lower()}.")
+        raise _already(fu)
     reason = clean_reason(reason)
     now = timezone.now()
     cancel_open(FollowUp.objects.filter(pk=fu.pk), actor=actor, reason=reason, now=now)
@@ -557,7 +599,11 @@ def cancel_followup(
     events.on_timeline(
         case_id=fu.case_id,
         actor=actor,
-        summary=f"Follow-up cancelled: {fu.title} ({reason})",
+        text=stored_text(
+            gettext_noop("Follow-up cancelled: %(title)s (%(reason)s)"),
+            title=events.followup_title(fu),
+            reason=reason,
+        ),
         detail={"followup_id": fu.pk},
     )
     audit(

@@ -3,6 +3,8 @@ version applies to new enrolments only)."""
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
 from audit.models import Action
@@ -63,67 +65,91 @@ MAX_OFFSET = {Unit.DAYS: 366 * 5, Unit.HOURS: 24 * 366}
 
 def _require_agency_admin(actor: User, protocol: Protocol) -> None:
     if actor.role != Role.AGENCY_ADMIN or actor.agency_id != protocol.agency_id:
-        raise NotPermitted("Only the agency's administrators change its protocols.")
+        raise NotPermitted(_("Only the agency's administrators change its protocols."))
+
+
+def _invalid(n: int, message: str, **args: object) -> FollowUpInvalid:
+    """A refusal about step `n` (1-based): "Step 2: give it a name." `message` is marked
+    with gettext_noop and may name more `args`."""
+    return FollowUpInvalid(_(message) % {"n": n, **args}, field="steps")
+
+
+# The offsets as the messages name them.
+OFFSET_NAMES = {
+    "start": gettext_noop("start"),
+    "due": gettext_noop("due"),
+    "end": gettext_noop("end"),
+}
 
 
 def _clean_step(n: int, raw: dict) -> dict:
     """One step's values, checked; `n` is its 1-based position for the messages."""
     step = {name: raw.get(name) for name in STEP_FIELDS}
-    where = f"Step {n}"
     step["name"] = " ".join(str(step["name"] or "").replace("\x00", "").split())[:120]
     if not step["name"]:
-        raise FollowUpInvalid(f"{where}: give it a name.", field="steps")
+        raise _invalid(n, gettext_noop("Step %(n)s: give it a name."))
     if step["unit"] not in Unit.values:
-        raise FollowUpInvalid(f"{where}: choose days or hours.", field="steps")
+        raise _invalid(n, gettext_noop("Step %(n)s: choose days or hours."))
     if step["method"] not in Method.values:
-        raise FollowUpInvalid(f"{where}: choose how the contact is made.", field="steps")
+        raise _invalid(n, gettext_noop("Step %(n)s: choose how the contact is made."))
     if step["performer"] not in Performer.values:
-        raise FollowUpInvalid(f"{where}: choose who does it.", field="steps")
-    _check_window(where, step)
-    _clean_repeat(where, step)
+        raise _invalid(n, gettext_noop("Step %(n)s: choose who does it."))
+    _check_window(n, step)
+    _clean_repeat(n, step)
     return step
 
 
-def _check_window(where: str, step: dict) -> None:
+def _check_window(n: int, step: dict) -> None:
     """The step's start, due and end offsets: whole numbers within reach, in that order."""
     for name in ("start", "due", "end"):
         value = step[name]
+        offset = _(OFFSET_NAMES[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise FollowUpInvalid(f"{where}: {name} must be a whole number from 0.", field="steps")
+            raise _invalid(
+                n,
+                gettext_noop("Step %(n)s: %(offset)s must be a whole number from 0."),
+                offset=offset,
+            )
         if value > MAX_OFFSET[step["unit"]]:
-            raise FollowUpInvalid(f"{where}: {name} is too far from the anchor.", field="steps")
+            raise _invalid(
+                n, gettext_noop("Step %(n)s: %(offset)s is too far from the anchor."), offset=offset
+            )
     if not step["start"] <= step["due"] <= step["end"]:
-        raise FollowUpInvalid(
-            f"{where}: the window must open, fall due and close in that order "
-            "(start <= due <= end).",
-            field="steps",
+        raise _invalid(
+            n,
+            gettext_noop(
+                "Step %(n)s: the window must open, fall due and close in that order "
+                "(start <= due <= end)."
+            ),
         )
 
 
-def _clean_repeat(where: str, step: dict) -> None:
+def _clean_repeat(n: int, step: dict) -> None:
     """Check the step's repeat_every and repeat_times, setting the blank ones to None;
     call after _check_window."""
     every, times = step["repeat_every"], step["repeat_times"]
     if every in (None, 0, ""):
         if times not in (None, 0, ""):
-            raise FollowUpInvalid(f"{where}: say how often it repeats.", field="steps")
+            raise _invalid(n, gettext_noop("Step %(n)s: say how often it repeats."))
         step["repeat_every"] = step["repeat_times"] = None
         return
     if not isinstance(every, int) or every < 1:
-        raise FollowUpInvalid(f"{where}: it repeats every 1 or more units.", field="steps")
+        raise _invalid(n, gettext_noop("Step %(n)s: it repeats every 1 or more units."))
     if every > MAX_OFFSET[step["unit"]]:
-        raise FollowUpInvalid(f"{where}: it repeats too far apart.", field="steps")
+        raise _invalid(n, gettext_noop("Step %(n)s: it repeats too far apart."))
     if every <= step["end"] - step["start"]:
-        raise FollowUpInvalid(
-            f"{where}: it repeats before its window closes; repeat less often or "
-            "narrow the window.",
-            field="steps",
+        raise _invalid(
+            n,
+            gettext_noop(
+                "Step %(n)s: it repeats before its window closes; repeat less often or "
+                "narrow the window."
+            ),
         )
     if times in (None, ""):
         step["repeat_times"] = None
     elif not isinstance(times, int) or not 2 <= times <= 100:
-        raise FollowUpInvalid(
-            f"{where}: it repeats 2 to 100 times in all, or leave it blank.", field="steps"
+        raise _invalid(
+            n, gettext_noop("Step %(n)s: it repeats 2 to 100 times in all, or leave it blank.")
         )
 
 
@@ -144,16 +170,16 @@ def save_protocol_version(
     protocol = Protocol.objects.select_for_update().get(pk=protocol.pk)
     description = (description or "").replace("\x00", "").strip()
     if not description:
-        raise FollowUpInvalid("Describe the protocol and its evidence.", field="description")
+        raise FollowUpInvalid(_("Describe the protocol and its evidence."), field="description")
     if len(description) > 4000:
-        raise FollowUpInvalid("Keep the description under 4000 characters.", field="description")
+        raise FollowUpInvalid(_("Keep the description under 4000 characters."), field="description")
     if end_rule not in EndRule.values:
-        raise FollowUpInvalid("Choose when the protocol ends.", field="end_rule")
+        raise FollowUpInvalid(_("Choose when the protocol ends."), field="end_rule")
     change_note = clean_reason(change_note, field="change_note")
     if not steps:
-        raise FollowUpInvalid("A protocol needs at least one step.", field="steps")
+        raise FollowUpInvalid(_("A protocol needs at least one step."), field="steps")
     if len(steps) > MAX_STEPS:
-        raise FollowUpInvalid(f"Keep it to {MAX_STEPS} steps.", field="steps")
+        raise FollowUpInvalid(_("Keep it to %(max)s steps.") % {"max": MAX_STEPS}, field="steps")
     cleaned = [_clean_step(n, raw) for n, raw in enumerate(steps, start=1)]
     last = protocol.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = ProtocolVersion.objects.create(

@@ -6,11 +6,14 @@ import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from cases.cssrs import RiskLevel
 from cases.models import CallNature, Case, Contact, Disposition
-from core.dates import day_label
+from core.i18n import StoredText, label, stored_text
+from core.i18n import day as day_arg
+from followups import texts
 from followups.models import (
     OPEN_STATUSES,
     EndRule,
@@ -33,6 +36,16 @@ from followups.services.visits import reason_from_concerns, record_hospital_visi
 # management) hold the client's care for a stay: the check belongs after their
 # discharge, which the worker schedules when it is known, so those start nothing here.
 POST_CRISIS_CHECK = (Disposition.RESOLVED_ON_SCENE, Disposition.SHELTER)
+
+# The reasons an enrolment from a contact or a referral gives (core.i18n.stored_text:
+# stored in English, shown in each reader's language, `day` as the reader writes dates).
+HIGH_RISK = gettext_noop("High suicide risk on the C-SSRS screener, %(day)s")
+REPLACED_BY = gettext_noop("High C-SSRS risk: replaced by %(protocol)s")
+RESOLVED_ON_SCENE = gettext_noop("Crisis contact resolved on scene, %(day)s, %(time)s")
+CONTACT_ENDED = gettext_noop("Crisis contact ended: %(disposition)s, %(day)s, %(time)s")
+REFERRAL_SENT = gettext_noop("Referral sent to %(provider)s")
+# A disposition inside that sentence, as the choice's label in lower case.
+DISPOSITION_IN_TEXT: dict[str, str] = {Disposition.SHELTER: gettext_noop("transported to shelter")}
 
 
 def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = False) -> None:
@@ -76,7 +89,7 @@ def enrol_from_contact(*, contact: Contact, actor: User, for_followup: bool = Fa
                     protocol=protocol,
                     trigger=Trigger.HIGH_RISK,
                     anchor_at=at,
-                    reason=f"High suicide risk on the C-SSRS screener, {day_label(day)}",
+                    reason=stored_text(HIGH_RISK, day=day_arg(day)),
                     actor=actor,
                     source_contact=contact,
                 )
@@ -102,7 +115,7 @@ def _end_plain_post_discharge(*, case: Case, by: Protocol, actor: User | None) -
     now = timezone.now()
     for enrolment in plain:
         end_locked_enrolment(
-            enrolment, actor=actor, reason=f"High C-SSRS risk: replaced by {by.name}", now=now
+            enrolment, actor=actor, reason=stored_text(REPLACED_BY, protocol=by.name), now=now
         )
 
 
@@ -113,12 +126,7 @@ def _enrol_post_crisis(
     one is still pending
     for the case: the contact that does a pending check (recorded from the Today list,
     often resolved on scene) must complete it, not cancel it or start another."""
-    day = case.agency.local(at)
-    how = (
-        "resolved on scene"
-        if contact.disposition == Disposition.RESOLVED_ON_SCENE
-        else f"ended: {contact.get_disposition_display().lower()}"
-    )
+    reason = _post_crisis_reason(contact.disposition, case.agency.local(at))
     for protocol in protocols_for(contact.agency_id, Trigger.RESOLVED_ON_SCENE):
         pending = FollowUp.objects.filter(
             case=case,
@@ -133,10 +141,20 @@ def _enrol_post_crisis(
             protocol=protocol,
             trigger=Trigger.RESOLVED_ON_SCENE,
             anchor_at=at,
-            reason=f"Crisis contact {how}, {day_label(day)}, {day:%H:%M}",
+            reason=reason,
             actor=actor,
             source_contact=contact,
         )
+
+
+def _post_crisis_reason(disposition: str, at: datetime.datetime) -> StoredText:
+    """Why the post-crisis check: how the contact ended, and when (`at`, agency time)."""
+    when = {"day": day_arg(at), "time": f"{at:%H:%M}"}
+    if disposition == Disposition.RESOLVED_ON_SCENE:
+        return stored_text(RESOLVED_ON_SCENE, **when)
+    in_text = DISPOSITION_IN_TEXT.get(disposition)
+    how = label(in_text) if in_text else texts.english(Disposition(disposition).label).lower()
+    return stored_text(CONTACT_ENDED, disposition=how, **when)
 
 
 def enrol_from_referral(*, referral: Any, actor: User) -> None:  # a referrals.Referral
@@ -147,17 +165,19 @@ def enrol_from_referral(*, referral: Any, actor: User) -> None:  # a referrals.R
             protocol=protocol,
             trigger=Trigger.REFERRAL_SENT,
             anchor_at=referral.sent_at,
-            reason=f"Referral sent to {referral.provider_name}"[:300],
+            reason=stored_text(REFERRAL_SENT, provider=referral.provider_name),
             actor=actor,
             source_referral=referral,
         )
 
 
-def end_engaged_in_care(*, case: Case, actor: User | None, reason: str) -> int:
+def end_engaged_in_care(*, case: Case, actor: User | None, reason: str | StoredText) -> int:
     """End the case's protocols that run until the client is engaged in care (the weekly
-    Safety Planning calls). Returns how many ended. Call inside the transaction of what
-    showed it (a mental health referral completed)."""
-    reason = clean_reason(reason)
+    Safety Planning calls), with `reason` (typed, or a stored text the product wrote).
+    Returns how many ended. Call inside the transaction of what showed it (a mental
+    health referral completed)."""
+    if not isinstance(reason, StoredText):
+        reason = clean_reason(reason)
     running = (
         Enrolment.objects.select_for_update(of=("self",))
         .select_related("version__protocol", "case")

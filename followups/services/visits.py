@@ -8,17 +8,21 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
 from cases.cssrs import RiskLevel
 from cases.models import Case, CaseStatus, Contact
-from core.dates import day_label
-from followups import events
+from core.i18n import StoredText, label, stored_text
+from core.i18n import day as day_arg
+from followups import events, texts
 from followups.exceptions import FollowUpInvalid
 from followups.models import (
     OPEN_STATUSES,
+    Enrolment,
     EnrolmentStatus,
     FollowUpEventKind,
     HospitalVisit,
@@ -28,6 +32,7 @@ from followups.models import (
 )
 from followups.schedule import step_window
 from followups.services.common import (
+    REASON_MAX,
     lock_case,
     require_worker,
     set_window,
@@ -39,6 +44,26 @@ from followups.services.protocols import protocols_for
 # Running enrolments a new fact of the same kind restarts.
 _POST_DISCHARGE = Q(version__protocol__trigger=Trigger.ED_VISIT)
 _CARING_CONTACTS = Q(version__protocol__trigger=Trigger.PSYCHIATRIC_DISCHARGE)
+
+# Why a visit enrols (core.i18n.stored_text), by (kind, counted from the discharge);
+# `day` as the reader writes dates (core.i18n.day), `reason` is the visit's reason.
+VISIT_ENROLS = {
+    (VisitKind.ED, False): gettext_noop(
+        "ER visit on %(day)s (%(reason)s; counted from the arrival)"
+    ),
+    (VisitKind.ED, True): gettext_noop(
+        "ER visit on %(day)s (%(reason)s; counted from the discharge)"
+    ),
+    (VisitKind.INPATIENT, False): gettext_noop(
+        "Hospital admission on %(day)s (%(reason)s; counted from the arrival)"
+    ),
+    (VisitKind.INPATIENT, True): gettext_noop(
+        "Hospital admission on %(day)s (%(reason)s; counted from the discharge)"
+    ),
+}
+# The same, for a client at high risk (`visit`: the sentence above).
+AT_HIGH_RISK = gettext_noop("%(visit)s; high C-SSRS risk")
+DISCHARGED = gettext_noop("Discharged from hospital on %(day)s")
 
 
 def reason_from_concerns(concern_codes: Iterable[str], nature_code: str = "") -> str:
@@ -60,21 +85,21 @@ def _validate_visit_times(
 ) -> None:
     now = timezone.now()
     if arrived_at is None or timezone.is_naive(arrived_at):
-        raise FollowUpInvalid("Give when the client arrived.", field="arrived_at")
+        raise FollowUpInvalid(_("Give when the client arrived."), field="arrived_at")
     if arrived_at > now + datetime.timedelta(hours=1):
-        raise FollowUpInvalid("The arrival cannot be in the future.", field="arrived_at")
+        raise FollowUpInvalid(_("The arrival cannot be in the future."), field="arrived_at")
     if arrived_at.year < 1990:
-        raise FollowUpInvalid("Check the year of the arrival.", field="arrived_at")
+        raise FollowUpInvalid(_("Check the year of the arrival."), field="arrived_at")
     if discharged_at is not None:
         if timezone.is_naive(discharged_at):
-            raise FollowUpInvalid("Give the discharge date and time.", field="discharged_at")
+            raise FollowUpInvalid(_("Give the discharge date and time."), field="discharged_at")
         if discharged_at < arrived_at:
             raise FollowUpInvalid(
-                "The discharge cannot be before the arrival.", field="discharged_at"
+                _("The discharge cannot be before the arrival."), field="discharged_at"
             )
         if discharged_at > now + datetime.timedelta(days=1):
             raise FollowUpInvalid(
-                "The discharge is more than a day in the future.", field="discharged_at"
+                _("The discharge is more than a day in the future."), field="discharged_at"
             )
 
 
@@ -101,12 +126,12 @@ def record_hospital_visit(
     if source_contact is None:
         require_worker(actor, case)
     if case.status != CaseStatus.OPEN:
-        raise FollowUpInvalid("This case is closed: reopen it with a new contact first.")
+        raise FollowUpInvalid(_("This case is closed: reopen it with a new contact first."))
     _validate_visit_times(arrived_at, discharged_at)
     if kind not in VisitKind.values:
-        raise FollowUpInvalid("Choose ER visit or inpatient admission.", field="kind")
+        raise FollowUpInvalid(_("Choose ER visit or inpatient admission."), field="kind")
     if reason not in VisitReason.values:
-        raise FollowUpInvalid("Choose the reason for the visit.", field="reason")
+        raise FollowUpInvalid(_("Choose the reason for the visit."), field="reason")
     visit = HospitalVisit.objects.create(
         agency_id=case.agency_id,
         case=case,
@@ -131,14 +156,12 @@ def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor: User | None) ->
     anchor; a readmission restarts it. A psychiatric inpatient discharge also starts
     Caring Contacts."""
     high = case.risk_level == RiskLevel.HIGH
-    where = "ER visit" if visit.kind == VisitKind.ED else "Hospital admission"
-    anchor_word = "discharge" if visit.discharged_at else "arrival"
-    reason = (
-        f"{where} on {day_label(case.agency.day_of(visit.anchor_at))}"
-        f" ({visit.get_reason_display().lower()}; counted from the {anchor_word})"
+    reason = _visit_reason(
+        visit,
+        day=case.agency.day_of(visit.anchor_at),
+        from_discharge=visit.discharged_at is not None,
+        high=high,
     )
-    if high:
-        reason += "; high C-SSRS risk"
     for protocol in protocols_for(case.agency_id, Trigger.ED_VISIT, intensive=high):
         enrol(
             case=case,
@@ -152,6 +175,38 @@ def _enrol_for_visit(*, visit: HospitalVisit, case: Case, actor: User | None) ->
         )
     if visit.discharged_at:
         _enrol_caring_contacts(visit=visit, case=case, actor=actor)
+
+
+def _visit_reason(
+    visit: HospitalVisit, *, day: datetime.date, from_discharge: bool, high: bool
+) -> StoredText:
+    """Why a visit enrols the client: "ER visit on Sat 5 Dec 2026 (mental health crisis;
+    counted from the arrival)", and "; high C-SSRS risk" at high risk."""
+    kind = VisitKind.ED if visit.kind == VisitKind.ED else VisitKind.INPATIENT
+    in_text = events.VISIT_REASON_IN_TEXT.get(visit.reason)
+    reason = label(in_text) if in_text else visit.reason
+    text = stored_text(VISIT_ENROLS[(kind, from_discharge)], day=day_arg(day), reason=reason)
+    return stored_text(AT_HIGH_RISK, visit=text.data) if high else text
+
+
+def _counted_from_discharge(
+    enrolment: Enrolment, visit: HospitalVisit, case: Case
+) -> tuple[str, dict | None]:
+    """The reason of an enrolment by `visit` once counted from its discharge (text,
+    message): the product's sentence counted from the arrival is written again, counted
+    from the discharge (its day stays the arrival's). A reason the sentence does not
+    match (written by an older release) has its words replaced, and is shown as stored."""
+    day = case.agency.day_of(visit.arrived_at)
+    for high in (False, True):
+        if _visit_reason(visit, day=day, from_discharge=False, high=high).english == (
+            enrolment.reason
+        ):
+            text = _visit_reason(visit, day=day, from_discharge=True, high=high)
+            return text.english[:REASON_MAX], text.data
+    replaced = enrolment.reason.replace("counted from the arrival", "counted from the discharge")
+    if replaced != enrolment.reason:
+        return replaced, None
+    return enrolment.reason, enrolment.reason_i18n
 
 
 def _enrol_caring_contacts(*, visit: HospitalVisit, case: Case, actor: User | None) -> None:
@@ -170,7 +225,7 @@ def _enrol_caring_contacts(*, visit: HospitalVisit, case: Case, actor: User | No
             protocol=protocol,
             trigger=Trigger.PSYCHIATRIC_DISCHARGE,
             anchor_at=visit.discharged_at,
-            reason=f"Discharged from hospital on {day_label(day)}",
+            reason=stored_text(DISCHARGED, day=day_arg(day)),
             actor=actor,
             source_visit=visit,
             restarts=_CARING_CONTACTS,
@@ -193,7 +248,7 @@ def record_discharge(
     case = lock_case(visit.case)
     require_worker(actor, case)
     if discharged_at is None:
-        raise FollowUpInvalid("Give the discharge date and time.", field="discharged_at")
+        raise FollowUpInvalid(_("Give the discharge date and time."), field="discharged_at")
     _validate_visit_times(visit.arrived_at, discharged_at)
     visit.discharged_at = discharged_at
     if admitted is not None:
@@ -230,10 +285,8 @@ def _reanchor(
         if enrolment.anchor_at == discharged_at:
             continue
         enrolment.anchor_at = discharged_at
-        enrolment.reason = enrolment.reason.replace(
-            "counted from the arrival", "counted from the discharge"
-        )
-        enrolment.save(update_fields=["anchor_at", "reason"])
+        enrolment.reason, enrolment.reason_i18n = _counted_from_discharge(enrolment, visit, case)
+        enrolment.save(update_fields=["anchor_at", "reason", "reason_i18n"])
         untouched = enrolment.followups.filter(status__in=OPEN_STATUSES).exclude(
             attempts__isnull=False
         )
@@ -252,14 +305,14 @@ def _reanchor(
                 shift=(fu.occurrence - 1) * (fu.step.repeat_every or 0),
             )
             set_window(fu, window.start, window.due, window.end, now=now)
-            fu.reason = enrolment.reason
+            fu.reason, fu.reason_i18n = enrolment.reason, enrolment.reason_i18n
             fu.save()
             events.followup_event(
                 followup=fu,
                 kind=FollowUpEventKind.RESCHEDULED,
                 actor=actor,
                 at=now,
-                reason="Counted from the discharge",
+                reason=texts.COUNTED_FROM_DISCHARGE,
                 detail={"from": before, "to": window_detail(fu)},
             )
             moved.append(fu.pk)

@@ -6,11 +6,14 @@ here read their attributes and document them. Every number comes with the ids be
 for the drill-down.
 """
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import Team, User
 from cases.cssrs import RiskLevel
 from core.api import UTCDateTimeField
+from core.i18n import StrOrPromise
 from dispatch.models import Priority
 from metrics.programme import DIVERSION_DEFINITION, MAX_WEEKS
 from metrics.response import DEFAULT_DAYS as RESPONSE_DAYS
@@ -38,12 +41,12 @@ class ScopeQuerySerializer(serializers.Serializer):
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.none(),
         required=False,
-        help_text="A team you may see; by default all of them",
+        help_text=_("A team you may see; by default all of them"),
     )
     worker = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.none(),
         required=False,
-        help_text="A worker of those teams; by default everyone",
+        help_text=_("A worker of those teams; by default everyone"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -56,12 +59,12 @@ class ScopeQuerySerializer(serializers.Serializer):
 
 
 YEAR_MESSAGES = {
-    "start": "Check the year of the period's first day.",
-    "end": "Check the year of the period's last day.",
+    "start": _("Check the year of the period's first day."),
+    "end": _("Check the year of the period's last day."),
 }
 
 
-def _year_error(start, end, today) -> tuple[str, str] | None:
+def _year_error(start, end, today) -> tuple[str, StrOrPromise] | None:
     """(field, message) for the first of `start` and `end` (None: not given) outside the
     calendar a period may cover, else None."""
     for field, day in (("start", start), ("end", end)):
@@ -73,10 +76,13 @@ def _year_error(start, end, today) -> tuple[str, str] | None:
 class PeriodQuerySerializer(ScopeQuerySerializer):
     start = serializers.DateField(
         required=False,
-        help_text=f"First day (agency's date); by default {DEFAULT_DAYS - 1} days before `end`",
+        help_text=format_lazy(
+            _("First day (agency's date); by default {days} days before `end`"),
+            days=DEFAULT_DAYS - 1,
+        ),
     )
     end = serializers.DateField(
-        required=False, help_text="Last day, included (agency's date); by default today"
+        required=False, help_text=_("Last day, included (agency's date); by default today")
     )
 
     def validate(self, data):
@@ -96,7 +102,7 @@ class PeriodQuerySerializer(ScopeQuerySerializer):
 
 class TrendQuerySerializer(ScopeQuerySerializer):
     weeks = serializers.IntegerField(
-        min_value=1, max_value=MAX_WEEKS, required=False, default=12, help_text="How many weeks"
+        min_value=1, max_value=MAX_WEEKS, required=False, default=12, help_text=_("How many weeks")
     )
 
 
@@ -104,23 +110,23 @@ class TrendQuerySerializer(ScopeQuerySerializer):
 
 
 class ComplianceCountsSerializer(serializers.Serializer):
-    due = serializers.IntegerField(help_text="Due in the period, not cancelled")
+    due = serializers.IntegerField(help_text=_("Due in the period, not cancelled"))
     done_within_window = serializers.IntegerField()
     completed_late = serializers.IntegerField()
     overdue = serializers.IntegerField()
     missed = serializers.IntegerField()
     not_yet_due = serializers.IntegerField()
-    cancelled = serializers.IntegerField(help_text="Not part of `due`")
-    steps_due = serializers.IntegerField(help_text="Protocol steps completed or past window")
+    cancelled = serializers.IntegerField(help_text=_("Not part of `due`"))
+    steps_due = serializers.IntegerField(help_text=_("Protocol steps completed or past window"))
     steps_done_within_window = serializers.IntegerField()
     fidelity = serializers.FloatField(
-        allow_null=True, help_text="steps_done_within_window / steps_due"
+        allow_null=True, help_text=_("steps_done_within_window / steps_due")
     )
     within_window_rate = serializers.FloatField(
         allow_null=True,
-        help_text="done_within_window / (done_within_window + completed_late + missed)",
+        help_text=_("done_within_window / (done_within_window + completed_late + missed)"),
     )
-    due_ids = _ids("Follow-up ids")
+    due_ids = _ids(_("Follow-up ids"))
     done_within_window_ids = _ids()
     completed_late_ids = _ids()
     overdue_ids = _ids()
@@ -131,13 +137,13 @@ class ComplianceCountsSerializer(serializers.Serializer):
     steps_done_within_window_ids = _ids()
     case_ids = serializers.DictField(
         child=serializers.ListField(child=serializers.IntegerField()),
-        help_text="Count name -> the case ids behind it",
+        help_text=_("Count name -> the case ids behind it"),
     )
 
 
 class ComplianceRowSerializer(serializers.Serializer):
     key = serializers.IntegerField(
-        allow_null=True, help_text="The team's or worker's id; null: cases without a team"
+        allow_null=True, help_text=_("The team's or worker's id; null: cases without a team")
     )
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     counts = ComplianceCountsSerializer()
@@ -146,7 +152,7 @@ class ComplianceRowSerializer(serializers.Serializer):
 class ComplianceReportSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
-    now = UTCDateTimeField(help_text="The instant overdue and missed refer to")
+    now = UTCDateTimeField(help_text=_("The instant overdue and missed refer to"))
     totals = ComplianceCountsSerializer()
     teams = ComplianceRowSerializer(many=True)
     workers = ComplianceRowSerializer(many=True)
@@ -158,9 +164,11 @@ class ComplianceReportSerializer(serializers.Serializer):
 class HedisWindowSerializer(serializers.Serializer):
     days = serializers.IntegerField()
     numerator = serializers.IntegerField()
-    pending = serializers.IntegerField(help_text="Window still open, no follow-up yet")
+    pending = serializers.IntegerField(help_text=_("Window still open, no follow-up yet"))
     missed = serializers.IntegerField()
-    rate = serializers.FloatField(allow_null=True, help_text="numerator / (denominator - pending)")
+    rate = serializers.FloatField(
+        allow_null=True, help_text=_("numerator / (denominator - pending)")
+    )
     numerator_visit_ids = _ids()
     pending_visit_ids = _ids()
     missed_visit_ids = _ids()
@@ -171,16 +179,18 @@ class HedisRatesSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     today = serializers.DateField()
-    denominator = serializers.IntegerField(help_text="ER visits counted")
+    denominator = serializers.IntegerField(help_text=_("ER visits counted"))
     denominator_visit_ids = _ids()
     seven_day = HedisWindowSerializer()
     thirty_day = HedisWindowSerializer()
-    excluded_admitted_visit_ids = _ids("Left out: an inpatient stay on the day or within 30")
+    excluded_admitted_visit_ids = _ids(_("Left out: an inpatient stay on the day or within 30"))
     excluded_repeat_visit_ids = _ids(
-        "Left out: within 31 days of a counted visit of the period (visits before the "
-        "period do not take part, as HEDIS keeps to the measurement year)"
+        _(
+            "Left out: within 31 days of a counted visit of the period (visits before the "
+            "period do not take part, as HEDIS keeps to the measurement year)"
+        )
     )
-    excluded_age_visit_ids = _ids("Left out: under the measure's age")
+    excluded_age_visit_ids = _ids(_("Left out: under the measure's age"))
 
 
 # --- Drop-off and no contact -------------------------------------------------------------
@@ -198,10 +208,10 @@ class DropOffRowSerializer(serializers.Serializer):
     team_id = serializers.IntegerField(allow_null=True)
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
     event_kind = serializers.ChoiceField(choices=["ed_visit", "contact"])
-    event_id = serializers.IntegerField(help_text="The ER visit's or the contact's id")
+    event_id = serializers.IntegerField(help_text=_("The ER visit's or the contact's id"))
     event_at = UTCDateTimeField()
     event_date = serializers.DateField()
-    days_left = serializers.IntegerField(help_text="Days left in the 7-day window")
+    days_left = serializers.IntegerField(help_text=_("Days left in the 7-day window"))
 
 
 class NoContactRowSerializer(serializers.Serializer):
@@ -219,8 +229,8 @@ class NoContactRowSerializer(serializers.Serializer):
 
 class FigureSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    share = serializers.FloatField(allow_null=True, help_text="Of all contacts")
-    ids = _ids("Contact ids")
+    share = serializers.FloatField(allow_null=True, help_text=_("Of all contacts"))
+    ids = _ids(_("Contact ids"))
 
 
 class BucketSerializer(FigureSerializer):
@@ -236,16 +246,19 @@ class ProgrammeFiguresSerializer(serializers.Serializer):
     by_source = BucketSerializer(many=True)
     dispositions = BucketSerializer(many=True)
     median_response_minutes = serializers.FloatField(
-        allow_null=True, help_text="On scene minus received"
+        allow_null=True, help_text=_("On scene minus received")
     )
-    timed_responses = serializers.IntegerField(help_text="Contacts with both times")
+    timed_responses = serializers.IntegerField(help_text=_("Contacts with both times"))
     police_backup = FigureSerializer()
     arrests = FigureSerializer()
     er_diversions = FigureSerializer(
-        help_text=f"{DIVERSION_DEFINITION}. A declined contact, or one where the client "
-        "was not found, is in both parts."
+        help_text=format_lazy(
+            "{}. {}",
+            DIVERSION_DEFINITION,
+            _("A declined contact, or one where the client was not found, is in both parts."),
+        )
     )
-    er_diversion_definition = serializers.CharField(help_text="What er_diversions counts")
+    er_diversion_definition = serializers.CharField(help_text=_("What er_diversions counts"))
 
 
 class TrendWeekSerializer(serializers.Serializer):
@@ -267,10 +280,13 @@ class ResponseQuerySerializer(serializers.Serializer):
 
     start = serializers.DateField(
         required=False,
-        help_text=f"First day (agency's date); by default {RESPONSE_DAYS - 1} days before `end`",
+        help_text=format_lazy(
+            _("First day (agency's date); by default {days} days before `end`"),
+            days=RESPONSE_DAYS - 1,
+        ),
     )
     end = serializers.DateField(
-        required=False, help_text="Last day, included (agency's date); by default today"
+        required=False, help_text=_("Last day, included (agency's date); by default today")
     )
 
     def validate(self, data):
@@ -284,45 +300,45 @@ class ResponseQuerySerializer(serializers.Serializer):
 
 
 class SpreadSerializer(serializers.Serializer):
-    median = serializers.FloatField(allow_null=True, help_text="Minutes, to 0.1")
-    p90 = serializers.FloatField(allow_null=True, help_text="90th percentile, minutes, to 0.1")
-    of = serializers.IntegerField(help_text="How many requests had both times")
+    median = serializers.FloatField(allow_null=True, help_text=_("Minutes, to 0.1"))
+    p90 = serializers.FloatField(allow_null=True, help_text=_("90th percentile, minutes, to 0.1"))
+    of = serializers.IntegerField(help_text=_("How many requests had both times"))
 
 
 class ResponseFigureSerializer(serializers.Serializer):
     key = serializers.CharField(
-        help_text="Names the count: /metrics/response/requests/<key>/ lists its requests"
+        help_text=_("Names the count: /metrics/response/requests/<key>/ lists its requests")
     )
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     count = serializers.IntegerField()
-    share = serializers.FloatField(allow_null=True, help_text="Of the group the figure is in")
+    share = serializers.FloatField(allow_null=True, help_text=_("Of the group the figure is in"))
 
 
 class PriorityRowSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
-    requests = ResponseFigureSerializer(help_text="Share: of all requests")
-    response = SpreadSerializer(help_text="Received to on scene")
-    target_minutes = serializers.IntegerField(help_text="The agency's target for the priority")
+    requests = ResponseFigureSerializer(help_text=_("Share: of all requests"))
+    response = SpreadSerializer(help_text=_("Received to on scene"))
+    target_minutes = serializers.IntegerField(help_text=_("The agency's target for the priority"))
     within_target = ResponseFigureSerializer(
-        help_text="Reached within the target; share: of the priority's requests reached"
+        help_text=_("Reached within the target; share: of the priority's requests reached")
     )
 
 
 class OutcomesSerializer(serializers.Serializer):
     total = serializers.IntegerField()
-    served = ResponseFigureSerializer(help_text="A team reached the person (on scene)")
-    not_served = ResponseFigureSerializer(help_text="Closed without a team on scene")
-    open = ResponseFigureSerializer(help_text="Neither yet: waiting, or a unit on its way")
-    reasons = ResponseFigureSerializer(many=True, help_text="Not served, by reason")
+    served = ResponseFigureSerializer(help_text=_("A team reached the person (on scene)"))
+    not_served = ResponseFigureSerializer(help_text=_("Closed without a team on scene"))
+    open = ResponseFigureSerializer(help_text=_("Neither yet: waiting, or a unit on its way"))
+    reasons = ResponseFigureSerializer(many=True, help_text=_("Not served, by reason"))
 
 
 class HeatCellSerializer(serializers.Serializer):
     key = serializers.CharField()
-    day = serializers.IntegerField(help_text="ISO weekday on the agency's clock, 1 = Monday")
-    hour = serializers.IntegerField(help_text="0 to 23 on the agency's clock")
+    day = serializers.IntegerField(help_text=_("ISO weekday on the agency's clock, 1 = Monday"))
+    hour = serializers.IntegerField(help_text=_("0 to 23 on the agency's clock"))
     count = serializers.IntegerField()
-    median_minutes = serializers.FloatField(allow_null=True, help_text="Median response time")
+    median_minutes = serializers.FloatField(allow_null=True, help_text=_("Median response time"))
 
 
 class HeatRowSerializer(serializers.Serializer):
@@ -334,36 +350,40 @@ class HeatRowSerializer(serializers.Serializer):
 class ResponseMeasuresSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
-    zone = serializers.CharField(help_text="The agency's time zone: days, hours, weekdays")
-    requests = serializers.IntegerField(help_text="Received in the period")
-    response = SpreadSerializer(help_text="Received to on scene, every priority")
+    zone = serializers.CharField(help_text=_("The agency's time zone: days, hours, weekdays"))
+    requests = serializers.IntegerField(help_text=_("Received in the period"))
+    response = SpreadSerializer(help_text=_("Received to on scene, every priority"))
     within_target = ResponseFigureSerializer(
-        help_text="Reached within their priority's target; share: of all reached"
+        help_text=_("Reached within their priority's target; share: of all reached")
     )
     by_priority = PriorityRowSerializer(many=True)
-    on_scene = SpreadSerializer(help_text="On scene to left scene")
+    on_scene = SpreadSerializer(help_text=_("On scene to left scene"))
     outcomes = OutcomesSerializer()
     no_unit_wait = SpreadSerializer(
-        help_text="Received to closed, of the requests not served for want of a unit"
+        help_text=_("Received to closed, of the requests not served for want of a unit")
     )
-    police_requested = ResponseFigureSerializer(help_text="Among the served; share of them")
-    police_present = ResponseFigureSerializer(help_text="Among the served; share of them")
-    involuntary_hold = ResponseFigureSerializer(help_text="Among the served; share of them")
-    involuntary_transport = ResponseFigureSerializer(help_text="Among the served; share of them")
-    lifeline = ResponseFigureSerializer(help_text="988 hand-offs; share of all requests")
+    police_requested = ResponseFigureSerializer(help_text=_("Among the served; share of them"))
+    police_present = ResponseFigureSerializer(help_text=_("Among the served; share of them"))
+    involuntary_hold = ResponseFigureSerializer(help_text=_("Among the served; share of them"))
+    involuntary_transport = ResponseFigureSerializer(help_text=_("Among the served; share of them"))
+    lifeline = ResponseFigureSerializer(help_text=_("988 hand-offs; share of all requests"))
     lifeline_details = ResponseFigureSerializer(
         many=True,
-        help_text="Warm transfers, line open until arrival, voluntary and involuntary "
-        "active rescues; shares of the 988 hand-offs",
+        help_text=_(
+            "Warm transfers, line open until arrival, voluntary and involuntary "
+            "active rescues; shares of the 988 hand-offs"
+        ),
     )
     lifeline_outcomes = OutcomesSerializer()
-    cad = ResponseFigureSerializer(help_text="911 / CAD hand-offs; share of all requests")
+    cad = ResponseFigureSerializer(help_text=_("911 / CAD hand-offs; share of all requests"))
     cad_outcomes = OutcomesSerializer()
     by_source = ResponseFigureSerializer(many=True)
     crews = ResponseFigureSerializer(
         many=True,
-        help_text="Served requests by the distinct credentials of the crew that reached "
-        "them; shares of the served",
+        help_text=_(
+            "Served requests by the distinct credentials of the crew that reached "
+            "them; shares of the served"
+        ),
     )
-    heat = HeatRowSerializer(many=True, help_text="Monday to Sunday, each with 24 hours")
-    heat_max = serializers.IntegerField(help_text="The busiest cell's count")
+    heat = HeatRowSerializer(many=True, help_text=_("Monday to Sunday, each with 24 hours"))
+    heat_max = serializers.IntegerField(help_text=_("The busiest cell's count"))

@@ -12,6 +12,9 @@ else is refused (403, audited). A `team` or `worker` outside what the user may s
 import dataclasses
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -43,7 +46,12 @@ from metrics.programme import DIVERSION_DEFINITION, programme_figures, weekly_tr
 from metrics.response import agency_targets, require_response_access, response_measures
 from metrics.scope import MetricsScope, audit_refused, require_metrics_access, resolve_scope
 
-SUPERVISORS_ONLY = "The metrics are for supervisors and agency admins."
+SUPERVISORS_ONLY = gettext_lazy("The metrics are for supervisors and agency admins.")
+
+
+# The API's documentation is in English (the schema is built once, whoever asks first).
+with translation.override("en"):
+    _DIVERSION_EN = str(DIVERSION_DEFINITION)
 
 
 class MetricsSchema(AutoSchema):
@@ -131,7 +139,7 @@ class ComplianceView(MetricsView):
         responses=ComplianceReportSerializer,
     )
     def get(self, request):
-        scope, _ = self.scope(request)
+        scope, _rest = self.scope(request)
         report = compliance(**scope.filters(), **scope.period())
         data = ComplianceReportSerializer(report).data
         return self.audited(request, scope, data, case_ids=report.totals.case_ids.get("due", []))
@@ -161,7 +169,7 @@ class HedisView(MetricsView):
         responses=HedisRatesSerializer,
     )
     def get(self, request):
-        scope, _ = self.scope(request)
+        scope, _rest = self.scope(request)
         rates = hedis_rates(
             **scope.filters(), **scope.period(), measure=self.measure, today=scope.today
         )
@@ -186,7 +194,7 @@ class DropOffView(MetricsView):
         responses=DropOffRowSerializer(many=True),
     )
     def get(self, request):
-        scope, _ = self.scope(request)
+        scope, _rest = self.scope(request)
         rows = drop_off(**scope.filters())
         names = {
             client.pk: client.display_name
@@ -220,7 +228,7 @@ class NoContactView(MetricsView):
         responses=NoContactRowSerializer(many=True),
     )
     def get(self, request):
-        scope, _ = self.scope(request)
+        scope, _rest = self.scope(request)
         rows = no_contact_workers(**scope.filters())
         data = NoContactRowSerializer(rows, many=True).data
         return self.audited(
@@ -236,7 +244,7 @@ class ProgrammeView(MetricsView):
         summary="The figures crisis programmes publish",
         description="Over the crisis contacts received in the period: contacts by source, "
         "median response time, police backup, arrests, dispositions, ER diversions. "
-        f"ER diversions: {DIVERSION_DEFINITION[0].lower()}{DIVERSION_DEFINITION[1:]}; a "
+        f"ER diversions: {_DIVERSION_EN[0].lower()}{_DIVERSION_EN[1:]}; a "
         "contact the client declined, or "
         "where the client was not found, did not end in an ED transport or admission, so "
         "it is in both parts. Per team or agency: `worker` is refused.",
@@ -244,9 +252,11 @@ class ProgrammeView(MetricsView):
         responses=ProgrammeFiguresSerializer,
     )
     def get(self, request):
-        scope, _ = self.scope(request)
+        scope, _rest = self.scope(request)
         if scope.worker is not None:
-            raise ValidationError({"worker": ["Programme figures are per team or for the agency."]})
+            raise ValidationError(
+                {"worker": [_("Programme figures are per team or for the agency.")]}
+            )
         figures = programme_figures(
             agency_id=scope.agency_id, teams=scope.teams, zone=scope.zone, **scope.period()
         )
@@ -272,7 +282,9 @@ class TrendView(MetricsView):
         return self.audited(request, scope, data, extra=query)
 
 
-RESPONSE_REFUSAL = "The response measures are for supervisors, agency admins and dispatchers."
+RESPONSE_REFUSAL = gettext_lazy(
+    "The response measures are for supervisors, agency admins and dispatchers."
+)
 
 
 class ResponseSchema(AutoSchema):

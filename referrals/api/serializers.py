@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -68,7 +69,7 @@ class _DirectoryField(serializers.PrimaryKeyRelatedField):
     """A directory row (UUID) of the shared directory or the user's agency."""
 
     model: type[HsdsModel] | None = None
-    default_error_messages = {"incorrect_type": "Give the row's id (a UUID)."}
+    default_error_messages = {"incorrect_type": _("Give the row's id (a UUID).")}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("pk_field", serializers.UUIDField())
@@ -117,19 +118,22 @@ class ReferralSerializer(ModelSerializer):
         child=serializers.ChoiceField(choices=ShareItem.choices), read_only=True
     )
     outcome = serializers.ChoiceField(
-        choices=Outcome.choices, allow_blank=True, read_only=True, help_text="Blank until it ends."
+        choices=Outcome.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("Blank until it ends."),
     )
     is_part2 = serializers.BooleanField(
-        read_only=True, help_text="42 CFR Part 2 applies (substance use)."
+        read_only=True, help_text=_("42 CFR Part 2 applies (substance use).")
     )
     loop_closed = serializers.BooleanField(
-        read_only=True, help_text="The client was seen, or a final outcome was recorded."
+        read_only=True, help_text=_("The client was seen, or a final outcome was recorded.")
     )
     stale = serializers.SerializerMethodField(
-        help_text="Why the referral is flagged as stale; blank when it is not."
+        help_text=_("Why the referral is flagged as stale; blank when it is not.")
     )
     allowed_next = serializers.SerializerMethodField(
-        help_text="The statuses each side may move it to now."
+        help_text=_("The statuses each side may move it to now.")
     )
 
     class Meta:
@@ -243,7 +247,7 @@ class ConsentSerializer(ModelSerializer):
     )
     active = serializers.SerializerMethodField()
     part2_missing = serializers.SerializerMethodField(
-        help_text="The §2.31 elements a Part 2 consent lacks (always empty once recorded)."
+        help_text=_("The §2.31 elements a Part 2 consent lacks (always empty once recorded).")
     )
 
     class Meta:
@@ -291,24 +295,24 @@ class ConsentSerializer(ModelSerializer):
 class ReferralCreateSerializer(serializers.Serializer):
     case = VisibleCaseField()
     service = DirectoryServiceField(
-        required=False, allow_null=True, default=None, help_text="A directory service."
+        required=False, allow_null=True, default=None, help_text=_("A directory service.")
     )
     location = DirectoryLocationField(
-        required=False, allow_null=True, default=None, help_text="Where the service is given."
+        required=False, allow_null=True, default=None, help_text=_("Where the service is given.")
     )
     provider_name = serializers.CharField(
         max_length=300,
         required=False,
         allow_blank=True,
         default="",
-        help_text="An outside provider, when there is no directory service.",
+        help_text=_("An outside provider, when there is no directory service."),
     )
     provider_email = serializers.EmailField(
         max_length=254,
         required=False,
         allow_blank=True,
         default="",
-        help_text="Defaults from the directory for a service.",
+        help_text=_("Defaults from the directory for a service."),
     )
     provider_phone = serializers.CharField(
         max_length=60, required=False, allow_blank=True, default=""
@@ -318,16 +322,18 @@ class ReferralCreateSerializer(serializers.Serializer):
         choices=Urgency.choices, required=False, default=Urgency.ROUTINE
     )
     reason = serializers.CharField(max_length=2000)
-    shared_items = _share_items_field(help_text="What the client agreed to share.")
+    shared_items = _share_items_field(help_text=_("What the client agreed to share."))
     consent = VisibleConsentField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="The consent it goes under; when empty, sending takes the newest active "
-        "consent of the client that covers it.",
+        help_text=_(
+            "The consent it goes under; when empty, sending takes the newest active "
+            "consent of the client that covers it."
+        ),
     )
     send = serializers.BooleanField(
-        required=False, default=False, help_text="Send at once (the consent gate applies)."
+        required=False, default=False, help_text=_("Send at once (the consent gate applies).")
     )
 
 
@@ -335,32 +341,35 @@ class TransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
     via = serializers.ChoiceField(
         choices=[
-            (EventVia.STAFF, "As the referring agency"),
-            (EventVia.STAFF_FOR_PROVIDER, "Recording what the provider reported"),
+            (EventVia.STAFF, _("As the referring agency")),
+            (EventVia.STAFF_FOR_PROVIDER, _("Recording what the provider reported")),
         ],
-        help_text="`staff`: the referring side (cancel, entered in error); "
-        "`staff_for_provider`: what the provider reported (accept, reject, complete, ...), "
-        "with a note saying how.",
+        help_text=_(
+            "`staff`: the referring side (cancel, entered in error); "
+            "`staff_for_provider`: what the provider reported (accept, reject, complete, ...), "
+            "with a note saying how."
+        ),
     )
     outcome = serializers.ChoiceField(
         choices=Outcome.choices,
         required=False,
         allow_blank=True,
         default="",
-        help_text="Required when the referral ends (rejected, failed, cancelled).",
+        help_text=_("Required when the referral ends (rejected, failed, cancelled)."),
     )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     service_date = serializers.DateField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="The day the client was seen; required to complete.",
+        help_text=_("The day the client was seen; required to complete."),
     )
     seen_early_confirmed = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="Confirms a service date before the day of the booked appointment "
-        "(refused without it).",
+        help_text=_(
+            "Confirms a service date before the day of the booked appointment (refused without it)."
+        ),
     )
 
 
@@ -368,8 +377,8 @@ class AppointmentSerializer(serializers.Serializer):
     appointment_at = UTCDateTimeField()
     via = serializers.ChoiceField(
         choices=[
-            (EventVia.STAFF, "Booked by the referring agency"),
-            (EventVia.STAFF_FOR_PROVIDER, "Reported by the provider"),
+            (EventVia.STAFF, _("Booked by the referring agency")),
+            (EventVia.STAFF_FOR_PROVIDER, _("Reported by the provider")),
         ],
         required=False,
         default=EventVia.STAFF,
@@ -383,12 +392,12 @@ class ProviderLinkInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="Where to send it; the referral's provider email when empty.",
+        help_text=_("Where to send it; the referral's provider email when empty."),
     )
 
 
 class ProviderLinkRevokeSerializer(serializers.Serializer):
-    link = IdField(help_text="The id of one of this referral's links.")
+    link = IdField(help_text=_("The id of one of this referral's links."))
 
 
 class ConsentCreateSerializer(serializers.Serializer):
@@ -397,17 +406,17 @@ class ConsentCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="Defaults to the client's open case.",
+        help_text=_("Defaults to the client's open case."),
     )
     method = serializers.ChoiceField(choices=ConsentMethod.choices)
-    scope = _share_items_field(help_text="What the client agrees to share.")
+    scope = _share_items_field(help_text=_("What the client agrees to share."))
     recipients = serializers.CharField(max_length=1000)
     purpose = serializers.CharField(max_length=1000)
     recipient_organization = DirectoryOrganizationField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="Empty: any provider the client is referred to (not for Part 2).",
+        help_text=_("Empty: any provider the client is referred to (not for Part 2)."),
     )
     expires_on = serializers.DateField(required=False, allow_null=True, default=None)
     expiry_event = serializers.CharField(

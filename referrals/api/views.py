@@ -8,6 +8,7 @@ field it is about where there is one.
 """
 
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -101,7 +102,7 @@ class ReferralViewSet(
         data = dict(serializer.validated_data)
         case = data.pop("case")
         if not Case.objects.writable_by(request.user).filter(pk=case.pk).exists():
-            refuse(request, "api:referrals", "You may view this case but not refer from it.")
+            refuse(request, "api:referrals", _("You may view this case but not refer from it."))
         referral = services.create_referral(actor=request.user, case=case, request=request, **data)
         return self.referral_response(referral, status.HTTP_201_CREATED)
 
@@ -205,7 +206,7 @@ class ReferralViewSet(
         link = referral.links.filter(pk=serializer.validated_data["link"]).first()
         if link is None:
             return Response(
-                {"link": ["This referral has no such link."]}, status=status.HTTP_400_BAD_REQUEST
+                {"link": [_("This referral has no such link.")]}, status=status.HTTP_400_BAD_REQUEST
             )
         link = services.revoke_provider_link(actor=request.user, link=link, request=request)
         return Response(ProviderLinkSerializer(link).data)
@@ -257,7 +258,7 @@ class ConsentViewSet(
         data = dict(serializer.validated_data)
         client = data.pop("client")
         if not Client.objects.writable_by(request.user).filter(pk=client.pk).exists():
-            refuse(request, "api:consents", "You may view this client but not record consent.")
+            refuse(request, "api:consents", _("You may view this client but not record consent."))
         consent = services.record_consent(
             actor=request.user, client=client, request=request, **data
         )

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cases.models import Case
@@ -24,14 +25,22 @@ def clean_text(value: str | None) -> str:
     return without_nul(value or "").strip()
 
 
-def share_items(values: Iterable[str], *, field: str, what: str) -> list[str]:
-    """The ShareItem values of `values`, in ShareItem order; refuses anything else."""
+def share_items(values: Iterable[str], *, field: str, for_consent: bool = False) -> list[str]:
+    """The ShareItem values of `values`, in ShareItem order; refuses anything else.
+    `for_consent`: the items a consent lets the agency share, else a referral's."""
     if not isinstance(values, list | tuple | set | frozenset) or not values:
-        raise ReferralInvalid(f"Choose at least one thing {what}.", field=field)
+        message = (
+            _("Choose at least one thing the client agreed to share.")
+            if for_consent
+            else _("Choose at least one thing to share.")
+        )
+        raise ReferralInvalid(message, field=field)
     values = [str(v) for v in values]
     unknown = [v for v in values if v not in ShareItem.values]
     if unknown:
-        raise ReferralInvalid(f"Unknown item: {', '.join(unknown)}.", field=field)
+        raise ReferralInvalid(
+            _("Unknown item: %(items)s.") % {"items": ", ".join(unknown)}, field=field
+        )
     return [v for v in ShareItem.values if v in values]
 
 
@@ -46,7 +55,7 @@ def _can_write_case(actor: User | None, case_id: int) -> bool:
 def require_case_writer(actor: User | None, referral: Referral) -> None:
     """Refuse (NotPermitted) unless `actor` may change the referral's case."""
     if not _can_write_case(actor, referral.case_id):
-        raise NotPermitted("Only the workers on this client's case can change its referrals.")
+        raise NotPermitted(_("Only the workers on this client's case can change its referrals."))
 
 
 def check_email(email: str, field: str) -> None:
@@ -54,7 +63,7 @@ def check_email(email: str, field: str) -> None:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise ReferralInvalid("Enter a valid email address.", field=field) from exc
+        raise ReferralInvalid(_("Enter a valid email address."), field=field) from exc
 
 
 def lock_referral(referral: Referral) -> Referral:

@@ -5,14 +5,16 @@ import datetime
 import re
 from collections.abc import Iterable
 
+from django.utils.translation import gettext as _
+
 from referrals.exceptions import (
     ConsentInvalid,
     ConsentRequired,
 )
 from referrals.models import (
+    ITEM_WORDS,
     Consent,
     Referral,
-    ShareItem,
 )
 
 # §2.31(a)(4)(i): a consent for treatment may name the recipients by this general
@@ -22,8 +24,7 @@ GENERAL_DESIGNATION = "my treating providers"
 
 
 def _item_labels(values: Iterable[str]) -> str:
-    labels = dict(ShareItem.choices)
-    return ", ".join(labels.get(v, v).lower() for v in values)
+    return ", ".join(_(ITEM_WORDS[v]) if v in ITEM_WORDS else v for v in values)
 
 
 def _recipient_covered(consent: Consent, referral: Referral) -> bool:
@@ -61,32 +62,51 @@ def consent_problems(
     """Why `consent` does not allow sending `referral`, in words a worker understands
     (empty when it does)."""
     if consent.client_id != referral.client_id:
-        return ["This consent is another client's."]
+        return [_("This consent is another client's.")]
     if consent.revoked_at is not None:
-        return [f"The client revoked this consent on {consent.revoked_at:%Y-%m-%d}."]
+        return [
+            _("The client revoked this consent on %(date)s.")
+            % {"date": f"{consent.revoked_at:%Y-%m-%d}"}
+        ]
     if not consent.is_active(at):
-        return [f"The client's consent expired on {consent.expires_on:%Y-%m-%d}."]
+        return [
+            _("The client's consent expired on %(date)s.")
+            % {"date": f"{consent.expires_on:%Y-%m-%d}"}
+        ]
     problems = []
     if not _recipient_covered(consent, referral):
-        problems.append(f"The client's consent does not cover sending to {referral.provider_name}.")
+        problems.append(
+            _("The client's consent does not cover sending to %(provider)s.")
+            % {"provider": referral.provider_name}
+        )
     uncovered = [item for item in referral.shared_items if item not in consent.scope]
     if uncovered:
-        problems.append(f"The client's consent does not cover: {_item_labels(uncovered)}.")
+        problems.append(
+            _("The client's consent does not cover: %(items)s.")
+            % {"items": _item_labels(uncovered)}
+        )
     if referral.is_part2:
         if not consent.is_part2:
             problems.append(
-                "This referral is covered by 42 CFR Part 2 (substance use): it needs a "
-                "written Part 2 consent."
+                _(
+                    "This referral is covered by 42 CFR Part 2 (substance use): it needs a "
+                    "written Part 2 consent."
+                )
             )
         else:
             missing = consent.part2_missing()
             if missing:
-                problems.append("The Part 2 consent lacks: " + ", ".join(missing) + ".")
+                problems.append(
+                    _("The Part 2 consent lacks: %(missing)s.") % {"missing": ", ".join(missing)}
+                )
             elif not consent.describes_substance_use:
                 problems.append(
-                    "The Part 2 consent does not say that substance use information is "
-                    f"shared (it describes: {consent.information_description!r}): record a "
-                    "new one that does (42 CFR 2.31(a))."
+                    _(
+                        "The Part 2 consent does not say that substance use information is "
+                        "shared (it describes: %(description)s): record a new one that does "
+                        "(42 CFR 2.31(a))."
+                    )
+                    % {"description": repr(consent.information_description)}
                 )
     return problems
 
@@ -109,11 +129,11 @@ def consent_for(referral: Referral) -> Consent:
             return consent
     if not candidates:
         raise ConsentRequired(
-            "No referral leaves the agency without the client's consent: record it first.",
+            _("No referral leaves the agency without the client's consent: record it first."),
             field="consent",
         )
     raise ConsentRequired(
-        "None of the client's consents covers this referral. Newest: "
-        + " ".join(consent_problems(candidates[0], referral)),
+        _("None of the client's consents covers this referral. Newest: %(problems)s")
+        % {"problems": " ".join(consent_problems(candidates[0], referral))},
         field="consent",
     )

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Agency, User
 from audit.models import Action
@@ -27,7 +29,7 @@ from referrals.models import (
 from referrals.services.common import clean_text, share_items
 
 # 42 CFR 2.31(a): what a Part 2 consent allows is described specifically and meaningfully.
-VAGUE_PART2_DESCRIPTION = (
+VAGUE_PART2_DESCRIPTION = gettext_lazy(
     "Say that substance use information is shared, and which (42 CFR 2.31(a) asks for a "
     'specific, meaningful description): for example "my name and phone number, and that I '
     'am referred for substance use treatment". "Name and phone number" alone is not enough.'
@@ -69,13 +71,13 @@ def record_consent(
     """
     case = _consent_case(actor=actor, client=client, case=case)
     if method not in ConsentMethod.values:
-        raise ConsentInvalid("Say whether the consent was verbal or written.", field="method")
+        raise ConsentInvalid(_("Say whether the consent was verbal or written."), field="method")
     scope = _consent_scope(scope)
     recipients, purpose = clean_text(recipients), clean_text(purpose)
     if not recipients:
-        raise ConsentInvalid("Say with whom the client agreed to share.", field="recipients")
+        raise ConsentInvalid(_("Say with whom the client agreed to share."), field="recipients")
     if not purpose:
-        raise ConsentInvalid("Say for what purpose.", field="purpose")
+        raise ConsentInvalid(_("Say for what purpose."), field="purpose")
     _check_recipient_organization(actor, recipient_organization)
     _check_consent_days(client.agency, expires_on=expires_on, signed_on=signed_on)
     consent = Consent(
@@ -123,19 +125,19 @@ def _consent_case(*, actor: User, client: Client, case: Case | None) -> Case | N
     actor may change, or else the client's open case the actor may change (None without
     one). Refuses an actor who may not change the client."""
     if not Client.objects.writable_by(actor).filter(pk=client.pk).exists():
-        raise NotPermitted("Only the workers on this client's case can record their consent.")
+        raise NotPermitted(_("Only the workers on this client's case can record their consent."))
     if case is None:
         return Case.objects.writable_by(actor).filter(client=client, status=CaseStatus.OPEN).first()
     if case.client_id != client.pk:
-        raise ConsentInvalid("That case is not this client's.", field="case")
+        raise ConsentInvalid(_("That case is not this client's."), field="case")
     if not Case.objects.writable_by(actor).filter(pk=case.pk).exists():
-        raise NotPermitted("Only the workers on this case can record consent on it.")
+        raise NotPermitted(_("Only the workers on this case can record consent on it."))
     return case
 
 
 def _consent_scope(values: Iterable[str]) -> list[str]:
     try:
-        return share_items(values, field="scope", what="the client agreed to share")
+        return share_items(values, field="scope", for_consent=True)
     except ReferralInvalid as exc:
         raise ConsentInvalid(str(exc), field="scope") from exc
 
@@ -145,7 +147,7 @@ def _check_recipient_organization(actor: User, organization: Organization | None
         organization is not None
         and not Organization.objects.visible_to(actor).filter(pk=organization.pk).exists()
     ):
-        raise ConsentInvalid("No such organization.", field="recipient_organization")
+        raise ConsentInvalid(_("No such organization."), field="recipient_organization")
 
 
 def _check_consent_days(
@@ -156,12 +158,14 @@ def _check_consent_days(
     today = agency.today()
     if expires_on is not None and expires_on < today:
         raise ConsentInvalid(
-            f"The expiry date has already passed: today is {agency.describe_day(today)}.",
+            _("The expiry date has already passed: today is %(today)s.")
+            % {"today": agency.describe_day(today)},
             field="expires_on",
         )
     if signed_on is not None and signed_on > today:
         raise ConsentInvalid(
-            f"The date signed cannot be after today, {agency.describe_day(today)}.",
+            _("The date signed cannot be after today, %(today)s.")
+            % {"today": agency.describe_day(today)},
             field="signed_on",
         )
 
@@ -171,11 +175,11 @@ def _obtained_at(obtained_at: datetime.datetime | None) -> datetime.datetime:
     now = timezone.now()
     obtained_at = obtained_at or now
     if obtained_at > now + datetime.timedelta(minutes=5):
-        raise ConsentInvalid("Consent cannot be obtained in the future.", field="obtained_at")
+        raise ConsentInvalid(_("Consent cannot be obtained in the future."), field="obtained_at")
     if obtained_at < now - OLDEST_CONSENT:
         # Also keeps out year-1 times, which overflow when shown in a local time zone.
         raise ConsentInvalid(
-            "Check the date: that is more than five years ago.", field="obtained_at"
+            _("Check the date: that is more than five years ago."), field="obtained_at"
         )
     return obtained_at
 
@@ -187,14 +191,15 @@ def _check_part2(consent: Consent) -> None:
         missing = consent.part2_missing()
         if missing:
             raise ConsentInvalid(
-                "A 42 CFR Part 2 consent must have: " + ", ".join(missing) + ".",
+                _("A 42 CFR Part 2 consent must have: %(missing)s.")
+                % {"missing": ", ".join(missing)},
                 field="is_part2",
             )
         if not consent.describes_substance_use:
-            raise ConsentInvalid(VAGUE_PART2_DESCRIPTION, field="information_description")
+            raise ConsentInvalid(str(VAGUE_PART2_DESCRIPTION), field="information_description")
     elif ShareItem.SUBSTANCE_USE in consent.scope:
         raise ConsentInvalid(
-            "Sharing substance use information needs a written 42 CFR Part 2 consent.",
+            _("Sharing substance use information needs a written 42 CFR Part 2 consent."),
             field="is_part2",
         )
 
@@ -208,9 +213,9 @@ def revoke_consent(
     every use); what was disclosed before stays recorded."""
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if not Client.objects.writable_by(actor).filter(pk=consent.client_id).exists():
-        raise NotPermitted("Only the workers on this client's case can revoke their consent.")
+        raise NotPermitted(_("Only the workers on this client's case can revoke their consent."))
     if consent.revoked_at is not None:
-        raise ConsentInvalid("This consent was already revoked.")
+        raise ConsentInvalid(_("This consent was already revoked."))
     consent.revoked_at = timezone.now()
     consent.revoked_by = actor
     consent.revocation_note = clean_text(note)[:1000]

@@ -10,11 +10,13 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
+from core.i18n import client_language
 from notifications import services as notices
 from notifications.models import Notification
 from referrals import events
@@ -71,16 +73,16 @@ def issue_provider_link(
     require_case_writer(actor, referral)
     if referral.status not in LIVE_STATUSES:
         raise LinkUnusable(
-            f"A provider link is sent only for a live referral; this one is "
-            f"{referral.get_status_display().lower()}."
+            _("A provider link is sent only for a live referral; this one is %(status)s.")
+            % {"status": str(referral.get_status_display()).lower()}
         )
     if referral.consent is None or not referral.consent.is_active():
         raise ConsentInvalid(
-            "The client's consent for this referral is no longer active: no link can be sent."
+            _("The client's consent for this referral is no longer active: no link can be sent.")
         )
     email = clean_text(email) or referral.provider_email
     if not email:
-        raise ReferralInvalid("Give the provider's email address.", field="email")
+        raise ReferralInvalid(_("Give the provider's email address."), field="email")
     check_email(email, "email")
     now = timezone.now()
     for old in referral.links.usable(now).select_for_update():
@@ -116,7 +118,8 @@ def issue_provider_link(
 def _queue_email(link: ProviderLink, referral: Referral) -> Notification:
     """The email that gives the provider `link`, queued. It names the referring agency
     only: no client, nothing clinical (a Part 2 referral's email is no different), as
-    email is not a secure channel."""
+    email is not a secure channel. It speaks the language of the client the referral is
+    about (core.i18n.client_language), as the provider's page does."""
     agency = referral.agency
     context = {
         "agency": agency.name,
@@ -124,7 +127,7 @@ def _queue_email(link: ProviderLink, referral: Referral) -> Notification:
         "expires": link.expires_at,
     }
     # Times in the email read in the referring agency's time zone.
-    with timezone.override(agency.zone):
+    with timezone.override(agency.zone), translation.override(client_language(referral.client)):
         subject = " ".join(render_to_string(EMAIL_SUBJECT, context).split())
         body = render_to_string(EMAIL_TEXT, context)
         html = render_to_string(EMAIL_HTML, context)
@@ -181,7 +184,7 @@ def revoke_provider_link(
     link = ProviderLink.objects.select_for_update().select_related("referral").get(pk=link.pk)
     require_case_writer(actor, link.referral)
     if link.revoked_at is not None:
-        raise LinkUnusable("This link was already revoked.")
+        raise LinkUnusable(_("This link was already revoked."))
     revoke_link(actor=actor, link=link, referral=link.referral, request=request, now=timezone.now())
     return link
 

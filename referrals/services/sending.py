@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import Action
@@ -101,15 +102,15 @@ def create_referral(
     if provider_email:
         check_email(provider_email, "provider_email")
     if need_category not in NeedCategory.values:
-        raise ReferralInvalid("Choose what the client needs.", field="need_category")
+        raise ReferralInvalid(_("Choose what the client needs."), field="need_category")
     if urgency not in Urgency.values:
-        raise ReferralInvalid("Choose how urgent the referral is.", field="urgency")
+        raise ReferralInvalid(_("Choose how urgent the referral is."), field="urgency")
     reason = clean_text(reason)
     if not reason:
-        raise ReferralInvalid("Say why the client is referred.", field="reason")
-    shared_items = share_items(shared_items, field="shared_items", what="to share")
+        raise ReferralInvalid(_("Say why the client is referred."), field="reason")
+    shared_items = share_items(shared_items, field="shared_items")
     if consent is not None and consent.client_id != case.client_id:
-        raise ReferralInvalid("That consent is another client's.", field="consent")
+        raise ReferralInvalid(_("That consent is another client's."), field="consent")
 
     now = timezone.now()
     referral = Referral(
@@ -159,9 +160,9 @@ def _open_case(actor: User, case: Case) -> Case:
         else None
     )
     if fresh is None:
-        raise NotPermitted("Only the workers on this case can refer the client.")
+        raise NotPermitted(_("Only the workers on this case can refer the client."))
     if fresh.status != CaseStatus.OPEN:
-        raise ReferralInvalid("This case is closed: reopen work on an open case to refer.")
+        raise ReferralInvalid(_("This case is closed: reopen work on an open case to refer."))
     return fresh
 
 
@@ -173,8 +174,10 @@ def _provider(
     provider by its typed name; exactly one of the two."""
     if (service is None) == (not name):
         raise ReferralInvalid(
-            "Choose a service from the directory, or type the name of an outside provider "
-            "(not both).",
+            _(
+                "Choose a service from the directory, or type the name of an outside provider "
+                "(not both)."
+            ),
             field="service" if service is None else "provider_name",
         )
     if service is None:
@@ -192,10 +195,11 @@ def _active_service(actor: User, service: Service) -> Service:
         .first()
     )
     if fresh is None:
-        raise ReferralInvalid("No such service.", field="service")
+        raise ReferralInvalid(_("No such service."), field="service")
     if fresh.status != ServiceStatus.ACTIVE:
         raise ReferralInvalid(
-            f"{fresh.name} is {fresh.get_status_display().lower()}: choose another service.",
+            _("%(service)s is %(status)s: choose another service.")
+            % {"service": fresh.name, "status": str(fresh.get_status_display()).lower()},
             field="service",
         )
     return fresh
@@ -209,7 +213,7 @@ def _check_location(actor: User, location: Location | None, service: Service | N
     if service is not None:
         visible = visible.filter(services_at__service=service)
     if not visible.exists():
-        raise ReferralInvalid("That location does not offer this service.", field="location")
+        raise ReferralInvalid(_("That location does not offer this service."), field="location")
 
 
 @transaction.atomic
@@ -229,7 +233,7 @@ def send_referral(
     if not referral.can_transition_to(Status.REQUESTED, Party.REQUESTER):
         raise InvalidTransition(refusal(referral.status, Status.REQUESTED, Party.REQUESTER))
     if referral.case.status != CaseStatus.OPEN:
-        raise ReferralInvalid("This case is closed: a referral cannot be sent from it.")
+        raise ReferralInvalid(_("This case is closed: a referral cannot be sent from it."))
     consent = consent_for(referral)
     now = timezone.now()
     referral.consent = consent

@@ -6,12 +6,16 @@ from typing import cast
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case
+from core.i18n import label, stored_text
 from directory.models import NeedCategory
 from followups import services as followup_services
 from followups.models import Enrolment, EnrolmentStatus
@@ -41,25 +45,32 @@ from referrals.services.links import revoke_link
 APPOINTMENT_HORIZON = datetime.timedelta(days=5 * 365)
 
 
+# What a move does to a referral, in words. In English (as marked) in the texts that are
+# stored (a follow-up's end reason); through gettext in the messages shown.
 TO_WORDS: dict[str, str] = {
-    Status.DRAFT: "made a draft again",
-    Status.REQUESTED: "sent",
-    Status.ACCEPTED: "accepted",
-    Status.REJECTED: "rejected",
-    Status.IN_PROGRESS: "marked in progress",
-    Status.ON_HOLD: "put on hold",
-    Status.COMPLETED: "completed",
-    Status.CANCELLED: "cancelled",
-    Status.FAILED: "marked failed",
-    Status.ENTERED_IN_ERROR: "marked entered in error",
+    Status.DRAFT: gettext_noop("made a draft again"),
+    Status.REQUESTED: gettext_noop("sent"),
+    Status.ACCEPTED: gettext_noop("accepted"),
+    Status.REJECTED: gettext_noop("rejected"),
+    Status.IN_PROGRESS: gettext_noop("marked in progress"),
+    Status.ON_HOLD: gettext_noop("put on hold"),
+    Status.COMPLETED: gettext_noop("completed"),
+    Status.CANCELLED: gettext_noop("cancelled"),
+    Status.FAILED: gettext_noop("marked failed"),
+    Status.ENTERED_IN_ERROR: gettext_noop("marked entered in error"),
 }
+
+
+def _status_words(status: str) -> str:
+    """A status's label inside a sentence, in the active language."""
+    return str(Status(status).label).lower()
 
 
 def refusal(from_status: str, to_status: str, party: str) -> str:
     """Why `party` may not move a referral from `from_status` to `to_status`."""
-    frm = Status(from_status).label.lower()
+    words = {"status": _status_words(from_status), "action": _(TO_WORDS[to_status])}
     if from_status == to_status:
-        return f"The referral is already {frm}."
+        return _("The referral is already %(status)s.") % words
     who = ALLOWED_TRANSITIONS.get((from_status, to_status), frozenset())
     if who and party not in who:
         if Party.PERFORMER in who:
@@ -67,44 +78,53 @@ def refusal(from_status: str, to_status: str, party: str) -> str:
                 (Status.REQUESTED, Status.ACCEPTED),
                 (Status.REQUESTED, Status.REJECTED),
             }:
-                return (
+                return _(
                     "A sent referral can be accepted or rejected only by the receiving "
                     "provider: record what the provider reported."
                 )
             return (
-                f"A {frm} referral can be {TO_WORDS[to_status]} only by the receiving "
-                "provider: record what the provider reported."
+                _(
+                    "A %(status)s referral can be %(action)s only by the receiving "
+                    "provider: record what the provider reported."
+                )
+                % words
             )
-        return f"A {frm} referral can be {TO_WORDS[to_status]} only by the referring agency."
+        return _("A %(status)s referral can be %(action)s only by the referring agency.") % words
     if from_status == Status.ENTERED_IN_ERROR:
-        return "A referral entered in error cannot be changed."
+        return _("A referral entered in error cannot be changed.")
     if from_status in FINAL_STATUSES:
-        return f"A {frm} referral cannot be reopened."
+        return _("A %(status)s referral cannot be reopened.") % words
     if from_status == Status.DRAFT:
-        return f"A draft referral cannot be {TO_WORDS[to_status]} before it is sent."
+        return _("A draft referral cannot be %(action)s before it is sent.") % words
     if to_status == Status.DRAFT:
-        return f"A {frm} referral cannot go back to draft."
-    return f"A {frm} referral cannot be {TO_WORDS[to_status]}."
+        return _("A %(status)s referral cannot go back to draft.") % words
+    return _("A %(status)s referral cannot be %(action)s.") % words
 
 
 def _check_outcome(to_status: str, outcome: str) -> str:
     if to_status == Status.COMPLETED:
         if outcome not in ("", Outcome.GOT_HELP):
-            raise ReferralInvalid("A completed referral's outcome is 'got help'.", field="outcome")
+            raise ReferralInvalid(
+                _("A completed referral's outcome is 'got help'."), field="outcome"
+            )
         return Outcome.GOT_HELP
     allowed = OUTCOMES_FOR_STATUS.get(to_status)
     if allowed is None:
         if outcome:
             raise ReferralInvalid(
-                "An outcome is recorded only when a referral ends.", field="outcome"
+                _("An outcome is recorded only when a referral ends."), field="outcome"
             )
         return ""
     if not outcome:
-        raise ReferralInvalid(f"Say why the referral was {TO_WORDS[to_status]}.", field="outcome")
-    if outcome not in allowed:
-        labels = ", ".join(Outcome(o).label.lower() for o in allowed)
         raise ReferralInvalid(
-            f"A {Status(to_status).label.lower()} referral's outcome is one of: {labels}.",
+            _("Say why the referral was %(action)s.") % {"action": _(TO_WORDS[to_status])},
+            field="outcome",
+        )
+    if outcome not in allowed:
+        labels = ", ".join(str(Outcome(o).label).lower() for o in allowed)
+        raise ReferralInvalid(
+            _("A %(status)s referral's outcome is one of: %(outcomes)s.")
+            % {"status": _status_words(to_status), "outcomes": labels},
             field="outcome",
         )
     return outcome
@@ -116,27 +136,34 @@ def _check_service_date(
     if service_date is None:
         if to_status == Status.COMPLETED and referral.service_date is None:
             raise ReferralInvalid(
-                "Give the date the client was seen: a referral is completed only when the "
-                "client was seen.",
+                _(
+                    "Give the date the client was seen: a referral is completed only when the "
+                    "client was seen."
+                ),
                 field="service_date",
             )
         return referral.service_date
     if to_status not in (Status.COMPLETED, Status.IN_PROGRESS):
         raise ReferralInvalid(
-            "A service date is recorded only when the client was seen (in progress or completed).",
+            _(
+                "A service date is recorded only when the client was seen (in progress or "
+                "completed)."
+            ),
             field="service_date",
         )
     agency = referral.agency
     today = agency.today()
     if service_date > today:
         raise ReferralInvalid(
-            f"The service date cannot be after today, {agency.describe_day(today)}.",
+            _("The service date cannot be after today, %(today)s.")
+            % {"today": agency.describe_day(today)},
             field="service_date",
         )
     if referral.sent_at is not None and service_date < agency.day_of(referral.sent_at):
         sent_on = agency.describe_day(agency.day_of(referral.sent_at))
         raise ReferralInvalid(
-            f"The service date cannot be before the referral was sent, {sent_on}.",
+            _("The service date cannot be before the referral was sent, %(sent_on)s.")
+            % {"sent_on": sent_on},
             field="service_date",
         )
     return service_date
@@ -151,9 +178,12 @@ def _check_seen_after_appointment(referral: Referral, service_date: datetime.dat
     booked = agency.day_of(referral.appointment_at)
     if service_date < booked:
         raise ReferralInvalid(
-            f"The appointment is booked for {agency.describe_day(booked)}, after the date "
-            f"seen ({service_date.day} {service_date:%b %Y}). Check the date seen; if the "
-            "client was indeed seen before the appointment, confirm it.",
+            _(
+                "The appointment is booked for %(booked)s, after the date seen (%(seen)s). "
+                "Check the date seen; if the client was indeed seen before the appointment, "
+                "confirm it."
+            )
+            % {"booked": agency.describe_day(booked), "seen": date_format(service_date, "j M Y")},
             field="seen_early_confirmed",
         )
 
@@ -164,7 +194,11 @@ def _end_referral_check(
     """The referral ended: the referral check its sending scheduled has nothing left to
     check. Its open follow-ups are cancelled with the reason, in the caller's
     transaction (followups' end_enrolment)."""
-    reason = f"Referral to {referral.provider_name} {TO_WORDS[referral.status]}"[:300]
+    reason = stored_text(
+        gettext_noop("Referral to %(provider)s %(action)s"),
+        provider=referral.provider_name,
+        action=label(TO_WORDS[referral.status]),
+    )
     running = Enrolment.objects.filter(source_referral=referral, status=EnrolmentStatus.ACTIVE)
     for enrolment in running:
         followup_services.end_enrolment(
@@ -173,8 +207,14 @@ def _end_referral_check(
 
 
 def _provider_move(referral: Referral) -> str:
-    """What the provider did, as the referring worker's inbox says it."""
-    outcome = f" ({referral.get_outcome_display().lower()})" if referral.outcome else ""
+    """What the provider did, as the referring worker's inbox says it: in English, as the
+    notification stores it (notifications.services.referral_update)."""
+    with translation.override("en"):
+        return _provider_move_in_english(referral)
+
+
+def _provider_move_in_english(referral: Referral) -> str:
+    outcome = f" ({str(referral.get_outcome_display()).lower()})" if referral.outcome else ""
     status = referral.status
     if status == Status.COMPLETED:
         # A completed referral has its service date (_check_service_date).
@@ -212,13 +252,13 @@ def _can_see_case(user: User | AnonymousUser, case_id: int) -> bool:
 def _check_via(actor: User | None, via: str) -> str:
     if via == EventVia.PROVIDER_LINK:
         if actor is not None:
-            raise ReferralInvalid("A change through the provider link has no staff actor.")
+            raise ReferralInvalid(_("A change through the provider link has no staff actor."))
         return Party.PERFORMER
     if via == EventVia.STAFF:
         return Party.REQUESTER
     if via == EventVia.STAFF_FOR_PROVIDER:
         return Party.PERFORMER
-    raise ReferralInvalid("Say who made the change.", field="via")
+    raise ReferralInvalid(_("Say who made the change."), field="via")
 
 
 @transaction.atomic
@@ -256,7 +296,7 @@ def transition_referral(
     note = clean_text(note)
     if via == EventVia.STAFF_FOR_PROVIDER and not note:
         raise ReferralInvalid(
-            "Say how the provider reported this (phone call, email, in person, ...).",
+            _("Say how the provider reported this (phone call, email, in person, ...)."),
             field="note",
         )
     outcome = _record_ending(
@@ -299,11 +339,11 @@ def transition_referral(
 def _check_move(referral: Referral, to_status: str, party: str) -> None:
     """Refuse (InvalidTransition) a move `party` may not make from the referral's status."""
     if to_status not in Status.values:
-        raise InvalidTransition("Unknown status.")
+        raise InvalidTransition(_("Unknown status."))
     from_status = referral.status
     if to_status == Status.REQUESTED and from_status == Status.DRAFT and party == Party.REQUESTER:
         # Sending goes through the consent gate.
-        raise InvalidTransition("Send the referral to request it: sending checks the consent.")
+        raise InvalidTransition(_("Send the referral to request it: sending checks the consent."))
     if not referral.can_transition_to(to_status, party):
         raise InvalidTransition(refusal(from_status, to_status, party))
 
@@ -321,7 +361,7 @@ def _record_ending(
     if to_status == Status.ENTERED_IN_ERROR:
         if outcome:
             raise ReferralInvalid(
-                "A referral entered in error has no outcome: say what was wrong in the note.",
+                _("A referral entered in error has no outcome: say what was wrong in the note."),
                 field="outcome",
             )
         return outcome
@@ -381,7 +421,10 @@ def _follow_move(
         followup_services.end_engaged_in_care(
             case=referral.case,
             actor=actor,
-            reason=f"The client attended mental health care ({referral.provider_name})"[:300],
+            reason=stored_text(
+                gettext_noop("The client attended mental health care (%(provider)s)"),
+                provider=referral.provider_name,
+            ),
         )
     if to_status in FINAL_STATUSES:
         _end_referral_check(referral, actor=actor, request=request)
@@ -406,21 +449,24 @@ def record_appointment(
         require_case_writer(actor, referral)
     if referral.status not in LIVE_STATUSES:
         raise InvalidTransition(
-            f"An appointment is recorded only on a sent, accepted, in-progress or on-hold "
-            f"referral; this one is {referral.get_status_display().lower()}."
+            _(
+                "An appointment is recorded only on a sent, accepted, in-progress or on-hold "
+                "referral; this one is %(status)s."
+            )
+            % {"status": _status_words(referral.status)}
         )
     if not isinstance(appointment_at, datetime.datetime) or timezone.is_naive(appointment_at):
-        raise ReferralInvalid("Give the appointment's date and time.", field="appointment_at")
+        raise ReferralInvalid(_("Give the appointment's date and time."), field="appointment_at")
     now = timezone.now()
     if appointment_at > now + APPOINTMENT_HORIZON:
         # Also keeps out a time that overflows the year 9999 in UTC or in a local time
         # zone, which no page could show again.
         raise ReferralInvalid(
-            "Check the date: that is more than five years ahead.", field="appointment_at"
+            _("Check the date: that is more than five years ahead."), field="appointment_at"
         )
     if appointment_at < referral.created_at - datetime.timedelta(days=1):
         raise ReferralInvalid(
-            "The appointment cannot be before the referral was made.", field="appointment_at"
+            _("The appointment cannot be before the referral was made."), field="appointment_at"
         )
     referral.appointment_at = appointment_at
     referral.last_activity_at = now

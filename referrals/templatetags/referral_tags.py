@@ -34,4 +34,4 @@ def referral_status_badge(status):
 def share_labels(values):
     """ShareItem values as their labels, in ShareItem order, comma separated."""
     values = set(values or ())
-    return ", ".join(label for value, label in ShareItem.choices if value in values)
+    return ", ".join(str(label) for value, label in ShareItem.choices if value in values)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action
@@ -28,7 +29,7 @@ def consent_new(request):
     if request.GET.get("case"):
         case = get_case_for_user(request, request.GET["case"], write=True, audit_read=False)
         if case.client_id != client.pk:
-            raise Http404("No case found.")
+            raise Http404(_("No case found."))
     form = ConsentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -42,7 +43,7 @@ def consent_new(request):
         except DomainError as exc:
             add_referral_error(exc, form)
         else:
-            messages.success(request, "Consent recorded.")
+            messages.success(request, _("Consent recorded."))
             if case is not None:
                 return redirect("casework:case_detail", case.pk)
             return redirect("referrals:consent_detail", consent.pk)
@@ -110,6 +111,6 @@ def consent_revoke(request, pk):
         except DomainError as exc:
             add_referral_error(exc, form)
         else:
-            messages.success(request, "Consent revoked. Nothing more is shared under it.")
+            messages.success(request, _("Consent revoked. Nothing more is shared under it."))
             return redirect("referrals:consent_detail", consent.pk)
     return _consent_page(request, consent, revoke_form=form)

@@ -7,6 +7,8 @@ from django.db import models, transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import Action
@@ -45,11 +47,11 @@ from referrals.views.common import add_referral_error, loop_times
 PAGE_SIZE = 25
 # The list's filters: a few groups, then any single status.
 GROUPS = {
-    "": ("All", None),
-    "open": ("Open", models.Q(status__in=LIVE_STATUSES)),
-    "stale": ("Needs attention", models.Q(is_stale=True)),
-    "draft": ("Drafts", models.Q(status=Status.DRAFT)),
-    "closed": ("Closed", models.Q(status__in=FINAL_STATUSES)),
+    "": (pgettext_lazy("referrals", "All"), None),
+    "open": (pgettext_lazy("referrals", "Open"), models.Q(status__in=LIVE_STATUSES)),
+    "stale": (pgettext_lazy("referrals", "Needs attention"), models.Q(is_stale=True)),
+    "draft": (pgettext_lazy("referrals", "Drafts"), models.Q(status=Status.DRAFT)),
+    "closed": (pgettext_lazy("referrals", "Closed"), models.Q(status__in=FINAL_STATUSES)),
 }
 # Which side of the referral a status form on the worker's page speaks for.
 SIDES = {"requester": Party.REQUESTER, "provider": Party.PERFORMER}
@@ -65,7 +67,7 @@ def referral_list(request):
     most one sweep (5 minutes) after its stale_at, and shows its flag from then on."""
     user = request.user
     if not user.agency_id:
-        refuse(request, "referral_list", "Referrals belong to agencies.")
+        refuse(request, "referral_list", _("Referrals belong to agencies."))
     show = request.GET.get("status", "")
     if show not in GROUPS and show not in Status.values:
         show = ""
@@ -94,7 +96,7 @@ def referral_list(request):
         {
             "page": page,
             "show": show,
-            "groups": {key: label for key, (label, _) in GROUPS.items()},
+            "groups": {key: label for key, (label, _condition) in GROUPS.items()},
             "statuses": Status.choices,
         },
     )
@@ -251,7 +253,7 @@ def _submit(request, case, form, consent_form):
     except DomainError as exc:
         add_referral_error(exc, form, consent_form)
         return None
-    messages.success(request, _sent_message(referral) if send else "Referral saved as a draft.")
+    messages.success(request, _sent_message(referral) if send else _("Referral saved as a draft."))
     return redirect("referrals:detail", referral.pk)
 
 
@@ -279,15 +281,19 @@ def _create(request, case, form, consent_form, send):
 
 
 def _sent_message(referral):
+    provider = {"provider": referral.provider_name}
     if referral.provider_email:
-        return f"Referral sent. {referral.provider_name} was emailed a secure link."
-    message = f"Referral sent. Tell {referral.provider_name} yourself: they have no email on file."
+        return _("Referral sent. %(provider)s was emailed a secure link.") % provider
     if referral.is_part2:
-        message += (
-            " It is covered by 42 CFR Part 2: no written notice went with it. Send them the "
-            "notice and the consent's scope in writing (shown on this page)."
+        return (
+            _(
+                "Referral sent. Tell %(provider)s yourself: they have no email on file. It is "
+                "covered by 42 CFR Part 2: no written notice went with it. Send them the "
+                "notice and the consent's scope in writing (shown on this page)."
+            )
+            % provider
         )
-    return message
+    return _("Referral sent. Tell %(provider)s yourself: they have no email on file.") % provider
 
 
 # --- One referral ---------------------------------------------------------------------
@@ -403,7 +409,7 @@ def referral_status(request, pk):
     side = request.POST.get("side")
     to_status = request.POST.get("to_status")
     if side not in SIDES or to_status not in Status.values:
-        return HttpResponseBadRequest("Unknown action.")
+        return HttpResponseBadRequest(_("Unknown action."))
     form = StatusForm(
         request.POST,
         to_status=to_status,
@@ -423,7 +429,10 @@ def referral_status(request, pk):
         except DomainError as exc:
             add_referral_error(exc, form)
         else:
-            messages.success(request, f"Referral: {Status(to_status).label.lower()}.")
+            messages.success(
+                request,
+                _("Referral: %(status)s.") % {"status": str(Status(to_status).label).lower()},
+            )
             return redirect("referrals:detail", referral.pk)
     referral.refresh_from_db()
     return _detail_page(request, referral, failed=(side, form))
@@ -447,7 +456,7 @@ def referral_appointment(request, pk):
         except DomainError as exc:
             add_referral_error(exc, form)
         else:
-            messages.success(request, "Appointment recorded.")
+            messages.success(request, _("Appointment recorded."))
             return redirect("referrals:detail", referral.pk)
     referral.refresh_from_db()
     return _detail_page(request, referral, appointment_form=form)
@@ -470,7 +479,9 @@ def link_new(request, pk):
         except DomainError as exc:
             add_referral_error(exc, form)
         else:
-            messages.success(request, f"A new link was sent to {link.sent_to}.")
+            messages.success(
+                request, _("A new link was sent to %(address)s.") % {"address": link.sent_to}
+            )
             return redirect("referrals:detail", referral.pk)
     return _detail_page(request, referral, link_form=form)
 
@@ -481,11 +492,13 @@ def link_revoke(request, pk, link_pk):
     referral = get_referral_for_user(request, pk, write=True, audit_read=False)
     link = referral.links.filter(pk=link_pk).first()
     if link is None:
-        raise Http404("No link found.")
+        raise Http404(_("No link found."))
     try:
         services.revoke_provider_link(actor=request.user, link=link, request=request)
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"The link sent to {link.sent_to} no longer works.")
+        messages.success(
+            request, _("The link sent to %(address)s no longer works.") % {"address": link.sent_to}
+        )
     return redirect("referrals:detail", referral.pk)

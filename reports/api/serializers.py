@@ -1,4 +1,6 @@
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from accounts.models import Role, Team, User
@@ -18,18 +20,20 @@ class ReferralFiltersSerializer(serializers.Serializer):
     sent_from = serializers.DateField(
         required=False,
         validators=[validate_period_day],
-        help_text="Sent on or after (agency time)",
+        help_text=gettext_lazy("Sent on or after (agency time)"),
     )
     sent_to = serializers.DateField(
         required=False,
         validators=[validate_period_day],
-        help_text="Sent on or before (agency time)",
+        help_text=gettext_lazy("Sent on or before (agency time)"),
     )
     team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.none(), required=False, help_text="The case's team"
+        queryset=Team.objects.none(), required=False, help_text=gettext_lazy("The case's team")
     )
     worker = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.none(), required=False, help_text="Who made the referral"
+        queryset=User.objects.none(),
+        required=False,
+        help_text=gettext_lazy("Who made the referral"),
     )
     need_category = serializers.ChoiceField(choices=NeedCategory.choices, required=False)
     organization = serializers.PrimaryKeyRelatedField(
@@ -56,7 +60,9 @@ class ReferralFiltersSerializer(serializers.Serializer):
     def validate(self, data):
         start, end = data.get("sent_from"), data.get("sent_to")
         if start and end and start > end:
-            raise serializers.ValidationError({"sent_to": "The end date is before the start date."})
+            raise serializers.ValidationError(
+                {"sent_to": _("The end date is before the start date.")}
+            )
         return data
 
     def filters(self) -> dict:
@@ -67,18 +73,20 @@ class ReportQuerySerializer(ReferralFiltersSerializer):
     format = serializers.ChoiceField(
         choices=["json", "csv", "xlsx"],
         default="json",
-        help_text="json: the summary; csv (streamed) or xlsx: the rows",
+        help_text=gettext_lazy("json: the summary; csv (streamed) or xlsx: the rows"),
     )
     deidentified = serializers.BooleanField(
         default=True,
-        help_text="For csv and xlsx: false adds names, birth dates and phone numbers "
-        "(needs referrals.export_identified)",
+        help_text=gettext_lazy(
+            "For csv and xlsx: false adds names, birth dates and phone numbers "
+            "(needs referrals.export_identified)"
+        ),
     )
 
 
 class RateSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    of = serializers.IntegerField(help_text="The denominator: referrals sent")
+    of = serializers.IntegerField(help_text=gettext_lazy("The denominator: referrals sent"))
     percent = serializers.FloatField(allow_null=True)
 
 
@@ -88,13 +96,13 @@ class StatusRateSerializer(RateSerializer):
 
 
 class OutcomeRateSerializer(RateSerializer):
-    outcome = serializers.CharField(help_text='"" for referrals with no outcome yet')
+    outcome = serializers.CharField(help_text=gettext_lazy('"" for referrals with no outcome yet'))
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 class MedianSerializer(serializers.Serializer):
     days = serializers.FloatField(allow_null=True)
-    of = serializers.IntegerField(help_text="How many referrals the median is over")
+    of = serializers.IntegerField(help_text=gettext_lazy("How many referrals the median is over"))
 
 
 class CategoryRowSerializer(serializers.Serializer):
@@ -102,7 +110,8 @@ class CategoryRowSerializer(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     total = serializers.IntegerField()
     outcomes = serializers.DictField(
-        child=serializers.IntegerField(), help_text='Count per outcome ("" for none yet)'
+        child=serializers.IntegerField(),
+        help_text=gettext_lazy('Count per outcome ("" for none yet)'),
     )
 
 
@@ -112,8 +121,10 @@ class ReportSummarySerializer(serializers.Serializer):
     total_sent = serializers.IntegerField()
     by_status = StatusRateSerializer(many=True)
     by_outcome = OutcomeRateSerializer(many=True)
-    connected = RateSerializer(help_text="Completed with a service date")
-    connection_rate = serializers.FloatField(allow_null=True, help_text="Percent of sent")
+    connected = RateSerializer(help_text=gettext_lazy("Completed with a service date"))
+    connection_rate = serializers.FloatField(
+        allow_null=True, help_text=gettext_lazy("Percent of sent")
+    )
     loops_closed = RateSerializer()
     accepted = RateSerializer()
     median_days_to_acceptance = MedianSerializer()

@@ -4,6 +4,9 @@
 (function () {
   const form = document.getElementById("contact-form");
   if (!form) return;
+  // The page's texts come from Django's JavaScript catalogue (base.html); the offline app
+  // keeps this script, and a page it shows may lack the catalogue: then in English.
+  const gettext = window.gettext || ((s) => s);
 
   // --- An existing client chosen from the suggestions -----------------------------------
   const clientInput = form.querySelector("input[name=client]");
@@ -40,7 +43,7 @@
     const asked = new URL(requestConfig.path, window.location.href).pathname;
     if (xhr.responseURL && new URL(xhr.responseURL).pathname !== asked) {
       event.detail.shouldSwap = false;
-      target.textContent = "Signed out: log in again; your last saved draft is kept.";
+      target.textContent = gettext("Signed out: log in again; your last saved draft is kept.");
     }
   });
   // On a phone the connection comes and goes: never leave "Draft saved" showing when the
@@ -50,8 +53,8 @@
       document.getElementById("draft-status").textContent = message;
     }
   };
-  form.addEventListener("htmx:responseError", draftFailed("Draft not saved"));
-  form.addEventListener("htmx:sendError", draftFailed("Draft not saved: no connection"));
+  form.addEventListener("htmx:responseError", draftFailed(gettext("Draft not saved")));
+  form.addEventListener("htmx:sendError", draftFailed(gettext("Draft not saved: no connection")));
 
   // A draft saved after the contact was stored would come back next time: stop autosave
   // once the form is submitted.

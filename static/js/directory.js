@@ -18,7 +18,7 @@
       },
       function () {
         button.disabled = false;
-        error.textContent = "Could not get your location. Type an address instead.";
+        error.textContent = gettext("Could not get your location. Type an address instead.");
       },
       { enableHighAccuracy: false, timeout: 10000, maximumAge: 300000 }
     );

@@ -43,6 +43,13 @@ document.addEventListener("submit", (event) => {
   let fitted = false;
   const colours = { unit: "#0d6efd", emergent: "#dc3545", urgent: "#fd7e14" };
 
+  // "Van 3 (en route)": the unit's status as the page's language says it.
+  const unitTooltip = (m) => interpolate(
+    gettext("%(unit)s (%(status)s)"),
+    { unit: m.label, status: (m.status_label || m.status.replace("_", " ")).toLowerCase() },
+    true,
+  );
+
   function draw() {
     const data = document.getElementById("dispatch-markers");
     if (!data) return;
@@ -56,7 +63,7 @@ document.addEventListener("submit", (event) => {
         fillColor: colour,
         fillOpacity: m.kind === "unit" && m.status !== "available" ? 0.3 : 0.8,
       })
-        .bindTooltip(m.kind === "unit" ? `${m.label} (${m.status.replace("_", " ")})` : m.label)
+        .bindTooltip(m.kind === "unit" ? unitTooltip(m) : m.label)
         .addTo(layer);
     }
     if (markers.length && !fitted) {

@@ -1221,6 +1221,9 @@ class TestSchema:
                 media_types = set(operation.get("requestBody", {"content": {}})["content"])
                 if path == "/api/v1/auth/token/":
                     assert "application/x-www-form-urlencoded" in media_types
+                elif (method, path) == ("post", "/api/v1/attachments/"):
+                    # A file travels in a multipart form (tests/attachments/test_api.py).
+                    assert media_types == {"multipart/form-data"}
                 else:
                     assert media_types <= {"application/json"}, (method, path)
 

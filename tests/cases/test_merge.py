@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from attachments.models import Attachment
 from audit.models import Action, AuditEvent
 from cases import services
 from cases.exceptions import MergeRefused
@@ -15,6 +16,7 @@ from dispatch.models import TeamRequest
 from followups.models import HospitalVisit, VisitReason
 from notifications.models import Channel, Kind, Notification
 from referrals.models import Consent, Disclosure, Referral
+from tests.attachments.factories import attach
 from tests.cases.factories import ClientFactory
 from tests.conftest import new_client
 from tests.dispatch.factories import TeamRequestFactory
@@ -61,6 +63,7 @@ def pair(alice, bob, record_contact_for):
         dedupe_key="merge-test",
     )
     TeamRequestFactory(agency=duplicate.agency, client=duplicate)  # a request naming them
+    attach(bob, case=contact.case, label="ID card")  # a photo of their ID
     return survivor, duplicate
 
 
@@ -89,6 +92,7 @@ class TestMergeClients:
             "followups.hospitalvisit",
             "notifications.notification",
             "dispatch.teamrequest",
+            "attachments.attachment",
             "cases.client",
         } == names
 
@@ -106,6 +110,7 @@ class TestMergeClients:
         assert HospitalVisit.objects.filter(client=survivor).count() == 1
         assert Notification.objects.filter(client=survivor).count() == 1
         assert TeamRequest.objects.filter(client=survivor).count() == 1
+        assert Attachment.objects.filter(client=survivor).count() == 1
         assert list(survivor.identifiers.values_list("value", flat=True)) == ["HM-77"]
 
     def test_the_duplicate_is_kept_pointing_to_the_survivor(self, dana, pair):
@@ -134,7 +139,11 @@ class TestMergeClients:
         for case in Case.objects.filter(client=survivor):
             event = case.events.get(kind=CaseEventKind.CLIENTS_MERGED)
             assert event.actor == dana
-            assert event.detail == {"survivor_id": survivor.pk, "merged_id": duplicate.pk}
+            assert event.detail["survivor_id"] == survivor.pk
+            assert event.detail["merged_id"] == duplicate.pk
+            # The summary again as its message, for each reader's language (CaseEvent.text).
+            assert event.detail["i18n"]["a"]["survivor_id"] == survivor.pk
+            assert event.text == event.summary
         rows = AuditEvent.objects.filter(action=Action.MERGE, actor=dana)
         assert set(rows.values_list("client_id", flat=True)) == {survivor.pk, duplicate.pk}
         assert rows.first().detail["moved"]["cases.case"] == 1

@@ -278,7 +278,11 @@ class TestUpdateClient:
         client = Client.objects.get(pk=alice_case.client_id)
         assert client.phone_normalized == "5415557777"
         event = alice_case.events.get(kind=CaseEventKind.CLIENT_UPDATED)
-        assert event.detail == {"fields": ["phone", "pronouns"]}
+        assert event.detail["fields"] == ["phone", "pronouns"]
+        assert event.detail["i18n"] == {
+            "m": "Client details changed: %(fields)s",
+            "a": {"fields": "phone, pronouns"},
+        }
         assert AuditEvent.objects.filter(action=Action.UPDATE, object_type="client").exists()
 
 

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Agency, Role, Team, User
 from audit.models import AuditEvent
@@ -21,6 +21,7 @@ from cases.names import name_tokens, phonetic_key
 from casework.growth.chunks import insert
 from casework.growth.pools import FIRST_NAMES, LAST_NAMES
 from casework.growth.reference import nickname
+from core.i18n import render_stored
 from followups.models import OPEN_STATUSES, Enrolment, FollowUp, HospitalVisit
 from referrals.models import OUTCOMES_FOR_STATUS, Referral
 from tests.class_data import class_transaction, on_clock, suite_instant
@@ -177,6 +178,18 @@ class TestGrowDatabase:
         for referral in Referral.objects.all():
             assert referral.outcome in OUTCOMES_FOR_STATUS.get(referral.status, ("",))
             assert referral.last_activity_at >= referral.created_at
+
+    def test_timeline_events_are_stored_texts_as_cases_events_writes_them(self, grown):
+        events = list(CaseEvent.objects.all())
+        assert {event.kind for event in events} == {"opened", "contact", "closed"}
+        for event in events:
+            # The message and its arguments give back the English summary, in English...
+            assert event.detail["i18n"]["m"]
+            with translation.override("en"):
+                assert event.text == event.summary
+            # ...and read in another language without falling back to it.
+            with translation.override("es"):
+                assert event.text == render_stored(event.detail["i18n"], "")
 
     def test_a_grown_worker_sees_their_open_cases(self, grown, login):
         worker = (

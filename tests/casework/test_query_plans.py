@@ -47,6 +47,7 @@ WORKER_PAGES = [
     "/api/v1/followups/today/",
     "/api/v1/hospital-visits/",
     "/api/v1/consents/",
+    "/api/v1/attachments/",
 ]
 SUPERVISOR_PAGES = [*WORKER_PAGES, "/supervision/", "/supervision/cases/"]
 

@@ -35,7 +35,12 @@ class TestRecordConsent:
         assert consent.obtained_by == alice
         assert consent.agency_id == alice_case.agency_id
         event = CaseEvent.objects.get(case=alice_case, kind=CaseEventKind.CONSENT)
-        assert event.detail == {"consent_id": consent.pk}
+        assert event.detail["consent_id"] == consent.pk
+        # Stored once in English, and as its message for each reader's language.
+        assert event.detail["i18n"]["m"] == (
+            "Consent (%(method)s) to share %(items)s with %(recipients)s"
+        )
+        assert event.text == event.summary
         assert "name, phone number" in event.summary
         assert AuditEvent.objects.filter(
             action=Action.CREATE, object_type="consent", object_id=str(consent.pk)

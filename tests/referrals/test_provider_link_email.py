@@ -121,6 +121,22 @@ class TestTheEmailIsANotification:
         assert len(mail.outbox) == 1
 
 
+class TestTheEmailSpeaksTheClientsLanguage:
+    def test_a_spanish_speaking_clients_provider_gets_it_in_spanish(
+        self, alice, alice_case, django_capture_on_commit_callbacks
+    ):
+        person = alice_case.client
+        person.preferred_language = "Spanish"
+        person.save(update_fields=["preferred_language"])
+        with django_capture_on_commit_callbacks(execute=True):
+            referral = sent_referral(alice, alice_case)
+
+        assert '<html lang="es"' in link_email(referral).html_body
+
+    def test_otherwise_in_the_default_language(self, sent):
+        assert '<html lang="en"' in link_email(sent).html_body
+
+
 class TestARevokedLinkIsNotEmailed:
     def test_revoking_it_withdraws_its_queued_email(self, alice, alice_case):
         referral = sent_referral(alice, alice_case)  # on-commit callbacks not run

@@ -413,3 +413,43 @@ class TestAnEmptyPost:
         assert (link.use_count, link.last_used_at) == (0, None)
         assert link.referral.status == Status.REQUESTED
         assert link_uses(link, "unknown action").count() == 1
+
+
+class TestTheClientsLanguage:
+    """The provider's page speaks the language of the client the referral is about."""
+
+    def test_a_spanish_speaking_clients_referral_is_shown_in_spanish(self, client, link):
+        person = link.referral.client
+        person.preferred_language = "Spanish"
+        person.save(update_fields=["preferred_language"])
+
+        response = client.get(link_url(link))
+
+        assert response.status_code == 200
+        assert '<html lang="es"' in response.content.decode()
+        assert response["Content-Language"] == "es"
+
+    def test_a_client_without_a_language_the_product_speaks_gets_the_default(self, client, link):
+        person = link.referral.client
+        person.preferred_language = "Tigrinya"
+        person.save(update_fields=["preferred_language"])
+
+        page = client.get(link_url(link), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+        assert '<html lang="en"' in page
+
+    def test_what_the_provider_records_is_stored_in_english(self, client, link):
+        person = link.referral.client
+        person.preferred_language = "español"
+        person.save(update_fields=["preferred_language"])
+
+        client.post(link_url(link), {"action": "accepted", "to_status": "accepted"})
+
+        referral = Referral.objects.get(pk=link.referral_id)
+        assert referral.status == Status.ACCEPTED
+        event = referral.case.events.filter(detail__to=Status.ACCEPTED).get()
+        assert event.summary == (
+            f"Referral to {referral.provider_name}: Sent → Accepted, by the provider through "
+            "its link"
+        )
+        assert event.detail["i18n"]["a"]["to"] == {"t": "Accepted"}

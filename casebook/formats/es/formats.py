@@ -1,0 +1,8 @@
+# As formats/en, in Spanish order and words: "sáb 5 dic 2026" and "sáb 5 dic 2026, 19:30".
+DATE_FORMAT = "D j b Y"
+DATETIME_FORMAT = "D j b Y, H:i"
+SHORT_DATE_FORMAT = DATE_FORMAT
+SHORT_DATETIME_FORMAT = DATETIME_FORMAT
+DECIMAL_SEPARATOR = ","
+THOUSAND_SEPARATOR = "."
+NUMBER_GROUPING = 3
