@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.support import LIVE_SERVER_DB, PASSWORD
+from tests.browser.support import LIVE_SERVER_DB, PASSWORD, fits_the_screen, serious_violations
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
 
@@ -70,3 +70,34 @@ def test_the_login_pages_switcher_turns_it_to_spanish(phone, live_server):
 
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("button", name="Iniciar sesión")).to_be_visible()
+
+
+def test_the_spanish_pages_fit_a_phone(phone, live_server, alice, sam, alice_case):
+    """Spanish runs longer than English: the pages a worker and a supervisor use on a
+    phone still fit its width, and stay accessible."""
+    page = phone
+    for user in (alice, sam):
+        user.language = "es"
+        user.save(update_fields=["language"])
+    pages = {
+        "alice": [
+            reverse("casework:caseload"),
+            reverse("followups:today"),
+            reverse("casework:contact_new"),
+            reverse("casework:case_detail", args=[alice_case.pk]),
+            reverse("referrals:list"),
+            reverse("directory:search"),
+            reverse("dispatch:unit"),
+            reverse("accounts:language"),
+        ],
+        "sam": [reverse("metrics:compliance"), reverse("supervision:team")],
+    }
+    for username, urls in pages.items():
+        page.context.clear_cookies()
+        page.goto(live_server.url + reverse("login"))
+        sign_in(page, username, "Log in")
+        for url in urls:
+            page.goto(live_server.url + url)
+            expect(page.locator("html")).to_have_attribute("lang", "es")
+            fits_the_screen(page)
+            assert serious_violations(page) == [], url
