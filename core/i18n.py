@@ -76,11 +76,17 @@ def client_language(client: Any) -> str:
 # --- Texts stored once, read in each reader's language --------------------------------
 
 
+def english(text: Any) -> str:
+    """A (lazy) translatable text in English, as stored rows keep it, whoever's language
+    the change was made in."""
+    with translation.override("en"):
+        return str(text)
+
+
 def label(text: Any) -> dict[str, str]:
     """An argument that is itself a translatable English text (a choice's label): stored
     in English, shown in the reader's language."""
-    with translation.override("en"):
-        return {"t": str(text)}
+    return {"t": english(text)}
 
 
 def label_list(texts: Any) -> dict[str, list[str]]:

@@ -10,7 +10,6 @@ followups/protocols.py, then edited by its admins): they stay as written.
 
 import re
 
-from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
 from core.i18n import label
@@ -50,13 +49,6 @@ FIXED = frozenset(
         RESUMED_BY_SUPERVISOR,
     }
 )
-
-
-def english(text) -> str:
-    """A (lazy) translatable text in English, as stored rows keep it whoever's request
-    wrote them."""
-    with translation.override("en"):
-        return str(text)
 
 
 def shown(text: str) -> str:

@@ -11,12 +11,13 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import Action
 from cases.models import Contact
+from core.i18n import english
 from dispatch import events
 from dispatch.exceptions import (
     DispatchInvalid,
@@ -58,14 +59,6 @@ from dispatch.services.common import (
 )
 from dispatch.services.safety import answer_ack_alert, answer_missed_check_ins, check_in_due
 from dispatch.services.units import crew_of
-
-
-def _english(text: object) -> str:
-    """A label as the rows store it (an alert's resolution, an assignment's release
-    reason): in English, whoever's language the change was made in."""
-    with translation.override("en"):
-        return str(text)
-
 
 # --- Sending a unit -----------------------------------------------------------------------
 
@@ -314,7 +307,7 @@ def advance(
             unit=unit,
             actor=actor,
             at=at,
-            resolution=f"The team recorded: {_english(Step(step).label)}.",
+            resolution=f"The team recorded: {english(Step(step).label)}.",
         )
     if request.status == RequestStatus.COMPLETED:
         _end_assignment(assignment, actor=actor, at=at, reason="back in service")
@@ -500,7 +493,7 @@ def close_not_served(
     request.closed_at = at
     request.save(update_fields=["status", "not_served_reason", "not_served_notes", "closed_at"])
     if assignment is not None and unit is not None:
-        label = _english(NotServedReason(reason).label).lower()
+        label = english(NotServedReason(reason).label).lower()
         _end_assignment(assignment, actor=actor, at=at, reason=f"not served: {label}")
         move_unit(unit, UnitStatus.AVAILABLE, at)
         unit.save(update_fields=UNIT_STATUS_FIELDS)

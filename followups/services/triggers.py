@@ -11,9 +11,8 @@ from django.utils.translation import gettext_noop
 from accounts.models import User
 from cases.cssrs import RiskLevel
 from cases.models import CallNature, Case, Contact, Disposition
-from core.i18n import StoredText, label, stored_text
+from core.i18n import StoredText, english, label, stored_text
 from core.i18n import day as day_arg
-from followups import texts
 from followups.models import (
     OPEN_STATUSES,
     EndRule,
@@ -153,7 +152,7 @@ def _post_crisis_reason(disposition: str, at: datetime.datetime) -> StoredText:
     if disposition == Disposition.RESOLVED_ON_SCENE:
         return stored_text(RESOLVED_ON_SCENE, **when)
     in_text = DISPOSITION_IN_TEXT.get(disposition)
-    how = label(in_text) if in_text else texts.english(Disposition(disposition).label).lower()
+    how = label(in_text) if in_text else english(Disposition(disposition).label).lower()
     return stored_text(CONTACT_ENDED, disposition=how, **when)
 
 
