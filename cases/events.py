@@ -10,7 +10,7 @@ from django.utils.translation import gettext_noop
 
 from cases.cssrs import RiskLevel
 from cases.models import CaseEvent, CaseEventKind, CloseReason, ContactSource, Disposition
-from core.i18n import label, stored_text
+from core.i18n import StoredText, label, label_list, stored_text
 
 
 def _name(client) -> str:
@@ -22,6 +22,61 @@ def _name(client) -> str:
 def _choice(choices, value):
     """A choice's label as a stored text's argument (the value itself if it has none)."""
     return label(choices(value).label) if value in choices.values else value
+
+
+# A client's detail as a timeline entry names it inside a sentence ("Client details
+# changed: …"): services.CLIENT_FIELDS, and the client's identifiers.
+CLIENT_FIELD_WORDS = {
+    "legal_name": gettext_noop("legal name"),
+    "preferred_name": gettext_noop("preferred name"),
+    "date_of_birth": gettext_noop("date of birth"),
+    "estimated_age": gettext_noop("estimated age"),
+    "pronouns": gettext_noop("pronouns"),
+    "preferred_language": gettext_noop("preferred language"),
+    "phone": gettext_noop("phone number"),
+    "email": gettext_noop("email address"),
+    "reminder_channel": gettext_noop("reminder channel"),
+    "where_to_find": gettext_noop("where to find them"),
+    "is_unidentified": gettext_noop("unidentified person"),
+    "description": gettext_noop("description"),
+    "identifiers": gettext_noop("identifiers"),
+}
+
+# A contact's field as an amendment's entry names it ("Contact … amended (…)"):
+# AMENDABLE_FIELDS, and the risk level an amended screen moves.
+CONTACT_FIELD_WORDS = {
+    "source": gettext_noop("source"),
+    "received_at": gettext_noop("time received"),
+    "dispatched_at": gettext_noop("time dispatched"),
+    "on_scene_at": gettext_noop("time on scene"),
+    "cleared_at": gettext_noop("time cleared"),
+    "call_nature": gettext_noop("call nature"),
+    "location": gettext_noop("location"),
+    "others_present": gettext_noop("others present"),
+    "police_backup_requested": gettext_noop("police backup requested"),
+    "arrest": gettext_noop("arrest"),
+    "injury": gettext_noop("injury"),
+    "disposition": gettext_noop("disposition"),
+    "narrative": gettext_noop("narrative"),
+    "cssrs_performed": gettext_noop("whether the C-SSRS screen was done"),
+    "cssrs_wish_dead": gettext_noop("C-SSRS question 1"),
+    "cssrs_suicidal_thoughts": gettext_noop("C-SSRS question 2"),
+    "cssrs_method": gettext_noop("C-SSRS question 3"),
+    "cssrs_intent": gettext_noop("C-SSRS question 4"),
+    "cssrs_plan": gettext_noop("C-SSRS question 5"),
+    "cssrs_behavior": gettext_noop("C-SSRS question 6"),
+    "cssrs_behavior_recent": gettext_noop("C-SSRS question 6b"),
+    "risk_level": gettext_noop("risk level"),
+}
+
+
+def _naming_fields(message, names, words, **args) -> StoredText:
+    """A message naming changed fields (`%(fields)s`): the English summary names them as
+    the row's detail does (their field names, as it always has), the stored text in words
+    (`words`) that read in the reader's language."""
+    english = stored_text(message, fields=", ".join(names), **args).english
+    text = stored_text(message, fields=label_list(words.get(n, n) for n in names), **args)
+    return StoredText(english=english, data=text.data)
 
 
 def _until(grant) -> str:
@@ -68,10 +123,11 @@ def contact_recorded(*, contact, actor):
 
 def contact_amended(*, amendment):
     contact = amendment.contact
-    text = stored_text(
+    text = _naming_fields(
         gettext_noop("Contact of %(date)s amended (%(fields)s): %(reason)s"),
+        sorted(amendment.changes),
+        CONTACT_FIELD_WORDS,
         date=f"{contact.received_at:%Y-%m-%d}",
-        fields=", ".join(sorted(amendment.changes)),
         reason=amendment.reason,
     )
     return CaseEvent.objects.create(
@@ -107,8 +163,8 @@ def risk_changed(*, case, actor, old, new, contact=None):
 
 
 def client_updated(*, case, actor, fields):
-    text = stored_text(
-        gettext_noop("Client details changed: %(fields)s"), fields=", ".join(sorted(fields))
+    text = _naming_fields(
+        gettext_noop("Client details changed: %(fields)s"), sorted(fields), CLIENT_FIELD_WORDS
     )
     return CaseEvent.objects.create(
         case=case,
@@ -120,8 +176,9 @@ def client_updated(*, case, actor, fields):
 
 
 def concerns_changed(*, case, actor, added, removed):
-    # Concerns are the agency's reference data: named as recorded.
-    shown = {"added": ", ".join(sorted(added)), "removed": ", ".join(sorted(removed))}
+    # Reference data: translated when shown if the product installed it (SEEDED_LABELS),
+    # else named as the agency typed it.
+    shown = {"added": label_list(sorted(added)), "removed": label_list(sorted(removed))}
     if added and removed:
         text = stored_text(
             gettext_noop("Presenting concerns: added %(added)s; removed %(removed)s"), **shown

@@ -827,6 +827,10 @@ class Contact(models.Model):
             models.Index(fields=["agency", "-received_at"], name="contact_agency_received_idx"),
             # Visibility: cases a worker recorded a contact on.
             models.Index(fields=["recorded_by", "case"], name="contact_recorder_case_idx"),
+            # The new-contact form's defaults: the worker's last contact.
+            models.Index(
+                fields=["recorded_by", "-received_at"], name="contact_recorder_recent_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

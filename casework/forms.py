@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
+from cases.cssrs import QUESTIONS
 from cases.forms.contacts import ContactFieldsForm, late_entry_error, now_to_the_minute
 from cases.models import LATE_ENTRY_DAYS, Case, Concern, OnSceneService
 from followups.models import FollowUp, Status
@@ -15,6 +16,32 @@ def late_entry_help() -> str:
     return _("Needed when the call was received more than %(days)d days ago.") % {
         "days": LATE_ENTRY_DAYS
     }
+
+
+# Chosen with one tap on a button each, rather than from a list to open and scroll.
+CHOICE_BUTTONS = ("source", "call_nature", "disposition")
+
+# The page's parts folded away until tapped: the essentials (client, source, call nature,
+# disposition, narrative) come first, the rest is one tap away. A part opens by itself
+# when one of its fields has an error.
+FOLDED = {
+    "times": ("received_at", "dispatched_at", "on_scene_at", "cleared_at", "late_entry"),
+    "scene": ("location", "attended_by", "others_present", "presenting_concerns"),
+    "services": ("services_on_scene", "police_backup_requested", "arrest", "injury"),
+    "cssrs": ("cssrs_performed", *QUESTIONS),
+}
+
+
+class ChoiceButtons(forms.RadioSelect):
+    """Radio inputs shown as buttons (casework/_choice_buttons.html). A reference item's
+    button carries its code, for the page's script (a suicidal call opens the C-SSRS)."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-code"] = instance.code
+        return option
 
 
 class ContactForm(ContactFieldsForm):
@@ -82,6 +109,22 @@ class ContactForm(ContactFieldsForm):
         self.fields["followup"].queryset = FollowUp.objects.filter(
             case__in=Case.objects.contactable_by(user)
         ).select_related("case")
+        for name in CHOICE_BUTTONS:
+            field = self.fields[name]
+            field.widget = ChoiceButtons(attrs={"class": "btn-check"})
+            if isinstance(field, forms.ModelChoiceField):
+                field.empty_label = None
+                field.widget.choices = field.choices
+            else:
+                field.choices = [choice for choice in field.choices if choice[0]]
+
+    def opened(self) -> set[str]:
+        """The folded parts (FOLDED) shown open: those with an error, and the C-SSRS
+        screen once it is marked done, so that its answers are in sight."""
+        opened = {part for part, names in FOLDED.items() if any(n in self.errors for n in names)}
+        if self["cssrs_performed"].value():
+            opened.add("cssrs")
+        return opened
 
     # True when the page must show the late-entry confirmation.
     asks_late_entry = False

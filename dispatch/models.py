@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
+from core.i18n import render_stored
 
 # --- Coordinates -------------------------------------------------------------------------
 
@@ -804,6 +805,10 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     release_reason = models.CharField(max_length=300, blank=True)
+    # The reason's message and arguments when the product wrote it ("back in service",
+    # "not served: …"; core.i18n.stored_text), shown in each reader's language; null for a
+    # reason a dispatcher typed, and for rows written before.
+    release_reason_i18n = models.JSONField(null=True, blank=True, editable=False)
     # The team's make-up when sent, as the shift had it: [{"user_id", "name",
     # "credential"}]; recorded with each response.
     members = models.JSONField(default=list, blank=True)
@@ -843,6 +848,12 @@ class Assignment(models.Model):
     @property
     def is_live(self) -> bool:
         return self.released_at is None
+
+    @property
+    def display_release_reason(self) -> str:
+        """The release reason in the reader's language when the product wrote it, else as
+        typed."""
+        return render_stored(self.release_reason_i18n, self.release_reason)
 
 
 class RequestEventKind(models.TextChoices):
@@ -964,6 +975,9 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolution = models.CharField(max_length=300, blank=True)
+    # As Assignment.release_reason_i18n: for a resolution the product wrote ("The team
+    # checked in."); null for one a dispatcher typed.
+    resolution_i18n = models.JSONField(null=True, blank=True, editable=False)
 
     objects = AlertQuerySet.as_manager()
 
@@ -998,6 +1012,12 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def display_resolution(self) -> str:
+        """How the alert was resolved, in the reader's language when the product wrote
+        it, else as typed."""
+        return render_stored(self.resolution_i18n, self.resolution)
 
 
 # --- CAD keys ----------------------------------------------------------------------------

@@ -58,9 +58,11 @@ def on_timeline(
 
 
 def followup_title(followup) -> Any:
-    """A follow-up's title as an argument of a timeline entry: the one-off's default title
-    translated when shown, any other as stored (followups.texts)."""
-    return texts.argument(followup.title) if followup.step_id is None else followup.title
+    """A follow-up's title as an argument of a timeline entry, shown in the reader's
+    language as FollowUp.display_title shows it (followups.texts.title_argument)."""
+    return texts.title_argument(
+        followup.title, from_step=followup.step_id is not None, occurrence=followup.occurrence
+    )
 
 
 def _reason_argument(text: str, message: Any) -> Any:
@@ -77,7 +79,8 @@ def enrolled(*, enrolment, actor, count) -> CaseEvent:
         actor=actor,
         text=stored_text(
             gettext_noop("Enrolled in %(protocol)s (%(count)s follow-ups): %(reason)s"),
-            protocol=protocol.name,
+            # A shipped protocol's name, read in each reader's language (texts.shipped).
+            protocol=label(protocol.name),
             count=count,
             reason=_reason_argument(enrolment.reason, enrolment.reason_i18n),
         ),
@@ -97,7 +100,7 @@ def enrolment_ended(*, enrolment, actor, cancelled) -> CaseEvent:
         actor=actor,
         text=stored_text(
             message,
-            protocol=protocol.name,
+            protocol=label(protocol.name),
             reason=_reason_argument(enrolment.end_reason, enrolment.end_reason_i18n),
         ),
         detail={"enrolment_id": enrolment.pk},

@@ -113,7 +113,13 @@ class Protocol(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language when the product shipped it; a name the
+        agency gave as given (followups.texts.shipped)."""
+        return texts.shipped(self.name)
 
     def current_version(self) -> "ProtocolVersion | None":
         return self.versions.order_by("-number").first()
@@ -142,6 +148,16 @@ class ProtocolVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.protocol} v{self.number}"
+
+    @property
+    def display_description(self) -> str:
+        """The description in the reader's language when the product shipped it."""
+        return texts.shipped(self.description)
+
+    @property
+    def display_change_note(self) -> str:
+        """The change note in the reader's language when the product wrote it."""
+        return texts.shipped(self.change_note)
 
 
 class ProtocolStep(models.Model):
@@ -178,7 +194,13 @@ class ProtocolStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language when the product shipped it; a name the
+        agency gave as given (followups.texts.shipped)."""
+        return texts.shipped(self.name)
 
 
 # --- Hospital visits ------------------------------------------------------------------------
@@ -509,8 +531,9 @@ class FollowUp(models.Model):
     @property
     def display_title(self) -> str:
         """The title in the reader's language: the product's own words in it (a one-off's
-        default title, a repeating step's "2 of 4") translated; the protocol's and the
-        step's names, and a title a worker typed, as stored (followups.texts)."""
+        default title, a repeating step's "2 of 4", the names of a shipped protocol and
+        its step) translated; names the agency gave, and a title a worker typed, as
+        stored (followups.texts)."""
         return texts.shown_title(
             self.title, from_step=self.step_id is not None, occurrence=self.occurrence
         )

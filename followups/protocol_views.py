@@ -18,7 +18,7 @@ from followups import services
 from followups.forms import ProtocolActiveForm
 from followups.models import Protocol, ProtocolStep, ProtocolVersion
 from followups.protocol_forms import ProtocolVersionForm, StepFormSet
-from followups.protocols import install_standard_protocols
+from followups.protocols import as_shipped, install_standard_protocols
 
 READERS = (Role.SUPERVISOR, Role.AGENCY_ADMIN)
 STEP_FIELDS = ("name", "unit", "start", "due", "end", "method", "performer")
@@ -86,9 +86,9 @@ def protocol_edit(request, pk):
                 version = services.save_protocol_version(
                     actor=request.user,
                     protocol=protocol,
-                    description=form.cleaned_data["description"],
+                    description=as_shipped(form.cleaned_data["description"]),
                     end_rule=form.cleaned_data["end_rule"],
-                    steps=steps.steps(),
+                    steps=[{**step, "name": as_shipped(step["name"])} for step in steps.steps()],
                     change_note=form.cleaned_data["change_note"],
                     request=request,
                 )
@@ -106,14 +106,17 @@ def protocol_edit(request, pk):
                 )
                 return redirect("followups:protocol_detail", pk=protocol.pk)
     else:
+        # The shipped texts in the reader's language, as the pages show them; saved
+        # unchanged, they are stored as shipped again (as_shipped above).
         form = ProtocolVersionForm(
-            initial={"description": current.description, "end_rule": current.end_rule}
+            initial={"description": current.display_description, "end_rule": current.end_rule}
             if current
             else None
         )
         initial = [
             {
                 **{name: getattr(step, name) for name in STEP_FIELDS},
+                "name": step.display_name,
                 "repeat_every": step.repeat_every,
                 "repeat_times": step.repeat_times,
             }
@@ -143,5 +146,5 @@ def protocol_active(request, pk):
         if active
         else _("%(protocol)s is off for new enrolments; running ones carry on.")
     )
-    messages.success(request, message % {"protocol": protocol.name})
+    messages.success(request, message % {"protocol": protocol.display_name})
     return redirect("followups:protocol_detail", pk=protocol.pk)

@@ -10,17 +10,33 @@ prints emails.
 
 import sys
 import threading
+from typing import Any, Self
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from cases.models import phone_digits
+from core.i18n import StoredText, stored_text
 
 
 class DeliveryError(Exception):
-    """The message did not go; a later try may succeed."""
+    """The message did not go; a later try may succeed. Its message is in English; `text`
+    is the same in the product's words (core.i18n.stored_text), to be read in each reader's
+    language, when it was raised with `because` (a backend's own words have none)."""
+
+    text: StoredText | None = None
+
+    @classmethod
+    def because(cls, message: str, /, **args: Any) -> Self:
+        """The error saying why in the product's words: `message` marked with gettext_noop,
+        and its arguments (as core.i18n.stored_text takes them)."""
+        text = stored_text(message, **args)
+        error = cls(text.english)
+        error.text = text
+        return error
 
 
 class PermanentDeliveryError(DeliveryError):
@@ -36,7 +52,7 @@ class ConsoleSMSBackend:
 
     def send(self, to: str, text: str) -> None:
         if not phone_digits(to):
-            raise PermanentDeliveryError("no phone number to text")
+            raise PermanentDeliveryError.because(gettext_noop("no phone number to text"))
         rule = "-" * 79
         with self._lock:
             self.stream.write(
@@ -52,7 +68,7 @@ class LocmemSMSBackend:
 
     def send(self, to: str, text: str) -> None:
         if not phone_digits(to):
-            raise PermanentDeliveryError("no phone number to text")
+            raise PermanentDeliveryError.because(gettext_noop("no phone number to text"))
         self.outbox.append((to, text))
 
 
@@ -68,7 +84,7 @@ def send_text(to: str, text: str) -> None:
 def send_email(to: str, subject: str, body: str, html: str = "") -> None:
     """Email `body` to `to`, with `html` as its HTML alternative when given."""
     if not to or "@" not in to:
-        raise PermanentDeliveryError("no email address to write to")
+        raise PermanentDeliveryError.because(gettext_noop("no email address to write to"))
     message: EmailMessage
     if html:
         message = EmailMultiAlternatives(subject=subject, body=body, to=[to])
@@ -81,4 +97,4 @@ def send_email(to: str, subject: str, body: str, html: str = "") -> None:
         # smtplib's errors are OSErrors; a bad header is a ValueError.
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if not sent:
-        raise DeliveryError("the email backend accepted nothing")
+        raise DeliveryError.because(gettext_noop("the email backend accepted nothing"))

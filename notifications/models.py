@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
+from core.i18n import render_stored
 
 
 class Kind(models.TextChoices):
@@ -105,6 +106,11 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
+    # The reason's message and arguments when the product wrote it ("try 2 failed: …",
+    # "outcome unknown …"; core.i18n.stored_text), shown in each reader's language; null
+    # for a reason that is only a mail server's or gateway's own words, and for rows
+    # written before.
+    failure_reason_i18n = models.JSONField(null=True, blank=True, editable=False)
     read_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
@@ -132,3 +138,9 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.get_channel_display()}: {self.subject}"
+
+    @property
+    def display_failure_reason(self) -> str:
+        """Why it failed (or was withdrawn), in the reader's language where the product
+        wrote it; a server's own words stay as it gave them."""
+        return render_stored(self.failure_reason_i18n, self.failure_reason)

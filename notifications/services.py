@@ -44,7 +44,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from cases.models import Case, Client
-from core.i18n import client_language, user_language
+from core.i18n import StoredText, client_language, user_language
 from notifications import client_reminders
 from notifications.models import Channel, DeliveryStatus, Kind, Notification
 
@@ -476,14 +476,15 @@ def delivery_failed(notification: Notification) -> list[Notification]:
 
 def _delivery_failed_text(notification: Notification, fu: FollowUpRow | None) -> tuple[str, str]:
     """(subject, body) of the alert that `notification` was not sent, in the active
-    language. The failure reason is the delivery's own words (tasks.py, backends.py)."""
+    language, as is the failure reason where the product wrote it (tasks.py, backends.py);
+    a mail server's or gateway's own words stay as they are."""
     if notification.kind == Kind.PROVIDER_LINK:
         what = _("A referral link to a provider")
     elif notification.recipient_id is None:
         what = _("A reminder to the client")
     else:
         what = _("An email")
-    reason = notification.failure_reason
+    reason = notification.display_failure_reason
     if fu is not None:
         body = _(
             "%(what)s (%(client)s: %(title)s) was not sent: %(reason)s. Reach the person "
@@ -556,13 +557,16 @@ def provider_link_email(
     )
 
 
-def cancel_delivery(*, notification_id: int, reason: str) -> bool:
-    """Withdraw an email or text that is still QUEUED (CANCELLED, `reason` kept in
-    failure_reason); one being sent or already sent stays as it is. Call inside the
+def cancel_delivery(*, notification_id: int, reason: StoredText) -> bool:
+    """Withdraw an email or text that is still QUEUED (CANCELLED, `reason`, the product's
+    words as core.i18n.stored_text gives them, kept in failure_reason and
+    failure_reason_i18n); one being sent or already sent stays as it is. Call inside the
     transaction that makes it pointless. Returns whether it was withdrawn."""
     return bool(
         Notification.objects.filter(pk=notification_id, status=DeliveryStatus.QUEUED).update(
-            status=DeliveryStatus.CANCELLED, failure_reason=reason[:500]
+            status=DeliveryStatus.CANCELLED,
+            failure_reason=reason.english[:500],
+            failure_reason_i18n=reason.data,
         )
     )
 

@@ -24,11 +24,14 @@ follow-up in the inbox.
 import datetime
 import logging
 import uuid
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from core.i18n import StoredText, stored_text
 from notifications import backends, services
 from notifications.models import Channel, DeliveryStatus, Notification
 
@@ -39,7 +42,7 @@ MAX_TRIES = 5
 # Waits after failed tries 1, 2, 3, 4: 1, 2, 4 and 8 minutes.
 BACKOFF = datetime.timedelta(minutes=1)
 SWEEP_LIMIT = 200
-OUTCOME_UNKNOWN = "outcome unknown: the worker stopped while sending"
+OUTCOME_UNKNOWN = gettext_noop("outcome unknown: the worker stopped while sending")
 
 
 @shared_task
@@ -100,6 +103,7 @@ def _send_claimed(notification: Notification, token: uuid.UUID) -> bool:
         lease_token=None,
         failed_at=None,
         failure_reason="",
+        failure_reason_i18n=None,
     )
     return True
 
@@ -112,14 +116,37 @@ def _send(notification: Notification):
             notification.address, notification.subject, notification.body, notification.html_body
         )
     else:
-        raise backends.PermanentDeliveryError(f"no way to send {notification.channel!r}")
+        raise backends.PermanentDeliveryError.because(
+            gettext_noop("no way to send %(channel)s"), channel=repr(notification.channel)
+        )
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception) -> StoredText | str:
+    """Why a try failed: the product's words when a backend said it with
+    DeliveryError.because, else the error's own."""
+    if isinstance(exc, backends.DeliveryError) and exc.text is not None:
+        return exc.text
     text = str(exc) or type(exc).__name__
     if not isinstance(exc, backends.DeliveryError):
         text = f"{type(exc).__name__}: {text}"
     return text[:400]
+
+
+def _argument(reason: StoredText | str) -> Any:
+    """A reason inside another stored text: its data when the product wrote it, else its
+    words, shown as they are."""
+    return reason.data if isinstance(reason, StoredText) else reason
+
+
+def _set_reason(notification: Notification, reason: StoredText | str) -> None:
+    """failure_reason in English, and its message (failure_reason_i18n) when the product
+    wrote it."""
+    if isinstance(reason, StoredText):
+        notification.failure_reason = reason.english[:500]
+        notification.failure_reason_i18n = reason.data
+    else:
+        notification.failure_reason = reason[:500]
+        notification.failure_reason_i18n = None
 
 
 def _record_failure(pk: int, token: uuid.UUID, exc: Exception):
@@ -139,13 +166,21 @@ def _record_failure(pk: int, token: uuid.UUID, exc: Exception):
         if permanent or notification.tries >= MAX_TRIES:
             notification.status = DeliveryStatus.FAILED
             notification.failed_at = now
-            notification.failure_reason = (
-                reason if permanent else f"{reason} (gave up after {notification.tries} tries)"
-            )[:500]
+            if not permanent:
+                reason = stored_text(
+                    gettext_noop("%(reason)s (gave up after %(tries)s tries)"),
+                    reason=_argument(reason),
+                    tries=notification.tries,
+                )
         else:
             notification.status = DeliveryStatus.QUEUED
             notification.next_attempt_at = now + BACKOFF * 2 ** (notification.tries - 1)
-            notification.failure_reason = f"try {notification.tries} failed: {reason}"[:500]
+            reason = stored_text(
+                gettext_noop("try %(number)s failed: %(reason)s"),
+                number=notification.tries,
+                reason=_argument(reason),
+            )
+        _set_reason(notification, reason)
         notification.save()
         if notification.status == DeliveryStatus.FAILED:
             services.delivery_failed(notification)
@@ -164,9 +199,15 @@ def fail_lost_sends(now, limit: int = SWEEP_LIMIT) -> int:
             notification.status = DeliveryStatus.FAILED
             notification.failed_at = now
             notification.lease_until = None
-            notification.failure_reason = OUTCOME_UNKNOWN
+            _set_reason(notification, stored_text(OUTCOME_UNKNOWN))
             notification.save(
-                update_fields=["status", "failed_at", "lease_until", "failure_reason"]
+                update_fields=[
+                    "status",
+                    "failed_at",
+                    "lease_until",
+                    "failure_reason",
+                    "failure_reason_i18n",
+                ]
             )
             services.delivery_failed(notification)
     return len(lost)

@@ -676,6 +676,14 @@ class ProviderLink(models.Model):
             return ""
         return notification.failure_reason
 
+    @property
+    def display_email_error(self) -> str:
+        """`email_error` in the reader's language where the product wrote it."""
+        notification = self.notification
+        if notification is None or not self.email_error:
+            return ""
+        return notification.display_failure_reason
+
     @staticmethod
     def default_expiry(at: datetime.datetime | None = None) -> datetime.datetime:
         return (at or timezone.now()) + datetime.timedelta(days=PROVIDER_LINK_DAYS)

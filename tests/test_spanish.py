@@ -40,8 +40,10 @@ SAME_IN_SPANISH = {
     "OpenAPI", "Swagger", "ReDoc", "TOTP", "HEDIS", "FHIR", "Leaflet", "OpenStreetMap",
 }  # fmt: skip
 # Python files whose texts are data the product installs, or are not shown on pages. The
-# standard follow-up protocols (followups/protocols.py) are installed into each agency in
-# English, as rows its admins rename and edit: the agency's data from then on.
+# standard follow-up protocols (followups/protocols.py) are not among them: installed in
+# English, they are shown in the reader's language as long as the agency keeps them as
+# shipped, like the reference labels (cases.models.SEEDED_LABELS), so a shipped text left
+# untranslated is English on a page.
 NOT_PAGE_TEXT = (
     "migrations",
     "management",
@@ -49,7 +51,6 @@ NOT_PAGE_TEXT = (
     "bench",
     "settings",
     "admin.py",
-    "protocols.py",
 )
 
 

@@ -67,8 +67,8 @@ class ClientDetailsForm(forms.Form):
         return value
 
     def check_details(self, cleaned):
-        """The rules a client's details follow, wherever they are entered. An unidentified
-        person needs a description instead of a name, and no age."""
+        """The rules a client's details follow, wherever they are entered: a name, or for
+        an unidentified person a description instead; the age may be unknown."""
         named = bool((cleaned.get("legal_name") or "").strip())
         if cleaned.get("is_unidentified"):
             if not named and not (cleaned.get("description") or "").strip():
@@ -87,15 +87,9 @@ class ClientDetailsForm(forms.Form):
                 ),
             )
         if cleaned.get("date_of_birth"):
-            # A known date of birth supersedes an estimate.
+            # A known date of birth supersedes an estimate. Neither is required: a person
+            # in crisis may not say, and a guess is worse than "unknown" (the API agrees).
             cleaned["estimated_age"] = None
-        elif (
-            cleaned.get("estimated_age") is None
-            and not self.has_error("estimated_age")
-            # A date of birth given but refused has its own message.
-            and not self.has_error("date_of_birth")
-        ):
-            self.add_error("estimated_age", gettext("Give a date of birth or an estimated age."))
 
     def client_data(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in CLIENT_FIELDS}

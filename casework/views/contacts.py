@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -41,9 +42,9 @@ from core.ids import as_id
 from core.offline import DUPLICATE, PROBLEM_HEADER, keep_offline
 from dispatch import services as dispatch_services
 from dispatch.access import get_request_for_user
-from dispatch.models import RequestSource
+from dispatch.models import RequestSource, ShiftMember
 from followups import services as followup_services
-from followups.models import FollowUp
+from followups.models import FollowUp, Method
 
 # A draft is what one person types into one form; anything larger is not a draft.
 MAX_DRAFT_CHARS = 100_000
@@ -53,6 +54,9 @@ CHOICE_LABELS = {
     "disposition": dict(Disposition.choices),
     "risk_level": dict(RiskLevel.choices),
 }
+# A contact recorded within this long of the worker's last is taken to be on the same
+# shift, with the same crew (the new-contact form's default for who attended).
+SAME_SHIFT = timedelta(hours=12)
 
 
 @login_required
@@ -92,6 +96,7 @@ def contact_new(request):
             "lookup_limited": LIMITED_MESSAGE if client_form.lookup_limited else "",
             "draft": draft,
             "time_fields": TIME_FIELDS,
+            "opened": contact_form.opened(),
         },
     )
     if request.method == "GET" and not request.GET:
@@ -228,15 +233,51 @@ def _new_forms(request):
             initial = {"client": client.pk}
         elif request.GET.get("request"):
             initial = _request_initial(request, request.GET["request"])
+    followup = None
     if request.GET.get("followup"):
         followup = _followup_for(request, request.GET["followup"])
         initial["followup"] = followup.pk
         initial.setdefault("client", followup.case.client_id)
+    if draft is None and "team_request" not in initial:
+        initial = {**_usual_initial(user, followup), **initial}
     if not _fresh_submission_id(user, initial.get("submission_id")):
         initial["submission_id"] = uuid.uuid4()
     client_form = ClientSectionForm(initial=initial, user=user)
+    if draft is None and "client" not in initial:
+        # On a desktop the keyboard starts where the worker does: no Tab presses to reach it.
+        client_form.fields["legal_name"].widget.attrs["autofocus"] = True
     contact_form = ContactForm(initial=initial, user=user)
     return client_form, contact_form, draft
+
+
+def _usual_initial(user, followup) -> dict:
+    """Defaults for a contact no request filled in. A follow-up is recorded as it was
+    planned: a phone call by the worker, or a visit. Otherwise the source is that of the
+    worker's last contact, and who attended is the worker's crew: their unit's shift now,
+    else their last contact's if it was on this shift (SAME_SHIFT)."""
+    if followup is not None and followup.method == Method.PHONE:
+        return {"source": ContactSource.PHONE, "attended_by": [user.pk]}
+    last = (
+        Contact.objects.filter(recorded_by=user)
+        .order_by("-received_at")
+        .only("source", "received_at")
+        .first()
+    )
+    initial: dict[str, object] = {}
+    if followup is not None and followup.method == Method.VISIT:
+        initial["source"] = ContactSource.OUTREACH
+    elif last is not None:
+        initial["source"] = last.source
+    crew = set(
+        ShiftMember.objects.filter(
+            shift__ended_at__isnull=True, shift__members__user=user
+        ).values_list("user_id", flat=True)
+    )
+    if not crew and last is not None and last.received_at >= timezone.now() - SAME_SHIFT:
+        crew = set(last.attended_by.values_list("pk", flat=True))
+    if crew:
+        initial["attended_by"] = sorted(crew | {user.pk})
+    return initial
 
 
 def _followup_for(request, pk) -> FollowUp:
@@ -284,7 +325,9 @@ def _complete_followup(request, followup, contact):
             request, _("The follow-up was not marked done: %(reason)s") % {"reason": exc}
         )
     else:
-        messages.success(request, _("Follow-up done: %(title)s") % {"title": followup.title})
+        messages.success(
+            request, _("Follow-up done: %(title)s") % {"title": followup.display_title}
+        )
 
 
 def _as_uuid(value):

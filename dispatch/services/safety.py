@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
-from core.i18n import user_language
+from core.i18n import StoredText, stored_text, user_language
 from dispatch import events, live
 from dispatch.exceptions import InvalidTransition, NotAllowed, NotOnShift
 from dispatch.models import (
@@ -223,28 +223,41 @@ def check_in(*, unit: Unit, actor: User) -> Unit:
     now = timezone.now()
     unit.check_in_due_at = check_in_due(unit, now)
     unit.save(update_fields=["check_in_due_at"])
-    answer_missed_check_ins(unit=unit, actor=actor, at=now, resolution="The team checked in.")
+    answer_missed_check_ins(
+        unit=unit, actor=actor, at=now, resolution=stored_text(gettext_noop("The team checked in."))
+    )
     events.safety_event(unit=unit, kind=UnitEventKind.CHECKED_IN, actor=actor, at=now)
     return unit
 
 
+def _resolved(at: datetime.datetime, actor: User | None, resolution: StoredText) -> dict:
+    return {
+        "resolved_at": at,
+        "resolved_by": actor,
+        "resolution": resolution.english[:300],
+        "resolution_i18n": resolution.data,
+    }
+
+
 def answer_missed_check_ins(
-    *, unit: Unit, actor: User | None, at: datetime.datetime, resolution: str
+    *, unit: Unit, actor: User | None, at: datetime.datetime, resolution: StoredText
 ) -> int:
-    """Resolve the unit's open missed check-ins: the team was heard from. Call inside
-    the transaction of what it did."""
+    """Resolve the unit's open missed check-ins: the team was heard from (`resolution`,
+    the product's words: core.i18n.stored_text). Call inside the transaction of what it
+    did."""
     return Alert.objects.filter(
         unit=unit, kind=AlertKind.CHECK_IN_MISSED, resolved_at__isnull=True
-    ).update(resolved_at=at, resolved_by=actor, resolution=resolution)
+    ).update(**_resolved(at, actor, resolution))
 
 
 def answer_ack_alert(
-    *, assignment: Assignment, actor: User | None, at: datetime.datetime, resolution: str
+    *, assignment: Assignment, actor: User | None, at: datetime.datetime, resolution: StoredText
 ) -> int:
-    """Resolve the assignment's acknowledgement alert: it was acknowledged or released."""
+    """Resolve the assignment's acknowledgement alert: it was acknowledged or released
+    (`resolution`, as answer_missed_check_ins)."""
     return Alert.objects.filter(
         assignment=assignment, kind=AlertKind.ACK_OVERDUE, resolved_at__isnull=True
-    ).update(resolved_at=at, resolved_by=actor, resolution=resolution)
+    ).update(**_resolved(at, actor, resolution))
 
 
 @transaction.atomic

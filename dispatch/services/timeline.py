@@ -13,11 +13,12 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from audit.models import Action
 from cases.models import Contact
-from core.i18n import english
+from core.i18n import StoredText, label, stored_text
 from dispatch import events
 from dispatch.exceptions import (
     DispatchInvalid,
@@ -143,7 +144,12 @@ def _acknowledge(
     events.unit_acknowledged(
         assignment=assignment, actor=actor, at=at, late=at > assignment.acknowledge_by
     )
-    answer_ack_alert(assignment=assignment, actor=actor, at=at, resolution="The unit acknowledged.")
+    answer_ack_alert(
+        assignment=assignment,
+        actor=actor,
+        at=at,
+        resolution=stored_text(gettext_noop("The unit acknowledged.")),
+    )
 
 
 @transaction.atomic
@@ -188,10 +194,10 @@ def _step_of(request: TeamRequest, to: str | None) -> tuple[str, StepRule]:
     rule = STEPS.get((request.status, step))
     status = RequestStatus(request.status).label.lower()
     if rule is None:
-        label = Step(step).label.lower() if step in Step.values else step
+        named = Step(step).label.lower() if step in Step.values else step
         raise InvalidTransition(
             _("A request that is %(status)s cannot be %(step)s.")
-            % {"status": status, "step": label},
+            % {"status": status, "step": named},
             field="to",
         )
     if any(getattr(request, stamp) is not None for stamp in rule.stamps):
@@ -307,10 +313,12 @@ def advance(
             unit=unit,
             actor=actor,
             at=at,
-            resolution=f"The team recorded: {english(Step(step).label)}.",
+            resolution=stored_text(
+                gettext_noop("The team recorded: %(step)s."), step=label(Step(step).label)
+            ),
         )
     if request.status == RequestStatus.COMPLETED:
-        _end_assignment(assignment, actor=actor, at=at, reason="back in service")
+        _end_assignment(assignment, actor=actor, at=at, reason=BACK_IN_SERVICE)
     for stamp in rule.stamps:
         if stamp in STAMP_EVENTS:  # closed_at is the back in service's own
             events.stamp_recorded(
@@ -336,14 +344,41 @@ def advance(
 # --- A unit let go, a request closed unserved ----------------------------------------------
 
 
+# Why a unit's assignment ended when its team finished (Assignment.release_reason).
+BACK_IN_SERVICE = stored_text(gettext_noop("back in service"))
+
+# A reason a request was not served, as it reads inside a sentence ("not served: …").
+NOT_SERVED_WORDS: dict[str, str] = {
+    NotServedReason.NO_UNIT_AVAILABLE: gettext_noop("no unit available"),
+    NotServedReason.CANCELLED_BEFORE_ARRIVAL: gettext_noop("cancelled before arrival"),
+    NotServedReason.NO_ONE_FOUND: gettext_noop("no one found"),
+    NotServedReason.HANDED_TO_POLICE_EMS: gettext_noop("handed to police or EMS"),
+    NotServedReason.DECLINED: gettext_noop("declined by the person"),
+}
+
+
 def _end_assignment(
-    assignment: Assignment, *, actor: User, at: datetime.datetime, reason: str
+    assignment: Assignment, *, actor: User, at: datetime.datetime, reason: StoredText | str
 ) -> None:
+    """Release the assignment, with the product's words (a stored text, read in each
+    reader's language) or the reason a dispatcher typed (kept as typed)."""
+    stored = reason if isinstance(reason, StoredText) else None
+    english = stored.english if stored else str(reason)
     assignment.released_at = at
     assignment.released_by = actor
-    assignment.release_reason = reason[:300]
-    assignment.save(update_fields=["released_at", "released_by", "release_reason"])
-    answer_ack_alert(assignment=assignment, actor=actor, at=at, resolution=f"Released: {reason}")
+    assignment.release_reason = english[:300]
+    assignment.release_reason_i18n = stored.data if stored else None
+    assignment.save(
+        update_fields=["released_at", "released_by", "release_reason", "release_reason_i18n"]
+    )
+    answer_ack_alert(
+        assignment=assignment,
+        actor=actor,
+        at=at,
+        resolution=stored_text(
+            gettext_noop("Released: %(reason)s"), reason=stored.data if stored else english
+        ),
+    )
 
 
 def _release(
@@ -493,8 +528,10 @@ def close_not_served(
     request.closed_at = at
     request.save(update_fields=["status", "not_served_reason", "not_served_notes", "closed_at"])
     if assignment is not None and unit is not None:
-        label = english(NotServedReason(reason).label).lower()
-        _end_assignment(assignment, actor=actor, at=at, reason=f"not served: {label}")
+        not_served = stored_text(
+            gettext_noop("not served: %(reason)s"), reason=label(NOT_SERVED_WORDS[reason])
+        )
+        _end_assignment(assignment, actor=actor, at=at, reason=not_served)
         move_unit(unit, UnitStatus.AVAILABLE, at)
         unit.save(update_fields=UNIT_STATUS_FIELDS)
     waited = request.waited

@@ -94,7 +94,9 @@ def _followup_for_step(
         enrolment=enrolment,
         step=step,
         occurrence=occurrence,
-        title=f"{protocol.name}: {_step_title(step, occurrence)}"[:200],
+        title=(
+            texts.STEP_TITLE % {"protocol": protocol.name, "step": _step_title(step, occurrence)}
+        )[:200],
         reason=enrolment.reason,
         reason_i18n=enrolment.reason_i18n,
         method=step.method,
@@ -112,7 +114,7 @@ def _step_title(step: ProtocolStep, occurrence: int) -> str:
         return step.name
     if step.repeat_times:
         return texts.occurrence_title(step.name, occurrence, step.repeat_times)
-    return f"{step.name} {occurrence}"
+    return texts.NUMBERED % {"step": step.name, "n": occurrence}
 
 
 def end_locked_enrolment(

@@ -15,7 +15,7 @@ from accounts.models import Agency, User
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case, CaseStatus, Contact
-from core.i18n import stored_text
+from core.i18n import label, stored_text
 from followups import events, texts
 from followups.exceptions import CannotUndo, FollowUpClosed, FollowUpInvalid
 from followups.models import (
@@ -439,7 +439,7 @@ def _reopen(
             actor=actor,
             text=stored_text(
                 gettext_noop("%(protocol)s runs again: the call that ended it was undone"),
-                protocol=fu.enrolment.version.protocol.name,
+                protocol=label(fu.enrolment.version.protocol.name),
             ),
             detail={"enrolment_id": enrolment.pk},
         )

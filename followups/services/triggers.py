@@ -114,7 +114,10 @@ def _end_plain_post_discharge(*, case: Case, by: Protocol, actor: User | None) -
     now = timezone.now()
     for enrolment in plain:
         end_locked_enrolment(
-            enrolment, actor=actor, reason=stored_text(REPLACED_BY, protocol=by.name), now=now
+            enrolment,
+            actor=actor,
+            reason=stored_text(REPLACED_BY, protocol=label(by.name)),
+            now=now,
         )
 
 

@@ -12,11 +12,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
-from core.i18n import client_language
+from core.i18n import client_language, stored_text
 from notifications import services as notices
 from notifications.models import Notification
 from referrals import events
@@ -157,7 +158,8 @@ def revoke_link(
     if link.notification_id is not None:
         # The provider is not sent a link that no longer works.
         notices.cancel_delivery(
-            notification_id=link.notification_id, reason="The link was revoked before it was sent."
+            notification_id=link.notification_id,
+            reason=stored_text(gettext_noop("The link was revoked before it was sent.")),
         )
     events.referral_event(
         referral=referral,

@@ -70,9 +70,12 @@
   if (!form) return;
   // Question 2 gates 3-5; question 6 gates 6b. Skipped questions are disabled, so they are
   // not sent, but keep their answers if the gate is opened again.
+  // Answering is doing the screen: the first answer ticks "Screen done". Turning the
+  // switch off hides the questions (and their answers are not sent).
   const performed = form.querySelector("input[name=cssrs_performed]");
   const questions = document.getElementById("cssrs-questions");
   const GATED = ["cssrs_method", "cssrs_intent", "cssrs_plan"];
+  let switchedOff = false;
 
   const answer = (name) => {
     const checked = form.querySelector(`input[name=${name}]:checked:not(:disabled)`);
@@ -85,7 +88,7 @@
   };
 
   const applySkipLogic = () => {
-    const on = performed.checked;
+    const on = performed.checked || !switchedOff;
     questions.hidden = !on;
     questions.querySelectorAll("input").forEach((input) => { input.disabled = !on; });
     if (!on) return;
@@ -95,7 +98,20 @@
   };
 
   form.addEventListener("change", (event) => {
-    if (event.target === performed || event.target.name?.startsWith("cssrs_")) applySkipLogic();
+    if (event.target === performed) {
+      switchedOff = !performed.checked;
+    } else if (event.target.name?.startsWith("cssrs_")) {
+      performed.checked = true;
+    } else if (event.target.name === "call_nature") {
+      // A call whose nature asks for the screen (data-opened-by) opens it.
+      const screen = document.getElementById("cssrs");
+      const codes = (screen.dataset.openedBy || "").split(" ");
+      if (screen.tagName === "DETAILS" && codes.includes(event.target.dataset.code)) screen.open = true;
+      return;
+    } else {
+      return;
+    }
+    applySkipLogic();
   });
   applySkipLogic();
 })();
@@ -120,4 +136,62 @@
     input.value = nowLocal();
     input.dispatchEvent(new Event("input", { bubbles: true }));
   });
+})();
+
+// Folded parts of the form (<details data-folded>): each says in its summary what it
+// holds, so a default or an answer is never out of sight; a part opens by itself when the
+// browser finds a field in it to correct.
+(function () {
+  const form = document.getElementById("contact-form");
+  if (!form) return;
+
+  const labelOf = (input) => {
+    const label = input.labels && input.labels[0];
+    return label ? label.textContent.replace(/\*\s*$/, "").trim() : "";
+  };
+  const valueOf = (input) => {
+    if (input.type === "checkbox" || input.type === "radio") return input.checked ? labelOf(input) : "";
+    if (input.tagName === "SELECT") return input.value ? input.selectedOptions[0].textContent.trim() : "";
+    const value = input.value.trim();
+    // A time reads as its label and the hour: "On scene 14:05".
+    if (value && input.type === "datetime-local") return `${labelOf(input)} ${value.slice(11, 16)}`;
+    return value;
+  };
+  const summarise = (part) => {
+    const summary = part.querySelector("[data-summary]");
+    if (!summary) return;
+    const values = [...part.querySelectorAll("input, select, textarea")]
+      .filter((input) => input.type !== "hidden" && !input.disabled && !input.closest("[data-no-summary]"))
+      .map(valueOf)
+      .filter(Boolean);
+    summary.textContent = values.length ? values.join(" · ") : (summary.dataset.none || "");
+  };
+  const parts = () => form.querySelectorAll("details[data-folded]");
+  parts().forEach(summarise);
+  form.addEventListener("input", (event) => {
+    const part = event.target.closest("details[data-folded]");
+    if (part) summarise(part);
+  });
+  form.addEventListener("change", (event) => {
+    const part = event.target.closest("details[data-folded]");
+    if (part) summarise(part);
+  });
+  // "Now" and a chosen client set values without the user typing.
+  form.addEventListener("click", () => setTimeout(() => parts().forEach(summarise)));
+
+  form.addEventListener("invalid", (event) => {
+    const part = event.target.closest("details:not([open])");
+    if (part) part.open = true;
+  }, true);
+
+  // An unidentified person is described instead of named: the description appears, ready
+  // for typing.
+  const unidentified = form.querySelector("input[name=is_unidentified]");
+  const description = document.getElementById("unidentified-description");
+  if (unidentified && description) {
+    unidentified.addEventListener("change", () => {
+      description.hidden = !unidentified.checked && !description.querySelector("textarea, input").value;
+      if (unidentified.checked) description.querySelector("textarea, input").focus();
+    });
+  }
 })();

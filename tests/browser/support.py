@@ -24,6 +24,7 @@ PHONE = {
     "has_touch": True,
     "device_scale_factor": 2,
 }
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PASSWORD = "pw-for-tests"
 
 LIVE_SERVER_DB = [
@@ -112,3 +113,52 @@ def serious_violations(page):
     # refuses an inline script without its nonce.
     page.evaluate(AXE.read_text())
     return page.evaluate(SERIOUS_VIOLATIONS)
+
+
+def open_menu(page):
+    """Open the phone's menu and wait for its animation to end (Bootstrap's "show")."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Menu").click()
+    expect(page.locator("#nav")).to_have_class(MENU_OPEN)
+
+
+def choose(page, field, label):
+    """Tap the button of a choice on the new-contact form (source, call nature,
+    disposition); a choice filled in already is folded behind its summary."""
+    group = page.locator(f"#div_id_{field}")
+    if group.evaluate("(e) => e.tagName === 'DETAILS' && !e.open"):
+        group.locator("summary").click()
+    group.get_by_text(label, exact=True).click()
+
+
+def unfold(page, part):
+    """Open a folded part of the new-contact form (a <details>), if it is not open."""
+    details = page.locator(part)
+    if details.evaluate("(e) => !e.open"):
+        details.locator("summary").first.click()
+
+
+def browser_page(monkeypatch, device):
+    """A page in a headless Chromium made as `device` (a Playwright context's options),
+    for a fixture to yield from; closed, with the database connections the test's thread
+    opened meanwhile, when the fixture ends."""
+    from django.db import connections
+    from playwright.sync_api import expect, sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own database
+    # work (fixtures, teardown) is still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Autosave waits 3 s after typing stops; leave room for it and the request.
+    expect.set_options(timeout=10_000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(**device)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        context.close()
+        browser.close()
+        # Queries run while Playwright's event loop was active hold a connection of their
+        # own; close it, or the test database cannot be dropped at the end of the session.
+        connections.close_all()

@@ -5,7 +5,6 @@ on a phone and on a desktop."""
 import datetime
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -15,10 +14,10 @@ from followups.models import FollowUp
 from followups.protocols import install_standard_protocols
 from referrals.models import Status
 from tests.browser.support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    DESKTOP,
     LIVE_SERVER_DB,
     PHONE,
+    browser_page,
     log_in,
     serious_violations,
 )
@@ -28,24 +27,12 @@ from tests.referrals.factories import move_to, sent_referral
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
 
-DEVICES = {"phone": PHONE, "desktop": {"viewport": {"width": 1280, "height": 900}}}
+DEVICES = {"phone": PHONE, "desktop": DESKTOP}
 
 
 @pytest.fixture(params=list(DEVICES))
 def device(request, transactional_db, monkeypatch, live_server):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    expect.set_options(timeout=10_000)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(**DEVICES[request.param])
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
-        connections.close_all()
+    yield from browser_page(monkeypatch, DEVICES[request.param])
 
 
 @pytest.fixture

@@ -7,7 +7,15 @@ import pytest
 
 from cases.cssrs import RiskLevel
 from cases.models import Case
-from tests.browser.support import ARTIFACTS, LIVE_SERVER_DB, answer, log_in, open_menu_item
+from tests.browser.support import (
+    ARTIFACTS,
+    LIVE_SERVER_DB,
+    answer,
+    choose,
+    log_in,
+    open_menu_item,
+    unfold,
+)
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
 
@@ -24,21 +32,24 @@ def test_a_worker_records_a_contact_for_a_new_client_and_finds_the_case(phone, l
     page.wait_for_url(re.compile(r"/cases/contacts/new/$"))
 
     page.fill("#id_legal_name", "Quinn Avery")
-    page.fill("#id_preferred_name", "Q")
     page.fill("#id_date_of_birth", "1992-11-03")
+    # The rest of what is known about the client is one tap away.
+    unfold(page, "#new-client-fields details")
+    page.fill("#id_preferred_name", "Q")
     page.fill("#id_pronouns", "she/her")
     page.fill("#id_phone", "541-555-0199")
     page.fill("#id_where_to_find", "Riverside camp, blue tent")
 
-    page.select_option("#id_source", label="988 Lifeline")
-    page.select_option("#id_call_nature", label="Suicidal ideation or threat")
+    choose(page, "source", "988 Lifeline")
+    # A suicidal call opens the C-SSRS screen; answering it is doing it.
+    assert not page.locator("#q-cssrs_wish_dead").is_visible()
+    choose(page, "call_nature", "Suicidal ideation or threat")
+    unfold(page, "#more-scene")
     page.fill("#id_location", "Riverside path")
     page.get_by_label("Mental health").check()
 
-    # The C-SSRS questions appear once the screen is marked done.
-    assert not page.locator("#q-cssrs_wish_dead").is_visible()
-    page.get_by_label("Screen done").check()
     answer(page, "cssrs_wish_dead", "yes")
+    assert page.get_by_label("Screen done").is_checked()
     answer(page, "cssrs_suicidal_thoughts", "no")
     assert not page.locator("#q-cssrs_method").is_visible()
     answer(page, "cssrs_suicidal_thoughts", "yes")
@@ -48,8 +59,9 @@ def test_a_worker_records_a_contact_for_a_new_client_and_finds_the_case(phone, l
     answer(page, "cssrs_behavior", "no")
     assert not page.locator("#q-cssrs_behavior_recent").is_visible()
 
+    unfold(page, "#more-services")
     page.get_by_label("Crisis counselling or de-escalation").check()
-    page.select_option("#id_disposition", label="Transported to crisis centre")
+    choose(page, "disposition", "Transported to crisis centre")
     page.fill("#id_narrative", "Met on the path; agreed to go to the crisis centre.")
     page.screenshot(path=ARTIFACTS / "contact-form-phone.png", full_page=True)
 

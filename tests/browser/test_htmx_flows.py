@@ -11,7 +11,15 @@ from playwright.sync_api import expect
 
 from cases.cssrs import GATED, RiskLevel
 from cases.models import Case, Client, Contact, ContactDraft
-from tests.browser.support import ARTIFACTS, LIVE_SERVER_DB, answer, log_in, open_menu_item
+from tests.browser.support import (
+    ARTIFACTS,
+    LIVE_SERVER_DB,
+    answer,
+    choose,
+    log_in,
+    open_menu_item,
+    unfold,
+)
 from tests.conftest import HIGH_RISK, new_client
 
 pytestmark = [pytest.mark.browser, *LIVE_SERVER_DB]
@@ -58,9 +66,9 @@ def type_maria_again(page):
 
 
 def fill_call(page, narrative=NOTE):
-    page.get_by_label("Source").select_option(label="Outreach or welfare check")
-    page.get_by_label("Call nature").select_option(label="Welfare check")
-    page.get_by_label("Disposition").select_option(label="Resolved on scene")
+    choose(page, "source", "Outreach or welfare check")
+    choose(page, "call_nature", "Welfare check")
+    choose(page, "disposition", "Resolved on scene")
     page.get_by_label("Narrative").fill(narrative)
 
 
@@ -132,7 +140,8 @@ class TestDuplicateSuggestions:
         page = phone
         open_new_contact(page, live_server)
         type_maria_again(page)
-        page.get_by_label("Phone").fill("541-555-0199")
+        unfold(page, "#new-client-fields details")
+        page.locator("#id_phone").fill("541-555-0199")
         expect(suggestion_for(page, "Maria Lopez")).to_be_visible()
         fill_call(page)
         page.get_by_role("button", name="Save contact").click()
@@ -145,12 +154,10 @@ class TestDuplicateSuggestions:
         expect(suggestion_for(page, "Maria Lopez")).to_be_visible()
         expect(page.get_by_label("Legal name")).to_have_value("Maria Lopes")
         expect(page.get_by_label("Date of birth")).to_have_value("1987-06-02")
-        expect(page.get_by_label("Phone")).to_have_value("541-555-0199")
-        expect(page.get_by_label("Source")).to_have_value("outreach")
-        expect(page.get_by_label("Call nature").locator("option:checked")).to_have_text(
-            "Welfare check"
-        )
-        expect(page.get_by_label("Disposition")).to_have_value("resolved")
+        expect(page.locator("#id_phone")).to_have_value("541-555-0199")
+        expect(page.locator("input[name=source]:checked")).to_have_value("outreach")
+        expect(page.get_by_role("radio", name="Welfare check")).to_be_checked()
+        expect(page.locator("input[name=disposition]:checked")).to_have_value("resolved")
         expect(page.get_by_label("Narrative")).to_have_value(NOTE)
         assert Client.objects.count() == 1
         assert Contact.objects.count() == 1
@@ -184,12 +191,15 @@ class TestCssrsSkipLogic:
     def test_questions_are_asked_only_when_the_screener_asks_them(self, phone, live_server, alice):
         page = phone
         open_new_contact(page, live_server)
-        expect(page.locator("#cssrs-questions")).to_be_hidden()
-        page.get_by_label("Screen done").check()
+        unfold(page, "#cssrs")
+        screen_done = page.get_by_label("Screen done")
+        expect(screen_done).not_to_be_checked()
         gated = [page.locator(f"#q-{key}") for key in GATED]
         recent = page.locator("#q-cssrs_behavior_recent")
 
+        # Answering is doing the screen.
         answer(page, "cssrs_suicidal_thoughts", "yes")
+        expect(screen_done).to_be_checked()
         answer(page, "cssrs_method", "yes")
         answer(page, "cssrs_suicidal_thoughts", "no")
         for question in gated:
@@ -206,6 +216,11 @@ class TestCssrsSkipLogic:
         expect(recent).to_be_hidden()
         answer(page, "cssrs_behavior", "yes")
         expect(recent).to_be_visible()
+
+        # Turned off, the screen's questions go, and their answers are not sent.
+        screen_done.uncheck()
+        expect(page.locator("#cssrs-questions")).to_be_hidden()
+        expect(page.locator("#id_cssrs_behavior_yes")).to_be_disabled()
 
     def test_correcting_a_screen_follows_the_same_skip_logic(
         self, phone, live_server, alice, record_contact_for

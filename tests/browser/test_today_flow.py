@@ -14,6 +14,7 @@ from notifications import services as notifications
 from tests.browser.support import (
     ARTIFACTS,
     LIVE_SERVER_DB,
+    choose,
     fits_the_screen,
     log_in,
     open_menu_item,
@@ -67,9 +68,10 @@ def test_a_worker_logs_an_attempt_and_records_the_contact_that_completes_another
     expect(page.locator("#completes-followup")).to_contain_text("Saving this contact completes")
     expect(page.locator("#chosen-client")).to_contain_text("Sky Marsh")
     fits_the_screen(page)
-    page.select_option("#id_source", label="Phone")
-    page.select_option("#id_call_nature", label="Welfare check")
-    page.select_option("#id_disposition", label="Referred to services")
+    # A follow-up planned as a phone call is recorded as one.
+    expect(page.locator("#div_id_source .folded-summary")).to_have_text("Phone")
+    choose(page, "call_nature", "Welfare check")
+    choose(page, "disposition", "Referred to services")
     page.fill("#id_narrative", "Follow-up call: went to the clinic on Tuesday.")
     page.get_by_role("button", name="Save contact").click()
 

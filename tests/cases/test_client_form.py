@@ -35,7 +35,10 @@ class TestDateOfBirth:
     def test_today_in_the_agencys_zone_is_not_the_future(self):
         assert not details(date_of_birth="2026-12-05").errors
 
-    def test_neither_a_date_of_birth_nor_an_age_asks_for_one(self):
+    def test_the_age_may_be_unknown(self):
+        # A person in crisis may not say, and the field cannot know: no guess is forced.
         form = details()
 
-        assert form.errors["estimated_age"] == ["Give a date of birth or an estimated age."]
+        assert not form.errors
+        assert form.cleaned_data["date_of_birth"] is None
+        assert form.cleaned_data["estimated_age"] is None

@@ -281,7 +281,7 @@ class TestUpdateClient:
         assert event.detail["fields"] == ["phone", "pronouns"]
         assert event.detail["i18n"] == {
             "m": "Client details changed: %(fields)s",
-            "a": {"fields": "phone, pronouns"},
+            "a": {"fields": {"ts": ["phone number", "pronouns"]}},
         }
         assert AuditEvent.objects.filter(action=Action.UPDATE, object_type="client").exists()
 

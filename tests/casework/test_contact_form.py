@@ -389,11 +389,12 @@ class TestValidationKeepsWhatWasTyped:
         assert response.context["chosen_client"] == alice_case.client
         assert f'name="client" value="{alice_case.client_id}"' in response.content.decode()
 
-    def test_a_new_client_needs_a_name_and_a_birth_date_or_age(self, as_alice):
+    def test_a_new_client_needs_a_name_but_not_an_age(self, as_alice):
         response = as_alice.post(NEW_URL, form_data(legal_name="", date_of_birth=""))
         errors = response.context["client_form"].errors
         assert "legal_name" in errors
-        assert errors["estimated_age"] == ["Give a date of birth or an estimated age."]
+        assert "estimated_age" not in errors
+        assert "date_of_birth" not in errors
 
     def test_every_later_call_time_given_must_not_be_earlier(self, as_alice):
         received = timezone.now() - datetime.timedelta(hours=1)

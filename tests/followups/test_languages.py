@@ -141,7 +141,11 @@ class TestStoredTexts:
         assert event.summary == "Enrolled in Test protocol hourly (1 follow-ups): Test enrolment"
         assert event.detail["i18n"] == {
             "m": "Enrolled in %(protocol)s (%(count)s follow-ups): %(reason)s",
-            "a": {"protocol": "Test protocol hourly", "count": 1, "reason": "Test enrolment"},
+            "a": {
+                "protocol": {"t": "Test protocol hourly"},
+                "count": 1,
+                "reason": "Test enrolment",
+            },
         }
         assert event.text == event.summary
 
@@ -170,26 +174,30 @@ class TestStoredTexts:
 
 
 class TestTitles:
-    """What the product wrote in a title is shown in the reader's language; the names of
-    protocols and steps (the agency's data) as they are."""
+    """What the product wrote in a title is shown in the reader's language, the names of
+    the protocols and steps it shipped included; names the agency gave as they are
+    (tests/followups/test_protocol_languages.py)."""
 
     @pytest.fixture
     def marked(self):
-        with mock.patch("followups.texts.gettext", side_effect=lambda m: f"[{m}]"):
+        with (
+            mock.patch("followups.texts.gettext", side_effect=lambda m: f"[{m}]"),
+            mock.patch("core.i18n.gettext", side_effect=lambda m: f"[{m}]"),
+        ):
             yield
 
     def test_a_repeating_steps_occurrence(self, marked):
         title = texts.occurrence_title("Caring Contacts: Monthly message", 2, 4)
         assert title == "Caring Contacts: Monthly message 2 of 4"
         fu = FollowUp(title=title, step_id=1, occurrence=2)
-        assert fu.display_title == "[Caring Contacts: Monthly message 2 of 4]"
+        assert fu.display_title == "[[Caring Contacts]: [[Monthly message] 2 of 4]]"
 
     def test_a_title_that_only_looks_like_one_is_left_alone(self, marked):
-        assert FollowUp(title="Call 1 of 2", step_id=1, occurrence=3).display_title == (
-            "Call 1 of 2"
+        assert FollowUp(title="P: Call 1 of 2", step_id=1, occurrence=3).display_title == (
+            "[[P]: [Call 1 of 2]]"
         )
-        assert FollowUp(title="Weekly call 3", step_id=1, occurrence=3).display_title == (
-            "Weekly call 3"
+        assert FollowUp(title="P: Weekly call 3", step_id=1, occurrence=2).display_title == (
+            "[[P]: [Weekly call 3]]"
         )
 
     def test_a_one_offs_default_title_and_a_typed_one(self, marked):

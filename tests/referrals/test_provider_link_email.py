@@ -14,7 +14,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications import tasks
 from notifications.models import Channel, DeliveryStatus, Kind, Notification
@@ -150,6 +150,17 @@ class TestARevokedLinkIsNotEmailed:
         assert tasks.sweep() == 0
         assert mail.outbox == []
 
+    def test_why_it_was_withdrawn_reads_in_the_readers_language(self, alice, alice_case):
+        referral = sent_referral(alice, alice_case)
+        services.revoke_provider_link(actor=alice, link=referral.links.get())
+
+        notification = link_email(referral)
+        assert notification.failure_reason == "The link was revoked before it was sent."
+        with translation.override("es"):
+            assert notification.display_failure_reason == (
+                "El enlace fue revocado antes de enviarse."
+            )
+
     def test_a_new_link_replaces_the_one_not_sent_yet(self, alice, alice_case):
         referral = sent_referral(alice, alice_case)
         first = referral.links.get()
@@ -208,6 +219,24 @@ class TestAFailedSendIsRetried:
             assert tasks.sweep() == 1
 
         assert "(email " not in web.get(url).content.decode()
+
+    def test_a_spanish_reader_reads_why_in_spanish(
+        self, login, alice, alice_case, mail_server, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            referral = sent_referral(alice, alice_case)
+        alice.language = "es"
+        alice.save(update_fields=["language"])
+
+        page = login(alice).get(reverse("referrals:detail", args=[referral.pk]))
+
+        # The server's own words stay as it gave them.
+        assert (
+            "(falló el correo electrónico: falló el intento 1: SMTPServerDisconnected: "
+            "Connection unexpectedly closed)"
+        ) in page.content.decode()
+        # The API's field stays in English, as the row keeps it.
+        assert referral.links.get().email_error.startswith("try 1 failed: ")
 
     def test_after_its_last_try_the_agency_admins_hear_of_it(
         self, alice, alice_case, dana, mail_server, django_capture_on_commit_callbacks

@@ -26,6 +26,7 @@ from dispatch.models import (
     TeamRequest,
     Unit,
 )
+from dispatch.services.timeline import BACK_IN_SERVICE
 
 AGENCY = "lane-county-crisis"
 OTHER_AGENCY = "denver-star"
@@ -304,6 +305,7 @@ class Command(BaseCommand):
             acknowledged_at=request.acknowledged_at,
             released_at=request.closed_at,
             released_by=dex,
-            release_reason="back in service",
+            release_reason=BACK_IN_SERVICE.english,
+            release_reason_i18n=BACK_IN_SERVICE.data,
             members=members,
         )
