@@ -10,7 +10,7 @@ from django.utils.translation import gettext_noop
 
 from cases.cssrs import RiskLevel
 from cases.models import CaseEvent, CaseEventKind, CloseReason, ContactSource, Disposition
-from core.i18n import StoredText, label, label_list, stored_text
+from core.i18n import StoredText, day, label, label_list, stored_text
 
 
 def _name(client) -> str:
@@ -127,7 +127,8 @@ def contact_amended(*, amendment):
         gettext_noop("Contact of %(date)s amended (%(fields)s): %(reason)s"),
         sorted(amendment.changes),
         CONTACT_FIELD_WORDS,
-        date=f"{contact.received_at:%Y-%m-%d}",
+        # The agency's day of the call, as its people say which contact it was.
+        date=day(contact.agency.day_of(contact.received_at)),
         reason=amendment.reason,
     )
     return CaseEvent.objects.create(

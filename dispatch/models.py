@@ -855,6 +855,16 @@ class Assignment(models.Model):
         typed."""
         return render_stored(self.release_reason_i18n, self.release_reason)
 
+    @property
+    def crew(self) -> list[dict[str, str]]:
+        """The team as sent (`members`), each with their credential's label in the
+        reader's language ("credential_label"); a credential no longer offered as stored."""
+        labels = dict(Credential.choices)
+        return [
+            {**m, "credential_label": str(labels.get(m.get("credential"), m.get("credential")))}
+            for m in self.members
+        ]
+
 
 class RequestEventKind(models.TextChoices):
     RECEIVED = "received", gettext_lazy("Received")

@@ -1,5 +1,6 @@
 """Every pointer target on every page is at least 44 × 44 CSS px on a phone (WCAG 2.5.5,
-Target Size, enhanced): crisis workers tap these pages standing, often in a hurry.
+Target Size, enhanced): crisis workers tap these pages standing, often in a hurry. And no
+page is wider than the narrowest phone the pages are made for (375 px).
 
 One phone-sized Chromium walks every page a GET shows each persona (the route list and
 world of tests/test_empty_posts.py, as tests/test_spanish.py reads them), the phone's menu
@@ -23,6 +24,8 @@ from tests.browser.support import (
     LIVE_SERVER_DB,
     PASSWORD,
     PHONE,
+    SMALL_PHONE,
+    STICKING_OUT,
     browser_page,
     open_menu,
 )
@@ -126,7 +129,9 @@ SETTLED = """async () => {
 def still_phone(transactional_db, monkeypatch, live_server):
     """The phone, asking for reduced motion: its menu opens without an animation to wait
     for, on each of the many pages."""
-    yield from browser_page(monkeypatch, {**PHONE, "reduced_motion": "reduce"})
+    yield from browser_page(
+        monkeypatch, {**PHONE, "viewport": SMALL_PHONE, "reduced_motion": "reduce"}
+    )
 
 
 def pages(ids) -> list[tuple[str, str]]:
@@ -195,15 +200,19 @@ def listing(small: dict[str, list[str]]) -> list[str]:
     ]
 
 
-def test_every_target_is_44_px_on_a_phone(still_phone, live_server, world, root):
+def test_every_target_is_44_px_and_every_page_fits_a_phone(still_phone, live_server, world, root):
     page = still_phone
     small: dict[str, list[str]] = {}
+    wide: dict[str, str] = {}
     walked = set()
 
     def measure(who):
         where = f"{who} {urlsplit(page.url).path}"
         if found := small_targets(page):
             small[where] = found
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > page.viewport_size["width"]:
+            wide[where] = f"{width}px: " + ", ".join(page.evaluate(STICKING_OUT, 375))
 
     candidates, actions = pages(world), set()
     for username, names in WALKERS.items():
@@ -240,3 +249,4 @@ def test_every_target_is_44_px_on_a_phone(still_phone, live_server, world, root)
 
     lines = listing(small)
     assert not lines, f"{len(lines)} targets under 44 px on a phone:\n" + "\n".join(lines)
+    assert not wide, "Wider than the phone:\n" + "\n".join(f"{w}: {o}" for w, o in wide.items())

@@ -3,6 +3,8 @@ summary stays as it always read (the field names, the concerns as recorded), and
 stored text (detail["i18n"]) names them in words each reader reads in their language; an
 entry written before keeps its English."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -74,7 +76,9 @@ class TestClientDetailsChanged:
 
 class TestContactAmended:
     def test_each_reader_reads_the_fields_in_their_language(self, alice, record_contact_for):
-        contact = record_contact_for(alice, narrative="Original words.")
+        # 19:00 on Saturday 5 Dec in the agency's zone: already the 6th in UTC.
+        received = datetime.datetime(2026, 12, 6, 3, 0, tzinfo=datetime.UTC)
+        contact = record_contact_for(alice, narrative="Original words.", received_at=received)
         services.amend_contact(
             actor=alice,
             contact=contact,
@@ -83,10 +87,12 @@ class TestContactAmended:
         )
 
         event = contact.case.events.get(kind=CaseEventKind.AMENDED)
-        date = f"{contact.received_at:%Y-%m-%d}"
-        assert event.summary == f"Contact of {date} amended (location, narrative): Typo"
-        assert read(event, "en") == f"Contact of {date} amended (location, narrative): Typo"
-        assert read(event, "es") == f"Contacto del {date} corregido (ubicación, relato): Typo"
+        english = "Contact of Sat 5 Dec 2026 amended (location, narrative): Typo"
+        assert event.summary == english
+        assert read(event, "en") == english
+        assert (
+            read(event, "es") == "Contacto del sáb 5 dic 2026 corregido (ubicación, relato): Typo"
+        )
         assert read(written_before(event), "es") == event.summary
 
     def test_a_screen_corrected_names_its_question_and_the_risk_level(

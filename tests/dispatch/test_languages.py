@@ -79,6 +79,28 @@ class TestReleaseReason:
             assert absent not in page
 
 
+class TestTeamsSent:
+    @pytest.mark.parametrize(
+        ("language", "clinician", "peer"),
+        [
+            ("en", "Licensed clinician", "Peer specialist"),
+            ("es", "Profesional clínico con licencia", "Especialista de apoyo entre pares"),
+        ],
+    )
+    def test_each_member_is_named_with_their_credential_in_words(
+        self, client, dex, request_at, language, clinician, peer
+    ):
+        request = request_at("on_scene")
+        dex.language = language
+        dex.save(update_fields=["language"])
+        client.force_login(dex)
+
+        page = client.get(reverse("dispatch:request", args=[request.pk])).content.decode()
+
+        assert f"({clinician})" in page and f"({peer})" in page
+        assert "licensed_clinician" not in page
+
+
 class TestAlertResolution:
     def test_a_check_in(self, request_at, on_shift, alice, frozen):
         request_at("on_scene")
