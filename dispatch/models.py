@@ -856,7 +856,7 @@ class Assignment(models.Model):
         return render_stored(self.release_reason_i18n, self.release_reason)
 
     @property
-    def crew(self) -> list[dict[str, str]]:
+    def members_shown(self) -> list[dict[str, str]]:
         """The team as sent (`members`), each with their credential's label in the
         reader's language ("credential_label"); a credential no longer offered as stored."""
         labels = dict(Credential.choices)
