@@ -18,12 +18,12 @@ ASSETS_STAMP := node_modules/.installed-$(call hash,package.json package-lock.js
 # pytest more beside the workers, in the lane numbered after theirs.
 TEST_WORKERS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
-.PHONY: run test test-fast lint audit mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium messages translations gettext
+.PHONY: run test test-fast lint audit mypy format migrate seed bench check-deploy clean venv venv-dev assets chromium pango messages translations gettext
 
-run: venv assets translations migrate seed
+run: venv assets pango translations migrate seed
 	bin/run
 
-test: venv-dev assets chromium gettext translations
+test: venv-dev assets chromium pango gettext translations
 	@status=0; mkdir -p var; \
 	CASEBOOK_TEST_LANE=$$(( $(TEST_WORKERS) > 0 ? $(TEST_WORKERS) : 1 )) $(VENV)/bin/pytest \
 		-m integration -p no:cacheprovider >var/test-integration.log 2>&1 & waiting=$$!; \
@@ -157,6 +157,18 @@ gettext:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y gettext; }; \
 	else \
 		echo "The translation check needs GNU gettext: run 'sudo apt-get install gettext'"; exit 1; \
+	fi
+
+# The safety plan's PDF (WeasyPrint) lays text out with Pango and a font from fontconfig.
+# Without them the app runs and says the PDF is unavailable (the print view still works).
+pango:
+	@if ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0.so.0 && fc-list 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Pango and a font for the safety plan's PDF"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; }; \
+	else \
+		echo "The safety plan's PDF needs Pango: run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core'"; \
 	fi
 
 chromium:

@@ -149,9 +149,36 @@ def reset_second_factor(
 
 @admin.register(Agency)
 class AgencyAdmin(AuditedAdmin):
+    """A system admin manages every agency; an agency admin sees their own and changes
+    only its settings for the plans."""
+
     list_display = ["name", "slug", "timezone"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
+    AGENCY_ADMIN_FIELDS = ("crisis_line", "crisis_plan_review_days")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(pk=request.user.agency_id)
+
+    def get_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fields(request, obj)
+        return ("name", "timezone", *self.AGENCY_ADMIN_FIELDS)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if request.user.is_superuser else ("name", "timezone")
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
 @admin.register(Team)

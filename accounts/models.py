@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Self
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,6 +39,18 @@ class Agency(models.Model):
     # the agency, meaningless outside it. Never shown, never exported.
     client_key_secret = models.CharField(
         max_length=64, default=new_client_key_secret, editable=False
+    )
+    # The agency's own line, printed on every safety plan beside 988.
+    crisis_line = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text=gettext_lazy("The agency's crisis line, printed on safety plans."),
+    )
+    # How often an approved crisis response plan is reviewed (plans.CrisisPlan).
+    crisis_plan_review_days = models.PositiveSmallIntegerField(
+        default=90,
+        validators=[MinValueValidator(7), MaxValueValidator(730)],
+        help_text=gettext_lazy("Days between reviews of an approved crisis response plan."),
     )
 
     class Meta:

@@ -16,6 +16,10 @@ AGENCY_ADMIN_PERMISSIONS = [
     ("accounts", "view_team"),
     ("accounts", "add_team"),
     ("accounts", "change_team"),
+    # Their own agency's settings (accounts/admin.py AgencyAdmin: the crisis line and the
+    # crisis plans' review interval).
+    ("accounts", "view_agency"),
+    ("accounts", "change_agency"),
     ("cases", "view_concern"),
     ("cases", "view_callnature"),
     ("cases", "view_onsceneservice"),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("attachments.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("followups.api.urls")),
+    path("", include("plans.api.urls")),
     path("metrics/", include("metrics.api.urls")),
     path("dispatch/measures/", ResponseMeasuresView.as_view(), name="api-dispatch-measures"),
     path("dispatch/", include("dispatch.api.urls")),

@@ -2,10 +2,11 @@
 logger) and the development server's line (django.server, settings.LOGGING).
 
 A query string can hold what a worker typed to find a person (`?legal_name=…&phone=…`),
-a provider link's path holds the token that opens it, and the Referer header holds both
-again: the access log keeps the route only, the token cut to the link's public id as the
-audit trail has it (`/p/<public id>.***/`), and no header or environment atom but the
-user agent. Loaded by the gunicorn master before Django: it imports no Django code.
+a provider link's path and a client's safety plan link's hold the token that opens them,
+and the Referer header holds both again: the access log keeps the route only, the token
+cut to the link's public id as the audit trail has it (`/p/<public id>.***/`,
+`/s/<public id>.***/`), and no header or environment atom but the user agent. Loaded by
+the gunicorn master before Django: it imports no Django code.
 """
 
 import logging
@@ -15,23 +16,29 @@ from urllib.parse import urlsplit
 
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
-# referrals/provider_urls.py: /p/<public id>.<secret>/ (any text reaches the view).
-PROVIDER_LINK = re.compile(r"^/p/(?P<token>.+)$", re.DOTALL)
+# referrals/provider_urls.py: /p/<public id>.<secret>/, and plans/public_urls.py:
+# /s/<public id>.<secret>/ (any text reaches either view).
+TOKEN_LINK = re.compile(r"^/(?P<prefix>[ps])/(?P<token>.+)$", re.DOTALL)
 PUBLIC_ID = re.compile(r"^[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 REDACTED = "***"
 # Atoms that carry nothing typed by a user nor any secret.
 KEPT_ATOMS = ("h", "l", "u", "t", "s", "m", "H", "b", "B", "a", "T", "D", "M", "L", "p")
 
 
+def without_token(path: str) -> str:
+    """`path` with a provider's or a client's link token cut to its public id."""
+    match = TOKEN_LINK.match(path)
+    if not match:
+        return path
+    public_id, dot, _ = match["token"].partition(".")
+    kept = f"{public_id}.{REDACTED}" if dot and PUBLIC_ID.match(public_id) else REDACTED
+    return f"/{match['prefix']}/{kept}/"
+
+
 def loggable_path(target: str) -> str:
     """The path of a request target as the log keeps it: no query string, no fragment,
-    a provider token cut to its public id, no control characters."""
-    path = urlsplit(target or "").path or "/"
-    match = PROVIDER_LINK.match(path)
-    if match:
-        public_id, dot, _ = match["token"].partition(".")
-        kept = f"{public_id}.{REDACTED}" if dot and PUBLIC_ID.match(public_id) else REDACTED
-        path = f"/p/{kept}/"
+    a link's token cut to its public id, no control characters."""
+    path = without_token(urlsplit(target or "").path or "/")
     # A decoded path can hold a newline (%0A): it must not start a forged log line.
     return path.encode("unicode_escape").decode("ascii")
 

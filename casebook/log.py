@@ -4,6 +4,8 @@ import logging
 
 from django.conf import settings
 
+from casebook.gunicorn_logging import without_token
+
 
 def _escaped(text: str) -> str:
     # A decoded path can hold a newline (%0A): it must not start a forged log line.
@@ -36,7 +38,10 @@ class ClientErrorLine(logging.Filter):
         if getattr(record, "one_line", False):
             return True
         record.one_line = True
-        line = f"{request.method} {_escaped(request.path)} {status} user={_user_id(request)}"
+        # A link's token cut to its public id, as the access log has it: a usable link
+        # refused for the rate limit answers 429, logged here.
+        path = _escaped(without_token(request.path))
+        line = f"{request.method} {path} {status} user={_user_id(request)}"
         if record.exc_info and record.exc_info[1] is not None:
             reason = " ".join(str(record.exc_info[1]).split())
             if reason:

@@ -42,6 +42,9 @@ urlpatterns = [
     path("attachments/", include("attachments.urls")),
     # The receiving provider's link: no account, a token in the path.
     path("p/", include("referrals.provider_urls")),
+    # The client's safety plan by a link: no account, a token in the path.
+    path("s/", include("plans.public_urls")),
+    path("plans/", include("plans.urls")),
     path("reports/", include("reports.urls")),
     path("followups/", include("followups.urls")),
     path("inbox/", include("notifications.urls")),

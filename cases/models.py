@@ -555,6 +555,9 @@ class CaseEventKind(models.TextChoices):
     NOTE = "note", _("Note")
     # A photo or document attached to the case (attachments/events.py).
     ATTACHMENT = "attachment", _("Attachment")
+    # The client's safety plan and crisis response plan (plans/events.py).
+    SAFETY_PLAN = "safety_plan", _("Safety plan")
+    CRISIS_PLAN = "crisis_plan", _("Crisis response plan")
 
 
 class CaseEvent(models.Model):

@@ -864,8 +864,10 @@ def merge_clients(
 def _move_client_rows(*, duplicate: Client, survivor: Client) -> tuple[dict[str, int], list[str]]:
     """Point every foreign key to the duplicate at the survivor, whichever app holds it
     (found from the model graph, so a new one cannot be forgotten). Returns the number
-    of rows moved per table and the identifiers left on the duplicate: a kind the
-    survivor already has (one per kind) stays where it is."""
+    of rows moved per table and what is left on the duplicate: an identifier of a kind
+    the survivor already has (one per kind), and the rows of a model that keeps the
+    survivor's (`MERGE_KEEPS_SURVIVORS`: a safety plan or crisis plans) when the
+    survivor has its own."""
     moved: dict[str, int] = {}
     kept: list[str] = []
     relations = [
@@ -879,6 +881,14 @@ def _move_client_rows(*, duplicate: Client, survivor: Client) -> tuple[dict[str,
     for relation in relations:
         model, name = relation.related_model, relation.field.name
         rows = model._base_manager.filter(**{name: duplicate})
+        if (
+            getattr(model, "MERGE_KEEPS_SURVIVORS", False)
+            and model._base_manager.filter(**{name: survivor}).exists()
+        ):
+            # The person's plan is the survivor's; the duplicate's stays readable on the
+            # merged record (one plan per person: plans.models).
+            kept += [f"{model._meta.verbose_name}: {row.pk}" for row in rows]
+            continue
         if model is ClientIdentifier:
             taken = set(survivor.identifiers.values_list("kind", flat=True))
             kept = [

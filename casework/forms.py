@@ -9,7 +9,11 @@ from accounts.models import Role, User
 from cases.cssrs import QUESTIONS
 from cases.forms.contacts import ContactFieldsForm, late_entry_error, now_to_the_minute
 from cases.models import LATE_ENTRY_DAYS, Case, Concern, OnSceneService
+from core.forms import add_error
+from followups.exceptions import FollowUpInvalid
+from followups.forms import PLAN_CHANGED_LABEL, PLAN_REVIEWED_LABEL, plan_question
 from followups.models import FollowUp, Status
+from followups.services import check_plan_answers
 
 
 def late_entry_help() -> str:
@@ -19,7 +23,7 @@ def late_entry_help() -> str:
 
 
 # Chosen with one tap on a button each, rather than from a list to open and scroll.
-CHOICE_BUTTONS = ("source", "call_nature", "disposition")
+CHOICE_BUTTONS = ("source", "call_nature", "disposition", "plan_reviewed", "plan_changed")
 
 # The page's parts folded away until tapped: the essentials (client, source, call nature,
 # disposition, narrative) come first, the rest is one tap away. A part opens by itself
@@ -94,6 +98,12 @@ class ContactForm(ContactFieldsForm):
         },
     )
 
+    # The safety plan questions of that follow-up, when it asks them
+    # (followups.models.plan_review_asked): shown and checked only then (check_followup),
+    # and passed to its completion.
+    plan_reviewed = plan_question(PLAN_REVIEWED_LABEL)
+    plan_changed = plan_question(PLAN_CHANGED_LABEL)
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
@@ -106,9 +116,11 @@ class ContactForm(ContactFieldsForm):
         self.fields["attended_by"].initial = [user.pk]
         self.fields["presenting_concerns"].queryset = Concern.objects.active()
         self.fields["services_on_scene"].queryset = OnSceneService.objects.active()
-        self.fields["followup"].queryset = FollowUp.objects.filter(
-            case__in=Case.objects.contactable_by(user)
-        ).select_related("case")
+        self.fields["followup"].queryset = (
+            FollowUp.objects.filter(case__in=Case.objects.contactable_by(user))
+            .select_related("case")
+            .with_plan_review()
+        )
         for name in CHOICE_BUTTONS:
             field = self.fields[name]
             field.widget = ChoiceButtons(attrs={"class": "btn-check"})
@@ -162,6 +174,24 @@ class ContactForm(ContactFieldsForm):
             self.add_error("followup", _("That follow-up is for another client."))
         elif not followup.case.is_open:
             self.add_error("followup", _("That follow-up's case is closed."))
+        else:
+            self._check_plan_answers(followup)
+
+    def _check_plan_answers(self, followup):
+        """The safety plan answers its completion needs, checked before the contact is
+        saved (a refusal after it would leave the follow-up undone). Answers to questions
+        the page did not show, for a follow-up that does not ask them, are dropped."""
+        if not followup.plan_asked:
+            self.cleaned_data["plan_reviewed"] = self.cleaned_data["plan_changed"] = None
+            return
+        try:
+            check_plan_answers(
+                asked=True,
+                reviewed=self.cleaned_data.get("plan_reviewed"),
+                changed=self.cleaned_data.get("plan_changed"),
+            )
+        except FollowUpInvalid as exc:
+            add_error(exc, self)
 
     def contact_data(self) -> dict:
         """The contact's fields, as record_contact takes them."""
@@ -169,6 +199,8 @@ class ContactForm(ContactFieldsForm):
         data.pop("submission_id", None)
         data.pop("followup", None)
         data.pop("late_entry", None)
+        data.pop("plan_reviewed", None)
+        data.pop("plan_changed", None)
         data["attended_by"] = list(data.get("attended_by") or [])
         data["presenting_concerns"] = list(data.get("presenting_concerns") or [])
         data["services_on_scene"] = list(data.get("services_on_scene") or [])

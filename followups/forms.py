@@ -31,6 +31,33 @@ def _reason_field(label=None, *, required=True, help_text=""):
     )
 
 
+def plan_question(label):
+    """A safety plan question (FollowUp.plan_reviewed, plan_changed): Yes, No, or None
+    when not answered. The service says which answers a follow-up needs
+    (services.complete_followup)."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
+PLAN_REVIEWED_LABEL = _("Did you review the safety plan with the client?")
+PLAN_CHANGED_LABEL = _("Did the safety plan change?")
+
+
+def add_plan_questions(form: forms.BaseForm, *, asked: bool) -> None:
+    """Give `form` the safety plan questions when the follow-up asks them
+    (models.plan_review_asked). A form that did not show them passes no answers."""
+    if asked:
+        form.fields["plan_reviewed"] = plan_question(PLAN_REVIEWED_LABEL)
+        form.fields["plan_changed"] = plan_question(PLAN_CHANGED_LABEL)
+        form.fields["plan_changed"].help_text = _("Answer when the plan was reviewed.")
+
+
 class NoNulCharField(forms.CharField):
     """Text typed or pasted by anyone: a NUL is dropped (PostgreSQL text cannot hold it)."""
 
@@ -56,6 +83,14 @@ class AttemptForm(forms.Form):
     # When the worker tapped it, set by the phone's outbox for an attempt kept offline.
     saved_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, plan_asked=False, **kwargs):
+        """`plan_asked`: a reached attempt completes a follow-up that asks about the
+        safety plan (models.plan_review_asked)."""
+        super().__init__(*args, **kwargs)
+        add_plan_questions(self, asked=plan_asked)
+        if plan_asked:
+            self.fields["plan_reviewed"].help_text = _("When the client was reached.")
+
     def clean_saved_at(self):
         # A phone's clock may run ahead: never later than the server's now.
         saved_at = self.cleaned_data["saved_at"]
@@ -76,10 +111,12 @@ class CompleteForm(forms.Form):
         error_messages={"required": _("Use the Mark done button.")},
     )
 
-    def __init__(self, *args, note_required=False, **kwargs):
+    def __init__(self, *args, note_required=False, plan_asked=False, **kwargs):
         """`note_required`: the follow-up needs a note to be done (models.NOTE_REQUIRED;
-        the service refuses it without one)."""
+        the service refuses it without one); `plan_asked`: it asks about the safety plan
+        (models.plan_review_asked)."""
         super().__init__(*args, **kwargs)
+        add_plan_questions(self, asked=plan_asked)
         if note_required:
             self.fields["note"].required = True
             self.fields["note"].help_text = _(

@@ -31,6 +31,7 @@ from accounts.models import User
 from cases.cssrs import RISK_ORDER, RiskLevel
 from core.i18n import render_stored
 from followups import texts
+from plans.models import SafetyPlan
 
 
 def _shown(text: str, data: Any) -> str:
@@ -396,6 +397,17 @@ SAFETY_PLANNING_KEY = "safety-planning-calls"
 NOTE_REQUIRED = Q(case__risk_level=RiskLevel.HIGH) | Q(
     enrolment__version__protocol__key=SAFETY_PLANNING_KEY
 )
+
+
+def plan_review_asked() -> Q:
+    """Follow-ups whose completion asks whether the client's safety plan was gone over
+    and whether it changed: the Safety Planning calls, and any follow-up on the case of a
+    client who has a safety plan (plans.SafetyPlan). A filter, or an annotation's
+    condition (FollowUpQuerySet.with_plan_review)."""
+    has_plan = SafetyPlan.objects.filter(client_id=models.OuterRef("case__client_id"))
+    return Q(enrolment__version__protocol__key=SAFETY_PLANNING_KEY) | Q(models.Exists(has_plan))
+
+
 ACTIONABLE_STATUSES = (Status.DUE, Status.OVERDUE)
 CLOSED_STATUSES = (Status.COMPLETED, Status.MISSED, Status.CANCELLED)
 
@@ -426,6 +438,22 @@ class FollowUpQuerySet(models.QuerySet["FollowUp"]):
         return self.annotate(
             note_required=models.ExpressionWrapper(
                 NOTE_REQUIRED, output_field=models.BooleanField()
+            )
+        )
+
+    def asking_plan_review(self) -> Self:
+        """Those whose completion asks about the client's safety plan (plan_review_asked)."""
+        return self.filter(plan_review_asked())
+
+    def with_plan_review(self) -> Self:
+        """Annotate `plan_asked`: whether completing it asks about the safety plan
+        (plan_review_asked), in the same query."""
+        # CASE rather than the bare condition: a one-off has no protocol key (NULL).
+        return self.annotate(
+            plan_asked=models.Case(
+                models.When(plan_review_asked(), then=True),
+                default=False,
+                output_field=models.BooleanField(),
             )
         )
 
@@ -464,6 +492,11 @@ class FollowUp(models.Model):
     completed_contact = models.ForeignKey(
         "cases.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Asked on a Safety Planning call and on any follow-up of a client with a safety plan
+    # (plans.SafetyPlan): was the plan gone over with the client, and did it change?
+    # None: not asked.
+    plan_reviewed = models.BooleanField(null=True, blank=True)
+    plan_changed = models.BooleanField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=300, blank=True)
     cancel_reason_i18n = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -584,6 +617,18 @@ class FollowUp(models.Model):
             if at > now:
                 return at
         return None
+
+    @property
+    def plan_review_label(self) -> str:
+        """The safety plan answers its completion recorded, in the reader's language;
+        blank when they were not asked."""
+        if self.plan_reviewed is None:
+            return ""
+        if not self.plan_reviewed:
+            return str(_("Safety plan not reviewed"))
+        if self.plan_changed:
+            return str(_("Safety plan reviewed, changed"))
+        return str(_("Safety plan reviewed, not changed"))
 
     @property
     def risk_rank(self) -> int:

@@ -20,8 +20,9 @@ MISSED_RECENTLY = datetime.timedelta(days=7)
 def with_row_details(followups, user=None):
     """The Today list's rows (FollowUp.objects.for_today) with the case's risk rank, the
     number of attempts, the last attempt's outcome, whether reaching the client needs a
-    note (`note_required`) and, given a user, whether they may work it (`can_work`), all
-    in the same query."""
+    note (`note_required`), whether completing it asks about the safety plan
+    (`plan_asked`) and, given a user, whether they may work it (`can_work`), all in the
+    same query."""
     last = Attempt.objects.filter(followup=models.OuterRef("pk")).order_by("-at", "-pk")
     if user is not None:
         followups = followups.annotate(
@@ -32,6 +33,7 @@ def with_row_details(followups, user=None):
     return (
         followups.for_today()
         .with_note_required()
+        .with_plan_review()
         .select_related("case__assigned_worker")
         .annotate(
             case_risk_rank=models.Case(

@@ -23,6 +23,8 @@ from followups.access import (
     get_followup_for_user,
 )
 from followups.forms import (
+    PLAN_CHANGED_LABEL,
+    PLAN_REVIEWED_LABEL,
     AttemptForm,
     CancelForm,
     CompleteForm,
@@ -79,12 +81,26 @@ def today(request):
         client_ids=[fu.case.client_id for fu in rows],
         detail={"page": "today"},
     )
-    response = render(request, "followups/today.html", {**sections, "attempt_form": AttemptForm()})
+    response = render(
+        request,
+        "followups/today.html",
+        {**sections, "attempt_form": AttemptForm(), "plan_questions": _plan_questions()},
+    )
     # The phone keeps the worker's Today list for reading offline (core.offline).
     return keep_offline(response, user)
 
 
-def _today_row(request, fu, *, error="", undo=None, reaching=False, note="", done=""):
+# The safety plan questions (forms.add_plan_questions), as the Today row asks them.
+PLAN_QUESTIONS = {"plan_reviewed": PLAN_REVIEWED_LABEL, "plan_changed": PLAN_CHANGED_LABEL}
+
+
+def _plan_questions(answers=None):
+    """(field name, question, answer given: "yes", "no" or "") for the Today row."""
+    answers = answers or {}
+    return [(name, label, answers.get(name, "")) for name, label in PLAN_QUESTIONS.items()]
+
+
+def _today_row(request, fu, *, error="", undo=None, reaching=False, note="", answers=None, done=""):
     """One Today row after an action on it (htmx), with the page's counts and the inbox
     count in the menu swapped out of band, as they may have changed with it."""
     now = timezone.now()
@@ -102,6 +118,7 @@ def _today_row(request, fu, *, error="", undo=None, reaching=False, note="", don
             "error": error,
             "reaching": reaching,
             "note_value": note,
+            "plan_questions": _plan_questions(answers),
             "undo": undo,
             "undo_seconds": services.UNDO_SHOWN_SECONDS,
             "done": done,
@@ -162,9 +179,10 @@ def _detail_page(request, fu, *, forms=None, status=200):
             "is_open": fu.is_open,
             "can_move": fu.is_open,
             "can_complete": fu.status not in (Status.COMPLETED, Status.CANCELLED),
-            "attempt_form": forms.get("attempt") or AttemptForm(initial={"method": fu.method}),
+            "attempt_form": forms.get("attempt")
+            or AttemptForm(initial={"method": fu.method}, plan_asked=fu.plan_asked),
             "complete_form": forms.get("complete")
-            or CompleteForm(note_required=bool(fu.note_required)),
+            or CompleteForm(note_required=bool(fu.note_required), plan_asked=fu.plan_asked),
             "move_form": forms.get("move")
             or MoveForm(initial={"due_at": timezone.localtime(fu.due_at)}),
             "cancel_form": forms.get("cancel") or CancelForm(),
@@ -222,7 +240,7 @@ def release(request, pk):
 def attempt(request, pk):
     """Log one try. From the Today list (htmx) answers with the updated row."""
     fu = _get_followup(request, pk, write=True)
-    form = AttemptForm(request.POST)
+    form = AttemptForm(request.POST, plan_asked=fu.plan_asked)
     error, logged = "", None
     if form.is_valid():
         try:
@@ -234,6 +252,8 @@ def attempt(request, pk):
                 note=form.cleaned_data["note"],
                 at=form.cleaned_data["saved_at"],
                 submission_id=form.cleaned_data["submission_id"],
+                plan_reviewed=form.cleaned_data.get("plan_reviewed"),
+                plan_changed=form.cleaned_data.get("plan_changed"),
                 request=request,
             )
         except DomainError as exc:
@@ -245,7 +265,10 @@ def attempt(request, pk):
         # A refused "reached" keeps the card's note form open with what was typed.
         reaching = logged is None and request.POST.get("outcome") == AttemptOutcome.REACHED
         note = request.POST.get("note", "")[:2000] if reaching else ""
-        return _today_row(request, fu, error=error, undo=logged, reaching=reaching, note=note)
+        answers = {name: request.POST.get(name, "") for name in PLAN_QUESTIONS} if reaching else {}
+        return _today_row(
+            request, fu, error=error, undo=logged, reaching=reaching, note=note, answers=answers
+        )
     if form.errors:
         return _detail_page(request, _get_followup(request, pk), forms={"attempt": form})
     messages.success(request, _("Attempt logged."))
@@ -276,10 +299,11 @@ def undo_attempt(request, pk, attempt_pk):
     return redirect("followups:detail", fu.pk)
 
 
-def _detail_action(request, pk, form_class, key, act, done_message):
-    """A follow-up page action: validate, call the service, or show the form's errors."""
+def _detail_action(request, pk, form_class, key, act, done_message, **form_options):
+    """A follow-up page action: validate, call the service, or show the form's errors.
+    `form_options`: the form's keyword arguments, each read from the follow-up."""
     fu = _get_followup(request, pk, write=True)
-    form = form_class(request.POST)
+    form = form_class(request.POST, **{name: option(fu) for name, option in form_options.items()})
     if form.is_valid():
         try:
             act(fu, form.cleaned_data)
@@ -297,10 +321,24 @@ def _detail_action(request, pk, form_class, key, act, done_message):
 def complete(request, pk):
     def act(fu, data):
         services.complete_followup(
-            actor=request.user, followup=fu, note=data["note"], request=request
+            actor=request.user,
+            followup=fu,
+            note=data["note"],
+            plan_reviewed=data.get("plan_reviewed"),
+            plan_changed=data.get("plan_changed"),
+            request=request,
         )
 
-    return _detail_action(request, pk, CompleteForm, "complete", act, _("Follow-up marked done."))
+    # The follow-up's page then offers to update a safety plan that changed.
+    return _detail_action(
+        request,
+        pk,
+        CompleteForm,
+        "complete",
+        act,
+        _("Follow-up marked done."),
+        plan_asked=lambda fu: fu.plan_asked,
+    )
 
 
 @login_required

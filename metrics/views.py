@@ -1,6 +1,10 @@
 """The supervisor's compliance page and its drill-downs; the response measures page and
 the requests behind each of its counts.
 
+The plans' measures (metrics/plans.py) are a section of the compliance page; their
+drill-downs are /metrics/drilldown/plans-<key>/ and list their rows a page at a time
+from the measure's own query (_plan_drilldown).
+
 Supervisors see the teams they supervise, agency admins their whole agency; everyone
 else is refused. Every number on the page links to /metrics/drilldown/<what>/ with the
 same filters, which lists the cases behind it (computed by the same query function, so
@@ -14,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET
@@ -28,6 +33,8 @@ from metrics.charts import trend_svg
 from metrics.compliance import COUNT_NAMES, compliance, compliance_ids
 from metrics.forms import MetricsFilterForm, ResponsePeriodForm
 from metrics.hedis import MEASURES, hedis_rates
+from metrics.plans import KEYS as PLAN_KEYS
+from metrics.plans import plan_measures, plan_rows
 from metrics.programme import programme_figures, weekly_trend
 from metrics.response import (
     agency_targets,
@@ -110,6 +117,8 @@ def compliance_page(request):
         agency_id=scope.agency_id, teams=scope.teams, zone=scope.zone, **period
     )
     trend = weekly_trend(**scope.filters(), today=scope.today)
+    plans = plan_measures(**scope.filters(), **period)
+    drill = _drilldown_urls()
 
     drop_rows = _drop_off_rows(scope, dropping[:DROP_OFF_SHOWN])
     record_list(
@@ -151,10 +160,30 @@ def compliance_page(request):
             ),
             "trend": trend,
             "trend_svg": trend_svg(trend, link=lambda w: _week_link(scope, w)),
+            "plans": plans,
+            "plan_windows": _plan_windows(plans, drill),
+            "plans_pct": {
+                "reviews": pct(plans.reviews.share),
+                "means": pct(plans.means.share),
+                "crisis": pct(plans.crisis.share),
+            },
             "qs": _query(scope),
-            "drill": _drilldown_urls(),
+            "drill": drill,
         },
     )
+
+
+def _plan_windows(plans, drill) -> list[dict]:
+    """The 24- and 72-hour windows of a safety plan after a high-risk screen, each with
+    its rate and the drill-downs of its made, missed and pending screens."""
+    return [
+        {
+            "w": w,
+            "pct": pct(w.rate),
+            **{name: drill[f"plans_{w.hours}h_{name}"] for name in ("made", "missed", "pending")},
+        }
+        for w in (plans.screens.within_24h, plans.screens.within_72h)
+    ]
 
 
 # The drill-downs every row of counts links to: reversed once for the page, not once per
@@ -178,6 +207,8 @@ def _drilldown_urls() -> dict[str, str]:
     }
     for days in (14, 30):
         urls[f"no_contact_{days}"] = reverse("metrics:drilldown", args=[f"no-contact-{days}"])
+    for key in PLAN_KEYS:
+        urls[f"plans_{key.replace('-', '_')}"] = reverse("metrics:drilldown", args=[f"plans-{key}"])
     return urls
 
 
@@ -329,10 +360,55 @@ DRILLDOWN_MODELS = {
 }
 
 
+# The audit row's object type of each kind of row of the plans' drill-downs.
+PLAN_OBJECT_TYPES = {
+    "screen": "contact",
+    "followup": "followup",
+    "case": "case",
+    "crisis": "crisisplan",
+}
+
+
+def _plan_drilldown(request, scope, what):
+    """The rows behind the plans' figure `what` ("plans-<key>", metrics.plans.KEYS), a
+    page at a time from the figure's own query, each with its case, client and worker."""
+    now = timezone.now()
+    found = plan_rows(what.removeprefix("plans-"), **scope.filters(), **scope.period(), now=now)
+    if found is None:
+        raise Http404(_("No such figure."))
+    kind, rows = found
+    page = Paginator(rows, DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    cases = [item if kind == "case" else item.case for item in items]
+    record_list(
+        request=request,
+        object_type=PLAN_OBJECT_TYPES[kind],
+        objects=items,
+        client_ids=[case.client_id for case in cases],
+        detail={"page": "metrics_drilldown", "metric": what, **scope.audit_detail()},
+    )
+    return render(
+        request,
+        "metrics/plan_drilldown.html",
+        {
+            "scope": scope,
+            "kind": kind,
+            "title": _(PLAN_KEYS[what.removeprefix("plans-")].title),
+            "rows": list(zip(items, cases, strict=True)),
+            "page": page,
+            "total": page.paginator.count,
+            "qs": _query(scope),
+            "now": now,
+        },
+    )
+
+
 @login_required
 @require_GET
 def drilldown(request, what):
     scope, _rest = _page_scope(request, "metrics_drilldown")
+    if what.startswith("plans-"):
+        return _plan_drilldown(request, scope, what)
     found = _drilldown_ids(what, scope)
     if found is None:
         raise Http404(_("No such figure."))

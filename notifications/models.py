@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     REFERRAL_UPDATE = "referral_update", _("Referral update from the provider")
     PROVIDER_LINK = "provider_link", _("Referral link to a provider")
     DISPATCH_ALERT = "dispatch_alert", _("Dispatch alert: a team's safety or an assignment")
+    SAFETY_PLAN_LINK = "safety_plan_link", _("Link to a client's safety plan")
 
 
 class Channel(models.TextChoices):

@@ -444,8 +444,18 @@ def delivery_failed(notification: Notification) -> list[Notification]:
     """The supervisors in-app, when an email or text has failed for good (or its outcome
     is unknown), so that nothing that did not go out goes unseen."""
     fu = notification.followup
+    client_case = (
+        Case.objects.filter(client_id=notification.client_id).order_by("-opened_at").first()
+        if fu is None
+        and notification.kind == Kind.SAFETY_PLAN_LINK
+        and notification.client_id is not None
+        else None
+    )
     if fu is not None:
         people = supervisors_of(fu.case)
+    elif client_case is not None:
+        # The link to a client's safety plan: the supervisors of the client's case.
+        people = supervisors_of(client_case)
     elif notification.recipient is not None:
         people = supervisors_of_team(
             agency_id=notification.agency_id, team_id=notification.recipient.team_id
@@ -480,6 +490,8 @@ def _delivery_failed_text(notification: Notification, fu: FollowUpRow | None) ->
     a mail server's or gateway's own words stay as they are."""
     if notification.kind == Kind.PROVIDER_LINK:
         what = _("A referral link to a provider")
+    elif notification.kind == Kind.SAFETY_PLAN_LINK:
+        what = _("A link to the client's safety plan")
     elif notification.recipient_id is None:
         what = _("A reminder to the client")
     else:

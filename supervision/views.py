@@ -1,6 +1,8 @@
 """Pages for supervisors (their teams, reassignment, emergency-access review) and the
 agency-wide case list shared with agency admins."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,6 +25,7 @@ from cases.cssrs import RISK_ORDER, RiskLevel
 from cases.models import Case, CaseStatus, EmergencyAccess
 from core.exceptions import DomainError
 from core.pagination import DeferredJoinPaginator
+from plans.models import CrisisPlan, CrisisPlanStatus
 from supervision.forms import (
     CaseListFilterForm,
     EmergencyAccessReviewForm,
@@ -34,6 +37,10 @@ from supervision.forms import (
 )
 
 CASE_LIST_PAGE_SIZE = 25
+# The team page's crisis response plans: reviews due within this many agency days are
+# listed before they fall due; each list shows at most CRISIS_PLAN_ROWS, oldest first.
+CRISIS_PLAN_REVIEW_SOON_DAYS = 14
+CRISIS_PLAN_ROWS = 50
 EMERGENCY_ACCESS_PAGE_SIZE = 50
 
 # Highest risk first, then the longest without contact (never contacted first).
@@ -52,6 +59,37 @@ def _require_supervisor(request, page):
 def _filters_of(request):
     """The filters asked for, as the audit row keeps them (values cut to a sane length)."""
     return {k[:40]: v[:200] for k, v in request.GET.items() if k != "page" and v}
+
+
+def crisis_plans_to_act_on(user, team_ids: list[int]) -> dict[str, list[CrisisPlan]]:
+    """The crisis response plans of the supervisor's teams (the team of the case each was
+    written on) that wait for them: versions awaiting approval, longest waiting first
+    (crisisplan_submitted_idx), and approved plans whose review is overdue or due within
+    CRISIS_PLAN_REVIEW_SOON_DAYS of the agency's today, soonest first
+    (crisisplan_review_idx). One query, none without a team."""
+    if not team_ids:
+        return {"awaiting": [], "review": []}
+    agency = user.agency
+    horizon = agency.midnight(
+        agency.today() + datetime.timedelta(days=CRISIS_PLAN_REVIEW_SOON_DAYS + 1)
+    )
+    plans = CrisisPlan.objects.filter(
+        agency_id=agency.pk, case__team_id__in=team_ids
+    ).select_related("client", "author", "case__team")
+    awaiting = plans.filter(status=CrisisPlanStatus.SUBMITTED).order_by("submitted_at", "pk")
+    review = plans.approved().filter(review_due_at__lt=horizon).order_by("review_due_at", "pk")
+    # One query: each branch searches its own partial index (UNION ALL, not an OR).
+    found = list(awaiting[:CRISIS_PLAN_ROWS].union(review[:CRISIS_PLAN_ROWS], all=True))
+    return {
+        "awaiting": sorted(
+            (p for p in found if p.status == CrisisPlanStatus.SUBMITTED),
+            key=lambda p: (p.submitted_at, p.pk),
+        ),
+        "review": sorted(
+            (p for p in found if p.status == CrisisPlanStatus.APPROVED),
+            key=lambda p: (p.review_due_at, p.pk),
+        ),
+    }
 
 
 @login_required
@@ -102,6 +140,16 @@ def team(request):
     unreviewed = (
         EmergencyAccess.objects.for_supervisor(user).filter(reviewed_at__isnull=True).count()
     )
+    crisis_plans = crisis_plans_to_act_on(user, [t.pk for t in teams])
+    shown_plans = crisis_plans["awaiting"] + crisis_plans["review"]
+    if shown_plans:
+        record_list(
+            request=request,
+            object_type="crisisplan",
+            objects=shown_plans,
+            client_ids=[p.client_id for p in shown_plans],
+            detail={"page": "supervision_team"},
+        )
     record_list(
         request=request,
         object_type="case",
@@ -112,7 +160,14 @@ def team(request):
     return render(
         request,
         "supervision/team.html",
-        {"rows": rows, "form": form, "worker": worker, "unreviewed_count": unreviewed},
+        {
+            "rows": rows,
+            "form": form,
+            "worker": worker,
+            "unreviewed_count": unreviewed,
+            "crisis_plans": crisis_plans,
+            "review_soon_days": CRISIS_PLAN_REVIEW_SOON_DAYS,
+        },
     )
 
 

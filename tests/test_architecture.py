@@ -16,6 +16,7 @@ APPS = [
     "cases",
     "directory",
     "notifications",
+    "plans",
     "followups",
     "referrals",
     "attachments",

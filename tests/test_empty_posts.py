@@ -16,12 +16,15 @@ from followups import services as followup_services
 from followups.models import AttemptOutcome, Protocol
 from followups.protocols import install_standard_protocols
 from notifications.models import Notification
+from plans import services as plan_services
+from plans.models import LinkChannel
 from reports import services as report_services
 from tests.accounts.factories import UserFactory
 from tests.attachments.factories import attach
 from tests.directory.factories import LocationFactory, OrganizationFactory, ServiceFactory
 from tests.dispatch.factories import UnitFactory
 from tests.followups.factories import due_followup, ed_visit
+from tests.plans.factories import crisis_content, make_safety_plan
 from tests.referrals.factories import give_consent, sent_referral
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -49,6 +52,9 @@ ACTIONS_WITHOUT_FIELDS = {
     "dispatch:unit_check_in",
     "dispatch:unit_sos",
     "dispatch:unit_end_shift",
+    "plans:safety_plan_link_revoke",
+    # Submit, approve, review, withdraw: the button is the move (return asks for a note).
+    "plans:crisis_plan_act",
 }
 
 
@@ -110,7 +116,28 @@ def world(alice, bob, sam, dana, erin, carol, alice_case, bob_case, erin_case):
     export = report_services.request_export(actor=sam, format="csv", deidentified=True, filters={})
     notification = Notification.objects.filter(recipient=alice).first()
     request, unit, alert = dispatch_world(alice.agency, erin)
+    make_safety_plan(alice, alice_case)
+    plan_link = plan_services.issue_safety_plan_link(
+        actor=alice,
+        plan=alice_case.client.safety_plan,
+        channel=LinkChannel.TEXT,
+        address="541-555-0101",
+    )
+    crisis_plan = plan_services.save_crisis_plan(
+        actor=alice, case=alice_case, content=crisis_content()
+    )
     ids = {
+        "plans:safety_plan_edit": alice_case.pk,
+        "plans:safety_plan": alice_case.client_id,
+        "plans:safety_plan_version": (alice_case.client_id, 1),
+        "plans:safety_plan_print": alice_case.client_id,
+        "plans:safety_plan_pdf": alice_case.client_id,
+        "plans:safety_plan_link_send": alice_case.client_id,
+        "plans:safety_plan_link_revoke": plan_link.pk,
+        "plans:crisis_plan_edit": alice_case.pk,
+        "plans:crisis_plan": alice_case.client_id,
+        "plans:crisis_plan_act": (crisis_plan.pk, "submit"),
+        "plan_link:link": plan_link.token(),
         "dispatch:request": request.pk,
         "dispatch:request_edit": request.pk,
         "dispatch:request_assign": request.pk,

@@ -339,7 +339,17 @@ FOLLOWUP_WRITE_API = [
 ]
 METRICS_API = [
     f"/api/v1/metrics/{name}/"
-    for name in ("compliance", "fum", "fua", "drop-off", "no-contact", "programme", "trend")
+    for name in (
+        "compliance",
+        "fum",
+        "fua",
+        "drop-off",
+        "no-contact",
+        "programme",
+        "trend",
+        "plans",
+        "plans/72h-made",
+    )
 ]
 # Who sees the numbers: supervisors (their teams) and agency admins (their agency).
 SEES_METRICS = {"sam", "dana"}

@@ -342,6 +342,8 @@ PAGES_WITH_A_QUERY = {
 # language switcher's redirect, and actions whose object the world has none of.
 NOT_A_PAGE = {
     "attachments:file",
+    # A PDF (tests/plans/test_pdf.py reads its text in both languages).
+    "plans:safety_plan_pdf",
     "reports:referral_csv",
     "reports:export_download",
     "javascript-catalog",

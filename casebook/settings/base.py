@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "audit",
     "cases",
     "directory",
+    "plans",
     "referrals",
     "attachments",
     "dispatch",
@@ -411,6 +412,10 @@ SPECTACULAR_SETTINGS = {
         "VisitReasonEnum": "followups.models.VisitReason",
         "ConsentMethodEnum": "referrals.models.ConsentMethod",
         "ReferralOutcomeEnum": "referrals.models.Outcome",
+        # A client's reminders and the links to their safety plan: text message or email.
+        "ReminderChannelEnum": "cases.models.ReminderChannel",
+        "MeansKindEnum": "plans.models.MeansKind",
+        "CrisisPlanStatusEnum": "plans.models.CrisisPlanStatus",
     },
 }
 
@@ -543,10 +548,11 @@ API_TOKEN_MAX_HOURS = _int("API_TOKEN_MAX_HOURS", 12)
 EMERGENCY_ACCESS_HOURS = _int("EMERGENCY_ACCESS_HOURS", 4)
 
 # Rate limits (core/ratelimit.py: django-ratelimit, counted in the shared cache): lookups
-# of clients outside one's caseload per user; provider-link and API token requests per
-# client address.
+# of clients outside one's caseload per user; provider-link, safety-plan-link and API
+# token requests per client address.
 OUTSIDE_SCOPE_LOOKUP_RATE = env.str("OUTSIDE_SCOPE_LOOKUP_RATE", default="20/h")
 PROVIDER_LINK_RATE = env.str("PROVIDER_LINK_RATE", default="30/m")
+SAFETY_PLAN_LINK_RATE = env.str("SAFETY_PLAN_LINK_RATE", default="30/m")
 API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="20/m")
 # The CAD endpoint (dispatch/api/cad.py): posts per key, and refused keys per address.
 DISPATCH_CAD_RATE = env.str("DISPATCH_CAD_RATE", default="120/m")
@@ -583,5 +589,8 @@ LOGGING = {
             "filters": ["route_only", "skip_logged_errors"],
             "propagate": True,
         },
+        # WeasyPrint (the safety plan's PDF) tells of each step of a layout at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -23,6 +23,7 @@ from core.offline import keep_offline
 from followups.forms import DischargeForm, EndEnrolmentForm, OneOffForm, VisitForm
 from followups.models import CLOSED_STATUSES, Enrolment, EnrolmentStatus, FollowUp, HospitalVisit
 from followups.today import describe, with_row_details
+from plans.models import PENDING_STATUSES, CrisisPlan, CrisisPlanStatus, SafetyPlan
 from referrals.models import PART2_REDISCLOSURE_NOTICE, Consent, Disclosure, Referral
 from referrals.staleness import stale_reason
 
@@ -96,6 +97,37 @@ def followup_sections(case) -> dict:
     }
 
 
+def plan_sections_of(case) -> dict:
+    """The case page's Safety plan and Crisis response plan (templates/plans/
+    _case_sections.html): the client's plan with its current version, and their approved
+    and pending crisis plans; three queries."""
+    safety_plan = (
+        SafetyPlan.objects.filter(client_id=case.client_id)
+        .select_related("current", "current__created_by")
+        .first()
+    )
+    crisis_plans = list(
+        CrisisPlan.objects.filter(
+            client_id=case.client_id, status__in=(CrisisPlanStatus.APPROVED, *PENDING_STATUSES)
+        ).select_related("author", "approved_by")
+    )
+    approved = next((p for p in crisis_plans if p.status == CrisisPlanStatus.APPROVED), None)
+    pending = next((p for p in crisis_plans if p.status != CrisisPlanStatus.APPROVED), None)
+    return {
+        "safety_plan": safety_plan,
+        "means": list(safety_plan.current.means.all())
+        if safety_plan and safety_plan.current
+        else [],
+        "crisis_plan": approved,
+        "crisis_pending": pending,
+        # What the case page's audit row names of them.
+        "audit_ids": {
+            "safety_plan_id": safety_plan.pk if safety_plan else None,
+            "crisis_plan_ids": [p.pk for p in crisis_plans],
+        },
+    }
+
+
 def case_page(
     request,
     case,
@@ -118,6 +150,7 @@ def case_page(
     referral_sections = referral_sections_of(case)
     followups = followup_sections(case)
     shown_followups = followups["open"] + followups["closed"]
+    plans = plan_sections_of(case)
     audit(
         request=request,
         action=Action.VIEW,
@@ -130,6 +163,7 @@ def case_page(
             "followup_ids": [fu.pk for fu in shown_followups],
             "enrolment_ids": [e.pk for e in followups["enrolments"]],
             "visit_ids": [visit.pk for visit in followups["visits"]],
+            **plans["audit_ids"],
         },
     )
     return render(
@@ -143,6 +177,7 @@ def case_page(
             "events": case.events.select_related("actor"),
             "contacts": contacts,
             "referral_sections": referral_sections,
+            "plans": plans,
             "can_write": can_write and case.is_open,
             "can_record": user.works_cases,
             "can_reassign": case.is_open and services.can_reassign(user, case),

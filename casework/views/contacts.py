@@ -45,6 +45,7 @@ from dispatch.access import get_request_for_user
 from dispatch.models import RequestSource, ShiftMember
 from followups import services as followup_services
 from followups.models import FollowUp, Method
+from plans.models import SafetyPlan
 
 # A draft is what one person types into one form; anything larger is not a draft.
 MAX_DRAFT_CHARS = 100_000
@@ -76,12 +77,7 @@ def contact_new(request):
         client_form, contact_form, valid = _posted_forms(request)
         contact = _save_contact(request, client_form, contact_form) if valid else None
         if contact is not None:
-            return _saved(
-                request,
-                contact,
-                contact_form.cleaned_data["followup"],
-                contact_form.cleaned_data["team_request"],
-            )
+            return _saved(request, contact, contact_form.cleaned_data)
     else:
         client_form, contact_form, draft = _new_forms(request)
     response = render(
@@ -150,15 +146,56 @@ def _save_contact(request, client_form, contact_form) -> Contact | None:
     return None
 
 
-def _saved(request, contact, followup, team_request=None):
+def _saved(request, contact, data):
     """To the case page, once the contact is saved, the follow-up it was recorded for
-    (if any) completed and the request it answers (if any) linked to it."""
+    (if any) completed, with the safety plan answers the form checked, and the request
+    it answers (if any) linked to it."""
     messages.success(request, _("Contact saved"))
-    if followup is not None:
-        _complete_followup(request, followup, contact)
-    if team_request is not None:
-        _link_request(request, team_request, contact)
+    if data["followup"] is not None:
+        _complete_followup(
+            request,
+            data["followup"],
+            contact,
+            plan_reviewed=data.get("plan_reviewed"),
+            plan_changed=data.get("plan_changed"),
+        )
+    if data["team_request"] is not None:
+        _link_request(request, data["team_request"], contact)
+    _point_to_the_plan(request, contact)
     return redirect("casework:case_detail", contact.case_id)
+
+
+# The service on scene that is the safety plan written with the person (cases/migrations/
+# 0002_reference_data.py).
+SAFETY_PLANNING = "safety-planning"
+
+
+def _point_to_the_plan(request, contact):
+    """After a contact that gave safety planning, or a high-risk screen of a client with
+    no plan, the case page offers to write the plan with the client, linked to the
+    contact."""
+    planned = contact.services_on_scene.filter(code=SAFETY_PLANNING).exists()
+    if not planned and contact.risk_level != RiskLevel.HIGH:
+        return
+    has_plan = SafetyPlan.objects.filter(client_id=contact.client_id).exists()
+    if has_plan and not planned:
+        return
+    if planned:
+        words = _("Safety planning given:")
+        action = _("Update the safety plan") if has_plan else _("Write the safety plan")
+    else:
+        words = _("High risk, and no safety plan yet.")
+        action = _("Make one with the client")
+    messages.info(
+        request,
+        format_html(
+            '{} <a href="{}?contact={}" class="alert-link">{}</a>',
+            words,
+            reverse("plans:safety_plan_edit", args=[contact.case_id]),
+            contact.pk,
+            action,
+        ),
+    )
 
 
 # The contact's source for a request's (dispatch.RequestSource -> cases.ContactSource).
@@ -301,6 +338,7 @@ def _chosen_followup(user, value):
         return None
     return (
         FollowUp.objects.filter(case__in=Case.objects.contactable_by(user), pk=pk)
+        .with_plan_review()
         .select_related("enrolment__version__protocol")
         .first()
     )
@@ -313,20 +351,36 @@ def _refuse_followup(request, contact_form):
         record_denied(request, FollowUp, pk, "not workable", page="new contact")
 
 
-def _complete_followup(request, followup, contact):
-    """The saved contact completes the follow-up it was recorded for. The contact stays
-    saved even if the follow-up changed meanwhile; the page says so."""
+def _complete_followup(request, followup, contact, *, plan_reviewed, plan_changed):
+    """The saved contact completes the follow-up it was recorded for, with the safety
+    plan answers (ContactForm checked them before the contact was saved). The contact
+    stays saved even if the follow-up changed meanwhile; the page says so. A plan that
+    changed is one link away from being updated."""
     try:
         followup_services.complete_followup(
-            actor=request.user, followup=followup, contact=contact, request=request
+            actor=request.user,
+            followup=followup,
+            contact=contact,
+            plan_reviewed=plan_reviewed,
+            plan_changed=plan_changed,
+            request=request,
         )
     except DomainError as exc:
         messages.warning(
             request, _("The follow-up was not marked done: %(reason)s") % {"reason": exc}
         )
-    else:
-        messages.success(
-            request, _("Follow-up done: %(title)s") % {"title": followup.display_title}
+        return
+    messages.success(request, _("Follow-up done: %(title)s") % {"title": followup.display_title})
+    if plan_changed:
+        messages.info(
+            request,
+            format_html(
+                '{} <a href="{}?followup={}" class="alert-link">{}</a>',
+                _("The safety plan changed on this call."),
+                reverse("plans:safety_plan_edit", args=[followup.case_id]),
+                followup.pk,
+                _("Update the safety plan"),
+            ),
         )
 
 

@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.models import Action
+from audit.services import record as audit
 from cases.forms import OutsideSearchForm
 from cases.lookup import outside_lookup_allowed, record_outside_lookup
 from cases.matching import find_outside_clients
@@ -17,9 +19,10 @@ from core.ids import as_id
 from dispatch import services
 from dispatch.access import get_request_for_user, get_unit_for_user
 from dispatch.forms import AssignForm, NotServedForm, ReasonForm, RequestForm
-from dispatch.models import Assignment, RequestEvent, RequestStatus, Unit
+from dispatch.models import Assignment, RequestEvent, RequestStatus, ShiftMember, Unit
 from dispatch.services.intake import EDITABLE_FIELDS
 from dispatch.views.common import attempt, require_dispatcher_page
+from dispatch.views.unit import approved_crisis_plan
 
 LOOKUP_PAGE = "dispatch request"
 LOOKUP_PREFIX = "lookup"
@@ -48,13 +51,15 @@ def _detail_context(request, found) -> dict:
     assignments = list(
         Assignment.objects.filter(request=found).select_related("unit").order_by("assigned_at")
     )
+    live = next((a for a in assignments if a.is_live), None)
     context = {
         "req": found,
         "events": RequestEvent.objects.filter(request=found).select_related("unit", "actor"),
         "assignments": assignments,
-        "live": next((a for a in assignments if a.is_live), None),
+        "live": live,
         "writer": writer,
         "target": services.settings_for(found.agency_id).target_minutes(found.priority),
+        "crisis_plan": _crisis_plan(request, found, live, writer=writer),
     }
     if writer and not found.is_final:
         context["suggestions"] = (
@@ -63,6 +68,26 @@ def _detail_context(request, found) -> dict:
         context["not_served_form"] = NotServedForm()
         context["release_form"] = ReasonForm()
     return context
+
+
+def _crisis_plan(request, found, live: Assignment | None, *, writer: bool):
+    """The person's approved crisis response plan, for the dispatcher and for the crew of
+    the unit on the request (each showing audited); None for anyone else."""
+    plan = approved_crisis_plan(found)
+    if plan is None:
+        return None
+    if not writer and not (
+        live is not None
+        and ShiftMember.objects.filter(shift_id=live.shift_id, user_id=request.user.pk).exists()
+    ):
+        return None
+    audit(
+        request=request,
+        action=Action.VIEW,
+        obj=plan,
+        detail={"where": "request page", "request_id": found.pk},
+    )
+    return plan
 
 
 @login_required

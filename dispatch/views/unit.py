@@ -1,7 +1,14 @@
 """The team's phone: going on shift, and on shift the unit's request with its hazards,
 the one tap to the next step, the check-in, SOS, sharing the position, and recording the
 contact once back in service. It refreshes its panel when told of a change
-(dispatch.live)."""
+(dispatch.live).
+
+When the unit is sent to a person with an approved crisis response plan, the phone shows
+it, and each time it is sent to the phone an audit row names it. The panel refreshes every
+few seconds: the phone names the plan it already shows (`shown`, the key of the
+assignment, the version and whether its review is overdue), and a refresh that would send
+the same plan again keeps the one on screen (hx-preserve) instead of sending and auditing
+it anew."""
 
 from collections.abc import Callable
 
@@ -13,6 +20,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.models import Action
+from audit.services import record as audit
 from core.exceptions import DomainError
 from dispatch import live, services
 from dispatch.forms import NotServedForm, PositionForm, StartShiftForm, StepForm
@@ -27,6 +36,7 @@ from dispatch.models import (
 )
 from dispatch.services import safety
 from dispatch.views.common import attempt
+from plans.models import CrisisPlan
 
 # What the team may close a request with from the phone, before it is on scene.
 TEAM_NOT_SERVED = [
@@ -45,7 +55,37 @@ def _membership(user) -> ShiftMember | None:
     )
 
 
-def _unit_context(request) -> dict:
+def approved_crisis_plan(team_request: TeamRequest | None) -> CrisisPlan | None:
+    """The approved crisis response plan of the person a request is for, if the request
+    names one and they have one (crisisplan_one_approved: one row at most)."""
+    if team_request is None or team_request.client_id is None:
+        return None
+    return (
+        CrisisPlan.objects.approved()
+        .filter(client_id=team_request.client_id, agency_id=team_request.agency_id)
+        .first()
+    )
+
+
+def _crisis_plan_context(request, assignment: Assignment | None, shown: str) -> dict:
+    """The plan of the unit's request for the panel: sent (and audited) unless the phone
+    already shows this very one (`shown`, its key)."""
+    plan = approved_crisis_plan(assignment.request if assignment else None)
+    if assignment is None or plan is None:
+        return {"crisis_plan": None, "crisis_plan_key": "", "crisis_plan_sent": False}
+    key = f"{assignment.pk}-{plan.pk}-{int(plan.is_review_overdue())}"
+    sent = shown != key
+    if sent:
+        audit(
+            request=request,
+            action=Action.VIEW,
+            obj=plan,
+            detail={"where": "unit phone", "assignment_id": assignment.pk},
+        )
+    return {"crisis_plan": plan, "crisis_plan_key": key, "crisis_plan_sent": sent}
+
+
+def _unit_context(request, *, shown: str = "") -> dict:
     membership = _membership(request.user)
     if membership is None:
         return {"membership": None, "catch_up_seconds": live.CATCH_UP_SECONDS}
@@ -76,6 +116,7 @@ def _unit_context(request) -> dict:
         "to_record": to_record,
         "open_alerts": unit.alerts.filter(resolved_at__isnull=True).order_by("-raised_at"),
         "catch_up_seconds": live.CATCH_UP_SECONDS,
+        **_crisis_plan_context(request, assignment, shown),
     }
 
 
@@ -109,7 +150,10 @@ def unit_page(request):
 @login_required
 @require_GET
 def unit_panel(request):
-    return render(request, "dispatch/_unit_panel.html", _unit_context(request))
+    """The phone's panel, fetched by htmx on each change, on reconnection and every
+    catch_up_seconds; `shown` is the key of the crisis plan the phone shows."""
+    shown = request.GET.get("shown", "") if request.htmx else ""
+    return render(request, "dispatch/_unit_panel.html", _unit_context(request, shown=shown))
 
 
 def _on_my_unit(request, act: Callable[[Unit], object], *, done: str) -> HttpResponse:

@@ -95,6 +95,22 @@ def _reason_field(**kwargs):
     return serializers.CharField(max_length=REASON_MAX, **kwargs)
 
 
+def _plan_answer_field(help_text):
+    return serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text=help_text
+    )
+
+
+PLAN_REVIEWED_HELP = _(
+    "Whether the safety plan was reviewed with the client: required when the follow-up "
+    "asks (`plan_asked`), refused when it does not."
+)
+PLAN_CHANGED_HELP = _(
+    "Whether the safety plan changed: required when it was reviewed; it cannot have "
+    "changed when it was not."
+)
+
+
 def _note_field(max_length=2000, **kwargs):
     return serializers.CharField(
         max_length=max_length, required=False, allow_blank=True, default="", **kwargs
@@ -131,6 +147,23 @@ class FollowUpSerializer(ModelSerializer):
     reason = serializers.CharField(read_only=True, help_text=_("Why this follow-up exists."))
     cancel_reason = serializers.CharField(read_only=True, help_text=_("Blank unless cancelled."))
     done_within_window = serializers.BooleanField(read_only=True)
+    plan_asked = serializers.BooleanField(
+        read_only=True,
+        help_text=_(
+            "Whether completing it asks `plan_reviewed` and `plan_changed`: a Safety "
+            "Planning call, or a client with a safety plan."
+        ),
+    )
+    plan_reviewed = serializers.BooleanField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("Whether the safety plan was reviewed with the client; null when not asked."),
+    )
+    plan_changed = serializers.BooleanField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("Whether the safety plan changed; null when not asked or not reviewed."),
+    )
 
     class Meta:
         model = FollowUp
@@ -155,6 +188,9 @@ class FollowUpSerializer(ModelSerializer):
             "completed_by",
             "completed_contact",
             "done_within_window",
+            "plan_asked",
+            "plan_reviewed",
+            "plan_changed",
             "cancel_reason",
             "created_at",
             "created_by",
@@ -367,6 +403,8 @@ class AttemptInputSerializer(serializers.Serializer):
         default=None,
         help_text=_("The contact recorded for it, on the follow-up's case."),
     )
+    plan_reviewed = _plan_answer_field(PLAN_REVIEWED_HELP)
+    plan_changed = _plan_answer_field(PLAN_CHANGED_HELP)
 
 
 class CompleteInputSerializer(serializers.Serializer):
@@ -385,6 +423,8 @@ class CompleteInputSerializer(serializers.Serializer):
         default=None,
         help_text=_("When it was done; by default the contact's time, else now."),
     )
+    plan_reviewed = _plan_answer_field(PLAN_REVIEWED_HELP)
+    plan_changed = _plan_answer_field(PLAN_CHANGED_HELP)
 
 
 class MoveInputSerializer(serializers.Serializer):

@@ -145,8 +145,10 @@ class FollowUpViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return FollowUp.objects.none()
-        return FollowUp.objects.visible_to(self.request.user).select_related(
-            "case__client", "assigned_to", "enrolment__version__protocol", "step"
+        return (
+            FollowUp.objects.visible_to(self.request.user)
+            .select_related("case__client", "assigned_to", "enrolment__version__protocol", "step")
+            .with_plan_review()
         )
 
     def get_serializer_class(self):
@@ -223,6 +225,8 @@ class FollowUpViewSet(
 
     @extend_schema(
         summary="Log an attempt (`reached` completes the follow-up)",
+        description="A reached attempt on a follow-up that asks about the safety plan "
+        "(`plan_asked`) gives `plan_reviewed` and `plan_changed`, as completing it does.",
         request=AttemptInputSerializer,
         responses={201: FollowUpDetailSerializer},
     )
@@ -242,7 +246,8 @@ class FollowUpViewSet(
         summary="Mark a follow-up done",
         description="Optionally by the contact that completed it (a contact on the same "
         "case). A missed follow-up can still be done late; it then does not count as done "
-        "within its window.",
+        "within its window. One that asks about the safety plan (`plan_asked`) needs "
+        "`plan_reviewed`, and `plan_changed` when the plan was reviewed.",
         request=CompleteInputSerializer,
         responses=FollowUpDetailSerializer,
     )

@@ -55,6 +55,11 @@ NOTE_NEEDED = gettext_noop(
     "Write a short note for this call: how the client is, the risk now, the safety plan "
     "and what happens next."
 )
+# The case timeline's entry for a completion (stored in English, read in each reader's).
+DONE = gettext_noop("Follow-up done: %(title)s")
+DONE_PLAN_CHANGED = gettext_noop("Follow-up done: %(title)s · safety plan reviewed, changed")
+DONE_PLAN_UNCHANGED = gettext_noop("Follow-up done: %(title)s · safety plan reviewed, not changed")
+DONE_PLAN_NOT_REVIEWED = gettext_noop("Follow-up done: %(title)s · safety plan not reviewed")
 
 
 def _already(fu: FollowUp) -> FollowUpClosed:
@@ -207,6 +212,54 @@ def _require_note(fu: FollowUp, note: str, *, field: str = "note") -> None:
         raise FollowUpInvalid(_(NOTE_NEEDED), field=field)
 
 
+def check_plan_answers(
+    *, asked: bool, reviewed: bool | None, changed: bool | None
+) -> tuple[bool | None, bool | None]:
+    """The safety plan answers to keep on a completed follow-up, or FollowUpInvalid
+    naming the answer at fault. One that asks (`asked`: models.plan_review_asked) needs
+    whether the plan was reviewed with the client and, when it was, whether it changed;
+    a plan not reviewed cannot have changed (`changed` is kept as given, None or False).
+    One that does not ask keeps None and refuses answers given to it: a question nobody
+    was shown is not answered by mistake. A form calls this before saving what would
+    complete the follow-up (casework.forms.ContactForm)."""
+    if not asked:
+        if reviewed is not None or changed is not None:
+            raise FollowUpInvalid(
+                _("This follow-up does not ask about a safety plan: leave those answers out."),
+                field="plan_reviewed" if reviewed is not None else "plan_changed",
+            )
+        return None, None
+    if reviewed is None:
+        raise FollowUpInvalid(
+            _("Say whether the safety plan was reviewed with the client."), field="plan_reviewed"
+        )
+    if reviewed and changed is None:
+        raise FollowUpInvalid(_("Say whether the safety plan changed."), field="plan_changed")
+    if not reviewed and changed:
+        raise FollowUpInvalid(
+            _("A safety plan that was not reviewed cannot have changed: answer No."),
+            field="plan_changed",
+        )
+    return reviewed, changed
+
+
+def _plan_answers(
+    fu: FollowUp, reviewed: bool | None, changed: bool | None
+) -> tuple[bool | None, bool | None]:
+    """check_plan_answers for `fu`, asking the database whether it asks."""
+    asked = FollowUp.objects.asking_plan_review().filter(pk=fu.pk).exists()
+    return check_plan_answers(asked=asked, reviewed=reviewed, changed=changed)
+
+
+def _done_message(reviewed: bool | None, changed: bool | None) -> str:
+    """The timeline's entry for a completion, with the safety plan answers when asked."""
+    if reviewed is None:
+        return DONE
+    if not reviewed:
+        return DONE_PLAN_NOT_REVIEWED
+    return DONE_PLAN_CHANGED if changed else DONE_PLAN_UNCHANGED
+
+
 def _earliest_work(fu: FollowUp) -> datetime.datetime:
     """Work on a follow-up cannot predate its cause: the anchor of its protocol, or the
     day it was added by hand."""
@@ -253,6 +306,22 @@ def _ended_by_declining(fu: FollowUp) -> Enrolment | None:
     return None
 
 
+def _done_time(
+    fu: FollowUp, contact: Contact | None, at: object, *, now: datetime.datetime
+) -> datetime.datetime:
+    """When a follow-up was done: `at`, else the contact's time, else `now`. Refused in
+    the future (past a few minutes of clock skew) and before the reason for it."""
+    if at is not None and not _is_time(at):
+        raise FollowUpInvalid(_("Give the date and time it was done."), field="at")
+    done_at = at or (contact.received_at if contact else now)
+    field = "at" if at is not None or contact is None else "contact"
+    if done_at > now + datetime.timedelta(minutes=5):
+        raise FollowUpInvalid(_("It cannot be done in the future."), field=field)
+    if done_at < _earliest_work(fu):
+        raise FollowUpInvalid(_("That is before the reason for this follow-up."), field=field)
+    return done_at
+
+
 @transaction.atomic
 def complete_followup(
     *,
@@ -261,13 +330,20 @@ def complete_followup(
     contact: Contact | None = None,
     at: datetime.datetime | None = None,
     note: str = "",
+    plan_reviewed: bool | None = None,
+    plan_changed: bool | None = None,
     request: HttpRequest | None = None,
 ) -> FollowUp:
     """Mark a follow-up done, by `contact` when a contact completed it (done at the
     contact's time). A missed one can still be completed late: it then does not count as
     done within its window. Completing it again by the same contact changes nothing.
     Without a contact, a follow-up that needs a note (models.NOTE_REQUIRED: high risk,
-    the Safety Planning calls) needs `note`. Its unread notices are resolved."""
+    the Safety Planning calls) needs `note`. Its unread notices are resolved.
+
+    A follow-up that asks about the safety plan (models.plan_review_asked) needs
+    `plan_reviewed`, and `plan_changed` when the plan was reviewed; one that does not
+    ask refuses them (see _plan_answers). They are kept on the row, in the audit row and
+    in the timeline's entry."""
     fu = _lock(followup)
     require_worker(actor, fu.case)
     if fu.status in (Status.COMPLETED, Status.CANCELLED):
@@ -278,15 +354,9 @@ def complete_followup(
     note = clean_reason(note, field="note", required=False)
     if contact is None:
         _require_note(fu, note)
-    if at is not None and not _is_time(at):
-        raise FollowUpInvalid(_("Give the date and time it was done."), field="at")
+    plan_reviewed, plan_changed = _plan_answers(fu, plan_reviewed, plan_changed)
     now = timezone.now()
-    done_at = at or (contact.received_at if contact else now)
-    field = "at" if at is not None or contact is None else "contact"
-    if done_at > now + datetime.timedelta(minutes=5):
-        raise FollowUpInvalid(_("It cannot be done in the future."), field=field)
-    if done_at < _earliest_work(fu):
-        raise FollowUpInvalid(_("That is before the reason for this follow-up."), field=field)
+    done_at = _done_time(fu, contact, at, now=now)
     _close(
         fu,
         to_status=Status.COMPLETED,
@@ -296,14 +366,21 @@ def complete_followup(
         completed_at=done_at,
         completed_by=actor,
         completed_contact=contact,
+        plan_reviewed=plan_reviewed,
+        plan_changed=plan_changed,
+    )
+    answers = (
+        {"plan_reviewed": plan_reviewed, "plan_changed": plan_changed}
+        if plan_reviewed is not None
+        else {}
     )
     events.on_timeline(
         case_id=fu.case_id,
         actor=actor,
         text=stored_text(
-            gettext_noop("Follow-up done: %(title)s"), title=events.followup_title(fu)
+            _done_message(plan_reviewed, plan_changed), title=events.followup_title(fu)
         ),
-        detail={"followup_id": fu.pk, "contact_id": contact.pk if contact else None},
+        detail={"followup_id": fu.pk, "contact_id": contact.pk if contact else None, **answers},
     )
     audit(
         request=request,
@@ -315,9 +392,32 @@ def complete_followup(
             "status": "completed",
             "completed_at": done_at.isoformat(),
             "contact_id": contact.pk if contact else None,
+            **answers,
         },
     )
     return fu
+
+
+def _check_reached(
+    fu: FollowUp,
+    outcome: str,
+    note: str,
+    contact: Contact | None,
+    reviewed: bool | None,
+    changed: bool | None,
+) -> None:
+    """What completing it by a reached attempt needs, checked before the attempt is
+    logged: the note (unless a contact records it) and the safety plan answers, which
+    another outcome does not take."""
+    if outcome == AttemptOutcome.REACHED:
+        if contact is None:
+            _require_note(fu, note)
+        _plan_answers(fu, reviewed, changed)
+    elif reviewed is not None or changed is not None:
+        raise FollowUpInvalid(
+            _("The safety plan questions are answered when the client is reached."),
+            field="plan_reviewed" if reviewed is not None else "plan_changed",
+        )
 
 
 @transaction.atomic
@@ -331,13 +431,16 @@ def log_attempt(
     at: datetime.datetime | None = None,
     contact: Contact | None = None,
     submission_id: uuid.UUID | None = None,
+    plan_reviewed: bool | None = None,
+    plan_changed: bool | None = None,
     request: HttpRequest | None = None,
 ) -> Attempt:
     """Log one try (on an open or missed follow-up). Reached completes the follow-up
     (with the note: one that needs a note, models.NOTE_REQUIRED, is refused without one
-    unless a contact records it); declined on a protocol that runs until the client is
-    engaged in care ends that protocol (the client declines further calls). Returns the
-    attempt.
+    unless a contact records it; with the safety plan answers, as complete_followup asks
+    them, which only a reached attempt gives); declined on a protocol that runs until
+    the client is engaged in care ends that protocol (the client declines further
+    calls). Returns the attempt.
 
     With a `submission_id` (the form's one-time id), a repeated call returns the attempt
     the first one logged and changes nothing: the follow-up's row lock orders the two."""
@@ -358,8 +461,7 @@ def log_attempt(
     now = timezone.now()
     at = _attempt_time(fu, at, now=now)
     note = (note or "").replace("\x00", "")[:2000]
-    if outcome == AttemptOutcome.REACHED and contact is None:
-        _require_note(fu, note)
+    _check_reached(fu, outcome, note, contact, plan_reviewed, plan_changed)
     attempt = Attempt.objects.create(
         followup=fu,
         at=at,
@@ -394,6 +496,8 @@ def log_attempt(
             at=at,
             # The attempt keeps the whole note; the completion, its start.
             note=" ".join(note.split())[:REASON_MAX],
+            plan_reviewed=plan_reviewed,
+            plan_changed=plan_changed,
             request=request,
         )
     elif outcome == AttemptOutcome.DECLINED and (enrolment := _ended_by_declining(fu)):
@@ -416,6 +520,7 @@ def _reopen(
     fu.status = to_status
     fu.status_changed_at = now
     fu.completed_at = fu.completed_by = fu.completed_contact = None
+    fu.plan_reviewed = fu.plan_changed = None
     if fu.status in OPEN_STATUSES:
         fu.next_check_at = now if fu.status_at(now) != fu.status else fu.next_boundary(now)
     else:

@@ -1,9 +1,10 @@
 """Query parameters and answers of the metrics API.
 
-The answers are the dataclasses of metrics/compliance.py, metrics/hedis.py and
-metrics/programme.py (their module docstrings define every number); the serializers
-here read their attributes and document them. Every number comes with the ids behind it,
-for the drill-down.
+The answers are the dataclasses of metrics/compliance.py, metrics/hedis.py,
+metrics/programme.py and metrics/plans.py (their module docstrings define every number);
+the serializers here read their attributes and document them. Every number comes with
+the ids behind it, for the drill-down; the plans' measures, counts only, name their
+cases a page at a time (/api/v1/metrics/plans/<key>/, PlanCaseRowSerializer).
 """
 
 from django.utils.text import format_lazy
@@ -26,6 +27,7 @@ from metrics.scope import (
     scope_teams,
     scope_workers,
 )
+from plans.models import CrisisPlanStatus
 
 
 def _ids(help_text=""):
@@ -387,3 +389,132 @@ class ResponseMeasuresSerializer(serializers.Serializer):
     )
     heat = HeatRowSerializer(many=True, help_text=_("Monday to Sunday, each with 24 hours"))
     heat_max = serializers.IntegerField(help_text=_("The busiest cell's count"))
+
+
+# --- The plans' measures (metrics/plans.py) ----------------------------------------------
+
+
+class PlanWindowSerializer(serializers.Serializer):
+    hours = serializers.IntegerField()
+    made = serializers.IntegerField(
+        help_text=_(
+            "A version of the client's safety plan saved from the screen to this many hours "
+            "after it, or during the screening contact"
+        )
+    )
+    pending = serializers.IntegerField(help_text=_("No plan yet, and the window still open"))
+    missed = serializers.IntegerField(help_text=_("No plan, and the window closed"))
+    rate = serializers.FloatField(allow_null=True, help_text=_("made / (made + missed)"))
+
+
+class ScreenFiguresSerializer(serializers.Serializer):
+    screens = serializers.IntegerField(
+        help_text=_("Each client's first high-risk C-SSRS screen of the period")
+    )
+    within_24h = PlanWindowSerializer()
+    within_72h = PlanWindowSerializer()
+
+
+class ReviewFiguresSerializer(serializers.Serializer):
+    asked = serializers.IntegerField(
+        help_text=_(
+            "Completed follow-ups due in the period that recorded whether the plan was gone over"
+        )
+    )
+    reviewed = serializers.IntegerField(help_text=_("Of those, the plan gone over"))
+    not_reviewed = serializers.IntegerField(help_text=_("Of those, the plan not gone over"))
+    changed = serializers.IntegerField(help_text=_("Of those, the plan changed on the call"))
+    share = serializers.FloatField(allow_null=True, help_text=_("reviewed / asked"))
+    unanswered = serializers.IntegerField(
+        help_text=_("Completed Safety Planning calls with no answer recorded (not part of `asked`)")
+    )
+
+
+class MeansFiguresSerializer(serializers.Serializer):
+    plans = serializers.IntegerField(
+        help_text=_("Current safety plans of clients with an open case, counted now")
+    )
+    plans_with_steps = serializers.IntegerField()
+    plans_unconfirmed = serializers.IntegerField(
+        help_text=_("Plans with a lethal-means step not yet confirmed")
+    )
+    steps = serializers.IntegerField(help_text=_("Lethal-means steps agreed"))
+    confirmed = serializers.IntegerField(help_text=_("Steps confirmed done"))
+    share = serializers.FloatField(allow_null=True, help_text=_("confirmed / steps"))
+
+
+class CrisisFiguresSerializer(serializers.Serializer):
+    approved = serializers.IntegerField(help_text=_("Approved crisis response plans, counted now"))
+    current = serializers.IntegerField(help_text=_("Review date still ahead"))
+    overdue = serializers.IntegerField(help_text=_("Review date passed"))
+    share = serializers.FloatField(allow_null=True, help_text=_("current / approved"))
+    awaiting_approval = serializers.IntegerField(help_text=_("Versions sent for approval"))
+
+
+class PlanMeasuresSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    now = UTCDateTimeField(help_text=_("The instant pending, current and overdue refer to"))
+    screens = ScreenFiguresSerializer(help_text=_("A safety plan after a high-risk screen"))
+    reviews = ReviewFiguresSerializer(help_text=_("The safety plan gone over on follow-up calls"))
+    means = MeansFiguresSerializer(help_text=_("Lethal-means steps of the current safety plans"))
+    crisis = CrisisFiguresSerializer(help_text=_("Crisis response plans and their reviews"))
+
+
+class PlanClientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+
+
+class PlanWorkerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class PlanScreenRowSerializer(serializers.Serializer):
+    contact_id = serializers.IntegerField()
+    screened_at = UTCDateTimeField()
+    plan_saved_at = UTCDateTimeField(
+        allow_null=True, help_text=_("The first version saved at or after the screen")
+    )
+    contact_plan_saved_at = UTCDateTimeField(
+        allow_null=True, help_text=_("When a version was saved during the screening contact")
+    )
+
+
+class PlanFollowUpRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    due_at = UTCDateTimeField()
+    completed_at = UTCDateTimeField(allow_null=True)
+    plan_reviewed = serializers.BooleanField(allow_null=True)
+    plan_changed = serializers.BooleanField(allow_null=True)
+
+
+class PlanMeansRowSerializer(serializers.Serializer):
+    plan_saved_at = UTCDateTimeField(help_text=_("When the current version was saved"))
+    steps = serializers.IntegerField()
+    steps_confirmed = serializers.IntegerField()
+
+
+class PlanCrisisRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=CrisisPlanStatus.choices)
+    submitted_at = UTCDateTimeField(allow_null=True)
+    approved_at = UTCDateTimeField(allow_null=True)
+    review_due_at = UTCDateTimeField(allow_null=True)
+
+
+class PlanCaseRowSerializer(serializers.Serializer):
+    """One case behind a figure of the plans' measures; the object of its `kind` is set,
+    the others are null."""
+
+    kind = serializers.ChoiceField(choices=["screen", "followup", "case", "crisis"])
+    case_id = serializers.IntegerField()
+    team_id = serializers.IntegerField(allow_null=True)
+    client = PlanClientSerializer()
+    worker = PlanWorkerSerializer(allow_null=True, help_text=_("The case's assigned worker"))
+    screen = PlanScreenRowSerializer(allow_null=True)
+    followup = PlanFollowUpRowSerializer(allow_null=True)
+    safety_plan = PlanMeansRowSerializer(allow_null=True)
+    crisis_plan = PlanCrisisRowSerializer(allow_null=True)

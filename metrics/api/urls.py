@@ -10,4 +10,6 @@ urlpatterns = [
     path("no-contact/", views.NoContactView.as_view(), name="api-metrics-no-contact"),
     path("programme/", views.ProgrammeView.as_view(), name="api-metrics-programme"),
     path("trend/", views.TrendView.as_view(), name="api-metrics-trend"),
+    path("plans/", views.PlanMeasuresView.as_view(), name="api-metrics-plans"),
+    path("plans/<slug:key>/", views.PlanCasesView.as_view(), name="api-metrics-plan-cases"),
 ]

@@ -1,8 +1,10 @@
 """The supervisor's numbers over the API: thin views over the query functions of
-metrics/compliance.py, metrics/hedis.py and metrics/programme.py, which the compliance
-page uses too (so the page and the API always agree); and the response measures of
-metrics/response.py (/api/v1/dispatch/measures/, wired in casebook/api_urls.py), which the
-response page uses, for supervisors, agency admins and dispatchers.
+metrics/compliance.py, metrics/hedis.py, metrics/programme.py and metrics/plans.py,
+which the compliance page uses too (so the page and the API always agree); and the
+response measures of metrics/response.py (/api/v1/dispatch/measures/, wired in
+casebook/api_urls.py), which the response page uses, for supervisors, agency admins and
+dispatchers. The plans' measures are counts (/api/v1/metrics/plans/); the cases behind
+each are listed a page at a time (/api/v1/metrics/plans/<key>/).
 
 Supervisors see the teams they supervise, agency admins their whole agency; everyone
 else is refused (403, audited). A `team` or `worker` outside what the user may see is a
@@ -15,8 +17,10 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
@@ -24,7 +28,7 @@ from rest_framework.views import APIView
 from accounts.models import zone_of
 from audit.models import Action
 from audit.services import record as audit
-from cases.models import Client
+from cases.models import Case, Client
 from core.api_schema import ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA, AutoSchema
 from metrics.api.serializers import (
     ComplianceReportSerializer,
@@ -32,6 +36,8 @@ from metrics.api.serializers import (
     HedisRatesSerializer,
     NoContactRowSerializer,
     PeriodQuerySerializer,
+    PlanCaseRowSerializer,
+    PlanMeasuresSerializer,
     ProgrammeFiguresSerializer,
     ResponseMeasuresSerializer,
     ResponseQuerySerializer,
@@ -42,6 +48,8 @@ from metrics.api.serializers import (
 from metrics.attention import drop_off, no_contact_workers
 from metrics.compliance import compliance
 from metrics.hedis import hedis_rates
+from metrics.plans import KEYS as PLAN_KEYS
+from metrics.plans import plan_measures, plan_rows
 from metrics.programme import DIVERSION_DEFINITION, programme_figures, weekly_trend
 from metrics.response import agency_targets, require_response_access, response_measures
 from metrics.scope import MetricsScope, audit_refused, require_metrics_access, resolve_scope
@@ -115,6 +123,12 @@ class MetricsView(APIView):
     def audited(self, request, scope, data, extra=None, **detail):
         """`data` as the answer, with the audit row naming the filters (`extra`: the
         query's other values) and `detail`."""
+        self.audit(request, scope, extra, **detail)
+        return Response(data)
+
+    def audit(self, request, scope, extra=None, **detail):
+        """The answer's audit row: the filters (`extra`: the query's other values) and
+        `detail`."""
         filters = {**scope.audit_detail(), "today": scope.today.isoformat(), **(extra or {})}
         audit(
             request=request,
@@ -122,7 +136,6 @@ class MetricsView(APIView):
             object_type=f"metrics_{self.metric}",
             detail={"filters": filters, **detail},
         )
-        return Response(data)
 
 
 @extend_schema(tags=["metrics"])
@@ -280,6 +293,116 @@ class TrendView(MetricsView):
         weeks = weekly_trend(**scope.filters(), weeks=query["weeks"], today=scope.today)
         data = TrendWeekSerializer(weeks, many=True).data
         return self.audited(request, scope, data, extra=query)
+
+
+@extend_schema(tags=["metrics"])
+class PlanMeasuresView(MetricsView):
+    metric = "plans"
+
+    @extend_schema(
+        summary="The safety and crisis plans' measures",
+        description="Four measures, each defined in metrics/plans.py. (1) A safety plan "
+        "after a high-risk screen: of each client's first high-risk C-SSRS screen of the "
+        "period, those followed by a version of their safety plan saved within 24 and "
+        "within 72 hours (or during the screening contact); a plan saved before the screen "
+        "does not count; a screen whose window is still open and has no plan yet is "
+        "pending, not missed. (2) The safety plan gone over on follow-up calls: of the "
+        "completed follow-ups due in the period that recorded the answer, how many went "
+        "over the plan and how many changed it; completed Safety Planning calls with no "
+        "answer are counted apart. (3) Lethal-means steps in the current safety plans of "
+        "clients with an open case, and how many are confirmed done (counted now). (4) "
+        "Approved crisis response plans with their review current or overdue, and versions "
+        "awaiting approval (counted now). Counts only: `/api/v1/metrics/plans/<key>/` "
+        "lists the cases behind each.",
+        parameters=[PeriodQuerySerializer],
+        responses=PlanMeasuresSerializer,
+    )
+    def get(self, request):
+        scope, _rest = self.scope(request)
+        measures = plan_measures(**scope.filters(), **scope.period())
+        return self.audited(request, scope, PlanMeasuresSerializer(measures).data)
+
+
+def _plan_row(kind: str, item) -> dict:
+    """The answer's row for one row of metrics.plans.plan_rows(): its case, client and
+    worker, and the object of its `kind`."""
+    case = item if kind == "case" else item.case
+    worker = case.assigned_worker
+    row: dict[str, Any] = {
+        "kind": kind,
+        "case_id": case.pk,
+        "team_id": case.team_id,
+        "client": {"id": case.client_id, "display_name": case.client.display_name},
+        "worker": {"id": worker.pk, "name": str(worker)} if worker else None,
+        "screen": None,
+        "followup": None,
+        "safety_plan": None,
+        "crisis_plan": None,
+    }
+    if kind == "screen":
+        row["screen"] = {
+            "contact_id": item.pk,
+            "screened_at": item.received_at,
+            "plan_saved_at": item.plan_at,
+            "contact_plan_saved_at": item.contact_plan_at,
+        }
+    elif kind == "followup":
+        row["followup"] = {
+            name: getattr(item, name)
+            for name in ("id", "due_at", "completed_at", "plan_reviewed", "plan_changed")
+        }
+    elif kind == "case":
+        row["safety_plan"] = {
+            "plan_saved_at": item.plan_at,
+            "steps": item.steps,
+            "steps_confirmed": item.confirmed,
+        }
+    else:
+        row["crisis_plan"] = {
+            name: getattr(item, name)
+            for name in ("id", "number", "status", "submitted_at", "approved_at", "review_due_at")
+        }
+    return row
+
+
+@extend_schema(tags=["metrics"])
+class PlanCasesView(MetricsView, GenericAPIView):
+    """The cases behind one figure of PlanMeasuresView, a page at a time."""
+
+    metric = "plan_cases"
+    # For the schema only: the rows are metrics.plans.plan_rows(), of the key's kind.
+    queryset = Case.objects.none()
+
+    @extend_schema(
+        summary="The cases behind a figure of the plans' measures",
+        description="`key` names the figure: `screens` (the first high-risk screens), "
+        "`24h-made`, `24h-pending`, `24h-missed`, `72h-made`, `72h-pending`, `72h-missed`; "
+        "`reviews-asked`, `reviews-reviewed`, `reviews-not-reviewed`, `reviews-changed`, "
+        "`reviews-unanswered`; `means-plans`, `means-steps`, `means-unconfirmed`; "
+        "`crisis-approved`, `crisis-current`, `crisis-overdue`, `crisis-awaiting`. Each "
+        "row names its case, client and worker, with the dates of its kind.",
+        parameters=[
+            PeriodQuerySerializer,
+            OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(PLAN_KEYS)),
+        ],
+        responses=PlanCaseRowSerializer(many=True),
+    )
+    def get(self, request, key):
+        scope, _rest = self.scope(request)
+        found = plan_rows(key, **scope.filters(), **scope.period())
+        if found is None:
+            raise NotFound(_("No such figure."))
+        kind, rows = found
+        page = self.paginate_queryset(rows) or []
+        items = [_plan_row(kind, item) for item in page]
+        self.audit(
+            request,
+            scope,
+            key=key,
+            case_ids=[item["case_id"] for item in items],
+            client_ids=sorted({item["client"]["id"] for item in items}),
+        )
+        return self.get_paginated_response(PlanCaseRowSerializer(items, many=True).data)
 
 
 RESPONSE_REFUSAL = gettext_lazy(

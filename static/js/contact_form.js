@@ -168,16 +168,11 @@
   };
   const parts = () => form.querySelectorAll("details[data-folded]");
   parts().forEach(summarise);
-  form.addEventListener("input", (event) => {
+  // Typing fires input, a tick or a choice change; "Now" sends an input event of its own.
+  ["input", "change"].forEach((type) => form.addEventListener(type, (event) => {
     const part = event.target.closest("details[data-folded]");
     if (part) summarise(part);
-  });
-  form.addEventListener("change", (event) => {
-    const part = event.target.closest("details[data-folded]");
-    if (part) summarise(part);
-  });
-  // "Now" and a chosen client set values without the user typing.
-  form.addEventListener("click", () => setTimeout(() => parts().forEach(summarise)));
+  }));
 
   form.addEventListener("invalid", (event) => {
     const part = event.target.closest("details:not([open])");

@@ -79,3 +79,33 @@ class TestAdminChangesAreAudited:
         )
         assert row.actor == dana
         assert "Role" in row.detail["admin"]
+
+
+class TestAgencyAdminSetsTheirAgencysPlanSettings:
+    def test_they_see_only_their_agency(self, dana_admin, agency_a, agency_b):
+        response = dana_admin.get("/admin/accounts/agency/")
+        assert [a.pk for a in response.context["cl"].queryset] == [agency_a.pk]
+        assert dana_admin.get(f"/admin/accounts/agency/{agency_b.pk}/change/").status_code == 302
+
+    def test_they_change_the_crisis_line_and_review_interval_only(self, dana_admin, agency_a):
+        url = f"/admin/accounts/agency/{agency_a.pk}/change/"
+        form = dana_admin.get(url).context["adminform"].form
+        assert set(form.fields) == {"crisis_line", "crisis_plan_review_days"}
+        response = dana_admin.post(
+            url,
+            {"crisis_line": "541-555-0100", "crisis_plan_review_days": "60", "name": "Renamed"},
+        )
+        assert response.status_code == 302
+        agency_a.refresh_from_db()
+        assert (agency_a.crisis_line, agency_a.crisis_plan_review_days) == ("541-555-0100", 60)
+        assert agency_a.name != "Renamed"
+
+    def test_an_interval_out_of_range_is_refused(self, dana_admin, agency_a):
+        url = f"/admin/accounts/agency/{agency_a.pk}/change/"
+        response = dana_admin.post(url, {"crisis_line": "", "crisis_plan_review_days": "1"})
+        assert response.status_code == 200
+        assert "crisis_plan_review_days" in response.context["adminform"].form.errors
+
+    def test_they_cannot_add_or_delete_agencies(self, dana_admin, agency_a):
+        assert dana_admin.get("/admin/accounts/agency/add/").status_code == 403
+        assert dana_admin.get(f"/admin/accounts/agency/{agency_a.pk}/delete/").status_code == 403

@@ -136,6 +136,9 @@ def test_a_high_risk_call_asks_for_its_note_and_a_one_tap_outcome_can_be_undone(
     expect(note).to_be_visible()
     assert not Attempt.objects.filter(followup=call).exists()
     note.fill("Safe tonight; safety plan reviewed, sister has the medications.")
+    # The Safety Planning call asks about the plan too (Yes/No buttons on the card).
+    card.locator(f"label[for=plan_reviewed-yes-{call.pk}]").click()
+    card.locator(f"label[for=plan_changed-no-{call.pk}]").click()
     card.get_by_role("button", name="Save: reached").click()
 
     expect(card.locator(".undo-offer")).to_contain_text("Logged: reached")
@@ -145,6 +148,8 @@ def test_a_high_risk_call_asks_for_its_note_and_a_one_tap_outcome_can_be_undone(
     fits_the_screen(page)
     page.screenshot(path=ARTIFACTS / "today-reached-note-phone.png", full_page=True)
     assert Attempt.objects.get(followup=call).note.startswith("Safe tonight")
+    call.refresh_from_db()
+    assert (call.plan_reviewed, call.plan_changed) == (True, False)
 
     # A one-tap outcome, taken back.
     other = page.locator(f"#fu-{check.pk}")

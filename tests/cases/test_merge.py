@@ -15,16 +15,18 @@ from core.exceptions import NotPermitted
 from dispatch.models import TeamRequest
 from followups.models import HospitalVisit, VisitReason
 from notifications.models import Channel, Kind, Notification
+from plans.models import CrisisPlan, SafetyPlan
 from referrals.models import Consent, Disclosure, Referral
 from tests.attachments.factories import attach
 from tests.cases.factories import ClientFactory
 from tests.conftest import new_client
 from tests.dispatch.factories import TeamRequestFactory
+from tests.plans.factories import make_approved_crisis_plan, make_safety_plan
 from tests.referrals.factories import DisclosureFactory
 
 
 @pytest.fixture
-def pair(alice, bob, record_contact_for):
+def pair(alice, bob, sam, record_contact_for):
     """The same person entered twice: Marcus Bell (alice's case, still open) and
     "Marcus Bel" (bob's case, closed), each with their own history."""
     survivor = record_contact_for(
@@ -40,6 +42,8 @@ def pair(alice, bob, record_contact_for):
         ),
     )
     duplicate = contact.client
+    make_safety_plan(bob, contact.case)
+    make_approved_crisis_plan(bob, sam, contact.case)
     services.close_case(actor=bob, case=contact.case, reason="stabilised")
     ClientIdentifier.objects.create(
         agency=duplicate.agency, client=duplicate, kind="hmis", value="HM-77"
@@ -93,6 +97,8 @@ class TestMergeClients:
             "notifications.notification",
             "dispatch.teamrequest",
             "attachments.attachment",
+            "plans.safetyplan",
+            "plans.crisisplan",
             "cases.client",
         } == names
 
@@ -102,16 +108,30 @@ class TestMergeClients:
             name = relation.field.name
             left = relation.related_model._base_manager.filter(**{name: duplicate})
             assert not left.exists(), relation.related_model
-        assert Case.objects.filter(client=survivor).count() == 2
-        assert Contact.objects.filter(client=survivor).count() == 2
-        assert Referral.objects.filter(client=survivor).count() == 1
-        assert Consent.objects.filter(client=survivor).count() == 1
-        assert Disclosure.objects.filter(client=survivor).count() == 1
-        assert HospitalVisit.objects.filter(client=survivor).count() == 1
-        assert Notification.objects.filter(client=survivor).count() == 1
-        assert TeamRequest.objects.filter(client=survivor).count() == 1
-        assert Attachment.objects.filter(client=survivor).count() == 1
+        models = [Case, Contact, Referral, Consent, Disclosure, HospitalVisit, Notification]
+        models += [TeamRequest, Attachment, SafetyPlan, CrisisPlan]
+        assert {m.__name__: m.objects.filter(client=survivor).count() for m in models} == {
+            "Case": 2,
+            "Contact": 2,
+            **{m.__name__: 1 for m in models[2:]},
+        }
         assert list(survivor.identifiers.values_list("value", flat=True)) == ["HM-77"]
+
+    def test_a_survivors_own_plans_stay_and_the_duplicates_are_kept_on_it(
+        self, dana, alice, sam, pair
+    ):
+        survivor, duplicate = pair
+        mine = make_safety_plan(alice, survivor.cases.get()).plan
+        ours = make_approved_crisis_plan(alice, sam, survivor.cases.get())
+
+        services.merge_clients(actor=dana, survivor=survivor, duplicate=duplicate)
+
+        assert SafetyPlan.objects.get(client=survivor) == mine
+        assert list(CrisisPlan.objects.filter(client=survivor)) == [ours]
+        assert SafetyPlan.objects.filter(client=duplicate).count() == 1
+        assert CrisisPlan.objects.filter(client=duplicate).count() == 1
+        merged = AuditEvent.objects.filter(action=Action.MERGE).last()
+        assert len(merged.detail["identifiers_kept_on_merged_record"]) == 2
 
     def test_the_duplicate_is_kept_pointing_to_the_survivor(self, dana, pair):
         survivor, duplicate = pair

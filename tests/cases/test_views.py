@@ -251,12 +251,13 @@ class TestCasePage:
         for _ in range(2):
             record_contact_for(alice, client=alice_case.client)
         # +1: the inbox count in the nav; +3: the follow-up sections (follow-ups with
-        # their attempts, enrolments, hospital visits).
-        with django_assert_max_num_queries(21):
+        # their attempts, enrolments, hospital visits); +3: the plans (the safety plan,
+        # its lethal-means steps, the crisis plans).
+        with django_assert_max_num_queries(24):
             assert client.get(case_url("case_detail", alice_case)).status_code == 200
         for _ in range(10):
             record_contact_for(alice, client=alice_case.client, **HIGH_RISK)
-        with django_assert_max_num_queries(21):
+        with django_assert_max_num_queries(24):
             assert client.get(case_url("case_detail", alice_case)).status_code == 200
 
     def test_a_writer_closes_the_case(self, login, bob, alice_case):

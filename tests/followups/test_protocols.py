@@ -56,9 +56,15 @@ def d(month, day, year=2025):
 
 
 def reach(worker, fu):
-    # A Safety Planning call is not done without its note (models.NOTE_REQUIRED).
+    # A Safety Planning call is not done without its note (models.NOTE_REQUIRED) and the
+    # safety plan answers (models.plan_review_asked), which other calls do not take.
+    asked = FollowUp.objects.asking_plan_review().filter(pk=fu.pk).exists()
     return services.log_attempt(
-        actor=worker, followup=fu, outcome=AttemptOutcome.REACHED, note="Reviewed the plan."
+        actor=worker,
+        followup=fu,
+        outcome=AttemptOutcome.REACHED,
+        note="Reviewed the plan.",
+        **({"plan_reviewed": True, "plan_changed": False} if asked else {}),
     )
 
 

@@ -225,7 +225,13 @@ class TestIdempotency:
     def test_the_engine_scheduling_the_next_call_twice_makes_one(self, alice):
         case = make_contact(alice, disposition=Disposition.REFERRED, **HIGH_RISK).case
         weekly = followups_of(case)[1]
-        services.complete_followup(actor=alice, followup=weekly, note="Plan reviewed")
+        services.complete_followup(
+            actor=alice,
+            followup=weekly,
+            note="Plan reviewed",
+            plan_reviewed=True,
+            plan_changed=False,
+        )
 
         services.schedule_next_occurrence(FollowUp.objects.get(pk=weekly.pk))
 
@@ -723,7 +729,9 @@ class TestReachedNeedsANote:
             services.complete_followup(actor=alice, followup=first)
 
         assert error.value.field == "note"
-        services.complete_followup(actor=alice, followup=first, note="Plan reviewed")
+        services.complete_followup(
+            actor=alice, followup=first, note="Plan reviewed", plan_reviewed=False
+        )
         assert FollowUp.objects.get(pk=first.pk).status == Status.COMPLETED
 
     def test_other_outcomes_and_other_calls_need_none(self, alice):
@@ -817,15 +825,27 @@ class TestUndoAttempt:
 
     def test_a_weekly_call_undone_and_reached_again_schedules_the_next_one_once(self, alice):
         weekly = spi_followups(make_case(alice))[1]
+        answers = {"plan_reviewed": True, "plan_changed": False}
         attempt = services.log_attempt(
-            actor=alice, followup=weekly, outcome=AttemptOutcome.REACHED, note="Doing okay"
+            actor=alice,
+            followup=weekly,
+            outcome=AttemptOutcome.REACHED,
+            note="Doing okay",
+            **answers,
         )
+        assert FollowUp.objects.get(pk=weekly.pk).plan_reviewed is True
         assert FollowUp.objects.filter(step=weekly.step).count() == 2
 
         services.undo_attempt(actor=alice, attempt=attempt)
-        assert FollowUp.objects.get(pk=weekly.pk).status == Status.SCHEDULED
+        reopened = FollowUp.objects.get(pk=weekly.pk)
+        assert reopened.status == Status.SCHEDULED
+        assert (reopened.plan_reviewed, reopened.plan_changed) == (None, None)
         services.log_attempt(
-            actor=alice, followup=weekly, outcome=AttemptOutcome.REACHED, note="Doing okay"
+            actor=alice,
+            followup=weekly,
+            outcome=AttemptOutcome.REACHED,
+            note="Doing okay",
+            **answers,
         )
 
         assert FollowUp.objects.filter(step=weekly.step).count() == 2

@@ -26,7 +26,17 @@ from tests.metrics.helpers import LA, client_case, contact, followup, visit
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
-ENDPOINTS = ["compliance", "fum", "fua", "drop-off", "no-contact", "programme", "trend"]
+ENDPOINTS = [
+    "compliance",
+    "fum",
+    "fua",
+    "drop-off",
+    "no-contact",
+    "programme",
+    "trend",
+    "plans",
+    "plans/72h-made",
+]
 
 
 def url(name):
@@ -273,7 +283,9 @@ class TestAnotherAgencyNeverAppears:
                 )
                 due = [fu for fu in mine if fu.due_at.astimezone(LA).date() <= last_day]
                 assert sum(week["due"] for week in body) == len(due)
-            else:
+            elif not name.startswith("plans"):
+                # The plans' figures (tests/metrics/test_plan_measures.py has their
+                # other-agency set): this dataset has no plan, so no id to look at.
                 assert checked, name
             text = json.dumps(body)
             assert theirs["dropping"].client.legal_name not in text

@@ -748,12 +748,13 @@ class TestCasePageSections:
         url = reverse("casework:case_detail", args=[alice_case.pk])
         sent_referral(alice, alice_case)
         # +1: the inbox count in the nav; +3: the follow-up sections (each sent referral
-        # adds a referral check).
-        with django_assert_max_num_queries(21):
+        # adds a referral check); +3: the plans (the safety plan, its lethal-means steps,
+        # the crisis plans).
+        with django_assert_max_num_queries(24):
             assert client.get(url).status_code == 200
         for _ in range(5):
             sent_referral(alice, alice_case)
-        with django_assert_max_num_queries(21):
+        with django_assert_max_num_queries(24):
             assert client.get(url).status_code == 200
         assert Case.objects.get(pk=alice_case.pk).referrals.count() == 6
         assert ReferralEvent.objects.exists()

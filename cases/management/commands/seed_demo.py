@@ -804,6 +804,7 @@ class Command(BaseCommand):
         )
         call_command("seed_demo_referrals", stdout=self.stdout)
         call_command("seed_demo_followups", stdout=self.stdout)
+        call_command("seed_demo_plans", stdout=self.stdout)
         call_command("seed_demo_dispatch", stdout=self.stdout)
 
     def _agency(self, spec):

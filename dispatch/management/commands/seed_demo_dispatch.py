@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Agency, Team, User
+from cases.models import Client
 from dispatch import services
 from dispatch.models import (
     Assignment,
@@ -171,6 +172,9 @@ class Command(BaseCommand):
             callback_number="541-555-0142",
             weapons=None,
             reason_notes="Caller's brother is shouting in the street, not sleeping for days.",
+            # A known client: his crisis response plan (seed_demo_plans) reaches the team
+            # sent to him, once a supervisor has approved it.
+            client=Client.objects.filter(agency=dex.agency, legal_name="Marcus Bell").first(),
         )
         self._request(
             dex,

@@ -233,7 +233,10 @@ class Command(BaseCommand):
                 "cleared_at": at + datetime.timedelta(minutes=20),
             },
         )
-        services.complete_followup(actor=worker, followup=fu, contact=call)
+        # The call's note says so: the safety plan was reviewed and still holds.
+        asked = FollowUp.objects.asking_plan_review().filter(pk=fu.pk).exists()
+        answers = {"plan_reviewed": True, "plan_changed": False} if asked else {}
+        services.complete_followup(actor=worker, followup=fu, contact=call, **answers)
 
     def _due_today(self, worker, story):
         case = Case.objects.filter(
