@@ -34,14 +34,15 @@ def _reason_field(label=None, *, required=True, help_text=""):
 def plan_question(label):
     """A safety plan question (FollowUp.plan_reviewed, plan_changed): Yes, No, or None
     when not answered. The service says which answers a follow-up needs
-    (services.complete_followup)."""
+    (services.complete_followup). Its choices are buttons, one tap each
+    (templates/followups/_form_fields.html)."""
     return forms.TypedChoiceField(
         label=label,
         choices=[("yes", _("Yes")), ("no", _("No"))],
         coerce=lambda value: value == "yes",
         empty_value=None,
         required=False,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "btn-check"}),
     )
 
 

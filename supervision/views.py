@@ -66,7 +66,7 @@ def crisis_plans_to_act_on(user, team_ids: list[int]) -> dict[str, list[CrisisPl
     written on) that wait for them: versions awaiting approval, longest waiting first
     (crisisplan_submitted_idx), and approved plans whose review is overdue or due within
     CRISIS_PLAN_REVIEW_SOON_DAYS of the agency's today, soonest first
-    (crisisplan_review_idx). One query, none without a team."""
+    (crisisplan_review_idx). Two queries, none without a team."""
     if not team_ids:
         return {"awaiting": [], "review": []}
     agency = user.agency
@@ -78,17 +78,11 @@ def crisis_plans_to_act_on(user, team_ids: list[int]) -> dict[str, list[CrisisPl
     ).select_related("client", "author", "case__team")
     awaiting = plans.filter(status=CrisisPlanStatus.SUBMITTED).order_by("submitted_at", "pk")
     review = plans.approved().filter(review_due_at__lt=horizon).order_by("review_due_at", "pk")
-    # One query: each branch searches its own partial index (UNION ALL, not an OR).
-    found = list(awaiting[:CRISIS_PLAN_ROWS].union(review[:CRISIS_PLAN_ROWS], all=True))
+    # Two queries, each searching its own partial index (an OR would use neither; a
+    # UNION of limited branches is refused by SQLite, the embedded default).
     return {
-        "awaiting": sorted(
-            (p for p in found if p.status == CrisisPlanStatus.SUBMITTED),
-            key=lambda p: (p.submitted_at, p.pk),
-        ),
-        "review": sorted(
-            (p for p in found if p.status == CrisisPlanStatus.APPROVED),
-            key=lambda p: (p.review_due_at, p.pk),
-        ),
+        "awaiting": list(awaiting[:CRISIS_PLAN_ROWS]),
+        "review": list(review[:CRISIS_PLAN_ROWS]),
     }
 
 

@@ -110,7 +110,7 @@ class TestCrisisPlansOnTheTeamPage:
             else:
                 review_due(make_approved_crisis_plan(alice, sam, case), timezone.now())
         signed_in = login(sam)
-        with django_assert_max_num_queries(16):
+        with django_assert_max_num_queries(17):
             response = signed_in.get(URL)
         assert len(response.context["crisis_plans"]["awaiting"]) == 3
         assert len(response.context["crisis_plans"]["review"]) == 3

@@ -121,7 +121,7 @@ class TestTeamPage:
                     risk_level=RiskLevel.HIGH,
                     status=CaseStatus.OPEN,
                 )
-        # +1: the inbox count in the nav; +1: the crisis plans waiting for the supervisor.
-        with django_assert_max_num_queries(16):
+        # +1: the inbox count in the nav; +2: the crisis plans waiting for the supervisor.
+        with django_assert_max_num_queries(17):
             response = signed_in.get(URL, {"worker": alice.pk})
         assert len(response.context["rows"][0]["cases"]) == 10
