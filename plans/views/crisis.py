@@ -2,7 +2,7 @@
 workflow's moves (submit, return, approve, review, withdraw)."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -103,8 +103,7 @@ def _form(request: HttpRequest, source: CrisisPlan | None) -> CrisisPlanForm:
 def _save_draft(request: HttpRequest, case: Case, form: CrisisPlanForm) -> int:
     """Save the form's draft: 302 when saved, else the status of the form shown again
     with the service's refusal on it."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required
+    user = cast(User, request.user)  # login_required
     try:
         services.save_crisis_plan(actor=user, case=case, content=form.content(), request=request)
     except NotPermitted as exc:
@@ -224,8 +223,7 @@ def _plan_page(
 ) -> HttpResponse:
     """The client's crisis response plan: the approved version, the one being written or
     waiting for approval, and every earlier version; one audit row names them all."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required
+    user = cast(User, request.user)  # login_required
     versions = list(
         CrisisPlan.objects.filter(client_id=client.pk)
         .select_related("agency", "case", "author", "approved_by", "reviewed_by", "ended_by")
