@@ -33,6 +33,7 @@ class Kind(models.TextChoices):
     PROVIDER_LINK = "provider_link", _("Referral link to a provider")
     DISPATCH_ALERT = "dispatch_alert", _("Dispatch alert: a team's safety or an assignment")
     SAFETY_PLAN_LINK = "safety_plan_link", _("Link to a client's safety plan")
+    CRISIS_PLAN = "crisis_plan", _("Crisis response plan to approve, or returned")
 
 
 class Channel(models.TextChoices):

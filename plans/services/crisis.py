@@ -10,14 +10,17 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import record as audit
 from cases.models import Case, Client
-from core.i18n import stored_text
+from core.i18n import stored_text, user_language
+from notifications import services as notices
+from notifications.models import Channel, Kind, Notification
 from plans import events
 from plans.exceptions import InvalidTransition, NotPermitted, PlanInvalid
 from plans.models import PENDING_STATUSES, CrisisPlan, CrisisPlanStatus
@@ -137,6 +140,37 @@ def _record(
     )
 
 
+def _tell(plan: CrisisPlan, people: list[User], event: str, text: Any) -> None:
+    """Each of `people` in-app, in their own language, once per sending of the version
+    and `event`: `text()` gives the subject in the active language. In-app only: it
+    names the client."""
+    path = reverse("plans:crisis_plan", args=[plan.client_id])
+    sent = f"{plan.submitted_at:%Y%m%d%H%M%S}" if plan.submitted_at else ""
+    for person in people:
+        with translation.override(user_language(person)):
+            subject = str(text())
+        notices.notify(
+            agency_id=plan.agency_id,
+            kind=Kind.CRISIS_PLAN,
+            channel=Channel.IN_APP,
+            dedupe_key=f"crisis_plan:{plan.pk}:{event}:{sent}:{person.pk}",
+            recipient=person,
+            client=plan.client,
+            subject=subject[:200],
+            url=path,
+        )
+
+
+def _answered(plan: CrisisPlan) -> None:
+    """The supervisors' notices that the version waited for them are read: it was
+    approved, returned or withdrawn."""
+    Notification.objects.filter(
+        kind=Kind.CRISIS_PLAN,
+        dedupe_key__startswith=f"crisis_plan:{plan.pk}:submitted:",
+        read_at__isnull=True,
+    ).update(read_at=timezone.now())
+
+
 @transaction.atomic
 def save_crisis_plan(
     *,
@@ -208,6 +242,17 @@ def submit_crisis_plan(
     plan.returned_note = ""
     plan.save(update_fields=["status", "submitted_at", "returned_note"])
     _record(plan, actor, request, events.CRISIS_PLAN_SUBMITTED, Action.UPDATE, number=plan.number)
+    # The team's supervisors who may approve it (not one who wrote in it) are told.
+    approvers = [
+        p for p in notices.supervisors_of(plan.case) if p.is_supervisor and not plan.written_by(p)
+    ]
+    name = plan.client.display_name
+    _tell(
+        plan,
+        approvers,
+        "submitted",
+        lambda: _("Crisis response plan to approve: %(name)s") % {"name": name},
+    )
     return plan
 
 
@@ -234,6 +279,14 @@ def return_crisis_plan(
         Action.UPDATE,
         number=plan.number,
         note=note,
+    )
+    _answered(plan)
+    name = plan.client.display_name
+    _tell(
+        plan,
+        [plan.author],
+        "returned",
+        lambda: _("Crisis response plan returned to you: %(name)s") % {"name": name},
     )
     return plan
 
@@ -264,6 +317,7 @@ def approve_crisis_plan(
     plan.review_due_at = next_review(plan, now)
     plan.save(update_fields=["status", "approved_by", "approved_at", "review_due_at"])
     _record(plan, actor, request, events.CRISIS_PLAN_APPROVED, Action.UPDATE, number=plan.number)
+    _answered(plan)
     return plan
 
 
@@ -301,4 +355,5 @@ def withdraw_crisis_plan(
     plan.ended_by = actor
     plan.save(update_fields=["status", "ended_at", "ended_by"])
     _record(plan, actor, request, events.CRISIS_PLAN_WITHDRAWN, Action.UPDATE, number=plan.number)
+    _answered(plan)
     return plan

@@ -86,3 +86,31 @@ class TestCrisisPlanEditors:
         plan.refresh_from_db()
         assert plan.author == alice
         assert set(plan.editors.all()) == {alice, sam}
+
+
+class TestCrisisPlanNotices:
+    def test_the_teams_supervisors_are_told_a_plan_waits_and_the_author_when_returned(
+        self, alice, sam, alice_case
+    ):
+        from notifications.models import Kind, Notification
+
+        plan = services.save_crisis_plan(actor=alice, case=alice_case, content=crisis_content())
+        services.submit_crisis_plan(actor=alice, plan=plan)
+        waiting = Notification.objects.get(kind=Kind.CRISIS_PLAN)
+        assert (waiting.recipient, waiting.channel) == (sam, "in_app")
+        assert waiting.subject.startswith("Crisis response plan to approve: ")
+        assert waiting.url == f"/plans/clients/{alice_case.client_id}/crisis-plan/"
+
+        services.return_crisis_plan(actor=sam, plan=plan, note="Add who to call at night")
+        waiting.refresh_from_db()
+        assert waiting.read_at is not None  # answered: no longer waiting for sam
+        returned = Notification.objects.filter(kind=Kind.CRISIS_PLAN).latest("pk")
+        assert returned.recipient == alice
+        assert returned.subject.startswith("Crisis response plan returned to you: ")
+
+    def test_a_supervisor_who_wrote_it_is_not_asked_to_approve_it(self, sam, alice_case):
+        from notifications.models import Kind, Notification
+
+        plan = services.save_crisis_plan(actor=sam, case=alice_case, content=crisis_content())
+        services.submit_crisis_plan(actor=sam, plan=plan)
+        assert not Notification.objects.filter(kind=Kind.CRISIS_PLAN).exists()
