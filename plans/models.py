@@ -16,8 +16,6 @@ still holds at the next call.
 """
 
 import datetime
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Any, Self
@@ -32,6 +30,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from cases.models import Client
+from core import links
 from core.i18n import StrOrPromise
 
 # --- The safety plan --------------------------------------------------------------------------
@@ -290,25 +289,19 @@ class SafetyPlanLink(models.Model):
     def __str__(self) -> str:
         return f"Link to safety plan {self.plan_id}"
 
-    @staticmethod
-    def signature(public_id: uuid.UUID) -> str:
-        key = f"casebook.safety-plan-link:{settings.SECRET_KEY}".encode()
-        return hmac.new(key, str(public_id).encode(), hashlib.sha256).hexdigest()[:40]
+    PURPOSE = "safety-plan-link"
+
+    @classmethod
+    def signature(cls, public_id: uuid.UUID) -> str:
+        return links.signature(cls.PURPOSE, public_id)
 
     def token(self) -> str:
-        return f"{self.public_id}.{self.signature(self.public_id)}"
+        return links.token(self.PURPOSE, self.public_id)
 
     @classmethod
     def parse(cls, token: str) -> uuid.UUID | None:
         """The public id a well-formed, correctly signed token names, else None."""
-        written, _dot, sig = (token or "").partition(".")
-        try:
-            public_id = uuid.UUID(written)
-        except ValueError:
-            return None
-        if not hmac.compare_digest(sig.encode(), cls.signature(public_id).encode()):
-            return None
-        return public_id
+        return links.parse(cls.PURPOSE, token)
 
     def is_usable(self, at: datetime.datetime | None = None) -> bool:
         at = at or timezone.now()

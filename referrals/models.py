@@ -12,8 +12,6 @@ kept in Disclosure, with the §2.32 notice when Part 2 applies.
 """
 
 import datetime
-import hashlib
-import hmac
 import re
 import uuid
 from typing import Self
@@ -27,6 +25,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Agency, User, zone_of
+from core import links
 from directory.models import NeedCategory
 from notifications.models import DeliveryStatus
 
@@ -633,26 +632,19 @@ class ProviderLink(models.Model):
     def __str__(self) -> str:
         return f"Link for referral {self.referral_id} to {self.sent_to}"
 
-    @staticmethod
-    def signature(public_id: uuid.UUID) -> str:
-        key = f"casebook.provider-link:{settings.SECRET_KEY}".encode()
-        return hmac.new(key, str(public_id).encode(), hashlib.sha256).hexdigest()[:40]
+    PURPOSE = "provider-link"
+
+    @classmethod
+    def signature(cls, public_id: uuid.UUID) -> str:
+        return links.signature(cls.PURPOSE, public_id)
 
     def token(self) -> str:
-        return f"{self.public_id}.{self.signature(self.public_id)}"
+        return links.token(self.PURPOSE, self.public_id)
 
     @classmethod
     def parse(cls, token: str) -> uuid.UUID | None:
         """The public id a well-formed, correctly signed token names, else None."""
-        written, _dot, sig = (token or "").partition(".")
-        try:
-            public_id = uuid.UUID(written)
-        except ValueError:
-            return None
-        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError).
-        if not hmac.compare_digest(sig.encode(), cls.signature(public_id).encode()):
-            return None
-        return public_id
+        return links.parse(cls.PURPOSE, token)
 
     def is_usable(self, at: datetime.datetime | None = None) -> bool:
         at = at or timezone.now()
