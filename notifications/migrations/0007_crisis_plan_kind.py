@@ -4,15 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0006_safety_plan_link_kind'),
+        ("notifications", "0006_safety_plan_link_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('followup_due', 'Follow-up due'), ('followup_overdue', 'Follow-up overdue'), ('followup_missed', 'Follow-up missed (supervisor)'), ('daily_digest', 'Daily digest'), ('client_reminder', 'Client reminder'), ('delivery_failed', 'Delivery failed (supervisor)'), ('processing_parked', 'Follow-up processing stopped (supervisor)'), ('referral_update', 'Referral update from the provider'), ('provider_link', 'Referral link to a provider'), ('dispatch_alert', "Dispatch alert: a team's safety or an assignment"), ('safety_plan_link', "Link to a client's safety plan"), ('crisis_plan', 'Crisis response plan to approve, or returned')], max_length=30),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("followup_due", "Follow-up due"),
+                    ("followup_overdue", "Follow-up overdue"),
+                    ("followup_missed", "Follow-up missed (supervisor)"),
+                    ("daily_digest", "Daily digest"),
+                    ("client_reminder", "Client reminder"),
+                    ("delivery_failed", "Delivery failed (supervisor)"),
+                    ("processing_parked", "Follow-up processing stopped (supervisor)"),
+                    ("referral_update", "Referral update from the provider"),
+                    ("provider_link", "Referral link to a provider"),
+                    ("dispatch_alert", "Dispatch alert: a team's safety or an assignment"),
+                    ("safety_plan_link", "Link to a client's safety plan"),
+                    ("crisis_plan", "Crisis response plan to approve, or returned"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -111,9 +111,11 @@ class TestMergeClients:
         models = [Case, Contact, Referral, Consent, Disclosure, HospitalVisit, Notification]
         models += [TeamRequest, Attachment, SafetyPlan, CrisisPlan]
         assert {m.__name__: m.objects.filter(client=survivor).count() for m in models} == {
+            **{m.__name__: 1 for m in models[2:]},
             "Case": 2,
             "Contact": 2,
-            **{m.__name__: 1 for m in models[2:]},
+            # The text reminder, and sam's notice that the crisis plan waited for him.
+            "Notification": 2,
         }
         assert list(survivor.identifiers.values_list("value", flat=True)) == ["HM-77"]
 
